@@ -1,0 +1,108 @@
+"""Allure annotations, checked in the result files allure-pytest really writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+TEST_FILE = """
+import pytest
+
+from ycsa_conform.report.allure import annotate, attach_text
+from ycsa_conform.result import Measurement, Result, Source, Verdict
+
+
+def result(level):
+    return Result(
+        requirement="SP-PWR-001",
+        profile="smart-pole",
+        target="P001",
+        area="power",
+        level=level,
+        title={"en": "Supply voltage", "zh": "供电电压"},
+        verdict=Verdict.FAIL,
+        reason="253.1 V is above 242 V",
+        measurements=(
+            Measurement(
+                name="supply_voltage",
+                value=253.1,
+                unit="V",
+                limit="198 V .. 242 V",
+                verdict=Verdict.FAIL,
+                source=Source(device="meter", scheme="modbus-tcp", address="40001"),
+            ),
+        ),
+        refs=(
+            {"source": "GB/T 12325-2008", "clause": "4.3", "url": "https://example.org/gbt12325"},
+            {"source": "GB 50009-2012", "clause": None},
+        ),
+    )
+
+
+@pytest.mark.parametrize("level", ["mandatory", "recommended", "optional"])
+def test_annotated(level):
+    annotate(result(level), profile_title="Smart lamp pole 智慧灯杆")
+    attach_text("traffic", "TX 01 03 00 00 00 02")
+"""
+
+
+def run_with_alluredir(pytester: pytest.Pytester) -> dict[str, dict[str, Any]]:
+    pytester.makepyfile(test_annotated=TEST_FILE)
+    out = pytester.path / "allure-results"
+    pytester.runpytest("--alluredir", str(out), "-p", "no:cacheprovider").assert_outcomes(passed=3)
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*-result.json")]
+    return {r["parameters"][0]["value"].strip("'"): r | {"dir": out} for r in results}
+
+
+def labels(result: dict[str, Any], name: str) -> list[str]:
+    return [label["value"] for label in result["labels"] if label["name"] == name]
+
+
+def test_labels_follow_profile_area_requirement_and_level(pytester: pytest.Pytester) -> None:
+    by_level = run_with_alluredir(pytester)
+    mandatory = by_level["mandatory"]
+    assert labels(mandatory, "epic") == ["smart-pole"]
+    assert labels(mandatory, "feature") == ["power"]
+    assert labels(mandatory, "story") == ["SP-PWR-001"]
+    assert labels(mandatory, "profile") == ["smart-pole"]
+    assert labels(mandatory, "target") == ["P001"]
+    assert labels(mandatory, "verdict") == ["fail"]
+    assert mandatory["name"] == "SP-PWR-001 Supply voltage / 供电电压"
+    assert "253.1 V is above 242 V" in mandatory["description"]
+    assert "Smart lamp pole 智慧灯杆" in mandatory["description"]
+    severities = {level: labels(r, "severity") for level, r in by_level.items()}
+    assert severities == {
+        "mandatory": ["critical"],
+        "recommended": ["normal"],
+        "optional": ["minor"],
+    }
+
+
+def test_references_with_a_url_become_links(pytester: pytest.Pytester) -> None:
+    links = run_with_alluredir(pytester)["mandatory"]["links"]
+    assert [(link["name"], link["url"]) for link in links] == [
+        ("GB/T 12325-2008 4.3", "https://example.org/gbt12325")
+    ]
+
+
+def test_measurements_and_text_are_attached(pytester: pytest.Pytester) -> None:
+    result = run_with_alluredir(pytester)["mandatory"]
+    attachments = {a["name"]: a for a in result["attachments"]}
+    assert attachments["measurements"]["type"] == "application/json"
+    body = json.loads((result["dir"] / attachments["measurements"]["source"]).read_text("utf-8"))
+    assert body[0]["name"] == "supply_voltage"
+    assert body[0]["value"] == 253.1
+    assert body[0]["source"]["device"] == "meter"
+    traffic = result["dir"] / attachments["traffic"]["source"]
+    assert traffic.read_text(encoding="utf-8") == "TX 01 03 00 00 00 02"
+
+
+def test_without_alluredir_annotating_is_a_harmless_no_op(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_annotated=TEST_FILE)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    assert not list(Path(pytester.path).rglob("*-result.json"))

@@ -1,0 +1,92 @@
+"""Bench definitions (`benches/NAME.yaml`): which simulated devices run, and how they look."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..devicemap import DeviceMap, load_devicemap
+from ..errors import InputError
+from ..resources import data_dir
+from ..source import load_document
+
+__all__ = ["BenchDefinition", "SimulatedDevice", "bench_path", "list_benches", "load_bench"]
+
+_SITE_SUFFIX = ".site.yaml"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimulatedDevice:
+    role: str
+    transport: str
+    unit: int
+    model: str
+    devicemap: DeviceMap
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchDefinition:
+    name: str
+    title: MappingProxyType[str, str]
+    site_path: Path
+    devices: tuple[SimulatedDevice, ...]
+    path: Path
+
+
+def list_benches() -> list[str]:
+    """The names of the built-in benches."""
+    folder = data_dir("benches")
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in folder.glob("*.yaml")
+        if not p.name.endswith(_SITE_SUFFIX)
+    )
+
+
+def bench_path(name: str) -> Path:
+    """The definition file of the built-in bench `name`; ValueError lists the known ones."""
+    known = list_benches()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        did_you_mean = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown bench {name!r}; {did_you_mean}built-in benches: {', '.join(known)}")
+    return data_dir("benches") / f"{name}.yaml"
+
+
+def load_bench(path: Path) -> BenchDefinition:
+    """Load a bench definition and the device maps it names; InputError on a bad file."""
+    doc = load_document(path, schema="bench")
+    data: dict[str, Any] = doc.data
+    folder = doc.path.parent
+    site_path = folder / data["site"]
+    if not site_path.is_file():
+        raise InputError([doc.problem(("site",), f"{site_path} does not exist; fix the path")])
+    devices = []
+    seen_roles: set[str] = set()
+    seen_units: set[tuple[str, int]] = set()
+    for i, raw in enumerate(data["devices"]):
+        if raw["role"] in seen_roles:
+            raise InputError([doc.problem(("devices", i, "role"), "this role is used twice")])
+        if (raw["transport"], raw["unit"]) in seen_units:
+            raise InputError([doc.problem(("devices", i, "unit"), "this unit id is used twice")])
+        seen_roles.add(raw["role"])
+        seen_units.add((raw["transport"], raw["unit"]))
+        devices.append(
+            SimulatedDevice(
+                role=raw["role"],
+                transport=raw["transport"],
+                unit=raw["unit"],
+                model=raw["model"],
+                devicemap=load_devicemap(folder / raw["map"]),
+            )
+        )
+    return BenchDefinition(
+        name=data["bench"],
+        title=MappingProxyType(dict(data["title"])),
+        site_path=site_path,
+        devices=tuple(devices),
+        path=doc.path,
+    )

@@ -1,0 +1,93 @@
+"""Faults the built-in bench can inject (`--bench-fault NAME`), and what each should break.
+
+A fault is data: it replaces some of the pole's `PoleSettings`. `breaks` lists the requirement
+ids a correct profile run must then report as failing (or, for a silent device, as errors).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .physics import PoleSettings
+
+__all__ = ["FAULTS", "Fault", "apply_faults", "resolve_faults"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fault:
+    name: str
+    description: str
+    breaks: tuple[str, ...]
+    overrides: Mapping[str, Any] = field(hash=False)  # PoleSettings field -> value
+
+
+def _catalogue(*faults: Fault) -> MappingProxyType[str, Fault]:
+    return MappingProxyType({f.name: f for f in faults})
+
+
+FAULTS = _catalogue(
+    Fault(
+        name="low-power-factor",
+        description="the LED driver's power factor is 0.82 at full output",
+        breaks=("SP-PWR-008",),
+        overrides={"full_power_factor": 0.82},
+    ),
+    Fault(
+        name="overvoltage",
+        description="the supply is high: about 246 V at the meter and 244 V at the lamp",
+        breaks=("SP-PWR-001", "SP-PWR-003"),
+        overrides={"meter_voltage": 246.0, "lamp_voltage": 244.0},
+    ),
+    Fault(
+        name="meter-timeout",
+        description="the energy meter never answers in time (other devices still do)",
+        breaks=("SP-PWR-001", "SP-PWR-004", "SP-PWR-017"),
+        overrides={"silent_roles": frozenset({"meter"})},
+    ),
+    Fault(
+        name="pole-tilt",
+        description="the pole leans 0.45 deg about x (about 7.9 per mille)",
+        breaks=("SP-LOAD-012",),
+        overrides={"tilt_x": 0.45},
+    ),
+    Fault(
+        name="clock-drift",
+        description="the lamp controller's clock is 90 s behind UTC",
+        breaks=("SP-DATA-010",),
+        overrides={"clock_offset": -90.0},
+    ),
+    Fault(
+        name="dimming-not-honoured",
+        description="the lamp stays at 60 % output whatever dimming level is commanded",
+        breaks=("SP-LUM-011",),
+        overrides={"stuck_light_level": 60.0},
+    ),
+)
+
+
+def resolve_faults(names: Iterable[str]) -> tuple[Fault, ...]:
+    """The faults named, in order, without repeats; ValueError names the unknown one and the fix."""
+    faults: list[Fault] = []
+    for name in names:
+        fault = FAULTS.get(name)
+        if fault is None:
+            close = difflib.get_close_matches(name, list(FAULTS), n=1, cutoff=0.5)
+            did_you_mean = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"unknown bench fault {name!r}; {did_you_mean}known faults: {', '.join(FAULTS)}"
+            )
+        if fault not in faults:
+            faults.append(fault)
+    return tuple(faults)
+
+
+def apply_faults(settings: PoleSettings, faults: Iterable[Fault]) -> PoleSettings:
+    """The settings with every fault's overrides applied."""
+    for fault in faults:
+        settings = dataclasses.replace(settings, **fault.overrides)
+    return settings

@@ -1,0 +1,281 @@
+"""The bench's Modbus TCP server: the only server-side pymodbus user.
+
+One pymodbus `ModbusTcpServer` on 127.0.0.1, port 0, runs in a thread of its own with its own
+event loop and serves every simulated Modbus unit, like a pole gateway in front of an RS-485
+bus. Devices are `pymodbus.simulator.SimDevice`s (the datastore classes are deprecated) with
+one `SimData` per device-map point, so an address outside the map answers exception 2.
+
+Values are computed when a request arrives: the SimDevice `action=` hook asks the `Pole` for
+the device's readings and encodes them into the live registers with the same codec and device
+map the clients use. Writes are checked against the map's writable range and passed to the pole.
+
+pymodbus 3.16.1 behaviour this module relies on or works around:
+- the action is awaited after the address checks and before a write is stored; it receives the
+  whole block (`registers`, modified in place) and the block's start address; for coils and
+  discrete inputs the block is packed 16 bits per register and `count` counts registers;
+- a request for an unknown unit id makes SimCore raise KeyError (logged with a traceback,
+  answered with exception 4); a catch-all device with id 0 answers 0x0B instead, as a real
+  TCP-to-RS-485 gateway does when the addressed unit is silent;
+- `readonly=True` is enforced for registers but not for bits, so the action refuses bit writes;
+- each request runs in a task of its own, so a silent device (an action that sleeps) holds up
+  only its own request; the sleeping tasks are cancelled when the bench stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pint
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType as SimType
+from pymodbus.simulator import SimData, SimDevice
+
+from ..devicemap import DataType, ModbusPoint, Table
+from ..point import POINTS
+from ..transport.modbus import decode, encode
+from ..units import parse_unit, ureg
+from .definition import SimulatedDevice
+from .pole import Pole
+
+__all__ = ["ModbusTcpBench"]
+
+_SILENCE = 3600.0  # s a silent device waits before it would answer: longer than any timeout
+_START_TIMEOUT = 10.0  # s
+_FUNCTION_TABLES = {
+    1: Table.COIL,
+    5: Table.COIL,
+    15: Table.COIL,
+    2: Table.DISCRETE_INPUT,
+    4: Table.INPUT,
+    3: Table.HOLDING,
+    6: Table.HOLDING,
+    16: Table.HOLDING,
+    22: Table.HOLDING,
+    23: Table.HOLDING,
+}
+_TABLE_ORDER = (Table.COIL, Table.DISCRETE_INPUT, Table.HOLDING, Table.INPUT)  # SimDevice's tuple
+_BIT_TABLES = (Table.COIL, Table.DISCRETE_INPUT)
+
+
+class _Unit:
+    """One simulated Modbus unit: its registers and the action that keeps them current."""
+
+    def __init__(self, device: SimulatedDevice, pole: Pole) -> None:
+        self.device = device
+        self.pole = pole
+        points = list(device.devicemap.points.values())
+        self.tables = {t: [p for p in points if p.table is t] for t in Table}
+        # Canonical unit of each point (what the pole computes in) -> the map's unit.
+        self._canonical: dict[str, pint.Unit] = {
+            p.name: parse_unit(POINTS[p.name].unit)
+            for p in points
+            if POINTS[p.name].unit not in ("flag", "text")
+        }
+
+    def sim_device(self) -> SimDevice:
+        values = self._encoded()
+        blocks: list[list[SimData]] = []
+        for table in _TABLE_ORDER:
+            block = [
+                SimData(
+                    p.address,
+                    values=values[p.name],
+                    datatype=SimType.BITS if table in _BIT_TABLES else SimType.REGISTERS,
+                    readonly=p.writable is None,
+                )
+                for p in self.tables[table]
+            ]
+            # SimDevice needs every table to hold something; the action refuses these bits,
+            # and an INVALID register answers exception 2 on its own.
+            if not block:
+                block = [
+                    SimData(0, values=[False] * 16, datatype=SimType.BITS)
+                    if table in _BIT_TABLES
+                    else SimData(0, datatype=SimType.INVALID)
+                ]
+            blocks.append(block)
+        return SimDevice(
+            id=self.device.unit,
+            simdata=(blocks[0], blocks[1], blocks[2], blocks[3]),
+            action=self.action,
+        )
+
+    def _encoded(self) -> dict[str, list[int] | list[bool]]:
+        readings = self.pole.readings(self.device.model)
+        encoded: dict[str, list[int] | list[bool]] = {}
+        for name, point in self.device.devicemap.points.items():
+            value = readings[name]
+            if not isinstance(value, bool) and name in self._canonical:
+                value = float(ureg.Quantity(value, self._canonical[name]).to(point.unit).magnitude)
+            encoded[name] = encode(point, value)
+        return encoded
+
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        if self.device.role in self.pole.settings.silent_roles:
+            await asyncio.sleep(_SILENCE)
+            return ExcCodes.DEVICE_BUSY
+        table = _FUNCTION_TABLES.get(function_code)
+        if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        points = self.tables[table]
+        if table in _BIT_TABLES and address not in {p.address for p in points}:
+            return ExcCodes.ILLEGAL_ADDRESS
+        if values:
+            return self._write(table, address, values)
+        self._refresh(table, start_address, registers)
+        return None
+
+    def _refresh(self, table: Table, start_address: int, registers: list[int]) -> None:
+        encoded = self._encoded()
+        for point in self.tables[table]:
+            if table in _BIT_TABLES:
+                # Packed bits: register k holds bits 16*(start + k) .. +15, bit 0 lowest.
+                index, bit = divmod(point.address - start_address * 16, 16)
+                if encoded[point.name][0]:
+                    registers[index] |= 1 << bit
+                else:
+                    registers[index] &= ~(1 << bit)
+            else:
+                offset = point.address - start_address
+                words = [int(w) for w in encoded[point.name]]
+                registers[offset : offset + len(words)] = words
+
+    def _write(self, table: Table, address: int, values: list[int] | list[bool]) -> ExcCodes | None:
+        """Accept a write only if it covers whole writable points, each inside its range."""
+        end = address + len(values)
+        accepted: list[tuple[ModbusPoint, float | bool]] = []
+        for point in self.tables[table]:
+            width = 1 if point.type is DataType.BOOL else point.type.registers
+            if point.address + width <= address or point.address >= end:
+                continue
+            if point.writable is None:
+                return ExcCodes.ILLEGAL_ADDRESS
+            if point.address < address or point.address + width > end:
+                return ExcCodes.ILLEGAL_VALUE  # half of a 32-bit value
+            part = values[point.address - address : point.address - address + width]
+            value = decode(point, list(part))  # type: ignore[arg-type]  # ints or bools by table
+            if not isinstance(value, bool) and not _inside(point, value):
+                return ExcCodes.ILLEGAL_VALUE
+            accepted.append((point, value))
+        for point, value in accepted:
+            self.pole.command(point.name, value)
+        return None
+
+
+def _inside(point: ModbusPoint, value: float) -> bool:
+    assert point.writable is not None
+    limit = point.writable.resolve({})
+    given = ureg.Quantity(value, point.unit)
+    if limit.lower is not None and (
+        given < limit.lower or (given == limit.lower and not limit.lower_inclusive)
+    ):
+        return False
+    return limit.upper is None or not (
+        given > limit.upper or (given == limit.upper and not limit.upper_inclusive)
+    )
+
+
+async def _gateway_no_response(*_: Any) -> ExcCodes:
+    return ExcCodes.GATEWAY_NO_RESPONSE
+
+
+class ModbusTcpBench:
+    """The Modbus TCP server of a bench. `start()` returns once it listens; `stop()` is idempotent."""
+
+    def __init__(
+        self, devices: Sequence[SimulatedDevice], pole: Pole, *, host: str = "127.0.0.1"
+    ) -> None:
+        self._units = [_Unit(d, pole) for d in devices if d.transport == "modbus-tcp"]
+        self._host = host
+        self.endpoint = ""  # "HOST:PORT" once started
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> str:
+        if self._thread is not None:
+            return self.endpoint
+        started: concurrent.futures.Future[int] = concurrent.futures.Future()
+        thread = threading.Thread(
+            target=self._run, args=(started,), name="ycsa-bench-modbus-tcp", daemon=True
+        )
+        thread.start()
+        try:
+            port = started.result(timeout=_START_TIMEOUT)
+        except BaseException:
+            self._request_stop()
+            thread.join(_START_TIMEOUT)
+            raise
+        self._thread = thread
+        self.endpoint = f"{self._host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._request_stop()
+        thread.join(_START_TIMEOUT)
+
+    def _request_stop(self) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            # The loop may have ended on its own (a failed start): nothing left to stop then.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+
+    def _run(self, started: concurrent.futures.Future[int]) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._serve(loop, started))
+        except BaseException as exc:  # the future reports start-up failures to start()
+            if not started.done():
+                started.set_exception(exc)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(
+        self, loop: asyncio.AbstractEventLoop, started: concurrent.futures.Future[int]
+    ) -> None:
+        devices = [unit.sim_device() for unit in self._units]
+        # Unit 0 catches every unit id nobody simulates (see the module docstring).
+        devices.append(
+            SimDevice(
+                id=0,
+                simdata=[SimData(0, count=65536, values=0, datatype=SimType.REGISTERS)],
+                action=_gateway_no_response,
+            )
+        )
+        # ModbusTcpServer must be built inside the running loop (it calls get_running_loop()).
+        server = ModbusTcpServer(devices, address=(self._host, 0))
+        await server.serve_forever(background=True)
+        self._stop = asyncio.Event()
+        self._loop = loop
+        started.set_result(server.transport.sockets[0].getsockname()[1])
+        try:
+            await self._stop.wait()
+        finally:
+            await server.shutdown()
+            current = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not current]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            # Let the closed transports release their sockets before the loop goes.
+            for _ in range(3):
+                await asyncio.sleep(0)

@@ -1,0 +1,25 @@
+"""Check kinds: how a requirement is decided. The registry is the extension point.
+
+A kind is a module with `parse(raw, ParseContext) -> Check | None` whose checks implement
+`base.Check`. Register it in `KINDS` and give it a branch in schemas/profile.schema.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from . import compute, measure
+from .base import Check, CheckContext, Outcome, ParameterInfo, ParseContext
+
+__all__ = ["KINDS", "Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
+
+Parser = Callable[[Mapping[str, Any], ParseContext], Check | None]
+
+KINDS: Mapping[str, Parser] = MappingProxyType(
+    {
+        "measure": measure.parse,
+        "compute": compute.parse,
+    }
+)

@@ -1,0 +1,119 @@
+"""What every check kind shares: how it is parsed, what it gets to run, what it returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pint
+
+from ..errors import Problem
+from ..limit import Limit, LimitError, parse_limit
+from ..result import Measurement, Verdict
+from ..site import Target
+from ..source import Document, JsonPath
+from ..transport import Device
+
+__all__ = ["Check", "CheckContext", "Outcome", "ParseContext", "ParameterInfo"]
+
+ParamValue = pint.Quantity[Any] | str | float | bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterInfo:
+    """What a check parser needs to know of a profile parameter."""
+
+    name: str
+    unit: pint.Unit | None  # None for text and boolean parameters; numbers are dimensionless
+
+
+@dataclass(slots=True)
+class ParseContext:
+    """Handed to a check kind's parser: the file, where the check is, and the profile's parameters."""
+
+    doc: Document
+    where: JsonPath
+    parameters: Mapping[str, ParameterInfo]
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, key: str | None, message: str) -> None:
+        path = (*self.where, key) if key else self.where
+        self.problems.append(self.doc.problem(path, message))
+
+    def limit(self, raw: Any, *, unit: pint.Unit | None, subject: str) -> Limit | None:
+        """Parse the check's `limit`; check its parameters exist and its dimension fits `unit`."""
+        try:
+            limit = parse_limit(raw)
+        except LimitError as exc:
+            self.problem("limit", str(exc))
+            return None
+        for name in sorted(limit.parameters()):
+            if name not in self.parameters:
+                known = ", ".join(f"${p}" for p in self.parameters) or "none"
+                self.problem(
+                    "limit",
+                    f"unknown parameter ${name}; declare it under 'parameters' "
+                    f"(known: {known})",
+                )
+                return None
+        for name in sorted(limit.parameters()):
+            if self.parameters[name].unit is None:
+                self.problem(
+                    "limit",
+                    f"parameter ${name} is text or true/false and cannot bound a value; "
+                    "use a quantity or number parameter",
+                )
+                return None
+        if unit is None:
+            return limit
+        dimensions = [(str(q), q.units) for q in limit.quantities()]
+        dimensions += [
+            (f"${n}", u)
+            for n in limit.parameters()
+            if (u := self.parameters[n].unit) is not None
+        ]
+        unit_text = f"{unit:~P}"
+        fix = f"which is in {unit_text}" if unit_text else "which is a plain number; drop the unit"
+        relative = limit.nominal is not None
+        for shown, got in dimensions:
+            if relative and got in (got._REGISTRY.percent, got._REGISTRY.permille):
+                continue  # "== 220 V ± 7 %": the tolerance is relative to the nominal
+            if not (1 * got).is_compatible_with(1 * unit):
+                self.problem(
+                    "limit",
+                    f"{shown} in {limit.text!r} has the wrong dimension for {subject}, {fix}",
+                )
+                return None
+        return limit
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """What a check gets at run time: the target, its parameters, its devices, a clock."""
+
+    target: Target
+    parameters: Mapping[str, ParamValue]
+    device: Callable[[str], Device]
+    clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    verdict: Verdict
+    reason: str
+    measurements: tuple[Measurement, ...] = ()
+
+
+class Check(Protocol):
+    """A parsed check. `kind` names it in profiles; `run` may do I/O through `ctx.device`."""
+
+    @property
+    def kind(self) -> str: ...
+
+    def needs(self) -> tuple[str, ...]:
+        """Device roles the check reads; a target without one of them cannot be decided."""
+        ...
+
+    def run(self, ctx: CheckContext) -> Outcome: ...

@@ -1,0 +1,134 @@
+"""`measure`: read points from a device and compare them with a limit.
+
+    check:
+      kind: measure
+      device: lamp                     # a device role of the target
+      point: power_factor              # or points: [supply_voltage, supply_current]
+      relative_to: target_light_command   # optional: judge point - other point ('host_clock')
+      limit: ">= 0.90 marginal 0.02"   # optional: without it, the points must be readable
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pint
+
+from ..devicemap import unknown_point_message
+from ..evaluation import judge
+from ..limit import Limit
+from ..point import POINTS
+from ..result import Measurement, Verdict, worst
+from ..units import Quantity, format_unit, parse_unit, ureg
+from .base import CheckContext, Outcome, ParseContext
+
+__all__ = ["HOST_CLOCK", "MeasureCheck", "parse"]
+
+HOST_CLOCK = "host_clock"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasureCheck:
+    device: str
+    points: tuple[str, ...]
+    relative_to: str | None
+    limit: Limit | None
+
+    @property
+    def kind(self) -> str:
+        return "measure"
+
+    def needs(self) -> tuple[str, ...]:
+        return (self.device,)
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        device = ctx.device(self.device)
+        limit = self.limit.resolve(ctx.parameters) if self.limit else None
+        reference: pint.Quantity[Any] | None = None
+        if self.relative_to == HOST_CLOCK:
+            reference = Quantity(ctx.clock(), "s")
+        elif self.relative_to is not None:
+            ref_value = device.read(self.relative_to)
+            if not isinstance(ref_value, pint.Quantity):
+                raise TypeError(f"{self.relative_to} is not a number")
+            reference = ref_value
+        measurements = []
+        texts = []
+        for point in self.points:
+            value = device.read(point)
+            name = point
+            if reference is not None and isinstance(value, pint.Quantity):
+                value = value - reference.to(value.units)
+                name = f"{point} - {self.relative_to}"
+            judgement = judge(value, limit)
+            shown_unit = ""
+            magnitude: float | bool | str
+            if isinstance(value, pint.Quantity):
+                if limit is not None and limit.lower is not None:
+                    value = value.to(limit.lower.units)
+                elif limit is not None and limit.upper is not None:
+                    value = value.to(limit.upper.units)
+                magnitude = float(value.magnitude)
+                shown_unit = format_unit(value.units)
+            else:
+                magnitude = value
+            measurements.append(
+                Measurement(
+                    name=name,
+                    value=magnitude,
+                    unit=shown_unit,
+                    limit=limit.describe() if limit else "readable",
+                    verdict=judgement.verdict,
+                    source=device.source,
+                )
+            )
+            texts.append((judgement.verdict, f"{name}: {judgement.text}"))
+        verdict = worst([m.verdict for m in measurements])
+        # The reason leads with what decided the verdict.
+        deciding = [t for v, t in texts if v == verdict] or [t for _, t in texts]
+        return Outcome(verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements))
+
+
+def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
+    points = tuple(raw["points"]) if "points" in raw else (raw["point"],)
+    key = "points" if "points" in raw else "point"
+    ok = True
+    for name in points:
+        if name not in POINTS:
+            ctx.problem(key, unknown_point_message(name))
+            ok = False
+    if not ok:
+        return None
+    units = {parse_unit(POINTS[p].unit) for p in points if POINTS[p].unit not in ("text", "flag")}
+    relative_to = raw.get("relative_to")
+    if relative_to is not None:
+        if relative_to == HOST_CLOCK:
+            ref_unit = ureg.second
+        elif relative_to in POINTS:
+            ref_unit = parse_unit(POINTS[relative_to].unit)
+        else:
+            ctx.problem("relative_to", f"{unknown_point_message(relative_to)}, or {HOST_CLOCK}")
+            return None
+        for unit in units:
+            if not (1 * unit).is_compatible_with(1 * ref_unit):
+                ctx.problem(
+                    "relative_to",
+                    f"{relative_to} is in {ref_unit:~P} and cannot be subtracted from a "
+                    f"point in {unit:~P}; name a point of the same dimension",
+                )
+                return None
+    limit = None
+    if "limit" in raw:
+        if len(units) > 1:
+            ctx.problem(
+                "points",
+                "one limit cannot apply to points of different dimensions; split the check",
+            )
+            return None
+        unit = next(iter(units), None)
+        limit = ctx.limit(raw["limit"], unit=unit, subject=", ".join(points))
+        if limit is None:
+            return None
+    return MeasureCheck(device=raw["device"], points=points, relative_to=relative_to, limit=limit)

@@ -1,0 +1,1 @@
+"""Engineering formulas from the standards: pure functions of pint quantities."""

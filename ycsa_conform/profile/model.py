@@ -1,0 +1,184 @@
+"""Profiles as frozen data: what the loader makes of a profile YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pint
+
+from ..checks import Check
+from ..units import UnitError, format_quantity, parse_quantity
+
+__all__ = [
+    "Area",
+    "Condition",
+    "Confidence",
+    "Level",
+    "Parameter",
+    "ParameterType",
+    "Profile",
+    "Reference",
+    "Requirement",
+    "SourceDoc",
+]
+
+
+class Area(StrEnum):
+    MOUNTING_LOAD = "mounting-load"
+    POWER = "power"
+    LIGHTING = "lighting"
+    DATA_INTERFACE = "data-interface"
+    GENERAL = "general"
+
+
+class Level(StrEnum):
+    MANDATORY = "mandatory"
+    RECOMMENDED = "recommended"
+    OPTIONAL = "optional"
+
+
+class Confidence(StrEnum):
+    """How sure we are of a value (reference/standards.md): read, secondary, memory, uncertain,
+    inferred."""
+
+    R = "R"
+    S = "S"
+    M = "M"
+    U = "U"
+    I = "I"  # noqa: E741 - the tag's own letter
+
+
+class ParameterType(StrEnum):
+    QUANTITY = "quantity"
+    TEXT = "text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+
+
+ParamValue = pint.Quantity[Any] | str | float | bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceDoc:
+    id: str
+    title: Mapping[str, str]
+    kind: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    name: str
+    title: Mapping[str, str]
+    type: ParameterType
+    unit: pint.Unit | None
+    values: tuple[str, ...]
+    default: ParamValue
+    source: str | None
+    confidence: Confidence | None
+
+    def coerce(self, raw: str | float | bool) -> ParamValue:
+        """Turn a value from a site file or --param into this parameter's type.
+
+        Raises ValueError saying what is expected.
+        """
+        if self.type is ParameterType.QUANTITY:
+            assert self.unit is not None
+            try:
+                q = parse_quantity(raw) if not isinstance(raw, bool) else None
+            except UnitError as exc:
+                raise ValueError(f"{exc}; give it in {self.unit:~P}") from None
+            if q is None or not q.is_compatible_with(self.unit):
+                raise ValueError(f"{raw!r} is not a quantity in {self.unit:~P}")
+            if q.units == q._REGISTRY.dimensionless and self.unit != q.units:
+                raise ValueError(f"{raw!r} has no unit; write it like '{raw} {self.unit:~P}'")
+            return q.to(self.unit)
+        if self.type is ParameterType.TEXT:
+            text = str(raw)
+            if self.values and text not in self.values:
+                raise ValueError(f"{raw!r} is not one of {', '.join(self.values)}")
+            return text
+        if self.type is ParameterType.NUMBER:
+            try:
+                return float(raw) if not isinstance(raw, bool) else float("nan")
+            except ValueError:
+                raise ValueError(f"{raw!r} is not a number") from None
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() in ("true", "yes", "1"):
+            return True
+        if str(raw).lower() in ("false", "no", "0"):
+            return False
+        raise ValueError(f"{raw!r} is not true or false")
+
+    def show(self, value: ParamValue) -> str:
+        return format_quantity(value) if isinstance(value, pint.Quantity) else str(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reference:
+    source: str
+    clause: str | None
+    confidence: Confidence
+    association_clause: str | None
+    url: str | None
+    note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "source": self.source,
+            "clause": self.clause,
+            "confidence": self.confidence.value,
+            "association_clause": self.association_clause,
+        }
+        if self.url:
+            d["url"] = self.url
+        if self.note:
+            d["note"] = self.note
+        return d
+
+    def cite(self) -> str:
+        clause = f" {self.clause}" if self.clause else ""
+        return f"{self.source}{clause}, {self.confidence.value}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
+    """An applicability condition (`when`): all of a requirement's conditions must hold."""
+
+    device: str | None = None
+    design: str | None = None
+    parameter: str | None = None
+    allowed: tuple[str | float | bool, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Requirement:
+    id: str
+    title: Mapping[str, str]
+    area: Area
+    level: Level
+    description: str
+    refs: tuple[Reference, ...]
+    when: tuple[Condition, ...]
+    check: Check
+    line: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    id: str
+    version: str
+    title: Mapping[str, str]
+    status: str
+    description: str
+    target_kinds: tuple[str, ...]
+    sources: Mapping[str, SourceDoc]
+    parameters: Mapping[str, Parameter]
+    requirements: tuple[Requirement, ...]
+    path: Path
+    sha256: str

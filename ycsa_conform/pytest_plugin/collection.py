@@ -1,0 +1,169 @@
+"""Profiles become pytest items: one per requirement × target, id `PROFILE::REQ[TARGET]`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _pytest._code.code import TerminalRepr
+from _pytest._io import TerminalWriter
+
+from ..result import Result, Verdict
+from ..run import Case
+from .options import PROFILE_TAKEN
+from .state import STATE, State, build_state
+
+__all__ = ["ProfileCollector", "RequirementItem"]
+
+RESULT_PROPERTY = "ycsa_result"
+
+
+class RequirementFailed(Exception):
+    """Raised by `RequirementItem.runtest` when the requirement is not met."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class ResultRepr(TerminalRepr):
+    """A failed requirement as the user wants to read it: the reason, then the measurements."""
+
+    def __init__(self, result: Result) -> None:
+        self.result = result
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        tw.line(self.result.reason, red=True, bold=True)
+        for m in self.result.measurements:
+            source = f"  [{m.source.device} via {m.source.scheme}]" if m.source else ""
+            value = f"{m.value} {m.unit}".strip()
+            tw.line(f"  {m.verdict.value:<8} {m.name} = {value}   limit {m.limit}{source}")
+
+
+class RequirementItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.result: Result | None = None
+        self.add_marker("ycsa")
+        self.add_marker(case.requirement.level.value)
+        self.add_marker(case.requirement.area.value.replace("-", "_"))
+
+    def setup(self) -> None:
+        # The check runs in setup so that "could not decide" is reported by pytest as an ERROR,
+        # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
+        state = self.config.stash[STATE]
+        try:
+            result = state.run.decide(self.case, nodeid=self.nodeid)
+        except Exception as exc:
+            # A bug, not a device problem: keep the result (verdict error), show the traceback.
+            result = state.run.crashed(self.case, exc, nodeid=self.nodeid)
+            self.result = result
+            self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
+            raise
+        self.result = result
+        self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
+        from ..report.allure import annotate
+
+        annotate(result, profile_title=self.case.profile.title.get("en", self.case.profile.id))
+        if result.verdict is Verdict.ERROR:
+            pytest.fail(_one_block(result), pytrace=False)
+        if result.verdict is Verdict.NOT_APPLICABLE:
+            pytest.skip(result.reason)
+        if result.verdict is Verdict.PENDING and not state.strict:
+            pytest.skip(f"PENDING {result.reason}")
+
+    def runtest(self) -> None:
+        assert self.result is not None
+        if self.result.verdict in (Verdict.FAIL, Verdict.PENDING):
+            raise RequirementFailed(self.result)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, RequirementFailed):
+            return ResultRepr(excinfo.value.result)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        requirement = self.case.requirement
+        title = requirement.title.get("en", "")
+        return self.case.profile.path, requirement.line - 1, f"{requirement.id} {title}"
+
+
+def _one_block(result: Result) -> str:
+    lines = [result.reason]
+    lines += [f"  {m.name} = {m.value} {m.unit} (limit {m.limit})" for m in result.measurements]
+    return "\n".join(lines)
+
+
+class ProfileCollector(pytest.Collector):
+    def __init__(self, *, state: State, profile_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self.profile_id = profile_id
+
+    def collect(self) -> Iterator[RequirementItem]:
+        for case in self.state.run.cases():
+            if case.profile.id == self.profile_id:
+                yield RequirementItem.from_parent(self, name=case.name, case=case)
+
+
+MARKERS = {
+    "ycsa": "a ycsa-conform requirement item",
+    "mandatory": "a mandatory requirement",
+    "recommended": "a recommended requirement",
+    "optional": "an optional requirement",
+    "mounting_load": "a requirement of the mounting-load area",
+    "power": "a requirement of the power area",
+    "lighting": "a requirement of the lighting area",
+    "data_interface": "a requirement of the data-interface area",
+    "general": "a general requirement (inventory, documents)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    if not config.getoption("ycsa_profiles"):
+        return
+    state = build_state(config)
+    config.stash[STATE] = state
+    config.add_cleanup(state.close)
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        # `pytest --profile X` runs the profile only; unrelated tests of the current directory
+        # (or of `testpaths`) are collected only when paths are given explicitly.
+        config.args[:] = []
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    if config.stash.get(PROFILE_TAKEN, False):
+        lines.append(
+            "ycsa-conform: --profile belongs to another plugin here (pytest-profiling?); "
+            "use --ycsa-profile NAME"
+        )
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        profiles = ", ".join(f"{p.id} {p.version}" for p in state.profiles)
+        where = f"bench {state.bench.endpoints}" if state.bench else str(state.site.path)
+        lines.append(f"ycsa-conform: profiles {profiles}; site {state.site.id} ({state.site.kind}, {where})")
+        if state.info.bench_faults:
+            lines.append(f"ycsa-conform: bench faults {', '.join(state.info.bench_faults)}")
+    return lines
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    # tryfirst: our items must be in the list before -k / -m deselection and --lf filtering.
+    state = session.config.stash.get(STATE, None)
+    if state is None:
+        return
+    for profile in state.profiles:
+        collector = ProfileCollector.from_parent(
+            session, name=profile.id, nodeid=profile.id, state=state, profile_id=profile.id
+        )
+        items.extend(i for i in session.genitems(collector) if isinstance(i, pytest.Item))

@@ -1,0 +1,107 @@
+"""Command-line options. `--profile` is registered defensively: pytest-profiling (and many
+conftest.py files) also define it, so `--ycsa-profile` always exists as an alias."""
+
+from __future__ import annotations
+
+import pytest
+
+__all__ = ["PROFILE_TAKEN", "add_options"]
+
+GROUP = "ycsa-conform"
+PROFILE_TAKEN = pytest.StashKey[bool]()
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP, "ycsa-conform acceptance testing")
+    group.addoption(
+        "--ycsa-profile",
+        action="append",
+        dest="ycsa_profiles",
+        default=[],
+        metavar="NAME|PATH",
+        help="profile to run: a built-in name (smart-pole) or a YAML file; repeatable. "
+        "Same as --profile.",
+    )
+    group.addoption(
+        "--site",
+        dest="ycsa_site",
+        metavar="PATH",
+        help="site file describing the targets and their devices (default: the built-in bench)",
+    )
+    group.addoption(
+        "--param",
+        action="append",
+        dest="ycsa_params",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a profile parameter for every target, e.g. --param basic_wind_pressure='0.65 kN/m^2'",
+    )
+    group.addoption(
+        "--bench-fault",
+        action="append",
+        dest="ycsa_bench_faults",
+        default=[],
+        metavar="NAME",
+        help="inject a named fault into the built-in bench; repeatable "
+        "(list them with `ycsa-conform bench faults`)",
+    )
+    group.addoption(
+        "--allow-actuation",
+        action="store_true",
+        dest="ycsa_allow_actuation",
+        help="allow writes to field devices (dimming, switching); prior state is restored",
+    )
+    group.addoption(
+        "--evidence",
+        dest="ycsa_evidence",
+        metavar="PATH",
+        help="operator evidence file (documents, certificates, photos) for evidence checks",
+    )
+    group.addoption(
+        "--report-dir",
+        dest="ycsa_report_dir",
+        default="ycsa-report",
+        metavar="DIR",
+        help="where report.json, report.html and the journal go (default: ycsa-report)",
+    )
+    group.addoption(
+        "--strict-acceptance",
+        action="store_true",
+        dest="ycsa_strict",
+        help="treat pending requirements (evidence not yet supplied) as failures",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> None:
+    """Claim `--profile` late, after other plugins and the initial conftests had their turn.
+
+    Registered here rather than in pytest_addoption so that whichever plugin also wants
+    `--profile` (pytest-profiling) keeps it and pytest still starts; we then use the alias.
+    """
+    if _taken(parser, "--profile"):
+        early_config.stash[PROFILE_TAKEN] = True
+        return
+    try:
+        parser.getgroup(GROUP).addoption(
+            "--profile",
+            action="append",
+            dest="ycsa_profiles",
+            default=[],
+            metavar="NAME|PATH",
+            help="same as --ycsa-profile",
+        )
+    except ValueError:
+        early_config.stash[PROFILE_TAKEN] = True
+
+
+def _taken(parser: pytest.Parser, name: str) -> bool:
+    # pytest checks option-name conflicts only within one group and argparse fails later with
+    # a traceback, so look through every group. `_groups`/`_anonymous` are private pytest API.
+    groups = [*getattr(parser, "_groups", []), getattr(parser, "_anonymous", None)]
+    return any(
+        name in option.names()
+        for group in groups
+        if group is not None
+        for option in getattr(group, "options", [])
+    )

@@ -1,0 +1,170 @@
+"""Verdicts and results: what a check decides, in a form every report can render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Measurement", "ProfileInfo", "Result", "RunInfo", "Source", "Verdict", "worst"]
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    MARGINAL = "marginal"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+    PENDING = "pending"
+
+
+# Worst first: a requirement with several measurements takes the worst of their verdicts.
+_SEVERITY = {
+    Verdict.ERROR: 5,
+    Verdict.FAIL: 4,
+    Verdict.PENDING: 3,
+    Verdict.MARGINAL: 2,
+    Verdict.PASS: 1,
+    Verdict.NOT_APPLICABLE: 0,
+}
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The verdict that decides a set; an empty set is not applicable."""
+    return max(verdicts, key=_SEVERITY.__getitem__, default=Verdict.NOT_APPLICABLE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where a measured value came from: the device and the way it was reached."""
+
+    device: str
+    scheme: str
+    address: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"device": self.device, "scheme": self.scheme, "address": self.address}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Measurement:
+    """One decided value. `value` is a JSON scalar (number, string, bool) in `unit`."""
+
+    name: str
+    value: float | str | bool | None
+    unit: str
+    limit: str
+    verdict: Verdict
+    source: Source | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "limit": self.limit,
+            "verdict": self.verdict.value,
+            "source": self.source.as_dict() if self.source else None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """The decision on one requirement for one target."""
+
+    requirement: str
+    profile: str
+    target: str
+    area: str
+    level: str
+    title: dict[str, str]
+    verdict: Verdict
+    reason: str
+    measurements: tuple[Measurement, ...] = ()
+    refs: tuple[dict[str, Any], ...] = ()
+    check: str = ""
+    duration: float = 0.0
+    nodeid: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement,
+            "profile": self.profile,
+            "target": self.target,
+            "area": self.area,
+            "level": self.level,
+            "title": dict(self.title),
+            "check": self.check,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "measurements": [m.as_dict() for m in self.measurements],
+            "refs": [dict(r) for r in self.refs],
+            "duration": round(self.duration, 6),
+            "nodeid": self.nodeid,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """Rebuild a result sent across processes (pytest-xdist) or read from a journal."""
+        measurements = tuple(
+            Measurement(
+                name=m["name"],
+                value=m["value"],
+                unit=m["unit"],
+                limit=m["limit"],
+                verdict=Verdict(m["verdict"]),
+                source=Source(**m["source"]) if m.get("source") else None,
+            )
+            for m in data.get("measurements", [])
+        )
+        return cls(
+            requirement=data["requirement"],
+            profile=data["profile"],
+            target=data["target"],
+            area=data["area"],
+            level=data["level"],
+            title=dict(data.get("title", {})),
+            check=data.get("check", ""),
+            verdict=Verdict(data["verdict"]),
+            reason=data["reason"],
+            measurements=measurements,
+            refs=tuple(data.get("refs", [])),
+            duration=float(data.get("duration", 0.0)),
+            nodeid=data.get("nodeid", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileInfo:
+    """A profile as the report names it: the sha256 is of the YAML file that was run."""
+
+    id: str
+    version: str
+    sha256: str
+    title: dict[str, str]
+    path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "title": dict(self.title),
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunInfo:
+    """What was run, on what, and when: everything a report says besides the results."""
+
+    tool_version: str
+    profiles: tuple[ProfileInfo, ...]
+    site_id: str
+    site_kind: str  # "bench" or "field"
+    site_title: str
+    started: str  # ISO 8601 with offset
+    parameters: dict[str, str] = field(default_factory=dict)
+    bench_faults: tuple[str, ...] = ()
+    strict_acceptance: bool = False

@@ -1,0 +1,207 @@
+"""An acceptance run: profiles × site targets, parameters resolved, devices opened on demand.
+
+This is the one place that turns (profile, requirement, target) into a `Result`. The pytest
+plugin and the CLI both drive it; it knows nothing of pytest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .checks import CheckContext
+from .checks.compute import MissingDesignData
+from .errors import DeviceError, InputError, Problem
+from .limit import LimitError
+from .profile.model import Condition, ParamValue, Profile, Requirement
+from .result import Measurement, Result, Verdict
+from .site import DeviceSpec, Setting, Site, Target
+from .transport import Device, open_device
+
+__all__ = ["AcceptanceRun", "Case", "parse_param_option"]
+
+DeviceOpener = Callable[[DeviceSpec], Device]
+
+
+def _open(spec: DeviceSpec) -> Device:
+    return open_device(
+        spec.role, spec.uri, spec.devicemap, timeout=spec.timeout, retries=spec.retries
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One requirement on one target: a pytest item."""
+
+    profile: Profile
+    requirement: Requirement
+    target: Target
+
+    @property
+    def name(self) -> str:
+        return f"{self.requirement.id}[{self.target.id}]"
+
+
+def parse_param_option(text: str) -> tuple[str, Setting]:
+    """'--param road_class=II' → ('road_class', Setting('II'))."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"--param {text!r}: write it as KEY=VALUE, like --param road_class=II")
+    return name.strip(), Setting(value=value.strip(), origin=f"--param {text}")
+
+
+class AcceptanceRun:
+    def __init__(
+        self,
+        *,
+        profiles: Sequence[Profile],
+        site: Site,
+        overrides: Mapping[str, Setting] = MappingProxyType({}),
+        opener: DeviceOpener = _open,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.profiles = tuple(profiles)
+        self.site = site
+        self._opener = opener
+        self._clock = clock
+        self._devices: dict[tuple[str, str], Device] = {}
+        self._parameters = self._resolve_parameters(overrides)
+
+    def _resolve_parameters(
+        self, overrides: Mapping[str, Setting]
+    ) -> dict[tuple[str, str], Mapping[str, ParamValue]]:
+        """Defaults ← site ← target ← --param, per profile and target; all problems at once."""
+        problems: list[str] = []
+        declared = {name for p in self.profiles for name in p.parameters}
+        settings = [*self.site.parameters.items(), *overrides.items()]
+        settings += [s for t in self.site.targets for s in t.parameters.items()]
+        for name, setting in settings:
+            if name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                problems.append(
+                    f"{setting.origin}: unknown parameter {name!r}; the profiles in this run "
+                    f"declare: {known}"
+                )
+        resolved: dict[tuple[str, str], Mapping[str, ParamValue]] = {}
+        for profile in self.profiles:
+            for target in self.site.targets:
+                values: dict[str, ParamValue] = {}
+                for name, parameter in profile.parameters.items():
+                    values[name] = parameter.default
+                    for layer in (self.site.parameters, target.parameters, overrides):
+                        if name in layer:
+                            try:
+                                values[name] = parameter.coerce(layer[name].value)
+                            except ValueError as exc:
+                                problems.append(f"{layer[name].origin}: {exc}")
+                resolved[(profile.id, target.id)] = MappingProxyType(values)
+        if problems:
+            unique = list(dict.fromkeys(problems))
+            raise InputError(
+                [Problem(file=p.split(":", 1)[0], line=None, path="", message=p) for p in unique]
+            )
+        return resolved
+
+    def parameters(self, profile: Profile, target: Target) -> Mapping[str, ParamValue]:
+        return self._parameters[(profile.id, target.id)]
+
+    def cases(self) -> Iterator[Case]:
+        for profile in self.profiles:
+            for requirement in profile.requirements:
+                for target in self.site.targets:
+                    if target.kind in profile.target_kinds:
+                        yield Case(profile, requirement, target)
+
+    def device(self, target: Target, role: str) -> Device:
+        key = (target.id, role)
+        if key not in self._devices:
+            self._devices[key] = self._opener(target.devices[role])
+        return self._devices[key]
+
+    def close(self) -> None:
+        devices, self._devices = self._devices, {}
+        for device in devices.values():
+            device.close()
+
+    def decide(self, case: Case, *, nodeid: str = "") -> Result:
+        started = time.perf_counter()
+        verdict, reason, measurements = self._decide(case)
+        return self._result(case, verdict, reason, measurements, started, nodeid)
+
+    def crashed(self, case: Case, exc: BaseException, *, nodeid: str = "") -> Result:
+        """The result of a check that raised unexpectedly: an error, never a silent pass."""
+        reason = f"cannot be decided: internal error {type(exc).__name__}: {exc}"
+        return self._result(case, Verdict.ERROR, reason, (), time.perf_counter(), nodeid)
+
+    def _result(
+        self,
+        case: Case,
+        verdict: Verdict,
+        reason: str,
+        measurements: tuple[Measurement, ...],
+        started: float,
+        nodeid: str,
+    ) -> Result:
+        requirement = case.requirement
+        cite = "; ".join(r.cite() for r in requirement.refs)
+        return Result(
+            requirement=requirement.id,
+            profile=case.profile.id,
+            target=case.target.id,
+            area=requirement.area.value,
+            level=requirement.level.value,
+            title=dict(requirement.title),
+            check=requirement.check.kind,
+            verdict=verdict,
+            reason=f"{requirement.id} {reason} ({cite})",
+            measurements=measurements,
+            refs=tuple(r.as_dict() for r in requirement.refs),
+            duration=time.perf_counter() - started,
+            nodeid=nodeid,
+        )
+
+    def _decide(self, case: Case) -> tuple[Verdict, str, tuple[Measurement, ...]]:
+        target, requirement = case.target, case.requirement
+        parameters = self.parameters(case.profile, target)
+        for condition in requirement.when:
+            why_not = _inapplicable(condition, target, parameters)
+            if why_not is not None:
+                return Verdict.NOT_APPLICABLE, f"not applicable: {why_not}", ()
+        for role in requirement.check.needs():
+            if role not in target.devices:
+                return (
+                    Verdict.ERROR,
+                    f"cannot be decided: target {target.id} declares no {role!r} device; "
+                    f"add it under devices at {target.origin}",
+                    (),
+                )
+        ctx = CheckContext(
+            target=target,
+            parameters=parameters,
+            device=lambda role: self.device(target, role),
+            clock=self._clock,
+        )
+        try:
+            outcome = requirement.check.run(ctx)
+        except DeviceError as exc:
+            return Verdict.ERROR, f"cannot be decided: {exc}", ()
+        except (MissingDesignData, LimitError) as exc:
+            return Verdict.ERROR, f"cannot be decided: {exc}", ()
+        return outcome.verdict, outcome.reason, outcome.measurements
+
+
+def _inapplicable(
+    condition: Condition, target: Target, parameters: Mapping[str, ParamValue]
+) -> str | None:
+    if condition.device is not None and condition.device not in target.devices:
+        return f"target {target.id} has no {condition.device!r} device"
+    if condition.design is not None and condition.design not in target.design:
+        return f"target {target.id} declares no design.{condition.design}"
+    if condition.parameter is not None and condition.allowed is not None:
+        value = parameters[condition.parameter]
+        if value not in condition.allowed and str(value) not in map(str, condition.allowed):
+            allowed = ", ".join(map(str, condition.allowed))
+            return f"parameter {condition.parameter} is {value}, the requirement applies to {allowed}"
+    return None

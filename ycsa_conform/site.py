@@ -1,0 +1,244 @@
+"""Sites: the poles (targets) being accepted, their devices, design data and parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pint
+
+from .design import DESIGN_KEYS, EQUIPMENT_FIELDS
+from .devicemap import DeviceMap, load_devicemap
+from .errors import InputError, Problem
+from .source import Document, JsonPath, load_document, render_path
+from .transport.address import DeviceAddress, parse_device_uri
+from .units import UnitError, parse_quantity, parse_unit
+
+__all__ = [
+    "DesignValue",
+    "DeviceSpec",
+    "Equipment",
+    "Setting",
+    "Site",
+    "Target",
+    "load_site",
+]
+
+DesignValue = pint.Quantity[Any] | str | float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Setting:
+    """A parameter value set in a file or on the command line, and where it was set."""
+
+    value: str | float | bool
+    origin: str  # "site.yaml:12: $.parameters.road_class" or "--param road_class=II"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSpec:
+    role: str
+    uri: str
+    address: DeviceAddress
+    devicemap: DeviceMap
+    timeout: float  # seconds
+    retries: int
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Equipment:
+    name: str
+    mass: pint.Quantity[Any]
+    area: pint.Quantity[Any]
+    height: pint.Quantity[Any]
+    shape_coefficient: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    id: str
+    kind: str
+    title: Mapping[str, str]
+    parameters: Mapping[str, Setting]
+    design: Mapping[str, DesignValue]
+    equipment: tuple[Equipment, ...]
+    devices: Mapping[str, DeviceSpec]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    id: str
+    kind: str  # "bench" or "field"
+    title: Mapping[str, str]
+    parameters: Mapping[str, Setting]
+    targets: tuple[Target, ...]
+    path: Path
+
+
+def load_site(path: Path | str, *, text: str | None = None) -> Site:
+    """Load a site file (or `text` standing for it) with its device maps; InputError lists all."""
+    doc = load_document(path, schema="site", text=text)
+    return _SiteBuilder(doc).build()
+
+
+class _SiteBuilder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.maps: dict[Path, DeviceMap] = {}
+
+    def origin(self, path: JsonPath) -> str:
+        return f"{self.doc.path}:{self.doc.line(path)}: {render_path(path)}"
+
+    def build(self) -> Site:
+        data: dict[str, Any] = self.doc.data
+        targets = []
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(data["targets"]):
+            if raw["id"] in seen:
+                self.problems.append(
+                    self.doc.problem(
+                        ("targets", index, "id"),
+                        f"target id {raw['id']!r} is already used by targets[{seen[raw['id']]}]; "
+                        "give each target its own id",
+                    )
+                )
+            seen.setdefault(raw["id"], index)
+            targets.append(self.target(index, raw))
+        if self.problems:
+            raise InputError(self.problems)
+        return Site(
+            id=data["site"],
+            kind=data["kind"],
+            title=MappingProxyType(dict(data.get("title", {"en": data["site"]}))),
+            parameters=self.settings(("parameters",), data.get("parameters", {})),
+            targets=tuple(targets),
+            path=self.doc.path,
+        )
+
+    def settings(self, where: JsonPath, raw: Mapping[str, Any]) -> Mapping[str, Setting]:
+        return MappingProxyType(
+            {k: Setting(value=v, origin=self.origin((*where, k))) for k, v in raw.items()}
+        )
+
+    def target(self, index: int, raw: Mapping[str, Any]) -> Target:
+        where: JsonPath = ("targets", index)
+        design: dict[str, DesignValue] = {}
+        for key, value in raw.get("design", {}).items():
+            if key == "equipment":
+                continue
+            parsed = self.design_value((*where, "design", key), key, value)
+            if parsed is not None:
+                design[key] = parsed
+        equipment = tuple(
+            e
+            for i, item in enumerate(raw.get("design", {}).get("equipment", []))
+            if (e := self.equipment((*where, "design", "equipment", i), item)) is not None
+        )
+        devices = {}
+        for role, spec in raw.get("devices", {}).items():
+            device = self.device((*where, "devices", role), role, spec)
+            if device is not None:
+                devices[role] = device
+        return Target(
+            id=raw["id"],
+            kind=raw["kind"],
+            title=MappingProxyType(dict(raw.get("title", {"en": raw["id"]}))),
+            parameters=self.settings((*where, "parameters"), raw.get("parameters", {})),
+            design=MappingProxyType(design),
+            equipment=equipment,
+            devices=MappingProxyType(devices),
+            origin=self.origin(where),
+        )
+
+    def quantity(self, where: JsonPath, text: Any, unit: str) -> pint.Quantity[Any] | None:
+        try:
+            q = parse_quantity(text)
+        except UnitError as exc:
+            self.problems.append(self.doc.problem(where, f"{exc}; write it like '1 {unit}'"))
+            return None
+        expected = parse_unit(unit)
+        if not q.is_compatible_with(expected):
+            self.problems.append(
+                self.doc.problem(
+                    where, f"{text!r} has the wrong dimension; give it in {unit!r} or a unit like it"
+                )
+            )
+            return None
+        return q
+
+    def design_value(self, where: JsonPath, key: str, value: Any) -> DesignValue | None:
+        spec = DESIGN_KEYS[key]  # the schema admits only known keys
+        if spec.unit == "text":
+            return str(value)
+        if spec.unit == "":
+            return float(value)
+        return self.quantity(where, value, spec.unit)
+
+    def equipment(self, where: JsonPath, raw: Mapping[str, Any]) -> Equipment | None:
+        values = {}
+        for field, unit in EQUIPMENT_FIELDS.items():
+            if field in raw and unit:
+                values[field] = self.quantity((*where, field), raw[field], unit)
+        if any(v is None for v in values.values()):
+            return None
+        coefficient = raw.get("shape_coefficient")
+        return Equipment(
+            name=raw["name"],
+            mass=values["mass"],
+            area=values["area"],
+            height=values["height"],
+            shape_coefficient=float(coefficient) if coefficient is not None else None,
+        )
+
+    def device(self, where: JsonPath, role: str, raw: Mapping[str, Any]) -> DeviceSpec | None:
+        ok = True
+        try:
+            address = parse_device_uri(raw["uri"])
+        except ValueError as exc:
+            self.problems.append(self.doc.problem((*where, "uri"), str(exc)))
+            ok = False
+        map_path = (self.doc.path.parent / raw["map"]).resolve()
+        devicemap = self.maps.get(map_path)
+        if devicemap is None:
+            if not map_path.is_file():
+                self.problems.append(
+                    self.doc.problem(
+                        (*where, "map"),
+                        f"device map {raw['map']!r} not found (looked at {map_path}); "
+                        "give the path relative to this site file",
+                    )
+                )
+                return None
+            try:
+                devicemap = self.maps[map_path] = load_devicemap(map_path)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+                return None
+        timeout = 1.0
+        if "timeout" in raw:
+            q = self.quantity((*where, "timeout"), raw["timeout"], "s")
+            if q is None:
+                return None
+            timeout = float(q.to("s").magnitude)
+            if timeout <= 0:
+                self.problems.append(
+                    self.doc.problem((*where, "timeout"), "the timeout must be above 0 s")
+                )
+                return None
+        if not ok:
+            return None
+        return DeviceSpec(
+            role=role,
+            uri=raw["uri"],
+            address=address,
+            devicemap=devicemap,
+            timeout=timeout,
+            retries=int(raw.get("retries", 0)),
+            origin=self.origin(where),
+        )

@@ -1,0 +1,267 @@
+"""User files: YAML read with line numbers, validated by the shipped JSON Schemas.
+
+Every file a user writes goes through `load_document`, so every mistake is reported the same
+way: `FILE:LINE: $.json.path: what is wrong and how to fix it` (see `errors.Problem`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import InputError, Problem
+
+__all__ = [
+    "Document",
+    "JsonPath",
+    "load_document",
+    "load_schema",
+    "read_document",
+    "render_path",
+    "validate",
+]
+
+JsonPath = tuple[str | int, ...]
+
+
+def render_path(path: Iterable[str | int]) -> str:
+    """('poles', 3, 'uri') -> '$.poles[3].uri'."""
+    text = "$"
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.replace("_", "").replace("-", "").isalnum() and not part[:1].isdigit():
+            text += f".{part}"
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed YAML file: its data, and the line of every node by JSON path."""
+
+    path: Path
+    data: Any
+    lines: Mapping[JsonPath, int]
+    text: str
+
+    def line(self, path: Sequence[str | int]) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), None)
+
+    def problem(self, path: Sequence[str | int], message: str) -> Problem:
+        return Problem(
+            file=self.path, line=self.line(path), path=render_path(path), message=message
+        )
+
+
+def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Path) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                raise InputError(
+                    [
+                        Problem(
+                            file=file,
+                            line=key_node.start_mark.line + 1,
+                            path=render_path(path),
+                            message="mapping keys must be plain text; quote the key",
+                        )
+                    ]
+                )
+            if key in result:
+                raise InputError(
+                    [
+                        Problem(
+                            file=file,
+                            line=key_node.start_mark.line + 1,
+                            path=render_path((*path, key)),
+                            message=f"key {key!r} appears twice; keep one of them",
+                        )
+                    ]
+                )
+            result[key] = _build(value_node, (*path, key), lines, file)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
+    # Scalars: compose() has already resolved their tags (int, float, bool, null, str).
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or "YAML syntax error"
+        if exc.context:
+            what = f"{exc.context}, {what}"
+        raise InputError(
+            [
+                Problem(
+                    file=path,
+                    line=line,
+                    path="$",
+                    message=f"broken YAML: {what}; check the indentation and quoting there",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(
+            [Problem(file=path, line=None, path="$", message=f"broken YAML: {exc}")]
+        ) from None
+    lines: dict[JsonPath, int] = {}
+    if node is None:
+        return None, lines
+    return _build(node, (), lines, path), lines
+
+
+def read_document(path: Path | str, *, text: str | None = None) -> Document:
+    """Read a YAML (or JSON) file with line numbers, without validating it."""
+    file = Path(path)
+    try:
+        if text is None:
+            text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            [Problem(file=file, line=None, path="$", message="file not found; check the path")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            [Problem(file=file, line=None, path="$", message=f"cannot be read: {exc}")]
+        ) from None
+    data, lines = _parse(text, file)
+    return Document(path=file, data=data, lines=lines, text=text)
+
+
+def load_document(path: Path | str, *, schema: str, text: str | None = None) -> Document:
+    """Read a YAML (or JSON) file and validate it against the shipped schema `schema`.
+
+    `text`, when given, stands for the file's content (a template filled in memory); errors
+    still name `path`.
+    """
+    document = read_document(path, text=text)
+    problems = validate(document, schema)
+    if problems:
+        raise InputError(problems)
+    return document
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema shipped in the package, by file stem ('profile', 'site', 'devicemap', 'report')."""
+    ref = resources.files("ycsa_conform") / "schemas" / f"{name}.schema.json"
+    schema: dict[str, Any] = json.loads(ref.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(name))
+
+
+def validate(document: Document, schema: str) -> list[Problem]:
+    """All schema problems of `document`, in file order, each with a fix."""
+    if document.data is None:
+        return [document.problem((), f"the file is empty; it must hold a {schema} document")]
+    errors = _leaf_errors(_validator(schema).iter_errors(document.data))
+    problems = [document.problem(list(e.absolute_path), _explain(e)) for e in errors]
+    problems.sort(key=lambda p: (p.line or 0, p.path))
+    return problems
+
+
+def _leaf_errors(
+    errors: Iterable[jsonschema.ValidationError],
+) -> list[jsonschema.ValidationError]:
+    """Replace oneOf/anyOf failures by the most relevant branch error, so messages say the fix."""
+    result = []
+    for error in errors:
+        if error.validator in ("oneOf", "anyOf") and error.context:
+            best = jsonschema.exceptions.best_match(error.context)
+            result.append(best)
+        else:
+            result.append(error)
+    # The same place can fail several ways; keep one message per place and kind.
+    seen: set[tuple[JsonPath, str]] = set()
+    unique = []
+    for error in result:
+        key = (tuple(error.absolute_path), str(error.validator))
+        if key not in seen:
+            seen.add(key)
+            unique.append(error)
+    return unique
+
+
+_TYPE_NAMES = {
+    "object": "a mapping (key: value)",
+    "array": "a list",
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """Turn a jsonschema error into 'what is wrong; how to fix it'."""
+    v = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    hint = schema.get("x-hint")
+    suffix = f"; {hint}" if isinstance(hint, str) else ""
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        parts = []
+        for key in extra:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            did_you_mean = f" (did you mean {close[0]!r}?)" if close else ""
+            parts.append(f"unknown key {key!r}{did_you_mean}")
+        return f"{', '.join(parts)}; allowed keys here: {', '.join(allowed)}"
+    if v == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return f"{missing!r} is required here; add it{suffix}"
+    if v == "enum":
+        options = ", ".join(_describe(o) for o in error.validator_value)
+        close = difflib.get_close_matches(str(error.instance), [str(o) for o in error.validator_value], n=1)
+        did_you_mean = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"{_describe(error.instance)} is not allowed{did_you_mean}; use one of: {options}"
+    if v == "const":
+        return f"must be {_describe(error.validator_value)}, not {_describe(error.instance)}"
+    if v == "type":
+        wanted = error.validator_value
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        wanted_text = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        return f"{_describe(error.instance)} should be {wanted_text}{suffix}"
+    if v == "pattern":
+        return f"{_describe(error.instance)} is not in the expected form{suffix or f' (pattern {error.validator_value})'}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"{_describe(error.instance)} is out of range: {error.message}{suffix}"
+    if v in ("minItems", "minLength", "minProperties"):
+        return f"{_describe(error.instance)} is too short or empty{suffix or '; fill it in'}"
+    return f"{error.message}{suffix}"
