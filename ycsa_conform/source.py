@@ -184,8 +184,17 @@ def validate(document: Document, schema: str) -> list[Problem]:
     """All schema problems of `document`, in file order, each with a fix."""
     if document.data is None:
         return [document.problem((), f"the file is empty; it must hold a {schema} document")]
-    errors = _leaf_errors(_validator(schema).iter_errors(document.data))
-    problems = [document.problem(list(e.absolute_path), _explain(e)) for e in errors]
+    problems = []
+    for error in _leaf_errors(_validator(schema).iter_errors(document.data)):
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # One problem per unknown key, on the key's own line.
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in error.instance:
+                if key not in allowed:
+                    problems.append(document.problem([*path, key], _unknown_key(key, allowed)))
+            continue
+        problems.append(document.problem(path, _explain(error)))
     problems.sort(key=lambda p: (p.line or 0, p.path))
     return problems
 
@@ -228,21 +237,18 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    did_you_mean = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r}; {did_you_mean}allowed keys here: {', '.join(allowed)}"
+
+
 def _explain(error: jsonschema.ValidationError) -> str:
     """Turn a jsonschema error into 'what is wrong; how to fix it'."""
     v = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = schema.get("x-hint")
     suffix = f"; {hint}" if isinstance(hint, str) else ""
-    if v == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
-        parts = []
-        for key in extra:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            did_you_mean = f" (did you mean {close[0]!r}?)" if close else ""
-            parts.append(f"unknown key {key!r}{did_you_mean}")
-        return f"{', '.join(parts)}; allowed keys here: {', '.join(allowed)}"
     if v == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         return f"{missing!r} is required here; add it{suffix}"

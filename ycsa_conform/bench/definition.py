@@ -8,10 +8,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..devicemap import DeviceMap, load_devicemap
-from ..errors import InputError
-from ..resources import data_dir
-from ..source import load_document
+from ycsa_conform.devicemap import DeviceMap, load_devicemap
+from ycsa_conform.errors import InputError
+from ycsa_conform.resources import data_dir
+from ycsa_conform.source import load_document
 
 __all__ = ["BenchDefinition", "SimulatedDevice", "bench_path", "list_benches", "load_bench"]
 
@@ -52,7 +52,9 @@ def bench_path(name: str) -> Path:
     if name not in known:
         close = difflib.get_close_matches(name, known, n=1)
         did_you_mean = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(f"unknown bench {name!r}; {did_you_mean}built-in benches: {', '.join(known)}")
+        raise ValueError(
+            f"unknown bench {name!r}; {did_you_mean}built-in benches: {', '.join(known)}"
+        )
     return data_dir("benches") / f"{name}.yaml"
 
 

@@ -28,7 +28,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pint
 from pymodbus.constants import ExcCodes
@@ -36,10 +36,11 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from ..devicemap import DataType, ModbusPoint, Table
-from ..point import POINTS
-from ..transport.modbus import decode, encode
-from ..units import parse_unit, ureg
+from ycsa_conform.devicemap import DataType, ModbusPoint, Table
+from ycsa_conform.point import POINTS
+from ycsa_conform.transport.modbus import decode, encode
+from ycsa_conform.units import parse_unit, ureg
+
 from .definition import SimulatedDevice
 from .pole import Pole
 
@@ -167,7 +168,7 @@ class _Unit:
             if point.address < address or point.address + width > end:
                 return ExcCodes.ILLEGAL_VALUE  # half of a 32-bit value
             part = values[point.address - address : point.address - address + width]
-            value = decode(point, list(part))  # type: ignore[arg-type]  # ints or bools by table
+            value = decode(point, list(part))
             if not isinstance(value, bool) and not _inside(point, value):
                 return ExcCodes.ILLEGAL_VALUE
             accepted.append((point, value))
@@ -194,7 +195,7 @@ async def _gateway_no_response(*_: Any) -> ExcCodes:
 
 
 class ModbusTcpBench:
-    """The Modbus TCP server of a bench. `start()` returns once it listens; `stop()` is idempotent."""
+    """A bench's Modbus TCP server: `start()` returns once it listens; `stop()` is idempotent."""
 
     def __init__(
         self, devices: Sequence[SimulatedDevice], pole: Pole, *, host: str = "127.0.0.1"
@@ -266,11 +267,12 @@ class ModbusTcpBench:
         await server.serve_forever(background=True)
         self._stop = asyncio.Event()
         self._loop = loop
-        started.set_result(server.transport.sockets[0].getsockname()[1])
+        listener = cast(asyncio.Server, server.transport)
+        started.set_result(listener.sockets[0].getsockname()[1])
         try:
             await self._stop.wait()
         finally:
-            await server.shutdown()
+            await server.shutdown()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
             current = asyncio.current_task()
             pending = [t for t in asyncio.all_tasks() if t is not current]
             for task in pending:

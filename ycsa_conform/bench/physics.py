@@ -176,6 +176,8 @@ def environment_readings(settings: PoleSettings, *, t: float) -> dict[str, float
 def tilt_readings(settings: PoleSettings, *, t: float) -> dict[str, float | bool]:
     """The pole's inclination, with a little sway in the wind (deg)."""
     return {
-        "tilt_x": settings.tilt_x + wobble(f"{settings.seed}/tilt_x", t, amplitude=0.01, period=7.0),
-        "tilt_y": settings.tilt_y + wobble(f"{settings.seed}/tilt_y", t, amplitude=0.01, period=9.0),
+        "tilt_x": settings.tilt_x
+        + wobble(f"{settings.seed}/tilt_x", t, amplitude=0.01, period=7.0),
+        "tilt_y": settings.tilt_y
+        + wobble(f"{settings.seed}/tilt_y", t, amplitude=0.01, period=9.0),
     }

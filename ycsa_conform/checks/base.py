@@ -14,6 +14,7 @@ from ..limit import Limit, LimitError, parse_limit
 from ..result import Measurement, Verdict
 from ..site import Target
 from ..source import Document, JsonPath
+from ..units import format_quantity
 from ..transport import Device
 
 __all__ = ["Check", "CheckContext", "Outcome", "ParseContext", "ParameterInfo"]
@@ -68,14 +69,18 @@ class ParseContext:
                 return None
         if unit is None:
             return limit
-        dimensions = [(str(q), q.units) for q in limit.quantities()]
+        dimensions = [(format_quantity(q), q.units) for q in limit.quantities()]
         dimensions += [
             (f"${n}", u)
             for n in limit.parameters()
             if (u := self.parameters[n].unit) is not None
         ]
         unit_text = f"{unit:~P}"
-        fix = f"which is in {unit_text}" if unit_text else "which is a plain number; drop the unit"
+        fix = (
+            f"which is in {unit_text}; give the limit in {unit_text}"
+            if unit_text
+            else "which is a plain number; drop the unit"
+        )
         relative = limit.nominal is not None
         for shown, got in dimensions:
             if relative and got in (got._REGISTRY.percent, got._REGISTRY.permille):
@@ -83,7 +88,7 @@ class ParseContext:
             if not (1 * got).is_compatible_with(1 * unit):
                 self.problem(
                     "limit",
-                    f"{shown} in {limit.text!r} has the wrong dimension for {subject}, {fix}",
+                    f"{shown!r} in {limit.text!r} has the wrong dimension for {subject}, {fix}",
                 )
                 return None
         return limit

@@ -109,7 +109,11 @@ class ProfileCollector(pytest.Collector):
     def collect(self) -> Iterator[RequirementItem]:
         for case in self.state.run.cases():
             if case.profile.id == self.profile_id:
-                yield RequirementItem.from_parent(self, name=case.name, case=case)
+                # An explicit nodeid, so pytest parses "[P001]" as the parameter part, as it
+                # does for the ids it stores for --lf; built from `name` it would not match.
+                yield RequirementItem.from_parent(
+                    self, name=case.name, nodeid=f"{self.nodeid}::{case.name}", case=case
+                )
 
 
 MARKERS = {

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 import pint
 
-from ..devicemap import DeviceMap
-from ..result import Source
+from ycsa_conform.devicemap import DeviceMap
+from ycsa_conform.result import Source
+
 from .address import SUPPORTED_SCHEMES, DeviceAddress, parse_device_uri
 
 __all__ = ["SUPPORTED_SCHEMES", "Device", "DeviceAddress", "open_device", "parse_device_uri"]

@@ -51,15 +51,11 @@ class DeviceAddress:
 def parse_device_uri(text: str) -> DeviceAddress:
     """Read a device URI; a ValueError says what is wrong and how to write it instead."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(
-            f"{text!r} is not a device URI; write it like {_EXAMPLE['modbus-tcp']!r}"
-        )
+        raise ValueError(f"{text!r} is not a device URI; write it like {_EXAMPLE['modbus-tcp']!r}")
     # Messages quote the URI; a password in it is masked first.
     text = re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", text.strip())
     if "://" not in text:
-        raise ValueError(
-            f"{text!r} has no scheme; write it like {_EXAMPLE['modbus-tcp']!r}"
-        )
+        raise ValueError(f"{text!r} has no scheme; write it like {_EXAMPLE['modbus-tcp']!r}")
     scheme = text.split("://", 1)[0].lower()
     if scheme in _PLANNED_SCHEMES:
         raise ValueError(
@@ -83,7 +79,9 @@ def _parse_modbus_tcp(text: str, scheme: str) -> DeviceAddress:
     if parts.fragment:
         raise ValueError(f"{text!r}: remove '#{parts.fragment}'; a device URI has no fragment")
     if parts.path not in ("", "/"):
-        raise ValueError(f"{text!r}: {scheme} takes no path {parts.path!r}; write it like {example!r}")
+        raise ValueError(
+            f"{text!r}: {scheme} takes no path {parts.path!r}; write it like {example!r}"
+        )
     host = parts.hostname or ""
     if not host:
         raise ValueError(f"{text!r} has no host; write it like {example!r}")

@@ -20,17 +20,24 @@ import math
 import struct
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import pint
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
-from ..devicemap import DataType, DeviceMap, ModbusPoint, Table
-from ..errors import DecodeError, DeviceError, DeviceException, DeviceRefused, DeviceTimeout
-from ..result import Source
-from ..units import format_quantity, ureg
+from ycsa_conform.devicemap import ByteOrder, DataType, DeviceMap, ModbusPoint, Table
+from ycsa_conform.errors import (
+    DecodeError,
+    DeviceError,
+    DeviceException,
+    DeviceRefused,
+    DeviceTimeout,
+)
+from ycsa_conform.result import Source
+from ycsa_conform.units import format_quantity, ureg
+
 from .address import DeviceAddress
 
 __all__ = ["EXCEPTION_NAMES", "ModbusTcpDevice", "decode", "encode", "register_name"]
@@ -144,18 +151,20 @@ def _shortest_float32(value: float) -> float:
     return value
 
 
+def _byteorder(point: ModbusPoint) -> Literal["big", "little"]:
+    return "big" if point.byte_order is ByteOrder.BIG else "little"
+
+
 def _to_registers(data: bytes, point: ModbusPoint) -> list[int]:
     words = [data[i : i + 2] for i in range(0, len(data), 2)]
-    if point.word_order == "little":
+    if point.word_order is ByteOrder.LITTLE:
         words.reverse()
-    byteorder = "big" if point.byte_order == "big" else "little"
-    return [int.from_bytes(w, byteorder) for w in words]
+    return [int.from_bytes(w, _byteorder(point)) for w in words]
 
 
 def _from_registers(registers: list[int], point: ModbusPoint) -> bytes:
-    byteorder = "big" if point.byte_order == "big" else "little"
-    words = [r.to_bytes(2, byteorder) for r in registers]
-    if point.word_order == "little":
+    words = [r.to_bytes(2, _byteorder(point)) for r in registers]
+    if point.word_order is ByteOrder.LITTLE:
         words.reverse()
     return b"".join(words)
 
@@ -261,7 +270,12 @@ class ModbusTcpDevice:
     def _checked(self, spec: ModbusPoint, value: pint.Quantity[Any] | bool) -> float | bool:
         """The magnitude to write, after the device map's writable range allowed it."""
         what = f"{self._where()}: refusing to write {spec.name}"
-        if spec.writable is None or spec.table in (Table.INPUT, Table.DISCRETE_INPUT):
+        if spec.table in (Table.INPUT, Table.DISCRETE_INPUT):
+            raise ValueError(
+                f"{what}: it is in {register_name(spec)}, and Modbus writes only coils and "
+                "holding registers"
+            )
+        if spec.writable is None:
             raise ValueError(
                 f"{what}: the device map {self.devicemap.path} does not declare it writable "
                 "(add 'writable: LOW .. HIGH' to the point if the device accepts writes)"
@@ -313,8 +327,8 @@ class ModbusTcpDevice:
             retries=self.retries,
         )
         # connect() returns False (it does not raise) on refusal and on a connect timeout.
-        if not client.connect():
-            client.close()
+        if not client.connect():  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
+            client.close()  # type: ignore[no-untyped-call]
             raise DeviceRefused(
                 f"cannot connect to {self._where()}: connection refused or no route "
                 f"within {self.timeout:g} s; check the address and that the device is on"
@@ -324,7 +338,7 @@ class ModbusTcpDevice:
 
     def _drop(self) -> None:
         if self._client is not None:
-            self._client.close()
+            self._client.close()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
             self._client = None
 
     def _execute(self, spec: ModbusPoint, doing: str, method: str, address: int, **kw: Any) -> Any:

@@ -1,0 +1,389 @@
+"""The built-in bench, end to end: a real pymodbus server, read through `ModbusTcpDevice`."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ycsa_conform.bench import FAULTS, Bench, list_benches
+from ycsa_conform.devicemap import DeviceMap, load_devicemap
+from ycsa_conform.errors import DeviceException, DeviceRefused, DeviceTimeout, InputError
+from ycsa_conform.limit import parse_limit
+from ycsa_conform.transport import Device, open_device
+from ycsa_conform.transport.modbus import ModbusTcpDevice
+from ycsa_conform.units import ureg
+
+TIMEOUT = 0.3  # s; the bench answers in well under a millisecond
+
+Opener = Callable[[str], Device]
+
+
+def site_devices(bench: Bench) -> dict[str, dict[str, Any]]:
+    site = yaml.safe_load(bench.site_text)
+    devices: dict[str, dict[str, Any]] = site["targets"][0]["devices"]
+    return devices
+
+
+def devicemap(bench: Bench, role: str) -> DeviceMap:
+    return load_devicemap(bench.site_path.parent / site_devices(bench)[role]["map"])
+
+
+@pytest.fixture
+def opener() -> Iterator[Callable[[Bench], Opener]]:
+    """open(bench)(role) -> a device, closed at the end of the test."""
+    opened: list[Device] = []
+
+    def for_bench(bench: Bench) -> Opener:
+        def open_role(role: str) -> Device:
+            entry = site_devices(bench)[role]
+            device = open_device(
+                role, entry["uri"], devicemap(bench, role), timeout=TIMEOUT, retries=0
+            )
+            opened.append(device)
+            return device
+
+        return open_role
+
+    yield for_bench
+    for device in opened:
+        device.close()
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[Bench]:
+    with Bench.start("smart-pole") as running:
+        yield running
+
+
+@pytest.fixture
+def open_role(bench: Bench, opener: Callable[[Bench], Opener]) -> Opener:
+    return opener(bench)
+
+
+# Plausible ranges, in the canonical unit of each point.
+PLAUSIBLE: dict[str, dict[str, tuple[str, float, float]]] = {
+    "lamp": {
+        "supply_voltage": ("V", 226.5, 229.5),
+        "supply_current": ("A", 0.5, 0.6),
+        "active_power": ("W", 119.0, 121.5),
+        "power_factor": ("", 0.955, 0.965),
+        "target_light_command": ("%", 100, 100),
+        "actual_light_state": ("%", 100, 100),
+        "active_energy": ("kWh", 1523.0, 1524.0),
+        "operating_hours": ("h", 8741.0, 8742.0),
+        "switch_on_counter": ("", 1187, 1187),
+        "device_clock": ("s", 1.7e9, 4.2e9),
+    },
+    "meter": {
+        "supply_voltage": ("V", 227.5, 230.5),
+        "supply_current": ("A", 0.5, 0.6),
+        "active_power": ("W", 119.0, 121.5),
+        "power_factor": ("", 0.955, 0.965),
+        "frequency": ("Hz", 49.98, 50.02),
+        "active_energy": ("kWh", 1529.5, 1530.5),
+    },
+    "environment": {
+        "ambient_illuminance": ("lx", 4.5, 7.5),
+        "air_temperature": ("degC", 13.5, 15.5),
+        "relative_humidity": ("%", 69.0, 75.0),
+        "pm2_5": ("µg/m^3", 19, 25),
+        "pm10": ("µg/m^3", 37, 45),
+        "wind_speed": ("m/s", 1.5, 2.7),
+    },
+    "tilt": {"tilt_x": ("deg", 0.029, 0.051), "tilt_y": ("deg", 0.039, 0.061)},
+}
+
+
+@pytest.mark.parametrize("role", list(PLAUSIBLE))
+def test_every_point_of_every_device_reads_plausibly(
+    bench: Bench, open_role: Opener, role: str
+) -> None:
+    device = open_role(role)
+    points = devicemap(bench, role).points
+    expected = PLAUSIBLE[role]
+    assert set(points) - {"lamp_failure"} == set(expected)
+    for name, (unit, low, high) in expected.items():
+        value = device.read(name)
+        assert not isinstance(value, bool)
+        magnitude = value.to(unit or "dimensionless").magnitude
+        assert low <= magnitude <= high, f"{role}.{name} = {value}"
+    if "lamp_failure" in points:
+        assert device.read("lamp_failure") is False
+
+
+def test_the_lamp_clock_is_host_utc(open_role: Opener) -> None:
+    import time
+
+    before = int(time.time())
+    clock = open_role("lamp").read("device_clock")
+    after = int(time.time())
+    assert not isinstance(clock, bool)
+    assert before <= clock.to("s").magnitude <= after
+
+
+def test_meter_reports_power_in_kw_as_its_map_says(open_role: Opener) -> None:
+    power = open_role("meter").read("active_power")
+    assert not isinstance(power, bool)
+    assert power.units == ureg.kilowatt
+    assert power.to("W").magnitude == pytest.approx(120.4, abs=0.5)
+
+
+def test_counters_never_go_backwards(open_role: Opener) -> None:
+    lamp = open_role("lamp")
+    first = [lamp.read("active_energy"), lamp.read("operating_hours")]
+    second = [lamp.read("active_energy"), lamp.read("operating_hours")]
+    assert all(b >= a for a, b in zip(first, second, strict=True))
+
+
+def test_dimming_to_50_percent_moves_power_and_power_factor(open_role: Opener) -> None:
+    lamp, meter = open_role("lamp"), open_role("meter")
+    try:
+        lamp.write("target_light_command", ureg.Quantity(50, "%"))
+        assert lamp.read("target_light_command") == ureg.Quantity(50, "%")
+        assert lamp.read("actual_light_state") == ureg.Quantity(50, "%")
+        assert lamp.read("active_power").to("W").magnitude == pytest.approx(60.4, abs=0.1)  # type: ignore[union-attr]
+        assert meter.read("active_power").to("W").magnitude == pytest.approx(60.4, abs=0.5)  # type: ignore[union-attr]
+        pf = lamp.read("power_factor").magnitude  # type: ignore[union-attr]
+        assert 0.8 < pf < 0.9
+        assert meter.read("power_factor").magnitude == pytest.approx(pf)  # type: ignore[union-attr]
+    finally:
+        lamp.write("target_light_command", ureg.Quantity(100, "%"))
+    assert lamp.read("active_power").to("W").magnitude == pytest.approx(120.4, abs=0.1)  # type: ignore[union-attr]
+    assert lamp.read("power_factor").magnitude == pytest.approx(0.96)  # type: ignore[union-attr]
+
+
+def test_writes_outside_the_declared_range_are_refused_before_sending(open_role: Opener) -> None:
+    lamp = open_role("lamp")
+    with pytest.raises(ValueError, match=r"outside the writable range '0 % \.\. 100 %'"):
+        lamp.write("target_light_command", ureg.Quantity(120, "%"))
+    with pytest.raises(ValueError, match="does not declare it writable"):
+        open_role("tilt").write("tilt_x", ureg.Quantity(0, "deg"))
+    with pytest.raises(ValueError, match="not in a unit compatible"):
+        lamp.write("target_light_command", ureg.Quantity(5, "V"))
+    with pytest.raises(ValueError, match="give a quantity with a unit"):
+        lamp.write("target_light_command", 50)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="has no point 'tilt_x'"):
+        lamp.read("tilt_x")
+    # A plain ratio is converted: 1 (dimensionless) is 100 %.
+    lamp.write("target_light_command", ureg.Quantity(1.0, "dimensionless"))
+
+
+def _with_point(dm: DeviceMap, name: str, **changes: Any) -> DeviceMap:
+    points = dict(dm.points)
+    points[name] = dataclasses.replace(points[name], **changes)
+    return dataclasses.replace(dm, points=points)
+
+
+def _lamp_with(bench: Bench, dm: DeviceMap) -> ModbusTcpDevice:
+    from ycsa_conform.transport import parse_device_uri
+
+    uri = site_devices(bench)["lamp"]["uri"]
+    return ModbusTcpDevice("lamp", parse_device_uri(uri), dm, timeout=TIMEOUT)
+
+
+def test_the_device_itself_refuses_out_of_range_values_with_code_3(bench: Bench) -> None:
+    # A device map that (wrongly) allows 150 % gets past the client check; the lamp says no.
+    dm = _with_point(
+        devicemap(bench, "lamp"), "target_light_command", writable=parse_limit("0 % .. 200 %")
+    )
+    with (
+        _lamp_with(bench, dm) as lamp,
+        pytest.raises(DeviceException, match="illegal data value") as info,
+    ):
+        lamp.write("target_light_command", ureg.Quantity(150, "%"))
+    assert info.value.code == 3
+    assert "holding register 0" in str(info.value)
+
+
+def test_reading_outside_the_register_blocks_is_illegal_address(bench: Bench) -> None:
+    dm = _with_point(devicemap(bench, "lamp"), "supply_voltage", address=300)
+    with _lamp_with(bench, dm) as lamp, pytest.raises(DeviceException) as info:
+        lamp.read("supply_voltage")
+    assert info.value.code == 2
+    message = str(info.value)
+    assert "exception 2 (illegal data address)" in message
+    assert "lamp at modbus-tcp://127.0.0.1:" in message
+    assert "supply_voltage, input register 300" in message
+
+
+def test_writing_a_read_only_register_is_illegal_address(bench: Bench) -> None:
+    from ycsa_conform.transport import parse_device_uri
+
+    dm = _with_point(devicemap(bench, "tilt"), "tilt_x", writable=parse_limit("-1 deg .. 1 deg"))
+    address = parse_device_uri(site_devices(bench)["tilt"]["uri"])
+    with ModbusTcpDevice("tilt", address, dm, timeout=TIMEOUT) as tilt:
+        with pytest.raises(DeviceException) as info:
+            tilt.write("tilt_x", ureg.Quantity(0, "deg"))
+        assert info.value.code == 2
+        assert 0.029 <= tilt.read("tilt_x").to("deg").magnitude <= 0.051  # type: ignore[union-attr]
+
+
+def test_input_registers_are_never_written(open_role: Opener) -> None:
+    with pytest.raises(ValueError, match="in input register 0, and Modbus writes only coils"):
+        open_role("lamp").write("supply_voltage", ureg.Quantity(230, "V"))
+
+
+def test_an_unknown_unit_answers_like_a_gateway_with_code_11(bench: Bench) -> None:
+    from ycsa_conform.transport import parse_device_uri
+
+    host_port = bench.endpoints["modbus_tcp"]
+    address = parse_device_uri(f"modbus-tcp://{host_port}?unit=9")
+    ghost = ModbusTcpDevice("ghost", address, devicemap(bench, "tilt"), timeout=TIMEOUT)
+    with ghost, pytest.raises(DeviceException, match="gateway target device failed") as info:
+        ghost.read("tilt_x")
+    assert info.value.code == 11
+
+
+def test_source_names_the_device_and_its_address(bench: Bench, open_role: Opener) -> None:
+    source = open_role("meter").source
+    assert source.device == "meter"
+    assert source.scheme == "modbus-tcp"
+    assert source.address == f"modbus-tcp://{bench.endpoints['modbus_tcp']}?unit=2"
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+def _magnitude(device: Device, point: str, unit: str) -> float:
+    value = device.read(point)
+    assert not isinstance(value, bool)
+    return float(value.to(unit).magnitude)
+
+
+FAULT_EFFECTS: dict[str, Callable[[Opener], None]] = {
+    "low-power-factor": lambda d: (
+        _check(_magnitude(d("lamp"), "power_factor", "") == pytest.approx(0.82)),
+        _check(_magnitude(d("meter"), "power_factor", "") == pytest.approx(0.82)),
+    ),
+    "overvoltage": lambda d: (
+        _check(243 <= _magnitude(d("lamp"), "supply_voltage", "V") <= 245),
+        _check(245 <= _magnitude(d("meter"), "supply_voltage", "V") <= 247),
+    ),
+    "pole-tilt": lambda d: _check(0.44 <= _magnitude(d("tilt"), "tilt_x", "deg") <= 0.46),
+    "clock-drift": lambda d: _check(_lags(_magnitude(d("lamp"), "device_clock", "s"), 85, 95)),
+    "dimming-not-honoured": lambda d: _dimming_stuck(d("lamp")),
+}
+
+
+def _check(condition: bool) -> None:
+    assert condition
+
+
+def _lags(clock: float, low: float, high: float) -> bool:
+    import time
+
+    return low <= time.time() - clock <= high
+
+
+def _dimming_stuck(lamp: Device) -> None:
+    assert lamp.read("actual_light_state") == ureg.Quantity(60, "%")
+    lamp.write("target_light_command", ureg.Quantity(20, "%"))
+    assert lamp.read("actual_light_state") == ureg.Quantity(60, "%")
+    assert _magnitude(lamp, "active_power", "W") == pytest.approx(72.4, abs=0.1)
+
+
+def test_every_fault_but_the_timeout_has_an_effect_test() -> None:
+    assert set(FAULT_EFFECTS) | {"meter-timeout"} == set(FAULTS)
+
+
+@pytest.mark.parametrize("fault", list(FAULT_EFFECTS))
+def test_each_fault_changes_what_it_should(fault: str, opener: Callable[[Bench], Opener]) -> None:
+    with Bench.start(faults=[fault]) as faulty:
+        assert faulty.faults == (fault,)
+        FAULT_EFFECTS[fault](opener(faulty))
+
+
+def test_meter_timeout_silences_the_meter_only(opener: Callable[[Bench], Opener]) -> None:
+    with Bench.start(faults=["meter-timeout"]) as faulty:
+        devices = opener(faulty)
+        meter, lamp = devices("meter"), devices("lamp")
+        with pytest.raises(DeviceTimeout) as info:
+            meter.read("supply_voltage")
+        message = str(info.value)
+        assert (
+            f"no answer from meter at modbus-tcp://{faulty.endpoints['modbus_tcp']}?unit=2"
+            in message
+        )
+        assert "within 0.3 s" in message
+        assert "supply_voltage, holding register 8192" in message
+        # Other devices on the same port answer while the meter's request still hangs...
+        assert _magnitude(lamp, "supply_voltage", "V") > 200
+        # ...and the meter stays silent on the next try, over a fresh connection.
+        with pytest.raises(DeviceTimeout):
+            meter.read("frequency")
+        assert _magnitude(devices("tilt"), "tilt_x", "deg") < 0.1
+
+
+# -- life cycle -------------------------------------------------------------------------------
+
+
+def _bench_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("ycsa-bench")]
+
+
+def test_benches_get_their_own_ports_and_stop_cleanly_twice(
+    opener: Callable[[Bench], Opener],
+) -> None:
+    before = len(_bench_threads())
+    first = Bench.start()
+    second = Bench.start()
+    try:
+        assert first.endpoints["modbus_tcp"] != second.endpoints["modbus_tcp"]
+        assert first.endpoints["modbus_tcp"] in first.site_text
+        assert "{modbus_tcp}" not in first.site_text
+        assert _magnitude(opener(second)("tilt"), "tilt_y", "deg") > 0
+    finally:
+        first.stop()
+        second.stop()
+    first.stop()
+    second.stop()
+    assert len(_bench_threads()) == before
+    # Nothing listens on the old port any more.
+    with pytest.raises(
+        DeviceRefused, match=r"cannot connect to lamp at modbus-tcp://127\.0\.0\.1:"
+    ):
+        opener(first)("lamp").read("supply_voltage")
+
+
+def test_unknown_faults_are_refused_before_anything_starts() -> None:
+    before = len(_bench_threads())
+    with pytest.raises(ValueError, match="did you mean 'pole-tilt'") as info:
+        Bench.start(faults=["pole_tilt"])
+    assert "known faults: low-power-factor, overvoltage" in str(info.value)
+    assert len(_bench_threads()) == before
+
+
+def test_unknown_bench_names_list_the_built_in_ones() -> None:
+    assert "smart-pole" in list_benches()
+    with pytest.raises(ValueError, match="unknown bench 'smart-pol'; did you mean 'smart-pole'"):
+        Bench.start("smart-pol")
+
+
+def test_site_template_is_next_to_the_bench_and_names_every_device(bench: Bench) -> None:
+    assert bench.site_path.name == "smart-pole.site.yaml"
+    site = yaml.safe_load(bench.site_text)
+    assert site["kind"] == "bench"
+    devices = site_devices(bench)
+    assert {role: d["uri"].rsplit("=", 1)[1] for role, d in devices.items()} == {
+        "lamp": "1",
+        "meter": "2",
+        "environment": "3",
+        "tilt": "4",
+    }
+    for entry in devices.values():
+        assert Path(bench.site_path.parent / entry["map"]).is_file()
+
+
+def test_bench_device_maps_load_cleanly(bench: Bench) -> None:
+    for device in bench.definition.devices:
+        assert device.devicemap.points
+    try:
+        load_devicemap(bench.site_path.parent / "devicemaps" / "meter.yaml")
+    except InputError as exc:  # pragma: no cover - shows the problems if a map breaks
+        pytest.fail(str(exc))
