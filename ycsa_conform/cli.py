@@ -1,9 +1,9 @@
 """The `ycsa-conform` command: list and show profiles, validate files.
 
-    ycsa-conform profiles                     built-in profiles
-    ycsa-conform profile show NAME|PATH [--json]
-    ycsa-conform validate FILE...             profiles, sites, device maps; exit 1 on errors
-    ycsa-conform bench faults [--json]        the built-in bench's fault catalogue
+ycsa-conform profiles                     built-in profiles
+ycsa-conform profile show NAME|PATH [--json]
+ycsa-conform validate FILE...             profiles, sites, device maps; exit 1 on errors
+ycsa-conform bench faults [--json]        the built-in bench's fault catalogue
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def _profile_dict(profile: Profile) -> dict[str, Any]:
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, path in builtin_profiles().items():
         profile = load_profile(path)
         rows.append(
@@ -86,18 +86,28 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
-    print(f"{profile.id} {profile.version} ({profile.status}): {profile.title['en']} / {profile.title['zh']}")
+    print(
+        f"{profile.id} {profile.version} ({profile.status}): "
+        f"{profile.title['en']} / {profile.title['zh']}"
+    )
     print(f"  {profile.path}")
     for r in data["requirements"]:
         refs = "; ".join(
             f"{x['source']}{' ' + x['clause'] if x['clause'] else ''} [{x['confidence']}]"
             for x in r["refs"]
         )
-        print(f"  {r['id']:<12} {r['area']:<15} {r['level']:<12} {r['check']:<8} {r['title']['en']}  ({refs})")
+        print(
+            f"  {r['id']:<12} {r['area']:<15} {r['level']:<12} {r['check']:<8} "
+            f"{r['title']['en']}  ({refs})"
+        )
     return 0
 
 
-_LOADERS = {"profile": load_profile, "site": load_site, "devicemap": load_devicemap}
+_LOADERS: dict[str, Callable[[Path], object]] = {
+    "profile": load_profile,
+    "site": load_site,
+    "devicemap": load_devicemap,
+}
 
 
 def _validate_one(path: Path) -> list[Problem]:

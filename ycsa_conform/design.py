@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["DESIGN_KEYS", "DesignKey", "EQUIPMENT_FIELDS"]
+__all__ = ["DESIGN_KEYS", "EQUIPMENT_FIELDS", "DesignKey"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

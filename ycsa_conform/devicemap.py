@@ -129,9 +129,7 @@ def _build(doc: Document) -> DeviceMap:
             )
         if point_type is not DataType.BOOL and table in (Table.COIL, Table.DISCRETE_INPUT):
             problems.append(
-                doc.problem(
-                    (*where, "type"), f"a {table} holds bits; set type to 'bool'"
-                )
+                doc.problem((*where, "type"), f"a {table} holds bits; set type to 'bool'")
             )
         try:
             unit = parse_unit(raw.get("unit", ""))

@@ -1,13 +1,13 @@
 """The exception tree of ycsa-conform.
 
-    YcsaError                        root of everything we raise on purpose
-    ├── InputError (ValueError)      a user file (profile, site, device map) is wrong;
-    │                                carries one `Problem` per mistake, each FILE:LINE: $.path: text
-    └── DeviceError (OSError)        a device could not be read or written; becomes verdict `error`
-        ├── DeviceTimeout            no answer within the timeout
-        ├── DeviceRefused            the connection could not be made
-        ├── DeviceException          the device answered with a protocol exception (Modbus code)
-        └── DecodeError              the device answered, but the data cannot be decoded
+YcsaError                        root of everything we raise on purpose
+├── InputError (ValueError)      a user file (profile, site, device map) is wrong;
+│                                carries one `Problem` per mistake, each FILE:LINE: $.path: text
+└── DeviceError (OSError)        a device could not be read or written; becomes verdict `error`
+    ├── DeviceTimeout            no answer within the timeout
+    ├── DeviceRefused            the connection could not be made
+    ├── DeviceException          the device answered with a protocol exception (Modbus code)
+    └── DecodeError              the device answered, but the data cannot be decoded
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ def judge(value: Value, limit: ResolvedLimit | None) -> Judgement:
     if limit.one_of is not None:
         return _judge_one_of(value, limit)
     if not isinstance(value, pint.Quantity):
-        return Judgement(Verdict.ERROR, f"{shown} is not a number, so it cannot meet {limit.text!r}")
+        return Judgement(
+            Verdict.ERROR, f"{shown} is not a number, so it cannot meet {limit.text!r}"
+        )
     reference = limit.lower if limit.lower is not None else limit.upper
     assert reference is not None
     if not value.is_compatible_with(reference):

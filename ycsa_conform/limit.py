@@ -95,7 +95,8 @@ class Limit:
         upper = value(self.upper.value) if self.upper else None
         if self.nominal is not None and self.tolerance is not None:
             nominal, tolerance = value(self.nominal), value(self.tolerance)
-            assert nominal is not None and tolerance is not None
+            assert nominal is not None
+            assert tolerance is not None
             if _is_percent(tolerance):
                 tolerance = abs(nominal) * tolerance.to("dimensionless").magnitude
             lower, upper = nominal - tolerance, nominal + tolerance

@@ -203,5 +203,7 @@ def _inapplicable(
         value = parameters[condition.parameter]
         if value not in condition.allowed and str(value) not in map(str, condition.allowed):
             allowed = ", ".join(map(str, condition.allowed))
-            return f"parameter {condition.parameter} is {value}, the requirement applies to {allowed}"
+            return (
+                f"parameter {condition.parameter} is {value}, the requirement applies to {allowed}"
+            )
     return None

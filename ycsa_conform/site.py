@@ -166,7 +166,8 @@ class _SiteBuilder:
         if not q.is_compatible_with(expected):
             self.problems.append(
                 self.doc.problem(
-                    where, f"{text!r} has the wrong dimension; give it in {unit!r} or a unit like it"
+                    where,
+                    f"{text!r} has the wrong dimension; give it in {unit!r} or a unit like it",
                 )
             )
             return None
@@ -185,14 +186,15 @@ class _SiteBuilder:
         for field, unit in EQUIPMENT_FIELDS.items():
             if field in raw and unit:
                 values[field] = self.quantity((*where, field), raw[field], unit)
-        if any(v is None for v in values.values()):
+        mass, area, height = values["mass"], values["area"], values["height"]
+        if mass is None or area is None or height is None:
             return None
         coefficient = raw.get("shape_coefficient")
         return Equipment(
             name=raw["name"],
-            mass=values["mass"],
-            area=values["area"],
-            height=values["height"],
+            mass=mass,
+            area=area,
+            height=height,
             shape_coefficient=float(coefficient) if coefficient is not None else None,
         )
 

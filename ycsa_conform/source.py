@@ -189,7 +189,8 @@ def validate(document: Document, schema: str) -> list[Problem]:
         path = list(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             # One problem per unknown key, on the key's own line.
-            allowed = sorted(error.schema.get("properties", {}))
+            schema_part = error.schema if isinstance(error.schema, dict) else {}
+            allowed = sorted(schema_part.get("properties", {}))
             for key in error.instance:
                 if key not in allowed:
                     problems.append(document.problem([*path, key], _unknown_key(key, allowed)))
@@ -249,23 +250,24 @@ def _explain(error: jsonschema.ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = schema.get("x-hint")
     suffix = f"; {hint}" if isinstance(hint, str) else ""
+    wanted: Any = error.validator_value
     if v == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         return f"{missing!r} is required here; add it{suffix}"
     if v == "enum":
-        options = ", ".join(_describe(o) for o in error.validator_value)
-        close = difflib.get_close_matches(str(error.instance), [str(o) for o in error.validator_value], n=1)
+        options = ", ".join(_describe(o) for o in wanted)
+        close = difflib.get_close_matches(str(error.instance), [str(o) for o in wanted], n=1)
         did_you_mean = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{_describe(error.instance)} is not allowed{did_you_mean}; use one of: {options}"
     if v == "const":
-        return f"must be {_describe(error.validator_value)}, not {_describe(error.instance)}"
+        return f"must be {_describe(wanted)}, not {_describe(error.instance)}"
     if v == "type":
-        wanted = error.validator_value
         names = [wanted] if isinstance(wanted, str) else list(wanted)
         wanted_text = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
         return f"{_describe(error.instance)} should be {wanted_text}{suffix}"
     if v == "pattern":
-        return f"{_describe(error.instance)} is not in the expected form{suffix or f' (pattern {error.validator_value})'}"
+        fix = suffix or f" (pattern {error.validator_value})"
+        return f"{_describe(error.instance)} is not in the expected form{fix}"
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"{_describe(error.instance)} is out of range: {error.message}{suffix}"
     if v in ("minItems", "minLength", "minProperties"):

@@ -72,7 +72,8 @@ def format_quantity(q: pint.Quantity[Any], digits: int = 4) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def format_unit(unit: pint.Unit) -> str:
+def format_unit(unit: Any) -> str:
+    """'V', 'kN/m²', '%'; '' for dimensionless."""
     if unit == ureg.dimensionless:
         return ""
     text = f"{unit:~P}"

@@ -387,3 +387,17 @@ def test_bench_device_maps_load_cleanly(bench: Bench) -> None:
         load_devicemap(bench.site_path.parent / "devicemaps" / "meter.yaml")
     except InputError as exc:  # pragma: no cover - shows the problems if a map breaks
         pytest.fail(str(exc))
+
+
+def test_a_connection_closed_while_idle_is_reopened_transparently(bench: Bench) -> None:
+    from ycsa_conform.transport import parse_device_uri
+
+    address = parse_device_uri(site_devices(bench)["tilt"]["uri"])
+    with ModbusTcpDevice("tilt", address, devicemap(bench, "tilt"), timeout=TIMEOUT) as tilt:
+        assert _magnitude(tilt, "tilt_x", "deg") > 0
+        # What a gateway does to an idle connection: the socket is gone under the client.
+        client = tilt._client
+        assert client is not None
+        assert client.socket is not None
+        client.socket.close()
+        assert _magnitude(tilt, "tilt_x", "deg") > 0

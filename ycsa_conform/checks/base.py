@@ -9,15 +9,15 @@ from typing import Any, Protocol
 
 import pint
 
-from ..errors import Problem
-from ..limit import Limit, LimitError, parse_limit
-from ..result import Measurement, Verdict
-from ..site import Target
-from ..source import Document, JsonPath
-from ..units import format_quantity
-from ..transport import Device
+from ycsa_conform.errors import Problem
+from ycsa_conform.limit import Limit, LimitError, parse_limit
+from ycsa_conform.result import Measurement, Verdict
+from ycsa_conform.site import Target
+from ycsa_conform.source import Document, JsonPath
+from ycsa_conform.transport import Device
+from ycsa_conform.units import format_quantity
 
-__all__ = ["Check", "CheckContext", "Outcome", "ParseContext", "ParameterInfo"]
+__all__ = ["Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
 
 ParamValue = pint.Quantity[Any] | str | float | bool
 
@@ -32,7 +32,7 @@ class ParameterInfo:
 
 @dataclass(slots=True)
 class ParseContext:
-    """Handed to a check kind's parser: the file, where the check is, and the profile's parameters."""
+    """Handed to a check kind's parser: the file, where the check is, the profile's parameters."""
 
     doc: Document
     where: JsonPath
@@ -55,8 +55,7 @@ class ParseContext:
                 known = ", ".join(f"${p}" for p in self.parameters) or "none"
                 self.problem(
                     "limit",
-                    f"unknown parameter ${name}; declare it under 'parameters' "
-                    f"(known: {known})",
+                    f"unknown parameter ${name}; declare it under 'parameters' (known: {known})",
                 )
                 return None
         for name in sorted(limit.parameters()):
@@ -71,9 +70,7 @@ class ParseContext:
             return limit
         dimensions = [(format_quantity(q), q.units) for q in limit.quantities()]
         dimensions += [
-            (f"${n}", u)
-            for n in limit.parameters()
-            if (u := self.parameters[n].unit) is not None
+            (f"${n}", u) for n in limit.parameters() if (u := self.parameters[n].unit) is not None
         ]
         unit_text = f"{unit:~P}"
         fix = (

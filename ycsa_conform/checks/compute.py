@@ -18,12 +18,13 @@ from typing import Any
 
 import pint
 
-from ..design import DESIGN_KEYS
-from ..engineering import lighting, wind
-from ..evaluation import judge
-from ..limit import Limit
-from ..result import Measurement, Source, worst
-from ..units import format_unit, parse_unit
+from ycsa_conform.design import DESIGN_KEYS
+from ycsa_conform.engineering import lighting, wind
+from ycsa_conform.evaluation import judge
+from ycsa_conform.limit import Limit
+from ycsa_conform.result import Measurement, Source, worst
+from ycsa_conform.units import format_unit, parse_unit
+
 from .base import CheckContext, Outcome, ParseContext
 
 __all__ = ["FORMULAS", "ComputeCheck", "Formula", "MissingDesignData", "parse"]
@@ -71,7 +72,13 @@ def _equipment_mass(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, 
             f"with mass, area and height at {ctx.target.origin}"
         )
     total = sum((e.mass.to("kg") for e in ctx.target.equipment), start=0 * parse_unit("kg"))
-    return [("equipment mass / rated mass", (total / _quantity(ctx, "rated_equipment_mass")).to(""), None)]
+    return [
+        (
+            "equipment mass / rated mass",
+            (total / _quantity(ctx, "rated_equipment_mass")).to(""),
+            None,
+        )
+    ]
 
 
 # Equipment boxes, luminaires and cameras without a manufacturer EPA: μs = 1.3
@@ -205,7 +212,9 @@ class ComputeCheck:
             texts.append((judgement.verdict, f"{name}: {judgement.text}"))
         verdict = worst([m.verdict for m in measurements])
         deciding = [t for v, t in texts if v == verdict]
-        return Outcome(verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements))
+        return Outcome(
+            verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements)
+        )
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:

@@ -1,11 +1,11 @@
 """`measure`: read points from a device and compare them with a limit.
 
-    check:
-      kind: measure
-      device: lamp                     # a device role of the target
-      point: power_factor              # or points: [supply_voltage, supply_current]
-      relative_to: target_light_command   # optional: judge point - other point ('host_clock')
-      limit: ">= 0.90 marginal 0.02"   # optional: without it, the points must be readable
+check:
+  kind: measure
+  device: lamp                     # a device role of the target
+  point: power_factor              # or points: [supply_voltage, supply_current]
+  relative_to: target_light_command   # optional: judge point - other point ('host_clock')
+  limit: ">= 0.90 marginal 0.02"   # optional: without it, the points must be readable
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import Any
 
 import pint
 
-from ..devicemap import unknown_point_message
-from ..evaluation import judge
-from ..limit import Limit
-from ..point import POINTS
-from ..result import Measurement, Verdict, worst
-from ..units import Quantity, format_unit, parse_unit, ureg
+from ycsa_conform.devicemap import unknown_point_message
+from ycsa_conform.evaluation import judge
+from ycsa_conform.limit import Limit
+from ycsa_conform.point import POINTS
+from ycsa_conform.result import Measurement, worst
+from ycsa_conform.units import Quantity, format_unit, parse_unit, ureg
+
 from .base import CheckContext, Outcome, ParseContext
 
 __all__ = ["HOST_CLOCK", "MeasureCheck", "parse"]
@@ -88,7 +89,9 @@ class MeasureCheck:
         verdict = worst([m.verdict for m in measurements])
         # The reason leads with what decided the verdict.
         deciding = [t for v, t in texts if v == verdict] or [t for _, t in texts]
-        return Outcome(verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements))
+        return Outcome(
+            verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements)
+        )
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
@@ -127,8 +130,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
                 "one limit cannot apply to points of different dimensions; split the check",
             )
             return None
-        unit = next(iter(units), None)
-        limit = ctx.limit(raw["limit"], unit=unit, subject=", ".join(points))
+        limit = ctx.limit(raw["limit"], unit=next(iter(units), None), subject=", ".join(points))
         if limit is None:
             return None
     return MeasureCheck(device=raw["device"], points=points, relative_to=relative_to, limit=limit)

@@ -19,4 +19,5 @@ def lighting_power_density(
     area = pole_spacing * road_width
     if area.magnitude <= 0:
         raise ValueError("pole spacing and road width must be above zero")
-    return (luminaire_power * luminaires_per_pole / area).to("W/m^2")
+    density: pint.Quantity[Any] = (luminaire_power * luminaires_per_pole / area).to("W/m^2")
+    return density

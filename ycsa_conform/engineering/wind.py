@@ -13,7 +13,7 @@ from typing import Any
 
 import pint
 
-from ..units import Quantity
+from ycsa_conform.units import Quantity
 
 __all__ = [
     "MIN_BASIC_WIND_PRESSURE",
@@ -78,4 +78,5 @@ def attachment_wind_pressure(
     """wk = βgz·μsl·μz·w0 (eq. 8.1.1-2), with w0 floored at 0.30 kN/m² (8.1.2)."""
     w0 = max(w0.to("kN/m^2"), MIN_BASIC_WIND_PRESSURE)
     factor = gust_factor_attachment(z, terrain) * shape_coefficient * height_coefficient(z, terrain)
-    return (factor * w0).to("kN/m^2")
+    pressure: pint.Quantity[Any] = (factor * w0).to("kN/m^2")
+    return pressure

@@ -8,12 +8,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..checks import KINDS, ParameterInfo, ParseContext
-from ..design import DESIGN_KEYS
-from ..errors import InputError, Problem
-from ..resources import data_dir
-from ..source import Document, load_document
-from ..units import UnitError, parse_unit
+from ycsa_conform.checks import KINDS, ParameterInfo, ParseContext
+from ycsa_conform.design import DESIGN_KEYS
+from ycsa_conform.errors import InputError, Problem
+from ycsa_conform.resources import data_dir
+from ycsa_conform.source import Document, load_document
+from ycsa_conform.units import UnitError, parse_unit
+
 from .model import (
     Area,
     Condition,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pint
 
-from ..checks import Check
-from ..units import UnitError, format_quantity, parse_quantity
+from ycsa_conform.checks import Check
+from ycsa_conform.units import UnitError, format_quantity, parse_quantity
 
 __all__ = [
     "Area",

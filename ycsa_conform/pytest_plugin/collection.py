@@ -9,8 +9,9 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
-from ..result import Result, Verdict
-from ..run import Case
+from ycsa_conform.result import Result, Verdict
+from ycsa_conform.run import Case
+
 from .options import PROFILE_TAKEN
 from .state import STATE, State, build_state
 
@@ -64,7 +65,7 @@ class RequirementItem(pytest.Item):
             raise
         self.result = result
         self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
-        from ..report.allure import annotate
+        from ycsa_conform.report.allure import annotate
 
         annotate(result, profile_title=self.case.profile.title.get("en", self.case.profile.id))
         if result.verdict is Verdict.ERROR:
@@ -154,7 +155,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state is not None:
         profiles = ", ".join(f"{p.id} {p.version}" for p in state.profiles)
         where = f"bench {state.bench.endpoints}" if state.bench else str(state.site.path)
-        lines.append(f"ycsa-conform: profiles {profiles}; site {state.site.id} ({state.site.kind}, {where})")
+        lines.append(
+            f"ycsa-conform: profiles {profiles}; site {state.site.id} ({state.site.kind}, {where})"
+        )
         if state.info.bench_faults:
             lines.append(f"ycsa-conform: bench faults {', '.join(state.info.bench_faults)}")
     return lines

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from ..site import Site
-from ..transport import Device
+from ycsa_conform.site import Site
+from ycsa_conform.transport import Device
+
 from .state import STATE, State
 
 __all__ = ["ycsa_bench", "ycsa_device", "ycsa_site", "ycsa_state"]
@@ -24,7 +25,9 @@ __all__ = ["ycsa_bench", "ycsa_device", "ycsa_site", "ycsa_state"]
 def ycsa_state(pytestconfig: pytest.Config) -> State:
     state = pytestconfig.stash.get(STATE, None)
     if state is None:
-        pytest.skip("no ycsa-conform run configured (use --profile NAME, e.g. --profile smart-pole)")
+        pytest.skip(
+            "no ycsa-conform run configured (use --profile NAME, e.g. --profile smart-pole)"
+        )
     return state
 
 

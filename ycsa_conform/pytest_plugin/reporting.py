@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 
-from ..report import Journal, conclude, summarize, write_reports
-from ..result import Result, Verdict
+from ycsa_conform.report import Journal, conclude, summarize, write_reports
+from ycsa_conform.result import Result, Verdict
+
 from .collection import RESULT_PROPERTY
 from .state import STATE, State, is_worker
 

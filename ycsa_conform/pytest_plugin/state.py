@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .. import __version__
-from ..errors import InputError
-from ..profile import Profile, load_profile
-from ..result import ProfileInfo, Result, RunInfo
-from ..run import AcceptanceRun, parse_param_option
-from ..site import Setting, Site, load_site
+from ycsa_conform import __version__
+from ycsa_conform.errors import InputError
+from ycsa_conform.profile import Profile, load_profile
+from ycsa_conform.result import ProfileInfo, Result, RunInfo
+from ycsa_conform.run import AcceptanceRun, parse_param_option
+from ycsa_conform.site import Setting, Site, load_site
 
 if TYPE_CHECKING:
-    from ..bench import Bench
+    from ycsa_conform.bench import Bench
 
 __all__ = ["STATE", "State", "build_state", "is_worker"]
 
@@ -75,7 +75,9 @@ def build_state(config: pytest.Config) -> State:
                 )
             site = load_site(site_path)
         else:
-            from ..bench import Bench  # the bench (and pymodbus's server) only when needed
+            from ycsa_conform.bench import (
+                Bench,  # the bench (and pymodbus's server) only when needed
+            )
 
             try:
                 bench = Bench.start("smart-pole", faults=faults)

@@ -1,7 +1,6 @@
 """The native acceptance report: report.json, checked against its schema, and report.html."""
 
 # The Chinese texts use full-width Chinese punctuation on purpose.
-# ruff: noqa: RUF001, RUF002
 
 from __future__ import annotations
 

@@ -317,9 +317,7 @@ class ModbusTcpDevice:
             )
         return magnitude
 
-    def _connected(self) -> ModbusTcpClient:
-        if self._client is not None and self._client.connected:
-            return self._client
+    def _connect(self, at: str) -> ModbusTcpClient:
         client = ModbusTcpClient(
             self.address.host,
             port=self.address.port or 502,
@@ -330,8 +328,8 @@ class ModbusTcpDevice:
         if not client.connect():  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
             client.close()  # type: ignore[no-untyped-call]
             raise DeviceRefused(
-                f"cannot connect to {self._where()}: connection refused or no route "
-                f"within {self.timeout:g} s; check the address and that the device is on"
+                f"cannot connect to {at}: connection refused or no route within "
+                f"{self.timeout:g} s; check the address and that the device is on"
             )
         self._client = client
         return client
@@ -344,23 +342,26 @@ class ModbusTcpDevice:
     def _execute(self, spec: ModbusPoint, doing: str, method: str, address: int, **kw: Any) -> Any:
         at = f"{self._where()} ({doing} {spec.name}, {register_name(spec)})"
         with self._lock:
-            client = self._connected()
+            reused = self._client is not None
+            client = self._client or self._connect(at)
             try:
-                # device_id= is keyword-only in pymodbus 3.10+; slave= raises TypeError.
-                response = getattr(client, method)(address, device_id=self.address.unit, **kw)
-            except ModbusIOException:
+                response = self._request(client, method, address, kw)
+            except ConnectionException:
+                # Gateways close idle connections; on a reused one, reconnect and ask once more
+                # (reads are idempotent, and so is writing the same value again).
                 self._drop()
-                tries = f" ({self.retries + 1} tries)" if self.retries else ""
-                raise DeviceTimeout(
-                    f"no answer from {self._where()} within {self.timeout:g} s{tries} "
-                    f"({doing} {spec.name}, {register_name(spec)})"
-                ) from None
-            except ConnectionException as exc:
-                self._drop()
-                raise DeviceError(f"connection lost to {at}: {exc}") from None
+                if not reused:
+                    raise DeviceError(f"{at}: the device closed the connection") from None
+                client = self._connect(at)
+                try:
+                    response = self._request(client, method, address, kw)
+                except ConnectionException:
+                    self._drop()
+                    raise DeviceError(f"{at}: the device closed the connection") from None
+                except ModbusException as exc:
+                    raise self._failure(exc, doing, spec, at) from None
             except ModbusException as exc:
-                self._drop()
-                raise DeviceError(f"Modbus error from {at}: {exc}") from None
+                raise self._failure(exc, doing, spec, at) from None
         if isinstance(response, ExceptionResponse):
             code = int(response.exception_code)
             name = EXCEPTION_NAMES.get(code, "unknown exception")
@@ -370,6 +371,25 @@ class ModbusTcpDevice:
         if response.isError():
             raise DeviceError(f"{at}: the device answered with an error: {response}")
         return response
+
+    def _request(self, client: ModbusTcpClient, method: str, address: int, kw: Any) -> Any:
+        # device_id= is keyword-only in pymodbus 3.10+; slave= raises TypeError.
+        return getattr(client, method)(address, device_id=self.address.unit, **kw)
+
+    def _failure(self, exc: ModbusException, doing: str, spec: ModbusPoint, at: str) -> DeviceError:
+        """The DeviceError for a pymodbus exception; the connection is dropped either way."""
+        self._drop()
+        # pymodbus raises ModbusIOException both for silence ("No response received after N
+        # retries") and for an answer it could not match or parse; only the text tells them apart.
+        if isinstance(exc, ModbusIOException) and "No response" in str(exc):
+            tries = f" ({self.retries + 1} tries)" if self.retries else ""
+            return DeviceTimeout(
+                f"no answer from {self._where()} within {self.timeout:g} s{tries} "
+                f"({doing} {spec.name}, {register_name(spec)})"
+            )
+        if isinstance(exc, ModbusIOException):
+            return DecodeError(f"{at}: unusable answer: {exc}")
+        return DeviceError(f"{at}: {exc}")
 
 
 _READERS = {
