@@ -73,7 +73,7 @@ class AcceptanceRun:
         self, overrides: Mapping[str, Setting]
     ) -> dict[tuple[str, str], Mapping[str, ParamValue]]:
         """Defaults ← site ← target ← --param, per profile and target; all problems at once."""
-        problems: list[str] = []
+        problems: list[Problem] = []
         declared = {name for p in self.profiles for name in p.parameters}
         settings = [*self.site.parameters.items(), *overrides.items()]
         settings += [s for t in self.site.targets for s in t.parameters.items()]
@@ -81,8 +81,10 @@ class AcceptanceRun:
             if name not in declared:
                 known = ", ".join(sorted(declared)) or "none"
                 problems.append(
-                    f"{setting.origin}: unknown parameter {name!r}; the profiles in this run "
-                    f"declare: {known}"
+                    _problem(
+                        setting,
+                        f"unknown parameter {name!r}; the profiles in this run declare: {known}",
+                    )
                 )
         resolved: dict[tuple[str, str], Mapping[str, ParamValue]] = {}
         for profile in self.profiles:
@@ -95,13 +97,10 @@ class AcceptanceRun:
                             try:
                                 values[name] = parameter.coerce(layer[name].value)
                             except ValueError as exc:
-                                problems.append(f"{layer[name].origin}: {exc}")
+                                problems.append(_problem(layer[name], str(exc)))
                 resolved[(profile.id, target.id)] = MappingProxyType(values)
         if problems:
-            unique = list(dict.fromkeys(problems))
-            raise InputError(
-                [Problem(file=p.split(":", 1)[0], line=None, path="", message=p) for p in unique]
-            )
+            raise InputError(list(dict.fromkeys(problems)))
         return resolved
 
     def parameters(self, profile: Profile, target: Target) -> Mapping[str, ParamValue]:
@@ -190,6 +189,11 @@ class AcceptanceRun:
         except (MissingDesignData, LimitError) as exc:
             return Verdict.ERROR, f"cannot be decided: {exc}", ()
         return outcome.verdict, outcome.reason, outcome.measurements
+
+
+def _problem(setting: Setting, message: str) -> Problem:
+    # The origin already reads "FILE:LINE: $.path" or "--param KEY=VALUE".
+    return Problem(file=setting.origin, line=None, path="", message=message)
 
 
 def _inapplicable(

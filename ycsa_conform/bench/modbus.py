@@ -38,7 +38,7 @@ from pymodbus.simulator import SimData, SimDevice
 
 from ycsa_conform.devicemap import DataType, ModbusPoint, Table
 from ycsa_conform.point import POINTS
-from ycsa_conform.transport.modbus import decode, encode
+from ycsa_conform.transport.modbus import decode, encode, within
 from ycsa_conform.units import parse_unit, ureg
 
 from .definition import SimulatedDevice
@@ -169,25 +169,14 @@ class _Unit:
                 return ExcCodes.ILLEGAL_VALUE  # half of a 32-bit value
             part = values[point.address - address : point.address - address + width]
             value = decode(point, list(part))
-            if not isinstance(value, bool) and not _inside(point, value):
+            if not isinstance(value, bool) and not within(
+                point.writable.resolve({}), ureg.Quantity(value, point.unit)
+            ):
                 return ExcCodes.ILLEGAL_VALUE
             accepted.append((point, value))
         for point, value in accepted:
             self.pole.command(point.name, value)
         return None
-
-
-def _inside(point: ModbusPoint, value: float) -> bool:
-    assert point.writable is not None
-    limit = point.writable.resolve({})
-    given = ureg.Quantity(value, point.unit)
-    if limit.lower is not None and (
-        given < limit.lower or (given == limit.lower and not limit.lower_inclusive)
-    ):
-        return False
-    return limit.upper is None or not (
-        given > limit.upper or (given == limit.upper and not limit.upper_inclusive)
-    )
 
 
 async def _gateway_no_response(*_: Any) -> ExcCodes:

@@ -35,12 +35,20 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
 )
+from ycsa_conform.limit import ResolvedLimit
 from ycsa_conform.result import Source
 from ycsa_conform.units import format_quantity, ureg
 
 from .address import DeviceAddress
 
-__all__ = ["EXCEPTION_NAMES", "ModbusTcpDevice", "decode", "encode", "register_name"]
+__all__ = [
+    "EXCEPTION_NAMES",
+    "ModbusTcpDevice",
+    "decode",
+    "encode",
+    "register_name",
+    "within",
+]
 
 # pymodbus logs every timeout and refused connection at ERROR level, with a frame dump. Our
 # exceptions carry the same facts; without a handler of its own, Python's last-resort handler
@@ -149,6 +157,17 @@ def _shortest_float32(value: float) -> float:
         if struct.pack(">f", candidate) == exact:
             return candidate
     return value
+
+
+def within(limit: ResolvedLimit, value: pint.Quantity[Any]) -> bool:
+    """True when `value` lies inside the range `limit` (a point's writable range)."""
+    if limit.lower is not None and not (
+        value >= limit.lower if limit.lower_inclusive else value > limit.lower
+    ):
+        return False
+    return limit.upper is None or (
+        value <= limit.upper if limit.upper_inclusive else value < limit.upper
+    )
 
 
 def _byteorder(point: ModbusPoint) -> Literal["big", "little"]:
@@ -304,13 +323,7 @@ class ModbusTcpDevice:
         except KeyError as exc:
             raise ValueError(f"{what}: its writable range names parameter {exc}") from None
         given = ureg.Quantity(magnitude, spec.unit)
-        low_ok = limit.lower is None or (
-            given >= limit.lower if limit.lower_inclusive else given > limit.lower
-        )
-        high_ok = limit.upper is None or (
-            given <= limit.upper if limit.upper_inclusive else given < limit.upper
-        )
-        if not (low_ok and high_ok):
+        if not within(limit, given):
             raise ValueError(
                 f"{what} = {format_quantity(given)}: outside the writable range "
                 f"{spec.writable.text!r} declared in {self.devicemap.path}"

@@ -1,0 +1,2 @@
+# pytester drives the plugin in-process for tests/plugin.
+pytest_plugins = ["pytester"]

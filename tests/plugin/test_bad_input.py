@@ -1,0 +1,135 @@
+"""Bad user files stop the run with one `FILE:LINE: $.path: message` line each, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from ycsa_conform.resources import data_dir
+
+PROFILE = (data_dir("profiles") / "smart-pole.yaml").read_text(encoding="utf-8")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def _run_with_profile(pytester: pytest.Pytester, text: str) -> pytest.RunResult:
+    path = pytester.path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    return pytester.runpytest("--profile", str(path))
+
+
+def _assert_clean_stop(result: pytest.RunResult) -> None:
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_unit_of_wrong_dimension(pytester: pytest.Pytester) -> None:
+    text = PROFILE.replace('limit: "198 V .. 231 V"', 'limit: "198 lx .. 231 lx"')
+    line = _line_of(text, '"198 lx .. 231 lx"')
+
+    result = _run_with_profile(pytester, text)
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: *bad.yaml:{line}: $.requirements[[]6[]].check.limit: '198 lx' in "
+            "'198 lx .. 231 lx' has the wrong dimension for supply_voltage, which is in V; "
+            "give the limit in V"
+        ]
+    )
+
+
+def test_unknown_key(pytester: pytest.Pytester) -> None:
+    text = PROFILE.replace("status: draft\n", "status: draft\nstatuss: released\n")
+    line = _line_of(text, "statuss:")
+
+    result = _run_with_profile(pytester, text)
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        [f"ERROR: *bad.yaml:{line}: $.statuss: unknown key 'statuss'; did you mean 'status'? *"]
+    )
+
+
+def test_broken_yaml(pytester: pytest.Pytester) -> None:
+    text = PROFILE.replace("targets: [pole]", "targets: [pole")
+
+    result = _run_with_profile(pytester, text)
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(["ERROR: *bad.yaml:*: $: broken YAML: *"])
+
+
+def test_missing_profile_names_the_built_in_ones(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-poles")
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        ["ERROR: smart-poles: $: no such profile; built-in profiles are smart-pole*"]
+    )
+
+
+def test_bad_site_uri_names_file_line_and_fix(pytester: pytest.Pytester) -> None:
+    maps = data_dir("benches") / "devicemaps"
+    site = pytester.path / "site.yaml"
+    site.write_text(
+        "site: demo\n"
+        "kind: field\n"
+        "targets:\n"
+        "  - id: P001\n"
+        "    kind: pole\n"
+        "    devices:\n"
+        "      lamp:\n"
+        "        uri: modbus-tcp://10.0.0.21\n"
+        f"        map: {maps / 'lamp-controller.yaml'}\n",
+        encoding="utf-8",
+    )
+
+    result = pytester.runpytest("--profile", "smart-pole", "--site", str(site))
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        ["ERROR: *site.yaml:8: $.targets[[]0[]].devices.lamp.uri: *has no unit id; add '?unit=1'*"]
+    )
+
+
+def test_unknown_param_option(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "--param", "road_clas=II")
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(["ERROR: --param road_clas=II: unknown parameter 'road_clas'*"])
+
+
+def test_param_of_wrong_dimension(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 m"
+    )
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(["ERROR: --param basic_wind_pressure=0.65 m: *kN/m*"])
+
+
+def test_param_changes_the_verdict(pytester: pytest.Pytester) -> None:
+    # Dali's 50-year w0 is 0.65 kN/m² (GB 50009-2012 Table E.5); the bench pole is designed for 0.35.
+    result = pytester.runpytest(
+        "--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 kN/m^2", "-k", "LOAD-001"
+    )
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*design.basic_wind_pressure: 0.35 kN/m² is below 0.65 kN/m²*"])
+
+
+def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PROFILE.replace("level: mandatory", "level: must", 1), encoding="utf-8")
+    good = data_dir("profiles") / "smart-pole.yaml"
+
+    result = pytester.run(sys.executable, "-m", "ycsa_conform", "validate", str(good), str(bad))
+
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"{good}: ok"])
+    result.stderr.fnmatch_lines(["*bad.yaml:*: $.requirements[[]0[]].level: \"must\" is not allowed*"])

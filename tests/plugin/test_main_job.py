@@ -1,0 +1,186 @@
+"""The main job, `pytest --profile smart-pole`, run through pytester against the real bench."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+AREAS = {"mounting-load", "power", "lighting", "data-interface"}
+
+
+def _report(pytester: pytest.Pytester) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((pytester.path / "ycsa-report" / "report.json").read_text())
+    return data
+
+
+def _schema() -> dict[str, Any]:
+    text = (resources.files("ycsa_conform") / "schemas" / "report.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def test_main_job_conforms_and_writes_valid_reports(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=19)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*Conforms*", "*ycsa-report*report.json*"])
+    report = _report(pytester)
+    jsonschema.validate(report, _schema())
+    assert report["site"]["kind"] == "bench"
+    assert report["summary"]["total"] >= 12
+    assert report["summary"]["fail"] == report["summary"]["error"] == 0
+    assert {r["area"] for r in report["results"]} == AREAS
+    assert report["profiles"][0]["id"] == "smart-pole"
+    html = (pytester.path / "ycsa-report" / "report.html").read_text(encoding="utf-8")
+    assert "SP-PWR-008" in html
+    assert "灯具满功率功率因数" in html
+
+
+def test_every_measure_result_names_its_source_device(pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--profile", "smart-pole", "-k", "SP-PWR-008")
+
+    (result,) = _report(pytester)["results"]
+    (measurement,) = result["measurements"]
+    assert measurement["name"] == "power_factor"
+    assert measurement["source"]["device"] == "lamp"
+    assert measurement["source"]["scheme"] == "modbus-tcp"
+    assert 0.9 <= measurement["value"] <= 1.0
+
+
+def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "low-power-factor")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=18, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED smart-pole::SP-PWR-008[[]P001[]]*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["SP-PWR-008 power_factor: 0.82 is below 0.9 (*"])
+    assert "Traceback" not in result.stdout.str()
+    verdicts = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
+    assert verdicts.pop("SP-PWR-008") == "fail"
+    assert set(verdicts.values()) == {"pass"}
+
+
+@pytest.mark.parametrize(
+    ("fault", "broken", "verdict"),
+    [
+        ("overvoltage", {"SP-PWR-001", "SP-PWR-003"}, "fail"),
+        ("meter-timeout", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017"}, "error"),
+        ("pole-tilt", {"SP-LOAD-012"}, "fail"),
+        ("clock-drift", {"SP-DATA-010"}, "fail"),
+        ("dimming-not-honoured", {"SP-LUM-011", "SP-PWR-008"}, "fail"),
+    ],
+)
+def test_each_bench_fault_breaks_what_it_names(
+    pytester: pytest.Pytester, fault: str, broken: set[str], verdict: str
+) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", fault)
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    verdicts = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
+    assert {k for k, v in verdicts.items() if v != "pass"} == broken
+    assert {verdicts[k] for k in broken} == {verdict}
+
+
+def test_device_silence_is_an_error_with_the_cause(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "meter-timeout")
+
+    result.assert_outcomes(passed=16, errors=3)
+    result.stdout.fnmatch_lines(["*SP-PWR-004 cannot be decided: no answer from meter at *"])
+
+
+def test_unknown_fault_is_a_usage_error_listing_the_catalogue(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "low-power")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --bench-fault: *low-power*low-power-factor*"])
+
+
+def test_ids_select_by_requirement_and_target(pytester: pytest.Pytester) -> None:
+    by_requirement = pytester.runpytest("--profile", "smart-pole", "-k", "SP-PWR-001")
+    by_requirement.assert_outcomes(passed=1)
+    by_target = pytester.runpytest("--profile", "smart-pole", "-k", "P001", "--co", "-q")
+    by_target.stdout.fnmatch_lines(["smart-pole::SP-LOAD-001[[]P001[]]", "*19 tests collected*"])
+    by_marker = pytester.runpytest("--profile", "smart-pole", "-m", "power and mandatory")
+    by_marker.assert_outcomes(passed=4)
+
+
+def test_last_failed_reruns_only_the_failed_requirement(pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--profile", "smart-pole", "--bench-fault", "pole-tilt")
+
+    rerun = pytester.runpytest("--profile", "smart-pole", "--lf")
+
+    rerun.assert_outcomes(passed=1, deselected=18)
+
+
+def test_profile_run_does_not_collect_unrelated_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_unrelated="def test_unrelated():\n    assert False\n")
+
+    alone = pytester.runpytest("--profile", "smart-pole")
+    alone.assert_outcomes(passed=19)
+    with_path = pytester.runpytest("--profile", "smart-pole", "test_unrelated.py")
+    with_path.assert_outcomes(passed=19, failed=1)
+
+
+def test_user_tests_use_the_device_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_own="""
+        def test_lamp_power_factor_is_read_over_modbus(ycsa_device, ycsa_site):
+            lamp = ycsa_device("P001", "lamp")
+            assert lamp.source.scheme == "modbus-tcp"
+            assert 0.9 < lamp.read("power_factor").m <= 1.0
+            assert ycsa_site.kind == "bench"
+        """
+    )
+
+    result = pytester.runpytest("--profile", "smart-pole", "test_own.py", "-k", "own")
+
+    result.assert_outcomes(passed=1, deselected=19)
+
+
+def test_alias_option_runs_the_profile(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--ycsa-profile", "smart-pole", "-k", "SP-LUM")
+    result.assert_outcomes(passed=5)
+
+
+def test_other_plugin_owning_profile_option_is_reported_and_alias_works(
+    pytester: pytest.Pytester,
+) -> None:
+    # The stand-in for pytest-profiling (not installed here): a conftest that claims --profile.
+    pytester.makeconftest(
+        """
+        def pytest_addoption(parser):
+            parser.addoption("--profile", action="store_true", help="profiling")
+        """
+    )
+
+    result = pytester.runpytest("--ycsa-profile", "smart-pole", "-k", "SP-LUM-001")
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*--profile belongs to another plugin*use --ycsa-profile*"])
+
+
+def test_xdist_workers_report_to_one_report(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--profile", "smart-pole", "-n", "2")
+
+    result.assert_outcomes(passed=19)
+    assert _report(pytester)["summary"]["pass"] == 19
+
+
+def test_report_dir_option(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    pytester.runpytest("--profile", "smart-pole", "-k", "SP-LUM-001", "--report-dir", str(target))
+
+    assert json.loads((target / "report.json").read_text())["summary"]["total"] == 1
+    lines = (target / "journal.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["type"] == "run"
+    assert json.loads(lines[1])["requirement"] == "SP-LUM-001"
