@@ -401,3 +401,18 @@ def test_a_connection_closed_while_idle_is_reopened_transparently(bench: Bench) 
         assert client.socket is not None
         client.socket.close()
         assert _magnitude(tilt, "tilt_x", "deg") > 0
+
+
+def test_site_text_loads_as_a_site_pointing_at_the_running_bench(bench: Bench) -> None:
+    from ycsa_conform.site import load_site
+
+    site = load_site(bench.site_path, text=bench.site_text)
+    assert site.kind == "bench"
+    (pole,) = site.targets
+    port = int(bench.endpoints["modbus_tcp"].rsplit(":", 1)[1])
+    assert {role: (d.address.port, d.address.unit) for role, d in pole.devices.items()} == {
+        "lamp": (port, 1),
+        "meter": (port, 2),
+        "environment": (port, 3),
+        "tilt": (port, 4),
+    }
