@@ -38,9 +38,9 @@ def parse_unit(text: str) -> pint.Unit:
         return ureg.dimensionless
     try:
         return ureg.Unit(stripped)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as exc:
-        raise UnitError(f"{text!r} is not a unit we know") from exc
-    except AttributeError as exc:  # pint raises this for some malformed expressions
+    except Exception as exc:
+        # pint raises many kinds for malformed text ('kN/m^' → AssertionError, 'kN/(m^2' →
+        # tokenize.TokenError, unknown names → UndefinedUnitError): all mean "not a unit".
         raise UnitError(f"{text!r} is not a unit we know") from exc
 
 

@@ -105,16 +105,15 @@ def test_unknown_param_option(pytester: pytest.Pytester) -> None:
 
 
 def test_param_of_wrong_dimension(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest(
-        "--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 m"
-    )
+    result = pytester.runpytest("--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 m")
 
     _assert_clean_stop(result)
     result.stderr.fnmatch_lines(["ERROR: --param basic_wind_pressure=0.65 m: *kN/m*"])
 
 
 def test_param_changes_the_verdict(pytester: pytest.Pytester) -> None:
-    # Dali's 50-year w0 is 0.65 kN/m² (GB 50009-2012 Table E.5); the bench pole is designed for 0.35.
+    # Dali's 50-year w0 is 0.65 kN/m² (GB 50009-2012 Table E.5); the bench pole is designed
+    # for 0.35.
     result = pytester.runpytest(
         "--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 kN/m^2", "-k", "LOAD-001"
     )
@@ -132,4 +131,6 @@ def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path
 
     assert result.ret == 1
     result.stdout.fnmatch_lines([f"{good}: ok"])
-    result.stderr.fnmatch_lines(["*bad.yaml:*: $.requirements[[]0[]].level: \"must\" is not allowed*"])
+    result.stderr.fnmatch_lines(
+        ['*bad.yaml:*: $.requirements[[]0[]].level: "must" is not allowed*']
+    )

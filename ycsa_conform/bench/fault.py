@@ -63,8 +63,9 @@ FAULTS = _catalogue(
     ),
     Fault(
         name="dimming-not-honoured",
-        description="the lamp stays at 60 % output whatever dimming level is commanded",
-        breaks=("SP-LUM-011",),
+        description="the lamp stays at 60 % output whatever dimming level is commanded; "
+        "at 60 % the driver's power factor (0.96 × (1 − 0.4 × 0.4²) ≈ 0.898) misses SP-PWR-008",
+        breaks=("SP-LUM-011", "SP-PWR-008"),
         overrides={"stuck_light_level": 60.0},
     ),
 )
