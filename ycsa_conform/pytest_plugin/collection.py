@@ -20,8 +20,18 @@ __all__ = ["ProfileCollector", "RequirementItem"]
 RESULT_PROPERTY = "ycsa_result"
 
 
-class RequirementFailed(Exception):
-    """Raised by `RequirementItem.runtest` when the requirement is not met."""
+class RequirementFailed(AssertionError):
+    """The requirement is not met (verdict fail). An AssertionError, so that Allure and other
+    reporters count it as a failed test, not a broken one."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class RequirementUndecided(Exception):
+    """The requirement could not be decided (verdict error): raised in setup, so pytest reports
+    an ERROR and Allure a broken test."""
 
     def __init__(self, result: Result) -> None:
         super().__init__(result.reason)
@@ -69,7 +79,7 @@ class RequirementItem(pytest.Item):
 
         annotate(result, profile_title=self.case.profile.title.get("en", self.case.profile.id))
         if result.verdict is Verdict.ERROR:
-            pytest.fail(_one_block(result), pytrace=False)
+            raise RequirementUndecided(result)
         if result.verdict is Verdict.NOT_APPLICABLE:
             pytest.skip(result.reason)
         if result.verdict is Verdict.PENDING and not state.strict:
@@ -85,20 +95,23 @@ class RequirementItem(pytest.Item):
         excinfo: pytest.ExceptionInfo[BaseException],
         style: Any = None,
     ) -> str | TerminalRepr:
-        if isinstance(excinfo.value, RequirementFailed):
+        if isinstance(excinfo.value, RequirementFailed | RequirementUndecided):
             return ResultRepr(excinfo.value.result)
         return super().repr_failure(excinfo)
+
+    def _repr_failure_py(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> TerminalRepr:
+        # pytest renders setup errors through this private method, not repr_failure; an
+        # undecided requirement is a reason, not a traceback.
+        if isinstance(excinfo.value, RequirementUndecided):
+            return ResultRepr(excinfo.value.result)
+        return super()._repr_failure_py(excinfo, style)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         requirement = self.case.requirement
         title = requirement.title.get("en", "")
         return self.case.profile.path, requirement.line - 1, f"{requirement.id} {title}"
-
-
-def _one_block(result: Result) -> str:
-    lines = [result.reason]
-    lines += [f"  {m.name} = {m.value} {m.unit} (limit {m.limit})" for m in result.measurements]
-    return "\n".join(lines)
 
 
 class ProfileCollector(pytest.Collector):
