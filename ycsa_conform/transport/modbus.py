@@ -51,9 +51,12 @@ __all__ = [
 ]
 
 # pymodbus logs every timeout and refused connection at ERROR level, with a frame dump. Our
-# exceptions carry the same facts; without a handler of its own, Python's last-resort handler
-# would print them to stderr. Applications that configure logging still receive the records.
-logging.getLogger("pymodbus").addHandler(logging.NullHandler())
+# exceptions carry the same facts (device, address, point, register) and become the verdict's
+# reason, so the duplicate records would only bury it in pytest's "Captured log" sections.
+# Raw traffic as evidence belongs to the recorder (`--record`, a later version), not to logs.
+_PYMODBUS_LOG = logging.getLogger("pymodbus")
+_PYMODBUS_LOG.addHandler(logging.NullHandler())
+_PYMODBUS_LOG.setLevel(logging.CRITICAL)
 
 EXCEPTION_NAMES = {
     1: "illegal function",
