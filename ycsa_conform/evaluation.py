@@ -55,9 +55,10 @@ def judge(value: Value, limit: ResolvedLimit | None) -> Judgement:
             word = "above" if limit.upper_inclusive else "not below"
             return Judgement(Verdict.FAIL, f"{shown} is {word} {format_quantity(high)}")
     if limit.marginal is not None:
-        band = limit.marginal.to(value.units) if not _is_bare(limit.marginal) else limit.marginal
+        band = limit.marginal
+        width = _band_width(band, value)
         for bound, side in ((limit.lower, "lower"), (limit.upper, "upper")):
-            if bound is not None and abs(value - bound.to(value.units)) < _in_units(band, value):
+            if bound is not None and abs(value.magnitude - bound.to(value.units).magnitude) < width:
                 return Judgement(
                     Verdict.MARGINAL,
                     f"{shown} passes, but is within {format_quantity(band)} of the {side} "
@@ -87,11 +88,16 @@ def _is_bare(q: pint.Quantity[Any]) -> bool:
     return bool(q.dimensionless) and q.units == q._REGISTRY.dimensionless
 
 
-def _in_units(band: pint.Quantity[Any], value: pint.Quantity[Any]) -> pint.Quantity[Any]:
-    """A bare-number band ('marginal 0.02') is in the unit of the value."""
-    if _is_bare(band) and not _is_bare(value):
-        return band.magnitude * value.units  # type: ignore[no-any-return]
-    return band
+def _band_width(band: pint.Quantity[Any], value: pint.Quantity[Any]) -> float:
+    """The band as a difference, in the value's unit. A bare number ('marginal 0.02') is in the
+    value's unit; a band in the value's own unit is taken as is, which also keeps offset units
+    right ('marginal 2 degC' is a 2 K difference, not 275.15 K)."""
+    if _is_bare(band) or band.units == value.units:
+        return float(band.magnitude)
+    if band.units == band._REGISTRY.degC or band.units == band._REGISTRY.degF:
+        delta = band._REGISTRY.Quantity(band.magnitude, f"delta_{band.units}")
+        return float(delta.to(f"delta_{value.units}").magnitude)
+    return float(band.to(value.units).magnitude)
 
 
 def _show(value: Value) -> str:

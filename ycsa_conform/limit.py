@@ -99,7 +99,13 @@ class Limit:
             assert tolerance is not None
             if _is_percent(tolerance):
                 tolerance = abs(nominal) * tolerance.to("dimensionless").magnitude
-            lower, upper = nominal - tolerance, nominal + tolerance
+            if tolerance.units == nominal.units:
+                # Same unit: a difference of magnitudes; also right for offset units such as
+                # degC, where pint refuses "20 degC - 2 degC" as absolute temperatures.
+                lower = ureg.Quantity(nominal.magnitude - tolerance.magnitude, nominal.units)
+                upper = ureg.Quantity(nominal.magnitude + tolerance.magnitude, nominal.units)
+            else:
+                lower, upper = nominal - tolerance, nominal + tolerance
         return ResolvedLimit(
             text=self.text,
             lower=lower,
@@ -226,6 +232,11 @@ def parse_limit(text: str | float | int) -> Limit:
             nominal_text, sep, tolerance_text = rest.partition("+-")
         nominal = _operand(nominal_text, whole)
         tolerance = _operand(tolerance_text, whole) if sep else None
+        if isinstance(tolerance, pint.Quantity) and tolerance.magnitude < 0:
+            raise LimitError(
+                f"{whole!r}: the tolerance is negative; write it without the sign, "
+                f"like '± {format_quantity(abs(tolerance))}'"
+            )
         if tolerance is None:
             return Limit(
                 text=whole,

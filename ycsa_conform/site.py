@@ -91,6 +91,7 @@ class _SiteBuilder:
         self.doc = doc
         self.problems: list[Problem] = []
         self.maps: dict[Path, DeviceMap] = {}
+        self.broken_maps: set[Path] = set()  # reported once, however many devices use them
 
     def origin(self, path: JsonPath) -> str:
         return f"{self.doc.path}:{self.doc.line(path)}: {render_path(path)}"
@@ -206,6 +207,8 @@ class _SiteBuilder:
             self.problems.append(self.doc.problem((*where, "uri"), str(exc)))
             ok = False
         map_path = (self.doc.path.parent / raw["map"]).resolve()
+        if map_path in self.broken_maps:
+            return None
         devicemap = self.maps.get(map_path)
         if devicemap is None:
             if not map_path.is_file():
@@ -220,6 +223,7 @@ class _SiteBuilder:
             try:
                 devicemap = self.maps[map_path] = load_devicemap(map_path)
             except InputError as exc:
+                self.broken_maps.add(map_path)
                 self.problems.extend(exc.problems)
                 return None
         timeout = 1.0

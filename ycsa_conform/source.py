@@ -75,6 +75,16 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Pa
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                # "<<: *base" (or a list of them): the merged keys, overridden by later ones.
+                merged = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for base in merged:
+                    built = _build(base, path, lines, file)
+                    if isinstance(built, dict):
+                        result.update(built)
+                continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 raise InputError(
@@ -87,7 +97,7 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Pa
                         )
                     ]
                 )
-            if key in result:
+            if key in result and key not in _merged_keys(node):
                 raise InputError(
                     [
                         Problem(
@@ -105,6 +115,18 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Pa
         return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
     # Scalars: compose() has already resolved their tags (int, float, bool, null, str).
     return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+def _merged_keys(node: yaml.MappingNode) -> set[str]:
+    """Keys a mapping received through '<<' merges: its own keys may override them."""
+    keys: set[str] = set()
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            bases = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for base in bases:
+                if isinstance(base, yaml.MappingNode):
+                    keys.update(k.value for k, _ in base.value if isinstance(k, yaml.ScalarNode))
+    return keys
 
 
 def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:

@@ -87,12 +87,6 @@ def test_a_bare_band_is_in_the_unit_of_the_value() -> None:
     assert judgement.verdict is Verdict.MARGINAL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with an offset unit the band compares a temperature difference with an "
-    "absolute temperature (2 °C = 275.15 K), so every value in '0 degC .. 40 degC marginal "
-    "2 degC' is marginal; 20 °C is reported 'within 2 °C of the lower limit 0 °C'",
-)
 def test_a_marginal_band_on_a_temperature_range() -> None:
     assert judge(Q("20 degC"), limit("0 degC .. 40 degC marginal 2 degC")).verdict is Verdict.PASS
 

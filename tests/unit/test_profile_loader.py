@@ -247,12 +247,6 @@ def test_a_parameter_default_in_the_wrong_dimension(tmp_path: Path) -> None:
     assert f"{expected} in K" in problems(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a parameter whose default is rejected is dropped, so every limit using it "
-    "also reports 'unknown parameter $max_cct; declare it under parameters' although it "
-    "is declared: the second message points the user to the wrong fix",
-)
 def test_a_bad_parameter_default_is_the_only_problem_reported(tmp_path: Path) -> None:
     path = variant(tmp_path, ("default: 5000 K", "default: 5000 V"))
 

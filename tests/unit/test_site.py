@@ -220,11 +220,6 @@ def test_every_problem_in_a_site_is_reported(site_dir: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a device map that fails to load is not cached, so each device using it "
-    "reports the same problems again (N identical lines for N poles)",
-)
 def test_a_broken_device_map_shared_by_two_devices_is_reported_once(site_dir: Path) -> None:
     (site_dir / "bad.yaml").write_text(
         "devicemap: x/y\nversion: 1\nprotocol: modbus\npoints:\n"

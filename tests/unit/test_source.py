@@ -251,11 +251,6 @@ def test_input_error_is_one_line_per_problem(tmp_path: Path) -> None:
     assert str(excinfo.value).splitlines() == [str(p) for p in excinfo.value.problems]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the YAML merge key '<<: *base' is kept as a literal key '<<' (unknown key), "
-    "where yaml.safe_load merges it; site files with many alike poles cannot share defaults",
-)
 def test_a_merge_key_is_merged_as_yaml_safe_load_does(tmp_path: Path) -> None:
     text = "site: a\nkind: bench\ntargets:\n  - &base {id: P1, kind: pole}\n"
     text += "  - <<: *base\n    id: P2\n"

@@ -190,8 +190,10 @@ def _parameters(
         try:
             default = parameter.coerce(spec["default"])
         except ValueError as exc:
+            # Keep the parameter declared, so limits using it do not also report it unknown;
+            # the profile is rejected for this problem anyway.
             problems.append(doc.problem((*where, "default"), f"default {exc}"))
-            continue
+            default = spec["default"]
         parameters[name] = Parameter(
             name=name,
             title=parameter.title,
