@@ -235,7 +235,7 @@ def parse_limit(text: str | float | int) -> Limit:
         if isinstance(tolerance, pint.Quantity) and tolerance.magnitude < 0:
             raise LimitError(
                 f"{whole!r}: the tolerance is negative; write it without the sign, "
-                f"like '± {format_quantity(abs(tolerance))}'"
+                f"like '± {format_quantity(ureg.Quantity(-tolerance.magnitude, tolerance.units))}'"
             )
         if tolerance is None:
             return Limit(
