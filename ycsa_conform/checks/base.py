@@ -10,14 +10,24 @@ from typing import Any, Protocol
 import pint
 
 from ycsa_conform.errors import Problem
-from ycsa_conform.limit import Limit, LimitError, parse_limit
-from ycsa_conform.result import Measurement, Verdict
+from ycsa_conform.evaluation import judge
+from ycsa_conform.limit import Limit, LimitError, ResolvedLimit, parse_limit
+from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.site import Target
 from ycsa_conform.source import Document, JsonPath
 from ycsa_conform.transport import Device
-from ycsa_conform.units import format_quantity
+from ycsa_conform.units import format_quantity, format_unit
 
-__all__ = ["Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
+__all__ = [
+    "Check",
+    "CheckContext",
+    "Decided",
+    "Outcome",
+    "ParameterInfo",
+    "ParseContext",
+    "combine",
+    "decide_value",
+]
 
 ParamValue = pint.Quantity[Any] | str | float | bool
 
@@ -119,3 +129,50 @@ class Check(Protocol):
         ...
 
     def run(self, ctx: CheckContext) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """One value judged: the measurement for the report and its sentence for the reason."""
+
+    measurement: Measurement
+    text: str
+
+
+def decide_value(
+    name: str,
+    value: pint.Quantity[Any] | str | bool,
+    limit: ResolvedLimit | None,
+    source: Source | None,
+) -> Decided:
+    """Judge `value` and record it in the unit of the limit (so reports compare like with like)."""
+    judgement = judge(value, limit)
+    shown: float | str | bool = value if not isinstance(value, pint.Quantity) else 0.0
+    unit = ""
+    if isinstance(value, pint.Quantity):
+        reference = (
+            None if limit is None else (limit.lower if limit.lower is not None else limit.upper)
+        )
+        if reference is not None and value.is_compatible_with(reference):
+            value = value.to(reference.units)
+        shown, unit = float(value.magnitude), format_unit(value.units)
+    measurement = Measurement(
+        name=name,
+        value=shown,
+        unit=unit,
+        limit=limit.describe() if limit is not None else "readable",
+        verdict=judgement.verdict,
+        source=source,
+    )
+    return Decided(measurement, f"{name}: {judgement.text}")
+
+
+def combine(decided: list[Decided]) -> Outcome:
+    """The worst verdict decides; the reason leads with the values that decided it."""
+    verdict = worst([d.measurement.verdict for d in decided])
+    deciding = [d.text for d in decided if d.measurement.verdict == verdict]
+    return Outcome(
+        verdict=verdict,
+        reason="; ".join(deciding),
+        measurements=tuple(d.measurement for d in decided),
+    )

@@ -20,12 +20,12 @@ import pint
 
 from ycsa_conform.design import DESIGN_KEYS
 from ycsa_conform.engineering import lighting, wind
-from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit
-from ycsa_conform.result import Measurement, Source, worst
-from ycsa_conform.units import format_unit, parse_unit
+from ycsa_conform.result import Source
+from ycsa_conform.site import Equipment
+from ycsa_conform.units import parse_unit
 
-from .base import CheckContext, Outcome, ParseContext
+from .base import CheckContext, Outcome, ParseContext, combine, decide_value
 
 __all__ = ["FORMULAS", "ComputeCheck", "Formula", "MissingDesignData", "parse"]
 
@@ -65,13 +65,17 @@ def _design_value(ctx: CheckContext, key: str | None) -> list[tuple[str, Value, 
     return [(f"design.{key}", _design(ctx, key), None)]
 
 
-def _equipment_mass(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
+def _equipment(ctx: CheckContext) -> tuple[Equipment, ...]:
     if not ctx.target.equipment:
         raise MissingDesignData(
             f"target {ctx.target.id} lists no design.equipment; list the mounted equipment "
             f"with mass, area and height at {ctx.target.origin}"
         )
-    total = sum((e.mass.to("kg") for e in ctx.target.equipment), start=0 * parse_unit("kg"))
+    return ctx.target.equipment
+
+
+def _equipment_mass(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
+    total = sum((e.mass.to("kg") for e in _equipment(ctx)), start=0 * parse_unit("kg"))
     return [
         (
             "equipment mass / rated mass",
@@ -91,13 +95,8 @@ def _attachment_moment(ctx: CheckContext, _: str | None) -> list[tuple[str, Valu
     assert isinstance(terrain, str)
     w0 = ctx.parameters["basic_wind_pressure"]
     assert isinstance(w0, pint.Quantity)
-    if not ctx.target.equipment:
-        raise MissingDesignData(
-            f"target {ctx.target.id} lists no design.equipment; list the mounted equipment "
-            f"with mass, area and height at {ctx.target.origin}"
-        )
     moment = 0 * parse_unit("kN*m")
-    for item in ctx.target.equipment:
+    for item in _equipment(ctx):
         mu_s = item.shape_coefficient or DEFAULT_ATTACHMENT_SHAPE_COEFFICIENT
         w_k = wind.attachment_wind_pressure(item.height, terrain, w0, mu_s)
         moment = moment + (w_k * item.area * item.height).to("kN*m")
@@ -185,36 +184,12 @@ class ComputeCheck:
 
     def run(self, ctx: CheckContext) -> Outcome:
         limit = self.limit.resolve(ctx.parameters)
-        measurements = []
-        texts = []
+        decided = []
         for name, value, source in self.formula.compute(ctx, self.design):
             if isinstance(value, float):
                 value = value * parse_unit("")
-            judgement = judge(value, limit)
-            if isinstance(value, pint.Quantity):
-                reference = limit.lower if limit.lower is not None else limit.upper
-                if reference is not None and value.is_compatible_with(reference):
-                    value = value.to(reference.units)
-                shown: float | str = float(value.magnitude)
-                unit = format_unit(value.units)
-            else:
-                shown, unit = value, ""
-            measurements.append(
-                Measurement(
-                    name=name,
-                    value=shown,
-                    unit=unit,
-                    limit=limit.describe(),
-                    verdict=judgement.verdict,
-                    source=source,
-                )
-            )
-            texts.append((judgement.verdict, f"{name}: {judgement.text}"))
-        verdict = worst([m.verdict for m in measurements])
-        deciding = [t for v, t in texts if v == verdict]
-        return Outcome(
-            verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements)
-        )
+            decided.append(decide_value(name, value, limit, source))
+        return combine(decided)
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:

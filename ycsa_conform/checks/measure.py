@@ -17,13 +17,11 @@ from typing import Any
 import pint
 
 from ycsa_conform.devicemap import unknown_point_message
-from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Measurement, worst
-from ycsa_conform.units import Quantity, format_unit, parse_unit, ureg
+from ycsa_conform.units import Quantity, parse_unit, ureg
 
-from .base import CheckContext, Outcome, ParseContext
+from .base import CheckContext, Outcome, ParseContext, combine, decide_value
 
 __all__ = ["HOST_CLOCK", "MeasureCheck", "parse"]
 
@@ -55,43 +53,15 @@ class MeasureCheck:
             if not isinstance(ref_value, pint.Quantity):
                 raise TypeError(f"{self.relative_to} is not a number")
             reference = ref_value
-        measurements = []
-        texts = []
+        decided = []
         for point in self.points:
             value = device.read(point)
             name = point
             if reference is not None and isinstance(value, pint.Quantity):
                 value = value - reference.to(value.units)
                 name = f"{point} - {self.relative_to}"
-            judgement = judge(value, limit)
-            shown_unit = ""
-            magnitude: float | bool | str
-            if isinstance(value, pint.Quantity):
-                if limit is not None and limit.lower is not None:
-                    value = value.to(limit.lower.units)
-                elif limit is not None and limit.upper is not None:
-                    value = value.to(limit.upper.units)
-                magnitude = float(value.magnitude)
-                shown_unit = format_unit(value.units)
-            else:
-                magnitude = value
-            measurements.append(
-                Measurement(
-                    name=name,
-                    value=magnitude,
-                    unit=shown_unit,
-                    limit=limit.describe() if limit else "readable",
-                    verdict=judgement.verdict,
-                    source=device.source,
-                )
-            )
-            texts.append((judgement.verdict, f"{name}: {judgement.text}"))
-        verdict = worst([m.verdict for m in measurements])
-        # The reason leads with what decided the verdict.
-        deciding = [t for v, t in texts if v == verdict] or [t for _, t in texts]
-        return Outcome(
-            verdict=verdict, reason="; ".join(deciding), measurements=tuple(measurements)
-        )
+            decided.append(decide_value(name, value, limit, device.source))
+        return combine(decided)
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
