@@ -73,60 +73,41 @@ class Document:
 def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Path) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
+        # "<<: *base" (or a list of them) gives inherited keys; the mapping's own keys win,
+        # wherever they stand, as in yaml.safe_load. Only an own key may not appear twice.
+        inherited: dict[str, Any] = {}
+        own: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                # "<<: *base" (or a list of them): the merged keys, overridden by later ones.
-                merged = (
+                bases = (
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )
-                for base in merged:
+                for base in bases:
                     built = _build(base, path, lines, file)
                     if isinstance(built, dict):
-                        result.update(built)
+                        inherited.update(built)
                 continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
-                raise InputError(
-                    [
-                        Problem(
-                            file=file,
-                            line=key_node.start_mark.line + 1,
-                            path=render_path(path),
-                            message="mapping keys must be plain text; quote the key",
-                        )
-                    ]
+                raise _key_problem(
+                    file, key_node, path, "mapping keys must be plain text; quote the key"
                 )
-            if key in result and key not in _merged_keys(node):
-                raise InputError(
-                    [
-                        Problem(
-                            file=file,
-                            line=key_node.start_mark.line + 1,
-                            path=render_path((*path, key)),
-                            message=f"key {key!r} appears twice; keep one of them",
-                        )
-                    ]
+            if key in own:
+                raise _key_problem(
+                    file, key_node, (*path, key), f"key {key!r} appears twice; keep one of them"
                 )
-            result[key] = _build(value_node, (*path, key), lines, file)
+            own[key] = _build(value_node, (*path, key), lines, file)
             lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
+        return {**inherited, **own}
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
     # Scalars: compose() has already resolved their tags (int, float, bool, null, str).
     return yaml.constructor.SafeConstructor().construct_object(node)
 
 
-def _merged_keys(node: yaml.MappingNode) -> set[str]:
-    """Keys a mapping received through '<<' merges: its own keys may override them."""
-    keys: set[str] = set()
-    for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            bases = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            for base in bases:
-                if isinstance(base, yaml.MappingNode):
-                    keys.update(k.value for k, _ in base.value if isinstance(k, yaml.ScalarNode))
-    return keys
+def _key_problem(file: Path, key_node: yaml.Node, path: JsonPath, message: str) -> InputError:
+    line = key_node.start_mark.line + 1
+    return InputError([Problem(file=file, line=line, path=render_path(path), message=message)])
 
 
 def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:

@@ -6,8 +6,6 @@ in a pytest-xdist controller. Workers write nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from ycsa_conform.report import Journal, conclude, summarize, write_reports
@@ -46,10 +44,7 @@ class Reporter:
     def pytest_sessionfinish(self) -> None:
         if self.journal is not None:
             self.journal.close()
-        finished = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
-        paths = write_reports(
-            self.state.report_dir, self.state.info, self.state.results, finished=finished
-        )
+        paths = write_reports(self.state.report_dir, self.state.info, self.state.results)
         self.paths = (str(paths.json), str(paths.html))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ import pytest
 from ycsa_conform import __version__
 from ycsa_conform.errors import InputError
 from ycsa_conform.profile import Profile, load_profile
+from ycsa_conform.report.native import timestamp
 from ycsa_conform.result import ProfileInfo, Result, RunInfo
 from ycsa_conform.run import AcceptanceRun, parse_param_option
 from ycsa_conform.site import Setting, Site, load_site
@@ -102,7 +102,7 @@ def build_state(config: pytest.Config) -> State:
         site_id=site.id,
         site_kind=site.kind,
         site_title=site.title.get("en", site.id),
-        started=dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"),
+        started=timestamp(),
         parameters={k: str(s.value) for k, s in overrides.items()},
         bench_faults=tuple(faults),
         strict_acceptance=bool(config.getoption("ycsa_strict")),

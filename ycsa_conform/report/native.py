@@ -30,6 +30,7 @@ __all__ = [
     "conclude",
     "render_html",
     "summarize",
+    "timestamp",
     "write_reports",
 ]
 
@@ -122,6 +123,11 @@ def build_report(run: RunInfo, results: Sequence[Result], finished: str) -> dict
     return report
 
 
+def timestamp() -> str:
+    """Now, as reports write times: ISO 8601 to the second, with the local UTC offset."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 def write_reports(
     report_dir: Path,
     run: RunInfo,
@@ -131,7 +137,7 @@ def write_reports(
 ) -> ReportPaths:
     """Write report.json and report.html into `report_dir`, each replaced atomically."""
     if finished is None:
-        finished = datetime.now().astimezone().isoformat(timespec="seconds")
+        finished = timestamp()
     report = build_report(run, results, finished)
     html = render_html(report)  # render before writing, so a template error writes nothing
     report_dir.mkdir(parents=True, exist_ok=True)
