@@ -1,15 +1,25 @@
-"""Device maps: how a vendor's device exposes the logical points (see `point.POINTS`)."""
+"""Device maps: how a vendor's device exposes the logical points (see `point.POINTS`).
+
+One map describes one device model over one protocol:
+
+    modbus   points are registers or bits:       {table, address, type, byte/word order, scale}
+    dlt645   points are DL/T 645-2007 data ids:  {di: "02010100", format: "XXX.X", signed}
+    mqtt     points are JSON pointers into the payload of a named topic, whose JSON Schema the
+             map names; writable points are set by a command that the device acknowledges.
+"""
 
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import jsonschema
 import pint
 
 from .errors import InputError, Problem
@@ -22,7 +32,12 @@ __all__ = [
     "ByteOrder",
     "DataType",
     "DeviceMap",
+    "Dlt645Point",
     "ModbusPoint",
+    "MqttCommands",
+    "MqttPoint",
+    "MqttTopic",
+    "Point",
     "Table",
     "check_point_unit",
     "load_devicemap",
@@ -73,13 +88,96 @@ class ModbusPoint:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Dlt645Point:
+    """One DL/T 645-2007 data item: `format` is its BCD layout ('XXX.X': 4 digits, 1 decimal)."""
+
+    name: str
+    di: int  # the 4-byte data identifier DI3 DI2 DI1 DI0 as one number, 0x02010100
+    format: str
+    signed: bool  # the top bit of the most significant byte is the sign (current, power, PF)
+    unit: pint.Unit
+    description: str = ""
+
+    @property
+    def digits(self) -> int:
+        return len(self.format.replace(".", ""))
+
+    @property
+    def decimals(self) -> int:
+        return len(self.format.partition(".")[2])
+
+    @property
+    def length(self) -> int:
+        """Data bytes on the wire (two BCD digits per byte)."""
+        return (self.digits + 1) // 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttTopic:
+    """A topic below the device's prefix, with the JSON Schema its payloads must satisfy."""
+
+    key: str
+    topic: str
+    schema: Mapping[str, Any] | None
+    schema_path: Path | None
+    qos: int
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttPoint:
+    """A value inside a topic's JSON payload: value = payload[pointer] × scale, in `unit`."""
+
+    name: str
+    topic: str  # key into DeviceMap.topics
+    pointer: str
+    unit: pint.Unit | None  # None for flags and text
+    scale: float
+    writable: Limit | None
+    command: str | None  # JSON pointer of the value in a command payload
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MqttCommands:
+    """How commands are sent and acknowledged: correlated by the value at `correlation`."""
+
+    topic: str  # key into DeviceMap.topics
+    ack: str  # key into DeviceMap.topics
+    correlation: str
+    status: str
+    accepted: tuple[str | int | bool, ...]
+
+
+Point = ModbusPoint | Dlt645Point | MqttPoint
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceMap:
     id: str
     version: str
     title: Mapping[str, str]
-    protocol: str
-    points: Mapping[str, ModbusPoint]
+    protocol: str  # "modbus", "dlt645" or "mqtt"
+    points: Mapping[str, Point]
     path: Path
+    topics: Mapping[str, MqttTopic] = field(default_factory=dict)
+    commands: MqttCommands | None = None
+
+    def modbus_point(self, name: str) -> ModbusPoint:
+        point = self.point(name)
+        if not isinstance(point, ModbusPoint):  # pragma: no cover - loaders keep one protocol
+            raise TypeError(f"{name} in {self.path} is not a Modbus point")
+        return point
+
+    def point(self, name: str) -> Point:
+        """The point `name`; a ValueError lists what the map has instead."""
+        try:
+            return self.points[name]
+        except KeyError:
+            raise ValueError(
+                f"device map {self.id!r} ({self.path}) has no point {name!r}; it maps: "
+                f"{', '.join(self.points)}"
+            ) from None
 
 
 def unknown_point_message(name: str) -> str:
@@ -109,9 +207,214 @@ def load_devicemap(path: Path | str) -> DeviceMap:
 
 def _build(doc: Document) -> DeviceMap:
     data: dict[str, Any] = doc.data
-    defaults = data.get("defaults", {})
     problems: list[Problem] = []
-    points: dict[str, ModbusPoint] = {}
+    topics: dict[str, MqttTopic] = {}
+    commands: MqttCommands | None = None
+    if data["protocol"] == "modbus":
+        points: Mapping[str, Point] = _modbus_points(doc, problems)
+    elif data["protocol"] == "dlt645":
+        points = _dlt645_points(doc, problems)
+    else:
+        topics = _mqtt_topics(doc, problems)
+        points = _mqtt_points(doc, topics, problems)
+        commands = _mqtt_commands(doc, topics, points, problems)
+    if problems:
+        raise InputError(problems)
+    return DeviceMap(
+        id=data["devicemap"],
+        version=str(data["version"]),
+        title=MappingProxyType(dict(data.get("title", {"en": data["devicemap"]}))),
+        protocol=data["protocol"],
+        points=MappingProxyType(dict(points)),
+        path=doc.path,
+        topics=MappingProxyType(topics),
+        commands=commands,
+    )
+
+
+def _unit(
+    doc: Document,
+    where: tuple[str, ...],
+    name: str,
+    raw: Mapping[str, Any],
+    problems: list[Problem],
+) -> pint.Unit | None:
+    """The point's unit, checked against the catalogue; None (with a problem) when it is bad."""
+    try:
+        unit = parse_unit(raw.get("unit", ""))
+    except UnitError as exc:
+        problems.append(doc.problem((*where, "unit"), f"{exc}; write it like 'V' or 'kWh'"))
+        return None
+    if (message := check_point_unit(name, unit)) is not None:
+        problems.append(doc.problem((*where, "unit"), message))
+    return unit if unit != ureg.dimensionless else ureg.dimensionless
+
+
+def _writable(
+    doc: Document,
+    where: tuple[str, ...],
+    raw: Mapping[str, Any],
+    unit: pint.Unit,
+    problems: list[Problem],
+) -> Limit | None:
+    if "writable" not in raw:
+        return None
+    try:
+        writable = parse_limit(raw["writable"])
+    except LimitError as exc:
+        problems.append(doc.problem((*where, "writable"), str(exc)))
+        return None
+    for q in writable.quantities():
+        if not q.is_compatible_with(1 * unit):
+            problems.append(
+                doc.problem(
+                    (*where, "writable"),
+                    f"range {raw['writable']!r} is not in the point's unit "
+                    f"{unit:~P}; write it in {unit:~P}",
+                )
+            )
+            break
+    return writable
+
+
+def _dlt645_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
+    points: dict[str, Point] = {}
+    for name, raw in doc.data["points"].items():
+        where = ("points", name)
+        if name not in POINTS:
+            problems.append(doc.problem(where, unknown_point_message(name)))
+            continue
+        unit = _unit(doc, where, name, raw, problems)
+        if unit is None:
+            continue
+        points[name] = Dlt645Point(
+            name=name,
+            di=int(raw["di"], 16),
+            format=raw["format"],
+            signed=bool(raw.get("signed", False)),
+            unit=unit,
+            description=raw.get("description", ""),
+        )
+    return points
+
+
+def _mqtt_topics(doc: Document, problems: list[Problem]) -> dict[str, MqttTopic]:
+    topics: dict[str, MqttTopic] = {}
+    for key, raw in doc.data["topics"].items():
+        schema: dict[str, Any] | None = None
+        schema_path: Path | None = None
+        if "schema" in raw:
+            schema_path = (doc.path.parent / raw["schema"]).resolve()
+            where = ("topics", key, "schema")
+            try:
+                schema = json.loads(schema_path.read_text(encoding="utf-8"))
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except FileNotFoundError:
+                problems.append(
+                    doc.problem(
+                        where, f"{schema_path} not found; give a path relative to {doc.path.name}"
+                    )
+                )
+            except (OSError, ValueError) as exc:
+                problems.append(doc.problem(where, f"{schema_path} is not JSON: {exc}"))
+            except jsonschema.SchemaError as exc:
+                problems.append(
+                    doc.problem(where, f"{schema_path} is not a valid JSON Schema: {exc.message}")
+                )
+        topics[key] = MqttTopic(
+            key=key,
+            topic=raw["topic"].strip("/"),
+            schema=MappingProxyType(schema) if schema is not None else None,
+            schema_path=schema_path,
+            qos=int(raw.get("qos", 1)),
+            description=raw.get("description", ""),
+        )
+    return topics
+
+
+def _topic_key(
+    doc: Document,
+    where: tuple[str, ...],
+    key: str,
+    topics: Mapping[str, MqttTopic],
+    problems: list[Problem],
+) -> bool:
+    if key in topics:
+        return True
+    close = difflib.get_close_matches(key, list(topics), n=1)
+    did_you_mean = f"did you mean {close[0]!r}? " if close else ""
+    problems.append(
+        doc.problem(
+            where, f"unknown topic {key!r}; {did_you_mean}declared topics: {', '.join(topics)}"
+        )
+    )
+    return False
+
+
+def _mqtt_points(
+    doc: Document, topics: Mapping[str, MqttTopic], problems: list[Problem]
+) -> dict[str, Point]:
+    points: dict[str, Point] = {}
+    for name, raw in doc.data["points"].items():
+        where = ("points", name)
+        if name not in POINTS:
+            problems.append(doc.problem(where, unknown_point_message(name)))
+            continue
+        if not _topic_key(doc, (*where, "topic"), raw["topic"], topics, problems):
+            continue
+        flag_or_text = POINTS[name].unit in ("text", "flag")
+        unit = None if flag_or_text else _unit(doc, where, name, raw, problems)
+        if unit is None and not flag_or_text:
+            continue
+        writable = _writable(doc, where, raw, unit, problems) if unit is not None else None
+        points[name] = MqttPoint(
+            name=name,
+            topic=raw["topic"],
+            pointer=raw["pointer"],
+            unit=unit,
+            scale=float(raw.get("scale", 1.0)),
+            writable=writable,
+            command=raw.get("command"),
+            description=raw.get("description", ""),
+        )
+    return points
+
+
+def _mqtt_commands(
+    doc: Document,
+    topics: Mapping[str, MqttTopic],
+    points: Mapping[str, Point],
+    problems: list[Problem],
+) -> MqttCommands | None:
+    raw = doc.data.get("commands")
+    commanded = [n for n, p in points.items() if isinstance(p, MqttPoint) and p.command]
+    if raw is None:
+        for name in commanded:
+            problems.append(
+                doc.problem(
+                    ("points", name, "command"),
+                    "a command needs a 'commands: {topic: ..., ack: ...}' section "
+                    "saying where commands go and acknowledgements come back",
+                )
+            )
+        return None
+    ok = _topic_key(doc, ("commands", "topic"), raw["topic"], topics, problems)
+    ok = _topic_key(doc, ("commands", "ack"), raw["ack"], topics, problems) and ok
+    if not ok:
+        return None
+    return MqttCommands(
+        topic=raw["topic"],
+        ack=raw["ack"],
+        correlation=raw.get("correlation", "/id"),
+        status=raw.get("status", "/status"),
+        accepted=tuple(raw.get("accepted", ["ok"])),
+    )
+
+
+def _modbus_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
+    data: dict[str, Any] = doc.data
+    defaults = data.get("defaults", {})
+    points: dict[str, Point] = {}
     for name, raw in data["points"].items():
         where = ("points", name)
         if name not in POINTS:
@@ -131,30 +434,10 @@ def _build(doc: Document) -> DeviceMap:
             problems.append(
                 doc.problem((*where, "type"), f"a {table} holds bits; set type to 'bool'")
             )
-        try:
-            unit = parse_unit(raw.get("unit", ""))
-        except UnitError as exc:
-            problems.append(doc.problem((*where, "unit"), f"{exc}; write it like 'V' or 'kWh'"))
+        unit = _unit(doc, where, name, raw, problems)
+        if unit is None:
             continue
-        if (message := check_point_unit(name, unit)) is not None:
-            problems.append(doc.problem((*where, "unit"), message))
-        writable = None
-        if "writable" in raw:
-            try:
-                writable = parse_limit(raw["writable"])
-            except LimitError as exc:
-                problems.append(doc.problem((*where, "writable"), str(exc)))
-            else:
-                for q in writable.quantities():
-                    if not q.is_compatible_with(1 * unit):
-                        problems.append(
-                            doc.problem(
-                                (*where, "writable"),
-                                f"range {raw['writable']!r} is not in the point's unit "
-                                f"{unit:~P}; write it in {unit:~P}",
-                            )
-                        )
-                        break
+        writable = _writable(doc, where, raw, unit, problems)
         points[name] = ModbusPoint(
             name=name,
             table=table,
@@ -164,17 +447,8 @@ def _build(doc: Document) -> DeviceMap:
             word_order=ByteOrder(raw.get("word_order", defaults.get("word_order", "big"))),
             scale=float(raw.get("scale", 1.0)),
             offset=float(raw.get("offset", 0.0)),
-            unit=unit if unit != ureg.dimensionless else ureg.dimensionless,
+            unit=unit,
             writable=writable,
             description=raw.get("description", ""),
         )
-    if problems:
-        raise InputError(problems)
-    return DeviceMap(
-        id=data["devicemap"],
-        version=str(data["version"]),
-        title=MappingProxyType(dict(data.get("title", {"en": data["devicemap"]}))),
-        protocol=data["protocol"],
-        points=MappingProxyType(points),
-        path=doc.path,
-    )
+    return points

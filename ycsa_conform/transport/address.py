@@ -1,9 +1,14 @@
 """Device URIs: where a device is and how to reach it.
 
-    modbus-tcp://HOST[:PORT]?unit=N        port defaults to 502, unit is 1..247
+    modbus-tcp://HOST[:PORT]?unit=N                        port defaults to 502, unit 1..247
+    modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=N
+    dlt645:///dev/ttyUSB1?baud=2400&address=123456789012   parity defaults to E (8E1 is the
+                                                           DL/T 645 default), baud to 2400
+    mqtt://HOST[:PORT]/PREFIX                              port defaults to 1883
+    mqtts://HOST[:PORT]/PREFIX                             TLS; port defaults to 8883
 
-Later versions add modbus-rtu, dlt645 and mqtt; their schemes are recognised already so that a
-site file written for them gets "not supported yet" rather than "unknown scheme".
+Serial paths are absolute (three slashes). Credentials never go into a URI: the site file names
+them by reference (`transport.secret`).
 """
 
 from __future__ import annotations
@@ -16,13 +21,29 @@ from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["SUPPORTED_SCHEMES", "DeviceAddress", "parse_device_uri"]
 
-SUPPORTED_SCHEMES = ("modbus-tcp",)
-_PLANNED_SCHEMES = ("modbus-rtu", "dlt645", "mqtt", "mqtts")
-_PARAMETERS = {"modbus-tcp": ("unit",)}
-_DEFAULT_PORT = {"modbus-tcp": 502}
+SUPPORTED_SCHEMES = ("modbus-tcp", "modbus-rtu", "dlt645", "mqtt", "mqtts")
+_PARAMETERS = {
+    "modbus-tcp": ("unit",),
+    "modbus-rtu": ("unit", "baud", "parity", "stopbits", "bytesize"),
+    "dlt645": ("address", "baud", "parity", "stopbits", "bytesize"),
+    "mqtt": ("client_id",),
+    "mqtts": ("client_id",),
+}
+_DEFAULT_PORT = {"modbus-tcp": 502, "mqtt": 1883, "mqtts": 8883}
+_SERIAL_DEFAULTS = {
+    "modbus-rtu": {"baud": "9600", "parity": "N", "stopbits": "1", "bytesize": "8"},
+    "dlt645": {"baud": "2400", "parity": "E", "stopbits": "1", "bytesize": "8"},
+}
+_BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 # Userinfo and these query parameters never appear in reports or messages.
 _SECRET_PARAMETERS = frozenset({"password", "token", "secret", "key"})
-_EXAMPLE = {"modbus-tcp": "modbus-tcp://10.0.0.5:502?unit=1"}
+_EXAMPLE = {
+    "modbus-tcp": "modbus-tcp://10.0.0.5:502?unit=1",
+    "modbus-rtu": "modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=1",
+    "dlt645": "dlt645:///dev/ttyUSB1?baud=2400&address=123456789012",
+    "mqtt": "mqtt://10.0.0.9:1883/city/pole/P001",
+    "mqtts": "mqtts://broker.example:8883/city/pole/P001",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +60,36 @@ class DeviceAddress:
     def unit(self) -> int:
         """The Modbus unit id (device id); parse_device_uri has checked it is there and valid."""
         return int(self.params["unit"])
+
+    @property
+    def serial(self) -> bool:
+        return self.scheme in _SERIAL_DEFAULTS
+
+    @property
+    def baud(self) -> int:
+        return int(self.params["baud"])
+
+    @property
+    def parity(self) -> str:
+        return self.params["parity"]
+
+    @property
+    def stopbits(self) -> int:
+        return int(self.params["stopbits"])
+
+    @property
+    def bytesize(self) -> int:
+        return int(self.params["bytesize"])
+
+    @property
+    def meter_address(self) -> str:
+        """A DL/T 645 meter address: 12 decimal digits as printed on the nameplate."""
+        return self.params["address"]
+
+    @property
+    def prefix(self) -> str:
+        """MQTT: the topic prefix of the device (the URI path without its slashes)."""
+        return self.path.strip("/")
 
     def __str__(self) -> str:
         """The URI in canonical form, without credentials: safe for reports and messages."""
@@ -57,20 +108,83 @@ def parse_device_uri(text: str) -> DeviceAddress:
     if "://" not in text:
         raise ValueError(f"{text!r} has no scheme; write it like {_EXAMPLE['modbus-tcp']!r}")
     scheme = text.split("://", 1)[0].lower()
-    if scheme in _PLANNED_SCHEMES:
-        raise ValueError(
-            f"{text!r}: scheme {scheme!r} is not supported yet in this version; "
-            f"supported: {', '.join(SUPPORTED_SCHEMES)}"
-        )
     if scheme not in SUPPORTED_SCHEMES:
-        known = SUPPORTED_SCHEMES + _PLANNED_SCHEMES
-        close = difflib.get_close_matches(scheme, known, n=1)
+        close = difflib.get_close_matches(scheme, SUPPORTED_SCHEMES, n=1)
         did_you_mean = f"did you mean {close[0]!r}? " if close else ""
         raise ValueError(
             f"{text!r}: unknown scheme {scheme!r}; {did_you_mean}supported: "
-            f"{', '.join(SUPPORTED_SCHEMES)} (not yet: {', '.join(_PLANNED_SCHEMES)})"
+            f"{', '.join(SUPPORTED_SCHEMES)}"
         )
+    if scheme in _SERIAL_DEFAULTS:
+        return _parse_serial(text, scheme)
+    if scheme in ("mqtt", "mqtts"):
+        return _parse_mqtt(text, scheme)
     return _parse_modbus_tcp(text, scheme)
+
+
+def _parse_serial(text: str, scheme: str) -> DeviceAddress:
+    parts = urlsplit(text)
+    example = _EXAMPLE[scheme]
+    if parts.fragment:
+        raise ValueError(f"{text!r}: remove '#{parts.fragment}'; a device URI has no fragment")
+    if parts.netloc:
+        raise ValueError(
+            f"{text!r}: a serial port is a path, not a host; write three slashes, like {example!r}"
+        )
+    if not parts.path.startswith("/") or parts.path == "/":
+        raise ValueError(f"{text!r} names no serial port; write it like {example!r}")
+    params = {**_SERIAL_DEFAULTS[scheme], **_params(text, parts.query, scheme)}
+    baud = params["baud"]
+    if not baud.isdigit() or int(baud) not in _BAUD_RATES:
+        raise ValueError(
+            f"{text!r}: baud {baud!r} is not a serial rate; use one of "
+            f"{', '.join(map(str, _BAUD_RATES))}"
+        )
+    params["parity"] = params["parity"].upper()
+    if params["parity"] not in ("N", "E", "O"):
+        raise ValueError(f"{text!r}: parity {params['parity']!r}: use N, E or O")
+    if params["stopbits"] not in ("1", "2"):
+        raise ValueError(f"{text!r}: stopbits {params['stopbits']!r}: use 1 or 2")
+    if params["bytesize"] not in ("7", "8"):
+        raise ValueError(f"{text!r}: bytesize {params['bytesize']!r}: use 8 (or 7)")
+    if scheme == "modbus-rtu":
+        if "unit" not in params:
+            raise ValueError(f"{text!r} has no unit id; add '&unit=1'")
+        params["unit"] = str(_check_unit(text, params["unit"]))
+    else:
+        meter = params.get("address", "")
+        if not (len(meter) == 12 and (meter.isdigit() or meter.upper() == "A" * 12)):
+            raise ValueError(
+                f"{text!r}: meter address {meter!r} must be the 12 digits on the meter's "
+                "nameplate, like 'address=123456789012' (or AAAAAAAAAAAA to ask any meter)"
+            )
+        params["address"] = meter.upper()
+    return DeviceAddress(scheme=scheme, host="", port=None, path=parts.path, params=params)
+
+
+def _parse_mqtt(text: str, scheme: str) -> DeviceAddress:
+    parts = urlsplit(text)
+    example = _EXAMPLE[scheme]
+    if parts.fragment:
+        raise ValueError(f"{text!r}: remove '#{parts.fragment}'; a device URI has no fragment")
+    if parts.username is not None:
+        raise ValueError(
+            f"{text!r}: never put credentials in the URI; give 'username: env:NAME' and "
+            "'password: env:NAME' (or file:PATH) on the device in the site file"
+        )
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError(f"{text!r} has no host; write it like {example!r}")
+    port = _port(text, parts.netloc, _DEFAULT_PORT[scheme])
+    params = _params(text, parts.query, scheme)
+    prefix = parts.path.strip("/")
+    if not prefix:
+        raise ValueError(
+            f"{text!r} has no topic prefix; the device's topics live below it, like {example!r}"
+        )
+    if "+" in prefix or "#" in prefix:
+        raise ValueError(f"{text!r}: the prefix {prefix!r} may not hold the wildcards + or #")
+    return DeviceAddress(scheme=scheme, host=host, port=port, path=f"/{prefix}", params=params)
 
 
 def _parse_modbus_tcp(text: str, scheme: str) -> DeviceAddress:
