@@ -19,16 +19,16 @@ from .profile.model import Condition, ParamValue, Profile, Requirement
 from .result import Measurement, Result, Verdict
 from .site import DeviceSpec, Setting, Site, Target
 from .transport import Device, open_device
+from .transport.poll import PolledDevice
 
-__all__ = ["AcceptanceRun", "Case", "parse_param_option"]
+__all__ = ["AcceptanceRun", "Case", "DeviceOpener", "parse_param_option"]
 
-DeviceOpener = Callable[[DeviceSpec], Device]
+# (target, device spec) → the device, not yet connected. Recording and replay swap the link.
+DeviceOpener = Callable[[Target, DeviceSpec], Device]
 
 
-def _open(spec: DeviceSpec) -> Device:
-    return open_device(
-        spec.role, spec.uri, spec.devicemap, timeout=spec.timeout, retries=spec.retries
-    )
+def open_live(target: Target, spec: DeviceSpec) -> Device:
+    return open_device(spec.role, spec.uri, spec.devicemap, spec.options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +59,28 @@ class AcceptanceRun:
         profiles: Sequence[Profile],
         site: Site,
         overrides: Mapping[str, Setting] = MappingProxyType({}),
-        opener: DeviceOpener = _open,
+        opener: DeviceOpener = open_live,
         clock: Callable[[], float] = time.time,
+        on_read: Callable[[tuple[str, str], bool], None] | None = None,
     ) -> None:
         self.profiles = tuple(profiles)
         self.site = site
         self._opener = opener
         self._clock = clock
-        self._devices: dict[tuple[str, str], Device] = {}
+        self._on_read = on_read
+        self._devices: dict[tuple[str, str], PolledDevice] = {}
         self._parameters = self._resolve_parameters(overrides)
+        self._planned = self._plan()
+
+    def _plan(self) -> dict[tuple[str, str], list[str]]:
+        """Every point each device will be asked for, so that one poll serves all checks."""
+        planned: dict[tuple[str, str], list[str]] = {}
+        for case in self.cases():
+            reads = getattr(case.requirement.check, "reads", None)
+            for role, points in (reads() if reads else {}).items():
+                if role in case.target.devices:
+                    planned.setdefault((case.target.id, role), []).extend(points)
+        return {key: list(dict.fromkeys(points)) for key, points in planned.items()}
 
     def _resolve_parameters(
         self, overrides: Mapping[str, Setting]
@@ -116,8 +129,32 @@ class AcceptanceRun:
     def device(self, target: Target, role: str) -> Device:
         key = (target.id, role)
         if key not in self._devices:
-            self._devices[key] = self._opener(target.devices[role])
+            spec = target.devices[role]
+            hook = self._on_read
+            self._devices[key] = PolledDevice(
+                self._opener(target, spec),
+                self._planned.get(key, ()),
+                max_age=spec.max_age,
+                on_read=(lambda fresh: hook(key, fresh)) if hook else None,
+            )
         return self._devices[key]
+
+    def traffic(self) -> list[dict[str, object]]:
+        """Per device used so far: point reads asked for, requests sent, the coalesced minimum."""
+        rows: list[dict[str, object]] = []
+        for (target, role), device in self._devices.items():
+            planned = self._planned.get((target, role), [])
+            rows.append(
+                {
+                    "target": target,
+                    "device": role,
+                    "scheme": device.source.scheme,
+                    "point_reads": device.requested,
+                    "transactions": device.transactions,
+                    "minimum": device.minimum_transactions(planned) if planned else 0,
+                }
+            )
+        return rows
 
     def close(self) -> None:
         devices, self._devices = self._devices, {}

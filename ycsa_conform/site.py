@@ -14,7 +14,9 @@ from .design import DESIGN_KEYS, EQUIPMENT_FIELDS
 from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .source import Document, JsonPath, load_document, render_path
+from .transport import LinkOptions
 from .transport.address import DeviceAddress, parse_device_uri
+from .transport.secret import Secret, parse_secret
 from .units import UnitError, parse_quantity, parse_unit
 
 __all__ = [
@@ -44,9 +46,17 @@ class DeviceSpec:
     uri: str
     address: DeviceAddress
     devicemap: DeviceMap
-    timeout: float  # seconds
-    retries: int
+    options: LinkOptions
+    max_age: float  # seconds one poll of the device serves reads
     origin: str
+
+    @property
+    def timeout(self) -> float:
+        return self.options.timeout
+
+    @property
+    def retries(self) -> int:
+        return self.options.retries
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,25 +236,72 @@ class _SiteBuilder:
                 self.broken_maps.add(map_path)
                 self.problems.extend(exc.problems)
                 return None
-        timeout = 1.0
-        if "timeout" in raw:
-            q = self.quantity((*where, "timeout"), raw["timeout"], "s")
-            if q is None:
-                return None
-            timeout = float(q.to("s").magnitude)
-            if timeout <= 0:
+        timeout = self.seconds(where, raw, "timeout", 1.0, zero=False)
+        max_age = self.seconds(where, raw, "max_age", 10.0, zero=True)
+        secrets: dict[str, Secret | None] = {}
+        for key in ("username", "password"):
+            secrets[key] = None
+            if key in raw:
+                try:
+                    secrets[key] = parse_secret(raw[key], base=self.doc.path.parent)
+                except ValueError as exc:
+                    self.problems.append(self.doc.problem((*where, key), str(exc)))
+        tls = {k: (self.doc.path.parent / v).resolve() for k, v in raw.get("tls", {}).items()}
+        for key, file in tls.items():
+            if not file.is_file():
                 self.problems.append(
-                    self.doc.problem((*where, "timeout"), "the timeout must be above 0 s")
+                    self.doc.problem(
+                        (*where, "tls", key),
+                        f"{file} not found; give the path relative to this site file",
+                    )
                 )
-                return None
-        if not ok:
+        if tls and ok and address.scheme != "mqtts":
+            self.problems.append(
+                self.doc.problem((*where, "tls"), f"TLS files need an mqtts:// URI, not {address}")
+            )
+        if ok and devicemap.protocol != address.protocol:
+            self.problems.append(
+                self.doc.problem(
+                    (*where, "map"),
+                    f"device map {devicemap.id!r} is for {devicemap.protocol}, but {address} "
+                    f"speaks {address.protocol}; give a {address.protocol} device map",
+                )
+            )
             return None
+        if not ok or timeout is None or max_age is None:
+            return None
+        options = LinkOptions(
+            timeout=timeout,
+            retries=int(raw.get("retries", 0)),
+            max_gap=int(raw.get("max_gap", 8)),
+            username=secrets["username"],
+            password=secrets["password"],
+            ca=tls.get("ca"),
+            cert=tls.get("cert"),
+            key=tls.get("key"),
+        )
         return DeviceSpec(
             role=role,
             uri=raw["uri"],
             address=address,
             devicemap=devicemap,
-            timeout=timeout,
-            retries=int(raw.get("retries", 0)),
+            options=options,
+            max_age=max_age,
             origin=self.origin(where),
         )
+
+    def seconds(
+        self, where: JsonPath, raw: Mapping[str, Any], key: str, default: float, *, zero: bool
+    ) -> float | None:
+        if key not in raw:
+            return default
+        q = self.quantity((*where, key), raw[key], "s")
+        if q is None:
+            return None
+        value = float(q.to("s").magnitude)
+        if value < 0 or (value == 0 and not zero):
+            self.problems.append(
+                self.doc.problem((*where, key), f"{key} must be above 0 s, not {raw[key]!r}")
+            )
+            return None
+        return value

@@ -39,7 +39,8 @@ def test_the_bench_maps_are_found() -> None:
     assert {p.stem for p in BENCH_MAPS} >= {
         "environment-sensor",
         "lamp-controller",
-        "meter",
+        "meter-dlt645",
+        "gateway",
         "tilt-sensor",
     }
 
@@ -48,13 +49,13 @@ def test_the_bench_maps_are_found() -> None:
 def test_each_bench_map_loads_with_known_points(path: Path) -> None:
     devicemap = load_devicemap(path)
 
-    assert devicemap.protocol == "modbus"
+    assert devicemap.protocol in ("modbus", "dlt645", "mqtt")
     assert devicemap.points
     assert set(devicemap.points) <= set(POINTS)
 
 
 def test_map_defaults_apply_to_points_that_do_not_override_them() -> None:
-    meter = load_devicemap(data_dir("benches") / "devicemaps" / "meter.yaml")
+    meter = load_devicemap(data_dir("fixtures") / "devicemaps" / "meter-modbus.yaml")
     voltage = meter.points["supply_voltage"]
 
     # The meter sends float32 word-swapped (CDAB) from its holding registers.
@@ -216,6 +217,6 @@ def test_unknown_point_message_without_a_close_match() -> None:
 
 
 def test_map_points_keep_their_units_as_quantities_would() -> None:
-    meter = load_devicemap(data_dir("benches") / "devicemaps" / "meter.yaml")
+    meter = load_devicemap(data_dir("fixtures") / "devicemaps" / "meter-modbus.yaml")
 
     assert Quantity(1.0, meter.points["active_power"].unit).to("W").magnitude == 1000.0

@@ -193,8 +193,6 @@ def test_good_modbus_tcp_uris_parse(
         ("modbus-tcp://10.0.0.5?unti=1", "unknown parameter 'unti'; did you mean 'unit'?"),
         ("modbus-tcp://10.0.0.5/meter?unit=1", "takes no path '/meter'"),
         ("10.0.0.5:502", "has no scheme; write it like 'modbus-tcp://"),
-        ("modbus-rtu:///dev/ttyUSB0?unit=1", "'modbus-rtu' is not supported yet in this version"),
-        ("mqtt://broker:1883", "'mqtt' is not supported yet in this version"),
         ("modbus-tpc://10.0.0.5?unit=1", "unknown scheme 'modbus-tpc'; did you mean 'modbus-tcp'?"),
         ("http://10.0.0.5?unit=1", "supported: modbus-tcp"),
     ],

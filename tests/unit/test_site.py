@@ -21,6 +21,7 @@ POLE = "  - id: P1\n    kind: pole\n"
 def site_dir(tmp_path: Path) -> Path:
     """A folder with the bench device maps beside the site file, as users keep them."""
     shutil.copytree(data_dir("benches") / "devicemaps", tmp_path / "devicemaps")
+    shutil.copy(data_dir("fixtures") / "devicemaps" / "meter-modbus.yaml", tmp_path / "devicemaps")
     return tmp_path
 
 
@@ -40,21 +41,37 @@ def meter(
     extra: str = "",
     *,
     uri: str = "modbus-tcp://10.0.0.5?unit=2",
-    map_: str = "devicemaps/meter.yaml",
+    map_: str = "devicemaps/meter-modbus.yaml",
 ) -> str:
     return f"    devices:\n      meter: {{uri: '{uri}', map: {map_}{extra}}}\n"
 
 
 def test_the_bench_site_loads_with_its_device_maps() -> None:
-    text = BENCH_SITE.read_text(encoding="utf-8").replace("{modbus_tcp}", "127.0.0.1:5020")
+    text = BENCH_SITE.read_text(encoding="utf-8")
+    for key, value in {
+        "modbus_tcp": "127.0.0.1:5020",
+        "modbus_rtu": "/dev/ttyUSB0",
+        "dlt645": "/dev/ttyUSB1",
+        "mqtt": "127.0.0.1:1883",
+    }.items():
+        text = text.replace("{" + key + "}", value)
 
     site = load_site(BENCH_SITE, text=text)
 
     [pole] = site.targets
     assert (site.id, site.kind, pole.id) == ("bench-smart-pole", "bench", "P001")
-    assert set(pole.devices) == {"lamp", "meter", "environment", "tilt"}
-    assert pole.devices["meter"].devicemap.id == "ycsa-bench/meter"
+    assert set(pole.devices) == {"lamp", "meter", "environment", "tilt", "gateway"}
+    schemes = {role: d.address.scheme for role, d in pole.devices.items()}
+    assert schemes == {
+        "lamp": "modbus-rtu",
+        "meter": "dlt645",
+        "environment": "modbus-tcp",
+        "tilt": "modbus-tcp",
+        "gateway": "mqtt",
+    }
+    assert pole.devices["meter"].devicemap.protocol == "dlt645"
     assert pole.devices["tilt"].address.unit == 4
+    assert pole.devices["gateway"].timeout == 2.0
 
 
 def test_design_values_are_read_by_the_kind_of_their_key(site_dir: Path) -> None:
@@ -180,7 +197,7 @@ def test_a_timeout_of_zero_is_rejected(site_dir: Path) -> None:
     path = write(site_dir, POLE + meter(", timeout: 0 s"))
 
     assert problems(path) == [
-        f"{path}:7: $.targets[0].devices.meter.timeout: the timeout must be above 0 s"
+        f"{path}:7: $.targets[0].devices.meter.timeout: timeout must be above 0 s, not '0 s'"
     ]
 
 

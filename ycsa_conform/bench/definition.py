@@ -21,10 +21,12 @@ _SITE_SUFFIX = ".site.yaml"
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimulatedDevice:
     role: str
-    transport: str
-    unit: int
+    transport: str  # "modbus-tcp", "modbus-rtu", "dlt645" or "mqtt"
     model: str
     devicemap: DeviceMap
+    unit: int = 0  # Modbus unit id
+    address: str = ""  # DL/T 645 meter address
+    prefix: str = ""  # MQTT topic prefix
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,17 +74,19 @@ def load_bench(path: Path) -> BenchDefinition:
     for i, raw in enumerate(data["devices"]):
         if raw["role"] in seen_roles:
             raise InputError([doc.problem(("devices", i, "role"), "this role is used twice")])
-        if (raw["transport"], raw["unit"]) in seen_units:
+        if "unit" in raw and (raw["transport"], raw["unit"]) in seen_units:
             raise InputError([doc.problem(("devices", i, "unit"), "this unit id is used twice")])
         seen_roles.add(raw["role"])
-        seen_units.add((raw["transport"], raw["unit"]))
+        seen_units.add((raw["transport"], raw.get("unit", 0)))
         devices.append(
             SimulatedDevice(
                 role=raw["role"],
                 transport=raw["transport"],
-                unit=raw["unit"],
                 model=raw["model"],
                 devicemap=load_devicemap(folder / raw["map"]),
+                unit=raw.get("unit", 0),
+                address=raw.get("address", ""),
+                prefix=raw.get("prefix", ""),
             )
         )
     return BenchDefinition(

@@ -1,9 +1,12 @@
-"""The bench's Modbus TCP server: the only server-side pymodbus user.
+"""The bench's Modbus servers: the only server-side pymodbus user.
 
-One pymodbus `ModbusTcpServer` on 127.0.0.1, port 0, runs in a thread of its own with its own
-event loop and serves every simulated Modbus unit, like a pole gateway in front of an RS-485
-bus. Devices are `pymodbus.simulator.SimDevice`s (the datastore classes are deprecated) with
-one `SimData` per device-map point, so an address outside the map answers exception 2.
+A `ModbusBench` runs one pymodbus server in a thread of its own with its own event loop and
+serves every simulated unit of one transport: a `ModbusTcpServer` on 127.0.0.1, port 0, like a
+pole gateway in front of an RS-485 bus, or a `ModbusSerialServer` (RTU) on the bench end of a
+pseudo-terminal pair, like the RS-485 bus itself.
+
+Devices are `pymodbus.simulator.SimDevice`s (the datastore classes are deprecated) with one
+`SimData` per device-map point, so an address outside the map answers exception 2.
 
 Values are computed when a request arrives: the SimDevice `action=` hook asks the `Pole` for
 the device's readings and encodes them into the live registers with the same codec and device
@@ -15,7 +18,11 @@ pymodbus 3.16.1 behaviour this module relies on or works around:
   discrete inputs the block is packed 16 bits per register and `count` counts registers;
 - a request for an unknown unit id makes SimCore raise KeyError (logged with a traceback,
   answered with exception 4); a catch-all device with id 0 answers 0x0B instead, as a real
-  TCP-to-RS-485 gateway does when the addressed unit is silent;
+  TCP-to-RS-485 gateway does when the addressed unit is silent; on RTU it stays silent, as
+  a real bus does;
+- the server's `trace_packet` hook may change the bytes it sends: the bad-CRC fault uses it;
+- registers in gaps of up to MAX_FILL between points exist (value 0), as on real devices, so
+  that coalesced reads bridging them succeed; larger gaps answer exception 2;
 - `readonly=True` is enforced for registers but not for bits, so the action refuses bit writes;
 - each request runs in a task of its own, so a silent device (an action that sleeps) holds up
   only its own request; the sleeping tasks are cancelled when the bench stops.
@@ -26,13 +33,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import threading
 from collections.abc import Sequence
 from typing import Any, cast
 
 import pint
+from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
@@ -44,7 +53,9 @@ from ycsa_conform.units import parse_unit, ureg
 from .definition import SimulatedDevice
 from .pole import Pole
 
-__all__ = ["ModbusTcpBench"]
+__all__ = ["MAX_FILL", "ModbusBench"]
+
+MAX_FILL = 8  # registers: gaps up to this size between points are implemented (value 0)
 
 _SILENCE = 3600.0  # s a silent device waits before it would answer: longer than any timeout
 _START_TIMEOUT = 10.0  # s
@@ -70,7 +81,7 @@ class _Unit:
     def __init__(self, device: SimulatedDevice, pole: Pole) -> None:
         self.device = device
         self.pole = pole
-        points = list(device.devicemap.points.values())
+        points = [device.devicemap.modbus_point(name) for name in device.devicemap.points]
         self.tables = {t: [p for p in points if p.table is t] for t in Table}
         # Canonical unit of each point (what the pole computes in) -> the map's unit.
         self._canonical: dict[str, pint.Unit] = {
@@ -92,6 +103,8 @@ class _Unit:
                 )
                 for p in self.tables[table]
             ]
+            if table not in _BIT_TABLES:
+                block += _fillers(self.tables[table])
             # SimDevice needs every table to hold something; the action refuses these bits,
             # and an INVALID register answers exception 2 on its own.
             if not block:
@@ -110,7 +123,8 @@ class _Unit:
     def _encoded(self) -> dict[str, list[int] | list[bool]]:
         readings = self.pole.readings(self.device.model)
         encoded: dict[str, list[int] | list[bool]] = {}
-        for name, point in self.device.devicemap.points.items():
+        for name in self.device.devicemap.points:
+            point = self.device.devicemap.modbus_point(name)
             value = readings[name]
             if not isinstance(value, bool) and name in self._canonical:
                 value = float(ureg.Quantity(value, self._canonical[name]).to(point.unit).magnitude)
@@ -179,19 +193,49 @@ class _Unit:
         return None
 
 
+def _fillers(points: Sequence[ModbusPoint]) -> list[SimData]:
+    """Zero registers in the small gaps between `points` (a real device implements those)."""
+    fillers = []
+    ordered = sorted(points, key=lambda p: p.address)
+    for before, after in itertools.pairwise(ordered):
+        end = before.address + before.type.registers
+        if 0 < after.address - end <= MAX_FILL:
+            fillers.append(
+                SimData(end, count=after.address - end, values=0, datatype=SimType.REGISTERS)
+            )
+    return fillers
+
+
 async def _gateway_no_response(*_: Any) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
 
 
-class ModbusTcpBench:
-    """A bench's Modbus TCP server: `start()` returns once it listens; `stop()` is idempotent."""
+async def _bus_silence(*_: Any) -> ExcCodes:
+    await asyncio.sleep(_SILENCE)
+    return ExcCodes.GATEWAY_NO_RESPONSE
+
+
+class ModbusBench:
+    """A bench's Modbus server: `start()` returns once it serves; `stop()` is idempotent.
+
+    transport "modbus-tcp" listens on `host`, port 0; "modbus-rtu" serves on `serial_path`.
+    """
 
     def __init__(
-        self, devices: Sequence[SimulatedDevice], pole: Pole, *, host: str = "127.0.0.1"
+        self,
+        devices: Sequence[SimulatedDevice],
+        pole: Pole,
+        *,
+        transport: str = "modbus-tcp",
+        host: str = "127.0.0.1",
+        serial_path: str = "",
     ) -> None:
-        self._units = [_Unit(d, pole) for d in devices if d.transport == "modbus-tcp"]
+        self._units = [_Unit(d, pole) for d in devices if d.transport == transport]
+        self.transport = transport
+        self.pole = pole
         self._host = host
-        self.endpoint = ""  # "HOST:PORT" once started
+        self._serial_path = serial_path
+        self.endpoint = ""  # "HOST:PORT" or the serial path, once started
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -201,7 +245,7 @@ class ModbusTcpBench:
             return self.endpoint
         started: concurrent.futures.Future[int] = concurrent.futures.Future()
         thread = threading.Thread(
-            target=self._run, args=(started,), name="ycsa-bench-modbus-tcp", daemon=True
+            target=self._run, args=(started,), name=f"ycsa-bench-{self.transport}", daemon=True
         )
         thread.start()
         try:
@@ -211,7 +255,8 @@ class ModbusTcpBench:
             thread.join(_START_TIMEOUT)
             raise
         self._thread = thread
-        self.endpoint = f"{self._host}:{port}"
+        serial = self.transport == "modbus-rtu"
+        self.endpoint = self._serial_path if serial else f"{self._host}:{port}"
         return self.endpoint
 
     def stop(self) -> None:
@@ -220,6 +265,13 @@ class ModbusTcpBench:
             return
         self._request_stop()
         thread.join(_START_TIMEOUT)
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
+        serial = self.transport == "modbus-rtu"
+        if sending and serial and self.pole.settings.garbled_frames and data:
+            return data[:-1] + bytes([data[-1] ^ 0xFF])
+        return data
 
     def _request_stop(self) -> None:
         loop, stop = self._loop, self._stop
@@ -243,21 +295,35 @@ class ModbusTcpBench:
         self, loop: asyncio.AbstractEventLoop, started: concurrent.futures.Future[int]
     ) -> None:
         devices = [unit.sim_device() for unit in self._units]
+        serial = self.transport == "modbus-rtu"
         # Unit 0 catches every unit id nobody simulates (see the module docstring).
         devices.append(
             SimDevice(
                 id=0,
                 simdata=[SimData(0, count=65536, values=0, datatype=SimType.REGISTERS)],
-                action=_gateway_no_response,
+                action=_bus_silence if serial else _gateway_no_response,
             )
         )
-        # ModbusTcpServer must be built inside the running loop (it calls get_running_loop()).
-        server = ModbusTcpServer(devices, address=(self._host, 0))
+        # Servers must be built inside the running loop (they call get_running_loop()).
+        server: ModbusTcpServer | ModbusSerialServer
+        if serial:
+            server = ModbusSerialServer(
+                devices,
+                framer=FramerType.RTU,
+                port=self._serial_path,
+                baudrate=9600,
+                trace_packet=self._trace,
+            )
+        else:
+            server = ModbusTcpServer(devices, address=(self._host, 0), trace_packet=self._trace)
         await server.serve_forever(background=True)
         self._stop = asyncio.Event()
         self._loop = loop
-        listener = cast(asyncio.Server, server.transport)
-        started.set_result(listener.sockets[0].getsockname()[1])
+        if serial:
+            started.set_result(0)
+        else:
+            listener = cast(asyncio.Server, server.transport)
+            started.set_result(listener.sockets[0].getsockname()[1])
         try:
             await self._stop.wait()
         finally:

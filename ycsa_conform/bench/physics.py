@@ -54,6 +54,9 @@ class PoleSettings:
     initial_operating_hours: float = 8741.2  # h
     switch_on_counter: int = 1187
     silent_roles: frozenset[str] = field(default_factory=frozenset)  # devices that never answer
+    garbled_frames: bool = False  # Modbus answers leave with a bad CRC (RTU) / garbled bytes
+    malformed_roles: frozenset[str] = field(default_factory=frozenset)  # checksum / JSON broken
+    schema_violation: bool = False  # the gateway's telemetry breaks its JSON Schema
     seed: str = "kunming"
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import pint
 
 from ycsa_conform.devicemap import unknown_point_message
+from ycsa_conform.errors import DeviceError
 from ycsa_conform.limit import Limit
 from ycsa_conform.point import POINTS
+from ycsa_conform.transport import Reading
 from ycsa_conform.units import Quantity, parse_unit, ureg
 
 from .base import CheckContext, Outcome, ParseContext, combine, decide_value
@@ -42,25 +44,39 @@ class MeasureCheck:
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
 
+    def reads(self) -> dict[str, tuple[str, ...]]:
+        """The points the check reads, by device role (a run polls them together)."""
+        extra = (self.relative_to,) if self.relative_to not in (None, HOST_CLOCK) else ()
+        return {self.device: (*self.points, *extra)}
+
     def run(self, ctx: CheckContext) -> Outcome:
         device = ctx.device(self.device)
         limit = self.limit.resolve(ctx.parameters) if self.limit else None
-        reference: pint.Quantity[Any] | None = None
-        if self.relative_to == HOST_CLOCK:
-            reference = Quantity(ctx.clock(), "s")
-        elif self.relative_to is not None:
-            ref_value = device.read(self.relative_to)
-            if not isinstance(ref_value, pint.Quantity):
-                raise TypeError(f"{self.relative_to} is not a number")
-            reference = ref_value
+        wanted = self.reads()[self.device]
+        readings = device.read_many(wanted)
+        for result in readings.values():
+            if isinstance(result, DeviceError):
+                raise result
         decided = []
         for point in self.points:
-            value = device.read(point)
+            reading = readings[point]
+            assert isinstance(reading, Reading)  # errors were raised above
+            value = reading.value
             name = point
+            reference: pint.Quantity[Any] | None = None
+            if self.relative_to == HOST_CLOCK:
+                # The host clock when the answer arrived, so replay judges the recorded moment.
+                reference = Quantity(reading.at, "s")
+            elif self.relative_to is not None:
+                ref = readings[self.relative_to]
+                assert isinstance(ref, Reading)
+                if not isinstance(ref.value, pint.Quantity):
+                    raise TypeError(f"{self.relative_to} is not a number")
+                reference = ref.value
             if reference is not None and isinstance(value, pint.Quantity):
                 value = value - reference.to(value.units)
                 name = f"{point} - {self.relative_to}"
-            decided.append(decide_value(name, value, limit, device.source))
+            decided.append(decide_value(name, value, limit, reading.source))
         return combine(decided)
 
 

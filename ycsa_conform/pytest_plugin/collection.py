@@ -65,6 +65,8 @@ class RequirementItem(pytest.Item):
         # The check runs in setup so that "could not decide" is reported by pytest as an ERROR,
         # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
         state = self.config.stash[STATE]
+        if state.recorder is not None:
+            state.recorder.current = self.nodeid
         try:
             result = state.run.decide(self.case, nodeid=self.nodeid)
         except Exception as exc:
@@ -73,11 +75,16 @@ class RequirementItem(pytest.Item):
             self.result = result
             self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
             raise
+        finally:
+            if state.recorder is not None:
+                state.recorder.current = ""
         self.result = result
         self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
-        from ycsa_conform.report.allure import annotate
+        from ycsa_conform.report.allure import annotate, attach_traffic
 
         annotate(result, profile_title=self.case.profile.title.get("en", self.case.profile.id))
+        if state.recorder is not None:
+            attach_traffic(state.recorder.lines_for(self.nodeid))
         if result.verdict is Verdict.ERROR:
             raise RequirementUndecided(result)
         if result.verdict is Verdict.NOT_APPLICABLE:
@@ -168,11 +175,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state is not None:
         profiles = ", ".join(f"{p.id} {p.version}" for p in state.profiles)
         where = f"bench {state.bench.endpoints}" if state.bench else str(state.site.path)
+        if state.replay is not None:
+            where = f"replayed from {state.replay.directory}, no devices contacted"
         lines.append(
             f"ycsa-conform: profiles {profiles}; site {state.site.id} ({state.site.kind}, {where})"
         )
         if state.info.bench_faults:
             lines.append(f"ycsa-conform: bench faults {', '.join(state.info.bench_faults)}")
+        if state.recorder is not None:
+            lines.append(f"ycsa-conform: recording device traffic to {state.recorder.path}")
     return lines
 
 

@@ -66,6 +66,20 @@ def add_options(parser: pytest.Parser) -> None:
         help="where report.json, report.html and the journal go (default: ycsa-report)",
     )
     group.addoption(
+        "--record",
+        dest="ycsa_record",
+        metavar="DIR",
+        help="write every device exchange (time, device, raw bytes or topic/payload, decoded "
+        "value) to DIR as JSON lines, to replay later with --replay DIR",
+    )
+    group.addoption(
+        "--replay",
+        dest="ycsa_replay",
+        metavar="DIR",
+        help="answer every device request from the recording in DIR (made with --record): "
+        "no bench, no devices",
+    )
+    group.addoption(
         "--strict-acceptance",
         action="store_true",
         dest="ycsa_strict",

@@ -44,7 +44,11 @@ class Reporter:
     def pytest_sessionfinish(self) -> None:
         if self.journal is not None:
             self.journal.close()
-        paths = write_reports(self.state.report_dir, self.state.info, self.state.results)
+        # Under xdist the devices were read in the workers, so the controller has no traffic.
+        traffic = None if self.config.getoption("numprocesses", None) else self.state.traffic()
+        paths = write_reports(
+            self.state.report_dir, self.state.info, self.state.results, traffic=traffic
+        )
         self.paths = (str(paths.json), str(paths.html))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -74,6 +78,18 @@ class Reporter:
             red=not conclusion.conforms,
             bold=True,
         )
+        devices = self.state.run.traffic()
+        if devices:
+            sent = sum(int(str(d["transactions"])) for d in devices)
+            asked = sum(int(str(d["point_reads"])) for d in devices)
+            least = sum(int(str(d["minimum"])) for d in devices)
+            tr.write_line(
+                f"device traffic: {sent} requests for {asked} point reads "
+                f"(coalesced minimum {least})"
+                + (" - replayed, no device contacted" if self.state.replay else "")
+            )
+        if self.state.recorder is not None:
+            tr.write_line(f"recording: {self.state.recorder.path}")
         if self.paths:
             tr.write_line(f"report: {self.paths[0]}")
             tr.write_line(f"        {self.paths[1]}")

@@ -13,8 +13,10 @@ from ycsa_conform.errors import InputError
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.report.native import timestamp
 from ycsa_conform.result import ProfileInfo, Result, RunInfo
-from ycsa_conform.run import AcceptanceRun, parse_param_option
-from ycsa_conform.site import Setting, Site, load_site
+from ycsa_conform.run import AcceptanceRun, DeviceOpener, open_live, parse_param_option
+from ycsa_conform.site import DeviceSpec, Setting, Site, Target, load_site
+from ycsa_conform.transport import Device, open_device, open_link
+from ycsa_conform.transport.recording import Recorder, Replay
 
 if TYPE_CHECKING:
     from ycsa_conform.bench import Bench
@@ -31,12 +33,23 @@ class State:
     bench: Bench | None
     report_dir: Path
     strict: bool
+    recorder: Recorder | None = None
+    replay: Replay | None = None
     results: list[Result] = field(default_factory=list)
 
     def close(self) -> None:
         self.run.close()
+        if self.recorder is not None:
+            self.recorder.close()
         if self.bench is not None:
             self.bench.stop()
+
+    def traffic(self) -> dict[str, object]:
+        return {
+            "recorded": str(self.recorder.directory) if self.recorder else None,
+            "replayed": str(self.replay.directory) if self.replay else None,
+            "devices": self.run.traffic(),
+        }
 
 
 STATE = pytest.StashKey[State]()
@@ -67,8 +80,22 @@ def build_state(config: pytest.Config) -> State:
             overrides[key] = setting
         site_path = config.getoption("ycsa_site")
         faults: list[str] = config.getoption("ycsa_bench_faults")
+        record_dir, replay_dir = config.getoption("ycsa_record"), config.getoption("ycsa_replay")
+        if record_dir and replay_dir:
+            raise pytest.UsageError("--record and --replay exclude each other; choose one")
         bench = None
-        if site_path:
+        replay = None
+        if replay_dir:
+            if faults:
+                raise pytest.UsageError(
+                    "--bench-fault needs the bench, and --replay runs without it; drop one"
+                )
+            try:
+                replay = Replay(Path(replay_dir))
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            site = _recorded_site(replay, site_path)
+        elif site_path:
             if faults:
                 raise pytest.UsageError(
                     "--bench-fault applies to the built-in bench; drop --site to use it"
@@ -88,7 +115,22 @@ def build_state(config: pytest.Config) -> State:
             except BaseException:
                 bench.stop()
                 raise
-        run = AcceptanceRun(profiles=profiles, site=site, overrides=overrides)
+        recorder = None
+        opener: DeviceOpener = open_live
+        if replay is not None:
+            opener = _replaying(replay)
+        elif record_dir:
+            worker = getattr(config, "workerinput", {}).get("workerid")
+            recorder = Recorder(Path(record_dir), worker=worker)
+            recorder.write_manifest(_manifest(profiles, site, bench))
+            opener = _recording(recorder)
+        run = AcceptanceRun(
+            profiles=profiles,
+            site=site,
+            overrides=overrides,
+            opener=opener,
+            on_read=recorder.polled if recorder else None,
+        )
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
     info = RunInfo(
@@ -115,4 +157,48 @@ def build_state(config: pytest.Config) -> State:
         bench=bench,
         report_dir=Path(config.getoption("ycsa_report_dir")),
         strict=bool(config.getoption("ycsa_strict")),
+        recorder=recorder,
+        replay=replay,
     )
+
+
+def _manifest(profiles: tuple[Profile, ...], site: Site, bench: Bench | None) -> dict[str, object]:
+    text = bench.site_text if bench is not None else site.path.read_text(encoding="utf-8")
+    return {
+        "tool": {"name": "ycsa-conform", "version": __version__},
+        "recorded": timestamp(),
+        "profiles": [{"id": p.id, "version": p.version, "sha256": p.sha256} for p in profiles],
+        "site": {"id": site.id, "kind": site.kind, "path": str(site.path.resolve()), "text": text},
+        "bench": {"name": bench.name, "faults": list(bench.faults)} if bench else None,
+    }
+
+
+def _recorded_site(replay: Replay, site_path: str | None) -> Site:
+    """The site a recording was made on: --site if given, else the recorded document."""
+    if site_path:
+        return load_site(site_path)
+    recorded = replay.manifest.get("site") or {}
+    path = Path(str(recorded.get("path", "")))
+    if not path.is_file():
+        raise pytest.UsageError(
+            f"--replay {replay.directory}: the recording was made with the site file {path}, "
+            "which is not on this machine; give it (and its device maps) with --site FILE"
+        )
+    return load_site(path, text=str(recorded.get("text")))
+
+
+def _recording(recorder: Recorder) -> DeviceOpener:
+    def opener(target: Target, spec: DeviceSpec) -> Device:
+        link = open_link(spec.role, spec.address, spec.options)
+        wrapped = recorder.wrap(link, target=target.id, device=spec.role)
+        return open_device(spec.role, spec.uri, spec.devicemap, spec.options, link=wrapped)
+
+    return opener
+
+
+def _replaying(replay: Replay) -> DeviceOpener:
+    def opener(target: Target, spec: DeviceSpec) -> Device:
+        link = replay.link(target=target.id, device=spec.role, scheme=spec.address.scheme)
+        return open_device(spec.role, spec.uri, spec.devicemap, spec.options, link=link)
+
+    return opener

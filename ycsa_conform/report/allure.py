@@ -11,12 +11,14 @@ is a no-op hook call, so `annotate` may be called for every result unconditional
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import allure
 
 from ycsa_conform.result import Result
 
-__all__ = ["annotate", "attach_text"]
+__all__ = ["annotate", "attach_text", "attach_traffic"]
 
 _SEVERITY = {
     "mandatory": allure.severity_level.CRITICAL,
@@ -56,3 +58,10 @@ def annotate(result: Result, *, profile_title: str) -> None:
 
 def attach_text(name: str, text: str) -> None:
     allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_traffic(lines: Sequence[Mapping[str, Any]]) -> None:
+    """The device exchanges a requirement caused or used (`--record`), as JSON lines."""
+    if lines:
+        text = "\n".join(json.dumps(line, ensure_ascii=False, default=str) for line in lines)
+        allure.attach(text, name="device traffic", attachment_type=allure.attachment_type.JSON)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -112,13 +112,21 @@ def _count_phrases(counts: list[tuple[int, str, str]], en_sep: str) -> tuple[str
     return en, zh
 
 
-def build_report(run: RunInfo, results: Sequence[Result], finished: str) -> dict[str, Any]:
+def build_report(
+    run: RunInfo,
+    results: Sequence[Result],
+    finished: str,
+    *,
+    traffic: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The content of report.json, validated against the shipped schema (ReportError if not)."""
     ordered = sorted(results, key=lambda r: (r.profile, r.target, r.requirement))
     report: dict[str, Any] = {"schema": REPORT_SCHEMA, **run_as_dict(run)}
     report["finished"] = finished
     report["summary"] = summarize(ordered)
     report["results"] = [r.as_dict() for r in ordered]
+    if traffic is not None:
+        report["traffic"] = dict(traffic)
     _validate(report)
     return report
 
@@ -134,11 +142,12 @@ def write_reports(
     results: Sequence[Result],
     *,
     finished: str | None = None,
+    traffic: Mapping[str, Any] | None = None,
 ) -> ReportPaths:
     """Write report.json and report.html into `report_dir`, each replaced atomically."""
     if finished is None:
         finished = timestamp()
-    report = build_report(run, results, finished)
+    report = build_report(run, results, finished, traffic=traffic)
     html = render_html(report)  # render before writing, so a template error writes nothing
     report_dir.mkdir(parents=True, exist_ok=True)
     paths = ReportPaths(json=report_dir / "report.json", html=report_dir / "report.html")

@@ -149,9 +149,7 @@ def open_device(
     """A device for `uri` over `link` (default: the live link; connects on first use)."""
     address = parse_device_uri(uri)
     options = options or LinkOptions()
-    protocol = {"modbus-tcp": "modbus", "modbus-rtu": "modbus", "dlt645": "dlt645"}.get(
-        address.scheme, "mqtt"
-    )
+    protocol = address.protocol
     if devicemap.protocol != protocol:
         raise ValueError(
             f"{name}: device map {devicemap.id!r} ({devicemap.path}) is for "

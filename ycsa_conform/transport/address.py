@@ -29,6 +29,13 @@ _PARAMETERS = {
     "mqtt": ("client_id",),
     "mqtts": ("client_id",),
 }
+_PROTOCOLS = {
+    "modbus-tcp": "modbus",
+    "modbus-rtu": "modbus",
+    "dlt645": "dlt645",
+    "mqtt": "mqtt",
+    "mqtts": "mqtt",
+}
 _DEFAULT_PORT = {"modbus-tcp": 502, "mqtt": 1883, "mqtts": 8883}
 _SERIAL_DEFAULTS = {
     "modbus-rtu": {"baud": "9600", "parity": "N", "stopbits": "1", "bytesize": "8"},
@@ -60,6 +67,11 @@ class DeviceAddress:
     def unit(self) -> int:
         """The Modbus unit id (device id); parse_device_uri has checked it is there and valid."""
         return int(self.params["unit"])
+
+    @property
+    def protocol(self) -> str:
+        """The device-map protocol this address speaks: 'modbus', 'dlt645' or 'mqtt'."""
+        return _PROTOCOLS[self.scheme]
 
     @property
     def serial(self) -> bool:

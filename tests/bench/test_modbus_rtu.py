@@ -1,0 +1,172 @@
+"""Modbus RTU over a real pseudo-terminal pair: pymodbus's serial server and client, our codec,
+coalescing and error mapping. Both pty methods (socat, pure-Python bridge) carry the bus."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from ycsa_conform.bench.definition import bench_path, load_bench
+from ycsa_conform.bench.modbus import ModbusBench
+from ycsa_conform.bench.physics import PoleSettings
+from ycsa_conform.bench.pole import Pole
+from ycsa_conform.bench.pty import PtyPair
+from ycsa_conform.devicemap import DeviceMap
+from ycsa_conform.errors import DecodeError, DeviceError, DeviceException, DeviceTimeout
+from ycsa_conform.transport import LinkOptions, Reading, open_device
+from ycsa_conform.transport.modbus import ModbusDevice
+from ycsa_conform.units import ureg
+
+TIMEOUT = 0.3
+
+
+@pytest.fixture(scope="module")
+def definition():  # type: ignore[no-untyped-def]
+    return load_bench(bench_path("smart-pole"))
+
+
+def lamp_map(definition) -> DeviceMap:  # type: ignore[no-untyped-def]
+    [lamp] = [d for d in definition.devices if d.role == "lamp"]
+    devicemap: DeviceMap = lamp.devicemap
+    return devicemap
+
+
+class Bus:
+    """An RTU bus: the bench's serial server on one end of a pty pair, clients on the other."""
+
+    def __init__(self, definition, settings: PoleSettings, method: str) -> None:  # type: ignore[no-untyped-def]
+        self.pole = Pole(settings)
+        self.pair = PtyPair.open(prefer=method)  # type: ignore[arg-type]
+        self.server = ModbusBench(
+            definition.devices, self.pole, transport="modbus-rtu", serial_path=self.pair.bench_path
+        )
+        self.server.start()
+        self.map = lamp_map(definition)
+
+    def device(self, unit: int = 1, **options: object) -> ModbusDevice:
+        uri = f"modbus-rtu://{self.pair.device_path}?baud=9600&unit={unit}"
+        device = open_device("lamp", uri, self.map, LinkOptions(timeout=TIMEOUT, **options))  # type: ignore[arg-type]
+        assert isinstance(device, ModbusDevice)
+        return device
+
+    def close(self) -> None:
+        self.server.stop()
+        self.pair.close()
+
+
+@pytest.fixture(params=["socat", "python"])
+def bus(request: pytest.FixtureRequest, definition) -> Iterator[Bus]:  # type: ignore[no-untyped-def]
+    if request.param == "socat":
+        import shutil
+
+        if shutil.which("socat") is None:
+            pytest.skip("socat is not installed; install it with 'apt-get install -y socat'")
+    made = Bus(definition, PoleSettings(), request.param)
+    yield made
+    made.close()
+
+
+def test_lamp_points_read_over_rtu_in_one_coalesced_request(bus: Bus) -> None:
+    lamp = bus.device()
+    points = ["supply_voltage", "supply_current", "active_power", "power_factor", "device_clock"]
+    try:
+        readings = lamp.read_many(points)
+    finally:
+        lamp.close()
+    assert all(isinstance(r, Reading) for r in readings.values()), readings
+    voltage = readings["supply_voltage"]
+    assert isinstance(voltage, Reading)
+    assert 198 <= voltage.value.to("V").magnitude <= 235.4  # type: ignore[union-attr]
+    assert voltage.source.scheme == "modbus-rtu"
+    # Input registers 0..11 in one request: the protocol minimum.
+    assert lamp.transactions == 1 == lamp.minimum_transactions(points)
+
+
+def test_points_in_different_tables_need_one_request_per_table(bus: Bus) -> None:
+    lamp = bus.device()
+    points = ["supply_voltage", "lamp_failure", "target_light_command"]
+    try:
+        readings = lamp.read_many(points)
+    finally:
+        lamp.close()
+    assert readings["lamp_failure"].value is False  # type: ignore[union-attr]
+    assert readings["target_light_command"].value == ureg.Quantity(100, "%")  # type: ignore[union-attr]
+    assert lamp.transactions == 3
+
+
+def test_a_write_goes_over_the_bus_and_changes_what_the_lamp_reports(bus: Bus) -> None:
+    lamp = bus.device()
+    try:
+        lamp.write("target_light_command", ureg.Quantity(40, "%"))
+        assert lamp.read("actual_light_state").value == ureg.Quantity(40, "%")
+    finally:
+        lamp.close()
+
+
+def test_a_foreign_unit_gets_silence_on_a_bus_not_an_exception(bus: Bus) -> None:
+    ghost = bus.device(unit=9)
+    try:
+        with pytest.raises(DeviceTimeout, match=r"no answer from lamp at modbus-rtu:///.*within 0\.3 s"):
+            ghost.read("supply_voltage")
+    finally:
+        ghost.close()
+
+
+def test_an_unimplemented_register_is_exception_2_for_that_point_only(bus: Bus, definition) -> None:  # type: ignore[no-untyped-def]
+    # A map that claims a register the lamp does not have, next to ones it has.
+    base = bus.map.modbus_point("supply_voltage")
+    ghost = dataclasses.replace(base, name="frequency", address=60)
+    points = {**bus.map.points, "frequency": ghost}
+    wrong = dataclasses.replace(bus.map, points=points)
+    uri = f"modbus-rtu://{bus.pair.device_path}?baud=9600&unit=1"
+    lamp = open_device("lamp", uri, wrong, LinkOptions(timeout=TIMEOUT, max_gap=100))
+    try:
+        readings = lamp.read_many(["supply_voltage", "frequency"])
+    finally:
+        lamp.close()
+    error = readings["frequency"]
+    assert isinstance(error, DeviceException)
+    assert error.code == 2
+    assert "exception 2 (illegal data address)" in str(error)
+    assert "[points: frequency]" in str(error)
+    # The coalesced block was refused; each point was then asked alone.
+    assert isinstance(readings["supply_voltage"], Reading)
+    assert lamp.transactions == 3
+
+
+def test_a_bad_crc_is_a_garbled_frame_not_silence(definition) -> None:  # type: ignore[no-untyped-def]
+    made = Bus(definition, PoleSettings(garbled_frames=True), "python")
+    lamp = made.device()
+    try:
+        with pytest.raises(DecodeError, match=r"garbled answer \(bad CRC or framing\), received 01 04"):
+            lamp.read("supply_voltage")
+    finally:
+        lamp.close()
+        made.close()
+
+
+def test_a_silent_lamp_is_a_timeout_naming_the_registers(definition) -> None:  # type: ignore[no-untyped-def]
+    made = Bus(definition, PoleSettings(silent_roles=frozenset({"lamp"})), "python")
+    lamp = made.device(retries=1)
+    try:
+        with pytest.raises(DeviceTimeout) as info:
+            lamp.read("power_factor")
+    finally:
+        lamp.close()
+        made.close()
+    message = str(info.value)
+    assert "reading input registers 4..4" in message
+    assert "(2 tries)" in message
+    assert "[points: power_factor]" in message
+
+
+def test_a_missing_serial_port_is_refused_with_the_path() -> None:
+    from ycsa_conform.devicemap import load_devicemap
+    from ycsa_conform.resources import data_dir
+
+    dm = load_devicemap(data_dir("benches") / "devicemaps" / "lamp-controller.yaml")
+    lamp = open_device("lamp", "modbus-rtu:///dev/ttyUSB99?unit=1", dm, LinkOptions(timeout=0.2))
+    with pytest.raises(DeviceError, match=r"cannot connect to lamp at modbus-rtu:///dev/ttyUSB99"):
+        lamp.read("supply_voltage")

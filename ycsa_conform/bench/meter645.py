@@ -1,0 +1,200 @@
+"""A simulated DL/T 645-2007 meter on the bench end of a serial line (see `bench.pty`).
+
+    meter = SimMeter645(pty.bench_path, address="123456789012", devicemap=dlt645_map,
+                        values=lambda point: 229.8)
+    meter.start()
+    meter.garble = True      # fault switches take effect with the next request
+    meter.stop()
+
+It answers reads of the DIs in its device map, as a real meter does: to its own address or the
+wildcard AAAAAAAAAAAA, with its own address, after an FE FE FE FE wake-up preamble; a DI it does
+not have gets the error answer "no requested data". Requests for other addresses, and frames
+with a bad checksum, get silence, as on an RS-485 bus. Frames and values come from the client's
+codec (`transport.dlt645`), so the two agree by construction.
+
+Several meters may share one line, like meters on one RS-485 bus: the first to start opens the
+bench end and the last to stop closes it. A tty has one reader in practice (each byte goes to
+whichever reader asks first), so the meters on a line share one reader thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import ClassVar
+
+from ycsa_conform.devicemap import DeviceMap, Dlt645Point
+from ycsa_conform.transport.address import parse_device_uri
+from ycsa_conform.transport.dlt645 import (
+    READ,
+    WILDCARD_ADDRESS,
+    encode_error_reply,
+    encode_reply,
+    encode_value,
+    parse_frame,
+    take_frame,
+)
+from ycsa_conform.transport.serial import Port, open_port
+
+__all__ = ["SimMeter645"]
+
+NO_REQUESTED_DATA = 0x02
+OTHER_ERROR = 0x01
+
+
+class SimMeter645:
+    """One simulated meter. `silent`, `garble` and `error_code` may be changed while it runs."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        address: str,
+        devicemap: DeviceMap,
+        values: Callable[[str], float],
+    ) -> None:
+        if not (len(address) == 12 and address.isdigit()):
+            raise ValueError(
+                f"a simulated meter needs a 12-digit address like '123456789012', not {address!r}"
+            )
+        if devicemap.protocol != "dlt645":
+            raise ValueError(
+                f"device map {devicemap.id!r} ({devicemap.path}) is for {devicemap.protocol}; "
+                "a simulated DL/T 645 meter needs a dlt645 map"
+            )
+        self.path = path
+        self.address = address
+        self.devicemap = devicemap
+        self.values = values
+        self.silent = False  # no answer at all
+        self.garble = False  # answers with a wrong checksum
+        self.error_code: int | None = None  # answers every read with this error byte
+        self.requests = 0  # read requests addressed to this meter
+        # Failures of `values` or of encoding, answered with error "other error" on the wire;
+        # kept here so a test can show why.
+        self.failures: list[Exception] = []
+        self._points: dict[int, Dlt645Point] = {}
+        for point in devicemap.points.values():
+            if isinstance(point, Dlt645Point):
+                self._points.setdefault(point.di, point)
+        self._line: _Line | None = None
+
+    def start(self) -> None:
+        if self._line is None:
+            self._line = _Line.join(self.path, self)
+
+    def stop(self) -> None:
+        """Stop answering; may be called any number of times."""
+        if self._line is not None:
+            self._line.leave(self)
+            self._line = None
+
+    def __enter__(self) -> SimMeter645:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SimMeter645 {self.address} on {self.path}>"
+
+    def answer(self, frame: bytes) -> bytes | None:
+        """The bytes this meter sends for a received frame (None: it stays silent)."""
+        request = parse_frame(frame)  # the line passes intact frames only
+        if request.control != READ or request.address not in (self.address, WILDCARD_ADDRESS):
+            return None
+        self.requests += 1
+        if self.silent:
+            return None
+        if self.error_code is not None:
+            reply = encode_error_reply(self.address, self.error_code)
+        elif len(request.data) != 4:
+            reply = encode_error_reply(self.address, OTHER_ERROR)
+        else:
+            reply = self._reading(int.from_bytes(request.data, "little"))
+        if self.garble:
+            reply = reply[:-2] + bytes([(reply[-2] + 1) & 0xFF]) + reply[-1:]
+        return reply
+
+    def _reading(self, di: int) -> bytes:
+        point = self._points.get(di)
+        if point is None:
+            return encode_error_reply(self.address, NO_REQUESTED_DATA)
+        try:
+            data = encode_value(point, self.values(point.name))
+        except Exception as exc:  # a simulation bug becomes a meter fault, and is kept
+            self.failures.append(exc)
+            return encode_error_reply(self.address, OTHER_ERROR)
+        return encode_reply(self.address, di, data)
+
+
+class _Line:
+    """The bench end of one serial line and the meters on it, with one reader thread."""
+
+    # Lines by real path, so that a pty's link and its /dev/pts name are the same line.
+    _open: ClassVar[dict[str, _Line]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str, key: str) -> None:
+        self.path = path
+        self.key = key
+        # Line settings do not matter on a pty; on a real adapter they are the DL/T 645 default
+        # (2400 baud 8E1). The address parameter is only there to make the URI valid.
+        address = parse_device_uri(f"dlt645://{path}?address={WILDCARD_ADDRESS}")
+        # timeout=None: read() blocks until a byte comes or leave() calls cancel_read().
+        self.port: Port = open_port(address, timeout=None)
+        self.meters: list[SimMeter645] = []
+        self._closing = False
+        self._thread = threading.Thread(target=self._serve, name=f"meter645 {path}", daemon=True)
+
+    @classmethod
+    def join(cls, path: str, meter: SimMeter645) -> _Line:
+        key = os.path.realpath(path)
+        with cls._registry_lock:
+            line = cls._open.get(key)
+            if line is None:
+                line = cls(path, key)
+                cls._open[key] = line
+                line.meters.append(meter)
+                line._thread.start()
+            else:
+                line.meters = [*line.meters, meter]
+            return line
+
+    def leave(self, meter: SimMeter645) -> None:
+        with self._registry_lock:
+            self.meters = [m for m in self.meters if m is not meter]
+            if self.meters:
+                return
+            del self._open[self.key]
+            self._closing = True
+        self.port.cancel_read()
+        self._thread.join(timeout=2.0)
+        self.port.close()
+
+    def _serve(self) -> None:
+        buffer = bytearray()
+        while not self._closing:
+            try:
+                buffer += self.port.read(1)
+                buffer += self.port.read(self.port.in_waiting)
+            except OSError:  # the pty went away under us (closed at exit): nothing to serve
+                return
+            while (frame := take_frame(buffer)) is not None:
+                # `meters` is replaced, never changed in place, so this reads a stable list.
+                for meter in self.meters:
+                    try:
+                        reply = meter.answer(frame)
+                    except Exception as exc:  # keep serving the other meters, and say why
+                        meter.failures.append(exc)
+                        continue
+                    if reply is not None and not self._closing:
+                        self.port.write(reply)

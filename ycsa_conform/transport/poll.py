@@ -1,0 +1,96 @@
+"""Polling: one coalesced read of every point a run needs from a device serves all its checks.
+
+A SCADA master polls a device's register blocks once per cycle and serves every consumer from
+that snapshot; so does an acceptance run. The first read of a device polls every point the run's
+checks will ask of it (`planned`), in the fewest requests its protocol allows; later reads are
+served from that poll until it is `max_age` seconds old. A write, or a point outside the plan,
+polls again. Errors are kept per point like values, so a silent device costs one timeout per
+poll, not one per requirement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pint
+
+from ycsa_conform.errors import DeviceError
+from ycsa_conform.result import Source
+
+from . import Device, Reading
+
+__all__ = ["PolledDevice"]
+
+# Called after each read with True when it polled the device (the recorder cites polls so).
+PollHook = Callable[[bool], None]
+
+
+class PolledDevice:
+    """A `Device` that serves reads from the latest poll of `planned` points."""
+
+    def __init__(
+        self,
+        device: Device,
+        planned: Sequence[str],
+        *,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_read: PollHook | None = None,
+    ) -> None:
+        self.device = device
+        self.planned = tuple(dict.fromkeys(planned))
+        self.max_age = max_age
+        self.requested = 0  # point reads the checks asked for: what an uncoalesced run would send
+        self._clock = clock
+        self._on_read = on_read
+        self._polled_at: float | None = None
+        self._snapshot: dict[str, Reading | DeviceError] = {}
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    @property
+    def source(self) -> Source:
+        return self.device.source
+
+    @property
+    def transactions(self) -> int:
+        return self.device.transactions
+
+    def minimum_transactions(self, points: Sequence[str]) -> int:
+        return self.device.minimum_transactions(points)
+
+    def __getattr__(self, name: str) -> Any:
+        # Protocol-specific abilities (MQTT `observe`) pass straight through, unpolled.
+        return getattr(self.device, name)
+
+    def read(self, point: str) -> Reading:
+        result = self.read_many([point])[point]
+        if isinstance(result, DeviceError):
+            raise result
+        return result
+
+    def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
+        self.requested += len(points)
+        fresh = (
+            self._polled_at is not None
+            and self._clock() - self._polled_at <= self.max_age
+            and all(p in self._snapshot for p in points)
+        )
+        if not fresh:
+            wanted = tuple(dict.fromkeys([*self.planned, *points]))
+            self._snapshot = self.device.read_many(wanted)
+            self._polled_at = self._clock()
+        if self._on_read is not None:
+            self._on_read(not fresh)
+        return {p: self._snapshot[p] for p in points}
+
+    def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
+        self._polled_at = None
+        self.device.write(point, value)
+
+    def close(self) -> None:
+        self.device.close()

@@ -1,0 +1,298 @@
+"""Recording device traffic on site (`--record DIR`) and replaying it without devices (`--replay`).
+
+The recorder sits on the seam between a `Device` and its `Link`, so a recording holds what
+crossed the wire and replay runs the very same codecs, checksums and schema checks.
+
+    DIR/manifest.json         the run: tool version, profiles, the site document it used
+    DIR/traffic.jsonl         one exchange per two lines, appended and flushed as they happen
+                              (traffic-gw0.jsonl … per pytest-xdist worker)
+
+    {"seq": 7, "time": 1764052800.12, "target": "P001", "device": "lamp", "scheme": "modbus-rtu",
+     "direction": "tx", "requirement": "smart-pole::SP-PWR-008[P001]",
+     "request": {"op": "read", "table": "input", "unit": 1, "address": 0, "count": 13}}
+    {"seq": 8, …, "direction": "rx", "response": {"registers": […], "at": …,
+     "raw": {"tx": "01040000000d…", "rx": "01041a…"}}, "decoded": {"power_factor": "0.96"}}
+    {"seq": 9, …, "direction": "rx", "error": {"type": "DeviceTimeout", "message": "…"}}
+
+Replay answers a request with the recorded answer to the same request (in recorded order; the
+last one again when they run out). A Modbus read that was not recorded as such is answered from
+a recorded read of the same unit and table that covers it, so a replay may select fewer
+requirements (`-k`) than the recording ran. Anything else is an error naming what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ycsa_conform.errors import (
+    DecodeError,
+    DeviceError,
+    DeviceException,
+    DeviceRefused,
+    DeviceTimeout,
+)
+
+from . import Explain, Link, Request, Response
+
+__all__ = ["MANIFEST", "Recorder", "Replay", "read_manifest", "traffic_files"]
+
+MANIFEST = "manifest.json"
+_ERRORS: Mapping[str, type[DeviceError]] = {
+    cls.__name__: cls for cls in (DeviceError, DeviceTimeout, DeviceRefused, DecodeError)
+}
+
+
+def traffic_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("traffic*.jsonl"))
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of a recording; ValueError says what is wrong with the directory."""
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise ValueError(f"--replay {directory}: no such directory; give a --record directory")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f"--replay {directory}: {MANIFEST} is missing; this is not a --record directory"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot be read as JSON: {exc}") from None
+    if not traffic_files(directory):
+        raise ValueError(f"--replay {directory}: no traffic*.jsonl in it; record again")
+    return manifest
+
+
+def _error_record(exc: DeviceError) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, DeviceException):
+        record["type"] = "DeviceException"
+        record["code"] = exc.code
+    return record
+
+
+def _error_from(record: Mapping[str, Any]) -> DeviceError:
+    message = f"{record.get('message', 'device error')} (replayed)"
+    if record.get("type") == "DeviceException":
+        return DeviceException(message, code=int(record.get("code", 0)))
+    return _ERRORS.get(str(record.get("type")), DeviceError)(message)
+
+
+class Recorder:
+    """Writes every exchange of the run's links as JSON lines, flushed line by line."""
+
+    def __init__(self, directory: Path, *, worker: str | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        name = f"traffic-{worker}.jsonl" if worker else "traffic.jsonl"
+        self.path = directory / name
+        self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.current = ""  # the requirement (pytest node id) being decided
+        self._by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._last_poll: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._pending: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        text = json.dumps(manifest, indent=2, ensure_ascii=False)
+        (self.directory / MANIFEST).write_text(text + "\n", encoding="utf-8")
+
+    def wrap(self, link: Link, *, target: str, device: str) -> RecordingLink:
+        return RecordingLink(link, self, target=target, device=device)
+
+    def write(self, entry: dict[str, Any], key: tuple[str, str]) -> None:
+        with self._lock:
+            self._seq += 1
+            line = {"seq": self._seq, "time": time.time(), **entry}
+            if self.current:
+                line["requirement"] = self.current
+            if self._file is not None:
+                self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                self._file.flush()
+            self._pending[key].append(line)
+            if self.current:
+                self._by_requirement[self.current].append(line)
+
+    def polled(self, key: tuple[str, str], fresh: bool) -> None:
+        """A device served a read: `fresh` when it polled; the requirement cites that poll."""
+        with self._lock:
+            if fresh:
+                self._last_poll[key] = self._pending.pop(key, [])
+            cited = self._by_requirement[self.current] if self.current else None
+            if cited is not None and not fresh:
+                seen = {line["seq"] for line in cited}
+                cited.extend(
+                    line for line in self._last_poll.get(key, []) if line["seq"] not in seen
+                )
+
+    def lines_for(self, requirement: str) -> list[dict[str, Any]]:
+        """The exchanges a requirement caused or used, in order."""
+        with self._lock:
+            return sorted(self._by_requirement.get(requirement, []), key=lambda line: line["seq"])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class RecordingLink:
+    """A link that writes each request and its answer (or error) to the recorder."""
+
+    def __init__(self, inner: Link, recorder: Recorder, *, target: str, device: str) -> None:
+        self.inner = inner
+        self.recorder = recorder
+        self.key = (target, device)
+        self._head = {"target": target, "device": device, "scheme": inner.scheme}
+
+    @property
+    def scheme(self) -> str:
+        return self.inner.scheme
+
+    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+        self.recorder.write({**self._head, "direction": "tx", "request": dict(request)}, self.key)
+        try:
+            response = self.inner.transact(request, explain=explain)
+        except DeviceError as exc:
+            entry = {**self._head, "direction": "rx", "error": _error_record(exc)}
+            self.recorder.write(entry, self.key)
+            raise
+        entry = {**self._head, "direction": "rx", "response": dict(response)}
+        if explain is not None:
+            try:
+                entry["decoded"] = dict(explain(response))
+            except Exception as exc:  # the recording must not break the run
+                entry["decoded"] = {"error": f"{type(exc).__name__}: {exc}"}
+        self.recorder.write(entry, self.key)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(slots=True)
+class _Exchange:
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    error: dict[str, Any] | None
+
+
+def _key(request: Mapping[str, Any]) -> str:
+    return json.dumps(request, sort_keys=True, default=str)
+
+
+class Replay:
+    """The recorded exchanges of a directory, served to `ReplayLink`s by target and device."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.manifest = read_manifest(directory)
+        self._exchanges: dict[tuple[str, str], list[_Exchange]] = defaultdict(list)
+        for path in traffic_files(directory):
+            for exchange_key, exchange in self._read(path):
+                self._exchanges[exchange_key].append(exchange)
+
+    def _read(self, path: Path) -> Iterator[tuple[tuple[str, str], _Exchange]]:
+        open_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        with path.open(encoding="utf-8") as lines:
+            for number, text in enumerate(lines, 1):
+                if not text.strip():
+                    continue
+                try:
+                    line = json.loads(text)
+                    key = (str(line["target"]), str(line["device"]))
+                    direction = line["direction"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(
+                        f"{path}:{number}: not a traffic line ({exc}); the recording is damaged"
+                    ) from None
+                if direction == "tx":
+                    open_requests[key] = line.get("request", {})
+                elif key in open_requests:
+                    yield (
+                        key,
+                        _Exchange(open_requests.pop(key), line.get("response"), line.get("error")),
+                    )
+
+    def link(self, *, target: str, device: str, scheme: str) -> ReplayLink:
+        return ReplayLink(self, target=target, device=device, scheme=scheme)
+
+    def exchanges(self, target: str, device: str) -> list[_Exchange]:
+        return self._exchanges.get((target, device), [])
+
+
+class ReplayLink:
+    """A link answered from a recording: no device, no wire."""
+
+    def __init__(self, replay: Replay, *, target: str, device: str, scheme: str) -> None:
+        self.replay = replay
+        self.target = target
+        self.device = device
+        self._scheme = scheme
+        self._used: dict[str, int] = defaultdict(int)
+
+    @property
+    def scheme(self) -> str:
+        return self._scheme
+
+    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+        exchange = self._exact(request) or self._covering(request)
+        if exchange is None:
+            raise DeviceError(
+                f"the recording {self.replay.directory} has no answer for {self.device} of "
+                f"{self.target}: {_describe(request)}; record this run again with --record"
+            )
+        if exchange.error is not None:
+            raise _error_from(exchange.error)
+        assert exchange.response is not None
+        return exchange.response
+
+    def close(self) -> None:
+        pass
+
+    def _exact(self, request: Request) -> _Exchange | None:
+        key = _key(request)
+        matches = [
+            e for e in self.replay.exchanges(self.target, self.device) if _key(e.request) == key
+        ]
+        if not matches:
+            return None
+        index = min(self._used[key], len(matches) - 1)
+        self._used[key] += 1
+        return matches[index]
+
+    def _covering(self, request: Request) -> _Exchange | None:
+        """A recorded Modbus read of the same unit and table that covers `request`, sliced."""
+        if request.get("op") != "read" or "table" not in request:
+            return None
+        first, count = int(request["address"]), int(request["count"])
+        for exchange in self.replay.exchanges(self.target, self.device):
+            recorded, response = exchange.request, exchange.response
+            if (
+                response is None
+                or recorded.get("op") != "read"
+                or recorded.get("table") != request["table"]
+                or recorded.get("unit") != request.get("unit")
+            ):
+                continue
+            start = int(recorded["address"])
+            if start <= first and first + count <= start + int(recorded["count"]):
+                values_key = "bits" if "bits" in response else "registers"
+                values = response[values_key][first - start : first - start + count]
+                sliced = {**response, values_key: values}
+                return _Exchange(dict(request), sliced, None)
+        return None
+
+
+def _describe(request: Request) -> str:
+    return ", ".join(f"{k}={v}" for k, v in request.items() if k not in ("frame", "payload"))
