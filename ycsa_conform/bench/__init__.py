@@ -16,6 +16,7 @@ bus each; socat when it is installed, a pure-Python bridge otherwise) and MQTT t
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -172,8 +173,9 @@ def _start_mqtt(
             running.host,
             running.port,
             prefix=device.prefix,
-            values=lambda model=device.model: pole.readings(model),
+            values=functools.partial(pole.readings, device.model),
             on_command=command,
+            devicemap=device.devicemap,
         )
         gateway.heartbeat_stopped = device.role in pole.settings.silent_roles
         gateway.malformed_json = device.role in pole.settings.malformed_roles

@@ -182,19 +182,25 @@ class _Line:
 
     def _serve(self) -> None:
         buffer = bytearray()
-        while not self._closing:
-            try:
+        try:
+            while not self._closing:
                 buffer += self.port.read(1)
                 buffer += self.port.read(self.port.in_waiting)
-            except OSError:  # the pty went away under us (closed at exit): nothing to serve
-                return
-            while (frame := take_frame(buffer)) is not None:
-                # `meters` is replaced, never changed in place, so this reads a stable list.
-                for meter in self.meters:
-                    try:
-                        reply = meter.answer(frame)
-                    except Exception as exc:  # keep serving the other meters, and say why
-                        meter.failures.append(exc)
-                        continue
-                    if reply is not None and not self._closing:
+                while (frame := take_frame(buffer)) is not None:
+                    for reply in self._replies(frame):
                         self.port.write(reply)
+        except OSError:  # the pty went away under us (closed before the meters stopped)
+            return
+
+    def _replies(self, frame: bytes) -> list[bytes]:
+        replies = []
+        # `meters` is replaced, never changed in place, so this reads a stable list.
+        for meter in self.meters:
+            try:
+                reply = meter.answer(frame)
+            except Exception as exc:  # keep serving the other meters, and keep the reason
+                meter.failures.append(exc)
+                continue
+            if reply is not None and not self._closing:
+                replies.append(reply)
+        return replies

@@ -122,18 +122,24 @@ class PtyPair:
         # socat's log goes to a file, not a pipe: a pipe nobody reads would block socat once
         # full, and the log is needed only to explain a failed start.
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _stop_socat
-        process = subprocess.Popen(
-            [
-                socat,
-                "-d",
-                "-d",
-                f"pty,raw,echo=0,link={links[0]}",
-                f"pty,raw,echo=0,link={links[1]}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+        try:
+            process = subprocess.Popen(
+                [
+                    socat,
+                    "-d",
+                    "-d",
+                    f"pty,raw,echo=0,link={links[0]}",
+                    f"pty,raw,echo=0,link={links[1]}",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        except BaseException:
+            log.close()
+            if made:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
         try:
             deadline = time.monotonic() + _SOCAT_START_TIMEOUT
             while not all(link.is_symlink() for link in links):

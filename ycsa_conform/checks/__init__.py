@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from . import compute, measure
+from . import compute, measure, message
 from .base import Check, CheckContext, Outcome, ParameterInfo, ParseContext
 
 __all__ = ["KINDS", "Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
@@ -21,5 +21,6 @@ KINDS: Mapping[str, Parser] = MappingProxyType(
     {
         "measure": measure.parse,
         "compute": compute.parse,
+        "message": message.parse,
     }
 )

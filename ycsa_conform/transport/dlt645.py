@@ -27,7 +27,6 @@ digits instead of refusing them. The part we need is a page of code, written her
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -50,7 +49,7 @@ from ycsa_conform.units import format_quantity, ureg
 
 from . import Explain, Link, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
-from .serial import Port, open_port, read_exactly
+from .serial import Port, SharedPort, read_exactly, share_port
 
 __all__ = [
     "ERROR_BITS",
@@ -303,12 +302,8 @@ def encode_value(point: Dlt645Point, value: float) -> bytes:
             "mark the point 'signed: true' in the device map"
         )
     scaled = round(abs(value) * 10**point.decimals)
-    digits = bytearray.fromhex(f"{scaled:0{point.length * 2}d}")
-    if (
-        scaled >= 10**point.digits
-        or len(digits) > point.length
-        or (point.signed and digits[0] & 0x80)
-    ):
+    digits = bytearray.fromhex(f"{scaled:0{point.length * 2}d}"[-point.length * 2 :])
+    if scaled >= 10**point.digits or (point.signed and digits[0] & 0x80):
         raise ValueError(
             f"{point.name}: {value:g} does not fit format {point.format}"
             + (" with a sign bit" if point.signed else "")
@@ -336,7 +331,7 @@ class Dlt645Link:
         self.address = address
         self.options = options
         self._lock = threading.Lock()
-        self._port: Port | None = None
+        self._port: SharedPort | None = None
 
     @property
     def scheme(self) -> str:
@@ -350,27 +345,29 @@ class Dlt645Link:
         where = f"{self.name} at {self.address}"
         timeout = self.options.timeout
         with self._lock:
-            port = self._port or self._open()
-            for _ in range(self.options.retries + 1):
-                try:
-                    # A late answer to an earlier request must not pass for this one.
-                    port.reset_input_buffer()
-                    port.write(frame)
-                    received, complete = _receive(port, frame, time.monotonic() + timeout)
-                except OSError as exc:  # serial.SerialException is an OSError
-                    self._drop()
-                    raise DeviceError(
-                        f"{where}: the serial port failed while {doing}: {exc}; check the "
-                        "adapter is still plugged in"
-                    ) from None
-                if complete:
-                    return {"frame": _hex(received), "at": time.time()}
-                if received:
-                    raise DeviceTimeout(
-                        f"incomplete answer from {where} within {timeout:g} s ({doing}): "
-                        f"{len(received)} bytes ({_hex(received)}); the meter stopped "
-                        "mid-frame: check the wiring, baud rate and parity"
-                    )
+            shared = self._port or self._share()
+            with shared.lock:  # the bus: no other device's request until this one is answered
+                port = shared.port
+                for _ in range(self.options.retries + 1):
+                    try:
+                        # A late answer to an earlier request must not pass for this one.
+                        port.reset_input_buffer()
+                        port.write(frame)
+                        received, complete = _receive(port, frame, time.monotonic() + timeout)
+                    except OSError as exc:  # serial.SerialException is an OSError
+                        self._drop(broken=True)
+                        raise DeviceError(
+                            f"{where}: the serial port failed while {doing}: {exc}; check the "
+                            "adapter is still plugged in"
+                        ) from None
+                    if complete:
+                        return {"frame": _hex(received), "at": time.time()}
+                    if received:
+                        raise DeviceTimeout(
+                            f"incomplete answer from {where} within {timeout:g} s ({doing}): "
+                            f"{len(received)} bytes ({_hex(received)}); the meter stopped "
+                            "mid-frame: check the wiring, baud rate and parity"
+                        )
             tries = f" ({self.options.retries + 1} tries)" if self.options.retries else ""
             raise DeviceTimeout(f"no answer from {where} within {timeout:g} s{tries} ({doing})")
 
@@ -389,15 +386,13 @@ class Dlt645Link:
                 "give {'op': 'read', 'di': '02010100', 'frame': '<hex>'}"
             ) from None
 
-    def _open(self) -> Port:
-        self._port = open_port(self.address, timeout=self.options.timeout)
+    def _share(self) -> SharedPort:
+        self._port = share_port(self.address, timeout=self.options.timeout)
         return self._port
 
-    def _drop(self) -> None:
+    def _drop(self, *, broken: bool = False) -> None:
         if self._port is not None:
-            # An unplugged adapter fails on close too; there is nothing left to release then.
-            with contextlib.suppress(OSError):
-                self._port.close()
+            self._port.release(broken=broken)
             self._port = None
 
 

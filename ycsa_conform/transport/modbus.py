@@ -471,9 +471,10 @@ class ModbusDevice:
         for block in plan_blocks(specs, max_gap=self.options.max_gap):
             try:
                 results.update(self._read_block(block))
-            except DeviceException:
+            except DeviceException as exc:
                 if len(block.points) == 1:
-                    raise
+                    results[block.points[0].name] = self._named(exc, block.points)
+                    continue
                 # The block bridged registers the device does not implement: one by one.
                 for spec in block.points:
                     single = Block(spec.table, spec.address, _span(spec), (spec,))

@@ -2,19 +2,23 @@
 
 Ports are opened with `exclusive=True` (an advisory flock), as pymodbus does: two processes
 talking on one RS-485 bus at once garble each other's frames, so the second one should fail at
-open with a message that names the first.
+open with a message that names the first. Inside one process, the devices on one bus (several
+meters on one adapter) share the open port through `share_port`, one request at a time.
 
-Line settings are applied once, at open, and never changed afterwards: a Linux pty (6.x) drops
-PARENB silently when a port is opened with parity E or O, and then refuses with EINVAL any
-tcsetattr that asks for it again, which pyserial does whenever `.timeout` is assigned. So
-deadlines are kept with select() on the port's descriptor (POSIX only), not with `.timeout`.
+A pty (the bench's serial lines) has no parity and no character size: Linux drops PARENB and CS7
+from its settings, and a tcsetattr() that then changes nothing else fails with EINVAL (seen on
+6.18). pyserial calls tcsetattr() at open and again whenever `.timeout` is assigned, so on a pty
+ports are opened 8N1, and deadlines are kept with select() on the descriptor (POSIX only), never
+by assigning `.timeout`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
+import threading
 import time
 from pathlib import Path
 
@@ -24,11 +28,12 @@ from ycsa_conform.errors import DeviceRefused
 
 from .address import DeviceAddress
 
-__all__ = ["Port", "open_port", "read_exactly"]
+__all__ = ["Port", "SharedPort", "open_port", "read_exactly", "share_port"]
 
 Port = serial.Serial
 
 _STOPBITS = {1: serial.STOPBITS_ONE, 2: serial.STOPBITS_TWO}
+_PTY_MAJORS = range(136, 144)  # Linux Unix98 pty slaves, /dev/pts/N
 _IN_USE = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY)
 
 
@@ -37,18 +42,68 @@ def open_port(address: DeviceAddress, *, timeout: float | None) -> Port:
 
     `timeout` is pyserial's for plain `read()` (None: block until `cancel_read()`).
     """
+    pty = _is_pty(address.path)
     try:
         return serial.serial_for_url(
             address.path,
             baudrate=address.baud,
-            parity=address.parity,
+            parity=serial.PARITY_NONE if pty else address.parity,
             stopbits=_STOPBITS[address.stopbits],
-            bytesize=address.bytesize,
+            bytesize=serial.EIGHTBITS if pty else address.bytesize,
             timeout=timeout,
             exclusive=True,
         )
     except (serial.SerialException, OSError) as exc:
         raise DeviceRefused(_refusal(address, exc)) from None
+
+
+class SharedPort:
+    """An open port and the lock that gives one device at a time the bus (hold it from a
+    request to its answer). Get one with `share_port`; `release()` when done."""
+
+    def __init__(self, key: str, settings: tuple[int, str, int, int], port: Port) -> None:
+        self.key = key
+        self.settings = settings
+        self.port = port
+        self.lock = threading.Lock()
+        self.users = 0
+
+    def release(self, *, broken: bool = False) -> None:
+        """Done with the port; `broken=True` closes it for every user (the next share reopens)."""
+        with _SHARED_LOCK:
+            self.users -= 1
+            if broken or self.users <= 0:
+                if _SHARED.get(self.key) is self:
+                    del _SHARED[self.key]
+                # An unplugged adapter fails on close too; there is nothing left to release then.
+                with contextlib.suppress(OSError):
+                    self.port.close()
+
+
+# Ports open in this process, by real path: the flock of an exclusive open is per open file, so
+# a second open of the same bus in this process would be refused as if another process held it.
+_SHARED: dict[str, SharedPort] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
+    """The port of `address`, opened by the first device on the bus and shared with the rest."""
+    key = os.path.realpath(address.path)
+    settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    with _SHARED_LOCK:
+        shared = _SHARED.get(key)
+        if shared is None:
+            shared = SharedPort(key, settings, open_port(address, timeout=timeout))
+            _SHARED[key] = shared
+        elif shared.settings != settings:
+            baud, parity, stopbits, bytesize = shared.settings
+            raise DeviceRefused(
+                f"cannot open {address.path} for {address}: another device on this bus has it "
+                f"open at baud={baud}&parity={parity}&stopbits={stopbits}&bytesize={bytesize}; "
+                "devices on one bus need the same line settings in their URIs"
+            )
+        shared.users += 1
+        return shared
 
 
 def read_exactly(port: Port, count: int, deadline: float) -> bytes:
@@ -67,6 +122,14 @@ def read_exactly(port: Port, count: int, deadline: float) -> bytes:
     return bytes(data)
 
 
+def _is_pty(path: str) -> bool:
+    try:
+        device = os.stat(path).st_rdev
+    except OSError:
+        return False  # open() says why
+    return os.major(device) in _PTY_MAJORS
+
+
 def _refusal(address: DeviceAddress, exc: BaseException) -> str:
     path = address.path
     where = f"cannot open {path} for {address}"
@@ -77,8 +140,14 @@ def _refusal(address: DeviceAddress, exc: BaseException) -> str:
             "in the site file"
         )
     if code in _IN_USE:
+        holder = _holder(path)
+        if holder.endswith(", this process"):
+            return (
+                f"{where}: {path} is already open in this process ({holder}), by the bench or "
+                "by a device of another protocol on the same path; give it a port of its own"
+            )
         return (
-            f"{where}: {path} is in use by another process ({_holder(path)}); close it or run "
+            f"{where}: {path} is in use by another process ({holder}); close it or run "
             "without -n (parallel workers cannot share a serial port)"
         )
     if code in (errno.EACCES, errno.EPERM):

@@ -1,7 +1,12 @@
-"""The built-in bench, end to end: a real pymodbus server, read through `ModbusTcpDevice`."""
+"""The built-in bench, end to end: every simulated device read through its real transport.
+
+The lamp controller answers Modbus RTU on a pseudo-terminal, the meter DL/T 645-2007 on another,
+the environment and tilt sensors Modbus TCP on a loopback port; the gateway's MQTT side has its
+own tests (test_mqtt.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -15,8 +20,8 @@ from ycsa_conform.bench import FAULTS, Bench, list_benches
 from ycsa_conform.devicemap import DeviceMap, load_devicemap
 from ycsa_conform.errors import DeviceException, DeviceRefused, DeviceTimeout, InputError
 from ycsa_conform.limit import parse_limit
-from ycsa_conform.transport import Device, open_device
-from ycsa_conform.transport.modbus import ModbusTcpDevice
+from ycsa_conform.transport import Device, LinkOptions, open_device
+from ycsa_conform.transport.modbus import ModbusDevice
 from ycsa_conform.units import ureg
 
 TIMEOUT = 0.3  # s; the bench answers in well under a millisecond
@@ -43,7 +48,7 @@ def opener() -> Iterator[Callable[[Bench], Opener]]:
         def open_role(role: str) -> Device:
             entry = site_devices(bench)[role]
             device = open_device(
-                role, entry["uri"], devicemap(bench, role), timeout=TIMEOUT, retries=0
+                role, entry["uri"], devicemap(bench, role), LinkOptions(timeout=TIMEOUT)
             )
             opened.append(device)
             return device
@@ -109,26 +114,26 @@ def test_every_point_of_every_device_reads_plausibly(
     expected = PLAUSIBLE[role]
     assert set(points) - {"lamp_failure"} == set(expected)
     for name, (unit, low, high) in expected.items():
-        value = device.read(name)
+        value = device.read(name).value
         assert not isinstance(value, bool)
         magnitude = value.to(unit or "dimensionless").magnitude
         assert low <= magnitude <= high, f"{role}.{name} = {value}"
     if "lamp_failure" in points:
-        assert device.read("lamp_failure") is False
+        assert device.read("lamp_failure").value is False
 
 
 def test_the_lamp_clock_is_host_utc(open_role: Opener) -> None:
     import time
 
     before = int(time.time())
-    clock = open_role("lamp").read("device_clock")
+    clock = open_role("lamp").read("device_clock").value
     after = int(time.time())
     assert not isinstance(clock, bool)
     assert before <= clock.to("s").magnitude <= after
 
 
 def test_meter_reports_power_in_kw_as_its_map_says(open_role: Opener) -> None:
-    power = open_role("meter").read("active_power")
+    power = open_role("meter").read("active_power").value
     assert not isinstance(power, bool)
     assert power.units == ureg.kilowatt
     assert power.to("W").magnitude == pytest.approx(120.4, abs=0.5)
@@ -136,8 +141,8 @@ def test_meter_reports_power_in_kw_as_its_map_says(open_role: Opener) -> None:
 
 def test_counters_never_go_backwards(open_role: Opener) -> None:
     lamp = open_role("lamp")
-    first = [lamp.read("active_energy"), lamp.read("operating_hours")]
-    second = [lamp.read("active_energy"), lamp.read("operating_hours")]
+    first = [lamp.read("active_energy").value, lamp.read("operating_hours").value]
+    second = [lamp.read("active_energy").value, lamp.read("operating_hours").value]
     assert all(b >= a for a, b in zip(first, second, strict=True))
 
 
@@ -145,17 +150,17 @@ def test_dimming_to_50_percent_moves_power_and_power_factor(open_role: Opener) -
     lamp, meter = open_role("lamp"), open_role("meter")
     try:
         lamp.write("target_light_command", ureg.Quantity(50, "%"))
-        assert lamp.read("target_light_command") == ureg.Quantity(50, "%")
-        assert lamp.read("actual_light_state") == ureg.Quantity(50, "%")
-        assert lamp.read("active_power").to("W").magnitude == pytest.approx(60.4, abs=0.1)  # type: ignore[union-attr]
-        assert meter.read("active_power").to("W").magnitude == pytest.approx(60.4, abs=0.5)  # type: ignore[union-attr]
-        pf = lamp.read("power_factor").magnitude  # type: ignore[union-attr]
+        assert lamp.read("target_light_command").value == ureg.Quantity(50, "%")
+        assert lamp.read("actual_light_state").value == ureg.Quantity(50, "%")
+        assert lamp.read("active_power").value.to("W").magnitude == pytest.approx(60.4, abs=0.1)  # type: ignore[union-attr]
+        assert meter.read("active_power").value.to("W").magnitude == pytest.approx(60.4, abs=0.5)  # type: ignore[union-attr]
+        pf = lamp.read("power_factor").value.magnitude  # type: ignore[union-attr]
         assert 0.8 < pf < 0.9
-        assert meter.read("power_factor").magnitude == pytest.approx(pf)  # type: ignore[union-attr]
+        assert meter.read("power_factor").value.magnitude == pytest.approx(pf)  # type: ignore[union-attr]
     finally:
         lamp.write("target_light_command", ureg.Quantity(100, "%"))
-    assert lamp.read("active_power").to("W").magnitude == pytest.approx(120.4, abs=0.1)  # type: ignore[union-attr]
-    assert lamp.read("power_factor").magnitude == pytest.approx(0.96)  # type: ignore[union-attr]
+    assert lamp.read("active_power").value.to("W").magnitude == pytest.approx(120.4, abs=0.1)  # type: ignore[union-attr]
+    assert lamp.read("power_factor").value.magnitude == pytest.approx(0.96)  # type: ignore[union-attr]
 
 
 def test_writes_outside_the_declared_range_are_refused_before_sending(open_role: Opener) -> None:
@@ -169,7 +174,7 @@ def test_writes_outside_the_declared_range_are_refused_before_sending(open_role:
     with pytest.raises(ValueError, match="give a quantity with a unit"):
         lamp.write("target_light_command", 50)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="has no point 'tilt_x'"):
-        lamp.read("tilt_x")
+        lamp.read("tilt_x").value
     # A plain ratio is converted: 1 (dimensionless) is 100 %.
     lamp.write("target_light_command", ureg.Quantity(1.0, "dimensionless"))
 
@@ -180,11 +185,15 @@ def _with_point(dm: DeviceMap, name: str, **changes: Any) -> DeviceMap:
     return dataclasses.replace(dm, points=points)
 
 
-def _lamp_with(bench: Bench, dm: DeviceMap) -> ModbusTcpDevice:
-    from ycsa_conform.transport import parse_device_uri
+def _open(bench: Bench, role: str, dm: DeviceMap) -> ModbusDevice:
+    uri = site_devices(bench)[role]["uri"]
+    device = open_device(role, uri, dm, LinkOptions(timeout=TIMEOUT))
+    assert isinstance(device, ModbusDevice)
+    return device
 
-    uri = site_devices(bench)["lamp"]["uri"]
-    return ModbusTcpDevice("lamp", parse_device_uri(uri), dm, timeout=TIMEOUT)
+
+def _lamp_with(bench: Bench, dm: DeviceMap) -> contextlib.closing[ModbusDevice]:
+    return contextlib.closing(_open(bench, "lamp", dm))
 
 
 def test_the_device_itself_refuses_out_of_range_values_with_code_3(bench: Bench) -> None:
@@ -198,30 +207,28 @@ def test_the_device_itself_refuses_out_of_range_values_with_code_3(bench: Bench)
     ):
         lamp.write("target_light_command", ureg.Quantity(150, "%"))
     assert info.value.code == 3
-    assert "holding register 0" in str(info.value)
+    assert "writing holding registers 0..0" in str(info.value)
 
 
 def test_reading_outside_the_register_blocks_is_illegal_address(bench: Bench) -> None:
     dm = _with_point(devicemap(bench, "lamp"), "supply_voltage", address=300)
     with _lamp_with(bench, dm) as lamp, pytest.raises(DeviceException) as info:
-        lamp.read("supply_voltage")
+        lamp.read("supply_voltage").value
     assert info.value.code == 2
     message = str(info.value)
     assert "exception 2 (illegal data address)" in message
-    assert "lamp at modbus-tcp://127.0.0.1:" in message
-    assert "supply_voltage, input register 300" in message
+    assert "lamp at modbus-rtu:///" in message
+    assert "reading input registers 300..300" in message
+    assert "[points: supply_voltage]" in message
 
 
 def test_writing_a_read_only_register_is_illegal_address(bench: Bench) -> None:
-    from ycsa_conform.transport import parse_device_uri
-
     dm = _with_point(devicemap(bench, "tilt"), "tilt_x", writable=parse_limit("-1 deg .. 1 deg"))
-    address = parse_device_uri(site_devices(bench)["tilt"]["uri"])
-    with ModbusTcpDevice("tilt", address, dm, timeout=TIMEOUT) as tilt:
+    with contextlib.closing(_open(bench, "tilt", dm)) as tilt:
         with pytest.raises(DeviceException) as info:
             tilt.write("tilt_x", ureg.Quantity(0, "deg"))
         assert info.value.code == 2
-        assert 0.029 <= tilt.read("tilt_x").to("deg").magnitude <= 0.051  # type: ignore[union-attr]
+        assert 0.029 <= tilt.read("tilt_x").value.to("deg").magnitude <= 0.051  # type: ignore[union-attr]
 
 
 def test_input_registers_are_never_written(open_role: Opener) -> None:
@@ -230,28 +237,34 @@ def test_input_registers_are_never_written(open_role: Opener) -> None:
 
 
 def test_an_unknown_unit_answers_like_a_gateway_with_code_11(bench: Bench) -> None:
-    from ycsa_conform.transport import parse_device_uri
-
-    host_port = bench.endpoints["modbus_tcp"]
-    address = parse_device_uri(f"modbus-tcp://{host_port}?unit=9")
-    ghost = ModbusTcpDevice("ghost", address, devicemap(bench, "tilt"), timeout=TIMEOUT)
-    with ghost, pytest.raises(DeviceException, match="gateway target device failed") as info:
+    uri = f"modbus-tcp://{bench.endpoints['modbus_tcp']}?unit=9"
+    ghost = open_device("ghost", uri, devicemap(bench, "tilt"), LinkOptions(timeout=TIMEOUT))
+    with (
+        contextlib.closing(ghost),
+        pytest.raises(DeviceException, match="gateway target device failed") as info,
+    ):
         ghost.read("tilt_x")
     assert info.value.code == 11
 
 
 def test_source_names_the_device_and_its_address(bench: Bench, open_role: Opener) -> None:
-    source = open_role("meter").source
-    assert source.device == "meter"
-    assert source.scheme == "modbus-tcp"
-    assert source.address == f"modbus-tcp://{bench.endpoints['modbus_tcp']}?unit=2"
+    reading = open_role("meter").read("frequency")
+    assert reading.source.device == "meter"
+    assert reading.source.scheme == "dlt645"
+    assert reading.source.address == (
+        f"dlt645://{bench.endpoints['dlt645']}?baud=2400&parity=E&stopbits=1&bytesize=8"
+        "&address=202611250001"
+    )
+    assert open_role("tilt").read("tilt_x").source.address == (
+        f"modbus-tcp://{bench.endpoints['modbus_tcp']}?unit=4"
+    )
 
 
 # -- faults -----------------------------------------------------------------------------------
 
 
 def _magnitude(device: Device, point: str, unit: str) -> float:
-    value = device.read(point)
+    value = device.read(point).value
     assert not isinstance(value, bool)
     return float(value.to(unit).magnitude)
 
@@ -282,9 +295,9 @@ def _lags(clock: float, low: float, high: float) -> bool:
 
 
 def _dimming_stuck(lamp: Device) -> None:
-    assert lamp.read("actual_light_state") == ureg.Quantity(60, "%")
+    assert lamp.read("actual_light_state").value == ureg.Quantity(60, "%")
     lamp.write("target_light_command", ureg.Quantity(20, "%"))
-    assert lamp.read("actual_light_state") == ureg.Quantity(60, "%")
+    assert lamp.read("actual_light_state").value == ureg.Quantity(60, "%")
     assert _magnitude(lamp, "active_power", "W") == pytest.approx(72.4, abs=0.1)
 
 
@@ -306,15 +319,12 @@ def test_meter_timeout_silences_the_meter_only(opener: Callable[[Bench], Opener]
         with pytest.raises(DeviceTimeout) as info:
             meter.read("supply_voltage")
         message = str(info.value)
-        assert (
-            f"no answer from meter at modbus-tcp://{faulty.endpoints['modbus_tcp']}?unit=2"
-            in message
-        )
+        assert f"no answer from meter at dlt645://{faulty.endpoints['dlt645']}" in message
         assert "within 0.3 s" in message
-        assert "supply_voltage, holding register 8192" in message
-        # Other devices on the same port answer while the meter's request still hangs...
+        assert "reading DI 02010100" in message
+        # Other devices answer...
         assert _magnitude(lamp, "supply_voltage", "V") > 200
-        # ...and the meter stays silent on the next try, over a fresh connection.
+        # ...and the meter stays silent on the next try.
         with pytest.raises(DeviceTimeout):
             meter.read("frequency")
         assert _magnitude(devices("tilt"), "tilt_x", "deg") < 0.1
@@ -334,9 +344,10 @@ def test_benches_get_their_own_ports_and_stop_cleanly_twice(
     first = Bench.start()
     second = Bench.start()
     try:
-        assert first.endpoints["modbus_tcp"] != second.endpoints["modbus_tcp"]
-        assert first.endpoints["modbus_tcp"] in first.site_text
-        assert "{modbus_tcp}" not in first.site_text
+        for key in ("modbus_tcp", "modbus_rtu", "dlt645", "mqtt"):
+            assert first.endpoints[key] != second.endpoints[key]
+            assert first.endpoints[key] in first.site_text
+            assert "{" + key + "}" not in first.site_text
         assert _magnitude(opener(second)("tilt"), "tilt_y", "deg") > 0
     finally:
         first.stop()
@@ -344,10 +355,12 @@ def test_benches_get_their_own_ports_and_stop_cleanly_twice(
     first.stop()
     second.stop()
     assert len(_bench_threads()) == before
-    # Nothing listens on the old port any more.
+    # Nothing listens on the old port any more, and the old serial line is gone.
     with pytest.raises(
-        DeviceRefused, match=r"cannot connect to lamp at modbus-tcp://127\.0\.0\.1:"
+        DeviceRefused, match=r"cannot connect to tilt at modbus-tcp://127\.0\.0\.1:"
     ):
+        opener(first)("tilt").read("tilt_x")
+    with pytest.raises(DeviceRefused):
         opener(first)("lamp").read("supply_voltage")
 
 
@@ -370,11 +383,12 @@ def test_site_template_is_next_to_the_bench_and_names_every_device(bench: Bench)
     site = yaml.safe_load(bench.site_text)
     assert site["kind"] == "bench"
     devices = site_devices(bench)
-    assert {role: d["uri"].rsplit("=", 1)[1] for role, d in devices.items()} == {
-        "lamp": "1",
-        "meter": "2",
-        "environment": "3",
-        "tilt": "4",
+    assert {role: d["uri"].split(":", 1)[0] for role, d in devices.items()} == {
+        "lamp": "modbus-rtu",
+        "meter": "dlt645",
+        "environment": "modbus-tcp",
+        "tilt": "modbus-tcp",
+        "gateway": "mqtt",
     }
     for entry in devices.values():
         assert Path(bench.site_path.parent / entry["map"]).is_file()
@@ -383,20 +397,17 @@ def test_site_template_is_next_to_the_bench_and_names_every_device(bench: Bench)
 def test_bench_device_maps_load_cleanly(bench: Bench) -> None:
     for device in bench.definition.devices:
         assert device.devicemap.points
-    try:
-        load_devicemap(bench.site_path.parent / "devicemaps" / "meter.yaml")
-    except InputError as exc:  # pragma: no cover - shows the problems if a map breaks
-        pytest.fail(str(exc))
+        try:
+            load_devicemap(device.devicemap.path)
+        except InputError as exc:  # pragma: no cover - shows the problems if a map breaks
+            pytest.fail(str(exc))
 
 
 def test_a_connection_closed_while_idle_is_reopened_transparently(bench: Bench) -> None:
-    from ycsa_conform.transport import parse_device_uri
-
-    address = parse_device_uri(site_devices(bench)["tilt"]["uri"])
-    with ModbusTcpDevice("tilt", address, devicemap(bench, "tilt"), timeout=TIMEOUT) as tilt:
+    with contextlib.closing(_open(bench, "tilt", devicemap(bench, "tilt"))) as tilt:
         assert _magnitude(tilt, "tilt_x", "deg") > 0
         # What a gateway does to an idle connection: the socket is gone under the client.
-        client = tilt._client
+        client = tilt._link._client
         assert client is not None
         assert client.socket is not None
         client.socket.close()
@@ -410,9 +421,9 @@ def test_site_text_loads_as_a_site_pointing_at_the_running_bench(bench: Bench) -
     assert site.kind == "bench"
     (pole,) = site.targets
     port = int(bench.endpoints["modbus_tcp"].rsplit(":", 1)[1])
-    assert {role: (d.address.port, d.address.unit) for role, d in pole.devices.items()} == {
-        "lamp": (port, 1),
-        "meter": (port, 2),
-        "environment": (port, 3),
-        "tilt": (port, 4),
-    }
+    devices = pole.devices
+    assert (devices["tilt"].address.port, devices["tilt"].address.unit) == (port, 4)
+    assert (devices["environment"].address.port, devices["environment"].address.unit) == (port, 3)
+    assert devices["lamp"].address.path == bench.endpoints["modbus_rtu"]
+    assert devices["meter"].address.path == bench.endpoints["dlt645"]
+    assert devices["gateway"].address.port == int(bench.endpoints["mqtt"].rsplit(":", 1)[1])

@@ -1,0 +1,661 @@
+"""MQTT end to end: a real broker (mosquitto and the embedded amqtt), the simulated gateway,
+read and commanded through `MqttDevice`, and the `message` check kind on live traffic."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pint
+import pytest
+
+from ycsa_conform.bench.broker import (
+    Broker,
+    make_certificates,
+    mosquitto_missing_reason,
+    start_broker,
+)
+from ycsa_conform.bench.gateway import SimGateway, nominal_values, telemetry_payload
+from ycsa_conform.checks.base import CheckContext, ParameterInfo, ParseContext
+from ycsa_conform.checks.message import MessageCheck
+from ycsa_conform.checks.message import parse as parse_message_check
+from ycsa_conform.devicemap import load_devicemap
+from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
+from ycsa_conform.point import POINTS
+from ycsa_conform.resources import data_dir
+from ycsa_conform.result import Verdict
+from ycsa_conform.site import Target
+from ycsa_conform.source import read_document
+from ycsa_conform.transport import LinkOptions, Secret, open_device, parse_device_uri
+from ycsa_conform.transport.mqtt import MqttDevice, MqttLink, unique_client_id
+from ycsa_conform.units import parse_unit, ureg
+
+GATEWAY_MAP = load_devicemap(data_dir("benches") / "devicemaps" / "gateway.yaml")
+TIMEOUT = 0.5  # s; a retained message arrives within milliseconds of subscribing
+PERIOD = 0.1  # s between telemetry messages
+HEARTBEAT = 0.2  # s between heartbeats
+KINDS = ["mosquitto", "embedded"]
+
+
+def _require_mosquitto() -> None:
+    reason = mosquitto_missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Broker]:
+    kind: str = request.param
+    if kind == "mosquitto":
+        _require_mosquitto()
+    with start_broker(kind=kind, directory=tmp_path_factory.mktemp(kind)) as running:
+        yield running
+
+
+@pytest.fixture
+def embedded_broker(tmp_path: Path) -> Iterator[Broker]:
+    with start_broker(kind="embedded", directory=tmp_path) as running:
+        yield running
+
+
+class Pole:
+    """The gateway's world: dimming level set by commands, and whether commands are refused."""
+
+    def __init__(self) -> None:
+        self.dimming = 80.0
+        self.refuse = False
+
+    def values(self) -> dict[str, float | bool]:
+        return nominal_values(dimming=self.dimming)
+
+    def command(self, command: Any) -> str:
+        level = command.get("dimming")
+        if self.refuse or not isinstance(level, int | float) or not 0 <= level <= 100:
+            return "rejected"
+        self.dimming = float(level)
+        return "ok"
+
+
+GatewayFactory = Callable[[Broker], tuple[SimGateway, Pole]]
+
+
+@pytest.fixture
+def start_gateway() -> Iterator[GatewayFactory]:
+    """start(broker) -> a running gateway on a prefix of its own, stopped after the test."""
+    started: list[SimGateway] = []
+
+    def start(on: Broker) -> tuple[SimGateway, Pole]:
+        pole = Pole()
+        gateway = SimGateway(
+            on.host,
+            on.port,
+            prefix=f"test/{uuid.uuid4().hex[:8]}/pole",
+            values=pole.values,
+            on_command=pole.command,
+            period=PERIOD,
+            heartbeat=HEARTBEAT,
+        )
+        started.append(gateway.start())
+        return gateway, pole
+
+    yield start
+    for gateway in started:
+        gateway.stop()
+
+
+DeviceFactory = Callable[..., MqttDevice]
+
+
+@pytest.fixture
+def open_gateway() -> Iterator[DeviceFactory]:
+    """open(uri, **link options) -> an MqttDevice for the gateway map, closed after the test."""
+    opened: list[MqttDevice] = []
+
+    def open_uri(uri: str, **options: Any) -> MqttDevice:
+        device = open_device(
+            "gateway",
+            uri,
+            GATEWAY_MAP,
+            LinkOptions(timeout=options.pop("timeout", TIMEOUT), **options),
+        )
+        assert isinstance(device, MqttDevice)
+        opened.append(device)
+        return device
+
+    yield open_uri
+    for device in opened:
+        device.close()
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def test_every_point_is_read_from_one_telemetry_message_with_its_unit(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix))
+    before = time.time()
+    readings = device.read_many(list(GATEWAY_MAP.points))
+    errors = {n: r for n, r in readings.items() if isinstance(r, DeviceError)}
+    assert not errors
+    values = {n: r.value for n, r in readings.items() if not isinstance(r, DeviceError)}
+    assert values["supply_voltage"] == ureg.Quantity(230.1, "V")
+    assert values["air_temperature"] == ureg.Quantity(21.4, "degC")
+    assert values["pm2_5"] == ureg.Quantity(18, "µg/m^3")
+    assert values["actual_light_state"] == ureg.Quantity(80, "percent")
+    assert values["active_energy"] == ureg.Quantity(1234.567, "kWh")  # 1234567 Wh × 0.001
+    assert values["lamp_failure"] is False
+    nominal = nominal_values()
+    for name, value in values.items():  # the gateway built its payload from the same map
+        if isinstance(value, pint.Quantity) and name != "device_clock":
+            canonical = value.to(parse_unit(POINTS[name].unit)).magnitude
+            assert canonical == pytest.approx(nominal[name], abs=1e-9), name
+    clock = values["device_clock"]
+    assert isinstance(clock, pint.Quantity)
+    assert abs(clock.to("s").magnitude - before) < 5
+    assert device.transactions == 1 == device.minimum_transactions(list(GATEWAY_MAP.points))
+    reading = readings["supply_voltage"]
+    assert not isinstance(reading, DeviceError)
+    assert before <= reading.at <= time.time()
+    assert reading.source.scheme == "mqtt"
+    assert reading.source.address == broker.url(gateway.prefix)
+
+
+def test_a_read_of_retained_telemetry_does_not_wait_for_the_window(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix), timeout=2.0)
+    device.read("supply_voltage")  # connects
+    started = time.perf_counter()
+    device.read("supply_voltage")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_topic_nobody_publishes_on_is_a_timeout_naming_topic_and_window(
+    broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    device = open_gateway(broker.url("test/nobody/home"), timeout=0.3)
+    with pytest.raises(
+        DeviceTimeout,
+        match=r"no message from gateway .* on test/nobody/home/telemetry within 0\.3 s "
+        r"\[points: supply_voltage\]",
+    ):
+        device.read("supply_voltage")
+
+
+def test_malformed_json_is_a_decode_error(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    gateway.malformed_json = True
+    gateway.publish_telemetry()
+    device = open_gateway(broker.url(gateway.prefix))
+    readings = device.read_many(["supply_voltage", "air_temperature"])
+    for result in readings.values():
+        assert isinstance(result, DecodeError)
+        assert f"payload on {gateway.prefix}/telemetry is not JSON" in str(result)
+    assert device.transactions == 1
+
+
+def test_a_schema_violation_names_the_schema_and_the_place(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    gateway.schema_violation = True
+    gateway.publish_telemetry()
+    device = open_gateway(broker.url(gateway.prefix))
+    with pytest.raises(DecodeError) as caught:
+        device.read("air_temperature")
+    message = str(caught.value)
+    assert f"payload on {gateway.prefix}/telemetry breaks its schema" in message
+    assert (
+        "gateway-telemetry.schema.json at $.power.voltage: '230.1 V' is not of type 'number'"
+        in message
+    )
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def test_a_command_is_acknowledged_and_takes_effect(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, pole = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix))
+    device.write("target_light_command", ureg.Quantity(40, "percent"))
+    assert pole.dimming == 40.0
+    (command,) = gateway.commands
+    assert command["dimming"] == 40  # a whole number goes out as an integer
+    assert isinstance(command["id"], str)
+    gateway.publish_telemetry()
+    assert device.read("actual_light_state").value == ureg.Quantity(40, "percent")
+
+
+def test_a_refused_command_names_the_status(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, pole = start_gateway(broker)
+    pole.refuse = True
+    device = open_gateway(broker.url(gateway.prefix))
+    with pytest.raises(
+        DeviceError,
+        match=r"target_light_command = 40 % was refused: .* status 'rejected' at /status "
+        r"\(accepted: 'ok'\)",
+    ):
+        device.write("target_light_command", ureg.Quantity(40, "percent"))
+
+
+def test_a_command_without_acknowledgement_times_out(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, pole = start_gateway(broker)
+    gateway.ack_commands = False
+    device = open_gateway(broker.url(gateway.prefix), timeout=0.3)
+    with pytest.raises(
+        DeviceTimeout,
+        match=rf"no acknowledgement from gateway on {gateway.prefix}/cmd/ack within 0\.3 s "
+        r"for command id \w+",
+    ):
+        device.write("target_light_command", ureg.Quantity(10, "percent"))
+    assert pole.dimming == 10.0  # taken, just not acknowledged
+
+
+def test_an_acknowledgement_of_another_command_is_not_taken_for_ours(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    gateway.ack_commands = False
+    other = MqttLink("other", parse_device_uri(broker.url(gateway.prefix)), LinkOptions())
+    try:  # retained, so the broker hands it over the moment the device subscribes to acks
+        ack = json.dumps({"id": "another-client-7", "status": "ok"})
+        other.transact(
+            {"op": "publish", "topic": f"{gateway.prefix}/cmd/ack", "payload": ack, "retain": True}
+        )
+    finally:
+        other.close()
+    device = open_gateway(broker.url(gateway.prefix), timeout=0.3)
+    with pytest.raises(DeviceTimeout, match="no acknowledgement"):
+        device.write("target_light_command", ureg.Quantity(10, "percent"))
+
+
+@pytest.mark.parametrize(
+    ("point", "value", "message"),
+    [
+        (
+            "target_light_command",
+            ureg.Quantity(120, "percent"),
+            "target_light_command = 120 %: outside the writable range '0 % .. 100 %'",
+        ),
+        ("target_light_command", 50, "give a quantity with a unit, like '50 %'"),
+        ("target_light_command", ureg.Quantity(5, "V"), "5 V is not in a unit compatible with %"),
+        ("supply_voltage", ureg.Quantity(230, "V"), "does not declare it writable"),
+    ],
+)
+def test_a_write_outside_the_map_is_refused_before_anything_is_sent(
+    embedded_broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: DeviceFactory,
+    point: str,
+    value: Any,
+    message: str,
+) -> None:
+    gateway, _ = start_gateway(embedded_broker)
+    device = open_gateway(embedded_broker.url(gateway.prefix))
+    with pytest.raises(ValueError, match="refusing to write") as caught:
+        device.write(point, value)
+    assert message in str(caught.value)
+    assert device.transactions == 0
+    assert gateway.commands == []
+
+
+# -- connecting ---------------------------------------------------------------------------------
+
+
+def test_a_refused_connection_names_host_and_port(open_gateway: DeviceFactory) -> None:
+    device = open_gateway("mqtt://127.0.0.1:1/test/pole")
+    with pytest.raises(DeviceRefused, match=r"127\.0\.0\.1:1 refused the connection"):
+        device.read("supply_voltage")
+
+
+def test_client_ids_are_unique_within_a_process() -> None:
+    first, second = unique_client_id("site-a"), unique_client_id("site-a")
+    assert first != second
+    assert first.startswith(f"site-a-{os.getpid()}-")
+
+
+def test_two_devices_with_the_same_client_id_prefix_do_not_kick_each_other(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    gateway, _ = start_gateway(broker)
+    uri = broker.url(gateway.prefix) + "?client_id=bench"
+    one, two = open_gateway(uri), open_gateway(uri)
+    for _ in range(2):
+        one.read("supply_voltage")
+        two.read("supply_voltage")
+    link = one._link
+    assert isinstance(link, MqttLink)
+    session = link._session
+    assert session is not None
+    assert session.lost is None  # never disconnected by the broker
+
+
+def test_the_embedded_broker_refuses_tls(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="install mosquitto for tls=True"):
+        start_broker(kind="embedded", directory=tmp_path, tls=True)
+
+
+def test_an_unknown_broker_kind_lists_the_kinds(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="use one of auto, mosquitto, embedded"):
+        start_broker(kind="hivemq", directory=tmp_path)
+
+
+# -- TLS and login (mosquitto) ------------------------------------------------------------------
+
+PASSWORD = "s3cret-Pa55"
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    _require_mosquitto()
+    directory = tmp_path_factory.mktemp("tls")
+    with start_broker(
+        kind="mosquitto", directory=directory, tls=True, users={"tester": PASSWORD}
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("YCSA_TEST_MQTT_USER", "tester")
+    monkeypatch.setenv("YCSA_TEST_MQTT_PASSWORD", PASSWORD)
+    monkeypatch.setenv("YCSA_TEST_MQTT_WRONG", "not-the-password")
+    return {
+        "username": Secret("env", "YCSA_TEST_MQTT_USER"),
+        "password": Secret("env", "YCSA_TEST_MQTT_PASSWORD"),
+    }
+
+
+def _publish_retained_telemetry(broker: Broker, prefix: str, options: LinkOptions) -> None:
+    link = MqttLink("publisher", parse_device_uri(broker.url(prefix)), options)
+    try:
+        body = telemetry_payload(GATEWAY_MAP, nominal_values())
+        link.transact(
+            {
+                "op": "publish",
+                "topic": f"{prefix}/telemetry",
+                "payload": json.dumps(body),
+                "qos": 1,
+                "retain": True,
+            }
+        )
+    finally:
+        link.close()
+
+
+def test_tls_and_password_from_the_environment_read_the_device(
+    tls_broker: Broker, credentials: dict[str, Any], open_gateway: DeviceFactory
+) -> None:
+    assert tls_broker.ca_path is not None
+    prefix = f"test/{uuid.uuid4().hex[:8]}/pole"
+    _publish_retained_telemetry(
+        tls_broker, prefix, LinkOptions(ca=tls_broker.ca_path, **credentials)
+    )
+    device = open_gateway(tls_broker.url(prefix), ca=tls_broker.ca_path, **credentials)
+    assert device.source.scheme == "mqtts"
+    assert device.read("supply_voltage").value == ureg.Quantity(230.1, "V")
+
+
+def test_a_wrong_password_is_not_authorized_and_never_shown(
+    tls_broker: Broker, credentials: dict[str, Any], open_gateway: DeviceFactory
+) -> None:
+    device = open_gateway(
+        tls_broker.url("test/pole"),
+        ca=tls_broker.ca_path,
+        username=credentials["username"],
+        password=Secret("env", "YCSA_TEST_MQTT_WRONG"),
+    )
+    with pytest.raises(DeviceRefused) as caught:
+        device.read("supply_voltage")
+    message = str(caught.value)
+    assert "Not authorized: check the username/password references in the site file" in message
+    shown = " ".join([message, repr(caught.value), str(device), repr(device), repr(device._link)])
+    assert "not-the-password" not in shown
+    assert PASSWORD not in shown
+
+
+def test_no_login_on_a_broker_that_wants_one_says_how_to_give_it(
+    tls_broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    device = open_gateway(tls_broker.url("test/pole"), ca=tls_broker.ca_path)
+    with pytest.raises(DeviceRefused, match="the broker wants a login; give 'username: env:NAME'"):
+        device.read("supply_voltage")
+
+
+def test_a_wrong_ca_names_the_ca_file(
+    tls_broker: Broker, credentials: dict[str, Any], open_gateway: DeviceFactory, tmp_path: Path
+) -> None:
+    other = make_certificates(tmp_path, name="other")
+    device = open_gateway(tls_broker.url("test/pole"), ca=other.ca, **credentials)
+    with pytest.raises(DeviceRefused) as caught:
+        device.read("supply_voltage")
+    message = str(caught.value)
+    assert f"does not verify against CA file {other.ca}" in message
+    assert "give the CA that signed the broker's certificate as 'ca:'" in message
+    assert PASSWORD not in message
+
+
+def test_plain_mqtt_to_a_tls_port_says_to_use_mqtts(
+    tls_broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    device = open_gateway(f"mqtt://127.0.0.1:{tls_broker.port}/test/pole", timeout=0.3)
+    with pytest.raises(DeviceRefused, match="if that port speaks TLS, use mqtts://"):
+        device.read("supply_voltage")
+
+
+def test_a_secret_reference_shows_in_repr_but_not_its_value(credentials: dict[str, Any]) -> None:
+    options = LinkOptions(**credentials)
+    link = MqttLink("gateway", parse_device_uri("mqtts://localhost:8883/test/pole"), options)
+    shown = f"{link!r} {options!r} {options.password}"
+    assert PASSWORD not in shown
+    assert "env:YCSA_TEST_MQTT_PASSWORD" in shown
+
+
+# -- the message check kind on live traffic (embedded broker) -----------------------------------
+
+TARGET = Target(
+    id="P001",
+    kind="pole",
+    title={"en": "P001"},
+    parameters={},
+    design={},
+    equipment=(),
+    devices={},
+    origin="test",
+)
+
+
+WINDOWS = {
+    "heartbeat_window": ParameterInfo(name="heartbeat_window", unit=ureg.second),
+    "heartbeat_interval_max": ParameterInfo(name="heartbeat_interval_max", unit=ureg.second),
+}
+
+
+def message_check(text: str) -> MessageCheck:
+    doc = read_document("profile.yaml", text=text)
+    ctx = ParseContext(doc=doc, where=(), parameters=WINDOWS)
+    check = parse_message_check(doc.data, ctx)
+    assert not ctx.problems, ctx.problems
+    assert isinstance(check, MessageCheck)
+    return check
+
+
+def run(
+    check: MessageCheck, device: Any, parameters: dict[str, Any] | None = None
+) -> tuple[Verdict, str, Any]:
+    ctx = CheckContext(target=TARGET, parameters=parameters or {}, device=lambda role: device)
+    outcome = check.run(ctx)
+    return outcome.verdict, outcome.reason, outcome.measurements
+
+
+@pytest.fixture
+def live(
+    embedded_broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> tuple[SimGateway, MqttDevice]:
+    gateway, _ = start_gateway(embedded_broker)
+    return gateway, open_gateway(embedded_broker.url(gateway.prefix))
+
+
+def test_a_steady_heartbeat_meets_its_interval(live: tuple[SimGateway, MqttDevice]) -> None:
+    _, device = live
+    check = message_check(
+        "{device: gateway, topic: heartbeat, expect: interval, window: 1 s, limit: '<= 0.5 s'}"
+    )
+    verdict, reason, (measurement,) = run(check, device)
+    assert verdict is Verdict.PASS, reason
+    assert measurement.unit == "s"
+    assert 0.1 < measurement.value <= 0.5
+    assert measurement.source == device.source
+
+
+def test_window_and_limit_come_from_the_profile_parameters(
+    live: tuple[SimGateway, MqttDevice],
+) -> None:
+    _, device = live
+    check = message_check(
+        "{device: gateway, topic: heartbeat, expect: interval, window: $heartbeat_window, "
+        "limit: '<= $heartbeat_interval_max'}"
+    )
+    parameters = {
+        "heartbeat_window": ureg.Quantity(800, "ms"),
+        "heartbeat_interval_max": ureg.Quantity(0.5, "s"),
+    }
+    started = time.perf_counter()
+    verdict, reason, (measurement,) = run(check, device, parameters)
+    assert 0.8 <= time.perf_counter() - started < 1.5
+    assert verdict is Verdict.PASS, reason
+    assert measurement.limit == "<= 0.5 s"
+    parameters["heartbeat_window"] = ureg.Quantity(0, "s")
+    verdict, reason, _ = run(check, device, parameters)
+    assert verdict is Verdict.ERROR
+    assert reason == (
+        "cannot be decided: window $heartbeat_window = 0 s is too short; set it to more than 0 s"
+    )
+
+
+def test_a_stopped_heartbeat_fails_its_interval(live: tuple[SimGateway, MqttDevice]) -> None:
+    gateway, device = live
+    gateway.heartbeat_stopped = True
+    time.sleep(HEARTBEAT)  # let a heartbeat already under way arrive and go
+    check = message_check(
+        "{device: gateway, topic: heartbeat, expect: interval, window: 0.6 s, limit: '<= 0.5 s'}"
+    )
+    verdict, reason, (measurement,) = run(check, device)
+    assert verdict is Verdict.FAIL
+    assert reason == f"{gateway.prefix}/heartbeat: no message within 0.6 s"
+    assert measurement.value is None
+
+
+def test_a_heartbeat_that_stops_halfway_fails_on_the_gap_to_the_end_of_the_window(
+    live: tuple[SimGateway, MqttDevice],
+) -> None:
+    gateway, device = live
+    threading.Timer(0.3, lambda: setattr(gateway, "heartbeat_stopped", True)).start()
+    check = message_check(
+        "{device: gateway, topic: heartbeat, expect: interval, window: 1.2 s, limit: '<= 0.5 s'}"
+    )
+    verdict, reason, (measurement,) = run(check, device)
+    assert verdict is Verdict.FAIL, reason
+    assert measurement.value > 0.5
+    assert "largest gap between messages" in reason
+
+
+def test_arrives_and_count(live: tuple[SimGateway, MqttDevice]) -> None:
+    _, device = live
+    arrives = message_check(
+        "{device: gateway, topic: heartbeat, expect: arrives, window: 1 s, limit: '<= 0.5 s'}"
+    )
+    verdict, reason, _ = run(arrives, device)
+    assert verdict is Verdict.PASS, reason
+    count = message_check(
+        "{device: gateway, topic: heartbeat, expect: count, window: 1 s, limit: '>= 3'}"
+    )
+    verdict, reason, (measurement,) = run(count, device)
+    assert verdict is Verdict.PASS, reason
+    assert measurement.value >= 3
+
+
+def test_absent_passes_on_a_quiet_topic_and_fails_naming_the_first_message(
+    live: tuple[SimGateway, MqttDevice],
+) -> None:
+    gateway, device = live
+    quiet = message_check("{device: gateway, topic: ack, expect: absent, window: 0.3 s}")
+    verdict, reason, _ = run(quiet, device)
+    assert verdict is Verdict.PASS, reason
+    noisy = message_check("{device: gateway, topic: heartbeat, expect: absent, window: 1 s}")
+    verdict, reason, (measurement,) = run(noisy, device)
+    assert verdict is Verdict.FAIL
+    assert reason.startswith(f"{gateway.prefix}/heartbeat: a message arrived after ")
+    assert 'where none may arrive within 1 s: \'{"ts": ' in reason
+    assert measurement.value == 1
+
+
+def test_retained_status_is_present_and_a_live_heartbeat_is_not_retained(
+    live: tuple[SimGateway, MqttDevice],
+) -> None:
+    _, device = live
+    status = message_check("{device: gateway, topic: status, expect: retained}")
+    verdict, reason, _ = run(status, device)
+    assert verdict is Verdict.PASS, reason
+    assert '"state": "online"' in reason
+    heartbeat = message_check("{device: gateway, topic: heartbeat, expect: retained, window: 1 s}")
+    verdict, reason, _ = run(heartbeat, device)
+    assert verdict is Verdict.FAIL
+    assert "the first message after subscribing was live, not retained" in reason
+
+
+def test_valid_passes_on_good_telemetry_and_fails_on_a_schema_violation(
+    live: tuple[SimGateway, MqttDevice],
+) -> None:
+    gateway, device = live
+    check = message_check("{device: gateway, topic: telemetry, expect: valid, window: 0.5 s}")
+    verdict, reason, _ = run(check, device)
+    assert verdict is Verdict.PASS, reason
+    assert "meet its schema gateway-telemetry.schema.json" in reason
+    gateway.schema_violation = True
+    gateway.publish_telemetry()
+    verdict, reason, (measurement,) = run(check, device)
+    assert verdict is Verdict.FAIL
+    assert "break its schema gateway-telemetry.schema.json" in reason
+    assert "at $.power.voltage: '230.1 V' is not of type 'number'" in reason
+    assert measurement.value >= 1
+
+
+def test_a_message_check_on_a_modbus_device_is_a_device_error() -> None:
+    lamp_map = load_devicemap(data_dir("benches") / "devicemaps" / "lamp-controller.yaml")
+    lamp = open_device("lamp", "modbus-tcp://127.0.0.1:1?unit=1", lamp_map)
+    check = message_check("{device: lamp, topic: heartbeat, expect: retained}")
+    with pytest.raises(
+        DeviceError, match="lamp speaks modbus-tcp; message checks need an MQTT device"
+    ):
+        run(check, lamp)
+
+
+def test_an_unknown_topic_cannot_be_decided(live: tuple[SimGateway, MqttDevice]) -> None:
+    _, device = live
+    check = message_check("{device: gateway, topic: alarms, expect: retained}")
+    verdict, reason, _ = run(check, device)
+    assert verdict is Verdict.ERROR
+    assert "has no topic 'alarms'; it declares: telemetry, heartbeat, status, cmd, ack" in reason

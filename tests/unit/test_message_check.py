@@ -1,0 +1,173 @@
+"""The `message` check kind as a profile states it: what loads, and one pinned line per mistake.
+
+Running the checks against live MQTT traffic is in tests/bench/test_mqtt.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ycsa_conform.checks.message import DEFAULT_RETAINED_WINDOW, Expect, MessageCheck
+from ycsa_conform.errors import InputError
+from ycsa_conform.limit import ParamRef
+from ycsa_conform.profile import load_profile
+
+PROFILE = """\
+profile: mqtt-test
+version: "0.1.0"
+title: {en: MQTT test, zh: MQTT 测试}
+status: draft
+targets: [pole]
+sources:
+  - {id: practice, title: {en: Practice, zh: 实践}, kind: practice}
+parameters:
+  max_gap: {type: quantity, unit: s, default: "2 s", title: {en: Largest gap, zh: 最大间隔}}
+  site_name: {type: text, default: "P", title: {en: Site, zh: 站点}}
+requirements:
+  - id: SP-DAT-901
+    title: {en: Heartbeat, zh: 心跳}
+    area: data-interface
+    level: mandatory
+    refs: [{source: practice, confidence: I}]
+    check: CHECK
+"""
+LINE = PROFILE.splitlines().index("    check: CHECK") + 1
+WHERE = "$.requirements[0].check"
+
+
+def write(tmp_path: Path, check: str) -> Path:
+    path = tmp_path / "profile.yaml"
+    path.write_text(PROFILE.replace("CHECK", check), encoding="utf-8")
+    return path
+
+
+def loaded(tmp_path: Path, check: str) -> MessageCheck:
+    [requirement] = load_profile(write(tmp_path, check)).requirements
+    assert isinstance(requirement.check, MessageCheck)
+    return requirement.check
+
+
+def problems(tmp_path: Path, check: str) -> list[str]:
+    path = write(tmp_path, check)
+    with pytest.raises(InputError) as caught:
+        load_profile(path)
+    prefix = f"{path}:{LINE}: "
+    lines = [str(p) for p in caught.value.problems]
+    assert all(line.startswith(prefix) for line in lines), lines
+    return [line.removeprefix(prefix) for line in lines]
+
+
+def test_an_interval_check_loads_with_its_window_and_limit(tmp_path: Path) -> None:
+    check = loaded(
+        tmp_path,
+        "{kind: message, device: gateway, topic: heartbeat, expect: interval, window: 5 s, "
+        'limit: "<= $max_gap"}',
+    )
+    assert (check.kind, check.device, check.topic) == ("message", "gateway", "heartbeat")
+    assert check.expect is Expect.INTERVAL
+    assert check.window == 5.0
+    assert check.limit is not None
+    assert check.limit.text == "<= $max_gap"
+    assert check.needs() == ("gateway",)
+
+
+def test_a_window_in_milliseconds_is_converted_to_seconds(tmp_path: Path) -> None:
+    check = loaded(
+        tmp_path,
+        '{kind: message, device: gw, topic: hb, expect: count, window: 1500 ms, limit: ">= 3"}',
+    )
+    assert check.window == 1.5
+
+
+def test_the_window_may_be_a_duration_parameter(tmp_path: Path) -> None:
+    check = loaded(
+        tmp_path,
+        "{kind: message, device: gw, topic: hb, expect: valid, window: $max_gap}",
+    )
+    assert check.window == ParamRef("max_gap")
+
+
+def test_retained_listens_two_seconds_unless_told(tmp_path: Path) -> None:
+    check = loaded(tmp_path, "{kind: message, device: gw, topic: status, expect: retained}")
+    assert check.window == DEFAULT_RETAINED_WINDOW == 2.0
+    assert check.limit is None
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (
+            "{kind: message, device: gw, topic: hb, expect: intervals, window: 5 s}",
+            f"{WHERE}.expect: \"intervals\" is not allowed (did you mean 'interval'?); use one "
+            'of: "arrives", "count", "interval", "absent", "retained", "valid"',
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: interval, window: 5 s}",
+            f"{WHERE}: 'expect: interval' needs a limit; add one like 'limit: \"<= 2 s\"'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: count, limit: '>= 4'}",
+            f"{WHERE}: 'expect: count' needs a window, how long to listen; add one like "
+            "'window: 5 s'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: absent, window: 5 s, limit: '<= 1'}",
+            f"{WHERE}.limit: 'expect: absent' takes no limit (it passes or fails as it is); "
+            "remove the limit",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: interval, window: 5 s, limit: '>= 4'}",
+            f"{WHERE}.limit: '4' in '>= 4' has the wrong dimension for a time in seconds, "
+            "which is in s; give the limit in s",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: count, window: 5 s, limit: '>= 4 s'}",
+            f"{WHERE}.limit: '4 s' in '>= 4 s' has the wrong dimension for a number of "
+            "messages, which is a plain number; drop the unit",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: arrives, window: 5 s, "
+            "limit: '<= $site_name'}",
+            f"{WHERE}.limit: parameter $site_name is text or true/false and cannot bound a "
+            "value; use a quantity or number parameter",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: '5'}",
+            f"{WHERE}.window: '5' is not a duration; give how long to listen, like '5 s'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: 5 m}",
+            f"{WHERE}.window: '5 m' is not a duration; give how long to listen, like '5 s'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: 0 s}",
+            f"{WHERE}.window: 0 s is too short; give more than 0 s",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: five seconds}",
+            f"{WHERE}.window: 'five seconds' is not a duration; give how long to listen, "
+            "like '5 s'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: $max_wait}",
+            f"{WHERE}.window: unknown parameter $max_wait; declare it under 'parameters' "
+            "(known: $max_gap, $site_name)",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: $site_name}",
+            f"{WHERE}.window: parameter $site_name is not a duration; give the window in "
+            "seconds, like '5 s', or name a quantity parameter with 'unit: s'",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: 5 s, point: x}",
+            f"{WHERE}.point: unknown key 'point'; allowed keys here: device, expect, kind, "
+            "limit, topic, window",
+        ),
+    ],
+)
+def test_a_broken_message_check_is_one_pinned_problem(
+    tmp_path: Path, check: str, message: str
+) -> None:
+    assert problems(tmp_path, check) == [message]

@@ -1,0 +1,312 @@
+"""A simulated smart-pole gateway: JSON telemetry, heartbeat, status and commands over MQTT.
+
+    gateway = SimGateway(broker.host, broker.port, prefix="city/pole/P001",
+                         values=nominal_values, on_command=lambda command: "ok")
+    gateway.start()
+    gateway.heartbeat_stopped = True       # faults can be switched while it runs
+
+`values()` returns logical point values in their canonical units (`point.POINTS`), as
+`Pole.readings` does; the gateway places each at its pointer in the device map
+(benches/devicemaps/gateway.yaml) in the map's unit and scale, so the payload and the map the
+client reads it with agree by construction. Below PREFIX it publishes
+
+    telemetry   retained, every `period` s: {"ts", "lamp", "power", "environment", "tilt"}
+                (gateway-telemetry.schema.json)
+    heartbeat   every `heartbeat` s, not retained: {"ts", "seq"}
+    status      retained {"state": "online", "ts"}; {"state": "offline"} is its last will
+    cmd/ack     {"id", "status"} for each command on cmd, status from `on_command(command)`
+
+Fault switches: `heartbeat_stopped`, `malformed_json` (telemetry cut in half, as a firmware with
+a too-small buffer sends it), `schema_violation` (the voltage as text, "230.1 V"),
+`ack_commands` (False: commands are taken and never acknowledged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from ycsa_conform.devicemap import DeviceMap, MqttPoint, load_devicemap
+from ycsa_conform.point import POINTS
+from ycsa_conform.resources import data_dir
+from ycsa_conform.transport.mqtt import (
+    PahoClient,
+    PahoMessage,
+    make_client,
+    resolve_pointer,
+    set_pointer,
+    unique_client_id,
+)
+from ycsa_conform.units import parse_unit, ureg
+
+__all__ = ["SimGateway", "nominal_values", "telemetry_payload"]
+
+_CONNECT_TIMEOUT = 5.0  # s
+_QOS = 1
+
+
+def nominal_values(*, dimming: float = 80.0) -> dict[str, float | bool]:
+    """A healthy pole at `dimming` %: point values in canonical units, as `values()` gives them."""
+    power = 5.0 + 1.0 * dimming if dimming > 0 else 1.5  # W: a 100 W luminaire and the gateway
+    return {
+        "device_clock": float(int(time.time())),
+        "actual_light_state": dimming,
+        "target_light_command": dimming,
+        "lamp_failure": False,
+        "operating_hours": 1520.5,
+        "switch_on_counter": 731.0,
+        "supply_voltage": 230.1,
+        "supply_current": round(power / (230.1 * 0.95), 3),
+        "active_power": power,
+        "power_factor": 0.95,
+        "active_energy": 1234.567,  # kWh
+        "ambient_illuminance": 12.5,
+        "air_temperature": 21.4,
+        "relative_humidity": 55.0,
+        "pm2_5": 18.0,
+        "pm10": 35.0,
+        "wind_speed": 3.2,
+        "tilt_x": 0.12,
+        "tilt_y": -0.05,
+    }
+
+
+def telemetry_payload(devicemap: DeviceMap, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The telemetry JSON carrying `values` (canonical units) where `devicemap` points."""
+    body: dict[str, Any] = {}
+    for name, value in values.items():
+        point = devicemap.points.get(name)
+        if not isinstance(point, MqttPoint) or point.topic != "telemetry":
+            continue  # the pole knows more than this gateway reports
+        raw: Any = value
+        if point.unit is not None and not isinstance(value, bool):
+            canonical = parse_unit(POINTS[name].unit)
+            raw = float(ureg.Quantity(float(value), canonical).to(point.unit).magnitude)
+            raw /= point.scale
+            # A value in a finer unit than the point's (Wh for kWh) is a counter: whole numbers.
+            raw = round(raw) if abs(point.scale) < 1 else round(raw, 6)
+        set_pointer(body, point.pointer, raw)
+    return body
+
+
+class SimGateway:
+    """A pole gateway on a broker: a paho client of its own and a publishing thread."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        prefix: str,
+        values: Callable[[], Mapping[str, Any]],
+        on_command: Callable[[Mapping[str, Any]], str],
+        period: float = 0.5,
+        heartbeat: float = 1.0,
+        devicemap: DeviceMap | None = None,
+    ) -> None:
+        prefix = prefix.strip("/")
+        if not prefix or "+" in prefix or "#" in prefix:
+            raise ValueError(f"prefix={prefix!r}: give a topic prefix without wildcards")
+        for name, seconds in (("period", period), ("heartbeat", heartbeat)):
+            if not seconds > 0:
+                raise ValueError(f"{name}={seconds!r} must be more than 0 s")
+        self.host = host
+        self.port = port
+        self.prefix = prefix
+        self.period = period
+        self.heartbeat = heartbeat
+        self.heartbeat_stopped = False
+        self.malformed_json = False
+        self.schema_violation = False
+        self.ack_commands = True
+        self.commands: list[Mapping[str, Any]] = []  # as received, JSON-parsed
+        self._values = values
+        self.devicemap = devicemap or load_devicemap(
+            data_dir("benches") / "devicemaps" / "gateway.yaml"
+        )
+        self._on_command = on_command
+        self._client: PahoClient | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._subscribed = threading.Event()
+        self._failure: BaseException | None = None
+        self._seq = 0
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def __repr__(self) -> str:
+        return f"<SimGateway {self.prefix} on {self.host}:{self.port}>"
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def start(self) -> SimGateway:
+        """Connect, publish status and a first telemetry, and start publishing periodically.
+
+        It returns once the retained telemetry and status are on the broker and commands are
+        subscribed, so a reader started afterwards never races the gateway.
+        """
+        if self._client is not None:
+            raise RuntimeError(f"{self!r} is already started")
+        client = make_client(unique_client_id("ycsa-sim-gateway"))
+        client.will_set(
+            self.topic("status"), json.dumps({"state": "offline"}), qos=_QOS, retain=True
+        )
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        try:
+            client.connect(self.host, self.port)
+        except OSError as exc:
+            raise ConnectionError(
+                f"{self!r}: cannot connect to the broker at {self.host}:{self.port}: {exc}"
+            ) from exc
+        client.loop_start()
+        self._client = client
+        if not self._subscribed.wait(_CONNECT_TIMEOUT):
+            self._close_client()
+            raise ConnectionError(
+                f"{self!r}: no connection and subscription within {_CONNECT_TIMEOUT:g} s"
+            )
+        try:
+            self._publish("status", {"state": "online", "ts": time.time()}, retain=True, wait=True)
+            self.publish_telemetry()
+        except BaseException:
+            self._close_client()
+            raise
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"sim-gateway {self.prefix}")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop publishing, publish status offline and disconnect; re-raises a values() error."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._client is not None:
+            # A clean disconnect suppresses the last will, so "offline" is published here;
+            # a broker that is already gone cannot take it, and that is no error.
+            with contextlib.suppress(RuntimeError, ValueError):
+                self._publish(
+                    "status", {"state": "offline", "ts": time.time()}, retain=True, wait=True
+                )
+            self._close_client()
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise RuntimeError(f"{self!r}: values() failed while running: {failure}") from failure
+
+    def __enter__(self) -> SimGateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
+
+    # -- publishing -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        now = time.monotonic()
+        next_telemetry, next_heartbeat = now + self.period, now
+        while not self._stopping.wait(max(0.0, min(next_telemetry, next_heartbeat) - now)):
+            now = time.monotonic()
+            if now >= next_heartbeat:
+                if not self.heartbeat_stopped:
+                    self._publish("heartbeat", {"ts": time.time(), "seq": self._seq}, qos=0)
+                    self._seq += 1
+                next_heartbeat += self.heartbeat
+            if now >= next_telemetry:
+                try:
+                    self.publish_telemetry(wait=False)
+                except Exception as exc:  # reported by stop(); the heartbeat goes on
+                    self._failure = self._failure or exc
+                next_telemetry += self.period
+            now = time.monotonic()
+
+    def publish_telemetry(self, *, wait: bool = True) -> None:
+        """Publish a telemetry message now (after switching a fault, say), retained."""
+        body = telemetry_payload(self.devicemap, self._values())
+        body.setdefault("ts", round(time.time(), 3))
+        if self.schema_violation:
+            voltage = self.devicemap.points.get("supply_voltage")
+            try:
+                pointer = voltage.pointer if isinstance(voltage, MqttPoint) else "/ts"
+                set_pointer(body, pointer, f"{resolve_pointer(body, pointer)} V")
+            except LookupError:
+                body["ts"] = "now"
+        text = json.dumps(body)
+        if self.malformed_json:
+            text = text[: len(text) // 2]
+        self._publish_text("telemetry", text, qos=_QOS, retain=True, wait=wait)
+
+    def _publish(
+        self,
+        name: str,
+        body: Mapping[str, Any],
+        *,
+        qos: int = _QOS,
+        retain: bool = False,
+        wait: bool = False,
+    ) -> None:
+        self._publish_text(name, json.dumps(body), qos=qos, retain=retain, wait=wait)
+
+    def _publish_text(self, name: str, text: str, *, qos: int, retain: bool, wait: bool) -> None:
+        client = self._client
+        if client is None:
+            return
+        info = client.publish(self.topic(name), text.encode("utf-8"), qos=qos, retain=retain)
+        if wait:
+            info.wait_for_publish(_CONNECT_TIMEOUT)
+
+    # -- paho callbacks (paho's network thread: record and answer, never raise) ---------------
+
+    def _on_connect(
+        self, client: PahoClient, userdata: Any, flags: Any, rc: Any, props: Any
+    ) -> None:
+        if not rc.is_failure:
+            # Also after a reconnect: a clean session forgets the subscription.
+            client.subscribe(self.topic("cmd"), _QOS)
+
+    def _on_subscribe(
+        self, client: PahoClient, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        self._subscribed.set()
+
+    def _on_message(self, client: PahoClient, userdata: Any, msg: PahoMessage) -> None:
+        if msg.topic != self.topic("cmd"):
+            return
+        try:
+            command = json.loads(msg.payload)
+        except ValueError:
+            command = None
+        if not isinstance(command, dict):
+            self.commands.append({"payload": msg.payload.decode("utf-8", "replace")})
+            ack: dict[str, Any] = {"id": None, "status": "malformed"}
+        else:
+            self.commands.append(command)
+            command_id = command.get("id")
+            try:
+                status = str(self._on_command(command))
+            except Exception as exc:  # the device answers "error", as firmware would
+                ack = {"id": command_id, "status": "error", "detail": str(exc)}
+            else:
+                ack = {"id": command_id, "status": status}
+        if self.ack_commands:
+            client.publish(self.topic("cmd/ack"), json.dumps(ack), qos=_QOS)

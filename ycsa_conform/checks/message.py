@@ -1,0 +1,364 @@
+"""`message`: assertions on the MQTT traffic of a device, observed for a window.
+
+check:
+  kind: message
+  device: gateway          # a device role of the target; an MQTT device
+  topic: heartbeat         # a topic of its device map
+  expect: interval         # arrives | count | interval | absent | retained | valid
+  window: 5 s              # how long to listen, or a parameter ($heartbeat_window);
+                           # optional for retained (2 s)
+  limit: "<= 2 s"          # arrives, interval: a time; count: a number; the others: none
+
+    arrives   time from the start of listening to the first message
+    count     messages in the window
+    interval  the largest gap between messages, counting the start and the end of the window:
+              a gap cut by the window is at least as long as measured, so a source that stops
+              halfway fails instead of passing on its earlier rhythm
+    absent    no message may arrive (a topic that must stay quiet, such as an alarm)
+    retained  a retained message is there when one subscribes (status, last telemetry)
+    valid     every message in the window is JSON and meets the topic's JSON Schema
+
+A device that answers nothing within the window fails (it is reachable and silent, which is
+non-conformance); a device that cannot be reached is an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import pint
+
+from ycsa_conform.errors import DeviceError
+from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
+from ycsa_conform.result import Measurement, Source, Verdict
+from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
+
+from .base import CheckContext, Outcome, ParseContext, combine, decide_value
+
+if TYPE_CHECKING:
+    # Types only: importing the transport would load paho for every profile.
+    from ycsa_conform.transport.mqtt import Message, Observation
+
+__all__ = ["Expect", "MessageCheck", "parse"]
+
+DEFAULT_RETAINED_WINDOW = 2.0  # s; a broker sends retained messages right after SUBACK
+
+
+class Expect(StrEnum):
+    ARRIVES = "arrives"
+    COUNT = "count"
+    INTERVAL = "interval"
+    ABSENT = "absent"
+    RETAINED = "retained"
+    VALID = "valid"
+
+
+# What the limit of each expectation is measured in; None: the expectation takes no limit.
+_LIMIT_UNITS: Mapping[Expect, str | None] = {
+    Expect.ARRIVES: "s",
+    Expect.COUNT: "",
+    Expect.INTERVAL: "s",
+    Expect.ABSENT: None,
+    Expect.RETAINED: None,
+    Expect.VALID: None,
+}
+_LIMIT_EXAMPLES = {Expect.ARRIVES: "<= 3 s", Expect.COUNT: ">= 4", Expect.INTERVAL: "<= 2 s"}
+
+
+class _Observer(Protocol):
+    """What a device must offer for message checks (transport.mqtt.MqttDevice does)."""
+
+    @property
+    def source(self) -> Source: ...
+
+    def observe(self, topic_key: str, *, window: float, stop: str = "never") -> Observation: ...
+
+
+def _seconds(value: float) -> pint.Quantity[Any]:
+    return ureg.Quantity(round(value, 3), ureg.second)
+
+
+@dataclass(frozen=True, slots=True)
+class _Observed:
+    """One run of a check: what arrived, from where, and the window and limit it ran with."""
+
+    obs: Observation
+    source: Source
+    window: float  # s
+    limit: ResolvedLimit | None
+
+    @property
+    def topic(self) -> str:
+        return self.obs.topic
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return self.obs.messages
+
+    def after(self, message: Message) -> float:
+        return message.at - self.obs.started
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageCheck:
+    device: str
+    topic: str
+    expect: Expect
+    window: float | ParamRef  # s, or a profile parameter holding a duration
+    limit: Limit | None
+
+    @property
+    def kind(self) -> str:
+        return "message"
+
+    def needs(self) -> tuple[str, ...]:
+        return (self.device,)
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        device = ctx.device(self.device)
+        if getattr(device, "observe", None) is None:
+            raise DeviceError(
+                f"{self.device} speaks {device.source.scheme}; message checks need an MQTT "
+                "device (mqtt:// or mqtts://)"
+            )
+        observer = cast(_Observer, device)  # it has observe(), checked above
+        window = self._window_seconds(ctx)
+        if isinstance(window, str):
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {window}")
+        limit = self.limit.resolve(ctx.parameters) if self.limit is not None else None
+        # The first message decides these three; the others need the whole window.
+        first_decides = self.expect in (Expect.ARRIVES, Expect.ABSENT, Expect.RETAINED)
+        try:
+            obs = observer.observe(
+                self.topic, window=window, stop="each" if first_decides else "never"
+            )
+        except ValueError as exc:  # the device map has no such topic
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
+        return _JUDGES[self.expect](self, _Observed(obs, observer.source, window, limit))
+
+    def _window_seconds(self, ctx: CheckContext) -> float | str:
+        """The window in seconds, or why the parameter holding it cannot be used."""
+        if not isinstance(self.window, ParamRef):
+            return self.window
+        value = ctx.parameters[self.window.name]
+        if not isinstance(value, pint.Quantity) or not value.is_compatible_with(ureg.second):
+            return f"window ${self.window.name} = {value!r} is not a duration; set it like '5 s'"
+        seconds = float(value.to(ureg.second).magnitude)
+        if not seconds > 0:
+            return (
+                f"window ${self.window.name} = {format_quantity(value)} is too short; "
+                "set it to more than 0 s"
+            )
+        return seconds
+
+    # -- one judge per expectation ------------------------------------------------------------
+
+    def _name(self, run: _Observed) -> str:
+        what = {
+            Expect.ARRIVES: "first message after",
+            Expect.COUNT: f"messages in {run.window:g} s",
+            Expect.INTERVAL: "largest gap between messages",
+            Expect.ABSENT: f"messages in {run.window:g} s",
+            Expect.RETAINED: "retained message",
+            Expect.VALID: "messages breaking the payload rules",
+        }[self.expect]
+        return f"{run.topic} {what}"
+
+    def _measured(
+        self, run: _Observed, value: float | bool | None, unit: str, limit: str, verdict: Verdict
+    ) -> Measurement:
+        return Measurement(
+            name=self._name(run),
+            value=value,
+            unit=unit,
+            limit=limit,
+            verdict=verdict,
+            source=run.source,
+        )
+
+    def _silent(self, run: _Observed, unit: str) -> Outcome:
+        limit = run.limit.describe() if run.limit is not None else self.expect.value
+        measurement = self._measured(run, None, unit, limit, Verdict.FAIL)
+        return Outcome(
+            verdict=Verdict.FAIL,
+            reason=f"{run.topic}: no message within {run.window:g} s",
+            measurements=(measurement,),
+        )
+
+    def _decide(self, run: _Observed, value: pint.Quantity[Any]) -> Outcome:
+        return combine([decide_value(self._name(run), value, run.limit, run.source)])
+
+    def _arrives(self, run: _Observed) -> Outcome:
+        if not run.messages:
+            return self._silent(run, "s")
+        return self._decide(run, _seconds(run.after(run.messages[0])))
+
+    def _count(self, run: _Observed) -> Outcome:
+        return self._decide(run, ureg.Quantity(float(len(run.messages)), ureg.dimensionless))
+
+    def _interval(self, run: _Observed) -> Outcome:
+        if not run.messages:
+            return self._silent(run, "s")
+        times = [run.obs.started, *(m.at for m in run.messages), run.obs.ended]
+        gap = max(later - earlier for earlier, later in itertools.pairwise(times))
+        return self._decide(run, _seconds(gap))
+
+    def _absent(self, run: _Observed) -> Outcome:
+        verdict = Verdict.FAIL if run.messages else Verdict.PASS
+        limit = f"none in {run.window:g} s"
+        measurement = self._measured(run, len(run.messages), "", limit, verdict)
+        if not run.messages:
+            reason = f"{run.topic}: no message in {run.window:g} s, as required"
+        else:
+            first = run.messages[0]
+            reason = (
+                f"{run.topic}: a message arrived after {run.after(first):.3f} s"
+                f"{' (retained)' if first.retained else ''}, where none may arrive within "
+                f"{run.window:g} s: {_excerpt(first.payload)}"
+            )
+        return Outcome(verdict=verdict, reason=reason, measurements=(measurement,))
+
+    def _retained(self, run: _Observed) -> Outcome:
+        if not run.messages:
+            measurement = self._measured(run, None, "", "retained", Verdict.FAIL)
+            reason = (
+                f"{run.topic}: no retained message (nothing arrived within {run.window:g} s of "
+                "subscribing); the device must publish it with the retain flag"
+            )
+            return Outcome(verdict=Verdict.FAIL, reason=reason, measurements=(measurement,))
+        first = run.messages[0]
+        verdict = Verdict.PASS if first.retained else Verdict.FAIL
+        measurement = self._measured(run, first.retained, "", "retained", verdict)
+        if first.retained:
+            reason = f"{run.topic}: a retained message is present: {_excerpt(first.payload)}"
+        else:
+            reason = (
+                f"{run.topic}: the first message after subscribing was live, not retained "
+                f"(after {run.after(first):.3f} s); the device must publish it with the "
+                "retain flag"
+            )
+        return Outcome(verdict=verdict, reason=reason, measurements=(measurement,))
+
+    def _valid(self, run: _Observed) -> Outcome:
+        if not run.messages:
+            return self._silent(run, "")
+        bad = [m for m in run.messages if m.problem is not None]
+        schema = run.obs.schema
+        rules = f"its schema {schema.name}" if schema is not None else "JSON"
+        verdict = Verdict.FAIL if bad else Verdict.PASS
+        limit = f"none of {len(run.messages)} (rules: {rules})"
+        measurement = self._measured(run, len(bad), "", limit, verdict)
+        if not bad:
+            reason = f"{run.topic}: all {len(run.messages)} message(s) meet {rules}"
+        else:
+            reason = (
+                f"{run.topic}: {len(bad)} of {len(run.messages)} message(s) break {rules}; "
+                f"the first: {bad[0].problem}"
+            )
+        return Outcome(verdict=verdict, reason=reason, measurements=(measurement,))
+
+
+_JUDGES: Mapping[Expect, Callable[[MessageCheck, _Observed], Outcome]] = {
+    Expect.ARRIVES: MessageCheck._arrives,
+    Expect.COUNT: MessageCheck._count,
+    Expect.INTERVAL: MessageCheck._interval,
+    Expect.ABSENT: MessageCheck._absent,
+    Expect.RETAINED: MessageCheck._retained,
+    Expect.VALID: MessageCheck._valid,
+}
+
+
+def _excerpt(payload: str) -> str:
+    return repr(payload if len(payload) <= 80 else payload[:77] + "...")
+
+
+def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
+    try:
+        expect = Expect(raw["expect"])
+    except ValueError:
+        ctx.problem(
+            "expect",
+            f"unknown expectation {raw['expect']!r}; use one of: {', '.join(Expect)}",
+        )
+        return None
+    window = _window(raw, expect, ctx)
+    if window is None:
+        return None
+    unit_text = _LIMIT_UNITS[expect]
+    limit = None
+    if unit_text is None:
+        if "limit" in raw:
+            ctx.problem(
+                "limit",
+                f"'expect: {expect}' takes no limit (it passes or fails as it is); "
+                "remove the limit",
+            )
+            return None
+    elif "limit" not in raw:
+        ctx.problem(
+            None,
+            f"'expect: {expect}' needs a limit; add one like "
+            f"'limit: \"{_LIMIT_EXAMPLES[expect]}\"'",
+        )
+        return None
+    else:
+        unit = ureg.second if unit_text == "s" else ureg.dimensionless
+        subject = "a time in seconds" if unit_text == "s" else "a number of messages"
+        limit = ctx.limit(raw["limit"], unit=unit, subject=subject)
+        if limit is None:
+            return None
+    return MessageCheck(
+        device=raw["device"], topic=raw["topic"], expect=expect, window=window, limit=limit
+    )
+
+
+def _window(raw: Mapping[str, Any], expect: Expect, ctx: ParseContext) -> float | ParamRef | None:
+    if "window" not in raw:
+        if expect is Expect.RETAINED:
+            return DEFAULT_RETAINED_WINDOW
+        ctx.problem(
+            None,
+            f"'expect: {expect}' needs a window, how long to listen; add one like 'window: 5 s'",
+        )
+        return None
+    text = raw["window"]
+    if isinstance(text, str) and text.strip().startswith("$"):
+        return _window_parameter(text.strip()[1:], ctx)
+    try:
+        window = parse_quantity(text)
+    except UnitError:
+        window = None
+    if (
+        window is None
+        or window.units == ureg.dimensionless
+        or not window.is_compatible_with(ureg.second)
+    ):
+        ctx.problem("window", f"{text!r} is not a duration; give how long to listen, like '5 s'")
+        return None
+    seconds = float(window.to(ureg.second).magnitude)
+    if not seconds > 0:
+        ctx.problem("window", f"{format_quantity(window)} is too short; give more than 0 s")
+        return None
+    return seconds
+
+
+def _window_parameter(name: str, ctx: ParseContext) -> ParamRef | None:
+    info = ctx.parameters.get(name)
+    if info is None:
+        known = ", ".join(f"${p}" for p in ctx.parameters) or "none"
+        ctx.problem(
+            "window", f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
+        )
+        return None
+    if info.unit is None or not (1 * info.unit).is_compatible_with(ureg.second):
+        ctx.problem(
+            "window",
+            f"parameter ${name} is not a duration; give the window in seconds, like '5 s', or "
+            "name a quantity parameter with 'unit: s'",
+        )
+        return None
+    return ParamRef(name)

@@ -1,0 +1,1032 @@
+"""MQTT: JSON payloads read by pointer, commands with acknowledgements. The only paho user.
+
+A device publishes below the prefix of its URI (`mqtt://broker:1883/city/pole/P001`); the
+device map names its topics, the JSON Schema of each, and where each point sits in a payload
+(an RFC 6901 pointer). Reading is listening: `MqttLink` subscribes, collects what arrives in a
+window and unsubscribes. Subscribing makes the broker send the retained message of each topic
+again (MQTT 3.1.1, 3.3.1.3 and 3.8.4), so retained telemetry reads at once and "is a retained
+message present" can be asked at all. A retained message may be old (its device long gone);
+`Reading.at` is when it arrived here, so staleness shows only in the payload's own clock.
+
+Link requests (JSON-able, so `--record` can store them and `--replay` answer them):
+
+    {"op": "collect", "topics": [...], "window": s, "stop": "each" | "never", "qos"}
+        -> {"messages": [{"topic", "payload", "retained", "qos", "at"}], "started", "ended"}
+    {"op": "publish", "topic", "payload", "qos", "retain"}   -> {"at"}
+    {"op": "command", "topic", "payload": {...}, "ack_topic", "correlation": "/id",
+     "timeout": s, "qos"}                                    -> {"id", "ack": message, "sent", "at"}
+
+A payload that is not UTF-8 travels base64-encoded, with "encoding": "base64". The link puts a
+fresh correlation id into each command (or uses the request's "id"), so that a command request
+is the same in a recording and in its replay.
+
+paho-mqtt 2.2 behaviour this module relies on or works around:
+- callbacks run on paho's network thread; one exception there would end the thread, so they
+  only record what arrived and notify the waiting caller;
+- a client whose login is refused keeps reconnecting under `loop_start`, its retry sleeping
+  up to 1 s where `loop_stop` cannot interrupt it; links turn paho's reconnecting off and
+  connect again themselves on the next transaction;
+- when the TLS handshake inside `connect()` fails, paho leaves the socket unclosed (a
+  ResourceWarning, and under `-W error` a failed test); so the link checks the broker's
+  certificate with its own short TLS connection first and gives paho the same SSL context.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import itertools
+import json
+import math
+import os
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pint
+from paho.mqtt import client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ycsa_conform.devicemap import DeviceMap, MqttPoint, MqttTopic
+from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
+from ycsa_conform.evaluation import judge
+from ycsa_conform.point import POINTS
+from ycsa_conform.result import Source, Verdict
+from ycsa_conform.source import render_path
+from ycsa_conform.units import format_quantity, format_unit, ureg
+
+from . import Explain, LinkOptions, Reading, Request, Response
+from .address import DeviceAddress
+
+__all__ = [
+    "Message",
+    "MqttDevice",
+    "MqttLink",
+    "Observation",
+    "PahoClient",
+    "PahoMessage",
+    "make_client",
+    "resolve_pointer",
+    "set_pointer",
+    "unique_client_id",
+]
+
+PahoClient = paho.Client
+PahoMessage = paho.MQTTMessage
+
+_DEFAULT_CLIENT_ID = "ycsa-conform"
+_KEEPALIVE = 60  # s
+_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+# Process-wide on purpose: two links of one process (or a link and the bench's simulated
+# gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
+# pytest-xdist workers apart.
+_CLIENT_NUMBERS = itertools.count(1)
+
+
+def unique_client_id(prefix: str = _DEFAULT_CLIENT_ID) -> str:
+    """'PREFIX-PID-N': unique among the clients of all processes on this host."""
+    return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}"
+
+
+def make_client(client_id: str, *, reconnect: bool = True) -> paho.Client:
+    """A paho client speaking MQTT 3.1.1 with the version-2 callback API (not yet connected).
+
+    3.1.1, not 5: the embedded bench broker (amqtt) speaks only 3.1.1, and so do most pole
+    gateways in the field. `reconnect=False`: when the connection drops, paho's network thread
+    ends instead of retrying (its retry sleeps up to 1 s, and `loop_stop` waits for that).
+    """
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv311,
+        reconnect_on_failure=reconnect,
+    )
+    client.on_socket_open = _no_delay
+    return client
+
+
+def _no_delay(client: paho.Client, userdata: Any, sock: Any) -> None:
+    # paho leaves Nagle on: a PUBACK and the UNSUBSCRIBE after it wait for the broker's delayed
+    # ACK, 40 ms per read on Linux. Requests are single small packets; send them at once.
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+# -- JSON pointers (RFC 6901) -----------------------------------------------------------------
+
+
+def _tokens(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"JSON pointer {pointer!r} must start with '/', like '/power/voltage'")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value at `pointer`; LookupError says which part of the pointer is missing."""
+    node = document
+    walked = ""
+    for token in _tokens(pointer):
+        walked += "/" + token.replace("~", "~0").replace("/", "~1")
+        if isinstance(node, Mapping):
+            if token not in node:
+                raise LookupError(f"{walked} is missing")
+            node = node[token]
+        elif isinstance(node, list):
+            if not token.isdigit() or int(token) >= len(node) or (token != "0" and token[0] == "0"):
+                raise LookupError(f"{walked} is not an index of a list of {len(node)}")
+            node = node[int(token)]
+        else:
+            raise LookupError(f"{walked}: {walked.rsplit('/', 1)[0] or '/'} is not an object")
+    return node
+
+
+def set_pointer(document: dict[str, Any], pointer: str, value: Any) -> None:
+    """Put `value` at `pointer`, creating objects on the way (command payloads)."""
+    tokens = _tokens(pointer)
+    if not tokens:
+        raise ValueError("a command value needs a pointer below the root, like '/dimming'")
+    node = document
+    for token in tokens[:-1]:
+        child = node.setdefault(token, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{pointer!r} runs through {token!r}, which is not an object")
+        node = child
+    node[tokens[-1]] = value
+
+
+# -- the link ---------------------------------------------------------------------------------
+
+
+def _message(msg: paho.MQTTMessage, at: float) -> dict[str, Any]:
+    entry: dict[str, Any] = {"topic": msg.topic, "retained": bool(msg.retain), "qos": msg.qos}
+    try:
+        entry["payload"] = msg.payload.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["payload"] = base64.b64encode(msg.payload).decode("ascii")
+        entry["encoding"] = "base64"
+    entry["at"] = at
+    return entry
+
+
+class _Sink:
+    """Messages of one transaction: what arrives on `filters`, optionally only if `accept`."""
+
+    def __init__(
+        self, filters: Sequence[str], accept: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
+        self.filters = tuple(filters)
+        self.accept = accept
+        self.messages: list[dict[str, Any]] = []
+        self._seen: set[str] = set()
+
+    def offer(self, msg: paho.MQTTMessage, at: float) -> None:
+        matched = [f for f in self.filters if paho.topic_matches_sub(f, msg.topic)]
+        if not matched:
+            return
+        entry = _message(msg, at)
+        if self.accept is not None and not self.accept(entry):
+            return
+        self.messages.append(entry)
+        self._seen.update(matched)
+
+    def complete(self) -> bool:
+        """Every filter has had a message."""
+        return len(self._seen) == len(self.filters)
+
+
+class _Session:
+    """One paho connection and what its callbacks reported, guarded by one condition."""
+
+    def __init__(self, client: paho.Client) -> None:
+        self.client = client
+        self.changed = threading.Condition()
+        self.connack: ReasonCode | None = None
+        self.lost: str | None = None
+        self.acks: dict[int, list[ReasonCode]] = {}
+        self.sink: _Sink | None = None
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_ack
+        client.on_unsubscribe = self._on_ack
+        client.on_message = self._on_message
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        with self.changed:
+            self.connack = rc
+            self.changed.notify_all()
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        with self.changed:
+            self.lost = str(rc)
+            self.changed.notify_all()
+
+    def _on_ack(
+        self, client: paho.Client, userdata: Any, mid: int, codes: list[ReasonCode], props: Any
+    ) -> None:
+        with self.changed:
+            self.acks[mid] = list(codes)
+            self.changed.notify_all()
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        at = time.time()
+        with self.changed:
+            if self.sink is not None:
+                self.sink.offer(msg, at)
+                self.changed.notify_all()
+
+    def wait(self, done: Callable[[], bool], deadline: float) -> bool:
+        """Wait until `done()` or the connection is lost, at most until `deadline` (monotonic)."""
+        with self.changed:
+            while not done() and self.lost is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.changed.wait(left)
+            return done()
+
+    def close(self) -> None:
+        self.client.on_disconnect = None
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class MqttLink:
+    """The wire to one MQTT device: a broker connection of our own. Connects on first use.
+
+    One transaction at a time: a collect owns the subscriptions it made until it ends.
+    """
+
+    def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
+        if address.scheme not in _DEFAULT_PORTS:
+            raise ValueError(f"{name}: {address} is not an MQTT address (mqtt:// or mqtts://)")
+        if not options.timeout > 0:
+            raise ValueError(f"{name}: timeout={options.timeout!r} must be more than 0 s")
+        self.name = name
+        self.address = address
+        self.options = options
+        self._lock = threading.Lock()
+        self._session: _Session | None = None
+
+    @property
+    def scheme(self) -> str:
+        return self.address.scheme
+
+    @property
+    def _port(self) -> int:
+        return self.address.port or _DEFAULT_PORTS[self.address.scheme]
+
+    @property
+    def _where(self) -> str:
+        return f"{self.name} at {self.address}"
+
+    def __repr__(self) -> str:
+        return f"<MqttLink {self.name} {self.address}>"
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+        op = request.get("op")
+        if op not in ("collect", "publish", "command"):
+            raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
+        with self._lock:
+            session = self._connected()
+            try:
+                if op == "collect":
+                    return self._collect(session, request)
+                if op == "publish":
+                    return {"at": self._publish(session, request)}
+                return self._command(session, request)
+            finally:
+                if session.lost is not None:
+                    self._drop()
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _drop(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def _connected(self) -> _Session:
+        if self._session is not None and self._session.lost is None:
+            return self._session
+        self._drop()
+        host, port = self.address.host, self._port
+        prefix = self.address.params.get("client_id") or _DEFAULT_CLIENT_ID
+        # The link reconnects by itself, on the next transaction after a loss.
+        client = make_client(unique_client_id(prefix), reconnect=False)
+        options = self.options
+        if options.username is not None or options.password is not None:
+            # Read at connect time only; the values live in paho's client, never in a message.
+            try:
+                username = options.username.reveal() if options.username is not None else ""
+                password = options.password.reveal() if options.password is not None else None
+            except DeviceError as exc:
+                raise DeviceRefused(f"cannot connect to {self._where}: {exc}") from None
+            client.username_pw_set(username, password)
+        if self.address.scheme == "mqtts":
+            context = self._tls_context()
+            self._check_certificate(context, host, port)
+            client.tls_set_context(context)
+        client.connect_timeout = options.timeout
+        session = _Session(client)
+        try:
+            client.connect(host, port, keepalive=_KEEPALIVE)
+        except ssl.SSLError as exc:
+            raise self._tls_refusal(exc) from None
+        except ConnectionRefusedError:
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: {host}:{port} refused the connection; check "
+                "the host and port, and that the broker is running"
+            ) from None
+        except TimeoutError:
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: no answer from {host}:{port} within "
+                f"{options.timeout:g} s; check the address and the network path to the broker"
+            ) from None
+        except OSError as exc:
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
+            ) from None
+        client.loop_start()
+        deadline = time.monotonic() + options.timeout
+        session.wait(lambda: session.connack is not None, deadline)
+        connack = session.connack
+        if connack is None or connack.is_failure:
+            session.close()
+            raise self._connack_refusal(connack, session.lost, host, port)
+        self._session = session
+        return session
+
+    def _connack_refusal(
+        self, connack: ReasonCode | None, lost: str | None, host: str, port: int
+    ) -> DeviceRefused:
+        if connack is None:
+            tls_hint = (
+                "; if that port speaks TLS, use mqtts://" if self.address.scheme == "mqtt" else ""
+            )
+            what = (
+                f"closed it ({lost}) without an MQTT CONNACK"
+                if lost is not None
+                else f"sent no MQTT CONNACK within {self.options.timeout:g} s"
+            )
+            return DeviceRefused(
+                f"cannot connect to {self._where}: {host}:{port} accepted the TCP connection but "
+                f"{what}{tls_hint}"
+            )
+        reason = str(connack)
+        if reason in ("Not authorized", "Bad user name or password"):
+            login = (
+                "check the username/password references in the site file"
+                if self.options.username is not None or self.options.password is not None
+                else "the broker wants a login; give 'username: env:NAME' and "
+                "'password: env:NAME' on the device in the site file"
+            )
+            return DeviceRefused(f"{self._where}: the broker refused the login: {reason}: {login}")
+        if reason in ("Client identifier not valid", "Identifier rejected"):
+            return DeviceRefused(
+                f"{self._where}: the broker rejected the client id ({reason}); set another "
+                "prefix with '?client_id=NAME' in the device URI"
+            )
+        return DeviceRefused(f"{self._where}: the broker refused the connection: {reason}")
+
+    def _tls_context(self) -> ssl.SSLContext:
+        ca, cert, key = self.options.ca, self.options.cert, self.options.key
+        try:
+            # Verifies the chain and the host name (check_hostname), like any TLS client.
+            context = ssl.create_default_context(cafile=str(ca) if ca is not None else None)
+        except FileNotFoundError:
+            raise DeviceRefused(
+                f"{self._where}: CA file {ca} not found; fix 'ca:' on the device in the site file"
+            ) from None
+        except (ssl.SSLError, OSError) as exc:
+            raise DeviceRefused(
+                f"{self._where}: CA file {ca} is not a PEM certificate ({exc}); give the CA "
+                "certificate that signed the broker's certificate"
+            ) from None
+        if cert is not None:
+            try:
+                context.load_cert_chain(str(cert), str(key) if key is not None else None)
+            except FileNotFoundError as exc:
+                raise DeviceRefused(
+                    f"{self._where}: client certificate or key file {exc.filename or cert} not "
+                    "found; fix 'cert:' and 'key:' on the device in the site file"
+                ) from None
+            except (ssl.SSLError, OSError) as exc:
+                raise DeviceRefused(
+                    f"{self._where}: client certificate {cert} and key {key} do not load "
+                    f"({exc}); give a PEM certificate and its unencrypted key"
+                ) from None
+        return context
+
+    def _check_certificate(self, context: ssl.SSLContext, host: str, port: int) -> None:
+        """One TLS handshake of our own, so a refusal is reported and its socket closed."""
+        try:
+            with (
+                socket.create_connection((host, port), timeout=self.options.timeout) as raw,
+                context.wrap_socket(raw, server_hostname=host),
+            ):
+                pass
+        except ssl.SSLError as exc:
+            raise self._tls_refusal(exc) from None
+        except ConnectionRefusedError:
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: {host}:{port} refused the connection; check "
+                "the host and port, and that the broker is running"
+            ) from None
+        except OSError as exc:
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
+            ) from None
+
+    def _tls_refusal(self, exc: ssl.SSLError) -> DeviceRefused:
+        ca = self.options.ca
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            against = f"CA file {ca}" if ca is not None else "the system's CA certificates"
+            fix = (
+                "give the CA that signed the broker's certificate as 'ca:'"
+                if "hostname" not in str(exc.verify_message).lower()
+                else "use the host name the certificate was issued for in the device URI"
+            )
+            return DeviceRefused(
+                f"{self._where}: the broker's TLS certificate does not verify against {against} "
+                f"({exc.verify_message}); {fix} on the device in the site file"
+            )
+        return DeviceRefused(
+            f"{self._where}: the TLS handshake failed ({exc.reason or exc}); check that the "
+            "port speaks TLS (mqtts://), or use mqtt:// for a plain port"
+        )
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _subscribe(self, session: _Session, topics: Sequence[str], qos: int) -> None:
+        result, mid = session.client.subscribe([(t, qos) for t in topics])
+        if result != paho.MQTT_ERR_SUCCESS or mid is None:
+            raise DeviceError(f"{self._where}: cannot subscribe: {paho.error_string(result)}")
+        deadline = time.monotonic() + self.options.timeout
+        if not session.wait(lambda: mid in session.acks, deadline):
+            if session.lost is not None:
+                raise DeviceError(
+                    f"{self._where}: the broker closed the connection ({session.lost})"
+                )
+            raise DeviceTimeout(
+                f"{self._where}: the broker did not confirm the subscription to "
+                f"{', '.join(topics)} within {self.options.timeout:g} s"
+            )
+        with session.changed:
+            codes = session.acks.pop(mid)
+        for topic, code in zip(topics, codes, strict=False):
+            if code.is_failure:
+                raise DeviceError(
+                    f"{self._where}: the broker refused the subscription to {topic} ({code}); "
+                    "check that the broker lets this user read it (its ACL)"
+                )
+
+    def _unsubscribe(self, session: _Session, topics: Sequence[str]) -> None:
+        # Waiting for UNSUBACK matters: the broker sends it after every message of the old
+        # subscription, so no late message can leak into the next transaction's sink.
+        result, mid = session.client.unsubscribe(list(topics))
+        if result != paho.MQTT_ERR_SUCCESS or mid is None:
+            return
+        deadline = time.monotonic() + self.options.timeout
+        if session.wait(lambda: mid in session.acks, deadline):
+            with session.changed:
+                session.acks.pop(mid, None)
+
+    def _listen(
+        self,
+        session: _Session,
+        sink: _Sink,
+        qos: int,
+        done: Callable[[], bool],
+        deadline: Callable[[], float],
+        act: Callable[[], None] | None = None,
+    ) -> None:
+        with session.changed:
+            session.sink = sink
+        try:
+            self._subscribe(session, sink.filters, qos)
+            if act is not None:
+                act()
+            session.wait(done, deadline())
+            if session.lost is not None:
+                raise DeviceError(
+                    f"{self._where}: the broker closed the connection ({session.lost})"
+                )
+        finally:
+            with session.changed:
+                session.sink = None
+            if session.lost is None:
+                self._unsubscribe(session, sink.filters)
+
+    def _collect(self, session: _Session, request: Request) -> Response:
+        topics = [str(t) for t in request["topics"]]
+        window = float(request["window"])
+        stop = request.get("stop", "each")
+        if not topics or stop not in ("each", "never") or not window > 0:
+            raise ValueError(f"{self.name}: bad collect request {dict(request)!r}")
+        sink = _Sink(topics)
+        started = time.time()
+        deadline = time.monotonic() + window
+        self._listen(
+            session,
+            sink,
+            int(request.get("qos", 1)),
+            done=(lambda: sink.complete()) if stop == "each" else (lambda: False),
+            deadline=lambda: deadline,
+        )
+        return {"messages": sink.messages, "started": started, "ended": time.time()}
+
+    def _publish(self, session: _Session, request: Request) -> float:
+        payload = request["payload"]
+        data = (
+            base64.b64decode(payload)
+            if request.get("encoding") == "base64"
+            else str(payload).encode("utf-8")
+        )
+        topic = str(request["topic"])
+        info = session.client.publish(
+            topic, data, qos=int(request.get("qos", 1)), retain=bool(request.get("retain", False))
+        )
+        try:
+            info.wait_for_publish(self.options.timeout)
+        except (ValueError, RuntimeError) as exc:
+            raise DeviceError(f"{self._where}: cannot publish on {topic}: {exc}") from None
+        if not info.is_published():
+            raise DeviceTimeout(
+                f"{self._where}: the broker did not take the message on {topic} within "
+                f"{self.options.timeout:g} s"
+            )
+        return time.time()
+
+    def _command(self, session: _Session, request: Request) -> Response:
+        correlation = str(request["correlation"])
+        command_id = str(request.get("id") or uuid.uuid4().hex[:16])
+        body = copy.deepcopy(dict(request["payload"]))
+        set_pointer(body, correlation, command_id)
+        topic, ack_topic = str(request["topic"]), str(request["ack_topic"])
+        timeout = float(request.get("timeout", self.options.timeout))
+        qos = int(request.get("qos", 1))
+
+        def ours(entry: dict[str, Any]) -> bool:
+            try:
+                value = resolve_pointer(json.loads(entry["payload"]), correlation)
+            except (ValueError, LookupError, TypeError):
+                return False  # another client's acknowledgement, or not JSON: not ours
+            return str(value) == command_id
+
+        sink = _Sink([ack_topic], accept=ours)
+        sent = time.time()
+        deadline = 0.0
+
+        def publish() -> None:
+            nonlocal sent, deadline
+            publish_request = {"topic": topic, "payload": json.dumps(body), "qos": qos}
+            sent = self._publish(session, publish_request)
+            deadline = time.monotonic() + timeout
+
+        self._listen(
+            session,
+            sink,
+            qos,
+            done=lambda: bool(sink.messages),
+            deadline=lambda: deadline,
+            act=publish,
+        )
+        if not sink.messages:
+            raise DeviceTimeout(
+                f"no acknowledgement from {self.name} on {ack_topic} within {timeout:g} s for "
+                f"command id {command_id} (sent on {topic}); check that the device is online "
+                "and the device map's command and ack topics"
+            )
+        ack = sink.messages[0]
+        return {"id": command_id, "ack": ack, "sent": sent, "at": ack["at"]}
+
+
+# -- the device -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One message seen on a topic: its JSON (`data`) or what is wrong with it (`problem`)."""
+
+    topic: str
+    payload: str
+    retained: bool
+    qos: int
+    at: float  # host clock, seconds since the epoch
+    data: Any
+    problem: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """What arrived on one topic of a device during a window, in arrival order."""
+
+    key: str  # the device map's name of the topic
+    topic: str
+    schema: Path | None
+    messages: tuple[Message, ...]
+    started: float
+    ended: float
+
+
+def _number(value: float) -> float | int:
+    # Gateways often parse integers strictly ("dimming": 50, not 50.0): send whole numbers so.
+    return int(value) if value.is_integer() else value
+
+
+class MqttDevice:
+    """One device publishing JSON below a topic prefix, read and written by logical point."""
+
+    def __init__(
+        self,
+        name: str,
+        address: DeviceAddress,
+        devicemap: DeviceMap,
+        link: Any,
+        options: LinkOptions | None = None,
+    ) -> None:
+        if devicemap.protocol != "mqtt":
+            raise ValueError(
+                f"{name}: device map {devicemap.id!r} ({devicemap.path}) is for "
+                f"{devicemap.protocol}, not mqtt"
+            )
+        self.name = name
+        self.address = address
+        self.devicemap = devicemap
+        self.options = options or LinkOptions()
+        self._link = link
+        self._transactions = 0
+        self._validators = {
+            key: jsonschema.Draft202012Validator(dict(topic.schema))
+            for key, topic in devicemap.topics.items()
+            if topic.schema is not None
+        }
+
+    @property
+    def source(self) -> Source:
+        return Source(device=self.name, scheme=self.address.scheme, address=str(self.address))
+
+    @property
+    def transactions(self) -> int:
+        return self._transactions
+
+    def __repr__(self) -> str:
+        return f"<MqttDevice {self.name} {self.address}>"
+
+    def close(self) -> None:
+        self._link.close()
+
+    def topic(self, key: str) -> str:
+        """The full topic of the device map's topic `key`: PREFIX/TOPIC."""
+        return f"{self.address.prefix}/{self._topic(key).topic}"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self, point: str) -> Reading:
+        """The point's latest value: a quantity in the device map's unit, a flag or a text."""
+        result = self.read_many([point])[point]
+        if isinstance(result, DeviceError):
+            raise result
+        return result
+
+    def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
+        """All `points` from one collect over their topics; unknown names raise ValueError."""
+        specs = [self._point(p) for p in dict.fromkeys(points)]
+        if not specs:
+            return {}
+        keys = list(dict.fromkeys(s.topic for s in specs))
+        window = self.options.timeout
+        request = {
+            "op": "collect",
+            "topics": [self.topic(k) for k in keys],
+            "window": window,
+            "stop": "each",
+            "qos": max(self.devicemap.topics[k].qos for k in keys),
+        }
+        self._transactions += 1
+        try:
+            response = self._link.transact(
+                request, explain=lambda r: self._explain(specs, window, r)
+            )
+        except DeviceError as exc:
+            names = ", ".join(s.name for s in specs)
+            return {s.name: type(exc)(f"{exc} [points: {names}]") for s in specs}
+        decoded = self._decode(specs, window, response)
+        return {p: decoded[p] for p in dict.fromkeys(points)}
+
+    def minimum_transactions(self, points: Sequence[str]) -> int:
+        """One collect covers every topic, however many points and topics."""
+        for name in points:
+            self._point(name)
+        return 1 if points else 0
+
+    def observe(self, topic_key: str, *, window: float, stop: str = "never") -> Observation:
+        """Every message on the topic `topic_key` for `window` s (or to the first: stop='each')."""
+        spec = self._topic(topic_key)
+        if not window > 0:
+            raise ValueError(f"{self.name}: window={window!r} must be more than 0 s")
+        if stop not in ("each", "never"):
+            raise ValueError(f"{self.name}: stop={stop!r}; use 'each' or 'never'")
+        full = self.topic(topic_key)
+        request = {
+            "op": "collect",
+            "topics": [full],
+            "window": window,
+            "stop": stop,
+            "qos": spec.qos,
+        }
+        self._transactions += 1
+        response = self._link.transact(
+            request, explain=lambda r: self._explain_observation(spec, r)
+        )
+        messages = tuple(
+            self._message(spec, entry) for entry in response["messages"] if entry["topic"] == full
+        )
+        return Observation(
+            key=topic_key,
+            topic=full,
+            schema=spec.schema_path,
+            messages=messages,
+            started=float(response["started"]),
+            ended=float(response["ended"]),
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
+        """Command a writable point and wait for the device's acknowledgement."""
+        spec = self._point(point)
+        commands = self.devicemap.commands
+        magnitude = self._checked(spec, value)
+        # _checked made sure of both.
+        assert commands is not None
+        assert spec.command is not None
+        payload: dict[str, Any] = {}
+        set_pointer(payload, spec.command, _number(magnitude / spec.scale))
+        ack_spec = self._topic(commands.ack)
+        request = {
+            "op": "command",
+            "topic": self.topic(commands.topic),
+            "payload": payload,
+            "ack_topic": self.topic(commands.ack),
+            "correlation": commands.correlation,
+            "timeout": self.options.timeout,
+            "qos": self._topic(commands.topic).qos,
+        }
+        shown = format_quantity(ureg.Quantity(magnitude, spec.unit))
+        response: Response | None = None
+        for attempt in range(self.options.retries + 1):
+            self._transactions += 1
+            try:
+                response = self._link.transact(
+                    request, explain=lambda r: {spec.name: f"{shown}: {self._ack_status(r)}"}
+                )
+                break
+            except DeviceTimeout as exc:
+                if attempt == self.options.retries:
+                    raise DeviceTimeout(f"{exc} [point: {spec.name}]") from None
+            except DeviceError as exc:
+                raise type(exc)(f"{exc} [point: {spec.name}]") from None
+        assert response is not None
+        ack = self._message(ack_spec, response["ack"])
+        where = f"{self.name} at {self.address}: command {spec.name} = {shown}"
+        if ack.problem is not None:
+            raise DecodeError(f"{where}: unusable acknowledgement: {ack.problem}")
+        try:
+            status = resolve_pointer(ack.data, commands.status)
+        except LookupError as exc:
+            raise DecodeError(
+                f"{where}: the acknowledgement on {ack.topic} has no status ({exc}); the "
+                f"device map {self.devicemap.path} expects it at {commands.status}"
+            ) from None
+        # 1 == True in Python; a device answering 1 where the map accepts true is not the same.
+        if not any(
+            isinstance(a, bool) == isinstance(status, bool) and a == status
+            for a in commands.accepted
+        ):
+            accepted = ", ".join(repr(a) for a in commands.accepted)
+            raise DeviceError(
+                f"{where} was refused: the acknowledgement on {ack.topic} has status "
+                f"{status!r} at {commands.status} (accepted: {accepted})"
+            )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.name} at {self.address}"
+
+    def _point(self, name: str) -> MqttPoint:
+        try:
+            point = self.devicemap.point(name)
+        except ValueError as exc:
+            raise ValueError(f"{self._where()}: {exc}") from None
+        if not isinstance(point, MqttPoint):  # pragma: no cover - loaders keep one protocol
+            raise TypeError(f"{name} in {self.devicemap.path} is not an MQTT point")
+        return point
+
+    def _topic(self, key: str) -> MqttTopic:
+        try:
+            return self.devicemap.topics[key]
+        except KeyError:
+            raise ValueError(
+                f"{self._where()}: device map {self.devicemap.id!r} ({self.devicemap.path}) has "
+                f"no topic {key!r}; it declares: {', '.join(self.devicemap.topics)}"
+            ) from None
+
+    def _checked(self, spec: MqttPoint, value: pint.Quantity[Any] | bool) -> float:
+        """The magnitude to command, after the device map's writable range allowed it."""
+        what = f"{self._where()}: refusing to write {spec.name}"
+        if spec.writable is None or spec.unit is None:
+            raise ValueError(
+                f"{what}: the device map {self.devicemap.path} does not declare it writable "
+                "(add 'writable: LOW .. HIGH' and 'command: /POINTER' to the point if the "
+                "device accepts commands for it)"
+            )
+        if spec.command is None or self.devicemap.commands is None:
+            raise ValueError(
+                f"{what}: the device map {self.devicemap.path} gives no command pointer for it "
+                "(add 'command: /POINTER', like 'command: /dimming')"
+            )
+        if isinstance(value, bool):
+            raise ValueError(f"{what}: it is a number; give a quantity, not {value!r}")
+        if isinstance(value, pint.Quantity):
+            quantity = value
+        elif spec.unit == ureg.dimensionless:
+            quantity = ureg.Quantity(float(value), ureg.dimensionless)
+        else:
+            # A bare 50 for a '%' point would be read as 5000 %: insist on the unit.
+            raise ValueError(
+                f"{what}: give a quantity with a unit, like '{value} {format_unit(spec.unit)}'"
+            )
+        try:
+            magnitude = float(quantity.to(spec.unit).magnitude)
+        except pint.DimensionalityError:
+            raise ValueError(
+                f"{what}: {format_quantity(quantity)} is not in a unit compatible with "
+                f"{format_unit(spec.unit)}"
+            ) from None
+        if not math.isfinite(magnitude):
+            raise ValueError(f"{what}: {format_quantity(quantity)} cannot be sent to a device")
+        try:
+            limit = spec.writable.resolve({})
+        except KeyError as exc:
+            raise ValueError(f"{what}: its writable range names parameter {exc}") from None
+        given = ureg.Quantity(magnitude, spec.unit)
+        # The same rule as a limit in a profile (and as modbus.within), without loading pymodbus.
+        if judge(given, limit).verdict not in (Verdict.PASS, Verdict.MARGINAL):
+            raise ValueError(
+                f"{what} = {format_quantity(given)}: outside the writable range "
+                f"{spec.writable.text!r} declared in {self.devicemap.path}"
+            )
+        return magnitude
+
+    def _message(self, spec: MqttTopic, entry: Mapping[str, Any]) -> Message:
+        data, problem = self._parse(spec, entry)
+        return Message(
+            topic=str(entry["topic"]),
+            payload=str(entry["payload"]),
+            retained=bool(entry.get("retained", False)),
+            qos=int(entry.get("qos", 0)),
+            at=float(entry["at"]),
+            data=data,
+            problem=problem,
+        )
+
+    def _parse(self, spec: MqttTopic, entry: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """The payload's JSON, and None or what is wrong with it (not JSON, breaks its schema)."""
+        topic = entry["topic"]
+        payload = str(entry["payload"])
+        if entry.get("encoding") == "base64":
+            size = len(base64.b64decode(payload))
+            return None, f"payload on {topic} is not JSON: {size} bytes that are not UTF-8 text"
+        try:
+            data = json.loads(payload)
+        except ValueError as exc:
+            shown = payload if len(payload) <= 60 else payload[:57] + "..."
+            return None, f"payload on {topic} is not JSON: {exc} (payload {shown!r})"
+        validator = self._validators.get(spec.key)
+        if validator is None:
+            return data, None
+        error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+        if error is None:
+            return data, None
+        return data, (
+            f"payload on {topic} breaks its schema {spec.schema_path} at "
+            f"{render_path(error.absolute_path)}: {error.message}"
+        )
+
+    def _decode(
+        self, specs: Sequence[MqttPoint], window: float, response: Response
+    ) -> dict[str, Reading | DeviceError]:
+        latest: dict[str, Mapping[str, Any]] = {}
+        for entry in response["messages"]:
+            latest[entry["topic"]] = entry  # arrival order: the last one is the newest
+        results: dict[str, Reading | DeviceError] = {}
+        for key in dict.fromkeys(s.topic for s in specs):
+            on_topic = [s for s in specs if s.topic == key]
+            topic_spec = self._topic(key)
+            full = self.topic(key)
+            entry = latest.get(full)
+            if entry is None:
+                names = ", ".join(s.name for s in on_topic)
+                error: DeviceError = DeviceTimeout(
+                    f"no message from {self._where()} on {full} within {window:g} s "
+                    f"[points: {names}]; check that the device publishes there (and retains "
+                    "its telemetry), and the prefix in the device URI"
+                )
+                results.update((s.name, error) for s in on_topic)
+                continue
+            message = self._message(topic_spec, entry)
+            if message.problem is not None:
+                names = ", ".join(s.name for s in on_topic)
+                decode_error = DecodeError(f"{self.name}: {message.problem} [points: {names}]")
+                results.update((s.name, decode_error) for s in on_topic)
+                continue
+            for spec in on_topic:
+                results[spec.name] = self._value(spec, message)
+        return results
+
+    def _value(self, spec: MqttPoint, message: Message) -> Reading | DeviceError:
+        where = f"{self.name}: {spec.name} at {spec.pointer} on {message.topic}"
+        try:
+            raw = resolve_pointer(message.data, spec.pointer)
+        except LookupError as exc:
+            return DecodeError(
+                f"{where}: not in the payload ({exc}); the device map {self.devicemap.path} "
+                "points there"
+            )
+        kind = POINTS[spec.name].unit
+        value: pint.Quantity[Any] | bool | str
+        if kind == "flag":
+            if raw not in (True, False):  # also 0 and 1, which many firmwares send for flags
+                return DecodeError(f"{where} is {raw!r}, not true/false")
+            value = bool(raw)
+        elif kind == "text":
+            if isinstance(raw, dict | list) or raw is None:
+                return DecodeError(f"{where} is {json.dumps(raw)}, not a text")
+            value = str(raw)
+        else:
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                return DecodeError(f"{where} is {json.dumps(raw)}, not a number")
+            if not math.isfinite(raw):
+                return DecodeError(f"{where} is {raw}, not a finite number")
+            # 12 significant digits hide binary noise of the scale (2301 * 0.1).
+            value = ureg.Quantity(float(f"{raw * spec.scale:.12g}"), spec.unit)
+        return Reading(spec.name, value, message.at, self.source)
+
+    def _explain(
+        self, specs: Sequence[MqttPoint], window: float, response: Response
+    ) -> dict[str, str]:
+        try:
+            decoded = self._decode(specs, window, response)
+        except Exception:  # a recording shows what it can; it never breaks the run
+            return {}
+        shown: dict[str, str] = {}
+        for name, result in decoded.items():
+            if isinstance(result, DeviceError):
+                shown[name] = f"{type(result).__name__}: {result}"
+            elif isinstance(result.value, pint.Quantity):
+                shown[name] = format_quantity(result.value)
+            else:
+                shown[name] = str(result.value)
+        return shown
+
+    def _explain_observation(self, spec: MqttTopic, response: Response) -> dict[str, str]:
+        try:
+            messages = [self._message(spec, e) for e in response["messages"]]
+            started = float(response["started"])
+        except Exception:  # a recording shows what it can; it never breaks the run
+            return {}
+        if not messages:
+            return {spec.key: "no message"}
+        bad = sum(m.problem is not None for m in messages)
+        text = f"{len(messages)} message(s), first after {messages[0].at - started:.3f} s"
+        return {spec.key: text + (f", {bad} invalid" if bad else "")}
+
+    def _ack_status(self, response: Response) -> str:
+        commands = self.devicemap.commands
+        try:
+            assert commands is not None
+            ack = self._message(self._topic(commands.ack), response["ack"])
+            return f"status {resolve_pointer(ack.data, commands.status)!r}"
+        except Exception:  # a recording shows what it can; it never breaks the run
+            return "acknowledged"
