@@ -108,7 +108,9 @@ def test_a_write_goes_over_the_bus_and_changes_what_the_lamp_reports(bus: Bus) -
 def test_a_foreign_unit_gets_silence_on_a_bus_not_an_exception(bus: Bus) -> None:
     ghost = bus.device(unit=9)
     try:
-        with pytest.raises(DeviceTimeout, match=r"no answer from lamp at modbus-rtu:///.*within 0\.3 s"):
+        with pytest.raises(
+            DeviceTimeout, match=r"no answer from lamp at modbus-rtu:///.*within 0\.3 s"
+        ):
             ghost.read("supply_voltage")
     finally:
         ghost.close()
@@ -140,7 +142,9 @@ def test_a_bad_crc_is_a_garbled_frame_not_silence(definition) -> None:  # type: 
     made = Bus(definition, PoleSettings(garbled_frames=True), "python")
     lamp = made.device()
     try:
-        with pytest.raises(DecodeError, match=r"garbled answer \(bad CRC or framing\), received 01 04"):
+        with pytest.raises(
+            DecodeError, match=r"garbled answer \(bad CRC or framing\), received 01 04"
+        ):
             lamp.read("supply_voltage")
     finally:
         lamp.close()

@@ -71,9 +71,7 @@ def test_per_read_overhead_against_a_bare_pymodbus_loop() -> None:
         print()
         for role, scheme in (("tilt", "modbus-tcp"), ("lamp", "modbus-rtu")):
             spec = pole.devices[role]
-            point = spec.devicemap.modbus_point(
-                "tilt_x" if role == "tilt" else "supply_voltage"
-            )
+            point = spec.devicemap.modbus_point("tilt_x" if role == "tilt" else "supply_voltage")
             device = open_device(role, spec.uri, spec.devicemap, LinkOptions(timeout=1.0))
             ours = _per_read(lambda d=device, p=point.name: d.read(p))
             device.close()

@@ -27,7 +27,7 @@ def _schema() -> dict[str, Any]:
 def test_main_job_conforms_and_writes_valid_reports(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--profile", "smart-pole", "-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=19)
+    result.assert_outcomes(passed=22)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*Conforms*", "*ycsa-report*report.json*"])
     report = _report(pytester)
@@ -49,7 +49,7 @@ def test_every_measure_result_names_its_source_device(pytester: pytest.Pytester)
     (measurement,) = result["measurements"]
     assert measurement["name"] == "power_factor"
     assert measurement["source"]["device"] == "lamp"
-    assert measurement["source"]["scheme"] == "modbus-tcp"
+    assert measurement["source"]["scheme"] == "modbus-rtu"
     assert 0.9 <= measurement["value"] <= 1.0
 
 
@@ -57,7 +57,7 @@ def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pyt
     result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "low-power-factor")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(passed=18, failed=1)
+    result.assert_outcomes(passed=21, failed=1)
     result.stdout.fnmatch_lines(
         [
             "FAILED smart-pole::SP-PWR-008[[]P001[]]*",
@@ -74,7 +74,7 @@ def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pyt
     ("fault", "broken", "verdict"),
     [
         ("overvoltage", {"SP-PWR-001", "SP-PWR-003"}, "fail"),
-        ("meter-timeout", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017"}, "error"),
+        ("meter-timeout", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"}, "error"),
         ("pole-tilt", {"SP-LOAD-012"}, "fail"),
         ("clock-drift", {"SP-DATA-010"}, "fail"),
         ("dimming-not-honoured", {"SP-LUM-011", "SP-PWR-008"}, "fail"),
@@ -94,8 +94,14 @@ def test_each_bench_fault_breaks_what_it_names(
 def test_device_silence_is_an_error_with_the_cause(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "meter-timeout")
 
-    result.assert_outcomes(passed=16, errors=3)
-    result.stdout.fnmatch_lines(["*SP-PWR-004 cannot be decided: no answer from meter at *"])
+    result.assert_outcomes(passed=18, errors=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*SP-PWR-001 cannot be decided: supply_voltage: no answer from meter at dlt645://*",
+            "*SP-PWR-004 cannot be decided: frequency: DI 02800002 not asked, the meter was "
+            "silent earlier in this poll - supply_voltage: no answer from meter at *",
+        ]
+    )
 
 
 def test_unknown_fault_is_a_usage_error_listing_the_catalogue(pytester: pytest.Pytester) -> None:
@@ -109,7 +115,7 @@ def test_ids_select_by_requirement_and_target(pytester: pytest.Pytester) -> None
     by_requirement = pytester.runpytest("--profile", "smart-pole", "-k", "SP-PWR-001")
     by_requirement.assert_outcomes(passed=1)
     by_target = pytester.runpytest("--profile", "smart-pole", "-k", "P001", "--co", "-q")
-    by_target.stdout.fnmatch_lines(["smart-pole::SP-LOAD-001[[]P001[]]", "*19 tests collected*"])
+    by_target.stdout.fnmatch_lines(["smart-pole::SP-LOAD-001[[]P001[]]", "*22 tests collected*"])
     by_marker = pytester.runpytest("--profile", "smart-pole", "-m", "power and mandatory")
     by_marker.assert_outcomes(passed=4)
 
@@ -119,16 +125,16 @@ def test_last_failed_reruns_only_the_failed_requirement(pytester: pytest.Pyteste
 
     rerun = pytester.runpytest("--profile", "smart-pole", "--lf")
 
-    rerun.assert_outcomes(passed=1, deselected=18)
+    rerun.assert_outcomes(passed=1, deselected=21)
 
 
 def test_profile_run_does_not_collect_unrelated_tests(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_unrelated="def test_unrelated():\n    assert False\n")
 
     alone = pytester.runpytest("--profile", "smart-pole")
-    alone.assert_outcomes(passed=19)
+    alone.assert_outcomes(passed=22)
     with_path = pytester.runpytest("--profile", "smart-pole", "test_unrelated.py")
-    with_path.assert_outcomes(passed=19, failed=1)
+    with_path.assert_outcomes(passed=22, failed=1)
 
 
 def test_user_tests_use_the_device_fixture(pytester: pytest.Pytester) -> None:
@@ -136,15 +142,15 @@ def test_user_tests_use_the_device_fixture(pytester: pytest.Pytester) -> None:
         test_own="""
         def test_lamp_power_factor_is_read_over_modbus(ycsa_device, ycsa_site):
             lamp = ycsa_device("P001", "lamp")
-            assert lamp.source.scheme == "modbus-tcp"
-            assert 0.9 < lamp.read("power_factor").m <= 1.0
+            assert lamp.source.scheme == "modbus-rtu"
+            assert 0.9 < lamp.read("power_factor").value.m <= 1.0
             assert ycsa_site.kind == "bench"
         """
     )
 
     result = pytester.runpytest("--profile", "smart-pole", "test_own.py", "-k", "own")
 
-    result.assert_outcomes(passed=1, deselected=19)
+    result.assert_outcomes(passed=1, deselected=22)
 
 
 def test_alias_option_runs_the_profile(pytester: pytest.Pytester) -> None:
@@ -172,8 +178,8 @@ def test_other_plugin_owning_profile_option_is_reported_and_alias_works(
 def test_xdist_workers_report_to_one_report(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--profile", "smart-pole", "-n", "2")
 
-    result.assert_outcomes(passed=19)
-    assert _report(pytester)["summary"]["pass"] == 19
+    result.assert_outcomes(passed=22)
+    assert _report(pytester)["summary"]["pass"] == 22
 
 
 def test_report_dir_option(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -48,9 +48,7 @@ def test_a_dlt645_point_knows_its_identifier_and_bcd_layout(tmp_path: Path) -> N
         ("{address: 3, type: uint16, unit: V}", "$.points.supply_voltage: "),
     ],
 )
-def test_bad_dlt645_points_are_named_with_the_fix(
-    tmp_path: Path, point: str, message: str
-) -> None:
+def test_bad_dlt645_points_are_named_with_the_fix(tmp_path: Path, point: str, message: str) -> None:
     path = write(tmp_path, DLT + f"  supply_voltage: {point}\n")
     found = problems(path)
     assert any(message in p for p in found), found
@@ -87,8 +85,7 @@ def test_mqtt_maps_name_unknown_topics_and_broken_schemas(tmp_path: Path) -> Non
     found = problems(path)
     assert any("telemetry.schema.json is not a valid JSON Schema" in p for p in found), found
     assert any(
-        "$.points.supply_voltage.topic: unknown topic 'telemetri'; did you mean 'telemetry'?"
-        in p
+        "$.points.supply_voltage.topic: unknown topic 'telemetri'; did you mean 'telemetry'?" in p
         for p in found
     ), found
 
@@ -96,8 +93,7 @@ def test_mqtt_maps_name_unknown_topics_and_broken_schemas(tmp_path: Path) -> Non
 def test_a_command_needs_a_commands_section(tmp_path: Path) -> None:
     path = mqtt_map(
         tmp_path,
-        TOPICS
-        + "points:\n  target_light_command: {topic: telemetry, pointer: /d, unit: '%', "
+        TOPICS + "points:\n  target_light_command: {topic: telemetry, pointer: /d, unit: '%', "
         "writable: '0 % .. 100 %', command: /dimming}\n",
         schema={"type": "object"},
     )
@@ -106,7 +102,9 @@ def test_a_command_needs_a_commands_section(tmp_path: Path) -> None:
 
 
 def test_a_missing_schema_file_is_named(tmp_path: Path) -> None:
-    path = mqtt_map(tmp_path, TOPICS + "points:\n  pm10: {topic: telemetry, pointer: /pm10, unit: ug/m^3}\n")
+    path = mqtt_map(
+        tmp_path, TOPICS + "points:\n  pm10: {topic: telemetry, pointer: /pm10, unit: ug/m^3}\n"
+    )
     [problem] = problems(path)
     assert "telemetry.schema.json not found; give a path relative to map.yaml" in problem
     assert ":5: $.topics.telemetry.schema" in problem

@@ -24,7 +24,8 @@ IDS = [r["id"] for r in yaml.safe_load(TEXT)["requirements"]]
 
 SOURCES = (
     "YCSA smart-pole specification, GB 50009-2012, GB/T 12325-2008, GB/T 15945, "
-    "CJJ 45-2015, TALQ 2.7.1, Modbus over Serial Line v1.02, practice"
+    "CJJ 45-2015, TALQ 2.7.1, Modbus over Serial Line v1.02, DL/T 645-2007, OASIS MQTT 3.1.1, "
+    "practice"
 )
 
 
@@ -186,7 +187,8 @@ def test_an_unknown_parameter_in_a_limit(tmp_path: Path) -> None:
     assert problems(path) == [
         f"{path}:{line}: {requirement('SP-LUM-007')}.check.limit: unknown parameter $foo; "
         "declare it under 'parameters' (known: $basic_wind_pressure, "
-        "$lighting_power_density_max, $max_cct, $min_ra)"
+        "$lighting_power_density_max, $max_cct, $min_ra, $heartbeat_interval_max, "
+        "$heartbeat_window, $telemetry_window)"
     ]
 
 
@@ -214,7 +216,12 @@ def test_an_unknown_formula(tmp_path: Path) -> None:
 def test_a_reference_to_a_source_not_listed(tmp_path: Path) -> None:
     path = variant(
         tmp_path,
-        ("- {source: TALQ 2.7.1, clause: LampMonitor", "- {source: TALQ 2.8, clause: LampMonitor"),
+        (
+            "- {source: TALQ 2.7.1, clause: LampMonitor, confidence: R, association_clause: null}\n"
+            "    check:\n      kind: measure",
+            "- {source: TALQ 2.8, clause: LampMonitor, confidence: R, association_clause: null}\n"
+            "    check:\n      kind: measure",
+        ),
     )
     line = line_of(path, "source: TALQ 2.8,")
 
@@ -274,7 +281,8 @@ def test_a_condition_on_an_unknown_parameter(tmp_path: Path) -> None:
     assert problems(path) == [
         f"{path}:{line}: {requirement('SP-LUM-001')}.when[0].parameter: unknown parameter "
         "'road'; declare it under 'parameters' (known: basic_wind_pressure, "
-        "lighting_power_density_max, max_cct, min_ra)"
+        "lighting_power_density_max, max_cct, min_ra, heartbeat_interval_max, heartbeat_window, "
+        "telemetry_window)"
     ]
 
 

@@ -1,7 +1,8 @@
 """AcceptanceRun: the built-in profile against a site whose devices do not answer.
 
-The devices point at a local TCP port that is bound but not listening, so every connection is
-really refused by the kernel: no mock, no server, and no waiting for a timeout.
+The network devices point at a local TCP port that is bound but not listening, so every
+connection is really refused by the kernel, and the serial ones at a port that does not exist:
+no mock, no server, and no waiting for a timeout.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def write_site(tmp_path: Path, closed_port: int) -> WriteSite:
     def write(*changes: tuple[str, str]) -> Path:
         text = (BENCH / "smart-pole.site.yaml").read_text(encoding="utf-8")
         text = text.replace("{modbus_tcp}", f"127.0.0.1:{closed_port}")
+        text = text.replace("{mqtt}", f"127.0.0.1:{closed_port}")
+        text = text.replace("{modbus_rtu}", "/nonexistent/ttyRS485-0")
+        text = text.replace("{dlt645}", "/nonexistent/ttyRS485-1")
+        text = text.replace(", timeout: 2 s", "")
         text = text.replace(", map: ", ", timeout: 0.2 s, map: ")
         for old, new in changes:
             assert text.count(old) == 1, f"{old!r} is not unique in the bench site"
@@ -126,16 +131,20 @@ def test_measure_requirements_are_errors_naming_the_device_that_refused(
     for case, result in results:
         [role] = case.requirement.check.needs()
         assert result.verdict is Verdict.ERROR, case.name
-        where = f"{role} at modbus-tcp://127.0.0.1:{closed_port}"
-        assert f"cannot be decided: cannot connect to {where}" in result.reason
+        address = str(site.targets[0].devices[role].address)
+        if address.startswith("modbus-tcp"):
+            assert f"cannot be decided: cannot connect to {role} at {address}" in result.reason
+        else:
+            assert "cannot open /nonexistent/ttyRS485-" in result.reason
+            assert "does not exist; check the adapter is plugged in" in result.reason
 
 
 def test_an_unknown_site_parameter_is_one_problem_naming_the_file_and_line(
     profile: Profile,
     write_site: WriteSite,
 ) -> None:
-    path = write_site(("parameters: {}", "parameters: {road_clas: II}"))
-    line = line_of(path, "parameters: {road_clas: II}")
+    path = write_site(("\nparameters:\n", "\nparameters:\n  road_clas: II\n"))
+    line = line_of(path, "road_clas: II")
 
     with pytest.raises(InputError) as excinfo:
         AcceptanceRun(profiles=[profile], site=load_site(path))
@@ -143,7 +152,8 @@ def test_an_unknown_site_parameter_is_one_problem_naming_the_file_and_line(
     [problem] = excinfo.value.problems
     assert str(problem) == (
         f"{path}:{line}: $.parameters.road_clas: unknown parameter 'road_clas'; the profiles "
-        "in this run declare: basic_wind_pressure, lighting_power_density_max, max_cct, min_ra"
+        "in this run declare: basic_wind_pressure, heartbeat_interval_max, heartbeat_window, "
+        "lighting_power_density_max, max_cct, min_ra, telemetry_window"
     )
 
 
@@ -203,7 +213,7 @@ def test_parameters_layer_default_site_target_then_param(
     write_site: WriteSite,
 ) -> None:
     path = write_site(
-        ("parameters: {}", "parameters: {max_cct: 4500 K, min_ra: 75}"),
+        ("\nparameters:\n", "\nparameters:\n  max_cct: 4500 K\n  min_ra: 75\n"),
         ("    kind: pole\n", "    kind: pole\n    parameters: {min_ra: 80}\n"),
     )
     site = load_site(path)

@@ -46,7 +46,7 @@ FAULTS = _catalogue(
     Fault(
         name="meter-timeout",
         description="the energy meter never answers in time (other devices still do)",
-        breaks=("SP-PWR-001", "SP-PWR-004", "SP-PWR-017"),
+        breaks=("SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"),
         overrides={"silent_roles": frozenset({"meter"})},
     ),
     Fault(

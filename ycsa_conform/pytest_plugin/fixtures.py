@@ -2,7 +2,7 @@
 
     def test_lamp_reports_energy(ycsa_device):
         lamp = ycsa_device("P001", "lamp")
-        assert lamp.read("active_energy").m >= 0
+        assert lamp.read("active_energy").value.m >= 0
 
 They need a run (`--profile`); without one they skip with the fix in the reason.
 """

@@ -477,11 +477,24 @@ class Dlt645Device:
             if spec not in group:
                 group.append(spec)
         results: dict[str, Reading | DeviceError] = {}
+        silence: DeviceTimeout | None = None
         for di, group in by_di.items():
+            if silence is not None:
+                # A meter that ignored one read ignores the next: real meters answer an
+                # identifier they lack with an error reply (0xD1), so silence means the meter
+                # (or the line) is gone, and asking again would cost a timeout per identifier.
+                for spec in group:
+                    results[spec.name] = DeviceTimeout(
+                        f"{spec.name}: DI {di:08X} not asked, the meter was silent earlier in "
+                        f"this poll - {silence}"
+                    )
+                continue
             try:
                 response = self._fetch(di, group)
             except DeviceError as exc:
                 results.update(dict.fromkeys((s.name for s in group), exc))
+                if isinstance(exc, DeviceTimeout) and "no answer from" in str(exc):
+                    silence = exc
                 continue
             for spec in group:
                 try:

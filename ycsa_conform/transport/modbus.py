@@ -367,6 +367,11 @@ class ModbusLink:
         # (untyped for TCP in pymodbus 3.16, typed for serial: hence the cast)
         if not cast(Any, client).connect():
             cast(Any, client).close()
+            if self.address.serial:
+                # pymodbus does not say why; opening the port ourselves names the cause.
+                from .serial import open_port
+
+                open_port(self.address, timeout=self.options.timeout).close()
             raise DeviceRefused(
                 f"cannot connect to {at}: {failure} within {self.options.timeout:g} s; "
                 "check the address and that the device is on"
