@@ -174,7 +174,7 @@ def test_writes_outside_the_declared_range_are_refused_before_sending(open_role:
     with pytest.raises(ValueError, match="give a quantity with a unit"):
         lamp.write("target_light_command", 50)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="has no point 'tilt_x'"):
-        lamp.read("tilt_x").value
+        lamp.read("tilt_x")
     # A plain ratio is converted: 1 (dimensionless) is 100 %.
     lamp.write("target_light_command", ureg.Quantity(1.0, "dimensionless"))
 
@@ -213,7 +213,7 @@ def test_the_device_itself_refuses_out_of_range_values_with_code_3(bench: Bench)
 def test_reading_outside_the_register_blocks_is_illegal_address(bench: Bench) -> None:
     dm = _with_point(devicemap(bench, "lamp"), "supply_voltage", address=300)
     with _lamp_with(bench, dm) as lamp, pytest.raises(DeviceException) as info:
-        lamp.read("supply_voltage").value
+        lamp.read("supply_voltage")
     assert info.value.code == 2
     message = str(info.value)
     assert "exception 2 (illegal data address)" in message
