@@ -301,8 +301,19 @@ def _dimming_stuck(lamp: Device) -> None:
     assert _magnitude(lamp, "active_power", "W") == pytest.approx(72.4, abs=0.1)
 
 
-def test_every_fault_but_the_timeout_has_an_effect_test() -> None:
-    assert set(FAULT_EFFECTS) | {"meter-timeout"} == set(FAULTS)
+# Protocol faults (silence, garbled frames, bad payloads) are tested by the verdicts they cause
+# (tests/plugin/test_main_job.py) and by each transport's own tests.
+PROTOCOL_FAULTS = {
+    "meter-timeout",
+    "meter-bad-checksum",
+    "lamp-bad-crc",
+    "telemetry-schema-violation",
+    "heartbeat-stops",
+}
+
+
+def test_every_value_fault_has_an_effect_test() -> None:
+    assert set(FAULT_EFFECTS) | PROTOCOL_FAULTS == set(FAULTS)
 
 
 @pytest.mark.parametrize("fault", list(FAULT_EFFECTS))

@@ -78,6 +78,16 @@ def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pyt
         ("pole-tilt", {"SP-LOAD-012"}, "fail"),
         ("clock-drift", {"SP-DATA-010"}, "fail"),
         ("dimming-not-honoured", {"SP-LUM-011", "SP-PWR-008"}, "fail"),
+        # Garbled frames on each serial transport: the values cannot be read, so error.
+        ("meter-bad-checksum", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"}, "error"),
+        (
+            "lamp-bad-crc",
+            {"SP-PWR-003", "SP-PWR-008", "SP-LUM-011", "SP-DATA-010", "SP-DATA-011"},
+            "error",
+        ),
+        # The gateway answers, but not as it must: non-conformance, so fail.
+        ("telemetry-schema-violation", {"SP-DATA-007"}, "fail"),
+        ("heartbeat-stops", {"SP-DATA-008"}, "fail"),
     ],
 )
 def test_each_bench_fault_breaks_what_it_names(
@@ -88,6 +98,9 @@ def test_each_bench_fault_breaks_what_it_names(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     verdicts = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
     assert {k for k, v in verdicts.items() if v != "pass"} == broken
+    from ycsa_conform.bench import FAULTS
+
+    assert set(FAULTS[fault].breaks) == broken
     assert {verdicts[k] for k in broken} == {verdict}
 
 

@@ -30,6 +30,10 @@ def _catalogue(*faults: Fault) -> MappingProxyType[str, Fault]:
     return MappingProxyType({f.name: f for f in faults})
 
 
+# The lamp controller's requirements: every one reads it over Modbus RTU.
+_LAMP = ("SP-PWR-003", "SP-PWR-008", "SP-LUM-011", "SP-DATA-010", "SP-DATA-011")
+_METER = ("SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005")
+
 FAULTS = _catalogue(
     Fault(
         name="low-power-factor",
@@ -46,8 +50,32 @@ FAULTS = _catalogue(
     Fault(
         name="meter-timeout",
         description="the energy meter never answers in time (other devices still do)",
-        breaks=("SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"),
+        breaks=_METER,
         overrides={"silent_roles": frozenset({"meter"})},
+    ),
+    Fault(
+        name="meter-bad-checksum",
+        description="the DL/T 645 meter answers every read with a wrong checksum",
+        breaks=_METER,
+        overrides={"malformed_roles": frozenset({"meter"})},
+    ),
+    Fault(
+        name="lamp-bad-crc",
+        description="the lamp controller's Modbus RTU answers leave with a bad CRC",
+        breaks=_LAMP,
+        overrides={"garbled_frames": True},
+    ),
+    Fault(
+        name="telemetry-schema-violation",
+        description="the gateway's telemetry breaks its JSON Schema (a number sent as text)",
+        breaks=("SP-DATA-007",),
+        overrides={"schema_violation": True},
+    ),
+    Fault(
+        name="heartbeat-stops",
+        description="the gateway stops sending heartbeats (telemetry goes on)",
+        breaks=("SP-DATA-008",),
+        overrides={"silent_roles": frozenset({"gateway"})},
     ),
     Fault(
         name="pole-tilt",
