@@ -224,7 +224,12 @@ def test_read_many_on_a_silent_meter_returns_timeouts_without_raising(
     meter.silent = True
     results = connect().read_many(["supply_voltage", "frequency"])
     assert all(isinstance(r, DeviceTimeout) for r in results.values())
-    assert str(results["frequency"]).startswith("frequency: no answer from meter")
+    assert str(results["supply_voltage"]).startswith("supply_voltage: no answer from meter")
+    # A silent meter is not asked again in the same poll: one timeout, not one per identifier.
+    assert str(results["frequency"]).startswith(
+        "frequency: DI 02800002 not asked, the meter was silent earlier in this poll - "
+        "supply_voltage: no answer from meter"
+    )
 
 
 def test_a_meter_ignores_requests_for_another_address(meter: SimMeter645, connect: Connect) -> None:

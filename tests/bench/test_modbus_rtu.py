@@ -172,5 +172,5 @@ def test_a_missing_serial_port_is_refused_with_the_path() -> None:
 
     dm = load_devicemap(data_dir("benches") / "devicemaps" / "lamp-controller.yaml")
     lamp = open_device("lamp", "modbus-rtu:///dev/ttyUSB99?unit=1", dm, LinkOptions(timeout=0.2))
-    with pytest.raises(DeviceError, match=r"cannot connect to lamp at modbus-rtu:///dev/ttyUSB99"):
+    with pytest.raises(DeviceError, match=r"cannot open /dev/ttyUSB99 for modbus-rtu:///dev/ttyU"):
         lamp.read("supply_voltage")
