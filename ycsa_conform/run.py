@@ -140,7 +140,8 @@ class AcceptanceRun:
         return self._devices[key]
 
     def traffic(self) -> list[dict[str, object]]:
-        """Per device used so far: point reads asked for, requests sent, the coalesced minimum."""
+        """Per device used so far: point reads asked for, message observations, requests sent
+        (both kinds) and the coalesced minimum for the point reads."""
         rows: list[dict[str, object]] = []
         for (target, role), device in self._devices.items():
             planned = self._planned.get((target, role), [])
@@ -150,6 +151,7 @@ class AcceptanceRun:
                     "device": role,
                     "scheme": device.source.scheme,
                     "point_reads": device.requested,
+                    "observations": device.observations,
                     "transactions": device.transactions,
                     "minimum": device.minimum_transactions(planned) if planned else 0,
                 }

@@ -203,3 +203,25 @@ def test_report_dir_option(pytester: pytest.Pytester, tmp_path: Path) -> None:
     lines = (target / "journal.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["type"] == "run"
     assert json.loads(lines[1])["requirement"] == "SP-LUM-001"
+
+
+def test_main_job_needs_nothing_outside_pip(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With neither mosquitto nor socat on PATH the bench falls back to the embedded broker
+    # (amqtt) and the pure-Python pty bridge, and the profile still reads all four schemes.
+    monkeypatch.setenv("PATH", str(pytester.path / "empty-bin"))
+
+    result = pytester.runpytest("--profile", "smart-pole")
+
+    result.assert_outcomes(passed=22)
+    report = _report(pytester)
+    schemes = {
+        m["source"]["scheme"] for r in report["results"] for m in r["measurements"] if m["source"]
+    }
+    assert schemes == {"modbus-tcp", "modbus-rtu", "dlt645", "mqtt"}
+    result.stdout.fnmatch_lines(["*'modbus_rtu': '/dev/pts/*"])  # the bridge's ptys, not socat's
+    traffic = report["traffic"]["devices"]
+    assert sum(d["transactions"] - d["observations"] for d in traffic) == sum(
+        d["minimum"] for d in traffic
+    )

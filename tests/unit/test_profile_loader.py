@@ -106,7 +106,7 @@ def test_a_requirement_knows_its_line() -> None:
 
 
 def test_a_profile_loads_from_a_path(tmp_path: Path) -> None:
-    path = variant(tmp_path, ('version: "0.1.0"', 'version: "0.1.1"'))
+    path = variant(tmp_path, ('version: "0.2.0"', 'version: "0.2.1"'))
 
     assert load_profile(path).version == "0.1.1"
 

@@ -80,12 +80,13 @@ class Reporter:
         )
         devices = self.state.run.traffic()
         if devices:
-            sent = sum(int(str(d["transactions"])) for d in devices)
+            observed = sum(int(str(d["observations"])) for d in devices)
+            sent = sum(int(str(d["transactions"])) for d in devices) - observed
             asked = sum(int(str(d["point_reads"])) for d in devices)
             least = sum(int(str(d["minimum"])) for d in devices)
             tr.write_line(
                 f"device traffic: {sent} requests for {asked} point reads "
-                f"(coalesced minimum {least})"
+                f"(coalesced minimum {least}), {observed} MQTT observation(s)"
                 + (" - replayed, no device contacted" if self.state.replay else "")
             )
         if self.state.recorder is not None:

@@ -43,6 +43,7 @@ class PolledDevice:
         self.planned = tuple(dict.fromkeys(planned))
         self.max_age = max_age
         self.requested = 0  # point reads the checks asked for: what an uncoalesced run would send
+        self.observations = 0  # MQTT traffic observations (message checks), not point reads
         self._clock = clock
         self._on_read = on_read
         self._polled_at: float | None = None
@@ -64,8 +65,16 @@ class PolledDevice:
         return self.device.minimum_transactions(points)
 
     def __getattr__(self, name: str) -> Any:
-        # Protocol-specific abilities (MQTT `observe`) pass straight through, unpolled.
-        return getattr(self.device, name)
+        # Protocol-specific abilities pass straight through, unpolled.
+        attribute = getattr(self.device, name)
+        if name == "observe":
+            # An observation is a request of its own (a subscription window), counted apart.
+            def observe(*args: Any, **kwargs: Any) -> Any:
+                self.observations += 1
+                return attribute(*args, **kwargs)
+
+            return observe
+        return attribute
 
     def read(self, point: str) -> Reading:
         result = self.read_many([point])[point]
