@@ -38,17 +38,20 @@ def test_transactions_per_profile_run_against_the_coalesced_minimum() -> None:
         rows = run.traffic()
         run.close()
     print(f"\nsmart-pole on the bench: {len(list(run.cases()))} requirements in {elapsed:.2f} s")
-    print(f"  {'device':<12}{'scheme':<12}{'point reads':>12}{'sent':>6}{'minimum':>9}")
+    print(f"  {'device':<12}{'scheme':<12}{'point reads':>12}{'sent':>6}{'minimum':>9}{'obs.':>6}")
     for row in rows:
+        reads_sent = int(str(row["transactions"])) - int(str(row["observations"]))
         print(
             f"  {row['device']!s:<12}{row['scheme']!s:<12}{row['point_reads']!s:>12}"
-            f"{row['transactions']!s:>6}{row['minimum']!s:>9}"
+            f"{reads_sent:>6}{row['minimum']!s:>9}{row['observations']!s:>6}"
         )
     asked = sum(int(str(r["point_reads"])) for r in rows)
-    sent = sum(int(str(r["transactions"])) for r in rows)
+    observed = sum(int(str(r["observations"])) for r in rows)
+    sent = sum(int(str(r["transactions"])) for r in rows) - observed
     least = sum(int(str(r["minimum"])) for r in rows)
     print(
-        f"  total: {sent} requests sent for {asked} point reads; coalesced minimum {least}; "
+        f"  total: {sent} read requests sent for {asked} point reads (+{observed} MQTT "
+        f"observations); coalesced minimum {least}; "
         f"sent/minimum {sent / least:.2f}×, one-request-per-read/sent {asked / sent:.1f}×\n"
         f"  at ~{BUS_MS_PER_TRANSACTION:.0f} ms per RS-485 transaction: "
         f"{sent * BUS_MS_PER_TRANSACTION / 1000:.2f} s on the bus instead of "
