@@ -108,7 +108,7 @@ def test_a_requirement_knows_its_line() -> None:
 def test_a_profile_loads_from_a_path(tmp_path: Path) -> None:
     path = variant(tmp_path, ('version: "0.2.0"', 'version: "0.2.1"'))
 
-    assert load_profile(path).version == "0.1.1"
+    assert load_profile(path).version == "0.2.1"
 
 
 def test_an_unknown_profile_name_lists_the_builtin_ones() -> None:
