@@ -422,10 +422,7 @@ class ModbusLink:
                     f"{received[:32].hex(' ')}{' …' if len(received) > 32 else ''}"
                 )
             tries = f" ({self.options.retries + 1} tries)" if self.options.retries else ""
-            return DeviceTimeout(
-                f"no answer from {at.replace(' at ', ' at ', 1)} within "
-                f"{self.options.timeout:g} s{tries}"
-            )
+            return DeviceTimeout(f"no answer from {at} within {self.options.timeout:g} s{tries}")
         if isinstance(exc, ModbusIOException):
             return DecodeError(f"{at}: unusable answer: {exc}")
         return DeviceError(f"{at}: {exc}")
