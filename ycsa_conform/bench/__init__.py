@@ -24,7 +24,14 @@ from types import TracebackType
 from typing import Any
 
 from .definition import BenchDefinition, SimulatedDevice, bench_path, list_benches, load_bench
-from .fault import FAULTS, Fault, apply_faults, resolve_faults
+from .fault import (
+    FAULTS,
+    Fault,
+    apply_faults,
+    configure_gateway,
+    configure_meter,
+    resolve_faults,
+)
 from .modbus import ModbusBench
 from .physics import PoleSettings
 from .pole import Pole
@@ -128,8 +135,7 @@ def _start_servers(
                     devicemap=device.devicemap,
                     values=_values(pole, device),
                 )
-                meter.silent = device.role in pole.settings.silent_roles
-                meter.garble = device.role in pole.settings.malformed_roles
+                configure_meter(meter, device.role, pole.settings)
                 meter.start()
                 stack.callback(meter.stop)
             endpoints["dlt645"] = line.device_path
@@ -177,9 +183,7 @@ def _start_mqtt(
             on_command=command,
             devicemap=device.devicemap,
         )
-        gateway.heartbeat_stopped = device.role in pole.settings.silent_roles
-        gateway.malformed_json = device.role in pole.settings.malformed_roles
-        gateway.schema_violation = pole.settings.schema_violation
+        configure_gateway(gateway, device.role, pole.settings)
         gateway.start()
         stack.callback(gateway.stop)
     return f"{running.host}:{running.port}"

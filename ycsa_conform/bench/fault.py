@@ -15,7 +15,14 @@ from typing import Any
 
 from .physics import PoleSettings
 
-__all__ = ["FAULTS", "Fault", "apply_faults", "resolve_faults"]
+__all__ = [
+    "FAULTS",
+    "Fault",
+    "apply_faults",
+    "configure_gateway",
+    "configure_meter",
+    "resolve_faults",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,3 +127,16 @@ def apply_faults(settings: PoleSettings, faults: Iterable[Fault]) -> PoleSetting
     for fault in faults:
         settings = dataclasses.replace(settings, **fault.overrides)
     return settings
+
+
+def configure_meter(meter: Any, role: str, settings: PoleSettings) -> None:
+    """Set a simulated DL/T 645 meter's fault switches from the pole's settings."""
+    meter.silent = role in settings.silent_roles
+    meter.garble = role in settings.malformed_roles
+
+
+def configure_gateway(gateway: Any, role: str, settings: PoleSettings) -> None:
+    """Set a simulated gateway's fault switches from the pole's settings."""
+    gateway.heartbeat_stopped = role in settings.silent_roles
+    gateway.malformed_json = role in settings.malformed_roles
+    gateway.schema_violation = settings.schema_violation
