@@ -52,6 +52,8 @@ def write_site(tmp_path: Path, closed_port: int) -> WriteSite:
         text = text.replace("{mqtt}", f"127.0.0.1:{closed_port}")
         text = text.replace("{modbus_rtu}", "/nonexistent/ttyRS485-0")
         text = text.replace("{dlt645}", "/nonexistent/ttyRS485-1")
+        text = text.replace("{meter_address}", "202611250001")
+        text = text.replace("{prefix}", "ycsa/bench/P001")
         text = text.replace(", timeout: 2 s", "")
         text = text.replace(", map: ", ", timeout: 0.2 s, map: ")
         for old, new in changes:

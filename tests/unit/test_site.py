@@ -53,6 +53,8 @@ def test_the_bench_site_loads_with_its_device_maps() -> None:
         "modbus_rtu": "/dev/ttyUSB0",
         "dlt645": "/dev/ttyUSB1",
         "mqtt": "127.0.0.1:1883",
+        "meter_address": "202611250001",
+        "prefix": "ycsa/bench/P001",
     }.items():
         text = text.replace("{" + key + "}", value)
 

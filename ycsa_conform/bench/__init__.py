@@ -7,21 +7,28 @@
 
 A bench is defined by data (`benches/NAME.yaml`: devices, simulation models, device maps) and
 comes with a site template (`benches/NAME.site.yaml`) whose `{modbus_tcp}`, `{modbus_rtu}`,
-`{dlt645}` and `{mqtt}` placeholders are filled in when it starts. Every transport is real:
-Modbus TCP on a loopback port, Modbus RTU and DL/T 645 on pseudo-terminal pairs (one RS-485
-bus each; socat when it is installed, a pure-Python bridge otherwise) and MQTT through a broker
-(mosquitto when it is on PATH, the embedded amqtt broker otherwise).
+`{dlt645}`, `{mqtt}`, `{meter_address}` and `{prefix}` placeholders are filled in when it starts
+(for a fleet, `poles=N`, the template's one target is cloned once per pole).
+
+Every transport is real: Modbus TCP on a loopback port, Modbus RTU and DL/T 645 on
+pseudo-terminal pairs (one RS-485 bus each; socat when it is installed, a pure-Python bridge
+otherwise) and MQTT through a broker (mosquitto when it is on PATH, the embedded amqtt broker
+otherwise).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import functools
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import yaml
 
 from .definition import BenchDefinition, SimulatedDevice, bench_path, list_benches, load_bench
 from .fault import (
@@ -36,55 +43,85 @@ from .modbus import ModbusBench
 from .physics import PoleSettings
 from .pole import Pole
 
-__all__ = ["FAULTS", "Bench", "Fault", "list_benches"]
+__all__ = ["FAULTS", "MAX_POLES", "Bench", "Fault", "list_benches"]
 
 
 class Bench:
-    """A running bench. Build it with `Bench.start`; `stop()` may be called any number of times."""
+    """A running bench. Build it with `Bench.start`; `stop()` may be called any number of times.
+
+    `poles` holds each simulated pole's endpoints; `endpoints` and `pole` are the first pole's
+    (a one-pole bench is the common case).
+    """
 
     def __init__(
         self,
         *,
         definition: BenchDefinition,
         faults: tuple[Fault, ...],
-        pole: Pole,
-        endpoints: Mapping[str, str],
+        fleet: Sequence[Pole],
+        poles: Sequence[Mapping[str, str]],
         stack: contextlib.ExitStack,
     ) -> None:
         self.definition = definition
         self.name = definition.name
         self.faults = tuple(f.name for f in faults)
-        self.pole = pole
+        self.fleet = tuple(fleet)
+        self.pole = self.fleet[0]
+        self.poles = [dict(p) for p in poles]
         self._stack = stack
-        self.endpoints = dict(endpoints)
+        self.endpoints = {k: v for k, v in self.poles[0].items() if k in _ENDPOINT_KEYS}
         self.site_path: Path = definition.site_path
-        text = self.site_path.read_text(encoding="utf-8")
-        for key, value in self.endpoints.items():
-            text = text.replace("{" + key + "}", value)
-        self.site_text = text
+        template = self.site_path.read_text(encoding="utf-8")
+        if len(self.poles) == 1:
+            self.site_text = _fill(template, self.poles[0])
+        else:
+            self.site_text = _fleet_site(template, self.poles, maps_from=None)
 
     @classmethod
     def start(
-        cls, name: str = "smart-pole", *, faults: Sequence[str] = (), broker: str = "auto"
+        cls,
+        name: str = "smart-pole",
+        *,
+        faults: Sequence[str] = (),
+        broker: str = "auto",
+        poles: int = 1,
     ) -> Bench:
-        """Start the built-in bench `name` with the named faults injected.
+        """Start the built-in bench `name` with the named faults injected into every pole.
 
         `broker` picks the MQTT broker: "auto" (mosquitto if on PATH), "mosquitto", "embedded".
+        `poles` simulates a fleet: each pole has its own Modbus TCP port and RS-485 bus, its own
+        meter address on a shared DL/T 645 line, and its own topic prefix on the shared broker.
         """
         if isinstance(faults, str):
             raise TypeError(f"faults= takes a list of names, like [{faults!r}]")
+        if not 1 <= poles <= MAX_POLES:
+            raise ValueError(f"poles={poles}: a bench simulates 1 to {MAX_POLES} poles")
         chosen = resolve_faults(faults)  # before anything starts
         definition = load_bench(bench_path(name))
-        pole = Pole(apply_faults(PoleSettings(), chosen))
+        fleet = [
+            Pole(
+                dataclasses.replace(
+                    apply_faults(PoleSettings(), chosen), seed=f"kunming-{_pole_id(k)}"
+                )
+            )
+            for k in range(1, poles + 1)
+        ]
         stack = contextlib.ExitStack()
         try:
-            endpoints = _start_servers(definition.devices, pole, stack, broker=broker)
+            endpoints = _start_servers(definition.devices, fleet, stack, broker=broker)
             return cls(
-                definition=definition, faults=chosen, pole=pole, endpoints=endpoints, stack=stack
+                definition=definition, faults=chosen, fleet=fleet, poles=endpoints, stack=stack
             )
         except BaseException:
             stack.close()
             raise
+
+    def write_site(self, path: Path) -> Path:
+        """A site file for this running bench at `path`, usable from any directory."""
+        template = self.site_path.read_text(encoding="utf-8")
+        text = _fleet_site(template, self.poles, maps_from=self.site_path.parent)
+        path.write_text(text, encoding="utf-8")
+        return path
 
     def stop(self) -> None:
         self._stack.close()
@@ -102,46 +139,132 @@ class Bench:
 
     def __repr__(self) -> str:
         faults = f" faults={list(self.faults)}" if self.faults else ""
-        return f"<Bench {self.name} {self.endpoints}{faults}>"
+        fleet = f" poles={len(self.poles)}" if len(self.poles) > 1 else ""
+        return f"<Bench {self.name} {self.endpoints}{fleet}{faults}>"
+
+
+MAX_POLES = 200
+_ENDPOINT_KEYS = ("modbus_tcp", "modbus_rtu", "dlt645", "mqtt")
+
+
+def _pole_id(k: int) -> str:
+    return f"P{k:03d}"
+
+
+def _fill(text: str, values: Mapping[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _fleet_site(
+    template: str, poles: Sequence[Mapping[str, str]], *, maps_from: Path | None
+) -> str:
+    """The site document with one target per pole, cloned from the template's one target.
+
+    With `maps_from`, device map paths become absolute, so the file works from anywhere.
+    """
+    document = yaml.safe_load(template)  # placeholders sit inside strings: YAML keeps them
+    [target] = document["targets"]
+    targets = []
+    for values in poles:
+        clone = _fill_all(copy.deepcopy(target), values)
+        clone["id"] = values["pole"]
+        clone["title"] = {
+            "en": f"Simulated pole {values['pole']}",
+            "zh": f"仿真灯杆 {values['pole']}",
+        }
+        if maps_from is not None:
+            for device in clone.get("devices", {}).values():
+                device["map"] = str((maps_from / device["map"]).resolve())
+        targets.append(clone)
+    document["targets"] = targets
+    header = (
+        f"# Site of a running ycsa-conform bench ({len(poles)} simulated pole(s)); "
+        "valid while the bench runs.\n"
+    )
+    return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def _fill_all(node: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return _fill(node, values)
+    if isinstance(node, dict):
+        return {k: _fill_all(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill_all(v, values) for v in node]
+    return node
+
+
+def _identity(device: SimulatedDevice, k: int) -> SimulatedDevice:
+    """`device` as fitted to pole k: its own meter address and topic prefix."""
+    address = f"{int(device.address) + k - 1:012d}" if device.address else ""
+    prefix = device.prefix.replace("{pole}", _pole_id(k))
+    return dataclasses.replace(device, address=address, prefix=prefix)
 
 
 def _start_servers(
-    devices: Sequence[SimulatedDevice], pole: Pole, stack: contextlib.ExitStack, *, broker: str
-) -> dict[str, str]:
-    """Start one server per transport the devices use; each is stopped by `stack`."""
-    endpoints: dict[str, str] = {}
+    devices: Sequence[SimulatedDevice],
+    fleet: Sequence[Pole],
+    stack: contextlib.ExitStack,
+    *,
+    broker: str,
+) -> list[dict[str, str]]:
+    """Start the servers of every pole; each is stopped by `stack`. Returns their endpoints."""
     transports = {d.transport for d in devices}
-    if "modbus-tcp" in transports:
-        tcp = ModbusBench(devices, pole, transport="modbus-tcp")
-        endpoints["modbus_tcp"] = tcp.start()
-        stack.callback(tcp.stop)
+    poles: list[dict[str, str]] = []
+    line = None
+    running = None
     if "modbus-rtu" in transports or "dlt645" in transports:
         from .pty import PtyPair  # serial only when a bench has a serial device
+    if "dlt645" in transports:
+        # One DL/T 645 line for the fleet, as meters share a bus in a distribution cabinet.
+        line = stack.enter_context(PtyPair.open())
+    if "mqtt" in transports:
+        from .broker import start_broker
 
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
+        running = stack.enter_context(start_broker(kind=broker, directory=folder))
+    for k, pole in enumerate(fleet, start=1):
+        fitted = [_identity(d, k) for d in devices]
+        endpoints = {"pole": _pole_id(k)}
+        if "modbus-tcp" in transports:
+            tcp = ModbusBench(fitted, pole, transport="modbus-tcp")
+            endpoints["modbus_tcp"] = tcp.start()
+            stack.callback(tcp.stop)
         if "modbus-rtu" in transports:
             bus = stack.enter_context(PtyPair.open())
-            rtu = ModbusBench(devices, pole, transport="modbus-rtu", serial_path=bus.bench_path)
+            rtu = ModbusBench(fitted, pole, transport="modbus-rtu", serial_path=bus.bench_path)
             rtu.start()
             stack.callback(rtu.stop)
             endpoints["modbus_rtu"] = bus.device_path
-        if "dlt645" in transports:
-            from .meter645 import SimMeter645
-
-            line = stack.enter_context(PtyPair.open())
-            for device in (d for d in devices if d.transport == "dlt645"):
-                meter = SimMeter645(
-                    line.bench_path,
-                    address=device.address,
-                    devicemap=device.devicemap,
-                    values=_values(pole, device),
-                )
-                configure_meter(meter, device.role, pole.settings)
-                meter.start()
-                stack.callback(meter.stop)
+        if line is not None:
+            _start_meters(fitted, pole, stack, line.bench_path)
             endpoints["dlt645"] = line.device_path
-    if "mqtt" in transports:
-        endpoints["mqtt"] = _start_mqtt(devices, pole, stack, broker=broker)
-    return endpoints
+        if running is not None:
+            _start_gateways(fitted, pole, stack, running.host, running.port)
+            endpoints["mqtt"] = f"{running.host}:{running.port}"
+        for device in fitted:
+            if device.address:
+                endpoints["meter_address"] = device.address
+            if device.prefix:
+                endpoints["prefix"] = device.prefix
+        poles.append(endpoints)
+    return poles
+
+
+def _start_meters(
+    devices: Sequence[SimulatedDevice], pole: Pole, stack: contextlib.ExitStack, path: str
+) -> None:
+    from .meter645 import SimMeter645
+
+    for device in (d for d in devices if d.transport == "dlt645"):
+        meter = SimMeter645(
+            path, address=device.address, devicemap=device.devicemap, values=_values(pole, device)
+        )
+        configure_meter(meter, device.role, pole.settings)
+        meter.start()
+        stack.callback(meter.stop)
 
 
 def _values(pole: Pole, device: SimulatedDevice) -> Any:
@@ -160,24 +283,24 @@ def _values(pole: Pole, device: SimulatedDevice) -> Any:
     return value
 
 
-def _start_mqtt(
-    devices: Sequence[SimulatedDevice], pole: Pole, stack: contextlib.ExitStack, *, broker: str
-) -> str:
-    from .broker import start_broker
+def _start_gateways(
+    devices: Sequence[SimulatedDevice],
+    pole: Pole,
+    stack: contextlib.ExitStack,
+    host: str,
+    port: int,
+) -> None:
     from .gateway import SimGateway
 
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
-    running = stack.enter_context(start_broker(kind=broker, directory=folder))
+    def command(payload: Mapping[str, Any]) -> str:
+        if "dimming" in payload:
+            pole.command("target_light_command", float(payload["dimming"]))
+        return "ok"
+
     for device in (d for d in devices if d.transport == "mqtt"):
-
-        def command(payload: Mapping[str, Any]) -> str:
-            if "dimming" in payload:
-                pole.command("target_light_command", float(payload["dimming"]))
-            return "ok"
-
         gateway = SimGateway(
-            running.host,
-            running.port,
+            host,
+            port,
             prefix=device.prefix,
             values=functools.partial(pole.readings, device.model),
             on_command=command,
@@ -186,4 +309,3 @@ def _start_mqtt(
         configure_gateway(gateway, device.role, pole.settings)
         gateway.start()
         stack.callback(gateway.stop)
-    return f"{running.host}:{running.port}"

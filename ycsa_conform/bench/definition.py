@@ -16,6 +16,7 @@ from ycsa_conform.source import load_document
 __all__ = ["BenchDefinition", "SimulatedDevice", "bench_path", "list_benches", "load_bench"]
 
 _SITE_SUFFIX = ".site.yaml"
+_NOT_BENCHES = frozenset({"faults.yaml"})  # the fault catalogue lives beside the benches
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +45,7 @@ def list_benches() -> list[str]:
     return sorted(
         p.name.removesuffix(".yaml")
         for p in folder.glob("*.yaml")
-        if not p.name.endswith(_SITE_SUFFIX)
+        if not p.name.endswith(_SITE_SUFFIX) and p.name not in _NOT_BENCHES
     )
 
 

@@ -175,6 +175,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state is not None:
         profiles = ", ".join(f"{p.id} {p.version}" for p in state.profiles)
         where = f"bench {state.bench.endpoints}" if state.bench else str(state.site.path)
+        if state.bench is not None and len(state.bench.poles) > 1:
+            where = f"bench of {len(state.bench.poles)} poles, P001 at {state.bench.endpoints}"
         if state.replay is not None:
             where = f"replayed from {state.replay.directory}, no devices contacted"
         lines.append(

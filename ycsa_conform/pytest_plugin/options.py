@@ -47,6 +47,14 @@ def add_options(parser: pytest.Parser) -> None:
         "(list them with `ycsa-conform bench faults`)",
     )
     group.addoption(
+        "--bench-poles",
+        type=int,
+        dest="ycsa_bench_poles",
+        default=1,
+        metavar="N",
+        help="simulate N poles on the built-in bench, each with its own devices (default 1)",
+    )
+    group.addoption(
         "--allow-actuation",
         action="store_true",
         dest="ycsa_allow_actuation",

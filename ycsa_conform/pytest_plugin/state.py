@@ -80,9 +80,14 @@ def build_state(config: pytest.Config) -> State:
             overrides[key] = setting
         site_path = config.getoption("ycsa_site")
         faults: list[str] = config.getoption("ycsa_bench_faults")
+        poles: int = config.getoption("ycsa_bench_poles")
         record_dir, replay_dir = config.getoption("ycsa_record"), config.getoption("ycsa_replay")
         if record_dir and replay_dir:
             raise pytest.UsageError("--record and --replay exclude each other; choose one")
+        if poles != 1 and (site_path or replay_dir):
+            raise pytest.UsageError(
+                "--bench-poles applies to the built-in bench; drop --site / --replay to use it"
+            )
         bench = None
         replay = None
         if replay_dir:
@@ -107,9 +112,10 @@ def build_state(config: pytest.Config) -> State:
             )
 
             try:
-                bench = Bench.start("smart-pole", faults=faults)
+                bench = Bench.start("smart-pole", faults=faults, poles=poles)
             except ValueError as exc:
-                raise pytest.UsageError(f"--bench-fault: {exc}") from None
+                option = "--bench-poles" if str(exc).startswith("poles=") else "--bench-fault"
+                raise pytest.UsageError(f"{option}: {exc}") from None
             try:
                 site = load_site(bench.site_path, text=bench.site_text)
             except BaseException:
