@@ -4,6 +4,9 @@ ycsa-conform profiles                     built-in profiles
 ycsa-conform profile show NAME|PATH [--json]
 ycsa-conform validate FILE...             profiles, sites, device maps; exit 1 on errors
 ycsa-conform bench faults [--json]        the built-in bench's fault catalogue
+ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
+                                          serve a bench until Ctrl-C / SIGTERM; prints one
+                                          JSON line: endpoints per pole and a site file
 """
 
 from __future__ import annotations
@@ -146,14 +149,63 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
     from .bench import FAULTS
 
     rows = [
-        {"name": f.name, "description": f.description, "breaks": list(f.breaks)}
+        {
+            "name": f.name,
+            "description": f.description,
+            "breaks": list(f.breaks),
+            "verdict": f.verdict.value,
+        }
         for f in FAULTS.values()
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            print(f"{row['name']:<22} breaks {', '.join(row['breaks']):<28} {row['description']}")
+            breaks = ", ".join(row["breaks"])
+            print(f"{row['name']:<26} {row['verdict']:<5} {breaks}: {row['description']}")
+    return 0
+
+
+def _cmd_bench_serve(args: argparse.Namespace) -> int:
+    """Serve a bench for the vendor's own tools; one JSON line on stdout says where it is."""
+    import signal
+    import tempfile
+    import threading
+
+    from .bench import Bench
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, request_stop)
+    try:
+        bench = Bench.start(args.bench, faults=args.fault, poles=args.poles)
+    except ValueError as exc:
+        print(f"ycsa-conform bench: {exc}", file=sys.stderr)
+        return 2
+    with bench, tempfile.TemporaryDirectory(prefix="ycsa-bench-site-") as folder:
+        site = Path(args.site_file) if args.site_file else Path(folder) / "site.yaml"
+        bench.write_site(site.resolve())
+        ready = {
+            "bench": bench.name,
+            "faults": list(bench.faults),
+            "site": str(site.resolve()),
+            "endpoints": bench.endpoints,
+            "poles": bench.poles,
+            "run": f"pytest --profile {bench.name} --site {site.resolve()}",
+        }
+        print(json.dumps(ready, ensure_ascii=False), flush=True)
+        print(
+            f"bench {bench.name} with {len(bench.poles)} pole(s) is serving; "
+            "stop it with Ctrl-C or SIGTERM",
+            file=sys.stderr,
+            flush=True,
+        )
+        stop.wait()
+    print("bench stopped", file=sys.stderr, flush=True)
     return 0
 
 
@@ -186,6 +238,16 @@ def _parser() -> argparse.ArgumentParser:
     faults = bench_sub.add_parser("faults", help="list the fault catalogue")
     faults.add_argument("--json", action="store_true")
     faults.set_defaults(func=_cmd_bench_faults)
+    from .bench.definition import list_benches
+
+    for name in list_benches():
+        serve = bench_sub.add_parser(name, help=f"serve the {name} bench until interrupted")
+        serve.add_argument("--fault", action="append", default=[], metavar="NAME")
+        serve.add_argument("--poles", type=int, default=1, metavar="N")
+        serve.add_argument(
+            "--site-file", metavar="PATH", help="where to write the site file (default: temp)"
+        )
+        serve.set_defaults(func=_cmd_bench_serve, bench=name)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from ycsa_conform.bench import FAULTS, Bench, list_benches
-from ycsa_conform.devicemap import DeviceMap, load_devicemap
+from ycsa_conform.devicemap import ByteOrder, DeviceMap, load_devicemap
 from ycsa_conform.errors import DeviceException, DeviceRefused, DeviceTimeout, InputError
 from ycsa_conform.limit import parse_limit
 from ycsa_conform.transport import Device, LinkOptions, open_device
@@ -123,8 +124,6 @@ def test_every_point_of_every_device_reads_plausibly(
 
 
 def test_the_lamp_clock_is_host_utc(open_role: Opener) -> None:
-    import time
-
     before = int(time.time())
     clock = open_role("lamp").read("device_clock").value
     after = int(time.time())
@@ -278,9 +277,19 @@ FAULT_EFFECTS: dict[str, Callable[[Opener], None]] = {
         _check(243 <= _magnitude(d("lamp"), "supply_voltage", "V") <= 245),
         _check(245 <= _magnitude(d("meter"), "supply_voltage", "V") <= 247),
     ),
+    "undervoltage": lambda d: (
+        _check(189 <= _magnitude(d("lamp"), "supply_voltage", "V") <= 191),
+        _check(191 <= _magnitude(d("meter"), "supply_voltage", "V") <= 193),
+    ),
+    "frequency-deviation": lambda d: _check(
+        50.58 <= _magnitude(d("meter"), "frequency", "Hz") <= 50.62
+    ),
     "pole-tilt": lambda d: _check(0.44 <= _magnitude(d("tilt"), "tilt_x", "deg") <= 0.46),
     "clock-drift": lambda d: _check(_lags(_magnitude(d("lamp"), "device_clock", "s"), 85, 95)),
     "dimming-not-honoured": lambda d: _dimming_stuck(d("lamp")),
+    "environment-word-order": lambda d: _check(
+        _magnitude(d("environment"), "ambient_illuminance", "lx") > 150_000
+    ),
 }
 
 
@@ -289,8 +298,6 @@ def _check(condition: bool) -> None:
 
 
 def _lags(clock: float, low: float, high: float) -> bool:
-    import time
-
     return low <= time.time() - clock <= high
 
 
@@ -305,9 +312,13 @@ def _dimming_stuck(lamp: Device) -> None:
 # (tests/plugin/test_main_job.py) and by each transport's own tests.
 PROTOCOL_FAULTS = {
     "meter-timeout",
+    "slow-meter",
     "meter-bad-checksum",
+    "lamp-silent",
     "lamp-bad-crc",
+    "tilt-device-failure",
     "telemetry-schema-violation",
+    "telemetry-malformed-json",
     "heartbeat-stops",
 }
 
@@ -339,6 +350,41 @@ def test_meter_timeout_silences_the_meter_only(opener: Callable[[Bench], Opener]
         with pytest.raises(DeviceTimeout):
             meter.read("frequency")
         assert _magnitude(devices("tilt"), "tilt_x", "deg") < 0.1
+
+
+def test_a_slow_meter_answers_late_but_answers() -> None:
+    with Bench.start(faults=["slow-meter"]) as faulty:
+        entry = site_devices(faulty)["meter"]
+        dm = devicemap(faulty, "meter")
+        patient = open_device("meter", entry["uri"], dm, LinkOptions(timeout=2.5))
+        hasty = open_device("meter", entry["uri"], dm, LinkOptions(timeout=1.0))
+        with contextlib.closing(patient), contextlib.closing(hasty):
+            started = time.monotonic()
+            assert 227 <= _magnitude(patient, "supply_voltage", "V") <= 231
+            assert 1.5 <= time.monotonic() - started < 2.5
+            # The site's 1 s is not enough.
+            with pytest.raises(DeviceTimeout, match=r"no answer from meter .* within 1 s"):
+                hasty.read("frequency")
+
+
+def test_a_failed_device_answers_modbus_exception_4(opener: Callable[[Bench], Opener]) -> None:
+    with Bench.start(faults=["tilt-device-failure"]) as faulty:
+        devices = opener(faulty)
+        with pytest.raises(DeviceException, match=r"exception 4 \(device failure\)") as info:
+            devices("tilt").read("tilt_x")
+        assert info.value.code == 4
+        # The environment sensor behind the same gateway port still answers.
+        assert _magnitude(devices("environment"), "wind_speed", "m/s") > 0
+
+
+def test_word_swapped_firmware_reads_right_with_a_little_endian_word_map() -> None:
+    with Bench.start(faults=["environment-word-order"]) as faulty:
+        dm = devicemap(faulty, "environment")
+        fixed = _with_point(dm, "ambient_illuminance", word_order=ByteOrder.LITTLE)
+        with contextlib.closing(_open(faulty, "environment", fixed)) as environment:
+            assert 4.5 <= _magnitude(environment, "ambient_illuminance", "lx") <= 7.5
+            # 16-bit values have no word order: unchanged.
+            assert 13.5 <= _magnitude(environment, "air_temperature", "degC") <= 15.5
 
 
 # -- life cycle -------------------------------------------------------------------------------

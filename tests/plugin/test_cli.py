@@ -55,7 +55,20 @@ def test_bench_faults_json_names_the_requirements_they_break(pytester: pytest.Py
 
     faults = {f["name"]: f for f in json.loads(result.stdout.str())}
     assert faults["low-power-factor"]["breaks"] == ["SP-PWR-008"]
-    assert len(faults) >= 3
+    assert faults["low-power-factor"]["verdict"] == "fail"
+    assert faults["meter-timeout"]["verdict"] == "error"
+    assert len(faults) >= 17
+
+
+def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest.Pytester) -> None:
+    result = _cli(pytester, "bench", "faults")
+
+    result.stdout.fnmatch_lines(
+        [
+            "low-power-factor * fail  SP-PWR-008: the LED driver's power factor is 0.82 *",
+            "tilt-device-failure * error SP-LOAD-012: the tilt sensor * device failure",
+        ]
+    )
 
 
 def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester) -> None:

@@ -70,38 +70,24 @@ def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pyt
     assert set(verdicts.values()) == {"pass"}
 
 
+# Every fault is run against the profile in tests/bench/test_fault_catalogue.py; here a few go
+# through the plugin end to end: a value out of limits on two devices, a device that answers
+# with a Modbus exception (error), a gateway payload that is not JSON (fail).
 @pytest.mark.parametrize(
-    ("fault", "broken", "verdict"),
-    [
-        ("overvoltage", {"SP-PWR-001", "SP-PWR-003"}, "fail"),
-        ("meter-timeout", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"}, "error"),
-        ("pole-tilt", {"SP-LOAD-012"}, "fail"),
-        ("clock-drift", {"SP-DATA-010"}, "fail"),
-        ("dimming-not-honoured", {"SP-LUM-011", "SP-PWR-008"}, "fail"),
-        # Garbled frames on each serial transport: the values cannot be read, so error.
-        ("meter-bad-checksum", {"SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005"}, "error"),
-        (
-            "lamp-bad-crc",
-            {"SP-PWR-003", "SP-PWR-008", "SP-LUM-011", "SP-DATA-010", "SP-DATA-011"},
-            "error",
-        ),
-        # The gateway answers, but not as it must: non-conformance, so fail.
-        ("telemetry-schema-violation", {"SP-DATA-007"}, "fail"),
-        ("heartbeat-stops", {"SP-DATA-008"}, "fail"),
-    ],
+    "fault", ["overvoltage", "tilt-device-failure", "telemetry-malformed-json"]
 )
-def test_each_bench_fault_breaks_what_it_names(
-    pytester: pytest.Pytester, fault: str, broken: set[str], verdict: str
-) -> None:
+def test_each_bench_fault_breaks_what_it_names(pytester: pytest.Pytester, fault: str) -> None:
+    from ycsa_conform.bench import FAULTS
+
     result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", fault)
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     verdicts = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
-    assert {k for k, v in verdicts.items() if v != "pass"} == broken
-    from ycsa_conform.bench import FAULTS
-
-    assert set(FAULTS[fault].breaks) == broken
-    assert {verdicts[k] for k in broken} == {verdict}
+    broken = {k for k, v in verdicts.items() if v != "pass"}
+    assert broken == set(FAULTS[fault].breaks)
+    assert {verdicts[k] for k in broken} == {FAULTS[fault].verdict.value}
+    outcome = "failed" if FAULTS[fault].verdict == "fail" else "errors"
+    result.assert_outcomes(passed=len(verdicts) - len(broken), **{outcome: len(broken)})
 
 
 def test_device_silence_is_an_error_with_the_cause(pytester: pytest.Pytester) -> None:
@@ -225,3 +211,44 @@ def test_main_job_needs_nothing_outside_pip(
     assert sum(d["transactions"] - d["observations"] for d in traffic) == sum(
         d["minimum"] for d in traffic
     )
+
+
+def test_a_fleet_bench_gives_one_result_per_requirement_per_pole(
+    pytester: pytest.Pytester,
+) -> None:
+    result = pytester.runpytest(
+        "--profile", "smart-pole", "--bench-poles", "3", "-k", "not DATA-008"
+    )
+
+    result.assert_outcomes(passed=63, deselected=3)
+    report = _report(pytester)
+    by_pole: dict[str, set[str]] = {}
+    for r in report["results"]:
+        by_pole.setdefault(r["target"], set()).add(r["requirement"])
+    assert sorted(by_pole) == ["P001", "P002", "P003"]
+    assert len({frozenset(ids) for ids in by_pole.values()}) == 1  # the same requirements each
+    sources = {
+        r["target"]: m["source"]["address"]
+        for r in report["results"]
+        if r["requirement"] == "SP-DATA-005"
+        for m in r["measurements"][:1]
+    }
+    assert len(set(sources.values())) == 3  # each pole's own meter address
+    result.stdout.fnmatch_lines(["*bench of 3 poles*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bench-poles", "0"], "--bench-poles 0: a bench simulates 1 to 200 poles"),
+        (["--bench-poles", "2", "--bench-fault", "pole_tilt"], "did you mean 'pole-tilt'"),
+        (["--bench-poles", "2", "--site", "x.yaml"], "--bench-poles applies to the built-in"),
+    ],
+)
+def test_bad_fleet_options_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    result = pytester.runpytest("--profile", "smart-pole", *args)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])

@@ -1,17 +1,29 @@
 """Faults the built-in bench can inject (`--bench-fault NAME`), and what each should break.
 
-A fault is data: it replaces some of the pole's `PoleSettings`. `breaks` lists the requirement
-ids a correct profile run must then report as failing (or, for a silent device, as errors).
+The catalogue is data, `benches/faults.yaml` (schema `faults.schema.json`): a fault replaces
+some of the pole's `PoleSettings`, and `breaks` lists the requirement ids a correct profile run
+must then report, every one with the fault's `verdict` (fail, or error for a device that cannot
+be read). `FAULTS` is the built-in catalogue, read on first use; `load_faults` reads any file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable, Mapping
+import functools
+import json
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from ycsa_conform.errors import InputError, Problem
+from ycsa_conform.resources import data_dir
+from ycsa_conform.result import Verdict
+from ycsa_conform.source import load_document
 
 from .physics import PoleSettings
 
@@ -19,8 +31,10 @@ __all__ = [
     "FAULTS",
     "Fault",
     "apply_faults",
+    "builtin_faults",
     "configure_gateway",
     "configure_meter",
+    "load_faults",
     "resolve_faults",
 ]
 
@@ -28,82 +42,141 @@ __all__ = [
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fault:
     name: str
-    description: str
-    breaks: tuple[str, ...]
+    description: str  # English; what the device does wrong, with values and units
+    breaks: tuple[str, ...]  # requirement ids of the built-in smart-pole profile
+    verdict: Verdict  # what every requirement in `breaks` becomes: FAIL or ERROR
     overrides: Mapping[str, Any] = field(hash=False)  # PoleSettings field -> value
+    description_zh: str | None = None
 
 
-def _catalogue(*faults: Fault) -> MappingProxyType[str, Fault]:
-    return MappingProxyType({f.name: f for f in faults})
+def load_faults(path: Path) -> MappingProxyType[str, Fault]:
+    """The fault catalogue in `path`, in file order; InputError names every bad entry."""
+    doc = load_document(path, schema="faults")
+    faults: dict[str, Fault] = {}
+    problems: list[Problem] = []
+    for name, raw in doc.data["faults"].items():
+        overrides: dict[str, Any] = {}
+        for key, value in raw["set"].items():
+            try:
+                overrides[key] = _setting(key, value)
+            except ValueError as exc:
+                problems.append(doc.problem(("faults", name, "set", key), str(exc)))
+        faults[name] = Fault(
+            name=name,
+            description=raw["description"]["en"],
+            description_zh=raw["description"].get("zh"),
+            breaks=tuple(raw["breaks"]),
+            verdict=Verdict(raw["verdict"]),
+            overrides=MappingProxyType(overrides),
+        )
+    if problems:
+        raise InputError(problems)
+    return MappingProxyType(faults)
 
 
-# The lamp controller's requirements: every one reads it over Modbus RTU.
-_LAMP = ("SP-PWR-003", "SP-PWR-008", "SP-LUM-011", "SP-DATA-010", "SP-DATA-011")
-_METER = ("SP-PWR-001", "SP-PWR-004", "SP-PWR-017", "SP-DATA-005")
+@functools.cache
+def builtin_faults() -> MappingProxyType[str, Fault]:
+    """The built-in catalogue, `benches/faults.yaml`, read once."""
+    return load_faults(data_dir("benches") / "faults.yaml")
 
-FAULTS = _catalogue(
-    Fault(
-        name="low-power-factor",
-        description="the LED driver's power factor is 0.82 at full output",
-        breaks=("SP-PWR-008",),
-        overrides={"full_power_factor": 0.82},
-    ),
-    Fault(
-        name="overvoltage",
-        description="the supply is high: about 246 V at the meter and 244 V at the lamp",
-        breaks=("SP-PWR-001", "SP-PWR-003"),
-        overrides={"meter_voltage": 246.0, "lamp_voltage": 244.0},
-    ),
-    Fault(
-        name="meter-timeout",
-        description="the energy meter never answers in time (other devices still do)",
-        breaks=_METER,
-        overrides={"silent_roles": frozenset({"meter"})},
-    ),
-    Fault(
-        name="meter-bad-checksum",
-        description="the DL/T 645 meter answers every read with a wrong checksum",
-        breaks=_METER,
-        overrides={"malformed_roles": frozenset({"meter"})},
-    ),
-    Fault(
-        name="lamp-bad-crc",
-        description="the lamp controller's Modbus RTU answers leave with a bad CRC",
-        breaks=_LAMP,
-        overrides={"garbled_frames": True},
-    ),
-    Fault(
-        name="telemetry-schema-violation",
-        description="the gateway's telemetry breaks its JSON Schema (a number sent as text)",
-        breaks=("SP-DATA-007",),
-        overrides={"schema_violation": True},
-    ),
-    Fault(
-        name="heartbeat-stops",
-        description="the gateway stops sending heartbeats (telemetry goes on)",
-        breaks=("SP-DATA-008",),
-        overrides={"silent_roles": frozenset({"gateway"})},
-    ),
-    Fault(
-        name="pole-tilt",
-        description="the pole leans 0.45 deg about x (about 7.9 per mille)",
-        breaks=("SP-LOAD-012",),
-        overrides={"tilt_x": 0.45},
-    ),
-    Fault(
-        name="clock-drift",
-        description="the lamp controller's clock is 90 s behind UTC",
-        breaks=("SP-DATA-010",),
-        overrides={"clock_offset": -90.0},
-    ),
-    Fault(
-        name="dimming-not-honoured",
-        description="the lamp stays at 60 % output whatever dimming level is commanded; "
-        "at 60 % the driver's power factor (0.96 × (1 − 0.4 × 0.4²) ≈ 0.898) misses SP-PWR-008",
-        breaks=("SP-LUM-011", "SP-PWR-008"),
-        overrides={"stuck_light_level": 60.0},
-    ),
-)
+
+class _BuiltinFaults(Mapping[str, Fault]):
+    # Read on first use, not on import: a broken catalogue then shows as an InputError where a
+    # fault is asked for, instead of breaking every import of the bench (and of the plugin).
+    __slots__ = ()
+
+    def __getitem__(self, name: str) -> Fault:
+        return builtin_faults()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(builtin_faults())
+
+    def __len__(self) -> int:
+        return len(builtin_faults())
+
+    def __repr__(self) -> str:
+        return f"<bench faults {', '.join(self)}>"
+
+
+FAULTS: Mapping[str, Fault] = _BuiltinFaults()
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(PoleSettings)}
+_HINTS = typing.get_type_hints(PoleSettings)
+_WANTED: dict[object, str] = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    type(None): "null",
+    frozenset: "a list of device roles",
+}
+
+
+def _setting(key: str, value: Any) -> Any:
+    """`value` as the PoleSettings field `key` holds it; ValueError says what to write instead."""
+    hint = _HINTS.get(key)
+    if hint is None:
+        close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+        did_you_mean = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"unknown setting {key!r}; {did_you_mean}a fault sets fields of PoleSettings "
+            f"(ycsa_conform/bench/physics.py): {', '.join(_FIELDS)}"
+        )
+    ok, converted = _convert(hint, value)
+    if ok:
+        return converted
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
+    wanted = " or ".join(_WANTED[typing.get_origin(o) or o] for o in options)
+    example = _example(key)
+    like = f", like {example}" if example else ""
+    raise ValueError(
+        f"{json.dumps(value, ensure_ascii=False)} does not fit {key} "
+        f"(PoleSettings.{key}: {_type_name(hint)}); give {wanted}{like}"
+    )
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (types.UnionType, typing.Union)
+
+
+def _convert(hint: Any, value: Any) -> tuple[bool, Any]:
+    if _is_union(hint):
+        for option in typing.get_args(hint):
+            ok, converted = _convert(option, value)
+            if ok:
+                return True, converted
+        return False, None
+    if hint is type(None):
+        return value is None, None
+    if typing.get_origin(hint) is frozenset:
+        # Role lists: YAML has no sets, so a list (the schema allows only text items).
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return True, frozenset(value)
+        return False, None
+    if isinstance(value, bool):  # bool is an int to Python, never a number to a fault
+        return hint is bool, value
+    if hint is float and isinstance(value, int | float):
+        return True, float(value)
+    return isinstance(value, hint), value
+
+
+def _type_name(hint: Any) -> str:
+    if _is_union(hint):
+        return " | ".join(_type_name(o) for o in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    return str(hint) if typing.get_origin(hint) else str(hint.__name__)
+
+
+def _example(key: str) -> str:
+    """A value of the right kind for the field `key` to show in a message: its default."""
+    default = _FIELDS[key].default
+    if _FIELDS[key].default_factory is not dataclasses.MISSING:
+        return "[meter]"  # every defaulted-by-factory field is a role set
+    if default is None or default is dataclasses.MISSING:
+        return ""
+    return json.dumps(default)
 
 
 def resolve_faults(names: Iterable[str]) -> tuple[Fault, ...]:
@@ -133,6 +206,7 @@ def configure_meter(meter: Any, role: str, settings: PoleSettings) -> None:
     """Set a simulated DL/T 645 meter's fault switches from the pole's settings."""
     meter.silent = role in settings.silent_roles
     meter.garble = role in settings.malformed_roles
+    meter.delay = settings.slow_delay if role in settings.slow_roles else 0.0
 
 
 def configure_gateway(gateway: Any, role: str, settings: PoleSettings) -> None:

@@ -4,6 +4,7 @@
                         values=lambda point: 229.8)
     meter.start()
     meter.garble = True      # fault switches take effect with the next request
+    meter.delay = 1.5        # answers 1.5 s after each request (a slow meter)
     meter.stop()
 
 It answers reads of the DIs in its device map, as a real meter does: to its own address or the
@@ -19,6 +20,7 @@ whichever reader asks first), so the meters on a line share one reader thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -45,7 +47,8 @@ OTHER_ERROR = 0x01
 
 
 class SimMeter645:
-    """One simulated meter. `silent`, `garble` and `error_code` may be changed while it runs."""
+    """One simulated meter. Its fault switches (`silent`, `garble`, `error_code`, `delay`) may
+    be changed while it runs."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class SimMeter645:
         self.silent = False  # no answer at all
         self.garble = False  # answers with a wrong checksum
         self.error_code: int | None = None  # answers every read with this error byte
+        self.delay = 0.0  # s between a request and its answer; the line meanwhile goes on
         self.requests = 0  # read requests addressed to this meter
         # Failures of `values` or of encoding, answered with error "other error" on the wire;
         # kept here so a test can show why.
@@ -153,6 +157,10 @@ class _Line:
         self.port: Port = open_port(address, timeout=None)
         self.meters: list[SimMeter645] = []
         self._closing = False
+        # A slow meter's answer leaves from a timer, so the reader goes on serving the other
+        # meters on the line (the master has timed out and moved on; only the slow one is late).
+        self._timers: list[threading.Timer] = []
+        self._write_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name=f"meter645 {path}", daemon=True)
 
     @classmethod
@@ -178,7 +186,10 @@ class _Line:
             self._closing = True
         self.port.cancel_read()
         self._thread.join(timeout=2.0)
-        self.port.close()
+        for timer in self._timers:
+            timer.cancel()
+        with self._write_lock:  # a late answer being written finishes before the port closes
+            self.port.close()
 
     def _serve(self) -> None:
         buffer = bytearray()
@@ -187,12 +198,31 @@ class _Line:
                 buffer += self.port.read(1)
                 buffer += self.port.read(self.port.in_waiting)
                 while (frame := take_frame(buffer)) is not None:
-                    for reply in self._replies(frame):
-                        self.port.write(reply)
+                    for reply, delay in self._replies(frame):
+                        if delay > 0:
+                            self._later(delay, reply)
+                        else:
+                            self._write(reply)
         except OSError:  # the pty went away under us (closed before the meters stopped)
             return
 
-    def _replies(self, frame: bytes) -> list[bytes]:
+    def _write(self, reply: bytes) -> None:
+        with self._write_lock:
+            if not self._closing:
+                self.port.write(reply)
+
+    def _later(self, delay: float, reply: bytes) -> None:
+        def send() -> None:
+            with contextlib.suppress(OSError):  # the pty closed while the answer waited
+                self._write(reply)
+
+        self._timers = [t for t in self._timers if t.is_alive()]
+        timer = threading.Timer(delay, send)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _replies(self, frame: bytes) -> list[tuple[bytes, float]]:
         replies = []
         # `meters` is replaced, never changed in place, so this reads a stable list.
         for meter in self.meters:
@@ -202,5 +232,5 @@ class _Line:
                 meter.failures.append(exc)
                 continue
             if reply is not None and not self._closing:
-                replies.append(reply)
+                replies.append((reply, meter.delay))
         return replies

@@ -122,13 +122,19 @@ class _Unit:
 
     def _encoded(self) -> dict[str, list[int] | list[bool]]:
         readings = self.pole.readings(self.device.model)
+        # The word-order fault: firmware that sends 32-bit values low word first while the
+        # device map (rightly, for other firmware) says high word first.
+        swapped = self.device.role in self.pole.settings.word_swapped_roles
         encoded: dict[str, list[int] | list[bool]] = {}
         for name in self.device.devicemap.points:
             point = self.device.devicemap.modbus_point(name)
             value = readings[name]
             if not isinstance(value, bool) and name in self._canonical:
                 value = float(ureg.Quantity(value, self._canonical[name]).to(point.unit).magnitude)
-            encoded[name] = encode(point, value)
+            words = encode(point, value)
+            if swapped and point.type.registers == 2:
+                words = words[::-1]
+            encoded[name] = words
         return encoded
 
     async def action(
@@ -140,9 +146,14 @@ class _Unit:
         registers: list[int],
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
-        if self.device.role in self.pole.settings.silent_roles:
+        settings = self.pole.settings
+        if self.device.role in settings.silent_roles:
             await asyncio.sleep(_SILENCE)
             return ExcCodes.DEVICE_BUSY
+        if self.device.role in settings.slow_roles:
+            await asyncio.sleep(settings.slow_delay)  # then answers as usual, too late
+        if self.device.role in settings.exception_roles:
+            return ExcCodes(settings.exception_code)
         table = _FUNCTION_TABLES.get(function_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION

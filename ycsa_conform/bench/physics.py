@@ -57,6 +57,15 @@ class PoleSettings:
     garbled_frames: bool = False  # Modbus answers leave with a bad CRC (RTU) / garbled bytes
     malformed_roles: frozenset[str] = field(default_factory=frozenset)  # checksum / JSON broken
     schema_violation: bool = False  # the gateway's telemetry breaks its JSON Schema
+    # Devices that answer, but only `slow_delay` s after each request (Modbus units and
+    # DL/T 645 meters; the gateway publishes on its own schedule, so it has no "late").
+    slow_roles: frozenset[str] = field(default_factory=frozenset)
+    slow_delay: float = 1.5  # s; the bench site's timeout is 1 s
+    # Modbus units that answer every request with exception `exception_code` (4: device failure).
+    exception_roles: frozenset[str] = field(default_factory=frozenset)
+    exception_code: int = 4
+    # Modbus units whose firmware sends 32-bit values low word first, whatever their map says.
+    word_swapped_roles: frozenset[str] = field(default_factory=frozenset)
     seed: str = "kunming"
 
 

@@ -245,7 +245,16 @@ class _Bridge:
             readers = [self._stop_read]
             readers += [m for m in self.masters if len(pending[peer[m]]) < _BRIDGE_BACKLOG]
             writers = [m for m in self.masters if pending[m]]
-            ready_read, ready_write, _ = select.select(readers, writers, [])
+            # poll(), not select(): a fleet bench holds more than FD_SETSIZE (1024) descriptors.
+            poller = select.poll()
+            for fd in readers:
+                poller.register(fd, select.POLLIN | (select.POLLOUT if fd in writers else 0))
+            for fd in writers:
+                if fd not in readers:
+                    poller.register(fd, select.POLLOUT)
+            events = poller.poll()
+            ready_read = [fd for fd, e in events if e & (select.POLLIN | select.POLLHUP)]
+            ready_write = [fd for fd, e in events if e & select.POLLOUT]
             if self._stop_read in ready_read:
                 return
             for master in ready_read:

@@ -20,6 +20,7 @@ from ycsa_conform.transport.recording import Recorder, Replay
 
 if TYPE_CHECKING:
     from ycsa_conform.bench import Bench
+    from ycsa_conform.bench.process import RemoteBench
 
 __all__ = ["STATE", "State", "build_state", "is_worker"]
 
@@ -30,7 +31,7 @@ class State:
     site: Site
     run: AcceptanceRun
     info: RunInfo
-    bench: Bench | None
+    bench: Bench | RemoteBench | None
     report_dir: Path
     strict: bool
     recorder: Recorder | None = None
@@ -88,7 +89,7 @@ def build_state(config: pytest.Config) -> State:
             raise pytest.UsageError(
                 "--bench-poles applies to the built-in bench; drop --site / --replay to use it"
             )
-        bench = None
+        bench: Bench | RemoteBench | None = None
         replay = None
         if replay_dir:
             if faults:
@@ -108,18 +109,29 @@ def build_state(config: pytest.Config) -> State:
             site = load_site(site_path)
         else:
             from ycsa_conform.bench import (
+                MAX_POLES,
                 Bench,  # the bench (and pymodbus's server) only when needed
             )
 
+            if not 1 <= poles <= MAX_POLES:
+                raise pytest.UsageError(
+                    f"--bench-poles {poles}: a bench simulates 1 to {MAX_POLES} poles"
+                )
             try:
-                bench = Bench.start("smart-pole", faults=faults, poles=poles)
+                if poles > 1:
+                    # A fleet is served by a child process (see bench.process).
+                    from ycsa_conform.bench.process import RemoteBench
+
+                    bench = RemoteBench.start("smart-pole", faults=faults, poles=poles)
+                else:
+                    bench = Bench.start("smart-pole", faults=faults)
             except ValueError as exc:
-                option = "--bench-poles" if str(exc).startswith("poles=") else "--bench-fault"
-                raise pytest.UsageError(f"{option}: {exc}") from None
+                raise pytest.UsageError(f"--bench-fault: {exc}") from None
+            running = bench
             try:
-                site = load_site(bench.site_path, text=bench.site_text)
+                site = load_site(running.site_path, text=running.site_text)
             except BaseException:
-                bench.stop()
+                running.stop()
                 raise
         recorder = None
         opener: DeviceOpener = open_live
@@ -168,7 +180,9 @@ def build_state(config: pytest.Config) -> State:
     )
 
 
-def _manifest(profiles: tuple[Profile, ...], site: Site, bench: Bench | None) -> dict[str, object]:
+def _manifest(
+    profiles: tuple[Profile, ...], site: Site, bench: Bench | RemoteBench | None
+) -> dict[str, object]:
     text = bench.site_text if bench is not None else site.path.read_text(encoding="utf-8")
     return {
         "tool": {"name": "ycsa-conform", "version": __version__},

@@ -8,7 +8,7 @@ meters on one adapter) share the open port through `share_port`, one request at 
 A pty (the bench's serial lines) has no parity and no character size: Linux drops PARENB and CS7
 from its settings, and a tcsetattr() that then changes nothing else fails with EINVAL (seen on
 6.18). pyserial calls tcsetattr() at open and again whenever `.timeout` is assigned, so on a pty
-ports are opened 8N1, and deadlines are kept with select() on the descriptor (POSIX only), never
+ports are opened 8N1, and deadlines are kept with poll() on the descriptor (POSIX only), never
 by assigning `.timeout`.
 """
 
@@ -113,7 +113,10 @@ def read_exactly(port: Port, count: int, deadline: float) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        ready, _, _ = select.select([port.fileno()], [], [], remaining)
+        # poll(), not select(): with many devices open, descriptors pass FD_SETSIZE (1024).
+        poller = select.poll()
+        poller.register(port.fileno(), select.POLLIN)
+        ready = poller.poll(remaining * 1000)
         if not ready:
             break
         # At least one byte is waiting, so this read returns at once; a port that reports
