@@ -51,4 +51,61 @@ POINTS = _catalogue(
     # tilt sensor
     ("tilt_x", "deg", "inclination about x"),
     ("tilt_y", "deg", "inclination about y"),
+    ("vibration_velocity", "mm/s", "RMS vibration velocity of the pole"),
+    ("tilt_alarm", "flag", "inclination beyond the tilt alarm threshold"),
+    # lamp controller switching
+    ("lamp_on", "flag", "lamp switched on (controller relay closed)"),
+    ("auto_mode", "flag", "automatic (photocell) switching enabled"),
+    ("driver_failure", "flag", "LED driver failure flag"),
+    # environment sensor: pint's dB is logarithmic (52 dB would convert to 158,489 as a plain
+    # ratio), so the sound level is a plain number whose unit is implied: dB(A).
+    ("noise_level", "", "A-weighted sound level in dB(A)"),
+    # pole cabinet sensors (gateway)
+    ("door_open", "flag", "pole door open"),
+    ("water_immersion", "flag", "water in the pole base"),
+    ("emergency_call", "flag", "emergency call button pressed"),
+    # mounted equipment (gateway)
+    ("camera_online", "flag", "camera online"),
+    ("small_cell_online", "flag", "5G small cell online"),
+    ("led_screen_online", "flag", "LED screen online"),
+    ("ev_charger_online", "flag", "EV charger online"),
+    ("ev_charger_state", "text", "EV charger state: available, charging, faulted or offline"),
+    ("poe_power", "W", "total power delivered over the PoE ports"),
+    # smart community subsystems (bench/community.py)
+    # access control: doors, and the latest credential-to-unlock event
+    ("doors_total", "", "access-controlled doors"),
+    ("doors_online", "", "access-controlled doors reporting to the platform"),
+    ("door_unlock_latency", "s", "credential presented to door unlocked, latest door event"),
+    ("door_event_time", "s", "time of the latest door event, s since 1970-01-01 UTC"),
+    # video surveillance: cameras and the recorder
+    ("cameras_total", "", "cameras installed"),
+    ("cameras_online", "", "cameras streaming to the recorder"),
+    ("recorder_retention", "d", "age of the oldest footage the recorder can play back"),
+    ("recorder_recording", "flag", "the recorder is recording"),
+    # parking: spaces and the latest barrier event
+    ("parking_spaces", "", "parking spaces"),
+    ("parking_occupied", "", "parking spaces occupied"),
+    ("barrier_open_latency", "s", "plate recognised to barrier open, latest barrier event"),
+    ("barrier_event_time", "s", "time of the latest barrier event, s since 1970-01-01 UTC"),
+    # intrusion and fire alarms: the latest alarm's trigger-to-platform delay
+    ("intrusion_zones_total", "", "perimeter intrusion zones"),
+    ("intrusion_zones_armed", "", "perimeter intrusion zones armed"),
+    ("alarm_delivery_delay", "s", "alarm triggered to shown on the platform, latest alarm"),
+    ("alarm_event_time", "s", "time of the latest alarm, s since 1970-01-01 UTC"),
+    ("fire_detectors_total", "", "smoke and heat detectors"),
+    ("fire_detectors_fault", "", "smoke and heat detectors reporting a fault"),
+    ("fire_alarm_active", "flag", "a fire or smoke alarm is active"),
+    # elevators
+    ("elevators_total", "", "elevators"),
+    ("elevators_in_service", "", "elevators in normal service"),
+    ("elevator_fault", "flag", "an elevator reports a fault"),
+    # EV charging
+    ("chargers_total", "", "EV charging points"),
+    ("chargers_in_use", "", "EV charging points charging a vehicle"),
+    ("chargers_without_rcd", "", "EV charging points without a Type A or B RCD"),
+    ("charger_rcd_fitted", "flag", "every EV charging point has a Type A or B RCD"),
+    ("charger_rcd_rated_current", "mA", "rated residual operating current of the chargers' RCDs"),
+    ("charger_rated_power", "W", "rated power of one EV charging point"),
+    # community lighting (with the lamp points above)
+    ("path_illuminance", "lx", "average maintained illuminance on community paths"),
 )

@@ -101,8 +101,17 @@ PLAUSIBLE: dict[str, dict[str, tuple[str, float, float]]] = {
         "pm2_5": ("µg/m^3", 19, 25),
         "pm10": ("µg/m^3", 37, 45),
         "wind_speed": ("m/s", 1.5, 2.7),
+        "noise_level": ("", 48.0, 56.0),
     },
-    "tilt": {"tilt_x": ("deg", 0.029, 0.051), "tilt_y": ("deg", 0.039, 0.061)},
+    "tilt": {
+        "tilt_x": ("deg", 0.029, 0.051),
+        "tilt_y": ("deg", 0.039, 0.061),
+        "vibration_velocity": ("mm/s", 0.4, 0.8),
+    },
+}
+# Flags, with the value each device starts with.
+FLAGS: dict[str, dict[str, bool]] = {
+    "lamp": {"lamp_failure": False, "driver_failure": False, "lamp_on": True, "auto_mode": True},
 }
 
 
@@ -113,14 +122,15 @@ def test_every_point_of_every_device_reads_plausibly(
     device = open_role(role)
     points = devicemap(bench, role).points
     expected = PLAUSIBLE[role]
-    assert set(points) - {"lamp_failure"} == set(expected)
+    flags = FLAGS.get(role, {})
+    assert set(points) - set(flags) == set(expected)
     for name, (unit, low, high) in expected.items():
         value = device.read(name).value
         assert not isinstance(value, bool)
         magnitude = value.to(unit or "dimensionless").magnitude
         assert low <= magnitude <= high, f"{role}.{name} = {value}"
-    if "lamp_failure" in points:
-        assert device.read("lamp_failure").value is False
+    for name, flag in flags.items():
+        assert device.read(name).value is flag, f"{role}.{name}"
 
 
 def test_the_lamp_clock_is_host_utc(open_role: Opener) -> None:

@@ -1,19 +1,43 @@
 """The bench's fault catalogue (benches/faults.yaml): its data, its loader, and what each fault
-really breaks when the smart-pole profile runs against a bench with that fault alone."""
+really breaks when the smart-pole profile runs against a bench with that fault alone.
+
+Smart-community faults cannot be held to their `breaks` yet (there is no smart-community
+profile): for them the catalogue's test checks that each loads, applies, and shows in the
+community's telemetry as read through `MqttDevice`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pint
 import pytest
 
 from ycsa_conform.bench import FAULTS, Bench
-from ycsa_conform.bench.fault import Fault, builtin_faults, load_faults
+from ycsa_conform.bench.community import CommunitySettings
+from ycsa_conform.bench.fault import (
+    Fault,
+    apply_faults,
+    bench_faults,
+    builtin_faults,
+    load_faults,
+    resolve_faults,
+)
 from ycsa_conform.errors import InputError
+from ycsa_conform.point import POINTS
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.result import Verdict
 from ycsa_conform.run import AcceptanceRun
 from ycsa_conform.site import load_site
+from ycsa_conform.transport import LinkOptions, open_device
+from ycsa_conform.transport.mqtt import MqttDevice
+from ycsa_conform.units import parse_unit
+
+POLE_FAULTS = list(FAULTS)  # FAULTS: the smart-pole bench's faults
+COMMUNITY_FAULTS = list(bench_faults("smart-community"))
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +60,27 @@ def verdicts(profile: Profile, bench: Bench) -> dict[str, Verdict]:
 
 def test_the_catalogue_names_real_requirements_and_says_what_goes_wrong(profile: Profile) -> None:
     ids = {r.id for r in profile.requirements}
-    assert len(FAULTS) >= 15
-    for name, fault in FAULTS.items():
+    assert len(POLE_FAULTS) >= 15
+    for name in POLE_FAULTS:
+        fault = FAULTS[name]
         assert fault.name == name
         assert fault.breaks, name
         assert set(fault.breaks) <= ids, f"{name}: {set(fault.breaks) - ids} not in the profile"
         assert fault.verdict in (Verdict.FAIL, Verdict.ERROR), name
         assert fault.description.strip(), name
         assert fault.overrides, name
+
+
+def test_community_faults_name_community_rows_and_set_community_settings() -> None:
+    fields = {f.name for f in dataclasses.fields(CommunitySettings)}
+    assert len(COMMUNITY_FAULTS) >= 4
+    for name in COMMUNITY_FAULTS:
+        fault = bench_faults("smart-community")[name]
+        assert all(re.fullmatch(r"SC-\d{3}", r) for r in fault.breaks), name
+        assert set(fault.overrides) <= fields, name
+        assert fault.verdict in (Verdict.FAIL, Verdict.ERROR), name
+        assert fault.description.strip(), name
+        assert fault.description_zh, name
 
 
 def test_role_lists_become_sets_and_numbers_floats() -> None:
@@ -139,6 +176,28 @@ def test_a_value_of_the_wrong_type_names_the_field_type_and_an_example(
     )
 
 
+def test_a_community_fault_is_checked_against_the_community_settings(tmp_path: Path) -> None:
+    text = GOOD.replace("    breaks:", "    bench: smart-community\n    breaks:")
+    line = _problem(tmp_path, text.replace("{full_power_factor: 0.82}", "{recorder_retension: 7}"))
+
+    assert line.startswith(
+        f"{tmp_path / 'faults.yaml'}:7: $.faults.low-power-factor.set.recorder_retension: "
+        "unknown setting 'recorder_retension'; did you mean 'recorder_retention'? "
+        "a fault sets fields of CommunitySettings (ycsa_conform/bench/community.py): "
+    )
+    (fault,) = _load(
+        tmp_path, text.replace("{full_power_factor: 0.82}", "{cameras_offline: 5}")
+    ).values()
+    assert (fault.bench, fault.overrides) == ("smart-community", {"cameras_offline": 5})
+
+
+def test_an_unknown_bench_lists_the_two_allowed(tmp_path: Path) -> None:
+    line = _problem(tmp_path, GOOD.replace("    breaks:", "    bench: smart-city\n    breaks:"))
+
+    assert line.startswith(f"{tmp_path / 'faults.yaml'}:4: $.faults.low-power-factor.bench: ")
+    assert '"smart-pole", "smart-community"' in line
+
+
 def test_an_unknown_verdict_lists_the_two_allowed(tmp_path: Path) -> None:
     line = _problem(tmp_path, GOOD.replace("verdict: fail", "verdict: failed"))
 
@@ -166,7 +225,7 @@ def test_the_healthy_bench_passes_every_requirement(profile: Profile) -> None:
     assert {k for k, v in decided.items() if v is not Verdict.PASS} == set()
 
 
-@pytest.mark.parametrize("name", list(FAULTS))
+@pytest.mark.parametrize("name", POLE_FAULTS)
 def test_each_fault_alone_breaks_exactly_what_it_names(profile: Profile, name: str) -> None:
     fault = FAULTS[name]
     with Bench.start(faults=[name]) as bench:
@@ -175,3 +234,57 @@ def test_each_fault_alone_breaks_exactly_what_it_names(profile: Profile, name: s
     broken = {k: v for k, v in decided.items() if v is not Verdict.PASS}
     assert set(broken) == set(fault.breaks)
     assert set(broken.values()) == {fault.verdict}
+
+
+def test_faults_that_silence_different_devices_add_up() -> None:
+    from ycsa_conform.bench.fault import apply_faults, resolve_faults
+    from ycsa_conform.bench.physics import PoleSettings
+
+    settings = apply_faults(PoleSettings(), resolve_faults(["meter-timeout", "lamp-silent"]))
+
+    assert settings.silent_roles == frozenset({"meter", "lamp"})
+
+
+# -- smart-community faults: no profile yet, so their effect on the telemetry -----------------
+
+# fault -> (device role, point, what the faulty value is), in the point's canonical unit.
+COMMUNITY_EFFECTS: dict[str, tuple[str, str, Callable[[float | bool], bool]]] = {
+    "alarms-delayed": ("intrusion", "alarm_delivery_delay", lambda v: v > 2),  # s
+    "slow-unlock": ("access", "door_unlock_latency", lambda v: v > 2),  # s
+    "recorder-7-days": ("video", "recorder_retention", lambda v: v < 30),  # d
+    "charger-no-rcd": ("charging", "charger_rcd_fitted", lambda v: v is False),
+    "path-lighting-dim": ("lighting", "path_illuminance", lambda v: v < 5),  # lx
+}
+
+
+def _community_reading(faults: list[str], role: str, point: str) -> float | bool:
+    """`point` of the community's `role` device, read through MqttDevice, in canonical units."""
+    with Bench.start("smart-community", faults=faults) as bench:
+        site = load_site(bench.site_path, text=bench.site_text)
+        spec = site.targets[0].devices[role]
+        device = open_device(role, spec.uri, spec.devicemap, LinkOptions(timeout=2))
+        assert isinstance(device, MqttDevice)
+        try:
+            value = device.read(point).value
+        finally:
+            device.close()
+    if isinstance(value, bool):
+        return value
+    assert isinstance(value, pint.Quantity)
+    return float(value.m_as(parse_unit(POINTS[point].unit)))
+
+
+@pytest.mark.parametrize("name", COMMUNITY_FAULTS)
+def test_each_community_fault_loads_applies_and_shows_in_the_telemetry(name: str) -> None:
+    default = CommunitySettings()
+    settings = apply_faults(default, resolve_faults([name]))
+    assert settings != default
+    role, point, faulty = COMMUNITY_EFFECTS[name]
+
+    assert faulty(_community_reading([name], role, point))
+    assert not faulty(_community_reading([], role, point))
+
+
+@pytest.mark.parametrize("name", COMMUNITY_FAULTS)
+def test_each_community_fault_alone_breaks_exactly_what_it_names(name: str) -> None:
+    pytest.skip("no smart-community profile yet")

@@ -658,4 +658,7 @@ def test_an_unknown_topic_cannot_be_decided(live: tuple[SimGateway, MqttDevice])
     check = message_check("{device: gateway, topic: alarms, expect: retained}")
     verdict, reason, _ = run(check, device)
     assert verdict is Verdict.ERROR
-    assert "has no topic 'alarms'; it declares: telemetry, heartbeat, status, cmd, ack" in reason
+    assert (
+        "has no topic 'alarms'; it declares: telemetry, heartbeat, status, equipment, events, "
+        "cmd, ack" in reason
+    )

@@ -98,11 +98,10 @@ class Bench:
             raise ValueError(f"poles={poles}: a bench simulates 1 to {MAX_POLES} poles")
         chosen = resolve_faults(faults)  # before anything starts
         definition = load_bench(bench_path(name))
+        model, settings = _simulation(definition.simulation)
         fleet = [
-            Pole(
-                dataclasses.replace(
-                    apply_faults(PoleSettings(), chosen), seed=f"kunming-{_pole_id(k)}"
-                )
+            model(
+                dataclasses.replace(apply_faults(settings, chosen), seed=f"kunming-{_pole_id(k)}")
             )
             for k in range(1, poles + 1)
         ]
@@ -144,6 +143,17 @@ class Bench:
 
 
 MAX_POLES = 200
+
+
+def _simulation(kind: str) -> tuple[Any, Any]:
+    """The simulation class of a bench and its default settings."""
+    if kind == "community":
+        from .community import Community, CommunitySettings
+
+        return Community, CommunitySettings()
+    return Pole, PoleSettings()
+
+
 _ENDPOINT_KEYS = ("modbus_tcp", "modbus_rtu", "dlt645", "mqtt")
 
 
@@ -305,6 +315,7 @@ def _start_gateways(
             values=functools.partial(pole.readings, device.model),
             on_command=command,
             devicemap=device.devicemap,
+            pole=pole if isinstance(pole, Pole) else None,
         )
         configure_gateway(gateway, device.role, pole.settings)
         gateway.start()

@@ -37,6 +37,7 @@ class BenchDefinition:
     site_path: Path
     devices: tuple[SimulatedDevice, ...]
     path: Path
+    simulation: str = "pole"  # "pole" (bench/pole.py) or "community" (bench/community.py)
 
 
 def list_benches() -> list[str]:
@@ -96,4 +97,5 @@ def load_bench(path: Path) -> BenchDefinition:
         site_path=site_path,
         devices=tuple(devices),
         path=doc.path,
+        simulation=data.get("simulation", "pole"),
     )

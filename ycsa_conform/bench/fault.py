@@ -1,9 +1,15 @@
 """Faults the built-in bench can inject (`--bench-fault NAME`), and what each should break.
 
-The catalogue is data, `benches/faults.yaml` (schema `faults.schema.json`): a fault replaces
-some of the pole's `PoleSettings`, and `breaks` lists the requirement ids a correct profile run
-must then report, every one with the fault's `verdict` (fail, or error for a device that cannot
-be read). `FAULTS` is the built-in catalogue, read on first use; `load_faults` reads any file.
+The catalogue is data, `benches/faults.yaml` (schema `faults.schema.json`): a fault belongs to
+one bench (`bench:`, smart-pole unless it says otherwise) and replaces some of that bench's
+settings (`PoleSettings` of the smart pole, `CommunitySettings` of the smart community), and
+`breaks` lists the requirement ids a correct profile run must then report, every one with the
+fault's `verdict` (fail, or error for a device that cannot be read). `builtin_faults()` is the
+built-in catalogue of every bench, `bench_faults(name)` one bench's part of it, read on first
+use; `load_faults` reads any file. `FAULTS` is the smart-pole bench's part, the faults the
+plugin's `--bench-fault` injects. `resolve_faults` knows every bench's faults; a fault of one
+bench is refused by another when its settings are applied (`apply_faults`), before anything
+starts.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ from ycsa_conform.resources import data_dir
 from ycsa_conform.result import Verdict
 from ycsa_conform.source import load_document
 
+from .community import CommunitySettings
 from .physics import PoleSettings
 
 __all__ = [
     "FAULTS",
     "Fault",
     "apply_faults",
+    "bench_faults",
     "builtin_faults",
     "configure_gateway",
     "configure_meter",
@@ -43,10 +51,11 @@ __all__ = [
 class Fault:
     name: str
     description: str  # English; what the device does wrong, with values and units
-    breaks: tuple[str, ...]  # requirement ids of the built-in smart-pole profile
+    breaks: tuple[str, ...]  # requirement ids of the profile the bench is for
     verdict: Verdict  # what every requirement in `breaks` becomes: FAIL or ERROR
-    overrides: Mapping[str, Any] = field(hash=False)  # PoleSettings field -> value
+    overrides: Mapping[str, Any] = field(hash=False)  # settings field -> value
     description_zh: str | None = None
+    bench: str = "smart-pole"  # the bench whose settings `overrides` replaces
 
 
 def load_faults(path: Path) -> MappingProxyType[str, Fault]:
@@ -55,10 +64,11 @@ def load_faults(path: Path) -> MappingProxyType[str, Fault]:
     faults: dict[str, Fault] = {}
     problems: list[Problem] = []
     for name, raw in doc.data["faults"].items():
+        bench = raw.get("bench", "smart-pole")
         overrides: dict[str, Any] = {}
         for key, value in raw["set"].items():
             try:
-                overrides[key] = _setting(key, value)
+                overrides[key] = _setting(_SETTINGS[bench], key, value)
             except ValueError as exc:
                 problems.append(doc.problem(("faults", name, "set", key), str(exc)))
         faults[name] = Fault(
@@ -68,6 +78,7 @@ def load_faults(path: Path) -> MappingProxyType[str, Fault]:
             breaks=tuple(raw["breaks"]),
             verdict=Verdict(raw["verdict"]),
             overrides=MappingProxyType(overrides),
+            bench=bench,
         )
     if problems:
         raise InputError(problems)
@@ -80,29 +91,73 @@ def builtin_faults() -> MappingProxyType[str, Fault]:
     return load_faults(data_dir("benches") / "faults.yaml")
 
 
+@functools.cache
+def _of_bench(bench: str) -> MappingProxyType[str, Fault]:
+    return MappingProxyType({k: f for k, f in builtin_faults().items() if f.bench == bench})
+
+
 class _BuiltinFaults(Mapping[str, Fault]):
     # Read on first use, not on import: a broken catalogue then shows as an InputError where a
     # fault is asked for, instead of breaking every import of the bench (and of the plugin).
-    __slots__ = ()
+    __slots__ = ("_bench",)
+
+    def __init__(self, bench: str) -> None:
+        self._bench = bench
 
     def __getitem__(self, name: str) -> Fault:
-        return builtin_faults()[name]
+        return _of_bench(self._bench)[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(builtin_faults())
+        return iter(_of_bench(self._bench))
 
     def __len__(self) -> int:
-        return len(builtin_faults())
+        return len(_of_bench(self._bench))
 
     def __repr__(self) -> str:
-        return f"<bench faults {', '.join(self)}>"
+        return f"<{self._bench} bench faults {', '.join(self)}>"
 
 
-FAULTS: Mapping[str, Fault] = _BuiltinFaults()
+def bench_faults(bench: str) -> Mapping[str, Fault]:
+    """The built-in faults of the bench `bench`, in file order; ValueError for an unknown bench."""
+    if bench not in _SETTINGS:
+        raise ValueError(f"unknown bench {bench!r}; benches with faults: {', '.join(_SETTINGS)}")
+    return _BuiltinFaults(bench)
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(PoleSettings)}
-_HINTS = typing.get_type_hints(PoleSettings)
+# The smart-pole bench's faults: what `--bench-fault` offers and `bench faults` lists. (The
+# smart-community bench's are `bench_faults("smart-community")`.)
+FAULTS: Mapping[str, Fault] = _BuiltinFaults("smart-pole")
+
+
+Settings = PoleSettings | CommunitySettings
+_S = typing.TypeVar("_S", PoleSettings, CommunitySettings)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _SettingsClass:
+    """The settings a bench's faults replace, and how to name them in a message."""
+
+    cls: type[PoleSettings] | type[CommunitySettings]
+    module: str  # where the class is defined, for the reader who wants to look
+    role: str  # a device role of the bench, for an example role list
+    fields: Mapping[str, dataclasses.Field[Any]] = field(init=False, hash=False)
+    hints: Mapping[str, Any] = field(init=False, hash=False)
+
+    def __post_init__(self) -> None:
+        fields = {f.name: f for f in dataclasses.fields(self.cls)}
+        object.__setattr__(self, "fields", MappingProxyType(fields))
+        object.__setattr__(self, "hints", MappingProxyType(typing.get_type_hints(self.cls)))
+
+
+# The schema's `bench` enum names the same benches.
+_SETTINGS = {
+    "smart-pole": _SettingsClass(
+        cls=PoleSettings, module="ycsa_conform/bench/physics.py", role="meter"
+    ),
+    "smart-community": _SettingsClass(
+        cls=CommunitySettings, module="ycsa_conform/bench/community.py", role="video"
+    ),
+}
 _WANTED: dict[object, str] = {
     bool: "true or false",
     int: "a whole number",
@@ -113,26 +168,27 @@ _WANTED: dict[object, str] = {
 }
 
 
-def _setting(key: str, value: Any) -> Any:
-    """`value` as the PoleSettings field `key` holds it; ValueError says what to write instead."""
-    hint = _HINTS.get(key)
+def _setting(settings: _SettingsClass, key: str, value: Any) -> Any:
+    """`value` as the settings field `key` holds it; ValueError says what to write instead."""
+    name = settings.cls.__name__
+    hint = settings.hints.get(key)
     if hint is None:
-        close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+        close = difflib.get_close_matches(key, list(settings.fields), n=1)
         did_you_mean = f"did you mean {close[0]!r}? " if close else ""
         raise ValueError(
-            f"unknown setting {key!r}; {did_you_mean}a fault sets fields of PoleSettings "
-            f"(ycsa_conform/bench/physics.py): {', '.join(_FIELDS)}"
+            f"unknown setting {key!r}; {did_you_mean}a fault sets fields of {name} "
+            f"({settings.module}): {', '.join(settings.fields)}"
         )
     ok, converted = _convert(hint, value)
     if ok:
         return converted
     options = typing.get_args(hint) if _is_union(hint) else (hint,)
     wanted = " or ".join(_WANTED[typing.get_origin(o) or o] for o in options)
-    example = _example(key)
+    example = _example(settings, key)
     like = f", like {example}" if example else ""
     raise ValueError(
         f"{json.dumps(value, ensure_ascii=False)} does not fit {key} "
-        f"(PoleSettings.{key}: {_type_name(hint)}); give {wanted}{like}"
+        f"({name}.{key}: {_type_name(hint)}); give {wanted}{like}"
     )
 
 
@@ -169,11 +225,11 @@ def _type_name(hint: Any) -> str:
     return str(hint) if typing.get_origin(hint) else str(hint.__name__)
 
 
-def _example(key: str) -> str:
+def _example(settings: _SettingsClass, key: str) -> str:
     """A value of the right kind for the field `key` to show in a message: its default."""
-    default = _FIELDS[key].default
-    if _FIELDS[key].default_factory is not dataclasses.MISSING:
-        return "[meter]"  # every defaulted-by-factory field is a role set
+    default = settings.fields[key].default
+    if settings.fields[key].default_factory is not dataclasses.MISSING:
+        return f"[{settings.role}]"  # every defaulted-by-factory field is a role set
     if default is None or default is dataclasses.MISSING:
         return ""
     return json.dumps(default)
@@ -183,22 +239,40 @@ def resolve_faults(names: Iterable[str]) -> tuple[Fault, ...]:
     """The faults named, in order, without repeats; ValueError names the unknown one and the fix."""
     faults: list[Fault] = []
     for name in names:
-        fault = FAULTS.get(name)
+        known = builtin_faults()
+        fault = known.get(name)
         if fault is None:
-            close = difflib.get_close_matches(name, list(FAULTS), n=1, cutoff=0.5)
+            close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
             did_you_mean = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(
-                f"unknown bench fault {name!r}; {did_you_mean}known faults: {', '.join(FAULTS)}"
+                f"unknown bench fault {name!r}; {did_you_mean}known faults: {', '.join(known)}"
             )
         if fault not in faults:
             faults.append(fault)
     return tuple(faults)
 
 
-def apply_faults(settings: PoleSettings, faults: Iterable[Fault]) -> PoleSettings:
-    """The settings with every fault's overrides applied."""
+def apply_faults(settings: _S, faults: Iterable[Fault]) -> _S:
+    """The settings with every fault's overrides applied.
+
+    ValueError for a fault of another bench, naming its bench and this bench's faults.
+    """
+    faults = tuple(faults)
+    bench = next(name for name, s in _SETTINGS.items() if s.cls is type(settings))
     for fault in faults:
-        settings = dataclasses.replace(settings, **fault.overrides)
+        if fault.bench != bench:
+            own = list(_of_bench(bench))
+            raise ValueError(
+                f"fault {fault.name!r} is for the {fault.bench} bench, not the {bench} bench; "
+                f"faults of the {bench} bench: {', '.join(own) or 'none'}"
+            )
+    for fault in faults:
+        changes = dict(fault.overrides)
+        for key, value in changes.items():
+            # Role sets add up: two faults silencing two devices silence both.
+            if isinstance(value, frozenset):
+                changes[key] = getattr(settings, key) | value
+        settings = dataclasses.replace(settings, **changes)
     return settings
 
 
@@ -209,8 +283,8 @@ def configure_meter(meter: Any, role: str, settings: PoleSettings) -> None:
     meter.delay = settings.slow_delay if role in settings.slow_roles else 0.0
 
 
-def configure_gateway(gateway: Any, role: str, settings: PoleSettings) -> None:
-    """Set a simulated gateway's fault switches from the pole's settings."""
+def configure_gateway(gateway: Any, role: str, settings: Settings) -> None:
+    """Set a simulated gateway's fault switches from the pole's (or community's) settings."""
     gateway.heartbeat_stopped = role in settings.silent_roles
     gateway.malformed_json = role in settings.malformed_roles
     gateway.schema_violation = settings.schema_violation

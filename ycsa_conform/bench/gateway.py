@@ -1,4 +1,4 @@
-"""A simulated smart-pole gateway: JSON telemetry, heartbeat, status and commands over MQTT.
+"""A simulated smart-pole gateway: telemetry, equipment, events, heartbeat, status, commands.
 
     gateway = SimGateway(broker.host, broker.port, prefix="city/pole/P001",
                          values=nominal_values, on_command=lambda command: "ok")
@@ -10,11 +10,23 @@
 (benches/devicemaps/gateway.yaml) in the map's unit and scale, so the payload and the map the
 client reads it with agree by construction. Below PREFIX it publishes
 
-    telemetry   retained, every `period` s: {"ts", "lamp", "power", "environment", "tilt"}
-                (gateway-telemetry.schema.json)
+    telemetry   retained, every `period` s: {"ts", "lamp", "power", "environment", "tilt",
+                "alarms"} (gateway-telemetry.schema.json)
+    equipment   retained, every `period` s: {"ts", "camera", "small_cell", "led_screen",
+                "ev_charger", "poe": {"total_power", "ports": [{"port", "device", "power"}]}}
+    events      not retained: {"ts", "seq", "type", "active"} (+ "tilt_x", "tilt_y" for a tilt
+                alarm) when one of `EVENTS` becomes true in values(), again every `heartbeat` s
+                while it stays true, and once with "active": false when it ends
     heartbeat   every `heartbeat` s, not retained: {"ts", "seq"}
     status      retained {"state": "online", "ts"}; {"state": "offline"} is its last will
-    cmd/ack     {"id", "status"} for each command on cmd, status from `on_command(command)`
+    cmd/ack     {"id", "status"} for each command on cmd, status from `on_command(command)`,
+                published `command_latency` s after the command arrived
+
+Commands are {"id", "dimming": 0..100} or {"id", "switch": "on" | "off"}; `on_command` decides
+the status of both. A gateway that knows its `Pole` also switches the lamp itself (the
+controller's relay, `Pole.command("lamp_on", ...)`) and takes its latency from the pole's
+`command_latency`. A command that took effect is followed by a fresh telemetry message before
+its acknowledgement, so a client that reads after the ack sees the new state.
 
 Fault switches: `heartbeat_stopped`, `malformed_json` (telemetry cut in half, as a firmware with
 a too-small buffer sends it), `schema_violation` (the voltage as text, "230.1 V"),
@@ -44,13 +56,27 @@ from ycsa_conform.transport.mqtt import (
 )
 from ycsa_conform.units import parse_unit, ureg
 
-__all__ = ["SimGateway", "nominal_values", "telemetry_payload"]
+from .physics import POE_PORTS
+from .pole import Pole
+
+__all__ = [
+    "EVENTS",
+    "SimGateway",
+    "equipment_payload",
+    "nominal_values",
+    "telemetry_payload",
+    "topic_payload",
+]
+
+# Event types, each raised while the value of the same name in values() is true.
+EVENTS = ("door_open", "water_immersion", "tilt_alarm", "emergency_call")
+SWITCH = {"on": True, "off": False}
 
 _CONNECT_TIMEOUT = 5.0  # s
 _QOS = 1
 
 
-def nominal_values(*, dimming: float = 80.0) -> dict[str, float | bool]:
+def nominal_values(*, dimming: float = 80.0) -> dict[str, float | bool | str]:
     """A healthy pole at `dimming` %: point values in canonical units, as `values()` gives them."""
     power = 5.0 + 1.0 * dimming if dimming > 0 else 1.5  # W: a 100 W luminaire and the gateway
     return {
@@ -71,20 +97,53 @@ def nominal_values(*, dimming: float = 80.0) -> dict[str, float | bool]:
         "pm2_5": 18.0,
         "pm10": 35.0,
         "wind_speed": 3.2,
+        "noise_level": 48.5,  # dB(A)
         "tilt_x": 0.12,
         "tilt_y": -0.05,
+        "vibration_velocity": 0.4,
+        "lamp_on": dimming > 0,
+        "auto_mode": True,
+        "driver_failure": False,
+        "door_open": False,
+        "water_immersion": False,
+        "emergency_call": False,
+        "tilt_alarm": False,
+        "camera_online": True,
+        "small_cell_online": True,
+        "led_screen_online": True,
+        "ev_charger_online": True,
+        "ev_charger_state": "available",
+        **{f"poe_port_{n}_power": watts for n, (_, watts) in enumerate(POE_PORTS, start=1)},
+        "poe_power": sum(watts for _, watts in POE_PORTS),
     }
 
 
 def telemetry_payload(devicemap: DeviceMap, values: Mapping[str, Any]) -> dict[str, Any]:
     """The telemetry JSON carrying `values` (canonical units) where `devicemap` points."""
+    return topic_payload(devicemap, values, "telemetry")
+
+
+def equipment_payload(devicemap: DeviceMap, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The equipment JSON: the map's points, and each PoE port from `poe_port_N_power`."""
+    body = topic_payload(devicemap, values, "equipment")
+    ports = [
+        {"port": n, "device": device, "power": round(float(values[key]), 3)}
+        for n, (device, _) in enumerate(POE_PORTS, start=1)
+        if (key := f"poe_port_{n}_power") in values
+    ]
+    body.setdefault("poe", {})["ports"] = ports
+    return body
+
+
+def topic_payload(devicemap: DeviceMap, values: Mapping[str, Any], topic: str) -> dict[str, Any]:
+    """The JSON of the map's topic `topic` carrying `values` (canonical units) at its pointers."""
     body: dict[str, Any] = {}
     for name, value in values.items():
         point = devicemap.points.get(name)
-        if not isinstance(point, MqttPoint) or point.topic != "telemetry":
+        if not isinstance(point, MqttPoint) or point.topic != topic:
             continue  # the pole knows more than this gateway reports
         raw: Any = value
-        if point.unit is not None and not isinstance(value, bool):
+        if point.unit is not None and not isinstance(value, bool | str):
             canonical = parse_unit(POINTS[name].unit)
             raw = float(ureg.Quantity(float(value), canonical).to(point.unit).magnitude)
             raw /= point.scale
@@ -108,6 +167,8 @@ class SimGateway:
         period: float = 0.5,
         heartbeat: float = 1.0,
         devicemap: DeviceMap | None = None,
+        pole: Pole | None = None,
+        command_latency: float = 0.0,
     ) -> None:
         prefix = prefix.strip("/")
         if not prefix or "+" in prefix or "#" in prefix:
@@ -115,6 +176,8 @@ class SimGateway:
         for name, seconds in (("period", period), ("heartbeat", heartbeat)):
             if not seconds > 0:
                 raise ValueError(f"{name}={seconds!r} must be more than 0 s")
+        if not command_latency >= 0:
+            raise ValueError(f"command_latency={command_latency!r} must be 0 s or more")
         self.host = host
         self.port = port
         self.prefix = prefix
@@ -130,6 +193,12 @@ class SimGateway:
             data_dir("benches") / "devicemaps" / "gateway.yaml"
         )
         self._on_command = on_command
+        self.pole = pole
+        self.command_latency = command_latency  # used when there is no pole to ask
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
+        self._active: dict[str, float] = {}  # event type -> monotonic time last published
+        self._event_seq = 0
         self._client: PahoClient | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -175,7 +244,10 @@ class SimGateway:
             )
         try:
             self._publish("status", {"state": "online", "ts": time.time()}, retain=True, wait=True)
-            self.publish_telemetry()
+            values = self._values()
+            self.publish_telemetry(values=values)
+            self.publish_equipment(values=values)
+            self.publish_events(values=values)
         except BaseException:
             self._close_client()
             raise
@@ -191,6 +263,12 @@ class SimGateway:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        with self._timers_lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:  # commands not yet answered are lost, as in a gateway switched off
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
         if self._client is not None:
             # A clean disconnect suppresses the last will, so "offline" is published here;
             # a broker that is already gone cannot take it, and that is no error.
@@ -234,15 +312,20 @@ class SimGateway:
                 next_heartbeat += self.heartbeat
             if now >= next_telemetry:
                 try:
-                    self.publish_telemetry(wait=False)
+                    values = self._values()
+                    self.publish_telemetry(wait=False, values=values)
+                    self.publish_equipment(wait=False, values=values)
+                    self.publish_events(values=values)
                 except Exception as exc:  # reported by stop(); the heartbeat goes on
                     self._failure = self._failure or exc
                 next_telemetry += self.period
             now = time.monotonic()
 
-    def publish_telemetry(self, *, wait: bool = True) -> None:
+    def publish_telemetry(
+        self, *, wait: bool = True, values: Mapping[str, Any] | None = None
+    ) -> None:
         """Publish a telemetry message now (after switching a fault, say), retained."""
-        body = telemetry_payload(self.devicemap, self._values())
+        body = telemetry_payload(self.devicemap, self._values() if values is None else values)
         body.setdefault("ts", round(time.time(), 3))
         if self.schema_violation:
             voltage = self.devicemap.points.get("supply_voltage")
@@ -255,6 +338,42 @@ class SimGateway:
         if self.malformed_json:
             text = text[: len(text) // 2]
         self._publish_text("telemetry", text, qos=_QOS, retain=True, wait=wait)
+
+    def publish_equipment(
+        self, *, wait: bool = True, values: Mapping[str, Any] | None = None
+    ) -> None:
+        """Publish the equipment status now, retained."""
+        body = equipment_payload(self.devicemap, self._values() if values is None else values)
+        body.setdefault("ts", round(time.time(), 3))
+        self._publish("equipment", body, retain=True, wait=wait)
+
+    def publish_events(self, *, values: Mapping[str, Any] | None = None) -> None:
+        """Raise, repeat or end the events whose state `values` gives (see the docstring)."""
+        values = self._values() if values is None else values
+        now = time.monotonic()
+        for kind in EVENTS:
+            active = bool(values.get(kind, False))
+            last = self._active.get(kind)
+            if active and last is not None and now - last < self.heartbeat:
+                continue  # raised a moment ago; repeated once per heartbeat interval
+            if not active and last is None:
+                continue  # nothing to report
+            body: dict[str, Any] = {
+                "ts": round(time.time(), 3),
+                "seq": self._event_seq,
+                "type": kind,
+                "active": active,
+            }
+            if kind == "tilt_alarm":
+                for axis in ("tilt_x", "tilt_y"):
+                    if axis in values:
+                        body[axis] = round(float(values[axis]), 4)
+            self._event_seq += 1
+            if active:
+                self._active[kind] = now
+            else:
+                del self._active[kind]
+            self._publish("events", body)
 
     def _publish(
         self,
@@ -298,15 +417,51 @@ class SimGateway:
             command = None
         if not isinstance(command, dict):
             self.commands.append({"payload": msg.payload.decode("utf-8", "replace")})
-            ack: dict[str, Any] = {"id": None, "status": "malformed"}
+            command = None
         else:
             self.commands.append(command)
-            command_id = command.get("id")
-            try:
-                status = str(self._on_command(command))
-            except Exception as exc:  # the device answers "error", as firmware would
-                ack = {"id": command_id, "status": "error", "detail": str(exc)}
-            else:
-                ack = {"id": command_id, "status": status}
+        latency = self.pole.settings.command_latency if self.pole else self.command_latency
+        if latency <= 0:
+            self._answer(command)
+            return
+        # The controller round trip: a timer per command, so commands overlap as on a real bus.
+        timer = threading.Timer(latency, self._answer_later, args=(command,))
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _answer_later(self, command: dict[str, Any] | None) -> None:
+        try:
+            self._answer(command)
+        except Exception as exc:  # reported by stop()
+            self._failure = self._failure or exc
+        finally:
+            with self._timers_lock:
+                self._timers.discard(threading.current_thread())
+
+    def _answer(self, command: dict[str, Any] | None) -> None:
+        """Carry out a command and acknowledge it (paho's thread, or a latency timer)."""
+        if command is None:
+            ack: dict[str, Any] = {"id": None, "status": "malformed"}
+        else:
+            ack = self._carry_out(command)
+            if ack["status"] == "ok":
+                with contextlib.suppress(Exception):  # values() failures show in the next tick
+                    self.publish_telemetry(wait=False)
         if self.ack_commands:
-            client.publish(self.topic("cmd/ack"), json.dumps(ack), qos=_QOS)
+            self._publish("cmd/ack", ack)
+
+    def _carry_out(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        command_id = command.get("id")
+        switch = command.get("switch")
+        if "switch" in command and switch not in SWITCH:
+            detail = f"switch={json.dumps(switch)}; use 'on' or 'off'"
+            return {"id": command_id, "status": "rejected", "detail": detail}
+        try:
+            status = str(self._on_command(command))
+            if status == "ok" and switch is not None and self.pole is not None:
+                self.pole.command("lamp_on", SWITCH[switch])
+        except Exception as exc:  # the device answers "error", as firmware would
+            return {"id": command_id, "status": "error", "detail": str(exc)}
+        return {"id": command_id, "status": status}

@@ -129,6 +129,8 @@ class _Unit:
         for name in self.device.devicemap.points:
             point = self.device.devicemap.modbus_point(name)
             value = readings[name]
+            if isinstance(value, str):  # pragma: no cover - text points live on the gateway
+                raise TypeError(f"{name} is text ({value!r}); Modbus maps hold numbers and bits")
             if not isinstance(value, bool) and name in self._canonical:
                 value = float(ureg.Quantity(value, self._canonical[name]).to(point.unit).magnitude)
             words = encode(point, value)
