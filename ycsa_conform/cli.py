@@ -3,7 +3,7 @@
 ycsa-conform profiles                     built-in profiles
 ycsa-conform profile show NAME|PATH [--json]
 ycsa-conform validate FILE...             profiles, sites, device maps; exit 1 on errors
-ycsa-conform bench faults [--json]        the built-in bench's fault catalogue
+ycsa-conform bench faults [--bench NAME] [--json]   the built-in benches' fault catalogue
 ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
                                           serve a bench until Ctrl-C / SIGTERM; prints one
                                           JSON line: endpoints per pole and a site file
@@ -146,23 +146,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_faults(args: argparse.Namespace) -> int:
-    from .bench import FAULTS
+    from .bench.fault import builtin_faults
 
     rows = [
         {
             "name": f.name,
+            "bench": f.bench,
             "description": f.description,
             "breaks": list(f.breaks),
             "verdict": f.verdict.value,
         }
-        for f in FAULTS.values()
+        for f in builtin_faults().values()
+        if args.bench in (None, f.bench)
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
             breaks = ", ".join(row["breaks"])
-            print(f"{row['name']:<26} {row['verdict']:<5} {breaks}: {row['description']}")
+            print(
+                f"{row['bench']:<16} {row['name']:<26} {row['verdict']:<5} {breaks}: "
+                f"{row['description']}"
+            )
     return 0
 
 
@@ -237,6 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_sub = p.add_subparsers(dest="action", required=True)
     faults = bench_sub.add_parser("faults", help="list the fault catalogue")
     faults.add_argument("--json", action="store_true")
+    faults.add_argument("--bench", metavar="NAME", help="only the faults of this bench")
     faults.set_defaults(func=_cmd_bench_faults)
     from .bench.definition import list_benches
 

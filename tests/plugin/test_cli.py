@@ -65,10 +65,19 @@ def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest
 
     result.stdout.fnmatch_lines(
         [
-            "low-power-factor * fail  SP-PWR-008: the LED driver's power factor is 0.82 *",
-            "tilt-device-failure * error SP-LOAD-012: the tilt sensor * device failure",
+            "smart-pole *low-power-factor * fail  SP-PWR-008: the LED driver's power factor *",
+            "smart-pole *tilt-device-failure * error SP-LOAD-012: the tilt sensor * failure",
+            "smart-community *recorder-7-days * fail  SC-003: the video recorder keeps only 7 *",
         ]
     )
+
+
+def test_bench_faults_of_one_bench_as_json(pytester: pytest.Pytester) -> None:
+    result = _cli(pytester, "bench", "faults", "--bench", "smart-community", "--json")
+
+    rows = json.loads(result.stdout.str())
+    assert {r["bench"] for r in rows} == {"smart-community"}
+    assert {"alarms-delayed", "recorder-7-days"} <= {r["name"] for r in rows}
 
 
 def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester) -> None:
