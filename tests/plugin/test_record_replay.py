@@ -147,3 +147,15 @@ def test_allure_attaches_each_requirements_traffic(pytester: pytest.Pytester) ->
         lines = [json.loads(line) for line in text.splitlines()]
         # Both read the lamp: the first polled it, the second cites that poll.
         assert any(x["device"] == "lamp" and x["direction"] == "rx" for x in lines)
+
+
+def test_a_fleet_recording_replays_from_its_recorded_site(pytester: pytest.Pytester) -> None:
+    # The fleet's site file lived in the bench's temporary folder, gone by now; its device maps
+    # are absolute paths, so the recorded text is enough.
+    pytester.runpytest(
+        "--profile", "smart-pole", "--bench-poles", "2", "--record", "rec", "-k", "LOAD-012"
+    )
+
+    result = pytester.runpytest("--profile", "smart-pole", "--replay", "rec", "-k", "LOAD-012")
+
+    result.assert_outcomes(passed=2, deselected=42)
