@@ -64,6 +64,42 @@ DESIGN_KEYS = _keys(
         unit="kN*m",
         description="base moment from wind on mounted equipment the certificate allows",
     ),
+    DesignKey(
+        name="rated_equipment_area",
+        unit="m^2",
+        description="Σ shape coefficient × projected area of mounted equipment the certificate "
+        "allows",
+    ),
+    DesignKey(
+        name="base_diameter", unit="mm", description="outside diameter of the shaft at the base"
+    ),
+    DesignKey(
+        name="top_diameter", unit="mm", description="outside diameter of the shaft at the top"
+    ),
+    DesignKey(name="wall_thickness", unit="mm", description="wall thickness of the shaft tube"),
+    DesignKey(
+        name="steel_grade",
+        unit="text",
+        description="steel of the shaft (GB/T 700 Q235, GB/T 1591 Q355)",
+        values=("Q235", "Q355"),
+    ),
+    DesignKey(
+        name="section_shape",
+        unit="text",
+        description="cross-section of the shaft (circular if not given)",
+        values=("circular", "polygonal"),
+    ),
+    DesignKey(
+        name="first_frequency",
+        unit="Hz",
+        description="first natural frequency of the pole (modal calculation or pluck test); "
+        "estimated from the geometry if not given",
+    ),
+    DesignKey(
+        name="site_altitude",
+        unit="m",
+        description="altitude of the site, for the air density in the vortex check",
+    ),
 )
 
 # Each entry of `design.equipment`: a mounted device with its mass, projected area and height.

@@ -87,3 +87,59 @@ def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester)
 
     assert result.ret == 1
     result.stderr.fnmatch_lines(["*other.yaml:1: $: not a profile, site or device map*"])
+
+
+def test_loads_prints_each_pole_with_its_checks(pytester: pytest.Pytester) -> None:
+    site = data_dir("fixtures") / "sites" / "kunming-main-road.yaml"
+
+    result = _cli(pytester, "loads", str(site), "--pole", "P001")
+
+    assert result.ret == 0, result.stderr.str()
+    result.stdout.fnmatch_lines(
+        [
+            "P001: 10 m Q355 circular tube Ø219→114×5.0 mm, terrain C, w0 0.35 kN/m², *",
+            "*9.0–10.0 *",
+            "  luminaire *10.00 *0.250 *1.300*",
+            "  base shear * kN, base moment * kN·m, dead load * kN, top deflection * mm",
+            "  base stress *N/mm²*305 N/mm²*pass*",
+            "  vortex v_cr *m/s*fail*8.5.3*",
+            "  equipment mass *40 kg*150 kg*0.27*pass*",
+        ]
+    )
+    assert "P002" not in result.stdout.str()
+
+
+def test_loads_json_gives_the_same_numbers(pytester: pytest.Pytester) -> None:
+    site = data_dir("fixtures") / "sites" / "kunming-main-road.yaml"
+
+    result = _cli(pytester, "loads", str(site), "--json")
+
+    data = json.loads(result.stdout.str())
+    assert [p["pole"] for p in data["poles"]] == ["P001", "P002"]
+    p001 = data["poles"][0]
+    assert len(p001["segments"]) == 10
+    assert p001["base_moment"]["unit"] == "kN·m"
+    assert p001["base_moment"]["value"] > 0
+    assert {c["name"]: c["verdict"] for c in p001["checks"]}["base stress"] == "pass"
+
+
+def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pytester) -> None:
+    text = (data_dir("fixtures") / "sites" / "kunming-main-road.yaml").read_text(encoding="utf-8")
+    devices = text.split("targets:")[0]
+    site = pytester.makefile(
+        ".yaml",
+        site=devices + "targets:\n  - id: P009\n    kind: pole\n    design:\n      height: 10 m\n"
+        "      terrain_category: C\n      basic_wind_pressure: 0.30 kN/m^2\n"
+        "      top_diameter: 114 mm\n      wall_thickness: 5 mm\n      steel_grade: Q355\n",
+    )
+
+    result = _cli(pytester, "loads", str(site))
+
+    assert result.ret == 1
+    result.stderr.fnmatch_lines(
+        [
+            "*site.yaml:*: $.targets[[]0[]]: design.base_diameter is missing (outside diameter *); "
+            "add it to the target's design block, like 'base_diameter: 219 mm'"
+        ]
+    )
+    assert len(result.stderr.lines) == 1

@@ -266,7 +266,9 @@ def test_a_condition_on_an_unknown_design_key(tmp_path: Path) -> None:
         f"{path}:{line}: {requirement('SP-LUM-001')}.when[0].design: unknown design key "
         "'road_clas'; known keys: height, terrain_category, basic_wind_pressure, road_class, "
         "lighting_grade, luminaire_power, luminaires_per_pole, pole_spacing, road_width, "
-        "luminaire_cct, luminaire_ra, rated_equipment_mass, rated_attachment_moment"
+        "luminaire_cct, luminaire_ra, rated_equipment_mass, rated_attachment_moment, "
+        "rated_equipment_area, base_diameter, top_diameter, wall_thickness, steel_grade, "
+        "section_shape, first_frequency, site_altitude"
     ]
 
 

@@ -1,0 +1,393 @@
+"""Measured grids and luminaire photometry: the files, and the illuminance they predict.
+
+Grid CSV (one file per span, documented in docs/engineering/lighting.md)::
+
+    # comment lines start with '#'; blank lines are skipped
+    y\\x (m),1.75,5.25,8.75      <- header: any label, then x positions in metres
+    0.625,28.1,19.4,12.0          <- y position in metres, then one lux reading per x
+    1.875,27.0,18.8,11.7
+
+IES LM-63-2002 photometry: Type C only (photometric type 1), TILT=NONE only. EULUMDAT (.ldt)
+is not read.
+
+Predicted illuminance, point by point (inverse-square cosine law)::
+
+    E(P) = Σ_luminaires I(C, γ) · cos θ / d²,   cos θ = h / d
+
+d is the distance from the luminaire to road point P, θ the angle of incidence on the level road,
+and (C, γ) the direction of P in the luminaire's own frame: γ from its downward axis, C = 0°
+along the road (+x) and C = 90° toward the street side (+y), the IES roadway convention. Poles
+stand in one row at the kerb y = 0, one luminaire each at x = k·spacing, y = overhang, at the
+mounting height; tilt turns the downward axis toward the street side (an upcast arm).
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pint
+
+from ycsa_conform.errors import InputError, Problem
+from ycsa_conform.units import Quantity
+
+from .lighting import IlluminanceGrid
+
+__all__ = [
+    "Photometry",
+    "RoadLayout",
+    "predicted_grid",
+    "read_grid_csv",
+    "read_ies",
+]
+
+_GRID_HEADER_HINT = "the first row must be a label, then the x positions in metres"
+
+
+def _fail(path: Path, line: int | None, message: str) -> InputError:
+    return InputError([Problem(file=str(path), line=line, path="", message=message)])
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_grid_csv(path: Path | str) -> IlluminanceGrid:
+    """Read a measured grid: header of x positions, then rows of y position and lux readings."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read the grid: {exc.strerror}") from exc
+    rows = [
+        (number, cells)
+        for number, cells in enumerate(csv.reader(text.splitlines()), start=1)
+        if cells and any(c.strip() for c in cells) and not cells[0].lstrip().startswith("#")
+    ]
+    if not rows:
+        raise _fail(path, 1, f"no grid in the file; {_GRID_HEADER_HINT}")
+    header_line, header = rows[0]
+    x: list[float] = []
+    for column, cell in enumerate(header[1:], start=2):
+        value = _number(cell)
+        if value is None:
+            raise _fail(
+                path,
+                header_line,
+                f"column {column} header {cell.strip()!r} is not a number; {_GRID_HEADER_HINT}",
+            )
+        if x and value <= x[-1]:
+            raise _fail(
+                path,
+                header_line,
+                f"x position {value:g} m does not increase after {x[-1]:g} m; "
+                "list the x positions in increasing order",
+            )
+        x.append(value)
+    if not x:
+        raise _fail(path, header_line, f"the header has no x positions; {_GRID_HEADER_HINT}")
+    y: list[float] = []
+    lux: list[tuple[float, ...]] = []
+    for line, cells in rows[1:]:
+        position = _number(cells[0])
+        if position is None:
+            raise _fail(
+                path,
+                line,
+                f"y position {cells[0].strip()!r} is not a number; start each row with its "
+                "y position in metres",
+            )
+        if y and position <= y[-1]:
+            raise _fail(
+                path,
+                line,
+                f"y position {position:g} m does not increase after {y[-1]:g} m; "
+                "list the rows in increasing y",
+            )
+        readings = cells[1:]
+        if len(readings) != len(x):
+            raise _fail(
+                path,
+                line,
+                f"row has {len(readings)} lux readings, the header has {len(x)} x positions; "
+                "give one reading per x position",
+            )
+        values: list[float] = []
+        for column, cell in enumerate(readings, start=2):
+            value = _number(cell)
+            if value is None or value < 0:
+                raise _fail(
+                    path,
+                    line,
+                    f"column {column} reading {cell.strip()!r} is not a lux value; "
+                    "write a number ≥ 0 without a unit, like '21.4'",
+                )
+            values.append(value)
+        y.append(position)
+        lux.append(tuple(values))
+    if not y:
+        raise _fail(path, header_line, "the grid has no rows of readings; add a row per y position")
+    return IlluminanceGrid(x=tuple(x), y=tuple(y), lux=tuple(lux))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Photometry:
+    """An IES LM-63 Type C photometric file.
+
+    `candela[h][v]` is the intensity at horizontal angle `horizontal_angles[h]` and vertical
+    angle `vertical_angles[v]`, already multiplied by the file's multiplier and ballast factor.
+    """
+
+    path: str
+    keywords: dict[str, str]
+    lamps: int
+    lumens_per_lamp: float  # -1: absolute photometry
+    input_power: pint.Quantity[Any]
+    vertical_angles: tuple[float, ...]
+    horizontal_angles: tuple[float, ...]
+    candela: tuple[tuple[float, ...], ...]
+
+    def intensity(self, c: float, gamma: float) -> float:
+        """Candela toward (C, γ) in degrees, bilinear in the table, using the file's symmetry."""
+        v_angles = self.vertical_angles
+        if gamma < v_angles[0] or gamma > v_angles[-1]:
+            return 0.0
+        h = self._fold(c % 360.0)
+        h_angles = self.horizontal_angles
+        if len(h_angles) == 1:
+            return _interpolate(v_angles, self.candela[0], gamma)
+        k = min(max(bisect.bisect_right(h_angles, h) - 1, 0), len(h_angles) - 2)
+        h0, h1 = h_angles[k], h_angles[k + 1]
+        t = (h - h0) / (h1 - h0)
+        below = _interpolate(v_angles, self.candela[k], gamma)
+        above = _interpolate(v_angles, self.candela[k + 1], gamma)
+        return below + t * (above - below)
+
+    def _fold(self, c: float) -> float:
+        """Map any C in [0, 360) into the range the file covers (LM-63-2002 symmetries)."""
+        first, last = self.horizontal_angles[0], self.horizontal_angles[-1]
+        if first == 90:  # 90..270: symmetric about the 90-270 plane
+            return c if 90 <= c <= 270 else (180.0 - c) % 360.0
+        if last == 90:  # quadrant symmetry
+            c = c if c <= 180 else 360.0 - c
+            return c if c <= 90 else 180.0 - c
+        if last == 180:  # symmetric about the 0-180 plane
+            return c if c <= 180 else 360.0 - c
+        return c  # 0..360, or a single plane (rotational symmetry, handled by the caller)
+
+    def luminous_flux(self) -> pint.Quantity[Any]:
+        """Total flux by integrating the table over the sphere (1° steps), in lumens."""
+        total = 0.0
+        step = math.radians(1.0)
+        for gamma_deg in range(180):
+            g = gamma_deg + 0.5
+            band = 0.0
+            for c_deg in range(360):
+                band += self.intensity(c_deg + 0.5, g)
+            total += band * math.sin(math.radians(g)) * step * step
+        return Quantity(total, "lm")
+
+
+def _interpolate(angles: Sequence[float], values: Sequence[float], at: float) -> float:
+    if len(angles) == 1:
+        return values[0]
+    k = min(max(bisect.bisect_right(angles, at) - 1, 0), len(angles) - 2)
+    a0, a1 = angles[k], angles[k + 1]
+    t = (at - a0) / (a1 - a0)
+    return values[k] + t * (values[k + 1] - values[k])
+
+
+def _tokens(lines: Sequence[str], start: int) -> Iterator[tuple[int, str]]:
+    for number in range(start, len(lines)):
+        for token in lines[number].replace(",", " ").split():
+            yield number + 1, token
+
+
+def read_ies(path: Path | str) -> Photometry:
+    """Read an IES LM-63-2002 file (also -1995/-1991 headers); Type C and TILT=NONE only."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="latin-1").splitlines()
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read the photometric file: {exc.strerror}") from exc
+    if not lines or not lines[0].strip().upper().startswith("IESNA"):
+        raise _fail(path, 1, "not an IES LM-63 file: the first line must be 'IESNA:LM-63-2002'")
+    keywords: dict[str, str] = {}
+    tilt_line = None
+    for number, raw in enumerate(lines[1:], start=2):
+        text = raw.strip()
+        if text.upper().startswith("TILT="):
+            tilt_line = number
+            if text[5:].strip().upper() != "NONE":
+                raise _fail(
+                    path,
+                    number,
+                    f"{text!r} is not supported; export the file with TILT=NONE",
+                )
+            break
+        if text.startswith("[") and "]" in text:
+            key, _, keyword_value = text[1:].partition("]")
+            keywords[key.strip().upper()] = keyword_value.strip()
+    if tilt_line is None:
+        raise _fail(path, len(lines), "no TILT= line; an LM-63 file needs 'TILT=NONE'")
+
+    tokens = list(_tokens(lines, tilt_line))
+    last_line = len(lines)
+
+    def number_at(index: int, what: str) -> float:
+        if index >= len(tokens):
+            raise _fail(path, last_line, f"the file ends before {what}; the table is cut short")
+        line, token = tokens[index]
+        value = _number(token)
+        if value is None:
+            raise _fail(path, line, f"{what} {token!r} is not a number")
+        return value
+
+    names = (
+        "the number of lamps",
+        "the lumens per lamp",
+        "the candela multiplier",
+        "the number of vertical angles",
+        "the number of horizontal angles",
+        "the photometric type",
+        "the units type",
+        "the luminous width",
+        "the luminous length",
+        "the luminous height",
+        "the ballast factor",
+        "the future-use field",
+        "the input watts",
+    )
+    head = [number_at(i, name) for i, name in enumerate(names)]
+    lamps, lumens, multiplier, n_v, n_h, kind = head[:6]
+    ballast, watts = head[10], head[12]
+    if kind != 1:
+        raise _fail(
+            path,
+            tokens[5][0],
+            f"photometric type {kind:g} is not read; only Type C (1), used for road luminaires",
+        )
+    if n_v < 1 or n_h < 1 or n_v != int(n_v) or n_h != int(n_h):
+        raise _fail(path, tokens[3][0], "the angle counts must be whole numbers ≥ 1")
+    n_vert, n_horiz = int(n_v), int(n_h)
+    at = len(names)
+    vertical = [number_at(at + k, f"vertical angle {k + 1}") for k in range(n_vert)]
+    at += n_vert
+    horizontal = [number_at(at + k, f"horizontal angle {k + 1}") for k in range(n_horiz)]
+    at += n_horiz
+    for name, angles, start in (
+        ("vertical", vertical, len(names)),
+        ("horizontal", horizontal, len(names) + n_vert),
+    ):
+        for k in range(1, len(angles)):
+            if angles[k] <= angles[k - 1]:
+                raise _fail(
+                    path,
+                    tokens[start + k][0],
+                    f"{name} angle {angles[k]:g}° does not increase after {angles[k - 1]:g}°",
+                )
+    if vertical[0] < 0 or vertical[-1] > 180:
+        raise _fail(path, tokens[len(names)][0], "vertical angles must lie within 0°..180°")
+    if (horizontal[0], horizontal[-1]) not in ((0, 0), (0, 90), (0, 180), (0, 360), (90, 270)):
+        raise _fail(
+            path,
+            tokens[len(names) + n_vert][0],
+            f"horizontal angles {horizontal[0]:g}°..{horizontal[-1]:g}° are not an LM-63 "
+            "Type C range; use 0, 0-90, 0-180, 0-360 or 90-270",
+        )
+    scale = multiplier * ballast
+    table: list[tuple[float, ...]] = []
+    for h in range(n_horiz):
+        row = []
+        for v in range(n_vert):
+            value = number_at(at, f"candela value {v + 1} at horizontal angle {horizontal[h]:g}°")
+            if value < 0:
+                raise _fail(path, tokens[at][0], f"candela value {value:g} is negative")
+            row.append(value * scale)
+            at += 1
+        table.append(tuple(row))
+    if at < len(tokens):
+        line, token = tokens[at]
+        raise _fail(
+            path,
+            line,
+            f"unexpected {token!r} after the candela table; the header promises "
+            f"{n_vert} × {n_horiz} values",
+        )
+    return Photometry(
+        path=str(path),
+        keywords=keywords,
+        lamps=int(lamps),
+        lumens_per_lamp=lumens,
+        input_power=Quantity(watts, "W"),
+        vertical_angles=tuple(vertical),
+        horizontal_angles=tuple(horizontal),
+        candela=tuple(table),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoadLayout:
+    """One row of poles at the kerb (y = 0), one luminaire each; see the module docstring."""
+
+    spacing: pint.Quantity[Any]
+    mounting_height: pint.Quantity[Any]
+    overhang: pint.Quantity[Any]
+    tilt: pint.Quantity[Any]
+    maintenance_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.spacing.to("m").magnitude <= 0 or self.mounting_height.to("m").magnitude <= 0:
+            raise ValueError("pole spacing and mounting height must be above zero")
+        if not 0 < self.maintenance_factor <= 1:
+            raise ValueError(f"maintenance factor {self.maintenance_factor} must be in (0, 1]")
+
+
+# Our choice, not a standard's: luminaires within 5 mounting heights of the grid either way.
+# Beyond that a road luminaire lights the grid at γ > 78°, a few percent at most.
+_REACH_IN_HEIGHTS = 5.0
+
+
+def predicted_grid(
+    photometry: Photometry,
+    layout: RoadLayout,
+    x: Sequence[float],
+    y: Sequence[float],
+) -> IlluminanceGrid:
+    """Horizontal illuminance at the road points (x[i], y[j]) in metres, point by point."""
+    s = float(layout.spacing.to("m").magnitude)
+    h = float(layout.mounting_height.to("m").magnitude)
+    y_lum = float(layout.overhang.to("m").magnitude)
+    tilt = float(layout.tilt.to("radian").magnitude)
+    cos_t, sin_t = math.cos(tilt), math.sin(tilt)
+    reach = _REACH_IN_HEIGHTS * h
+    first = math.floor((min(x) - reach) / s)
+    last = math.ceil((max(x) + reach) / s)
+    poles = [k * s for k in range(first, last + 1)]
+    rows: list[tuple[float, ...]] = []
+    for py in y:
+        row: list[float] = []
+        for px in x:
+            total = 0.0
+            for pole_x in poles:
+                dx, dy, dz = px - pole_x, py - y_lum, -h
+                d2 = dx * dx + dy * dy + dz * dz
+                d = math.sqrt(d2)
+                # into the luminaire frame: undo the tilt, a rotation about the road (x) axis
+                ly = dy * cos_t + dz * sin_t
+                lz = -dy * sin_t + dz * cos_t
+                gamma = math.degrees(math.acos(max(-1.0, min(1.0, -lz / d))))
+                c = math.degrees(math.atan2(ly, dx)) if (dx or ly) else 0.0
+                total += photometry.intensity(c, gamma) * (h / d) / d2
+            row.append(total * layout.maintenance_factor)
+        rows.append(tuple(row))
+    return IlluminanceGrid(x=tuple(x), y=tuple(y), lux=tuple(rows))
