@@ -26,6 +26,7 @@ from . import __version__
 from .design import DESIGN_KEYS
 from .devicemap import load_devicemap
 from .errors import InputError, Problem
+from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
 from .site import load_site
 from .source import read_document
@@ -112,6 +113,8 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
 
 
 _LOADERS: dict[str, Callable[[Path], object]] = {
+    # First match wins: an evidence file may name its site with a 'site:' key.
+    "evidence": load_evidence,
     "profile": load_profile,
     "site": load_site,
     "devicemap": load_devicemap,
@@ -127,8 +130,8 @@ def _validate_one(path: Path) -> list[Problem]:
             return [
                 doc.problem(
                     (),
-                    "not a profile, site or device map: the file must have a 'profile:', "
-                    "'site:' or 'devicemap:' key at the top",
+                    "not a profile, site or device map, nor an evidence file: the file must "
+                    "have a 'profile:', 'site:', 'devicemap:' or 'evidence:' key at the top",
                 )
             ]
         _LOADERS[kind](path)

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from .checks import CheckContext
 from .checks.compute import MissingDesignData
 from .errors import DeviceError, InputError, Problem
+from .evidence import EvidenceFile
 from .limit import LimitError
 from .profile.model import Condition, ParamValue, Profile, Requirement
 from .result import Measurement, Result, Verdict
@@ -62,12 +63,17 @@ class AcceptanceRun:
         opener: DeviceOpener = open_live,
         clock: Callable[[], float] = time.time,
         on_read: Callable[[tuple[str, str], bool], None] | None = None,
+        evidence: EvidenceFile | None = None,
+        allow_actuation: bool = False,
     ) -> None:
         self.profiles = tuple(profiles)
         self.site = site
         self._opener = opener
         self._clock = clock
         self._on_read = on_read
+        self.evidence = evidence
+        # Field devices are read-only unless the operator allows actuation; a bench is ours.
+        self.actuation_allowed = allow_actuation or site.kind == "bench"
         self._devices: dict[tuple[str, str], PolledDevice] = {}
         self._parameters = self._resolve_parameters(overrides)
         self._planned = self._plan()
@@ -220,6 +226,8 @@ class AcceptanceRun:
             parameters=parameters,
             device=lambda role: self.device(target, role),
             clock=self._clock,
+            evidence=self.evidence,
+            actuation_allowed=self.actuation_allowed,
         )
         try:
             outcome = requirement.check.run(ctx)

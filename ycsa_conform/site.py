@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,8 @@ class Target:
     equipment: tuple[Equipment, ...]
     devices: Mapping[str, DeviceSpec]
     origin: str
+    # Instrument records from site (a measured lighting grid...): name → existing file.
+    records: Mapping[str, Path] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +159,18 @@ class _SiteBuilder:
             device = self.device((*where, "devices", role), role, spec)
             if device is not None:
                 devices[role] = device
+        records = {}
+        for name, file in raw.get("records", {}).items():
+            resolved = (self.doc.path.parent / file).resolve()
+            if not resolved.is_file():
+                self.problems.append(
+                    self.doc.problem(
+                        (*where, "records", name),
+                        f"record {file!r} not found (looked at {resolved}); "
+                        "give the path relative to this site file",
+                    )
+                )
+            records[name] = resolved
         return Target(
             id=raw["id"],
             kind=raw["kind"],
@@ -165,6 +180,7 @@ class _SiteBuilder:
             equipment=equipment,
             devices=MappingProxyType(devices),
             origin=self.origin(where),
+            records=MappingProxyType(records),
         )
 
     def quantity(self, where: JsonPath, text: Any, unit: str) -> pint.Quantity[Any] | None:

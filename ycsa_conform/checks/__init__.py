@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from . import compute, measure, message
+from . import actuate, compute, evidence, measure, message, record
 from .base import Check, CheckContext, Outcome, ParameterInfo, ParseContext
 
 __all__ = ["KINDS", "Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
@@ -22,5 +22,8 @@ KINDS: Mapping[str, Parser] = MappingProxyType(
         "measure": measure.parse,
         "compute": compute.parse,
         "message": message.parse,
+        "evidence": evidence.parse,
+        "record": record.parse,
+        "actuate": actuate.parse,
     }
 )

@@ -11,6 +11,7 @@ import pint
 
 from ycsa_conform.errors import Problem
 from ycsa_conform.evaluation import judge
+from ycsa_conform.evidence import EvidenceFile
 from ycsa_conform.limit import Limit, LimitError, ResolvedLimit, parse_limit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.site import Target
@@ -103,12 +104,17 @@ class ParseContext:
 
 @dataclass(slots=True)
 class CheckContext:
-    """What a check gets at run time: the target, its parameters, its devices, a clock."""
+    """What a check gets at run time: the target, its parameters, its devices, a clock,
+    the operator's evidence (None without --evidence) and whether it may command devices
+    (a bench site, or --allow-actuation)."""
 
     target: Target
     parameters: Mapping[str, ParamValue]
     device: Callable[[str], Device]
     clock: Callable[[], float] = time.time
+    evidence: EvidenceFile | None = None
+    actuation_allowed: bool = False
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

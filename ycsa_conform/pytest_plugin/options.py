@@ -58,13 +58,17 @@ def add_options(parser: pytest.Parser) -> None:
         "--allow-actuation",
         action="store_true",
         dest="ycsa_allow_actuation",
-        help="allow writes to field devices (dimming, switching); prior state is restored",
+        help="let actuate checks command field devices (dimming, switching); the prior state "
+        "is restored afterwards. The built-in bench is always commanded; without this option "
+        "actuate checks on a field site are not applicable",
     )
     group.addoption(
         "--evidence",
         dest="ycsa_evidence",
         metavar="PATH",
-        help="operator evidence file (documents, certificates, photos) for evidence checks",
+        help="operator evidence file (YAML, schemas/evidence.schema.json): the verdict, who, "
+        "when and which documents, certificates or photos, per evidence item and target; "
+        "evidence checks without an entry stay pending",
     )
     group.addoption(
         "--report-dir",

@@ -10,6 +10,7 @@ import pytest
 
 from ycsa_conform import __version__
 from ycsa_conform.errors import InputError
+from ycsa_conform.evidence import load_evidence
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.report.native import timestamp
 from ycsa_conform.result import ProfileInfo, Result, RunInfo
@@ -79,6 +80,9 @@ def build_state(config: pytest.Config) -> State:
             except ValueError as exc:
                 raise pytest.UsageError(str(exc)) from None
             overrides[key] = setting
+        evidence_path = config.getoption("ycsa_evidence")
+        # Read before the bench starts, so a bad evidence file leaves nothing running.
+        evidence = load_evidence(evidence_path) if evidence_path else None
         site_path = config.getoption("ycsa_site")
         faults: list[str] = config.getoption("ycsa_bench_faults")
         poles: int = config.getoption("ycsa_bench_poles")
@@ -142,12 +146,20 @@ def build_state(config: pytest.Config) -> State:
             recorder = Recorder(Path(record_dir), worker=worker)
             recorder.write_manifest(_manifest(profiles, site, bench))
             opener = _recording(recorder)
+        if evidence is not None:
+            mismatches = evidence.mismatches(site.id, (t.id for t in site.targets))
+            if mismatches:
+                if bench is not None:
+                    bench.stop()
+                raise InputError(mismatches)
         run = AcceptanceRun(
             profiles=profiles,
             site=site,
             overrides=overrides,
             opener=opener,
             on_read=recorder.polled if recorder else None,
+            evidence=evidence,
+            allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
         )
     except InputError as exc:
         raise pytest.UsageError(str(exc)) from None

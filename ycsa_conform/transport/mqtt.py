@@ -83,6 +83,7 @@ __all__ = [
 PahoClient = paho.Client
 PahoMessage = paho.MQTTMessage
 
+_CONNECT_TIMEOUT = 5.0  # s, the least a connection attempt is given
 _DEFAULT_CLIENT_ID = "ycsa-conform"
 _KEEPALIVE = 60  # s
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -345,7 +346,10 @@ class MqttLink:
             context = self._tls_context()
             self._check_certificate(context, host, port)
             client.tls_set_context(context)
-        client.connect_timeout = options.timeout
+        # Connecting gets at least _CONNECT_TIMEOUT: TCP, TLS and CONNACK over a field network (or
+        # to a busy embedded broker) can take longer than the wait for one message.
+        connect_timeout = max(options.timeout, _CONNECT_TIMEOUT)
+        client.connect_timeout = connect_timeout
         session = _Session(client)
         try:
             client.connect(host, port, keepalive=_KEEPALIVE)
@@ -359,14 +363,14 @@ class MqttLink:
         except TimeoutError:
             raise DeviceRefused(
                 f"cannot connect to {self._where}: no answer from {host}:{port} within "
-                f"{options.timeout:g} s; check the address and the network path to the broker"
+                f"{connect_timeout:g} s; check the address and the network path to the broker"
             ) from None
         except OSError as exc:
             raise DeviceRefused(
                 f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
             ) from None
         client.loop_start()
-        deadline = time.monotonic() + options.timeout
+        deadline = time.monotonic() + connect_timeout
         session.wait(lambda: session.connack is not None, deadline)
         connack = session.connack
         if connack is None or connack.is_failure:
