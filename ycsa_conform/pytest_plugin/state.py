@@ -68,6 +68,7 @@ def build_state(config: pytest.Config) -> State:
     Any bad file raises pytest.UsageError carrying the one-line `FILE:LINE: $.path:` errors.
     """
     names: list[str] = config.getoption("ycsa_profiles") or []
+    bench: Bench | RemoteBench | None = None  # stopped again if a later file is bad
     try:
         profiles = tuple(load_profile(n) for n in dict.fromkeys(names))
         ids = [p.id for p in profiles]
@@ -93,7 +94,6 @@ def build_state(config: pytest.Config) -> State:
             raise pytest.UsageError(
                 "--bench-poles applies to the built-in bench; drop --site / --replay to use it"
             )
-        bench: Bench | RemoteBench | None = None
         replay = None
         if replay_dir:
             if faults:
@@ -149,8 +149,6 @@ def build_state(config: pytest.Config) -> State:
         if evidence is not None:
             mismatches = evidence.mismatches(site.id, (t.id for t in site.targets))
             if mismatches:
-                if bench is not None:
-                    bench.stop()
                 raise InputError(mismatches)
         run = AcceptanceRun(
             profiles=profiles,
@@ -162,6 +160,8 @@ def build_state(config: pytest.Config) -> State:
             allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
         )
     except InputError as exc:
+        if bench is not None:
+            bench.stop()
         raise pytest.UsageError(str(exc)) from None
     info = RunInfo(
         tool_version=__version__,
