@@ -410,7 +410,13 @@ def _start_embedded() -> Broker:
             pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+            async def finish() -> None:
+                # gather() inside the loop: amqtt's shutdown may leave the thread with no
+                # current event loop, and gather() outside one then raises RuntimeError.
+                await asyncio.gather(*pending, return_exceptions=True)
+
+            loop.run_until_complete(finish())
         finally:
             loop.close()
 
