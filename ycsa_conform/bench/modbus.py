@@ -47,7 +47,8 @@ from pymodbus.simulator import SimData, SimDevice
 
 from ycsa_conform.devicemap import DataType, ModbusPoint, Table
 from ycsa_conform.point import POINTS
-from ycsa_conform.transport.modbus import decode, encode, within
+from ycsa_conform.transport.modbus import decode, encode
+from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
 from .definition import SimulatedDevice

@@ -46,12 +46,12 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
 )
-from ycsa_conform.limit import ResolvedLimit
 from ycsa_conform.result import Source
 from ycsa_conform.units import format_quantity, ureg
 
 from . import Explain, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
+from .writable import checked_magnitude
 
 __all__ = [
     "EXCEPTION_NAMES",
@@ -64,7 +64,6 @@ __all__ = [
     "encode",
     "plan_blocks",
     "register_name",
-    "within",
 ]
 
 # Per request, from the Modbus Application Protocol V1.1b3 (functions 01/02 and 03/04).
@@ -181,17 +180,6 @@ def _shortest_float32(value: float) -> float:
         if struct.pack(">f", candidate) == exact:
             return candidate
     return value
-
-
-def within(limit: ResolvedLimit, value: pint.Quantity[Any]) -> bool:
-    """True when `value` lies inside the range `limit` (a point's writable range)."""
-    if limit.lower is not None and not (
-        value >= limit.lower if limit.lower_inclusive else value > limit.lower
-    ):
-        return False
-    return limit.upper is None or (
-        value <= limit.upper if limit.upper_inclusive else value < limit.upper
-    )
 
 
 def _byteorder(point: ModbusPoint) -> Literal["big", "little"]:
@@ -581,36 +569,6 @@ class ModbusDevice:
                 raise ValueError(f"{what}: it is a flag; give True or False, not {value!r}")
             return value
         return checked_magnitude(what, spec.unit, spec.writable, value, self.devicemap.path)
-
-
-def checked_magnitude(
-    what: str, unit: pint.Unit, writable: Any, value: pint.Quantity[Any] | bool, path: Any
-) -> float:
-    """The magnitude of `value` in `unit`, refused (ValueError) outside the writable range."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what}: it is a number; give a quantity, not {value!r}")
-    if isinstance(value, pint.Quantity):
-        quantity = value
-    elif unit == ureg.dimensionless:
-        quantity = ureg.Quantity(float(value), ureg.dimensionless)
-    else:
-        # A bare 50 for a '%' point would be read as 5000 %: insist on the unit.
-        raise ValueError(f"{what}: give a quantity with a unit, like '{value} {unit:~P}'")
-    try:
-        magnitude = float(quantity.to(unit).magnitude)
-    except pint.DimensionalityError:
-        raise ValueError(f"{what}: {quantity} is not in a unit compatible with {unit:~P}") from None
-    try:
-        limit = writable.resolve({})
-    except KeyError as exc:
-        raise ValueError(f"{what}: its writable range names parameter {exc}") from None
-    given = ureg.Quantity(magnitude, unit)
-    if not within(limit, given):
-        raise ValueError(
-            f"{what} = {format_quantity(given)}: outside the writable range "
-            f"{writable.text!r} declared in {path}"
-        )
-    return magnitude
 
 
 _READERS = {

@@ -58,14 +58,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ycsa_conform.devicemap import DeviceMap, MqttPoint, MqttTopic
 from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
-from ycsa_conform.evaluation import judge
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Source, Verdict
+from ycsa_conform.result import Source
 from ycsa_conform.source import render_path
-from ycsa_conform.units import format_quantity, format_unit, ureg
+from ycsa_conform.units import format_quantity, ureg
 
 from . import Explain, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
+from .writable import checked_magnitude
 
 __all__ = [
     "Message",
@@ -870,38 +870,7 @@ class MqttDevice:
                 f"{what}: the device map {self.devicemap.path} gives no command pointer for it "
                 "(add 'command: /POINTER', like 'command: /dimming')"
             )
-        if isinstance(value, bool):
-            raise ValueError(f"{what}: it is a number; give a quantity, not {value!r}")
-        if isinstance(value, pint.Quantity):
-            quantity = value
-        elif spec.unit == ureg.dimensionless:
-            quantity = ureg.Quantity(float(value), ureg.dimensionless)
-        else:
-            # A bare 50 for a '%' point would be read as 5000 %: insist on the unit.
-            raise ValueError(
-                f"{what}: give a quantity with a unit, like '{value} {format_unit(spec.unit)}'"
-            )
-        try:
-            magnitude = float(quantity.to(spec.unit).magnitude)
-        except pint.DimensionalityError:
-            raise ValueError(
-                f"{what}: {format_quantity(quantity)} is not in a unit compatible with "
-                f"{format_unit(spec.unit)}"
-            ) from None
-        if not math.isfinite(magnitude):
-            raise ValueError(f"{what}: {format_quantity(quantity)} cannot be sent to a device")
-        try:
-            limit = spec.writable.resolve({})
-        except KeyError as exc:
-            raise ValueError(f"{what}: its writable range names parameter {exc}") from None
-        given = ureg.Quantity(magnitude, spec.unit)
-        # The same rule as a limit in a profile (and as modbus.within), without loading pymodbus.
-        if judge(given, limit).verdict not in (Verdict.PASS, Verdict.MARGINAL):
-            raise ValueError(
-                f"{what} = {format_quantity(given)}: outside the writable range "
-                f"{spec.writable.text!r} declared in {self.devicemap.path}"
-            )
-        return magnitude
+        return checked_magnitude(what, spec.unit, spec.writable, value, self.devicemap.path)
 
     def _message(self, spec: MqttTopic, entry: Mapping[str, Any]) -> Message:
         data, problem = self._parse(spec, entry)
