@@ -34,6 +34,7 @@ __all__ = [
     "SUPPORTED_SCHEMES",
     "Device",
     "DeviceAddress",
+    "DeviceBase",
     "Explain",
     "Link",
     "LinkOptions",
@@ -118,6 +119,53 @@ class Device(Protocol):
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None: ...
 
     def close(self) -> None: ...
+
+
+class DeviceBase:
+    """What the transports' devices share: identity, link, request count, `read` by `read_many`.
+
+    A subclass implements `read_many`, `minimum_transactions` and `write`, and counts every
+    request it sends in `_transactions`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        address: DeviceAddress,
+        devicemap: DeviceMap,
+        link: Link,
+        options: LinkOptions | None = None,
+    ) -> None:
+        self.name = name
+        self.address = address
+        self.devicemap = devicemap
+        self.options = options or LinkOptions()
+        self._link = link
+        self._transactions = 0
+
+    @property
+    def source(self) -> Source:
+        return Source(device=self.name, scheme=self.address.scheme, address=str(self.address))
+
+    @property
+    def transactions(self) -> int:
+        return self._transactions
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.address}>"
+
+    def close(self) -> None:
+        self._link.close()
+
+    def read(self, point: str) -> Reading:
+        """The point's value, as `read_many` gives it; its DeviceError is raised."""
+        result = self.read_many([point])[point]
+        if isinstance(result, DeviceError):
+            raise result
+        return result
+
+    def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
+        raise NotImplementedError  # pragma: no cover - every transport defines it
 
 
 def open_link(name: str, address: DeviceAddress, options: LinkOptions) -> Link:

@@ -44,10 +44,9 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
 )
-from ycsa_conform.result import Source
 from ycsa_conform.units import format_quantity, ureg
 
-from . import Explain, Link, LinkOptions, Reading, Request, Response
+from . import DeviceBase, Explain, Link, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
 from .serial import Port, SharedPort, read_exactly, share_port
 
@@ -423,7 +422,7 @@ def _receive(port: Port, request: bytes, deadline: float) -> tuple[bytes, bool]:
         return bytes(received), True
 
 
-class Dlt645Device:
+class Dlt645Device(DeviceBase):
     """A DL/T 645-2007 meter, read by logical point name; one request per data identifier."""
 
     def __init__(
@@ -441,33 +440,8 @@ class Dlt645Device:
                 f"{name}: device map {devicemap.id!r} ({devicemap.path}) is for "
                 f"{devicemap.protocol}, not dlt645"
             )
-        self._name = name
-        self.address = address
-        self.devicemap = devicemap
-        self.link = link
-        self.options = options
+        super().__init__(name, address, devicemap, link, options)
         self._lock = threading.Lock()
-        self._transactions = 0
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def source(self) -> Source:
-        return Source(device=self._name, scheme="dlt645", address=str(self.address))
-
-    @property
-    def transactions(self) -> int:
-        return self._transactions
-
-    def __repr__(self) -> str:
-        return f"<Dlt645Device {self._name} {self.address}>"
-
-    def read(self, point: str) -> Reading:
-        spec = self._point(point)
-        response = self._fetch(spec.di, [spec])
-        return self._decode(spec, response)
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         specs = [self._point(p) for p in points]  # an unknown point is a ValueError, up front
@@ -508,13 +482,10 @@ class Dlt645Device:
 
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         raise ValueError(
-            f"{self._name} at {self.address}: refusing to write {point}: DL/T 645 meters are "
+            f"{self.name} at {self.address}: refusing to write {point}: DL/T 645 meters are "
             "read here, not written (a write needs the meter's password and a programming "
             "key press); check writable points on a Modbus or MQTT device"
         )
-
-    def close(self) -> None:
-        self.link.close()
 
     # -- internals ------------------------------------------------------------------------
 
@@ -522,7 +493,7 @@ class Dlt645Device:
         try:
             spec = self.devicemap.point(name)
         except ValueError as exc:
-            raise ValueError(f"{self._name} at {self.address}: {exc}") from None
+            raise ValueError(f"{self.name} at {self.address}: {exc}") from None
         if not isinstance(spec, Dlt645Point):  # pragma: no cover - loaders keep one protocol
             raise TypeError(f"{name} in {self.devicemap.path} is not a DL/T 645 point")
         return spec
@@ -553,13 +524,13 @@ class Dlt645Device:
         with self._lock:
             self._transactions += 1
         try:
-            response: Response = self.link.transact(request, explain=explain)
+            response: Response = self._link.transact(request, explain=explain)
         except DeviceError as exc:
             raise _for_points(exc, group) from None
         return response
 
     def _decode(self, spec: Dlt645Point, response: Response) -> Reading:
-        where = f"{spec.name}: {self._name} at {self.address} (DI {spec.di:08X})"
+        where = f"{spec.name}: {self.name} at {self.address} (DI {spec.di:08X})"
         try:
             raw = bytes.fromhex(response["frame"])
             at = float(response["at"])

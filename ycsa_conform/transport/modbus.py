@@ -38,7 +38,7 @@ from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
-from ycsa_conform.devicemap import ByteOrder, DataType, DeviceMap, ModbusPoint, Table
+from ycsa_conform.devicemap import ByteOrder, DataType, ModbusPoint, Table
 from ycsa_conform.errors import (
     DecodeError,
     DeviceError,
@@ -46,10 +46,9 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
 )
-from ycsa_conform.result import Source
 from ycsa_conform.units import format_quantity, ureg
 
-from . import Explain, LinkOptions, Reading, Request, Response
+from . import DeviceBase, Explain, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
 from .writable import checked_magnitude
 
@@ -416,44 +415,8 @@ class ModbusLink:
         return DeviceError(f"{at}: {exc}")
 
 
-class ModbusDevice:
+class ModbusDevice(DeviceBase):
     """One Modbus unit (TCP or RTU), read and written by logical point name."""
-
-    def __init__(
-        self,
-        name: str,
-        address: DeviceAddress,
-        devicemap: DeviceMap,
-        link: Any,
-        options: LinkOptions | None = None,
-    ) -> None:
-        self.name = name
-        self.address = address
-        self.devicemap = devicemap
-        self.options = options or LinkOptions()
-        self._link = link
-        self._transactions = 0
-
-    @property
-    def source(self) -> Source:
-        return Source(device=self.name, scheme=self.address.scheme, address=str(self.address))
-
-    @property
-    def transactions(self) -> int:
-        return self._transactions
-
-    def __repr__(self) -> str:
-        return f"<ModbusDevice {self.name} {self.address}>"
-
-    def close(self) -> None:
-        self._link.close()
-
-    def read(self, point: str) -> Reading:
-        """The point's current value: a quantity in the device map's unit, or a flag."""
-        result = self.read_many([point])[point]
-        if isinstance(result, DeviceError):
-            raise result
-        return result
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         specs = [self._point(p) for p in dict.fromkeys(points)]

@@ -59,11 +59,10 @@ from paho.mqtt.reasoncodes import ReasonCode
 from ycsa_conform.devicemap import DeviceMap, MqttPoint, MqttTopic
 from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Source
 from ycsa_conform.source import render_path
 from ycsa_conform.units import format_quantity, ureg
 
-from . import Explain, LinkOptions, Reading, Request, Response
+from . import DeviceBase, Explain, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
 from .writable import checked_magnitude
 
@@ -657,7 +656,7 @@ def _number(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-class MqttDevice:
+class MqttDevice(DeviceBase):
     """One device publishing JSON below a topic prefix, read and written by logical point."""
 
     def __init__(
@@ -673,44 +672,18 @@ class MqttDevice:
                 f"{name}: device map {devicemap.id!r} ({devicemap.path}) is for "
                 f"{devicemap.protocol}, not mqtt"
             )
-        self.name = name
-        self.address = address
-        self.devicemap = devicemap
-        self.options = options or LinkOptions()
-        self._link = link
-        self._transactions = 0
+        super().__init__(name, address, devicemap, link, options)
         self._validators = {
             key: jsonschema.Draft202012Validator(dict(topic.schema))
             for key, topic in devicemap.topics.items()
             if topic.schema is not None
         }
 
-    @property
-    def source(self) -> Source:
-        return Source(device=self.name, scheme=self.address.scheme, address=str(self.address))
-
-    @property
-    def transactions(self) -> int:
-        return self._transactions
-
-    def __repr__(self) -> str:
-        return f"<MqttDevice {self.name} {self.address}>"
-
-    def close(self) -> None:
-        self._link.close()
-
     def topic(self, key: str) -> str:
         """The full topic of the device map's topic `key`: PREFIX/TOPIC."""
         return f"{self.address.prefix}/{self._topic(key).topic}"
 
     # -- reading ------------------------------------------------------------------------------
-
-    def read(self, point: str) -> Reading:
-        """The point's latest value: a quantity in the device map's unit, a flag or a text."""
-        result = self.read_many([point])[point]
-        if isinstance(result, DeviceError):
-            raise result
-        return result
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         """All `points` from one collect over their topics; unknown names raise ValueError."""
