@@ -345,29 +345,13 @@ class MqttLink:
             context = self._tls_context()
             self._check_certificate(context, host, port)
             client.tls_set_context(context)
-        # Connecting gets at least _CONNECT_TIMEOUT: TCP, TLS and CONNACK over a field network (or
-        # to a busy embedded broker) can take longer than the wait for one message.
-        connect_timeout = max(options.timeout, _CONNECT_TIMEOUT)
+        connect_timeout = self._connect_timeout
         client.connect_timeout = connect_timeout
         session = _Session(client)
         try:
             client.connect(host, port, keepalive=_KEEPALIVE)
-        except ssl.SSLError as exc:
-            raise self._tls_refusal(exc) from None
-        except ConnectionRefusedError:
-            raise DeviceRefused(
-                f"cannot connect to {self._where}: {host}:{port} refused the connection; check "
-                "the host and port, and that the broker is running"
-            ) from None
-        except TimeoutError:
-            raise DeviceRefused(
-                f"cannot connect to {self._where}: no answer from {host}:{port} within "
-                f"{connect_timeout:g} s; check the address and the network path to the broker"
-            ) from None
-        except OSError as exc:
-            raise DeviceRefused(
-                f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
-            ) from None
+        except OSError as exc:  # refused, timed out, TLS: one mapping for every way to connect
+            raise self._connect_refusal(exc, host, port) from None
         client.loop_start()
         deadline = time.monotonic() + connect_timeout
         session.wait(lambda: session.connack is not None, deadline)
@@ -443,21 +427,36 @@ class MqttLink:
         """One TLS handshake of our own, so a refusal is reported and its socket closed."""
         try:
             with (
-                socket.create_connection((host, port), timeout=self.options.timeout) as raw,
+                socket.create_connection((host, port), timeout=self._connect_timeout) as raw,
                 context.wrap_socket(raw, server_hostname=host),
             ):
                 pass
-        except ssl.SSLError as exc:
-            raise self._tls_refusal(exc) from None
-        except ConnectionRefusedError:
-            raise DeviceRefused(
+        except OSError as exc:
+            raise self._connect_refusal(exc, host, port) from None
+
+    @property
+    def _connect_timeout(self) -> float:
+        # Connecting gets at least _CONNECT_TIMEOUT: TCP, TLS and CONNACK over a field network
+        # (or to a busy embedded broker) can take longer than the wait for one message.
+        return max(self.options.timeout, _CONNECT_TIMEOUT)
+
+    def _connect_refusal(self, exc: OSError, host: str, port: int) -> DeviceRefused:
+        if isinstance(exc, ssl.SSLError):
+            return self._tls_refusal(exc)
+        if isinstance(exc, ConnectionRefusedError):
+            return DeviceRefused(
                 f"cannot connect to {self._where}: {host}:{port} refused the connection; check "
                 "the host and port, and that the broker is running"
-            ) from None
-        except OSError as exc:
-            raise DeviceRefused(
-                f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
-            ) from None
+            )
+        if isinstance(exc, TimeoutError):
+            return DeviceRefused(
+                f"cannot connect to {self._where}: no answer from {host}:{port} within "
+                f"{self._connect_timeout:g} s; check the address and the network path to the "
+                "broker"
+            )
+        return DeviceRefused(
+            f"cannot connect to {self._where}: {host}:{port}: {exc.strerror or exc}"
+        )
 
     def _tls_refusal(self, exc: ssl.SSLError) -> DeviceRefused:
         ca = self.options.ca
