@@ -91,6 +91,9 @@ class Site:
     parameters: Mapping[str, Setting]
     targets: tuple[Target, ...]
     path: Path
+    # The site's own evidence file (`evidence:` in the site file), used unless --evidence
+    # names another one.
+    evidence: Path | None = None
 
 
 def load_site(path: Path | str, *, text: str | None = None) -> Site:
@@ -124,6 +127,17 @@ class _SiteBuilder:
                 )
             seen.setdefault(raw["id"], index)
             targets.append(self.target(index, raw))
+        evidence = None
+        if "evidence" in data:
+            evidence = (self.doc.path.parent / data["evidence"]).resolve()
+            if not evidence.is_file():
+                self.problems.append(
+                    self.doc.problem(
+                        ("evidence",),
+                        f"evidence file {data['evidence']!r} not found (looked at {evidence}); "
+                        "give the path relative to this site file",
+                    )
+                )
         if self.problems:
             raise InputError(self.problems)
         return Site(
@@ -133,6 +147,7 @@ class _SiteBuilder:
             parameters=self.settings(("parameters",), data.get("parameters", {})),
             targets=tuple(targets),
             path=self.doc.path,
+            evidence=evidence,
         )
 
     def settings(self, where: JsonPath, raw: Mapping[str, Any]) -> Mapping[str, Setting]:

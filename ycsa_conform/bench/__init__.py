@@ -172,7 +172,8 @@ def _fleet_site(
 ) -> str:
     """The site document with one target per pole, cloned from the template's one target.
 
-    With `maps_from`, device map paths become absolute, so the file works from anywhere.
+    With `maps_from`, the paths it names (device maps, records, the photometric file, the
+    evidence file) become absolute, so the file works from anywhere.
     """
     document = yaml.safe_load(template)  # placeholders sit inside strings: YAML keeps them
     [target] = document["targets"]
@@ -187,8 +188,16 @@ def _fleet_site(
         if maps_from is not None:
             for device in clone.get("devices", {}).values():
                 device["map"] = str((maps_from / device["map"]).resolve())
+            records = clone.get("records", {})
+            for name, file in records.items():
+                records[name] = str((maps_from / file).resolve())
+            design = clone.get("design", {})
+            if "photometric_file" in design:
+                design["photometric_file"] = str((maps_from / design["photometric_file"]).resolve())
         targets.append(clone)
     document["targets"] = targets
+    if maps_from is not None and "evidence" in document:
+        document["evidence"] = str((maps_from / document["evidence"]).resolve())
     header = (
         f"# Site of a running ycsa-conform bench ({len(poles)} simulated pole(s)); "
         "valid while the bench runs.\n"
