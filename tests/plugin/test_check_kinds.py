@@ -89,7 +89,10 @@ def results(pytester: pytest.Pytester) -> list[dict[str, Any]]:
 
 
 def test_evidence_without_file_is_pending_and_listed(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--profile", profile(pytester, IP_RATING), "-rs")
+    # A field site without evidence: the bench site brings its own evidence file.
+    result = pytester.runpytest(
+        "--profile", profile(pytester, IP_RATING), "--site", site(pytester), "-rs"
+    )
 
     result.assert_outcomes(skipped=1)
     assert result.ret == pytest.ExitCode.OK
@@ -105,7 +108,9 @@ def test_evidence_without_file_is_pending_and_listed(pytester: pytest.Pytester) 
 
 
 def test_strict_acceptance_turns_pending_into_failure(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--profile", profile(pytester, IP_RATING), "--strict-acceptance")
+    result = pytester.runpytest(
+        "--profile", profile(pytester, IP_RATING), "--site", site(pytester), "--strict-acceptance"
+    )
 
     result.assert_outcomes(failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
