@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .design import DESIGN_KEYS
 from .devicemap import load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
@@ -222,26 +221,164 @@ def _cmd_bench_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid_stats(s: Any) -> dict[str, Any]:
+    return {
+        "average_lx": round(float(s.average.to("lx").magnitude), 3),
+        "minimum_lx": round(float(s.minimum.to("lx").magnitude), 3),
+        "maximum_lx": round(float(s.maximum.to("lx").magnitude), 3),
+        "uniformity": round(s.uniformity, 4),
+        "points": s.points,
+    }
+
+
+def _grid_checks(checks: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": c.name,
+            "value": round(float(c.value.magnitude), 4),
+            "limit": float(c.limit.magnitude),
+            "unit": "lx" if c.name == "Eav" else "",
+            "verdict": c.verdict.value,
+            "source": c.source,
+            "confidence": c.confidence,
+        }
+        for c in checks
+    ]
+
+
+def _cmd_lighting_site(args: argparse.Namespace) -> int:
+    """The lighting design of each pole of a site (or the bench): the shared analysis."""
+    from . import analysis
+    from .engineering.lighting import GridMethod, evaluate_grid, judge_grid
+
+    for option in ("road_class", "grade", "ies"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            print(
+                f"ycsa-conform lighting: {flag} goes with GRID.csv; with a site the design "
+                "block gives it",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        site = _site_for(args, "lighting")
+    except _Usage as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    targets = [t for t in site.targets if args.pole in (None, t.id)]
+    if not targets:
+        known = ", ".join(t.id for t in site.targets)
+        print(f"{site.path}: no target {args.pole!r}; the site has {known}", file=sys.stderr)
+        return 1
+    method = GridMethod(args.method)
+    errors: list[str] = []
+    poles: list[dict[str, Any]] = []
+    for target in targets:
+        try:
+            design = analysis.lighting(target)
+            figures = analysis.photometric_figures(target)
+            entry: dict[str, Any] = {
+                "pole": target.id,
+                "road_class": design.limits.road_class.value,
+                "grade": design.limits.grade.value,
+                "limits": {
+                    "average_lx": float(design.limits.average_illuminance.to("lx").magnitude),
+                    "uniformity": design.limits.illuminance_uniformity,
+                    "source": design.limits.source,
+                    "confidence": design.limits.confidence,
+                },
+                "predicted": {
+                    **_grid_stats(design.maintained),
+                    "layout": design.description,
+                    "checks": _grid_checks(judge_grid(design.maintained, design.limits)),
+                },
+                "cutoff": {
+                    "at_80_cd_per_klm": round(float(figures.glare.at_80.magnitude), 3),
+                    "at_90_cd_per_klm": round(float(figures.glare.at_90.magnitude), 3),
+                    "at_90_cd": round(float(figures.glare.at_90_absolute.magnitude), 3),
+                    "class": figures.cutoff.value,
+                },
+                "upward_light_ratio_percent": round(100 * figures.upward_light_ratio, 4),
+            }
+            if "lighting_grid" in target.records:
+                grid = analysis.measured_grid(target)
+                measured = evaluate_grid(grid, method)
+                initial = analysis.predicted_at(design, grid, method)
+                entry["grid"] = str(target.records["lighting_grid"])
+                entry["method"] = method.value
+                entry["measured"] = _grid_stats(measured)
+                entry["checks"] = _grid_checks(judge_grid(measured, design.limits))
+                entry["predicted_initial_at_survey"] = _grid_stats(initial)
+                entry["measured_to_predicted"] = round(
+                    float((measured.average / initial.average).to("").magnitude), 4
+                )
+        except (analysis.MissingDesignData, ValueError) as exc:
+            errors.append(str(exc))
+            continue
+        poles.append(entry)
+    if errors:
+        for line in errors:
+            print(line, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"site": site.id, "poles": poles}, ensure_ascii=False, indent=2))
+        return 0
+    for e in poles:
+        p, lim = e["predicted"], e["limits"]
+        print(
+            f"{e['pole']}: CJJ 45 class {e['road_class']} {e['grade']} grade "
+            f"(Eav >= {lim['average_lx']:g} lx, UE >= {lim['uniformity']:g} [{lim['confidence']}])"
+        )
+        print(f"  luminaire  {p['layout']}")
+        print(
+            f"  predicted  Eav {p['average_lx']:.1f} lx  Emin {p['minimum_lx']:.1f} lx  "
+            f"UE {p['uniformity']:.2f}  (maintained, {p['points']} points)  "
+            + "  ".join(f"{c['name']} {c['verdict']}" for c in p["checks"])
+        )
+        if "measured" in e:
+            m, i = e["measured"], e["predicted_initial_at_survey"]
+            print(
+                f"  measured   Eav {m['average_lx']:.1f} lx  Emin {m['minimum_lx']:.1f} lx  "
+                f"UE {m['uniformity']:.2f}  ({m['points']} points)  "
+                + "  ".join(f"{c['name']} {c['verdict']}" for c in e["checks"])
+            )
+            print(
+                f"  survey / initial prediction  {m['average_lx']:.1f} / "
+                f"{i['average_lx']:.1f} lx = {e['measured_to_predicted']:.3f}"
+            )
+        c = e["cutoff"]
+        print(
+            f"  cut-off    {c['at_80_cd_per_klm']:.1f} cd/klm at 80°, {c['at_90_cd_per_klm']:.1f} "
+            f"cd/klm at 90°, {c['at_90_cd']:.0f} cd at 90°: {c['class']} [S]"
+        )
+        print(f"  ULR        {e['upward_light_ratio_percent']:.2f} % (installed)")
+    return 0
+
+
 def _cmd_lighting(args: argparse.Namespace) -> int:
     """Judge a measured GB/T 5700 grid against CJJ 45; optionally predict it from an IES file."""
     from .engineering.lighting import evaluate_grid, judge_grid, road_lighting_class
     from .engineering.photometry import RoadLayout, predicted_grid, read_grid_csv, read_ies
     from .units import UnitError, format_quantity, parse_quantity
 
+    if args.grid is None:
+        return _cmd_lighting_site(args)
+    if args.site is not None or args.bench is not None:
+        print(
+            "ycsa-conform lighting: give GRID.csv or a site (--site, --bench), not both",
+            file=sys.stderr,
+        )
+        return 2
+    for option in ("road_class", "grade"):
+        if getattr(args, option) is None:
+            flag = "--" + option.replace("_", "-")
+            print(f"ycsa-conform lighting: GRID.csv needs {flag}", file=sys.stderr)
+            return 2
     limits = road_lighting_class(args.road_class, args.grade)
     grid = read_grid_csv(args.grid)
     measured = evaluate_grid(grid, args.method)
     checks = judge_grid(measured, limits)
     verdict = "pass" if all(c.verdict.value == "pass" for c in checks) else "fail"
-
-    def stats(s: Any) -> dict[str, Any]:
-        return {
-            "average_lx": round(float(s.average.magnitude), 3),
-            "minimum_lx": round(float(s.minimum.magnitude), 3),
-            "maximum_lx": round(float(s.maximum.magnitude), 3),
-            "uniformity": round(s.uniformity, 4),
-            "points": s.points,
-        }
 
     predicted = None
     layout_text = ""
@@ -303,23 +440,12 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
             "method": measured.method.value,
             "road_class": limits.road_class.value,
             "grade": limits.grade.value,
-            "measured": stats(measured),
-            "checks": [
-                {
-                    "name": c.name,
-                    "value": round(float(c.value.magnitude), 4),
-                    "limit": float(c.limit.magnitude),
-                    "unit": "lx" if c.name == "Eav" else "",
-                    "verdict": c.verdict.value,
-                    "source": c.source,
-                    "confidence": c.confidence,
-                }
-                for c in checks
-            ],
+            "measured": _grid_stats(measured),
+            "checks": _grid_checks(checks),
             "verdict": verdict,
         }
         if predicted is not None:
-            data["predicted"] = {**stats(predicted), "ies": args.ies, "layout": layout_text}
+            data["predicted"] = {**_grid_stats(predicted), "ies": args.ies, "layout": layout_text}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
 
@@ -343,16 +469,41 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
     return 0
 
 
-# Design keys the `loads` calculator cannot do without, with an example value for the fix.
-_LOADS_KEYS = {
-    "height": "10 m",
-    "terrain_category": "C",
-    "basic_wind_pressure": "0.30 kN/m^2",
-    "base_diameter": "219 mm",
-    "top_diameter": "114 mm",
-    "wall_thickness": "5 mm",
-    "steel_grade": "Q355",
+# The built-in bench's site template names endpoints the running bench fills in. `loads` and
+# `lighting` read design data only and open no device, so inert stand-ins do (documentation
+# addresses, /dev/null).
+_BENCH_STAND_INS = {
+    "modbus_tcp": "192.0.2.1:502",
+    "modbus_rtu": "/dev/null",
+    "dlt645": "/dev/null",
+    "mqtt": "192.0.2.1:1883",
+    "meter_address": "000000000001",
+    "prefix": "bench/P001",
+    "pole": "P001",
 }
+
+
+def _site_for(args: argparse.Namespace, command: str) -> Any:
+    """The site of `args.site`, or with none the built-in bench `args.bench` (its design data)."""
+    import re
+
+    from .bench.definition import bench_path, load_bench
+
+    if args.site is not None:
+        if args.bench is not None:
+            raise _Usage(f"ycsa-conform {command}: give SITE or --bench, not both")
+        return load_site(args.site)
+    try:
+        definition = load_bench(bench_path(args.bench or "smart-pole"))
+    except ValueError as exc:
+        raise _Usage(f"ycsa-conform {command}: --bench: {exc}") from None
+    template = definition.site_path.read_text(encoding="utf-8")
+    text = re.sub(r"\{([a-z0-9_]+)\}", lambda m: _BENCH_STAND_INS.get(m[1], m[0]), template)
+    return load_site(definition.site_path, text=text)
+
+
+class _Usage(Exception):
+    """A command-line mistake: the message is printed and the exit code is 2."""
 
 
 def _loads_json(value: Any) -> Any:
@@ -371,12 +522,23 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     """Wind loads and structural checks per pole; exit 1 only when design data is missing."""
     from dataclasses import asdict
 
-    import pint
-
-    from .engineering import pole, wind
+    from . import analysis
+    from .engineering import pole
     from .units import format_quantity
 
-    site = load_site(args.site)
+    try:
+        site = _site_for(args, "loads")
+    except _Usage as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    ratio = args.max_top_deflection_ratio
+    if not 0 < ratio < 1:
+        print(
+            f"ycsa-conform loads: --max-top-deflection-ratio {ratio:g} must be between 0 and 1, "
+            "like 0.0133 for H/75",
+            file=sys.stderr,
+        )
+        return 2
     targets = [t for t in site.targets if args.pole in (None, t.id)]
     if not targets:
         known = ", ".join(t.id for t in site.targets)
@@ -385,79 +547,41 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     errors: list[str] = []
     results: list[dict[str, Any]] = []
     for target in targets:
-        design = target.design
-        missing = [k for k in _LOADS_KEYS if k not in design]
-        for key in missing:
-            errors.append(
-                f"{target.origin}: design.{key} is missing ({DESIGN_KEYS[key].description}); "
-                f"add it to the target's design block, like '{key}: {_LOADS_KEYS[key]}'"
-            )
-        if missing:
-            continue
-        attachments = [
-            pole.Attachment(
-                name=e.name,
-                mass=e.mass,
-                area=e.area,
-                height=e.height,
-                # Without a declared μs every attachment kind takes 1.3 (I).
-                shape_coefficient=wind.attachment_shape_coefficient(
-                    wind.AttachmentKind.BOX, declared=e.shape_coefficient
-                ),
-            )
-            for e in target.equipment
-        ]
-        # The site loader checked every quantity's dimension against DESIGN_KEYS.
-        qs = {k: v for k, v in design.items() if isinstance(v, pint.Quantity)}
-        terrain, w0 = str(design["terrain_category"]), qs["basic_wind_pressure"]
-        altitude = qs.get("site_altitude")
         try:
-            shaft = pole.PoleShaft(
-                height=qs["height"],
-                base_diameter=qs["base_diameter"],
-                top_diameter=qs["top_diameter"],
-                wall_thickness=qs["wall_thickness"],
-                steel_grade=pole.SteelGrade(str(design["steel_grade"])),
-                shape=wind.SectionShape(str(design.get("section_shape", "circular"))),
-            )
-            loads = pole.analyse_pole(
-                shaft,
-                attachments,
-                terrain=terrain,
-                w0=w0,
-                first_frequency=qs.get("first_frequency"),
-                air_density=wind.air_density(altitude) if altitude is not None else None,
-            )
-            budget = pole.equipment_budget(
-                attachments,
-                terrain=terrain,
-                w0=w0,
-                rated_mass=qs.get("rated_equipment_mass"),
-                rated_moment=qs.get("rated_attachment_moment"),
-                rated_area=qs.get("rated_equipment_area"),
-            )
-        except ValueError as exc:
-            errors.append(f"{target.origin}: {exc}")
+            result = analysis.structure(target, deflection_limit_ratio=ratio)
+        except analysis.MissingDesignData as exc:
+            errors.append(str(exc))
             continue
-        checks = [*loads.checks, *budget]
+        loads, shaft = result.loads, result.shaft
+        checks = [*loads.checks, *result.budget]
+        # A declared damper or strakes answers a failed vortex check (GB 50009 8.5.3), as the
+        # profile's vortex_shedding formula does; its test report is for the reviewer.
+        mitigation = str(target.design.get("vortex_mitigation", "none"))
+        failed = [c.name for c in checks if c.verdict is pole.Verdict.FAIL]
+        if mitigation != "none" and failed == ["vortex v_cr"]:
+            failed = []
         results.append(
             {
                 "pole": target.id,
                 "shaft": asdict(shaft),
-                "terrain": terrain,
+                "terrain": loads.terrain,
                 "w0": loads.w0,
                 "first_frequency": loads.first_frequency,
                 "frequency_estimated": loads.frequency_estimated,
+                "top_wind_vibration_factor": result.top_wind_vibration_factor,
                 "segments": [asdict(x) for x in loads.segments],
                 "attachments": [asdict(x) for x in loads.attachments],
                 "base_shear": loads.base_shear,
                 "base_moment": loads.base_moment,
                 "base_axial": loads.base_axial,
+                "base_stress": loads.base_stress,
                 "top_deflection": loads.top_deflection,
+                "critical_wind_speed": loads.critical_wind_speed,
                 "top_wind_speed": loads.top_wind_speed,
                 "reynolds": loads.reynolds,
                 "checks": [asdict(c) for c in checks],
-                "passed": all(c.verdict is not pole.Verdict.FAIL for c in checks),
+                "vortex_mitigation": mitigation,
+                "passed": not failed,
             }
         )
     if errors:
@@ -483,7 +607,8 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             f"{shaft['shape']} tube Ø{q(shaft['base_diameter'], 'mm', 0)}→"
             f"{q(shaft['top_diameter'], 'mm', 0)}×{q(shaft['wall_thickness'], 'mm', 1)} mm, "
             f"terrain {r['terrain']}, w0 {format_quantity(r['w0'])}, "
-            f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin})"
+            f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin}), "
+            f"βz at the top {r['top_wind_vibration_factor']:.3f}"
         )
         print("  segment (m)   z (m)  d (mm)   μz     μs     βz   wk (kN/m²)  F (kN)")
         for s in r["segments"]:
@@ -511,7 +636,14 @@ def _cmd_loads(args: argparse.Namespace) -> int:
                 f"  {c['name']:<19} {format_quantity(c['value']):<15} "
                 f"{format_quantity(c['limit']):<15} {util:>5}  {c['verdict']:<8} {c['basis']}"
             )
-        print(f"  {r['pole']}: {'pass' if r['passed'] else 'FAIL'}")
+        note = ""
+        vortex = next(c for c in r["checks"] if c["name"] == "vortex v_cr")
+        if vortex["verdict"] == "fail" and r["vortex_mitigation"] != "none":
+            note = (
+                f" (vortex: {r['vortex_mitigation']} declared against v_cr "
+                f"{format_quantity(vortex['value'])}; check its test report)"
+            )
+        print(f"  {r['pole']}: {'pass' if r['passed'] else 'FAIL'}{note}")
     return 0
 
 
@@ -539,9 +671,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("loads", help="wind loads and structural checks of a site's poles")
-    p.add_argument("site", metavar="SITE", help="site file with the poles' design data")
+    p = sub.add_parser(
+        "loads",
+        help="wind loads and structural checks of a site's poles",
+        description="Wind loads (GB 50009-2012) and structural checks of each pole, from the "
+        "design data of a site file; without SITE, of the built-in bench's pole (the same "
+        "numbers `pytest --profile smart-pole` reports for its SP-LOAD requirements).",
+    )
+    p.add_argument(
+        "site",
+        metavar="SITE",
+        nargs="?",
+        help="site file with the poles' design data (default: the built-in bench, see --bench)",
+    )
+    p.add_argument(
+        "--bench",
+        metavar="NAME",
+        help="analyse the poles of the built-in bench NAME (default smart-pole when no SITE)",
+    )
     p.add_argument("--pole", metavar="ID", help="only this target")
+    p.add_argument(
+        "--max-top-deflection-ratio",
+        type=float,
+        default=1 / 75,
+        metavar="R",
+        help="top deflection limit as a fraction of the height (default 1/75, like the "
+        "profile parameter max_top_deflection_ratio)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_loads)
 
@@ -562,10 +718,23 @@ def _parser() -> argparse.ArgumentParser:
         )
         serve.set_defaults(func=_cmd_bench_serve, bench=name)
 
-    p = sub.add_parser("lighting", help="judge a measured lighting grid against CJJ 45-2015")
-    p.add_argument("grid", metavar="GRID.csv", help="measured lux grid (docs/engineering)")
-    p.add_argument("--road-class", required=True, choices=["I", "II", "III"])
-    p.add_argument("--grade", required=True, choices=["low", "high"])
+    p = sub.add_parser(
+        "lighting",
+        help="judge a measured lighting grid against CJJ 45-2015, or a site's lighting design",
+        description="With GRID.csv: judge that measured grid against CJJ 45-2015 for "
+        "--road-class and --grade (and predict it with --ies). Without: the lighting design "
+        "of each pole of --site SITE, or of the built-in bench (--bench, default smart-pole): "
+        "the predicted maintained grid, the pole's lighting_grid record against it, cut-off "
+        "class and upward light ratio; the numbers the SP-LUM requirements report.",
+    )
+    p.add_argument(
+        "grid", metavar="GRID.csv", nargs="?", help="measured lux grid (docs/engineering)"
+    )
+    p.add_argument("--site", metavar="SITE", help="site file: analyse its poles' design")
+    p.add_argument("--bench", metavar="NAME", help="analyse the built-in bench NAME's poles")
+    p.add_argument("--pole", metavar="ID", help="only this target (with a site)")
+    p.add_argument("--road-class", choices=["I", "II", "III"], help="(with GRID.csv)")
+    p.add_argument("--grade", choices=["low", "high"], help="(with GRID.csv)")
     p.add_argument("--method", choices=["centre", "corners"], default="centre")
     p.add_argument("--json", action="store_true")
     p.add_argument("--ies", metavar="FILE", help="IES LM-63 file: add the predicted grid")

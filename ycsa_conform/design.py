@@ -14,7 +14,7 @@ __all__ = ["DESIGN_KEYS", "EQUIPMENT_FIELDS", "DesignKey"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DesignKey:
     name: str
-    unit: str  # a unit; "" dimensionless; "text" free text (or one of `values`)
+    unit: str  # a unit; "" dimensionless; "text" free text (or one of `values`); "file" a path
     description: str
     values: tuple[str, ...] = ()
 
@@ -98,7 +98,85 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="site_altitude",
         unit="m",
-        description="altitude of the site, for the air density in the vortex check",
+        description="altitude of the site, for the air density in the vortex check and the "
+        "equipment's altitude rating",
+    ),
+    DesignKey(
+        name="design_wind_vibration_factor",
+        unit="",
+        description="wind-vibration factor βz the design certificate used at the top of the pole "
+        "(GB 50009-2012 8.4)",
+    ),
+    DesignKey(
+        name="vortex_mitigation",
+        unit="text",
+        description="what the pole has against vortex-induced vibration (GB 50009-2012 8.5.3): "
+        "none, a tuned damper or helical strakes",
+        values=("none", "damper", "strakes"),
+    ),
+    DesignKey(
+        name="rated_base_moment",
+        unit="kN*m",
+        description="design base bending moment of the pole's certificate (wind on shaft and "
+        "equipment)",
+    ),
+    DesignKey(
+        name="overturning_safety_factor",
+        unit="",
+        description="foundation overturning safety factor from the foundation design",
+    ),
+    DesignKey(
+        name="poe_budget",
+        unit="W",
+        description="PoE power the pole's switch can supply in total (its PSE budget)",
+    ),
+    DesignKey(
+        name="rated_altitude",
+        unit="m",
+        description="highest altitude the pole's electrical equipment is rated for "
+        "(IEC 60664-1: 2000 m unless the maker rates it higher)",
+    ),
+    DesignKey(
+        name="lanes",
+        unit="",
+        description="number of traffic lanes of the lit carriageway (GB/T 5700 grid: 3 points "
+        "per lane)",
+    ),
+    DesignKey(
+        name="photometric_file",
+        unit="file",
+        description="the luminaire's IES LM-63 photometric file, relative to the site file",
+    ),
+    DesignKey(
+        name="mounting_height",
+        unit="m",
+        description="height of the luminaire above the road surface",
+    ),
+    DesignKey(
+        name="overhang",
+        unit="m",
+        description="horizontal distance from the kerb to the luminaire, toward the road",
+    ),
+    DesignKey(
+        name="luminaire_tilt",
+        unit="degree",
+        description="upward tilt of the luminaire toward the road (an upcast arm)",
+    ),
+    DesignKey(
+        name="maintenance_factor",
+        unit="",
+        description="maintenance factor of the lighting design (CJJ 45: 0.70 above IP54, "
+        "0.65 at IP54 or below)",
+    ),
+    DesignKey(
+        name="threshold_increment",
+        unit="percent",
+        description="threshold increment TI of the lighting design report",
+    ),
+    DesignKey(
+        name="surround_ratio",
+        unit="",
+        description="surround ratio SR of the lighting design report",
     ),
 )
 
@@ -109,5 +187,6 @@ EQUIPMENT_FIELDS = MappingProxyType(
         "area": "m^2",
         "height": "m",
         "shape_coefficient": "",
+        "poe": "text",  # IEEE 802.3 PoE type of a PoE-powered device: af, at, bt-type3, bt-type4
     }
 )

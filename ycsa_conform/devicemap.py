@@ -2,7 +2,9 @@
 
 One map describes one device model over one protocol:
 
-    modbus   points are registers or bits:       {table, address, type, byte/word order, scale}
+    modbus   points are registers or bits:       {table, address, type, byte/word order, scale,
+             range}; `probes` says which register the device does not have and which function
+             code it does not implement, for the `protocol` check kind
     dlt645   points are DL/T 645-2007 data ids:  {di: "02010100", format: "XXX.X", signed}
     mqtt     points are JSON pointers into the payload of a named topic, whose JSON Schema the
              map names; writable points are set by a command that the device acknowledges.
@@ -38,6 +40,7 @@ __all__ = [
     "MqttPoint",
     "MqttTopic",
     "Point",
+    "Probes",
     "Table",
     "check_point_unit",
     "load_devicemap",
@@ -85,6 +88,20 @@ class ModbusPoint:
     unit: pint.Unit
     writable: Limit | None
     description: str = ""
+    # `range:` in the map, the values the quantity can plausibly take (daylight: 0 lx ..
+    # 150000 lx); the `protocol` check's word-order probe judges 32-bit decodings against it.
+    plausible: Limit | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probes:
+    """What a Modbus device map says about the device for the `protocol` check's probes.
+
+    None means: not declared, the check picks its documented default.
+    """
+
+    illegal_address: tuple[Table, int] | None = None  # a register the device does not have
+    illegal_function: int | None = None  # a function code it does not implement
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +179,7 @@ class DeviceMap:
     path: Path
     topics: Mapping[str, MqttTopic] = field(default_factory=dict)
     commands: MqttCommands | None = None
+    probes: Probes = field(default_factory=Probes)
 
     def modbus_point(self, name: str) -> ModbusPoint:
         point = self.point(name)
@@ -229,6 +247,25 @@ def _build(doc: Document) -> DeviceMap:
         path=doc.path,
         topics=MappingProxyType(topics),
         commands=commands,
+        probes=_probes(data),
+    )
+
+
+def _probes(data: Mapping[str, Any]) -> Probes:
+    """The map's `probes` (Modbus only; the schema keeps it out of other maps)."""
+    raw = data.get("probes", {})
+    address = raw.get("illegal_address")
+    illegal_address: tuple[Table, int] | None = None
+    if isinstance(address, int):
+        table = Table(data.get("defaults", {}).get("table", "holding"))
+        illegal_address = (table, address)
+    elif isinstance(address, Mapping):
+        table = Table(address.get("table", data.get("defaults", {}).get("table", "holding")))
+        illegal_address = (table, int(address["address"]))
+    function = raw.get("illegal_function")
+    return Probes(
+        illegal_address=illegal_address,
+        illegal_function=int(function) if function is not None else None,
     )
 
 
@@ -256,24 +293,35 @@ def _writable(
     raw: Mapping[str, Any],
     unit: pint.Unit,
     problems: list[Problem],
+    *,
+    key: str = "writable",
 ) -> Limit | None:
-    if "writable" not in raw:
+    """The point's range under `key` ('writable', or 'range' for its plausible values)."""
+    if key not in raw:
         return None
     try:
-        writable = parse_limit(raw["writable"])
+        writable = parse_limit(raw[key])
     except LimitError as exc:
-        problems.append(doc.problem((*where, "writable"), str(exc)))
+        problems.append(doc.problem((*where, key), str(exc)))
         return None
     for q in writable.quantities():
         if not q.is_compatible_with(1 * unit):
             problems.append(
                 doc.problem(
-                    (*where, "writable"),
-                    f"range {raw['writable']!r} is not in the point's unit "
+                    (*where, key),
+                    f"range {raw[key]!r} is not in the point's unit "
                     f"{unit:~P}; write it in {unit:~P}",
                 )
             )
             break
+    if key == "range" and (writable.parameters() or writable.one_of is not None):
+        problems.append(
+            doc.problem(
+                (*where, key),
+                f"{raw[key]!r} is not a range of values; write it like 'LOW .. HIGH' with units",
+            )
+        )
+        return None
     return writable
 
 
@@ -438,6 +486,7 @@ def _modbus_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
         if unit is None:
             continue
         writable = _writable(doc, where, raw, unit, problems)
+        plausible = _writable(doc, where, raw, unit, problems, key="range")
         points[name] = ModbusPoint(
             name=name,
             table=table,
@@ -450,5 +499,6 @@ def _modbus_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
             unit=unit,
             writable=writable,
             description=raw.get("description", ""),
+            plausible=plausible,
         )
     return points

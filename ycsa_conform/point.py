@@ -53,9 +53,11 @@ POINTS = _catalogue(
     ("tilt_y", "deg", "inclination about y"),
     ("vibration_velocity", "mm/s", "RMS vibration velocity of the pole"),
     ("tilt_alarm", "flag", "inclination beyond the tilt alarm threshold"),
+    ("tilt_alarm_threshold", "deg", "resultant inclination that raises a tilt alarm"),
     # lamp controller switching
     ("lamp_on", "flag", "lamp switched on (controller relay closed)"),
     ("auto_mode", "flag", "automatic (photocell) switching enabled"),
+    ("switch_on_illuminance", "lx", "ambient illuminance below which the photocell switches on"),
     ("driver_failure", "flag", "LED driver failure flag"),
     # environment sensor: pint's dB is logarithmic (52 dB would convert to 158,489 as a plain
     # ratio), so the sound level is a plain number whose unit is implied: dB(A).

@@ -94,7 +94,11 @@ class AcceptanceRun:
         """Defaults ← site ← target ← --param, per profile and target; all problems at once."""
         problems: list[Problem] = []
         declared = {name for p in self.profiles for name in p.parameters}
-        settings = [*self.site.parameters.items(), *overrides.items()]
+        # A bench site tunes the built-in profiles' windows for its fast devices; a profile of
+        # your own run on the bench need not declare them. A field site's must be declared, so
+        # a misspelt parameter is not silently ignored.
+        settings = [] if self.site.kind == "bench" else [*self.site.parameters.items()]
+        settings += overrides.items()
         settings += [s for t in self.site.targets for s in t.parameters.items()]
         for name, setting in settings:
             if name not in declared:
@@ -146,8 +150,8 @@ class AcceptanceRun:
         return self._devices[key]
 
     def traffic(self) -> list[dict[str, object]]:
-        """Per device used so far: point reads asked for, message observations, requests sent
-        (both kinds) and the coalesced minimum for the point reads."""
+        """Per device used so far: point reads asked for, message observations, protocol
+        probes, requests sent (all three kinds) and the coalesced minimum for the point reads."""
         rows: list[dict[str, object]] = []
         for (target, role), device in self._devices.items():
             planned = self._planned.get((target, role), [])
@@ -158,6 +162,8 @@ class AcceptanceRun:
                     "scheme": device.source.scheme,
                     "point_reads": device.requested,
                     "observations": device.observations,
+                    # Requests the `protocol` check's probes sent: extra to the point reads.
+                    "probes": int(getattr(device, "probes", 0)),
                     "transactions": device.transactions,
                     "minimum": device.minimum_transactions(planned) if planned else 0,
                 }

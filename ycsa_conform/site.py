@@ -67,6 +67,7 @@ class Equipment:
     area: pint.Quantity[Any]
     height: pint.Quantity[Any]
     shape_coefficient: float | None
+    poe: str | None = None  # IEEE 802.3 type of a PoE-powered device (engineering.poe)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +220,18 @@ class _SiteBuilder:
         spec = DESIGN_KEYS[key]  # the schema admits only known keys
         if spec.unit == "text":
             return str(value)
+        if spec.unit == "file":
+            resolved = (self.doc.path.parent / str(value)).resolve()
+            if not resolved.is_file():
+                self.problems.append(
+                    self.doc.problem(
+                        where,
+                        f"{key} {value!r} not found (looked at {resolved}); "
+                        "give the path relative to this site file",
+                    )
+                )
+                return None
+            return str(resolved)
         if spec.unit == "":
             return float(value)
         return self.quantity(where, value, spec.unit)
@@ -226,7 +239,7 @@ class _SiteBuilder:
     def equipment(self, where: JsonPath, raw: Mapping[str, Any]) -> Equipment | None:
         values = {}
         for field, unit in EQUIPMENT_FIELDS.items():
-            if field in raw and unit:
+            if field in raw and unit and unit != "text":
                 values[field] = self.quantity((*where, field), raw[field], unit)
         mass, area, height = values["mass"], values["area"], values["height"]
         if mass is None or area is None or height is None:
@@ -238,6 +251,7 @@ class _SiteBuilder:
             area=area,
             height=height,
             shape_coefficient=float(coefficient) if coefficient is not None else None,
+            poe=str(raw["poe"]) if "poe" in raw else None,
         )
 
     def device(self, where: JsonPath, role: str, raw: Mapping[str, Any]) -> DeviceSpec | None:

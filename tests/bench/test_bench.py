@@ -84,6 +84,7 @@ PLAUSIBLE: dict[str, dict[str, tuple[str, float, float]]] = {
         "active_energy": ("kWh", 1523.0, 1524.0),
         "operating_hours": ("h", 8741.0, 8742.0),
         "switch_on_counter": ("", 1187, 1187),
+        "switch_on_illuminance": ("lx", 20, 20),
         "device_clock": ("s", 1.7e9, 4.2e9),
     },
     "meter": {
@@ -107,6 +108,7 @@ PLAUSIBLE: dict[str, dict[str, tuple[str, float, float]]] = {
         "tilt_x": ("deg", 0.029, 0.051),
         "tilt_y": ("deg", 0.039, 0.061),
         "vibration_velocity": ("mm/s", 0.4, 0.8),
+        "tilt_alarm_threshold": ("deg", 1.0, 1.0),
     },
 }
 # Flags, with the value each device starts with.
@@ -297,6 +299,8 @@ FAULT_EFFECTS: dict[str, Callable[[Opener], None]] = {
     "pole-tilt": lambda d: _check(0.44 <= _magnitude(d("tilt"), "tilt_x", "deg") <= 0.46),
     "clock-drift": lambda d: _check(_lags(_magnitude(d("lamp"), "device_clock", "s"), 85, 95)),
     "dimming-not-honoured": lambda d: _dimming_stuck(d("lamp")),
+    "high-standby-power": lambda d: _standby(d("lamp"), 1.2),
+    "lamp-failure": lambda d: _failed_driver(d("lamp")),
     "environment-word-order": lambda d: _check(
         _magnitude(d("environment"), "ambient_illuminance", "lx") > 150_000
     ),
@@ -309,6 +313,17 @@ def _check(condition: bool) -> None:
 
 def _lags(clock: float, low: float, high: float) -> bool:
     return low <= time.time() - clock <= high
+
+
+def _standby(lamp: Device, watts: float) -> None:
+    lamp.write("lamp_on", False)
+    assert _magnitude(lamp, "active_power", "W") == pytest.approx(watts)
+
+
+def _failed_driver(lamp: Device) -> None:
+    assert lamp.read("lamp_failure").value is True
+    assert _magnitude(lamp, "actual_light_state", "%") == 0
+    assert _magnitude(lamp, "active_power", "W") == pytest.approx(0.4)
 
 
 def _dimming_stuck(lamp: Device) -> None:
@@ -330,6 +345,10 @@ PROTOCOL_FAULTS = {
     "telemetry-schema-violation",
     "telemetry-malformed-json",
     "heartbeat-stops",
+    # MQTT session faults: tests/bench/test_live_checks.py runs the checks they break.
+    "command-never-acknowledged",
+    "stale-retained-message",
+    "broker-drops-connection",
 }
 
 

@@ -66,6 +66,8 @@ def test_the_catalogue_names_real_requirements_and_says_what_goes_wrong(profile:
         assert fault.name == name
         assert fault.breaks, name
         assert set(fault.breaks) <= ids, f"{name}: {set(fault.breaks) - ids} not in the profile"
+        assert set(fault.errors) <= ids, f"{name}: {set(fault.errors) - ids} not in the profile"
+        assert not set(fault.errors) & set(fault.breaks), name
         assert fault.verdict in (Verdict.FAIL, Verdict.ERROR), name
         assert fault.description.strip(), name
         assert fault.overrides, name
@@ -207,6 +209,21 @@ def test_an_unknown_verdict_lists_the_two_allowed(tmp_path: Path) -> None:
     )
 
 
+def test_errors_belong_to_a_failing_fault_only(tmp_path: Path) -> None:
+    text = GOOD.replace("verdict: fail", "errors: [SP-DATA-009]\n    verdict: error")
+    line = _problem(tmp_path, text)
+
+    assert line.startswith(f"{tmp_path / 'faults.yaml'}:5: $.faults.low-power-factor.errors: ")
+    assert "with 'verdict: error' put those ids under 'breaks'" in line
+    (fault,) = _load(
+        tmp_path,
+        GOOD.replace("verdict: fail", "errors: [SP-DATA-9]\n    verdict: fail").replace(
+            "SP-DATA-9", "SP-DATA-009"
+        ),
+    ).values()
+    assert fault.errors == ("SP-DATA-009",)
+
+
 def test_a_fault_without_breaks_is_refused(tmp_path: Path) -> None:
     line = _problem(tmp_path, GOOD.replace("[SP-PWR-008]", "[]"))
 
@@ -232,8 +249,9 @@ def test_each_fault_alone_breaks_exactly_what_it_names(profile: Profile, name: s
         decided = verdicts(profile, bench)
 
     broken = {k: v for k, v in decided.items() if v is not Verdict.PASS}
-    assert set(broken) == set(fault.breaks)
-    assert set(broken.values()) == {fault.verdict}
+    assert {k for k, v in broken.items() if v is fault.verdict} == set(fault.breaks)
+    assert {k for k, v in broken.items() if v is not fault.verdict} == set(fault.errors)
+    assert set(broken.values()) <= {fault.verdict, Verdict.ERROR}
 
 
 def test_faults_that_silence_different_devices_add_up() -> None:

@@ -175,10 +175,10 @@ def test_a_pole_state_raises_an_event_and_its_end_clears_it(
 def test_a_tilt_beyond_the_alarm_threshold_raises_a_tilt_alarm(
     pole: Pole, device: Callable[[str], Device]
 ) -> None:
-    pole.update(tilt_x=0.45)
+    pole.update(tilt_x=1.2)  # the alarm threshold is 1°
     event = _next_event(_gateway(device), "tilt_alarm", active=True)
     assert event.problem is None
-    assert event.data["tilt_x"] == pytest.approx(0.45, abs=0.011)
+    assert event.data["tilt_x"] == pytest.approx(1.2, abs=0.011)
 
 
 def test_equipment_status_is_retained_and_valid(

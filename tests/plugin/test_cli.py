@@ -138,8 +138,8 @@ def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pyteste
     assert result.ret == 1
     result.stderr.fnmatch_lines(
         [
-            "*site.yaml:*: $.targets[[]0[]]: design.base_diameter is missing (outside diameter *); "
-            "add it to the target's design block, like 'base_diameter: 219 mm'"
+            "target P009 declares no design.base_diameter (outside diameter *); "
+            "add 'base_diameter: 219 mm' to its design block at *site.yaml:*: $.targets[[]0[]]"
         ]
     )
     assert len(result.stderr.lines) == 1

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from ycsa_conform.engineering.lighting import (
+    CutOffClass,
     GridMethod,
     IlluminanceGrid,
+    cutoff_class,
     evaluate_grid,
     field_grid_positions,
     judge_grid,
@@ -25,9 +27,11 @@ from ycsa_conform.engineering.lighting import (
 from ycsa_conform.engineering.photometry import (
     Photometry,
     RoadLayout,
+    glare_intensities,
     predicted_grid,
     read_grid_csv,
     read_ies,
+    upward_light_ratio,
 )
 from ycsa_conform.errors import InputError
 from ycsa_conform.resources import data_dir
@@ -403,3 +407,74 @@ def test_predicted_kunming_grid_is_close_to_the_measured_one() -> None:
         evaluate_grid(measured, "centre").average.magnitude, rel=0.1
     )
     assert predicted.uniformity >= 0.4
+
+
+# --- glare and upward light from the photometry (docs/engineering/lighting.md) -------------
+
+
+def _symmetric(intensities: dict[float, float], *, lumens: float = -1) -> Photometry:
+    """A rotationally symmetric luminaire with the given γ → cd table."""
+    return Photometry(
+        path="sym.ies",
+        keywords={},
+        lamps=1,
+        lumens_per_lamp=lumens,
+        input_power=Quantity(1, "W"),
+        vertical_angles=tuple(intensities),
+        horizontal_angles=(0.0,),
+        candela=(tuple(intensities.values()),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("i80", "i90", "i90_cd", "expected"),
+    [
+        (30, 10, 1000, CutOffClass.CUT_OFF),  # CJJ 45 limits are inclusive
+        (31, 10, 100, CutOffClass.SEMI_CUT_OFF),
+        (100, 50, 1000, CutOffClass.SEMI_CUT_OFF),
+        (100, 51, 100, CutOffClass.NON_CUT_OFF),
+        (20, 5, 1001, CutOffClass.NON_CUT_OFF),  # > 1000 cd at 90° rules out both classes
+    ],
+)
+def test_cutoff_class_follows_the_cjj_45_definitions(
+    i80: float, i90: float, i90_cd: float, expected: CutOffClass
+) -> None:
+    value = cutoff_class(Quantity(i80, "cd/klm"), Quantity(i90, "cd/klm"), Quantity(i90_cd, "cd"))
+
+    assert value is expected
+
+
+def test_glare_intensities_are_per_1000_lamp_lumens_for_relative_photometry() -> None:
+    # 2 × 5000 lm lamps would be 10 klm; this file has one 8000 lm lamp: 8 klm.
+    ies = _symmetric({0: 1000, 80: 400, 90: 80, 180: 0}, lumens=8000)
+
+    glare = glare_intensities(ies)
+
+    assert glare.at_80.to("cd/klm").magnitude == pytest.approx(50.0)
+    assert glare.at_90.to("cd/klm").magnitude == pytest.approx(10.0)
+    assert glare.at_90_absolute.to("cd").magnitude == pytest.approx(80.0)
+
+
+def test_the_fixture_luminaire_is_not_cut_off() -> None:
+    # Its 2063 cd at γ = 80° in the C 0° plane (and more in other planes) over 16.1 klm.
+    ies = read_ies(IES)
+    glare = glare_intensities(ies)
+
+    assert glare.at_80.to("cd/klm").magnitude > 128
+    assert cutoff_class(glare.at_80, glare.at_90, glare.at_90_absolute) is (CutOffClass.NON_CUT_OFF)
+
+
+def test_upward_light_ratio_of_a_uniform_sphere_is_one_half() -> None:
+    sphere = _symmetric({0: 100, 180: 100})
+
+    assert upward_light_ratio(sphere) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_upward_light_ratio_of_a_tilted_hemisphere_is_the_lune() -> None:
+    # Constant intensity over the lower hemisphere only, tilted by t: the part raised above the
+    # horizon is a lune of solid angle 2t out of 2π, so ULR = t/π (t = 5°: 0.02778).
+    hemisphere = _symmetric({0: 100, 90: 100})
+
+    assert upward_light_ratio(hemisphere) == pytest.approx(0.0, abs=1e-9)
+    tilted = upward_light_ratio(hemisphere, tilt=Quantity(5, "degree"))
+    assert tilted == pytest.approx(5 / 180, abs=5e-4)

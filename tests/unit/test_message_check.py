@@ -101,7 +101,7 @@ def test_retained_listens_two_seconds_unless_told(tmp_path: Path) -> None:
         (
             "{kind: message, device: gw, topic: hb, expect: intervals, window: 5 s}",
             f"{WHERE}.expect: \"intervals\" is not allowed (did you mean 'interval'?); use one "
-            'of: "arrives", "count", "interval", "absent", "retained", "valid"',
+            'of: "arrives", "count", "interval", "absent", "retained", "valid", "age"',
         ),
         (
             "{kind: message, device: gw, topic: hb, expect: interval, window: 5 s}",
@@ -163,7 +163,34 @@ def test_retained_listens_two_seconds_unless_told(tmp_path: Path) -> None:
         (
             "{kind: message, device: gw, topic: hb, expect: valid, window: 5 s, point: x}",
             f"{WHERE}.point: unknown key 'point'; allowed keys here: device, expect, kind, "
-            "limit, topic, window",
+            "limit, match, timestamp, topic, trigger, window",
+        ),
+        (
+            "{kind: message, device: gw, topic: equipment, expect: age, limit: '<= 90 s'}",
+            f"{WHERE}.timestamp: 'expect: age' needs 'timestamp', the JSON pointer to the "
+            "payload's time stamp (like '/ts'), and only it takes one",
+        ),
+        (
+            "{kind: message, device: gw, topic: hb, expect: valid, window: 5 s, timestamp: /ts}",
+            f"{WHERE}.timestamp: 'expect: age' needs 'timestamp', the JSON pointer to the "
+            "payload's time stamp (like '/ts'), and only it takes one",
+        ),
+        (
+            "{kind: message, device: gw, topic: status, expect: absent, window: 5 s, "
+            "match: {state: offline}}",
+            f'{WHERE}.match: "state" is not in the expected form; write each key as a '
+            "JSON pointer, like '/type'",
+        ),
+        (
+            "{kind: message, device: gw, topic: events, expect: count, window: 5 s, "
+            "limit: '>= 1', trigger: {device: tilt, set: {tilt_alarm_threshold: 0.01 deg}}}",
+            f"{WHERE}.trigger: a trigger times a message: use it with 'expect: arrives'",
+        ),
+        (
+            "{kind: message, device: gw, topic: events, expect: arrives, window: 5 s, "
+            "limit: '<= 2 s', trigger: {device: tilt, set: {tilt_alarm_threshold: 0.01 V}}}",
+            f"{WHERE}.trigger.set.tilt_alarm_threshold: '0.01 V' has the wrong dimension for "
+            "tilt_alarm_threshold; give it in deg",
         ),
     ],
 )
@@ -171,3 +198,26 @@ def test_a_broken_message_check_is_one_pinned_problem(
     tmp_path: Path, check: str, message: str
 ) -> None:
     assert problems(tmp_path, check) == [message]
+
+
+def test_age_match_and_trigger_load_as_written(tmp_path: Path) -> None:
+    age = loaded(
+        tmp_path,
+        "{kind: message, device: gw, topic: equipment, expect: age, timestamp: /ts, "
+        "limit: '<= $max_gap'}",
+    )
+    assert (age.expect, age.timestamp, age.window) == (Expect.AGE, "/ts", DEFAULT_RETAINED_WINDOW)
+
+    event = loaded(
+        tmp_path,
+        "{kind: message, device: gw, topic: events, expect: arrives, window: 5 s, "
+        "limit: '<= 2 s', match: {/type: tilt_alarm, /active: true}, "
+        "trigger: {device: tilt, set: {tilt_alarm_threshold: 0.01 deg}, "
+        "clears: {/type: tilt_alarm, /active: false}}}",
+    )
+    assert dict(event.match) == {"/type": "tilt_alarm", "/active": True}
+    assert event.trigger is not None
+    assert event.needs() == ("gw", "tilt")
+    ((point, value),) = event.trigger.set
+    assert (point, f"{value:~P}") == ("tilt_alarm_threshold", "0.01 deg")
+    assert dict(event.trigger.clears or {}) == {"/type": "tilt_alarm", "/active": False}

@@ -286,6 +286,11 @@ def test_basic_wind_pressure_without_floor_and_unknown_city() -> None:
         wind.basic_wind_pressure("Pingbian")
 
 
+def test_a_misspelt_city_gets_a_suggestion() -> None:
+    with pytest.raises(ValueError, match=r"city 'Kunmin' .* Table E.5; did you mean 'kunming'\?"):
+        wind.basic_wind_pressure("Kunmin")
+
+
 def test_vortex_formulas() -> None:
     # D at 2/3·H = 149 mm, T1 = 1/1.85 s: v_cr = 0.149·1.85/0.2 = 1.37825 m/s.
     v_cr = wind.critical_wind_speed(Quantity(149, "mm"), Quantity(1 / 1.85, "s"))

@@ -4,7 +4,9 @@ The catalogue is data, `benches/faults.yaml` (schema `faults.schema.json`): a fa
 one bench (`bench:`, smart-pole unless it says otherwise) and replaces some of that bench's
 settings (`PoleSettings` of the smart pole, `CommunitySettings` of the smart community), and
 `breaks` lists the requirement ids a correct profile run must then report, every one with the
-fault's `verdict` (fail, or error for a device that cannot be read). `builtin_faults()` is the
+fault's `verdict` (fail, or error for a device that cannot be read); `errors` the ones a `fail`
+fault also leaves undecidable (a broken telemetry payload fails its schema check, and a command
+check that must read the value to restore from it cannot be decided). `builtin_faults()` is the
 built-in catalogue of every bench, `bench_faults(name)` one bench's part of it, read on first
 use; `load_faults` reads any file. `FAULTS` is the smart-pole bench's part, the faults the
 plugin's `--bench-fault` injects. `resolve_faults` knows every bench's faults; a fault of one
@@ -56,6 +58,7 @@ class Fault:
     overrides: Mapping[str, Any] = field(hash=False)  # settings field -> value
     description_zh: str | None = None
     bench: str = "smart-pole"  # the bench whose settings `overrides` replaces
+    errors: tuple[str, ...] = ()  # requirement ids that become errors as a side effect
 
 
 def load_faults(path: Path) -> MappingProxyType[str, Fault]:
@@ -71,11 +74,20 @@ def load_faults(path: Path) -> MappingProxyType[str, Fault]:
                 overrides[key] = _setting(_SETTINGS[bench], key, value)
             except ValueError as exc:
                 problems.append(doc.problem(("faults", name, "set", key), str(exc)))
+        if raw.get("errors") and raw["verdict"] != "fail":
+            problems.append(
+                doc.problem(
+                    ("faults", name, "errors"),
+                    "'errors' lists what a failing fault also leaves undecidable; with "
+                    "'verdict: error' put those ids under 'breaks'",
+                )
+            )
         faults[name] = Fault(
             name=name,
             description=raw["description"]["en"],
             description_zh=raw["description"].get("zh"),
             breaks=tuple(raw["breaks"]),
+            errors=tuple(raw.get("errors", ())),
             verdict=Verdict(raw["verdict"]),
             overrides=MappingProxyType(overrides),
             bench=bench,
@@ -288,3 +300,7 @@ def configure_gateway(gateway: Any, role: str, settings: Settings) -> None:
     gateway.heartbeat_stopped = role in settings.silent_roles
     gateway.malformed_json = role in settings.malformed_roles
     gateway.schema_violation = settings.schema_violation
+    # Pole-only faults (the community's settings have none of these).
+    gateway.ack_commands = not getattr(settings, "commands_unacknowledged", False)
+    gateway.equipment_stale_for = getattr(settings, "equipment_stale_for", None)
+    gateway.drop_period = getattr(settings, "connection_drop_period", None)

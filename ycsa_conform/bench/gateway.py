@@ -30,13 +30,19 @@ its acknowledgement, so a client that reads after the ack sees the new state.
 
 Fault switches: `heartbeat_stopped`, `malformed_json` (telemetry cut in half, as a firmware with
 a too-small buffer sends it), `schema_violation` (the voltage as text, "230.1 V"),
-`ack_commands` (False: commands are taken and never acknowledged).
+`ack_commands` (False: commands are carried out and never acknowledged),
+`equipment_stale_for` (set before start: one retained equipment status that many s old, never
+refreshed), `drop_period` (set before start: the connection is cut every that many s, halfway
+between two heartbeats; the broker publishes the last will, the gateway reconnects about 0.1 s
+later on its persistent session, so no command is lost, and publishes "online" again).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -187,6 +193,10 @@ class SimGateway:
         self.malformed_json = False
         self.schema_violation = False
         self.ack_commands = True
+        self.equipment_stale_for: float | None = None
+        self.drop_period: float | None = None
+        self.drops = 0  # connections cut by the drop_period fault
+        self._connected_once = False
         self.commands: list[Mapping[str, Any]] = []  # as received, JSON-parsed
         self._values = values
         self.devicemap = devicemap or load_devicemap(
@@ -222,7 +232,13 @@ class SimGateway:
         """
         if self._client is not None:
             raise RuntimeError(f"{self!r} is already started")
-        client = make_client(unique_client_id("ycsa-sim-gateway"))
+        # A persistent session when the connection is to be cut: the broker keeps the command
+        # subscription and queues commands while the gateway is away, as field gateways do.
+        client = make_client(
+            unique_client_id("ycsa-sim-gateway"), clean_session=self.drop_period is None
+        )
+        # paho takes fractions of a second here, whatever its annotation says.
+        client.reconnect_delay_set(min_delay=0.1, max_delay=1)  # type: ignore[arg-type]
         client.will_set(
             self.topic("status"), json.dumps({"state": "offline"}), qos=_QOS, retain=True
         )
@@ -246,7 +262,7 @@ class SimGateway:
             self._publish("status", {"state": "online", "ts": time.time()}, retain=True, wait=True)
             values = self._values()
             self.publish_telemetry(values=values)
-            self.publish_equipment(values=values)
+            self.publish_equipment(values=values, stamp=self._equipment_stamp())
             self.publish_events(values=values)
         except BaseException:
             self._close_client()
@@ -303,18 +319,27 @@ class SimGateway:
     def _run(self) -> None:
         now = time.monotonic()
         next_telemetry, next_heartbeat = now + self.period, now
-        while not self._stopping.wait(max(0.0, min(next_telemetry, next_heartbeat) - now)):
+        # Cuts fall halfway between heartbeats, so the ~0.1 s outage loses none of them.
+        period = self.drop_period
+        next_drop = now + period + self.heartbeat / 2 if period is not None else math.inf
+        while not self._stopping.wait(
+            max(0.0, min(next_telemetry, next_heartbeat, next_drop) - now)
+        ):
             now = time.monotonic()
             if now >= next_heartbeat:
                 if not self.heartbeat_stopped:
                     self._publish("heartbeat", {"ts": time.time(), "seq": self._seq}, qos=0)
                     self._seq += 1
                 next_heartbeat += self.heartbeat
+            if now >= next_drop:
+                self._cut_connection()
+                next_drop += period or math.inf
             if now >= next_telemetry:
                 try:
                     values = self._values()
                     self.publish_telemetry(wait=False, values=values)
-                    self.publish_equipment(wait=False, values=values)
+                    if self.equipment_stale_for is None:
+                        self.publish_equipment(wait=False, values=values)
                     self.publish_events(values=values)
                 except Exception as exc:  # reported by stop(); the heartbeat goes on
                     self._failure = self._failure or exc
@@ -340,12 +365,29 @@ class SimGateway:
         self._publish_text("telemetry", text, qos=_QOS, retain=True, wait=wait)
 
     def publish_equipment(
-        self, *, wait: bool = True, values: Mapping[str, Any] | None = None
+        self,
+        *,
+        wait: bool = True,
+        values: Mapping[str, Any] | None = None,
+        stamp: float | None = None,
     ) -> None:
-        """Publish the equipment status now, retained."""
+        """Publish the equipment status now, retained (time-stamped `stamp`, else now)."""
         body = equipment_payload(self.devicemap, self._values() if values is None else values)
-        body.setdefault("ts", round(time.time(), 3))
+        body.setdefault("ts", round(time.time() if stamp is None else stamp, 3))
         self._publish("equipment", body, retain=True, wait=wait)
+
+    def _equipment_stamp(self) -> float | None:
+        return None if self.equipment_stale_for is None else time.time() - self.equipment_stale_for
+
+    def _cut_connection(self) -> None:
+        """Cut the TCP connection under paho, as a dropped link or a broker's drop does."""
+        client = self._client
+        sock = client.socket() if client is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        self.drops += 1
 
     def publish_events(self, *, values: Mapping[str, Any] | None = None) -> None:
         """Raise, repeat or end the events whose state `values` gives (see the docstring)."""
@@ -402,6 +444,11 @@ class SimGateway:
         if not rc.is_failure:
             # Also after a reconnect: a clean session forgets the subscription.
             client.subscribe(self.topic("cmd"), _QOS)
+            if self._connected_once:
+                # Back after a drop: the broker published the will, so say online again.
+                body = json.dumps({"state": "online", "ts": time.time()})
+                client.publish(self.topic("status"), body, qos=_QOS, retain=True)
+            self._connected_once = True
 
     def _on_subscribe(
         self, client: PahoClient, userdata: Any, mid: int, codes: Any, props: Any

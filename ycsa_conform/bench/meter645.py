@@ -7,6 +7,10 @@
     meter.delay = 1.5        # answers 1.5 s after each request (a slow meter)
     meter.stop()
 
+A meter answers `turnaround` (50 ms) after a request, as real meters take a few tens of
+milliseconds (DL/T 645-2007 timing, reference/standards.md SP-DATA-006: 20-500 ms, tag U);
+`delay`, when longer, is a slow meter's lateness instead.
+
 It answers reads of the DIs in its device map, as a real meter does: to its own address or the
 wildcard AAAAAAAAAAAA, with its own address, after an FE FE FE FE wake-up preamble; a DI it does
 not have gets the error answer "no requested data". Requests for other addresses, and frames
@@ -40,9 +44,10 @@ from ycsa_conform.transport.dlt645 import (
 )
 from ycsa_conform.transport.serial import Port, open_port
 
-__all__ = ["SimMeter645"]
+__all__ = ["TURNAROUND", "SimMeter645"]
 
 NO_REQUESTED_DATA = 0x02
+TURNAROUND = 0.05  # s; inside DL/T 645's 20-500 ms response delay (tag U)
 OTHER_ERROR = 0x01
 
 
@@ -74,7 +79,8 @@ class SimMeter645:
         self.silent = False  # no answer at all
         self.garble = False  # answers with a wrong checksum
         self.error_code: int | None = None  # answers every read with this error byte
-        self.delay = 0.0  # s between a request and its answer; the line meanwhile goes on
+        self.turnaround = TURNAROUND  # s between a request and its answer, normally
+        self.delay = 0.0  # s, a slow meter's: when longer than `turnaround` it replaces it
         self.requests = 0  # read requests addressed to this meter
         # Failures of `values` or of encoding, answered with error "other error" on the wire;
         # kept here so a test can show why.
@@ -232,5 +238,5 @@ class _Line:
                 meter.failures.append(exc)
                 continue
             if reply is not None and not self._closing:
-                replies.append((reply, meter.delay))
+                replies.append((reply, max(meter.turnaround, meter.delay)))
         return replies

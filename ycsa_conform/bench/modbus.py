@@ -16,6 +16,12 @@ pymodbus 3.16.1 behaviour this module relies on or works around:
 - the action is awaited after the address checks and before a write is stored; it receives the
   whole block (`registers`, modified in place) and the block's start address; for coils and
   discrete inputs the block is packed 16 bits per register and `count` counts registers;
+- a function code pymodbus does not know (it knows the public assigned ones: 1-8, 11, 12,
+  15-17, 20-24, 43) is not answered with exception 01 as Modbus requires: the RTU framer cannot
+  find the frame's length and stays silent, the TCP server answers function 0x80 (exception
+  for function 0). Every other code 1..127 is therefore registered (`custom_pdu=`) with a
+  request class that answers 0x80 | code, exception 01, from the addressed unit, and gets the
+  same silence (RTU) or 0x0B (TCP) as any request for a unit nobody simulates;
 - a request for an unknown unit id makes SimCore raise KeyError (logged with a traceback,
   answered with exception 4); a catch-all device with id 0 answers 0x0B instead, as a real
   TCP-to-RS-485 gateway does when the addressed unit is silent; on RTU it stays silent, as
@@ -35,19 +41,21 @@ import concurrent.futures
 import contextlib
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import pint
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
 from ycsa_conform.devicemap import DataType, ModbusPoint, Table
 from ycsa_conform.point import POINTS
-from ycsa_conform.transport.modbus import decode, encode
+from ycsa_conform.transport.modbus import decode, encode, rtu_frame_size
 from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
@@ -220,6 +228,36 @@ def _fillers(points: Sequence[ModbusPoint]) -> list[SimData]:
     return fillers
 
 
+# Answers a request with a function code no unit implements: (unit id, code) -> the answer.
+Refusal = Callable[[int, int], Awaitable[ModbusPDU]]
+
+
+def _unsupported_requests(refuse: Refusal) -> list[type[ModbusPDU]]:
+    """A request class for each function code 1..127 pymodbus does not know (see above)."""
+    known = set(DecodePDU.pdu_table)
+    return [_unsupported_request(code, refuse) for code in range(1, 128) if code not in known]
+
+
+def _unsupported_request(code: int, refuse: Refusal) -> type[ModbusPDU]:
+    class Unsupported(ModbusPDU):
+        function_code = code
+
+        def decode(self, data: bytes) -> None:
+            self.payload = bytes(data)
+
+        @classmethod
+        def calculateRtuFrameSize(cls, data: bytes) -> int:  # pymodbus's name
+            # The frame says nothing of its length; a device goes by the 3.5-character silence
+            # after it, pymodbus by where the CRC fits.
+            return rtu_frame_size(data)
+
+        async def datastore_update(self, context: ModbusServerContext, device_id: int) -> ModbusPDU:
+            return await refuse(device_id, self.function_code)
+
+    Unsupported.__name__ = Unsupported.__qualname__ = f"Unsupported{code}"
+    return Unsupported
+
+
 async def _gateway_no_response(*_: Any) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
 
@@ -280,9 +318,26 @@ class ModbusBench:
         self._request_stop()
         thread.join(_START_TIMEOUT)
 
+    async def _refuse(self, unit: int, function: int) -> ModbusPDU:
+        """The answer to a function code nobody implements: exception 01 from a simulated unit
+        (after its faults: a silent unit stays silent), else what a missing unit gets."""
+        for simulated in self._units:
+            if simulated.device.unit == unit:
+                code = await simulated.action(function, 0, 0, 0, [], None)
+                return ExceptionResponse(function, int(code or ExcCodes.ILLEGAL_FUNCTION), unit)
+        if self.transport == "modbus-rtu":
+            await asyncio.sleep(_SILENCE)
+        return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
+
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
         serial = self.transport == "modbus-rtu"
+        # A silent device sends nothing, whatever it was asked: pymodbus answers an address
+        # outside the map (exception 02) before the action could keep quiet.
+        unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
+        roles = {u.device.unit: u.device.role for u in self._units}
+        if sending and roles.get(unit, "") in self.pole.settings.silent_roles:
+            return b""
+        # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
         if sending and serial and self.pole.settings.garbled_frames and data:
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         return data
@@ -327,9 +382,15 @@ class ModbusBench:
                 port=self._serial_path,
                 baudrate=9600,
                 trace_packet=self._trace,
+                custom_pdu=_unsupported_requests(self._refuse),
             )
         else:
-            server = ModbusTcpServer(devices, address=(self._host, 0), trace_packet=self._trace)
+            server = ModbusTcpServer(
+                devices,
+                address=(self._host, 0),
+                trace_packet=self._trace,
+                custom_pdu=_unsupported_requests(self._refuse),
+            )
         await server.serve_forever(background=True)
         self._stop = asyncio.Event()
         self._loop = loop

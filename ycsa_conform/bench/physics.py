@@ -19,7 +19,8 @@ night floor of about 6 lx (urban sky glow and the neighbouring lamps).
 
 The lamp: the controller closes its relay (`lamp_on`) either by hand (a switch command, which
 also leaves automatic mode) or, in automatic mode, by its photocell: on while the ambient
-illuminance is below `photocell_threshold`. Real photocells add hysteresis and a switching
+illuminance is below its switch-on threshold (`photocell_threshold` at start, a holding
+register the controller lets one write). Real photocells add hysteresis and a switching
 delay; the bench leaves both out, since its day curve crosses the threshold once at dusk and
 once at dawn and its 1 % illuminance noise cannot make it chatter there for long. Off, or with a
 failed driver, the luminaire gives no light and draws only the controller's standby power.
@@ -107,7 +108,9 @@ class PoleSettings:
     # The day and the photocell (see the module docstring).
     time_of_day: float = 20.5  # h, local solar time when the bench starts
     time_scale: float = 0.0  # scene hours per host hour; 0 freezes the scene at time_of_day
-    photocell_threshold: float = 15.0  # lx; in automatic mode the lamp is on below this
+    # lx; in automatic mode the lamp is on below this. 20 lx: CJJ 45 6.2 for a secondary
+    # arterial (the bench's Kunming main road, CJJ 45 level II).
+    photocell_threshold: float = 20.0
     auto_mode: bool = True  # the controller starts in automatic (photocell) mode
     driver_failure: bool = False  # the LED driver is dead: no light, the controller says so
     noise_level: float = 52.0  # dB(A) at the pole, evening traffic (a plain number, see POINTS)
@@ -116,7 +119,10 @@ class PoleSettings:
     door_open: bool = False
     water_immersion: bool = False
     emergency_call: bool = False
-    tilt_alarm_threshold: float = 0.3  # deg of resultant inclination that raises a tilt alarm
+    # deg of resultant inclination that raises a tilt alarm (a register of the tilt sensor).
+    # Well above the 3 ‰ (0.17°) acceptance limit: the alarm is for a pole being knocked or
+    # undermined, not for a slight lean, which SP-LOAD-012 judges (I).
+    tilt_alarm_threshold: float = 1.0
     # Mounted equipment as the gateway reports it (PREFIX/equipment).
     camera_online: bool = True
     small_cell_online: bool = True
@@ -125,6 +131,14 @@ class PoleSettings:
     # s between a command reaching the gateway and its acknowledgement (the field bus round
     # trip to the controller); the command takes effect just before the acknowledgement.
     command_latency: float = 0.05
+    # The gateway carries commands out but never acknowledges them.
+    commands_unacknowledged: bool = False
+    # The gateway's equipment status stopped being refreshed this many s before the bench
+    # started: one retained message with that old time stamp, and no more.
+    equipment_stale_for: float | None = None
+    # The gateway's connection is cut every this many s (the broker sees it drop, publishes
+    # the last will "offline"); it reconnects about 0.1 s later, on a persistent session.
+    connection_drop_period: float | None = None
     seed: str = "kunming"
 
 
@@ -163,10 +177,19 @@ def ambient_illuminance(settings: PoleSettings, t: float) -> float:
     )
 
 
-def lamp_switched_on(settings: PoleSettings, t: float, *, auto: bool, manual_on: bool) -> bool:
-    """Whether the controller's relay is closed: the photocell decides in automatic mode."""
+def lamp_switched_on(
+    settings: PoleSettings,
+    t: float,
+    *,
+    auto: bool,
+    manual_on: bool,
+    threshold: float | None = None,
+) -> bool:
+    """Whether the controller's relay is closed: the photocell decides in automatic mode,
+    below `threshold` lx (the settings' photocell_threshold unless the register was written)."""
     if auto:
-        return ambient_illuminance(settings, t) < settings.photocell_threshold
+        limit = settings.photocell_threshold if threshold is None else threshold
+        return ambient_illuminance(settings, t) < limit
     return manual_on
 
 
@@ -207,6 +230,7 @@ LAMP_POINTS = (
     "driver_failure",
     "lamp_on",
     "auto_mode",
+    "switch_on_illuminance",
     "device_clock",
 )
 
@@ -222,6 +246,7 @@ def lamp_readings(
     on: bool = True,
     auto: bool = True,
     switch_ons: int | None = None,
+    threshold: float | None = None,
 ) -> dict[str, float | bool]:
     """What the lamp controller reports at `t` s after start (`epoch`: host UTC seconds)."""
     level = output_level(target, on, settings)
@@ -245,6 +270,7 @@ def lamp_readings(
         "driver_failure": settings.driver_failure,
         "lamp_on": on,
         "auto_mode": auto,
+        "switch_on_illuminance": settings.photocell_threshold if threshold is None else threshold,
         "device_clock": math.floor(epoch + settings.clock_offset),
     }
 
@@ -286,9 +312,13 @@ def environment_readings(settings: PoleSettings, *, t: float) -> dict[str, float
     }
 
 
-def tilt_readings(settings: PoleSettings, *, t: float) -> dict[str, float | bool]:
-    """The pole's inclination, with a little sway in the wind (deg), and its vibration."""
+def tilt_readings(
+    settings: PoleSettings, *, t: float, threshold: float | None = None
+) -> dict[str, float | bool]:
+    """The pole's inclination, with a little sway in the wind (deg), its vibration, and the
+    alarm threshold (the settings' unless the register was written)."""
     return {
+        "tilt_alarm_threshold": settings.tilt_alarm_threshold if threshold is None else threshold,
         "tilt_x": settings.tilt_x
         + wobble(f"{settings.seed}/tilt_x", t, amplitude=0.01, period=7.0),
         "tilt_y": settings.tilt_y
@@ -298,9 +328,12 @@ def tilt_readings(settings: PoleSettings, *, t: float) -> dict[str, float | bool
     }
 
 
-def tilt_alarm(settings: PoleSettings, tilt_x: float, tilt_y: float) -> bool:
+def tilt_alarm(
+    settings: PoleSettings, tilt_x: float, tilt_y: float, threshold: float | None = None
+) -> bool:
     """A tilt alarm: the resultant inclination beyond the alarm threshold."""
-    return math.hypot(tilt_x, tilt_y) > settings.tilt_alarm_threshold
+    limit = settings.tilt_alarm_threshold if threshold is None else threshold
+    return math.hypot(tilt_x, tilt_y) > limit
 
 
 def equipment_readings(settings: PoleSettings, *, t: float) -> dict[str, float | bool | str]:

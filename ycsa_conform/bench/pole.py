@@ -51,6 +51,10 @@ class Pole:
         self.meter_energy = settings.initial_meter_energy
         self.operating_hours = settings.initial_operating_hours
         self.switch_ons = settings.switch_on_counter
+        # Registers the devices let one write: the photocell's switch-on threshold (lx) and
+        # the tilt sensor's alarm threshold (deg).
+        self.switch_on_illuminance = settings.photocell_threshold
+        self.tilt_alarm_threshold = settings.tilt_alarm_threshold
         self._lock = threading.Lock()
         self._on = self._switched_on(0.0)
 
@@ -66,6 +70,10 @@ class Pole:
                 self.manual_on = bool(value)
             elif point == "auto_mode":
                 self.auto_mode = bool(value)
+            elif point == "switch_on_illuminance":
+                self.switch_on_illuminance = float(value)
+            elif point == "tilt_alarm_threshold":
+                self.tilt_alarm_threshold = float(value)
             else:
                 return
             self._advance()  # counts a switch-on the command caused
@@ -75,6 +83,11 @@ class Pole:
         with self._lock:
             self._advance()
             self.settings = dataclasses.replace(self.settings, **changes)
+            # The registers those settings start from follow a change of the setting.
+            if "photocell_threshold" in changes:
+                self.switch_on_illuminance = self.settings.photocell_threshold
+            if "tilt_alarm_threshold" in changes:
+                self.tilt_alarm_threshold = self.settings.tilt_alarm_threshold
             return self.settings
 
     def readings(self, model: str) -> dict[str, float | bool | str]:
@@ -93,6 +106,7 @@ class Pole:
             on=self._on,
             auto=self.auto_mode,
             switch_ons=self.switch_ons,
+            threshold=self.switch_on_illuminance,
         )
 
     def _readings(self, model: str) -> dict[str, float | bool | str]:
@@ -106,11 +120,12 @@ class Pole:
         if model == "environment-sensor":
             return {**physics.environment_readings(s, t=t)}
         if model == "tilt-sensor":
-            return {**physics.tilt_readings(s, t=t)}
+            return {**physics.tilt_readings(s, t=t, threshold=self.tilt_alarm_threshold)}
         if model == "pole-gateway":
             # The gateway reports what the pole's devices report (telemetry), its equipment,
             # and the door, water, call-button and tilt alarm states it raises events for.
-            tilt = physics.tilt_readings(s, t=t)
+            threshold = self.tilt_alarm_threshold
+            tilt = physics.tilt_readings(s, t=t, threshold=threshold)
             return {
                 **physics.environment_readings(s, t=t),
                 **tilt,
@@ -119,14 +134,20 @@ class Pole:
                 "door_open": s.door_open,
                 "water_immersion": s.water_immersion,
                 "emergency_call": s.emergency_call,
-                "tilt_alarm": physics.tilt_alarm(s, float(tilt["tilt_x"]), float(tilt["tilt_y"])),
+                "tilt_alarm": physics.tilt_alarm(
+                    s, float(tilt["tilt_x"]), float(tilt["tilt_y"]), threshold
+                ),
                 "device_clock": self._clock(),
             }
         raise ValueError(f"unknown simulation model {model!r}; known: {', '.join(MODELS)}")
 
     def _switched_on(self, t: float) -> bool:
         return physics.lamp_switched_on(
-            self.settings, t, auto=self.auto_mode, manual_on=self.manual_on
+            self.settings,
+            t,
+            auto=self.auto_mode,
+            manual_on=self.manual_on,
+            threshold=self.switch_on_illuminance,
         )
 
     def _advance(self) -> float:

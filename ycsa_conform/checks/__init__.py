@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from . import actuate, compute, evidence, measure, message, record
+from . import actuate, compute, evidence, measure, message, protocol, record
 from .base import Check, CheckContext, Outcome, ParameterInfo, ParseContext
 
 __all__ = ["KINDS", "Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
@@ -25,5 +25,6 @@ KINDS: Mapping[str, Parser] = MappingProxyType(
         "evidence": evidence.parse,
         "record": record.parse,
         "actuate": actuate.parse,
+        "protocol": protocol.parse,
     }
 )

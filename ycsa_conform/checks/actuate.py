@@ -4,14 +4,24 @@ check:
   kind: actuate
   device: lamp                                    # a device role of the target
   set: {target_light_command: 50 %}               # writable points and the values to write
-  observe: {point: actual_light_state, limit: "45 % .. 55 %"}
+  restore: [auto_mode]                            # optional: points the writes change as a side
+                                                  # effect (a lamp_on write clears auto_mode)
+  observe: {point: actual_light_state, limit: "45 % .. 55 %"}   # or a list of observations
   settle: 0.5 s                                   # optional: wait before observing (default 1 s)
+  unless: {point: lamp_on, equals: false}         # optional, as for measure: not applicable
 
-The check reads the prior value of every point it sets, writes the new values, waits `settle`,
-reads the observed point and judges it, and always writes the prior values back, even when a
-write or the observation fails (a failed restore is an error naming the point). Reads after a
-write are fresh: the run's polled device drops its poll on every write. The device map decides
-which points are writable and inside which range (transport refuses anything else).
+An observation judges a point read after settling, or its ratio to the value it had before the
+writes (`ratio_to_prior: true`, a plain-number limit like "0.40 .. 0.65"), or the command's
+round trip (`point: command_round_trip`, a time limit; MQTT devices, whose commands are
+acknowledged): the command waits for its acknowledgement up to the limit's upper bound, and a
+command not acknowledged by then fails, since the device did not do what was asked in time.
+
+The check reads the prior value of every point it sets or restores fresh from the device (never
+from the run's poll, which may be up to max_age old), writes the new values, waits `settle`,
+reads the observed points and judges them, and always writes the prior values back, the set
+points in reverse order and then the `restore` points, even when a write or the observation
+fails (a failed restore is an error naming the point). The device map decides which points are
+writable and inside which range (transport refuses anything else).
 
 It commands devices only on a bench site or with --allow-actuation; on field devices without
 it the verdict is not applicable, with the option in the reason.
@@ -19,6 +29,7 @@ it the verdict is not applicable, with the option in the reason.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,29 +37,46 @@ from typing import Any
 import pint
 
 from ycsa_conform.devicemap import unknown_point_message
-from ycsa_conform.errors import DeviceError
-from ycsa_conform.limit import Limit
+from ycsa_conform.errors import DeviceError, DeviceTimeout
+from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Verdict
+from ycsa_conform.result import Measurement, Verdict, worst
 from ycsa_conform.transport import Device
-from ycsa_conform.units import UnitError, format_quantity, parse_quantity, parse_unit, ureg
+from ycsa_conform.units import format_quantity, parse_unit, ureg
 
-from .base import CheckContext, Outcome, ParseContext, decide_value
+from .base import CheckContext, Decided, Outcome, ParseContext, decide_value
+from .measure import (
+    Condition,
+    parse_conditions,
+    parse_duration,
+    parse_value,
+    read_fresh,
+    resolve_duration,
+)
 
-__all__ = ["DEFAULT_SETTLE", "ActuateCheck", "parse"]
+__all__ = ["DEFAULT_SETTLE", "ROUND_TRIP", "ActuateCheck", "Observe", "parse"]
 
 DEFAULT_SETTLE = 1.0  # s; a lamp driver ramps to a new dimming level within about a second
+ROUND_TRIP = "command_round_trip"  # observed: command sent to acknowledgement received
 
 Value = pint.Quantity[Any] | bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observe:
+    point: str  # a point, or ROUND_TRIP
+    limit: Limit
+    ratio_to_prior: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActuateCheck:
     device: str
     set: tuple[tuple[str, Value], ...]
-    observe: str
-    limit: Limit
-    settle: float  # s
+    observe: tuple[Observe, ...]
+    settle: float | ParamRef  # s, or a profile parameter holding a duration
+    restore: tuple[str, ...] = ()
+    unless: tuple[Condition, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -57,6 +85,10 @@ class ActuateCheck:
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
 
+    @property
+    def _round_trip(self) -> Observe | None:
+        return next((o for o in self.observe if o.point == ROUND_TRIP), None)
+
     def run(self, ctx: CheckContext) -> Outcome:
         if not ctx.actuation_allowed:
             return Outcome(
@@ -64,42 +96,144 @@ class ActuateCheck:
                 reason="actuation is not allowed on field devices; "
                 f"run with --allow-actuation to let it command {self.device}",
             )
-        limit = self.limit.resolve(ctx.parameters)
+        limits = {o.point: o.limit.resolve(ctx.parameters) for o in self.observe}
+        settle = resolve_duration(self.settle, ctx, what="settle", zero=True)
+        if isinstance(settle, str):
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {settle}")
         device = ctx.device(self.device)
+        ratios = [o.point for o in self.observe if o.ratio_to_prior]
+        wanted = list(dict.fromkeys([p for p, _ in self.set] + [*self.restore, *ratios]))
+        wanted += [c.point for c in self.unless if c.point not in wanted]
+        before = read_fresh(device, wanted)
+        for condition in self.unless:
+            if condition.holds(before[condition.point].value):
+                return Outcome(
+                    verdict=Verdict.NOT_APPLICABLE,
+                    reason=f"not applicable: {condition.describe()} ({self.device}), so the "
+                    "effect of the command cannot be observed now; run it with the condition "
+                    "cleared",
+                )
         prior: dict[str, Value] = {}
-        for point, _ in self.set:
-            value = device.read(point).value
+        for point in dict.fromkeys([p for p, _ in self.set] + list(self.restore)):
+            value = before[point].value
             if isinstance(value, str):
                 raise DeviceError(
                     f"{self.device} {point} reads {value!r}, which cannot be written back; "
                     "check the device map's type for it"
                 )
             prior[point] = value
+        round_trip = self._round_trip
+        timeout = _round_trip_timeout(limits[ROUND_TRIP]) if round_trip is not None else None
+        decided: list[Decided] = []
+        unacknowledged: str | None = None
         try:
             try:
                 for point, value in self.set:
-                    device.write(point, value)
-                ctx.sleep(self.settle)
-                reading = device.read(self.observe)
+                    if timeout is None:
+                        device.write(point, value)
+                        continue
+                    try:
+                        seconds = _command(device, point, value, timeout)
+                    except DeviceTimeout as exc:
+                        unacknowledged = str(exc)
+                        break
+                    decided.append(
+                        decide_value(
+                            f"{point} {ROUND_TRIP}",
+                            ureg.Quantity(round(seconds, 3), ureg.second),
+                            limits[ROUND_TRIP],
+                            device.source,
+                        )
+                    )
+                if unacknowledged is None:
+                    ctx.sleep(settle)
+                    decided += self._observe(device, before, limits)
             finally:
-                restored = self._restore(device, prior)
+                restored = self._restore(device, prior, timeout, unacknowledged is not None)
         except ValueError as exc:
             # The device map refused the value (not writable, or outside its declared range)
             # before anything was sent.
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
-        decided = decide_value(self.observe, reading.value, limit, reading.source)
         commanded = ", ".join(f"{p} {_show(v)}" for p, v in self.set)
+        if unacknowledged is not None:
+            assert timeout is not None
+            measurement = Measurement(
+                name=ROUND_TRIP,
+                value=None,
+                unit="s",
+                limit=limits[ROUND_TRIP].describe(),
+                verdict=Verdict.FAIL,
+                source=device.source,
+            )
+            return Outcome(
+                verdict=Verdict.FAIL,
+                reason=f"set {commanded}: not acknowledged within {timeout:g} s "
+                f"({unacknowledged}); restored {restored}",
+                measurements=(measurement,),
+            )
+        verdict = worst([d.measurement.verdict for d in decided])
+        texts = "; ".join(d.text for d in decided if d.measurement.verdict == verdict)
         return Outcome(
-            verdict=decided.measurement.verdict,
-            reason=f"set {commanded}, after {self.settle:g} s {decided.text}; restored {restored}",
-            measurements=(decided.measurement,),
+            verdict=verdict,
+            reason=f"set {commanded}, after {settle:g} s {texts}; restored {restored}",
+            measurements=tuple(d.measurement for d in decided),
         )
 
-    def _restore(self, device: Device, prior: Mapping[str, Value]) -> str:
+    def _observe(
+        self, device: Device, before: Mapping[str, Any], limits: Mapping[str, ResolvedLimit]
+    ) -> list[Decided]:
+        points = [o.point for o in self.observe if o.point != ROUND_TRIP]
+        if not points:
+            return []
+        after = read_fresh(device, points)
+        decided = []
+        for o in self.observe:
+            if o.point == ROUND_TRIP:
+                continue
+            reading = after[o.point]
+            value: Any = reading.value
+            name = o.point
+            if o.ratio_to_prior:
+                old = before[o.point].value
+                if not (isinstance(old, pint.Quantity) and isinstance(value, pint.Quantity)):
+                    raise DeviceError(
+                        f"{self.device} {o.point} is not a number, so it has no ratio"
+                    )
+                if old.magnitude == 0:
+                    raise DeviceError(
+                        f"{self.device} {o.point} read 0 before the command, so the ratio to "
+                        "it is undefined; start from a state where it is not 0"
+                    )
+                value = (value / old).to(ureg.dimensionless)
+                name = f"{o.point} after / before ({_show(old)} before)"
+            decided.append(decide_value(name, value, limits[o.point], reading.source))
+        return decided
+
+    def _restore(
+        self,
+        device: Device,
+        prior: Mapping[str, Value],
+        timeout: float | None,
+        unacknowledged: bool,
+    ) -> str:
         failed: list[str] = []
-        for point, value in reversed(list(prior.items())):
+        order = [p for p, _ in reversed(self.set) if p in prior]
+        order += [p for p in self.restore if p not in order]
+        for point in order:
+            value = prior[point]
             try:
-                device.write(point, value)
+                if timeout is not None and unacknowledged:
+                    # The device acknowledged nothing: send it, then see it took effect.
+                    try:
+                        _command(device, point, value, timeout)
+                    except DeviceTimeout:
+                        back = read_fresh(device, [point])[point].value
+                        if back != value:
+                            raise DeviceError(
+                                f"not acknowledged, and {point} reads {_show(back)}"
+                            ) from None
+                else:
+                    device.write(point, value)
             except (DeviceError, ValueError) as exc:
                 failed.append(f"{point} to {_show(value)} ({exc})")
         if failed:
@@ -109,7 +243,25 @@ class ActuateCheck:
                 f"{self.device} could not be restored: {'; '.join(failed)}; "
                 "set it back by hand before leaving the site"
             )
-        return ", ".join(f"{p} to {_show(v)}" for p, v in prior.items())
+        return ", ".join(f"{p} to {_show(prior[p])}" for p in order)
+
+
+def _command(device: Device, point: str, value: Value, timeout: float) -> float:
+    command = getattr(device, "command", None)
+    if command is None:
+        raise DeviceError(
+            f"{device.name} has no acknowledged commands; {ROUND_TRIP} needs an MQTT device"
+        )
+    started = time.monotonic()
+    seconds = command(point, value, timeout=timeout)
+    return float(seconds) if seconds is not None else time.monotonic() - started
+
+
+def _round_trip_timeout(limit: ResolvedLimit) -> float:
+    """How long a command waits for its acknowledgement: the limit's upper bound."""
+    if limit.upper is None:
+        raise DeviceError(f"{ROUND_TRIP} needs an upper limit like '<= 5 s', not {limit.text!r}")
+    return float(limit.upper.to(ureg.second).magnitude)
 
 
 def _show(value: Any) -> str:
@@ -120,77 +272,86 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ActuateCheck | None:
     ok = True
     values: list[tuple[str, Value]] = []
     for point, text in raw["set"].items():
-        value = _value(point, text, ctx)
+        value = parse_value(point, text, ctx, ("set", point))
         if value is None:
             ok = False
         else:
             values.append((point, value))
-    observe = raw["observe"]["point"]
-    limit = None
-    if observe not in POINTS:
-        ctx.problems.append(
-            ctx.doc.problem((*ctx.where, "observe", "point"), unknown_point_message(observe))
-        )
+    restore = tuple(raw.get("restore", ()))
+    for k, point in enumerate(restore):
+        if point not in POINTS:
+            ctx.problems.append(
+                ctx.doc.problem((*ctx.where, "restore", k), unknown_point_message(point))
+            )
+            ok = False
+    items = raw["observe"]
+    many = isinstance(items, list)
+    observes: list[Observe] = []
+    for k, item in enumerate(items if many else [items]):
+        where = (*ctx.where, "observe", *((k,) if many else ()))
+        observe = _observation(item, ctx, where)
+        if observe is None:
+            ok = False
+        else:
+            observes.append(observe)
+    if sum(o.point == ROUND_TRIP for o in observes) > 1:
+        ctx.problems.append(ctx.doc.problem((*ctx.where, "observe"), f"observe {ROUND_TRIP} once"))
         ok = False
-    else:
-        unit_text = POINTS[observe].unit
-        unit = None if unit_text in ("text", "flag") else parse_unit(unit_text)
-        sub = ParseContext(doc=ctx.doc, where=(*ctx.where, "observe"), parameters=ctx.parameters)
-        limit = sub.limit(raw["observe"]["limit"], unit=unit, subject=observe)
-        ctx.problems.extend(sub.problems)
-    settle = _settle(raw, ctx)
-    if not ok or limit is None or settle is None:
+    settle = (
+        parse_duration(raw["settle"], ctx, "settle", zero=True, example="0.5 s")
+        if "settle" in raw
+        else None
+    )
+    if "settle" in raw and settle is None:
+        ok = False
+    unless = parse_conditions(raw.get("unless", ()), ctx)
+    if not ok or unless is None:
         return None
     return ActuateCheck(
-        device=raw["device"], set=tuple(values), observe=observe, limit=limit, settle=settle
+        device=raw["device"],
+        set=tuple(values),
+        observe=tuple(observes),
+        settle=DEFAULT_SETTLE if settle is None else settle,
+        restore=restore,
+        unless=unless,
     )
 
 
-def _value(point: str, text: Any, ctx: ParseContext) -> Value | None:
-    where = (*ctx.where, "set", point)
-    if point not in POINTS:
-        ctx.problems.append(ctx.doc.problem(where, unknown_point_message(point)))
+def _observation(
+    item: Mapping[str, Any], ctx: ParseContext, where: tuple[str | int, ...]
+) -> Observe | None:
+    point = item["point"]
+    ratio = bool(item.get("ratio_to_prior", False))
+    sub = ParseContext(doc=ctx.doc, where=where, parameters=ctx.parameters)
+    if point == ROUND_TRIP:
+        unit: Any = ureg.second
+    elif point not in POINTS:
+        ctx.problems.append(
+            ctx.doc.problem((*where, "point"), f"{unknown_point_message(point)}, or {ROUND_TRIP}")
+        )
         return None
-    unit = POINTS[point].unit
-    if unit == "flag":
-        if isinstance(text, bool):
-            return text
-        ctx.problems.append(ctx.doc.problem(where, f"{point} is on/off; write true or false"))
+    else:
+        unit_text = POINTS[point].unit
+        unit = None if unit_text in ("text", "flag") else parse_unit(unit_text)
+        if ratio:
+            if unit is None:
+                ctx.problems.append(
+                    ctx.doc.problem(
+                        (*where, "ratio_to_prior"), f"{point} is not a number; it has no ratio"
+                    )
+                )
+                return None
+            unit = ureg.dimensionless
+    limit = sub.limit(item["limit"], unit=unit, subject=point)
+    ctx.problems.extend(sub.problems)
+    if limit is None:
         return None
-    if unit == "text" or isinstance(text, bool):
+    if point == ROUND_TRIP and limit.upper is None:
         ctx.problems.append(
             ctx.doc.problem(
-                where, f"{point} cannot be written with {text!r}; give a value in {unit}"
+                (*where, "limit"),
+                f"{limit.text!r} has no upper bound; a round trip is limited like '<= 5 s'",
             )
         )
         return None
-    try:
-        value = parse_quantity(text)
-    except UnitError as exc:
-        ctx.problems.append(ctx.doc.problem(where, f"{exc}; write it like '50 {unit}'"))
-        return None
-    if not value.is_compatible_with(parse_unit(unit)):
-        ctx.problems.append(
-            ctx.doc.problem(
-                where, f"{text!r} has the wrong dimension for {point}; give it in {unit}"
-            )
-        )
-        return None
-    return value
-
-
-def _settle(raw: Mapping[str, Any], ctx: ParseContext) -> float | None:
-    if "settle" not in raw:
-        return DEFAULT_SETTLE
-    try:
-        q = parse_quantity(raw["settle"])
-    except UnitError:
-        q = None
-    if q is None or q.units == ureg.dimensionless or not q.is_compatible_with(ureg.second):
-        ctx.problem("settle", f"{raw['settle']!r} is not a duration; write it like '0.5 s'")
-        return None
-    seconds = float(q.to(ureg.second).magnitude)
-    if seconds < 0:
-        ctx.problem("settle", f"{raw['settle']!r} is negative; give 0 s or more")
-        return None
-    return seconds
+    return Observe(point=point, limit=limit, ratio_to_prior=ratio)

@@ -7,10 +7,14 @@
 
 `design_value` reads one design key as it is (`design: luminaire_cct`). Adding a formula means
 adding a `Formula` to `FORMULAS`; its `unit` is what the profile's limit is checked against.
+The structural and lighting formulas read `ycsa_conform.analysis`, the same calculation the
+`ycsa-conform loads` and `ycsa-conform lighting` commands print. A formula may add values that
+only inform (`Value(decides=False)`, shown as read) next to the ones the limit decides.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,33 +22,49 @@ from typing import Any
 
 import pint
 
+from ycsa_conform import analysis
+from ycsa_conform.analysis import MissingDesignData, UnusableDesignData
 from ycsa_conform.design import DESIGN_KEYS
-from ycsa_conform.engineering import lighting, wind
+from ycsa_conform.engineering import lighting, poe, pole, wind
+from ycsa_conform.engineering.lighting import GridMethod
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Source
 from ycsa_conform.site import Equipment
-from ycsa_conform.units import parse_unit
+from ycsa_conform.units import Quantity, format_quantity, parse_unit
 
 from .base import CheckContext, Outcome, ParseContext, combine, decide_value
 
-__all__ = ["FORMULAS", "ComputeCheck", "Formula", "MissingDesignData", "parse"]
+__all__ = [
+    "FORMULAS",
+    "ComputeCheck",
+    "Formula",
+    "MissingDesignData",
+    "UnusableDesignData",
+    "Value",
+    "parse",
+]
 
-Value = pint.Quantity[Any] | str | float
 
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One result of a formula: judged against the limit, or (decides=False) shown as read."""
 
-class MissingDesignData(LookupError):
-    """The site does not declare a design value the formula needs."""
+    name: str
+    value: pint.Quantity[Any] | str | float
+    source: Source | None = None
+    decides: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Formula:
     name: str
-    unit: str  # "" dimensionless, "text", or a unit; "design" means the unit of the design key
+    # "" dimensionless, "text", or a unit; "design" means the unit of the design key
+    unit: str
     description: str
-    compute: Callable[[CheckContext, str | None], list[tuple[str, Value, Source | None]]]
+    compute: Callable[[CheckContext, str | None], list[Value]]
 
 
-def _design(ctx: CheckContext, key: str) -> Value:
+def _design(ctx: CheckContext, key: str) -> pint.Quantity[Any] | str | float:
     try:
         return ctx.target.design[key]
     except KeyError:
@@ -60,9 +80,23 @@ def _quantity(ctx: CheckContext, key: str) -> pint.Quantity[Any]:
     return value
 
 
-def _design_value(ctx: CheckContext, key: str | None) -> list[tuple[str, Value, Source | None]]:
+def _number(ctx: CheckContext, key: str) -> float:
+    value = _design(ctx, key)
+    assert isinstance(value, float), key
+    return value
+
+
+def _q(value: pint.Quantity[Any], unit: str, digits: int = 4) -> str:
+    return format_quantity(value.to(unit), digits)
+
+
+def _ratio(a: pint.Quantity[Any], b: pint.Quantity[Any]) -> float:
+    return float((a / b).to("").magnitude)
+
+
+def _design_value(ctx: CheckContext, key: str | None) -> list[Value]:
     assert key is not None
-    return [(f"design.{key}", _design(ctx, key), None)]
+    return [Value(f"design.{key}", _design(ctx, key))]
 
 
 def _equipment(ctx: CheckContext) -> tuple[Equipment, ...]:
@@ -74,95 +108,407 @@ def _equipment(ctx: CheckContext) -> tuple[Equipment, ...]:
     return ctx.target.equipment
 
 
-def _equipment_mass(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
-    total = sum((e.mass.to("kg") for e in _equipment(ctx)), start=0 * parse_unit("kg"))
-    return [
-        (
-            "equipment mass / rated mass",
-            (total / _quantity(ctx, "rated_equipment_mass")).to(""),
-            None,
+# --- mounted equipment against the certificate (analysis.equipment_budget) ----------------
+
+
+def _budget_row(ctx: CheckContext, row: str, rating: str, label: str) -> list[Value]:
+    _equipment(ctx)
+    _design(ctx, rating)
+    check = analysis.equipment_budget(ctx.target).check(row)
+    text = (
+        f"{label} {format_quantity(check.value)} ÷ design.{rating} {format_quantity(check.limit)}"
+    )
+    return [Value(text, check.utilisation if check.utilisation is not None else 0.0)]
+
+
+def _equipment_mass(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _budget_row(ctx, "equipment mass", "rated_equipment_mass", "equipment mass")
+
+
+def _attachment_moment(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _budget_row(
+        ctx, "attachment moment", "rated_attachment_moment", "attachment wind moment (βgz)"
+    )
+
+
+def _equipment_area(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _budget_row(ctx, "equipment μs·A", "rated_equipment_area", "Σ μs·A")
+
+
+# --- the pole under wind (analysis.structure) -----------------------------------------------
+
+
+def _deflection_ratio(ctx: CheckContext) -> float:
+    value = ctx.parameters.get("max_top_deflection_ratio", pole.DEFLECTION_LIMIT_RATIO)
+    if isinstance(value, pint.Quantity):
+        return float(value.to("").magnitude)
+    assert isinstance(value, float | int), value
+    return float(value)
+
+
+def _structure(ctx: CheckContext) -> analysis.Structure:
+    return analysis.structure(ctx.target, deflection_limit_ratio=_deflection_ratio(ctx))
+
+
+def _frequency_text(s: analysis.Structure) -> str:
+    origin = "estimated, Rayleigh" if s.loads.frequency_estimated else "design"
+    return f"f1 {_q(s.loads.first_frequency, 'Hz', 3)} ({origin})"
+
+
+def _wind_pressure_coverage(ctx: CheckContext, _: str | None) -> list[Value]:
+    city = str(ctx.parameters.get("city", "Kunming"))
+    period = ctx.parameters.get("return_period", Quantity(50, "year"))
+    assert isinstance(period, pint.Quantity), period
+    try:
+        required = wind.basic_wind_pressure(city, period)
+    except ValueError as exc:
+        raise UnusableDesignData(f"parameter city: {exc}") from None
+    design = _quantity(ctx, "basic_wind_pressure")
+    years = float(period.to("year").magnitude)
+    name = (
+        f"design w0 {_q(design, 'kN/m^2', 3)} ÷ required w0 {_q(required, 'kN/m^2', 3)} "
+        f"({city}, R = {years:g} years, GB 50009-2012 Table E.5, not below 0.30 kN/m² by 8.1.2)"
+    )
+    return [Value(name, _ratio(design, required))]
+
+
+def _wind_vibration_coverage(ctx: CheckContext, _: str | None) -> list[Value]:
+    s = _structure(ctx)
+    declared = _number(ctx, "design_wind_vibration_factor")
+    computed = s.top_wind_vibration_factor
+    name = (
+        f"design βz {declared:.3g} ÷ βz at the top {computed:.4g} "
+        f"(GB 50009-2012 8.4, terrain {s.loads.terrain}, {_frequency_text(s)})"
+    )
+    return [Value(name, declared / computed)]
+
+
+# The vortex verdict as a word, so a declared mitigation can pass without a made-up speed.
+VORTEX_CLEAR = "clear"  # v_cr ≥ min(15 m/s, v_H): no sub-critical vortex vibration
+VORTEX_MITIGATED = "mitigated"  # v_cr is below, and a damper or strakes are declared
+VORTEX_EXPOSED = "exposed"  # v_cr is below and nothing is declared against it
+VORTEX_NOT_COVERED = "not-covered"  # polygonal shaft or Re ≥ 3×10⁵: 8.5.3 by hand
+
+
+def _vortex(ctx: CheckContext, _: str | None) -> list[Value]:
+    s = _structure(ctx)
+    loads = s.loads
+    check = s.check("vortex v_cr")
+    mitigation = str(ctx.target.design.get("vortex_mitigation", "none"))
+    v_cr, required = loads.critical_wind_speed, check.limit
+    figures = (
+        f"v_cr {_q(v_cr, 'm/s', 3)} vs min(15 m/s, v_H {_q(loads.top_wind_speed, 'm/s', 4)}) = "
+        f"{_q(required, 'm/s', 3)}, Re {loads.reynolds:.0f}, {_frequency_text(s)}"
+    )
+    if check.verdict is pole.Verdict.NOT_APPLICABLE:
+        state, note = VORTEX_NOT_COVERED, f"{check.basis}"
+    elif check.verdict is pole.Verdict.PASS:
+        state, note = VORTEX_CLEAR, "v_cr is at or above the limit (GB 50009-2012 8.5.3)"
+    elif mitigation != "none":
+        state = VORTEX_MITIGATED
+        note = (
+            f"v_cr is below the limit, design.vortex_mitigation is {mitigation}: check its test "
+            "report shows the vibration damped (GB 50009-2012 8.5.3)"
         )
-    ]
-
-
-# Equipment boxes, luminaires and cameras without a manufacturer EPA: μs = 1.3
-# (reference/standards.md §1.1, tag I).
-DEFAULT_ATTACHMENT_SHAPE_COEFFICIENT = 1.3
-
-
-def _attachment_moment(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
-    terrain = _design(ctx, "terrain_category")
-    assert isinstance(terrain, str)
-    w0 = ctx.parameters["basic_wind_pressure"]
-    assert isinstance(w0, pint.Quantity)
-    moment = 0 * parse_unit("kN*m")
-    for item in _equipment(ctx):
-        mu_s = item.shape_coefficient or DEFAULT_ATTACHMENT_SHAPE_COEFFICIENT
-        w_k = wind.attachment_wind_pressure(item.height, terrain, w0, mu_s)
-        moment = moment + (w_k * item.area * item.height).to("kN*m")
-    rated = _quantity(ctx, "rated_attachment_moment")
+    else:
+        state = VORTEX_EXPOSED
+        note = (
+            "sub-critical vortex vibration can occur; fit a damper or strakes and declare "
+            "design.vortex_mitigation, or stiffen the pole (GB 50009-2012 8.5.3)"
+        )
     return [
-        ("attachment wind moment / rated moment", (moment / rated).to(""), None),
+        Value("critical wind speed v_cr", v_cr.to("m/s"), decides=False),
+        Value(f"vortex shedding ({figures}; {note})", state),
     ]
 
 
-def _lpd(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
-    count = _design(ctx, "luminaires_per_pole")
-    assert isinstance(count, float)
+def _check_ratio(ctx: CheckContext, check_name: str, label: str) -> list[Value]:
+    check = _structure(ctx).check(check_name)
+    assert check.utilisation is not None
+    name = (
+        f"{label} {format_quantity(check.value)} ÷ {format_quantity(check.limit)} ({check.basis})"
+    )
+    return [Value(name, check.utilisation)]
+
+
+def _base_stress(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _check_ratio(ctx, "base stress", "base stress")
+
+
+def _local_buckling(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _check_ratio(ctx, "base D/t", "base D/t")
+
+
+def _top_deflection(ctx: CheckContext, _: str | None) -> list[Value]:
+    s = _structure(ctx)
+    deflection = s.loads.top_deflection
+    name = (
+        f"top deflection {_q(deflection, 'mm', 4)} ÷ height {_q(s.shaft.height, 'm', 3)} "
+        "(characteristic wind, GB 50009-2012 8.1.1-1)"
+    )
+    return [Value(name, _ratio(deflection, s.shaft.height))]
+
+
+def _base_moment(ctx: CheckContext, _: str | None) -> list[Value]:
+    rated = _quantity(ctx, "rated_base_moment")
+    moment = _structure(ctx).loads.base_moment
+    name = (
+        f"recomputed base moment {_q(moment, 'kN*m', 4)} ÷ design.rated_base_moment "
+        f"{_q(rated, 'kN*m', 4)} (shaft and equipment, GB 50009-2012 8.1.1-1)"
+    )
+    return [Value(name, _ratio(moment, rated))]
+
+
+# --- power -----------------------------------------------------------------------------------
+
+
+def _poe_budget(ctx: CheckContext, _: str | None) -> list[Value]:
+    budget = _quantity(ctx, "poe_budget")
+    devices = [e for e in _equipment(ctx) if e.poe is not None]
+    if not devices:
+        raise MissingDesignData(
+            f"target {ctx.target.id} lists no PoE-powered equipment; give each PoE device its "
+            f"IEEE 802.3 type, like 'poe: at', under design.equipment at {ctx.target.origin}"
+        )
+    total = poe.pse_power(e.poe for e in devices if e.poe is not None)
+    listed = ", ".join(f"{e.name} {e.poe}" for e in devices)
+    name = (
+        f"Σ PSE power {_q(total, 'W', 4)} ({listed}; IEEE 802.3) ÷ design.poe_budget "
+        f"{_q(budget, 'W', 4)}"
+    )
+    return [Value(name, _ratio(total, budget))]
+
+
+def _altitude(ctx: CheckContext, _: str | None) -> list[Value]:
+    site = _quantity(ctx, "site_altitude")
+    rated = _quantity(ctx, "rated_altitude")
+    name = (
+        f"design.site_altitude {_q(site, 'm', 4)} ÷ design.rated_altitude {_q(rated, 'm', 4)} "
+        "(IEC 60664-1 clearances)"
+    )
+    return [Value(name, _ratio(site, rated))]
+
+
+# --- lighting --------------------------------------------------------------------------------
+
+
+def _lpd(ctx: CheckContext, _: str | None) -> list[Value]:
     value = lighting.lighting_power_density(
         _quantity(ctx, "luminaire_power"),
-        count,
+        _number(ctx, "luminaires_per_pole"),
         _quantity(ctx, "pole_spacing"),
         _quantity(ctx, "road_width"),
     )
-    return [("lighting power density", value, None)]
+    return [Value("lighting power density", value)]
 
 
-def _modbus_unit_ids(ctx: CheckContext, _: str | None) -> list[tuple[str, Value, Source | None]]:
-    found: list[tuple[str, Value, Source | None]] = []
+def _predicted_class(ctx: CheckContext, _: str | None) -> list[Value]:
+    design = analysis.lighting(ctx.target)
+    stats, limits = design.maintained, design.limits
+    cls = f"{limits.source} class {limits.road_class} {limits.grade} grade ({limits.confidence})"
+    where = f"GB/T 5700 centre-point grid, {stats.points} points; {design.description}"
+    return [
+        Value("predicted Eav", stats.average.to("lx"), decides=False),
+        Value("predicted UE", stats.uniformity, decides=False),
+        Value(
+            f"predicted Eav {_q(stats.average, 'lx', 3)} ÷ {_q(limits.average_illuminance, 'lx')} "
+            f"of {cls} ({where})",
+            _ratio(stats.average, limits.average_illuminance),
+        ),
+        Value(
+            f"predicted UE {stats.uniformity:.3f} ÷ {limits.illuminance_uniformity:g} of {cls}",
+            stats.uniformity / limits.illuminance_uniformity,
+        ),
+    ]
+
+
+def _measured_to_predicted(ctx: CheckContext, _: str | None) -> list[Value]:
+    design = analysis.lighting(ctx.target)
+    grid = analysis.measured_grid(ctx.target)
+    path = ctx.target.records["lighting_grid"]
+    source = Source(device="record lighting_grid", scheme="file", address=str(path))
+    measured = lighting.evaluate_grid(grid, GridMethod.CENTRE)
+    try:
+        predicted = analysis.predicted_at(design, grid, GridMethod.CENTRE)
+    except ValueError as exc:
+        raise UnusableDesignData(f"target {ctx.target.id}: {path.name}: {exc}") from None
+    name = (
+        f"measured Eav {_q(measured.average, 'lx', 3)} ÷ predicted initial Eav "
+        f"{_q(predicted.average, 'lx', 3)} at the survey's {measured.points} points "
+        f"({design.description.rsplit(', MF', 1)[0]}, new luminaires: no maintenance factor)"
+    )
+    return [
+        Value("measured Eav", measured.average.to("lx"), source, decides=False),
+        Value("predicted initial Eav", predicted.average.to("lx"), decides=False),
+        Value(name, _ratio(measured.average, predicted.average), source),
+    ]
+
+
+def _cutoff(ctx: CheckContext, _: str | None) -> list[Value]:
+    figures = analysis.photometric_figures(ctx.target)
+    glare = figures.glare
+    name = (
+        f"CJJ 45 cut-off class of {ctx.target.design['photometric_file']!s} "
+        f"(I80 {_q(glare.at_80, 'cd/klm', 3)}, I90 {_q(glare.at_90, 'cd/klm', 3)}, "
+        f"I90 {_q(glare.at_90_absolute, 'cd', 4)}; cut-off ≤ 30/10 cd/klm, semi-cut-off "
+        "≤ 100/50 cd/klm at 80°/90°, both ≤ 1000 cd at 90°)"
+    )
+    return [
+        Value("intensity at 80°", glare.at_80.to("cd/klm"), decides=False),
+        Value("intensity at 90°", glare.at_90.to("cd/klm"), decides=False),
+        Value("intensity at 90° (absolute)", glare.at_90_absolute.to("cd"), decides=False),
+        Value(name, figures.cutoff.value),
+    ]
+
+
+def _upward_light(ctx: CheckContext, _: str | None) -> list[Value]:
+    figures = analysis.photometric_figures(ctx.target)
+    tilt = ctx.target.design.get("luminaire_tilt")
+    tilted = (
+        f", installed with {_q(tilt, 'degree', 3)} tilt" if isinstance(tilt, pint.Quantity) else ""
+    )
+    name = f"upward light ratio (share of flux above the horizontal{tilted})"
+    return [Value(name, Quantity(100 * figures.upward_light_ratio, "percent"))]
+
+
+def _modbus_unit_ids(ctx: CheckContext, _: str | None) -> list[Value]:
+    found: list[Value] = []
     for role, spec in sorted(ctx.target.devices.items()):
         unit = spec.address.params.get("unit")
         if spec.address.scheme.startswith("modbus") and unit is not None:
             source = Source(device=role, scheme=spec.address.scheme, address=spec.uri)
-            found.append((f"{role} unit id", float(unit), source))
+            found.append(Value(f"{role} unit id", float(unit), source))
     if not found:
         raise MissingDesignData(f"target {ctx.target.id} has no Modbus device")
     return found
+
+
+def _formula(
+    name: str, unit: str, description: str, compute: Callable[..., list[Value]]
+) -> Formula:
+    return Formula(name=name, unit=unit, description=description, compute=compute)
 
 
 FORMULAS: Mapping[str, Formula] = MappingProxyType(
     {
         f.name: f
         for f in (
-            Formula(
-                name="design_value",
-                unit="design",
-                description="a design value as declared (needs `design: KEY`)",
-                compute=_design_value,
+            _formula(
+                "design_value",
+                "design",
+                "a design value as declared (needs `design: KEY`)",
+                _design_value,
             ),
-            Formula(
-                name="equipment_mass_utilisation",
-                unit="",
-                description="mounted-equipment mass ÷ the certificate's rated mass",
-                compute=_equipment_mass,
+            _formula(
+                "basic_wind_pressure_coverage",
+                "",
+                "design w0 ÷ the w0 the site needs: GB 50009-2012 Table E.5 for $city and "
+                "$return_period, not below 0.30 kN/m² (8.1.2)",
+                _wind_pressure_coverage,
             ),
-            Formula(
-                name="attachment_wind_moment_utilisation",
-                unit="",
-                description="base moment of wind on mounted equipment (GB 50009 8.1.1-2) ÷ rated",
-                compute=_attachment_moment,
+            _formula(
+                "wind_vibration_factor_coverage",
+                "",
+                "the design's βz at the top ÷ βz computed there (GB 50009-2012 8.4)",
+                _wind_vibration_coverage,
             ),
-            Formula(
-                name="lighting_power_density",
-                unit="W/m^2",
-                description="luminaire power per span ÷ lit area (CJJ 45-2015 7.1.2)",
-                compute=_lpd,
+            _formula(
+                "vortex_shedding",
+                "text",
+                "clear, mitigated, exposed or not-covered: v_cr ≥ min(15 m/s, v_H), or a "
+                "declared damper or strakes (GB 50009-2012 8.5.3)",
+                _vortex,
             ),
-            Formula(
-                name="modbus_unit_ids",
-                unit="",
-                description="the unit id of every Modbus device of the target",
-                compute=_modbus_unit_ids,
+            _formula(
+                "base_stress_utilisation",
+                "",
+                "(γG·N/A + γQ·M/W) at the base ÷ the steel's design strength f (GB 50017-2017)",
+                _base_stress,
+            ),
+            _formula(
+                "local_buckling_utilisation",
+                "",
+                "base D/t ÷ 100·εk² (GB 50017-2017 Table 3.5.1)",
+                _local_buckling,
+            ),
+            _formula(
+                "top_deflection_ratio",
+                "",
+                "top deflection under characteristic wind ÷ pole height",
+                _top_deflection,
+            ),
+            _formula(
+                "base_moment_utilisation",
+                "",
+                "recomputed base moment (shaft and equipment) ÷ design.rated_base_moment",
+                _base_moment,
+            ),
+            _formula(
+                "equipment_mass_utilisation",
+                "",
+                "mounted-equipment mass ÷ the certificate's rated mass",
+                _equipment_mass,
+            ),
+            _formula(
+                "attachment_wind_moment_utilisation",
+                "",
+                "base moment of wind on mounted equipment (GB 50009 8.1.1-2) ÷ rated",
+                _attachment_moment,
+            ),
+            _formula(
+                "equipment_area_utilisation",
+                "",
+                "Σ μs·A of the mounted equipment ÷ design.rated_equipment_area",
+                _equipment_area,
+            ),
+            _formula(
+                "poe_budget_utilisation",
+                "",
+                "Σ PSE power of the PoE devices (IEEE 802.3 type) ÷ design.poe_budget",
+                _poe_budget,
+            ),
+            _formula(
+                "altitude_utilisation",
+                "",
+                "design.site_altitude ÷ design.rated_altitude of the electrical equipment",
+                _altitude,
+            ),
+            _formula(
+                "lighting_power_density",
+                "W/m^2",
+                "luminaire power per span ÷ lit area (CJJ 45-2015 7.1.2)",
+                _lpd,
+            ),
+            _formula(
+                "predicted_illuminance_class_ratio",
+                "",
+                "predicted maintained Eav and UE on the GB/T 5700 grid ÷ the CJJ 45 Table 3.3.1 "
+                "values of the declared class",
+                _predicted_class,
+            ),
+            _formula(
+                "measured_to_predicted_illuminance",
+                "",
+                "measured Eav of the lighting_grid record ÷ the initial prediction at its points",
+                _measured_to_predicted,
+            ),
+            _formula(
+                "cutoff_class",
+                "text",
+                "CJJ 45 cut-off class of the luminaire from its IES file",
+                _cutoff,
+            ),
+            _formula(
+                "upward_light_ratio",
+                "percent",
+                "share of the installed luminaire's flux above the horizontal (CIE 150 ULR)",
+                _upward_light,
+            ),
+            _formula(
+                "modbus_unit_ids",
+                "",
+                "the unit id of every Modbus device of the target",
+                _modbus_unit_ids,
             ),
         )
     }
@@ -185,11 +531,18 @@ class ComputeCheck:
     def run(self, ctx: CheckContext) -> Outcome:
         limit = self.limit.resolve(ctx.parameters)
         decided = []
-        for name, value, source in self.formula.compute(ctx, self.design):
+        for result in self.formula.compute(ctx, self.design):
+            value = result.value
             if isinstance(value, float):
                 value = value * parse_unit("")
-            decided.append(decide_value(name, value, limit, source))
+            judged = limit if result.decides else None
+            decided.append(decide_value(result.name, value, judged, result.source))
         return combine(decided)
+
+
+def _did_you_mean(name: str, known: Mapping[str, object]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:
@@ -197,7 +550,8 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:
     if formula is None:
         ctx.problem(
             "formula",
-            f"unknown formula {raw['formula']!r}; known formulas: {', '.join(FORMULAS)}",
+            f"unknown formula {raw['formula']!r}; {_did_you_mean(raw['formula'], FORMULAS)}"
+            f"known formulas: {', '.join(FORMULAS)}",
         )
         return None
     design = raw.get("design")
@@ -209,14 +563,15 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:
         if design not in DESIGN_KEYS:
             ctx.problem(
                 "design",
-                f"unknown design key {design!r}; known keys: {', '.join(DESIGN_KEYS)}",
+                f"unknown design key {design!r}; {_did_you_mean(design, DESIGN_KEYS)}"
+                f"known keys: {', '.join(DESIGN_KEYS)}",
             )
             return None
         unit_text = DESIGN_KEYS[design].unit
     elif design is not None:
         ctx.problem("design", f"formula {formula.name} takes no 'design' key; remove it")
         return None
-    unit = None if unit_text == "text" else parse_unit(unit_text)
+    unit = None if unit_text in ("text", "file") else parse_unit(unit_text)
     limit = ctx.limit(raw["limit"], unit=unit, subject=design or formula.name)
     if limit is None:
         return None

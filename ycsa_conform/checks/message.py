@@ -17,6 +17,17 @@ check:
     absent    no message may arrive (a topic that must stay quiet, such as an alarm)
     retained  a retained message is there when one subscribes (status, last telemetry)
     valid     every message in the window is JSON and meets the topic's JSON Schema
+    age       the first message (the retained one) is no older than the limit: its arrival
+              minus its own time stamp (`timestamp: /ts`, a JSON pointer to seconds since
+              1970-01-01 UTC), so a retained status nobody refreshes any more fails
+
+  match: {/type: tilt_alarm, /active: true}   # optional: only messages whose JSON has these
+                                              # values at these pointers count
+  trigger:                                    # optional (arrives): a stimulus, needs actuation
+    device: tilt                              # written once the subscription is confirmed;
+    set: {tilt_alarm_threshold: 0.01 deg}     # arrival is timed from the write; the prior
+    clears: {/type: tilt_alarm, /active: false}   # values are then written back, and the
+                                              # clearing message (`clears`) must arrive as fast
 
 A device that answers nothing within the window fails (it is reachable and silent, which is
 non-conformance); a device that cannot be reached is an error.
@@ -24,20 +35,25 @@ non-conformance); a device that cannot be reached is an error.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pint
 
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
-from ycsa_conform.result import Measurement, Source, Verdict
+from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, combine, decide_value
+from .measure import parse_value, read_fresh
 
 if TYPE_CHECKING:
     # Types only: importing the transport would load paho for every profile.
@@ -55,6 +71,7 @@ class Expect(StrEnum):
     ABSENT = "absent"
     RETAINED = "retained"
     VALID = "valid"
+    AGE = "age"
 
 
 # What the limit of each expectation is measured in; None: the expectation takes no limit.
@@ -65,8 +82,14 @@ _LIMIT_UNITS: Mapping[Expect, str | None] = {
     Expect.ABSENT: None,
     Expect.RETAINED: None,
     Expect.VALID: None,
+    Expect.AGE: "s",
 }
-_LIMIT_EXAMPLES = {Expect.ARRIVES: "<= 3 s", Expect.COUNT: ">= 4", Expect.INTERVAL: "<= 2 s"}
+_LIMIT_EXAMPLES = {
+    Expect.ARRIVES: "<= 3 s",
+    Expect.COUNT: ">= 4",
+    Expect.INTERVAL: "<= 2 s",
+    Expect.AGE: "<= 90 s",
+}
 
 
 class _Observer(Protocol):
@@ -75,7 +98,14 @@ class _Observer(Protocol):
     @property
     def source(self) -> Source: ...
 
-    def observe(self, topic_key: str, *, window: float, stop: str = "never") -> Observation: ...
+    def observe(
+        self,
+        topic_key: str,
+        *,
+        window: float,
+        stop: str = "never",
+        act: Callable[[], None] | None = None,
+    ) -> Observation: ...
 
 
 def _seconds(value: float) -> pint.Quantity[Any]:
@@ -90,6 +120,8 @@ class _Observed:
     source: Source
     window: float  # s
     limit: ResolvedLimit | None
+    match: Mapping[str, Any] = field(default_factory=dict)
+    since: float | None = None  # host time arrivals count from (a trigger's write), else start
 
     @property
     def topic(self) -> str:
@@ -97,10 +129,17 @@ class _Observed:
 
     @property
     def messages(self) -> tuple[Message, ...]:
-        return self.obs.messages
+        return tuple(m for m in self.obs.messages if _matches(m, self.match))
 
     def after(self, message: Message) -> float:
-        return message.at - self.obs.started
+        return message.at - (self.obs.started if self.since is None else self.since)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    device: str
+    set: tuple[tuple[str, Any], ...]
+    clears: Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,13 +149,17 @@ class MessageCheck:
     expect: Expect
     window: float | ParamRef  # s, or a profile parameter holding a duration
     limit: Limit | None
+    match: Mapping[str, Any] = field(default_factory=dict, hash=False)  # JSON pointer -> value
+    timestamp: str | None = None  # age: where the payload's own time stamp is
+    trigger: Trigger | None = None
 
     @property
     def kind(self) -> str:
         return "message"
 
     def needs(self) -> tuple[str, ...]:
-        return (self.device,)
+        extra = (self.trigger.device,) if self.trigger is not None else ()
+        return tuple(dict.fromkeys((self.device, *extra)))
 
     def run(self, ctx: CheckContext) -> Outcome:
         device = ctx.device(self.device)
@@ -130,15 +173,98 @@ class MessageCheck:
         if isinstance(window, str):
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {window}")
         limit = self.limit.resolve(ctx.parameters) if self.limit is not None else None
-        # The first message decides these three; the others need the whole window.
-        first_decides = self.expect in (Expect.ARRIVES, Expect.ABSENT, Expect.RETAINED)
+        if self.trigger is not None:
+            return self._triggered(ctx, observer, window, limit)
+        # The first message decides these; the others need the whole window. (With a match,
+        # the first message may not be one that counts: listen to the end.)
+        first_decides = self.expect in (
+            Expect.ARRIVES,
+            Expect.ABSENT,
+            Expect.RETAINED,
+            Expect.AGE,
+        )
+        stop = "each" if first_decides and not self.match else "never"
         try:
-            obs = observer.observe(
-                self.topic, window=window, stop="each" if first_decides else "never"
-            )
+            obs = observer.observe(self.topic, window=window, stop=stop)
         except ValueError as exc:  # the device map has no such topic
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
-        return _JUDGES[self.expect](self, _Observed(obs, observer.source, window, limit))
+        run = _Observed(obs, observer.source, window, limit, self.match)
+        return _JUDGES[self.expect](self, run)
+
+    def _triggered(
+        self, ctx: CheckContext, observer: _Observer, window: float, limit: ResolvedLimit | None
+    ) -> Outcome:
+        """Write the trigger once subscribed, time the matching message, restore, time the
+        clearing message."""
+        trigger = self.trigger
+        assert trigger is not None
+        if not ctx.actuation_allowed:
+            return Outcome(
+                verdict=Verdict.NOT_APPLICABLE,
+                reason="actuation is not allowed on field devices; run with --allow-actuation "
+                f"to let it command {trigger.device} to raise the event",
+            )
+        device = ctx.device(trigger.device)
+        names = [p for p, _ in trigger.set]
+        prior: dict[str, pint.Quantity[Any] | bool] = {}
+        for name, reading in read_fresh(device, names).items():
+            if isinstance(reading.value, str):
+                raise DeviceError(f"{trigger.device} {name} reads text; it cannot be written back")
+            prior[name] = reading.value
+        written: dict[str, float] = {}
+
+        def write(values: Mapping[str, Any], key: str) -> Callable[[], None]:
+            def act() -> None:
+                for name, value in values.items():
+                    device.write(name, value)
+                written[key] = time.time()
+
+            return act
+
+        runs: list[_Observed] = []
+        try:
+            try:
+                obs = observer.observe(
+                    self.topic, window=window, stop="never", act=write(dict(trigger.set), "set")
+                )
+                runs.append(
+                    _Observed(obs, observer.source, window, limit, self.match, written["set"])
+                )
+            finally:
+                back = dict(reversed(list(prior.items())))
+                if trigger.clears is not None and len(runs) == 1:
+                    obs = observer.observe(
+                        self.topic, window=window, stop="never", act=write(back, "restore")
+                    )
+                    since = written["restore"]
+                    runs.append(
+                        _Observed(obs, observer.source, window, limit, trigger.clears, since)
+                    )
+                else:
+                    for name, value in back.items():
+                        device.write(name, value)
+        except ValueError as exc:  # the device map refused the value, or has no such topic
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
+        outcomes = [_JUDGES[self.expect](self, run) for run in runs]
+        if len(outcomes) == 2:
+            outcomes[1] = Outcome(
+                verdict=outcomes[1].verdict,
+                reason=f"cleared: {outcomes[1].reason}",
+                measurements=tuple(
+                    dataclasses.replace(m, name=f"{m.name} (clearing)")
+                    for m in outcomes[1].measurements
+                ),
+            )
+        verdict = worst([o.verdict for o in outcomes])
+        stimulus = ", ".join(f"{n} {_show(v)}" for n, v in trigger.set)
+        restored = ", ".join(f"{n} to {_show(v)}" for n, v in prior.items())
+        return Outcome(
+            verdict=verdict,
+            reason=f"set {trigger.device} {stimulus}: "
+            + "; ".join(o.reason for o in outcomes)
+            + f"; restored {restored}",
+            measurements=tuple(m for o in outcomes for m in o.measurements),
+        )
 
     def _window_seconds(self, ctx: CheckContext) -> float | str:
         """The window in seconds, or why the parameter holding it cannot be used."""
@@ -165,7 +291,12 @@ class MessageCheck:
             Expect.ABSENT: f"messages in {run.window:g} s",
             Expect.RETAINED: "retained message",
             Expect.VALID: "messages breaking the payload rules",
+            Expect.AGE: "age of the first message",
         }[self.expect]
+        if self.expect is Expect.ARRIVES and run.since is not None:
+            what = "first matching message after the trigger"
+        elif self.match and self.expect is not Expect.AGE:
+            what = f"{what} matching {_show_match(run.match)}"
         return f"{run.topic} {what}"
 
     def _measured(
@@ -196,6 +327,33 @@ class MessageCheck:
         if not run.messages:
             return self._silent(run, "s")
         return self._decide(run, _seconds(run.after(run.messages[0])))
+
+    def _age(self, run: _Observed) -> Outcome:
+        if not run.messages:
+            return self._silent(run, "s")
+        first = run.messages[0]
+        assert self.timestamp is not None
+        try:
+            stamp = resolve_pointer(first.data, self.timestamp)
+        except (LookupError, TypeError):
+            stamp = None
+        if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+            measurement = self._measured(
+                run, None, "s", run.limit.describe() if run.limit else "", Verdict.FAIL
+            )
+            return Outcome(
+                verdict=Verdict.FAIL,
+                reason=f"{run.topic}: the message has no time stamp in seconds at "
+                f"{self.timestamp}, so its age is unknown: {_excerpt(first.payload)}",
+                measurements=(measurement,),
+            )
+        outcome = self._decide(run, _seconds(first.at - float(stamp)))
+        kind = "retained" if first.retained else "live"
+        return Outcome(
+            verdict=outcome.verdict,
+            reason=f"{outcome.reason} ({kind} message, time stamp at {self.timestamp})",
+            measurements=outcome.measurements,
+        )
 
     def _count(self, run: _Observed) -> Outcome:
         return self._decide(run, ureg.Quantity(float(len(run.messages)), ureg.dimensionless))
@@ -269,7 +427,36 @@ _JUDGES: Mapping[Expect, Callable[[MessageCheck, _Observed], Outcome]] = {
     Expect.ABSENT: MessageCheck._absent,
     Expect.RETAINED: MessageCheck._retained,
     Expect.VALID: MessageCheck._valid,
+    Expect.AGE: MessageCheck._age,
 }
+
+
+def _matches(message: Message, match: Mapping[str, Any]) -> bool:
+    """The message's JSON has every value of `match` at its pointer (1 is not true)."""
+    for pointer, wanted in match.items():
+        try:
+            value = resolve_pointer(message.data, pointer)
+        except (LookupError, TypeError):
+            return False
+        if isinstance(value, bool) != isinstance(wanted, bool) or value != wanted:
+            return False
+    return True
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value at an RFC 6901 JSON pointer (here, so a profile does not load paho)."""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        document = document[int(token)] if isinstance(document, list) else document[token]
+    return document
+
+
+def _show_match(match: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in match.items()) + "}"
+
+
+def _show(value: Any) -> str:
+    return format_quantity(value) if isinstance(value, pint.Quantity) else str(value).lower()
 
 
 def _excerpt(payload: str) -> str:
@@ -311,14 +498,63 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
         limit = ctx.limit(raw["limit"], unit=unit, subject=subject)
         if limit is None:
             return None
+    match = _match(raw.get("match", {}), ctx, "match")
+    if match is None:
+        return None
+    timestamp = raw.get("timestamp")
+    if (expect is Expect.AGE) != (timestamp is not None):
+        ctx.problem(
+            "timestamp",
+            "'expect: age' needs 'timestamp', the JSON pointer to the payload's time stamp "
+            "(like '/ts'), and only it takes one",
+        )
+        return None
+    trigger = None
+    if "trigger" in raw:
+        if expect is not Expect.ARRIVES:
+            ctx.problem("trigger", "a trigger times a message: use it with 'expect: arrives'")
+            return None
+        trigger = _trigger(raw["trigger"], ctx)
+        if trigger is None:
+            return None
     return MessageCheck(
-        device=raw["device"], topic=raw["topic"], expect=expect, window=window, limit=limit
+        device=raw["device"],
+        topic=raw["topic"],
+        expect=expect,
+        window=window,
+        limit=limit,
+        match=match,
+        timestamp=timestamp,
+        trigger=trigger,
     )
+
+
+def _match(raw: Any, ctx: ParseContext, key: str) -> Mapping[str, Any] | None:
+    for pointer in raw:
+        if not str(pointer).startswith("/"):
+            ctx.problem(key, f"{pointer!r} is not a JSON pointer; write it like '/type'")
+            return None
+    return MappingProxyType(dict(raw))
+
+
+def _trigger(raw: Mapping[str, Any], ctx: ParseContext) -> Trigger | None:
+    values = []
+    for point, text in raw["set"].items():
+        value = parse_value(point, text, ctx, ("trigger", "set", point))
+        if value is None:
+            return None
+        values.append((point, value))
+    clears = None
+    if "clears" in raw:
+        clears = _match(raw["clears"], ctx, "trigger")
+        if clears is None:
+            return None
+    return Trigger(device=raw["device"], set=tuple(values), clears=clears)
 
 
 def _window(raw: Mapping[str, Any], expect: Expect, ctx: ParseContext) -> float | ParamRef | None:
     if "window" not in raw:
-        if expect is Expect.RETAINED:
+        if expect in (Expect.RETAINED, Expect.AGE):
             return DEFAULT_RETAINED_WINDOW
         ctx.problem(
             None,

@@ -26,6 +26,8 @@ from ycsa_conform.units import Quantity
 __all__ = [
     "CJJ45_TABLE_3_3_1",
     "CJJ45_TABLE_7_1_2",
+    "CUTOFF_LIMITS",
+    "CutOffClass",
     "Grade",
     "GridCheck",
     "GridMethod",
@@ -33,6 +35,7 @@ __all__ = [
     "IlluminanceGrid",
     "RoadClass",
     "RoadLightingClass",
+    "cutoff_class",
     "evaluate_grid",
     "field_grid_positions",
     "judge_grid",
@@ -298,3 +301,33 @@ def field_grid_positions(
 def _check_sorted(name: str, values: Sequence[float]) -> None:
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(f"{name} positions must increase strictly")
+
+
+class CutOffClass(StrEnum):
+    """CJJ 45 luminaire classes by their light toward the horizon (standards.md §3.1, S)."""
+
+    CUT_OFF = "cut-off"
+    SEMI_CUT_OFF = "semi-cut-off"
+    NON_CUT_OFF = "non-cut-off"
+
+
+# standards.md §3.1 cut-off definitions (S): class → (≤ cd/klm at 80°, ≤ cd/klm at 90°);
+# both classes also ≤ 1000 cd at 90°.
+CUTOFF_LIMITS: dict[CutOffClass, tuple[float, float]] = {
+    CutOffClass.CUT_OFF: (30.0, 10.0),  # (S)
+    CutOffClass.SEMI_CUT_OFF: (100.0, 50.0),  # (S)
+}
+CUTOFF_MAX_INTENSITY_90 = Quantity(1000, "cd")  # (S)
+
+
+def cutoff_class(
+    at_80: pint.Quantity[Any], at_90: pint.Quantity[Any], at_90_absolute: pint.Quantity[Any]
+) -> CutOffClass:
+    """The tightest CJJ 45 class whose limits the intensities meet (cd/klm at 80° and 90°)."""
+    i80 = float(at_80.to("cd/klm").magnitude)
+    i90 = float(at_90.to("cd/klm").magnitude)
+    if at_90_absolute <= CUTOFF_MAX_INTENSITY_90:
+        for kind, (max_80, max_90) in CUTOFF_LIMITS.items():
+            if i80 <= max_80 and i90 <= max_90:
+                return kind
+    return CutOffClass.NON_CUT_OFF

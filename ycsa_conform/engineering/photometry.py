@@ -39,11 +39,14 @@ from ycsa_conform.units import Quantity
 from .lighting import IlluminanceGrid
 
 __all__ = [
+    "GlareIntensities",
     "Photometry",
     "RoadLayout",
+    "glare_intensities",
     "predicted_grid",
     "read_grid_csv",
     "read_ies",
+    "upward_light_ratio",
 ]
 
 _GRID_HEADER_HINT = "the first row must be a label, then the x positions in metres"
@@ -382,12 +385,105 @@ def predicted_grid(
                 dx, dy, dz = px - pole_x, py - y_lum, -h
                 d2 = dx * dx + dy * dy + dz * dz
                 d = math.sqrt(d2)
-                # into the luminaire frame: undo the tilt, a rotation about the road (x) axis
-                ly = dy * cos_t + dz * sin_t
-                lz = -dy * sin_t + dz * cos_t
-                gamma = math.degrees(math.acos(max(-1.0, min(1.0, -lz / d))))
-                c = math.degrees(math.atan2(ly, dx)) if (dx or ly) else 0.0
+                c, gamma = _luminaire_angles(dx, dy, dz, cos_t, sin_t)
                 total += photometry.intensity(c, gamma) * (h / d) / d2
             row.append(total * layout.maintenance_factor)
         rows.append(tuple(row))
     return IlluminanceGrid(x=tuple(x), y=tuple(y), lux=tuple(rows))
+
+
+def _luminaire_angles(
+    dx: float, dy: float, dz: float, cos_t: float, sin_t: float
+) -> tuple[float, float]:
+    """(C, γ) in degrees of the world direction (dx, dy, dz) for a luminaire tilted by t."""
+    d = math.sqrt(dx * dx + dy * dy + dz * dz)
+    # into the luminaire frame: undo the tilt, a rotation about the road (x) axis
+    ly = dy * cos_t + dz * sin_t
+    lz = -dy * sin_t + dz * cos_t
+    gamma = math.degrees(math.acos(max(-1.0, min(1.0, -lz / d))))
+    c = math.degrees(math.atan2(ly, dx)) if (dx or ly) else 0.0
+    return c, gamma
+
+
+def _installed_intensity(
+    photometry: Photometry, elevation: float, azimuth: float, cos_t: float, sin_t: float
+) -> float:
+    """Candela toward the world direction at `elevation` degrees from the downward vertical and
+    `azimuth` degrees from the road axis (+x) toward the street side (+y)."""
+    e, a = math.radians(elevation), math.radians(azimuth)
+    dx, dy, dz = math.sin(e) * math.cos(a), math.sin(e) * math.sin(a), -math.cos(e)
+    c, gamma = _luminaire_angles(dx, dy, dz, cos_t, sin_t)
+    return photometry.intensity(c, gamma)
+
+
+def _rated_flux(photometry: Photometry) -> pint.Quantity[Any]:
+    """Lamp flux for relative photometry; the luminaire's own flux for absolute photometry."""
+    if photometry.lumens_per_lamp > 0:
+        return Quantity(photometry.lamps * photometry.lumens_per_lamp, "lm")
+    return photometry.luminous_flux()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlareIntensities:
+    """The highest intensity of the installed luminaire at 80° and 90° from the downward
+    vertical (any azimuth), absolute and per 1000 lm (the CJJ 45 cut-off figures)."""
+
+    at_80: pint.Quantity[Any]  # cd/klm
+    at_90: pint.Quantity[Any]  # cd/klm
+    at_90_absolute: pint.Quantity[Any]  # cd
+    flux: pint.Quantity[Any]  # lm the per-klm figures are relative to
+
+
+def glare_intensities(
+    photometry: Photometry, *, tilt: pint.Quantity[Any] | None = None
+) -> GlareIntensities:
+    """Highest intensity at 80° and 90° in the installed attitude, over azimuths in 1° steps.
+
+    Our choice (I): the luminaire is judged as mounted, with its tilt, since an upcast arm
+    raises the light toward the horizon; with no tilt this is the file's own C/γ grid.
+    Relative photometry is scaled by the rated lamp flux, absolute photometry by the luminaire
+    flux integrated from the file.
+    """
+    t = float(tilt.to("radian").magnitude) if tilt is not None else 0.0
+    cos_t, sin_t = math.cos(t), math.sin(t)
+    flux = _rated_flux(photometry)
+    klm = float(flux.to("lm").magnitude) / 1000
+    if klm <= 0:
+        raise ValueError(f"{photometry.path}: the file gives no luminous flux to scale by")
+
+    def highest(elevation: float) -> float:
+        return max(
+            _installed_intensity(photometry, elevation, a + 0.5, cos_t, sin_t) for a in range(360)
+        )
+
+    i80, i90 = highest(80.0), highest(90.0)
+    return GlareIntensities(
+        at_80=Quantity(i80 / klm, "cd/klm"),
+        at_90=Quantity(i90 / klm, "cd/klm"),
+        at_90_absolute=Quantity(i90, "cd"),
+        flux=flux,
+    )
+
+
+def upward_light_ratio(photometry: Photometry, *, tilt: pint.Quantity[Any] | None = None) -> float:
+    """ULR: the share of the luminaire's flux emitted above the horizontal, as installed.
+
+    Integrated over the sphere in 1° steps in world directions (CIE 150 takes the luminaire in
+    its installed position), so an upcast tilt raises it.
+    """
+    t = float(tilt.to("radian").magnitude) if tilt is not None else 0.0
+    cos_t, sin_t = math.cos(t), math.sin(t)
+    step = math.radians(1.0)
+    up = down = 0.0
+    for elevation_deg in range(180):
+        e = elevation_deg + 0.5
+        band = sum(_installed_intensity(photometry, e, a + 0.5, cos_t, sin_t) for a in range(360))
+        flux = band * math.sin(math.radians(e)) * step * step
+        if e > 90:
+            up += flux
+        else:
+            down += flux
+    total = up + down
+    if total <= 0:
+        raise ValueError(f"{photometry.path}: the candela table is all zero")
+    return up / total

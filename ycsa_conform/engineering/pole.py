@@ -26,7 +26,7 @@ from typing import Any
 
 import pint
 
-from ycsa_conform.units import Quantity
+from ycsa_conform.units import Quantity, format_quantity
 
 from . import wind
 from .wind import MIN_BASIC_WIND_PRESSURE, SectionShape
@@ -61,6 +61,10 @@ DEFLECTION_LIMIT_RATIO = 1 / 75
 VORTEX_MIN_CRITICAL_SPEED = Quantity(15, "m/s")  # v_cr ≥ 15 m/s, GB 50009 8.5.3 (R)
 _SUBCRITICAL_REYNOLDS = 3e5  # 8.5.3 (R)
 _DIAMETER_HEIGHT_FOR_VORTEX = 2 / 3  # tapered: D at 2/3·H, 8.5.3 note (M)
+
+
+def _fmt(value: pint.Quantity[Any]) -> str:
+    return format_quantity(value)
 
 
 class SteelGrade(StrEnum):
@@ -114,16 +118,16 @@ class PoleShaft:
         h, t = self.height.to("m").magnitude, self.wall_thickness.to("mm").magnitude
         base, top = self.base_diameter.to("mm").magnitude, self.top_diameter.to("mm").magnitude
         if h <= 0:
-            raise ValueError(f"pole height {self.height} must be above 0")
+            raise ValueError(f"pole height {_fmt(self.height)} must be above 0")
         if not 0 < top <= base:
             raise ValueError(
-                f"top diameter {self.top_diameter} must be above 0 and at most the base "
-                f"diameter {self.base_diameter}"
+                f"top diameter {_fmt(self.top_diameter)} must be above 0 and at most the base "
+                f"diameter {_fmt(self.base_diameter)}"
             )
         if not 0 < 2 * t < top:
             raise ValueError(
-                f"wall thickness {self.wall_thickness} must be above 0 and below half the top "
-                f"diameter {self.top_diameter}"
+                f"wall thickness {_fmt(self.wall_thickness)} must be above 0 and below half "
+                f"the top diameter {_fmt(self.top_diameter)}"
             )
 
     def diameter_at(self, z: pint.Quantity[Any]) -> pint.Quantity[Any]:
@@ -253,13 +257,15 @@ def analyse_pole(
     t = float(shaft.wall_thickness.to("m").magnitude)
     if shaft.wall_thickness > strength.max_thickness:
         raise ValueError(
-            f"wall thickness {shaft.wall_thickness} is above {strength.max_thickness}: the design "
-            f"strength of {shaft.steel_grade} for thicker walls is not transcribed"
+            f"wall thickness {_fmt(shaft.wall_thickness)} is above "
+            f"{_fmt(strength.max_thickness)}: the design strength of {shaft.steel_grade} for "
+            "thicker walls is not transcribed"
         )
     for a in attachments:
         if not 0 <= float(a.height.to("m").magnitude) <= float(shaft.height.to("m").magnitude):
             raise ValueError(
-                f"attachment {a.name!r} at {a.height} is not on the pole (0 to {shaft.height})"
+                f"attachment {a.name!r} at {_fmt(a.height)} is not on the pole "
+                f"(0 to {_fmt(shaft.height)})"
             )
     w = max(w0.to("kN/m^2"), MIN_BASIC_WIND_PRESSURE)
     h = float(shaft.height.to("m").magnitude)

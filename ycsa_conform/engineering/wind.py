@@ -9,6 +9,7 @@ these coefficients is in `pole.py`; docs/engineering/wind.md works one pole thro
 
 from __future__ import annotations
 
+import difflib
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -148,9 +149,11 @@ def basic_wind_pressure(
     """
     key = _CITY_ALIASES.get(city.strip().lower(), city.strip().lower())
     if key not in YUNNAN_WIND_PRESSURES:
+        close = difflib.get_close_matches(key, [*YUNNAN_WIND_PRESSURES, *_CITY_ALIASES], n=1)
+        did_you_mean = f"did you mean {close[0]!r}? " if close else ""
         raise ValueError(
             f"city {city!r} is not in the transcribed Yunnan part of GB 50009-2012 Table E.5; "
-            f"use one of {', '.join(YUNNAN_WIND_PRESSURES)} or give w0 directly"
+            f"{did_you_mean}use one of {', '.join(YUNNAN_WIND_PRESSURES)} or give w0 directly"
         )
     w10, w50, w100 = YUNNAN_WIND_PRESSURES[key]
     years = 50.0 if return_period is None else float(return_period.to("year").magnitude)

@@ -81,12 +81,14 @@ class Reporter:
         devices = self.state.run.traffic()
         if devices:
             observed = sum(int(str(d["observations"])) for d in devices)
-            sent = sum(int(str(d["transactions"])) for d in devices) - observed
+            probes = sum(int(str(d.get("probes", 0))) for d in devices)
+            sent = sum(int(str(d["transactions"])) for d in devices) - observed - probes
             asked = sum(int(str(d["point_reads"])) for d in devices)
             least = sum(int(str(d["minimum"])) for d in devices)
             tr.write_line(
                 f"device traffic: {sent} requests for {asked} point reads "
-                f"(coalesced minimum {least}), {observed} MQTT observation(s)"
+                f"(coalesced minimum {least}), {probes} protocol probe(s), "
+                f"{observed} MQTT observation(s)"
                 + (" - replayed, no device contacted" if self.state.replay else "")
             )
         if self.state.recorder is not None:

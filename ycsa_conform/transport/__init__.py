@@ -125,7 +125,7 @@ class DeviceBase:
     """What the transports' devices share: identity, link, request count, `read` by `read_many`.
 
     A subclass implements `read_many`, `minimum_transactions` and `write`, and counts every
-    request it sends in `_transactions`.
+    request it sends in `_transactions` (and the protocol probes among them in `probes`).
     """
 
     def __init__(
@@ -142,6 +142,9 @@ class DeviceBase:
         self.options = options or LinkOptions()
         self._link = link
         self._transactions = 0
+        # Of those, the requests protocol probes sent (the `protocol` check kind): extra
+        # traffic on top of the coalesced point reads, counted apart in a run's traffic.
+        self.probes = 0
 
     @property
     def source(self) -> Source:

@@ -57,6 +57,7 @@ __all__ = [
     "Dlt645Device",
     "Dlt645Link",
     "Frame",
+    "Timed",
     "decode_reply",
     "decode_value",
     "encode_error_reply",
@@ -317,6 +318,15 @@ class Dlt645Link:
 
     The port opens on first use and stays open; `close()` releases it. Answers are not checked
     here (the device decodes them), so a recording holds the bytes as they arrived.
+
+    Request:   {"op": "read", "di": "02010100", "frame": hex}  (other keys are carried along)
+    Response:  {"frame": hex, "at": host time, "delay": s}
+
+    `delay` is the meter's response delay as the host sees it: from the moment the request's
+    last byte has left the host's serial driver (tcdrain) to the moment the answer's first byte
+    (the FE preamble) has been read. It includes the first byte's own transmission (4.6 ms at
+    2400 bit/s 8E1) and, on a USB adapter, its latency timer (commonly 1-16 ms), so it errs
+    long; on the bench's pty both are nil.
     """
 
     def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
@@ -352,7 +362,9 @@ class Dlt645Link:
                         # A late answer to an earlier request must not pass for this one.
                         port.reset_input_buffer()
                         port.write(frame)
-                        received, complete = _receive(port, frame, time.monotonic() + timeout)
+                        port.flush()  # tcdrain: the request has left the host
+                        sent = time.monotonic()
+                        received, complete, first = _receive(port, frame, sent + timeout)
                     except OSError as exc:  # serial.SerialException is an OSError
                         self._drop(broken=True)
                         raise DeviceError(
@@ -360,7 +372,8 @@ class Dlt645Link:
                             "adapter is still plugged in"
                         ) from None
                     if complete:
-                        return {"frame": _hex(received), "at": time.time()}
+                        delay = round(first - sent, 6)
+                        return {"frame": _hex(received), "at": time.time(), "delay": delay}
                     if received:
                         raise DeviceTimeout(
                             f"incomplete answer from {where} within {timeout:g} s ({doing}): "
@@ -395,31 +408,45 @@ class Dlt645Link:
             self._port = None
 
 
-def _receive(port: Port, request: bytes, deadline: float) -> tuple[bytes, bool]:
-    """The bytes of one answer frame, preamble included, and whether the frame is whole."""
+def _receive(port: Port, request: bytes, deadline: float) -> tuple[bytes, bool, float]:
+    """The bytes of one answer frame, preamble included, whether the frame is whole, and when
+    (time.monotonic()) its first byte had been read."""
     received = bytearray()
+    first = deadline
     while True:
         while True:  # wake-up preamble (and any noise) up to the start byte
             byte = read_exactly(port, 1, deadline)
+            if byte and not received:
+                first = time.monotonic()
             received += byte
             if not byte:
-                return bytes(received), False
+                return bytes(received), False, first
             if byte[0] == START:
                 break
         start = len(received) - 1
         header = read_exactly(port, 9, deadline)  # address, 68, control, length
         received += header
         if len(header) < 9:
-            return bytes(received), False
+            return bytes(received), False, first
         tail = read_exactly(port, header[8] + 2, deadline)  # data, checksum, 16
         received += tail
         if len(tail) < header[8] + 2:
-            return bytes(received), False
+            return bytes(received), False, first
         if received[start:] == request[request.find(START) :]:
             # RS-485 adapters without automatic echo suppression hand back what was sent.
             received.clear()
             continue
-        return bytes(received), True
+        return bytes(received), True, first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timed:
+    """One timed read: the meter's response delay and the answer it gave."""
+
+    di: int
+    delay: float  # s, see Dlt645Link
+    frame: str  # the answer as received, hex
+    refused: str | None  # the meter's error answer, when it refused the read
 
 
 class Dlt645Device(DeviceBase):
@@ -486,6 +513,44 @@ class Dlt645Device(DeviceBase):
             "read here, not written (a write needs the meter's password and a programming "
             "key press); check writable points on a Modbus or MQTT device"
         )
+
+    def timed_reads(self, count: int, *, point: str | None = None) -> list[Timed]:
+        """Read `point` (default: the device map's first) `count` times, each timed; counted
+        as probes. An error answer is timed like any answer; silence, a broken frame or an
+        answer from another meter raise DeviceError."""
+        if count < 1:
+            raise ValueError(f"count={count} must be at least 1")
+        name = point or next(iter(self.devicemap.points))
+        spec = self._point(name)
+        request = {
+            "op": "read",
+            "di": f"{spec.di:08X}",
+            "frame": _hex(read_request(self.address.meter_address, spec.di)),
+            "probe": "response_time",
+        }
+        where = f"{self.name} at {self.address} (DI {spec.di:08X})"
+        timed: list[Timed] = []
+        for _ in range(count):
+            with self._lock:
+                self._transactions += 1
+                self.probes += 1
+            response = self._link.transact(request)
+            try:
+                raw, delay = bytes.fromhex(response["frame"]), float(response["delay"])
+            except (KeyError, TypeError, ValueError):
+                raise DecodeError(
+                    f"{where}: the response {dict(response)!r} has no 'frame' hex and 'delay' "
+                    "time (a recording made before response times were kept?); record it again"
+                ) from None
+            refused: str | None = None
+            try:
+                decode_reply(parse_frame(raw), address=self.address.meter_address, di=spec.di)
+            except DeviceException as exc:
+                refused = str(exc)
+            except DecodeError as exc:
+                raise DecodeError(f"{where}: {exc}") from None
+            timed.append(Timed(di=spec.di, delay=delay, frame=_hex(raw), refused=refused))
+        return timed
 
     # -- internals ------------------------------------------------------------------------
 

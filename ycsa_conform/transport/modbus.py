@@ -19,24 +19,32 @@ allows (125 registers or 2000 bits per request), bridging gaps of up to `max_gap
 registers, because an RS-485 bus at 9600 baud spends ~40 ms on every transaction. When a
 coalesced block is refused with an exception (a gap the device does not implement), its points
 are read one by one so that every point still gets its own value or its own error.
+
+Probes (the `protocol` check kind) ask what a conforming device must refuse: a register it does
+not have, a function code it does not implement, a unit id nobody on the bus has. They go
+through `Link.transact` like every read ({"op": "probe"}), so `--record` and `--replay` carry
+them; the link never turns their silence or garbage into an error, it returns the bytes that
+crossed the wire, and `parse_answer` (pure, shared with the tests) says what they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, cast
 
 import pint
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.pdu import ExceptionResponse
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
 from ycsa_conform.devicemap import ByteOrder, DataType, ModbusPoint, Table
 from ycsa_conform.errors import (
@@ -54,20 +62,28 @@ from .writable import checked_magnitude
 
 __all__ = [
     "EXCEPTION_NAMES",
+    "MAX_ADU",
     "MAX_BITS",
     "MAX_REGISTERS",
+    "READ_FUNCTIONS",
+    "Answer",
     "Block",
     "ModbusDevice",
     "ModbusLink",
+    "Probe",
+    "crc16",
     "decode",
     "encode",
+    "parse_answer",
     "plan_blocks",
     "register_name",
+    "rtu_frame_size",
 ]
 
 # Per request, from the Modbus Application Protocol V1.1b3 (functions 01/02 and 03/04).
 MAX_REGISTERS = 125
 MAX_BITS = 2000
+MAX_ADU = 256  # bytes in the largest RTU frame (Modbus over Serial Line v1.02)
 
 # pymodbus logs every timeout and refused connection at ERROR level, with a frame dump. Our
 # exceptions carry the same facts (device, address, point, register) and become the verdict's
@@ -110,6 +126,15 @@ _TABLE_NAMES = {
     Table.HOLDING: "holding register",
     Table.INPUT: "input register",
 }
+
+
+READ_FUNCTIONS = {
+    Table.COIL: 1,
+    Table.DISCRETE_INPUT: 2,
+    Table.HOLDING: 3,
+    Table.INPUT: 4,
+}
+_READ_TABLES = {code: table for table, code in READ_FUNCTIONS.items()}
 
 
 def register_name(point: ModbusPoint) -> str:
@@ -199,6 +224,163 @@ def _from_registers(registers: list[int], point: ModbusPoint) -> bytes:
     return b"".join(words)
 
 
+def crc16(data: bytes) -> bytes:
+    """The Modbus RTU CRC of `data` as it goes on the wire (polynomial 0xA001, init 0xFFFF,
+    low byte first)."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc.to_bytes(2, "little")
+
+
+def rtu_frame_size(data: bytes) -> int:
+    """The length of the shortest CRC-valid RTU frame `data` starts with; 0 when none is whole
+    yet. For functions whose length the frame does not say (codes a device does not know);
+    past MAX_ADU bytes, all of `data`, so that a receiver drops the garbage and resyncs."""
+    for size in range(4, min(len(data), MAX_ADU) + 1):
+        if crc16(data[: size - 2]) == data[size - 2 : size]:
+            return size
+    return len(data) if len(data) >= MAX_ADU else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """One Modbus answer as it came off the wire."""
+
+    unit: int
+    function: int  # the function byte as sent: 0x80 set in an exception answer
+    exception: int | None  # the exception code of an exception answer
+    data: bytes  # the PDU after the function byte
+
+    def describe(self) -> str:
+        if self.exception is not None:
+            name = EXCEPTION_NAMES.get(self.exception, "unknown exception")
+            return (
+                f"exception {self.exception:02X} ({name}) from unit {self.unit}, function "
+                f"0x{self.function:02X}"
+            )
+        return (
+            f"a normal answer from unit {self.unit}, function 0x{self.function:02X}, "
+            f"{len(self.data)} data bytes"
+        )
+
+
+def parse_answer(received: bytes, *, tcp: bool) -> Answer:
+    """The first answer in the bytes a probe received; DecodeError for anything else.
+
+    RTU: unit, function, data, CRC (low byte first). TCP: the 7-byte MBAP header (transaction,
+    protocol 0, length, unit) and the PDU; TCP has no CRC (the link layer checks).
+    """
+    if tcp:
+        if len(received) < 9:
+            raise DecodeError(f"{len(received)} bytes are no Modbus TCP answer: {_hex(received)}")
+        protocol, length = int.from_bytes(received[2:4]), int.from_bytes(received[4:6])
+        if protocol != 0:
+            raise DecodeError(
+                f"MBAP protocol id {protocol}, not 0: not Modbus ({_hex(received[:16])})"
+            )
+        if length < 2 or len(received) < 6 + length:
+            raise DecodeError(
+                f"MBAP length {length} does not fit the {len(received) - 6} bytes after it: "
+                f"{_hex(received[:16])}"
+            )
+        unit, pdu = received[6], received[7 : 6 + length]
+    else:
+        if len(received) < 5:
+            raise DecodeError(f"{len(received)} bytes are no Modbus RTU answer: {_hex(received)}")
+        function = received[1]
+        if function & 0x80:
+            size = 5
+        elif function in _READ_TABLES:
+            size = 5 + received[2]
+        else:
+            size = rtu_frame_size(received) or len(received)
+        frame = received[:size]
+        if len(frame) < size or crc16(frame[:-2]) != frame[-2:]:
+            raise DecodeError(
+                f"garbled answer (bad CRC or cut short): {_hex(received[:32])}"
+                f"{' …' if len(received) > 32 else ''}"
+            )
+        unit, pdu = frame[0], frame[1:-2]
+    function = pdu[0]
+    if function & 0x80:
+        if len(pdu) != 2:
+            raise DecodeError(f"exception answer with {len(pdu) - 1} bytes after 0x{function:02X}")
+        return Answer(unit=unit, function=function, exception=pdu[1], data=pdu[1:])
+    return Answer(unit=unit, function=function, exception=None, data=bytes(pdu[1:]))
+
+
+def _hex(data: bytes) -> str:
+    return data.hex(" ") or "nothing"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """A probe request and what came back: an answer, silence (`answer` and `garbage` None)
+    or bytes that are no answer (`garbage` says why)."""
+
+    request: Mapping[str, Any]
+    sent: bytes
+    received: bytes
+    answer: Answer | None
+    garbage: str | None
+    at: float
+
+    @property
+    def silent(self) -> bool:
+        return not self.received
+
+    def exchange(self) -> str:
+        """'sent 01 04 0f ff 00 01 …, received 01 84 02 c2 c1' for messages and reports."""
+        return f"sent {_hex(self.sent)}, received {_hex(self.received)}"
+
+
+def _probe_result(request: Mapping[str, Any], response: Response, *, tcp: bool) -> Probe:
+    try:
+        raw = response["raw"]
+        sent, received = bytes.fromhex(raw["tx"]), bytes.fromhex(raw["rx"])
+        at = float(response["at"])
+    except (KeyError, TypeError, ValueError):
+        raise DecodeError(
+            f"the probe response {dict(response)!r} has no raw tx/rx bytes and 'at' time; "
+            "record it again"
+        ) from None
+    answer: Answer | None = None
+    garbage: str | None = None
+    if received:
+        try:
+            answer = parse_answer(received, tcp=tcp)
+        except DecodeError as exc:
+            garbage = str(exc)
+    return Probe(
+        request=request, sent=sent, received=received, answer=answer, garbage=garbage, at=at
+    )
+
+
+@cache
+def _unassigned_pdu(function: int) -> type[ModbusPDU]:
+    """A pymodbus PDU class for a function code pymodbus does not know: no data, and an answer
+    taken as it comes (a conforming device answers with exception 01)."""
+
+    class Unassigned(ModbusPDU):
+        function_code = function
+
+        def encode(self) -> bytes:
+            return b""
+
+        def decode(self, data: bytes) -> None:
+            self.payload = bytes(data)
+
+        @classmethod
+        def calculateRtuFrameSize(cls, data: bytes) -> int:  # pymodbus's name
+            return rtu_frame_size(data)
+
+    Unassigned.__name__ = Unassigned.__qualname__ = f"Unassigned{function}"
+    return Unassigned
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One read request: `count` registers (or bits) of `table` from `address`."""
@@ -278,6 +460,8 @@ class ModbusLink:
             self._drop()
 
     def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+        if request["op"] == "probe":
+            return self._probe(request)
         table = Table(request["table"])
         first, count = request["address"], request.get("count", len(request.get("values", [])))
         what = f"{_TABLE_NAMES[table]}s {first}..{first + count - 1}"
@@ -321,6 +505,29 @@ class ModbusLink:
         return result
 
     # -- internals ------------------------------------------------------------------------
+
+    def _probe(self, request: Request) -> Response:
+        """Send a probe; silence and garbage are answers here (the raw bytes say which)."""
+        unit, function = int(request["unit"]), int(request["function"])
+        table = _READ_TABLES.get(function)
+        kw: dict[str, Any]
+        if table is not None:
+            first = int(request["address"])
+            method, kw = _READERS[table], {"count": int(request["count"])}
+            what = f"function {function:02d}, {_TABLE_NAMES[table]} {first}"
+        else:
+            first, method, kw = 0, _RAW, {"pdu": _unassigned_pdu(function)}
+            what = f"function {function}"
+        at = f"{self.name} at {self.address} (probing unit {unit} with {what})"
+        with self._lock:
+            for buffer in self._traffic.values():
+                buffer.clear()
+            # Silence (DeviceTimeout) and answers pymodbus cannot use (DecodeError) are what
+            # a probe is for; refused connections and broken ports still raise.
+            with contextlib.suppress(DeviceTimeout, DecodeError):
+                self._execute(method, first, kw, at, unit=unit)
+            raw = {"tx": self._traffic[True].hex(), "rx": self._traffic[False].hex()}
+        return {"at": time.time(), "raw": raw}
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         self._traffic[sending] += data
@@ -375,8 +582,7 @@ class ModbusLink:
         reused = self._client is not None
         client = self._client or self._connect(at)
         try:
-            # device_id= is keyword-only in pymodbus 3.10+; slave= raises TypeError.
-            return getattr(client, method)(address, device_id=unit, **kw)
+            return _call(client, method, address, kw, unit=unit)
         except ConnectionException:
             # Gateways close idle connections; on a reused one, reconnect and ask once more
             # (reads are idempotent, and so is writing the same value again).
@@ -385,7 +591,7 @@ class ModbusLink:
                 raise DeviceError(f"{at}: the device closed the connection") from None
             client = self._connect(at)
             try:
-                return getattr(client, method)(address, device_id=unit, **kw)
+                return _call(client, method, address, kw, unit=unit)
             except ConnectionException:
                 self._drop()
                 raise DeviceError(f"{at}: the device closed the connection") from None
@@ -415,8 +621,77 @@ class ModbusLink:
         return DeviceError(f"{at}: {exc}")
 
 
+_RAW = "execute"  # _call: send kw["pdu"], a PDU class, as it is
+
+
+def _call(
+    client: ModbusTcpClient | ModbusSerialClient,
+    method: str,
+    address: int,
+    kw: dict[str, Any],
+    *,
+    unit: int,
+) -> Any:
+    if method == _RAW:
+        pdu: type[ModbusPDU] = kw["pdu"]
+        client.register(pdu)  # so that an answer with this function code decodes at all
+        return client.execute(False, pdu(dev_id=unit))
+    # device_id= is keyword-only in pymodbus 3.10+; slave= raises TypeError.
+    return getattr(client, method)(address, device_id=unit, **kw)
+
+
 class ModbusDevice(DeviceBase):
     """One Modbus unit (TCP or RTU), read and written by logical point name."""
+
+    def probe(
+        self, function: int, *, unit: int | None = None, address: int = 0, count: int = 1
+    ) -> Probe:
+        """Send one probe request: a read (functions 1-4) of `count` registers or bits from
+        `address`, or any other function code without data; to `unit` (default: this one).
+
+        Silence and garbage are results, not errors; a refused connection raises DeviceError.
+        """
+        if not 1 <= function <= 127:
+            raise ValueError(f"function code {function} must be 1..127 (128+ mark exceptions)")
+        request: dict[str, Any] = {
+            "op": "probe",
+            "unit": self.address.unit if unit is None else unit,
+            "function": function,
+        }
+        if function in _READ_TABLES:
+            request |= {"address": address, "count": count}
+        self._transactions += 1
+        self.probes += 1
+        response = self._link.transact(request)
+        return _probe_result(request, response, tcp=self.address.scheme == "modbus-tcp")
+
+    def read_registers(self, points: Sequence[str]) -> dict[str, list[int] | DeviceError]:
+        """The undecoded registers of `points`, coalesced as reads are; counted as probes.
+
+        For judging a codec (word order) against the bytes themselves.
+        """
+        specs = [self._point(p) for p in dict.fromkeys(points)]
+        results: dict[str, list[int] | DeviceError] = {}
+        for block in plan_blocks(specs, max_gap=self.options.max_gap):
+            request = {
+                "op": "read",
+                "table": block.table.value,
+                "unit": self.address.unit,
+                "address": block.address,
+                "count": block.count,
+            }
+            self._transactions += 1
+            self.probes += 1
+            try:
+                response = self._link.transact(request)
+            except DeviceError as exc:
+                results.update(dict.fromkeys((s.name for s in block.points), exc))
+                continue
+            words = list(response.get("registers", response.get("bits", [])))
+            for spec in block.points:
+                offset = spec.address - block.address
+                results[spec.name] = [int(w) for w in words[offset : offset + _span(spec)]]
+        return {p: results[p] for p in dict.fromkeys(points)}
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         specs = [self._point(p) for p in dict.fromkeys(points)]

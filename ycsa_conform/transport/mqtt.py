@@ -10,7 +10,7 @@ message present" can be asked at all. A retained message may be old (its device 
 
 Link requests (JSON-able, so `--record` can store them and `--replay` answer them):
 
-    {"op": "collect", "topics": [...], "window": s, "stop": "each" | "never", "qos"}
+    {"op": "collect", "topics": [...], "window": s, "stop": "each" | "live" | "never", "qos"}
         -> {"messages": [{"topic", "payload", "retained", "qos", "at"}], "started", "ended"}
     {"op": "publish", "topic", "payload", "qos", "retain"}   -> {"at"}
     {"op": "command", "topic", "payload": {...}, "ack_topic", "correlation": "/id",
@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import pint
@@ -97,7 +97,9 @@ def unique_client_id(prefix: str = _DEFAULT_CLIENT_ID) -> str:
     return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}"
 
 
-def make_client(client_id: str, *, reconnect: bool = True) -> paho.Client:
+def make_client(
+    client_id: str, *, reconnect: bool = True, clean_session: bool = True
+) -> paho.Client:
     """A paho client speaking MQTT 3.1.1 with the version-2 callback API (not yet connected).
 
     3.1.1, not 5: the embedded bench broker (amqtt) speaks only 3.1.1, and so do most pole
@@ -109,6 +111,7 @@ def make_client(client_id: str, *, reconnect: bool = True) -> paho.Client:
         client_id=client_id,
         protocol=paho.MQTTv311,
         reconnect_on_failure=reconnect,
+        clean_session=clean_session,
     )
     client.on_socket_open = _no_delay
     return client
@@ -183,10 +186,15 @@ class _Sink:
     """Messages of one transaction: what arrives on `filters`, optionally only if `accept`."""
 
     def __init__(
-        self, filters: Sequence[str], accept: Callable[[dict[str, Any]], bool] | None = None
+        self,
+        filters: Sequence[str],
+        accept: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        live: bool = False,
     ) -> None:
         self.filters = tuple(filters)
         self.accept = accept
+        self.live = live  # complete only once every filter has had a live (not retained) one
         self.messages: list[dict[str, Any]] = []
         self._seen: set[str] = set()
 
@@ -198,7 +206,8 @@ class _Sink:
         if self.accept is not None and not self.accept(entry):
             return
         self.messages.append(entry)
-        self._seen.update(matched)
+        if not (self.live and entry["retained"]):
+            self._seen.update(matched)
 
     def complete(self) -> bool:
         """Every filter has had a message."""
@@ -301,7 +310,15 @@ class MqttLink:
         with self._lock:
             self._drop()
 
-    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+    def transact(
+        self,
+        request: Request,
+        *,
+        explain: Explain | None = None,
+        act: Callable[[], None] | None = None,
+    ) -> Response:
+        """Carry out `request`; `act` (collect only) runs once its subscriptions are confirmed,
+        so a stimulus (a write to another device) cannot race the listening."""
         op = request.get("op")
         if op not in ("collect", "publish", "command"):
             raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
@@ -309,7 +326,7 @@ class MqttLink:
             session = self._connected()
             try:
                 if op == "collect":
-                    return self._collect(session, request)
+                    return self._collect(session, request, act)
                 if op == "publish":
                     return {"at": self._publish(session, request)}
                 return self._command(session, request)
@@ -538,21 +555,24 @@ class MqttLink:
             if session.lost is None:
                 self._unsubscribe(session, sink.filters)
 
-    def _collect(self, session: _Session, request: Request) -> Response:
+    def _collect(
+        self, session: _Session, request: Request, act: Callable[[], None] | None = None
+    ) -> Response:
         topics = [str(t) for t in request["topics"]]
         window = float(request["window"])
         stop = request.get("stop", "each")
-        if not topics or stop not in ("each", "never") or not window > 0:
+        if not topics or stop not in ("each", "live", "never") or not window > 0:
             raise ValueError(f"{self.name}: bad collect request {dict(request)!r}")
-        sink = _Sink(topics)
+        sink = _Sink(topics, live=stop == "live")
         started = time.time()
         deadline = time.monotonic() + window
         self._listen(
             session,
             sink,
             int(request.get("qos", 1)),
-            done=(lambda: sink.complete()) if stop == "each" else (lambda: False),
+            done=(lambda: sink.complete()) if stop != "never" else (lambda: False),
             deadline=lambda: deadline,
+            act=act,
         )
         return {"messages": sink.messages, "started": started, "ended": time.time()}
 
@@ -686,6 +706,15 @@ class MqttDevice(DeviceBase):
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         """All `points` from one collect over their topics; unknown names raise ValueError."""
+        return self._read(points, stop="each")
+
+    def read_fresh(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
+        """Like read_many, but waits (up to the timeout) for a live message on each topic: the
+        retained one may predate a change another device just made (the value an actuation
+        must restore). Without a live message in time, the retained one is used."""
+        return self._read(points, stop="live")
+
+    def _read(self, points: Sequence[str], *, stop: str) -> dict[str, Reading | DeviceError]:
         specs = [self._point(p) for p in dict.fromkeys(points)]
         if not specs:
             return {}
@@ -695,7 +724,7 @@ class MqttDevice(DeviceBase):
             "op": "collect",
             "topics": [self.topic(k) for k in keys],
             "window": window,
-            "stop": "each",
+            "stop": stop,
             "qos": max(self.devicemap.topics[k].qos for k in keys),
         }
         self._transactions += 1
@@ -715,8 +744,17 @@ class MqttDevice(DeviceBase):
             self._point(name)
         return 1 if points else 0
 
-    def observe(self, topic_key: str, *, window: float, stop: str = "never") -> Observation:
-        """Every message on the topic `topic_key` for `window` s (or to the first: stop='each')."""
+    def observe(
+        self,
+        topic_key: str,
+        *,
+        window: float,
+        stop: str = "never",
+        act: Callable[[], None] | None = None,
+    ) -> Observation:
+        """Every message on the topic `topic_key` for `window` s (or to the first: stop='each').
+
+        `act` runs once the subscription is confirmed (a stimulus whose answer is awaited)."""
         spec = self._topic(topic_key)
         if not window > 0:
             raise ValueError(f"{self.name}: window={window!r} must be more than 0 s")
@@ -731,8 +769,12 @@ class MqttDevice(DeviceBase):
             "qos": spec.qos,
         }
         self._transactions += 1
-        response = self._link.transact(
-            request, explain=lambda r: self._explain_observation(spec, r)
+        explain = lambda r: self._explain_observation(spec, r)  # noqa: E731 - used twice
+        response = (
+            self._link.transact(request, explain=explain)
+            if act is None
+            # The MQTT links (live, recording, replay) take `act`; the Link protocol does not.
+            else cast(Any, self._link).transact(request, explain=explain, act=act)
         )
         messages = tuple(
             self._message(spec, entry) for entry in response["messages"] if entry["topic"] == full
@@ -750,6 +792,22 @@ class MqttDevice(DeviceBase):
 
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         """Command a writable point and wait for the device's acknowledgement."""
+        self.command(point, value, timeout=self.options.timeout, retries=self.options.retries)
+
+    def command(
+        self,
+        point: str,
+        value: pint.Quantity[Any] | bool,
+        *,
+        timeout: float,
+        retries: int = 0,
+    ) -> float:
+        """Command a writable point, wait up to `timeout` s for its acknowledgement, and
+        return the round trip (s, from the command leaving to its acknowledgement arriving).
+
+        DeviceTimeout when no acknowledgement with the command's id comes in time."""
+        if not timeout > 0:
+            raise ValueError(f"{self.name}: timeout={timeout!r} must be more than 0 s")
         spec = self._point(point)
         commands = self.devicemap.commands
         magnitude = self._checked(spec, value)
@@ -765,12 +823,12 @@ class MqttDevice(DeviceBase):
             "payload": payload,
             "ack_topic": self.topic(commands.ack),
             "correlation": commands.correlation,
-            "timeout": self.options.timeout,
+            "timeout": timeout,
             "qos": self._topic(commands.topic).qos,
         }
         shown = format_quantity(ureg.Quantity(magnitude, spec.unit))
         response: Response | None = None
-        for attempt in range(self.options.retries + 1):
+        for attempt in range(retries + 1):
             self._transactions += 1
             try:
                 response = self._link.transact(
@@ -778,7 +836,7 @@ class MqttDevice(DeviceBase):
                 )
                 break
             except DeviceTimeout as exc:
-                if attempt == self.options.retries:
+                if attempt == retries:
                     raise DeviceTimeout(f"{exc} [point: {spec.name}]") from None
             except DeviceError as exc:
                 raise type(exc)(f"{exc} [point: {spec.name}]") from None
@@ -804,6 +862,7 @@ class MqttDevice(DeviceBase):
                 f"{where} was refused: the acknowledgement on {ack.topic} has status "
                 f"{status!r} at {commands.status} (accepted: {accepted})"
             )
+        return max(0.0, float(response["at"]) - float(response["sent"]))
 
     # -- internals ----------------------------------------------------------------------------
 

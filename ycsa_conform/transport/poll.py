@@ -4,7 +4,8 @@ A SCADA master polls a device's register blocks once per cycle and serves every 
 that snapshot; so does an acceptance run. The first read of a device polls every point the run's
 checks will ask of it (`planned`), in the fewest requests its protocol allows; later reads are
 served from that poll until it is `max_age` seconds old. A write, or a point outside the plan,
-polls again. Errors are kept per point like values, so a silent device costs one timeout per
+polls again; `read_fresh` always does (a sample of a window, the prior value of an
+actuation). Errors are kept per point like values, so a silent device costs one timeout per
 poll, not one per requirement.
 """
 
@@ -97,9 +98,34 @@ class PolledDevice:
             self._on_read(not fresh)
         return {p: self._snapshot[p] for p in points}
 
+    def read_fresh(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
+        """`points` read from the device now, never from the poll (an MQTT device waits for
+        a live message rather than its retained one)."""
+        self._polled_at = None
+        fresh = getattr(self.device, "read_fresh", None)
+        if fresh is None:
+            return self.read_many(points)
+        self.requested += len(points)
+        readings: dict[str, Reading | DeviceError] = fresh(points)
+        if self._on_read is not None:
+            self._on_read(True)
+        return readings
+
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         self._polled_at = None
         self.device.write(point, value)
+
+    def command(self, point: str, value: pint.Quantity[Any] | bool, *, timeout: float) -> float:
+        """A command that waits up to `timeout` s for its acknowledgement (MQTT devices);
+        returns the round trip in seconds. The poll is dropped, as by `write`."""
+        self._polled_at = None
+        command = getattr(self.device, "command", None)
+        if command is None:
+            raise DeviceError(
+                f"{self.name} speaks {self.source.scheme}, which has no acknowledged commands; "
+                "a command round trip needs an MQTT device (mqtt:// or mqtts://)"
+            )
+        return float(command(point, value, timeout=timeout))
 
     def close(self) -> None:
         self.device.close()

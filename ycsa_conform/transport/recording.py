@@ -26,10 +26,10 @@ import json
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ycsa_conform.errors import (
     DecodeError,
@@ -159,10 +159,20 @@ class RecordingLink:
     def scheme(self) -> str:
         return self.inner.scheme
 
-    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+    def transact(
+        self,
+        request: Request,
+        *,
+        explain: Explain | None = None,
+        act: Callable[[], None] | None = None,
+    ) -> Response:
+        """Record the exchange; `act` (an MQTT collect's stimulus) goes on to the live link."""
         self.recorder.write({**self._head, "direction": "tx", "request": dict(request)}, self.key)
         try:
-            response = self.inner.transact(request, explain=explain)
+            if act is None:
+                response = self.inner.transact(request, explain=explain)
+            else:
+                response = cast(Any, self.inner).transact(request, explain=explain, act=act)
         except DeviceError as exc:
             entry = {**self._head, "direction": "rx", "error": _error_record(exc)}
             self.recorder.write(entry, self.key)
@@ -245,7 +255,17 @@ class ReplayLink:
     def scheme(self) -> str:
         return self._scheme
 
-    def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+    def transact(
+        self,
+        request: Request,
+        *,
+        explain: Explain | None = None,
+        act: Callable[[], None] | None = None,
+    ) -> Response:
+        """The recorded answer; `act` (an MQTT collect's stimulus) still runs, so the writes it
+        makes are answered from the recording in the order they were made."""
+        if act is not None:
+            act()
         exchange = self._exact(request) or self._covering(request)
         if exchange is None:
             raise DeviceError(

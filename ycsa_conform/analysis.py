@@ -1,0 +1,426 @@
+"""A target's design data turned into engineering inputs and results, in one place.
+
+`structure(target)` builds the pole shaft and its attachments from `design` and runs
+`engineering.pole.analyse_pole` and `equipment_budget`; `lighting(target)` builds the road
+layout from the photometric file and predicts the GB/T 5700 field grid. The `compute` formulas
+and the `ycsa-conform loads` / `ycsa-conform lighting` commands both call these, so a report and
+the command line show the same numbers by construction.
+
+Both are memoised on the design data itself (not on the target object), so the many
+requirements that read one pole compute it once, and two poles with the same design share it.
+The cache holds results of pure functions only; it carries no state between runs.
+
+Errors: `MissingDesignData` (a key the calculation needs is absent) and its subclass
+`UnusableDesignData` (the values contradict each other or a table); both name the target,
+the key and the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pint
+
+from .design import DESIGN_KEYS
+from .engineering import lighting as lighting_tables
+from .engineering import pole, wind
+from .engineering.lighting import GridMethod, GridStats, IlluminanceGrid, RoadLightingClass
+from .engineering.photometry import (
+    GlareIntensities,
+    Photometry,
+    RoadLayout,
+    glare_intensities,
+    predicted_grid,
+    read_grid_csv,
+    read_ies,
+    upward_light_ratio,
+)
+from .errors import InputError
+from .site import Target
+
+__all__ = [
+    "LIGHTING_KEYS",
+    "STRUCTURE_KEYS",
+    "Budget",
+    "LightingDesign",
+    "MissingDesignData",
+    "PhotometricFigures",
+    "Structure",
+    "UnusableDesignData",
+    "equipment_budget",
+    "lighting",
+    "measured_grid",
+    "photometric_figures",
+    "predicted_at",
+    "structure",
+]
+
+
+class MissingDesignData(LookupError):
+    """The site does not declare a design value the calculation needs."""
+
+
+class UnusableDesignData(MissingDesignData):
+    """The site's design values cannot be calculated with (a wall thicker than the tube...)."""
+
+
+# Design keys each calculation cannot do without, with an example value for the fix.
+STRUCTURE_KEYS = {
+    "height": "10 m",
+    "terrain_category": "C",
+    "basic_wind_pressure": "0.30 kN/m^2",
+    "base_diameter": "219 mm",
+    "top_diameter": "114 mm",
+    "wall_thickness": "5 mm",
+    "steel_grade": "Q355",
+}
+LIGHTING_KEYS = {
+    "road_class": "II",
+    "lighting_grade": "high",
+    "photometric_file": "photometry/luminaire.ies",
+    "pole_spacing": "35 m",
+    "road_width": "15 m",
+    "lanes": "4",
+    "mounting_height": "10 m",
+    "overhang": "1.5 m",
+    "luminaire_tilt": "5 deg",
+    "maintenance_factor": "0.70",
+}
+
+
+def require(target: Target, keys: dict[str, str]) -> None:
+    """MissingDesignData naming every absent key of `keys` at once, with an example value."""
+    missing = [k for k in keys if k not in target.design]
+    if not missing:
+        return
+    listed = ", ".join(f"design.{k} ({DESIGN_KEYS[k].description})" for k in missing)
+    examples = ", ".join(f"'{k}: {keys[k]}'" for k in missing)
+    raise MissingDesignData(
+        f"target {target.id} declares no {listed}; add {examples} to its design block at "
+        f"{target.origin}"
+    )
+
+
+def _q(target: Target, key: str) -> pint.Quantity[Any]:
+    value = target.design[key]
+    assert isinstance(value, pint.Quantity), key  # the site loader parsed it by DESIGN_KEYS
+    return value
+
+
+def _optional_q(target: Target, key: str) -> pint.Quantity[Any] | None:
+    return _q(target, key) if key in target.design else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """A target, hashed and compared by the design data the calculation reads."""
+
+    key: tuple[object, ...]
+    target: Target = field(compare=False, hash=False)
+
+
+def _inputs(target: Target, *extra: object) -> _Inputs:
+    design = tuple(sorted((k, str(v)) for k, v in target.design.items()))
+    return _Inputs(key=(design, tuple(map(repr, target.equipment)), *extra), target=target)
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Structure:
+    shaft: pole.PoleShaft
+    attachments: tuple[pole.Attachment, ...]
+    loads: pole.PoleLoads
+    budget: tuple[pole.Check, ...]  # the equipment rows the design has ratings for
+    top_wind_vibration_factor: float  # βz at the top, 8.4, with the analysis' f1
+
+    def check(self, name: str) -> pole.Check:
+        """A check of `analyse_pole` or `equipment_budget` by name ('base stress'...)."""
+        for c in (*self.loads.checks, *self.budget):
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _attachments(target: Target) -> tuple[pole.Attachment, ...]:
+    return tuple(
+        pole.Attachment(
+            name=e.name,
+            mass=e.mass,
+            area=e.area,
+            height=e.height,
+            # Without a declared μs every attachment kind takes 1.3 (I).
+            shape_coefficient=wind.attachment_shape_coefficient(
+                wind.AttachmentKind.BOX, declared=e.shape_coefficient
+            ),
+        )
+        for e in target.equipment
+    )
+
+
+def _budget_rows(
+    target: Target, attachments: tuple[pole.Attachment, ...]
+) -> tuple[pole.Check, ...]:
+    rated_moment = _optional_q(target, "rated_attachment_moment")
+    if rated_moment is not None:
+        require(target, {k: STRUCTURE_KEYS[k] for k in ("terrain_category", "basic_wind_pressure")})
+    return pole.equipment_budget(
+        attachments,
+        terrain=str(target.design.get("terrain_category", "B")),  # only read with a moment rating
+        w0=_optional_q(target, "basic_wind_pressure") or wind.MIN_BASIC_WIND_PRESSURE,
+        rated_mass=_optional_q(target, "rated_equipment_mass"),
+        rated_moment=rated_moment,
+        rated_area=_optional_q(target, "rated_equipment_area"),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    rows: tuple[pole.Check, ...]  # one per rating the design declares
+
+    def check(self, name: str) -> pole.Check:
+        """A row by name: 'equipment mass', 'attachment moment', 'equipment μs·A'."""
+        for c in self.rows:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def equipment_budget(target: Target) -> Budget:
+    """The mounted equipment against the certificate's ratings (SP-LOAD-009, I).
+
+    Needs no shaft data; the attachment moment needs terrain and w0. `structure` carries the
+    same rows.
+    """
+    return _budget(_inputs(target))
+
+
+@functools.lru_cache(maxsize=64)
+def _budget(inputs: _Inputs) -> Budget:
+    target = inputs.target
+    try:
+        return Budget(rows=_budget_rows(target, _attachments(target)))
+    except ValueError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: {exc}; correct the design block at {target.origin}"
+        ) from None
+
+
+def structure(
+    target: Target, *, deflection_limit_ratio: float = pole.DEFLECTION_LIMIT_RATIO
+) -> Structure:
+    """Wind loads, structural checks and the equipment budget of a pole target."""
+    require(target, STRUCTURE_KEYS)
+    return _structure(_inputs(target, deflection_limit_ratio))
+
+
+@functools.lru_cache(maxsize=64)
+def _structure(inputs: _Inputs) -> Structure:
+    target = inputs.target
+    deflection_limit_ratio = inputs.key[-1]
+    assert isinstance(deflection_limit_ratio, float)
+    design = target.design
+    attachments = _attachments(target)
+    terrain, w0 = str(design["terrain_category"]), _q(target, "basic_wind_pressure")
+    altitude = _optional_q(target, "site_altitude")
+    try:
+        shaft = pole.PoleShaft(
+            height=_q(target, "height"),
+            base_diameter=_q(target, "base_diameter"),
+            top_diameter=_q(target, "top_diameter"),
+            wall_thickness=_q(target, "wall_thickness"),
+            steel_grade=pole.SteelGrade(str(design["steel_grade"])),
+            shape=wind.SectionShape(str(design.get("section_shape", "circular"))),
+        )
+        loads = pole.analyse_pole(
+            shaft,
+            attachments,
+            terrain=terrain,
+            w0=w0,
+            first_frequency=_optional_q(target, "first_frequency"),
+            air_density=wind.air_density(altitude) if altitude is not None else None,
+            deflection_limit_ratio=deflection_limit_ratio,
+        )
+        budget = _budget_rows(target, attachments)
+        beta_top = wind.wind_vibration_factor(
+            shaft.height,
+            height=shaft.height,
+            terrain=terrain,
+            w0=w0,
+            first_frequency=loads.first_frequency,
+        )
+    except ValueError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: {exc}; correct the design block at {target.origin}"
+        ) from None
+    return Structure(
+        shaft=shaft,
+        attachments=attachments,
+        loads=loads,
+        budget=budget,
+        top_wind_vibration_factor=beta_top,
+    )
+
+
+# --- lighting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LightingDesign:
+    """The declared road, luminaire and layout, and the predicted GB/T 5700 field grid."""
+
+    photometry: Photometry
+    layout: RoadLayout  # with the design's maintenance factor
+    road_width: pint.Quantity[Any]
+    lanes: int
+    limits: RoadLightingClass
+    field_grid: IlluminanceGrid  # maintained (× maintenance factor), centre-point positions
+    maintained: GridStats  # what CJJ 45 Table 3.3.1 is judged against
+
+    @property
+    def description(self) -> str:
+        layout = self.layout
+        return (
+            f"{Path(self.photometry.path).name}, "
+            f"{layout.spacing.to('m').magnitude:g} m spacing, "
+            f"{layout.mounting_height.to('m').magnitude:g} m high, "
+            f"{layout.overhang.to('m').magnitude:g} m overhang, "
+            f"{layout.tilt.to('degree').magnitude:g}° tilt, MF {layout.maintenance_factor:g}"
+        )
+
+
+def _photometry(target: Target) -> Photometry:
+    path = str(target.design["photometric_file"])
+    try:
+        return read_ies(path)
+    except InputError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: design.photometric_file: {exc}; fix the file or the path at "
+            f"{target.origin}"
+        ) from None
+
+
+def lighting(target: Target) -> LightingDesign:
+    """The lighting design of a target and its predicted maintained field grid."""
+    require(target, LIGHTING_KEYS)
+    return _lighting(_inputs(target, _mtime(target)))
+
+
+def _mtime(target: Target) -> float:
+    path = Path(str(target.design.get("photometric_file", "")))
+    return path.stat().st_mtime if path.is_file() else 0.0
+
+
+@functools.lru_cache(maxsize=32)
+def _lighting(inputs: _Inputs) -> LightingDesign:
+    target = inputs.target
+    design = target.design
+    lanes = design["lanes"]
+    assert isinstance(lanes, float)
+    try:
+        limits = lighting_tables.road_lighting_class(
+            str(design["road_class"]), str(design["lighting_grade"])
+        )
+        maintenance = design["maintenance_factor"]
+        assert isinstance(maintenance, float)
+        layout = RoadLayout(
+            spacing=_q(target, "pole_spacing"),
+            mounting_height=_q(target, "mounting_height"),
+            overhang=_q(target, "overhang"),
+            tilt=_q(target, "luminaire_tilt"),
+            maintenance_factor=maintenance,
+        )
+        if lanes != int(lanes) or lanes < 1:
+            raise ValueError(f"lanes {lanes:g} must be a whole number of at least 1")
+        x, y = lighting_tables.field_grid_positions(
+            layout.spacing, _q(target, "road_width"), lanes=int(lanes), method=GridMethod.CENTRE
+        )
+    except ValueError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: {exc}; correct the design block at {target.origin}"
+        ) from None
+    photometry = _photometry(target)
+    grid = predicted_grid(photometry, layout, x, y)
+    return LightingDesign(
+        photometry=photometry,
+        layout=layout,
+        road_width=_q(target, "road_width"),
+        lanes=int(lanes),
+        limits=limits,
+        field_grid=grid,
+        maintained=lighting_tables.evaluate_grid(grid, GridMethod.CENTRE),
+    )
+
+
+def predicted_at(design: LightingDesign, grid: IlluminanceGrid, method: GridMethod) -> GridStats:
+    """The initial (new-installation, maintenance factor 1) prediction at a grid's points.
+
+    A survey at acceptance measures new luminaires, so it is compared with the initial value;
+    the maintained prediction is that times the maintenance factor.
+    """
+    span = float(design.layout.spacing.to("m").magnitude)
+    width = float(design.road_width.to("m").magnitude)
+    if min(grid.y) < 0 or max(grid.y) > width or min(grid.x) < 0 or max(grid.x) > span:
+        raise ValueError(
+            f"the measured grid reaches beyond the span (0..{span:g} m along) or the road "
+            f"(0..{width:g} m across); check design.pole_spacing and design.road_width"
+        )
+    initial = RoadLayout(
+        spacing=design.layout.spacing,
+        mounting_height=design.layout.mounting_height,
+        overhang=design.layout.overhang,
+        tilt=design.layout.tilt,
+    )
+    return lighting_tables.evaluate_grid(
+        predicted_grid(design.photometry, initial, grid.x, grid.y), method
+    )
+
+
+def measured_grid(target: Target, record: str = "lighting_grid") -> IlluminanceGrid:
+    """The target's measured grid record; MissingDesignData without it."""
+    path = target.records.get(record)
+    if path is None:
+        raise MissingDesignData(
+            f"target {target.id} has no record {record!r} (a measured GB/T 5700 grid); add "
+            f"'records: {{{record}: FILE}}' to it at {target.origin}"
+        )
+    try:
+        return read_grid_csv(path)
+    except InputError as exc:
+        raise UnusableDesignData(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhotometricFigures:
+    """What the IES file says about glare and upward light."""
+
+    glare: GlareIntensities  # in the file's own attitude (the CJJ 45 definition)
+    cutoff: lighting_tables.CutOffClass
+    upward_light_ratio: float  # as installed, with the tilt (CIE 150)
+
+
+def photometric_figures(target: Target) -> PhotometricFigures:
+    """Cut-off class and upward light ratio of the target's luminaire."""
+    require(target, {"photometric_file": LIGHTING_KEYS["photometric_file"]})
+    return _figures(_inputs(target, _mtime(target)))
+
+
+@functools.lru_cache(maxsize=32)
+def _figures(inputs: _Inputs) -> PhotometricFigures:
+    target = inputs.target
+    photometry = _photometry(target)
+    tilt = _optional_q(target, "luminaire_tilt")
+    try:
+        glare = glare_intensities(photometry)
+        ulr = upward_light_ratio(photometry, tilt=tilt)
+    except ValueError as exc:
+        raise UnusableDesignData(f"target {target.id}: {exc}") from None
+    return PhotometricFigures(
+        glare=glare,
+        cutoff=lighting_tables.cutoff_class(glare.at_80, glare.at_90, glare.at_90_absolute),
+        upward_light_ratio=ulr,
+    )
