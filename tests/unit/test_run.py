@@ -44,7 +44,10 @@ def closed_port() -> Iterator[int]:
 @pytest.fixture
 def write_site(tmp_path: Path, closed_port: int) -> WriteSite:
     """Write the bench site's design data with devices at the closed port; returns the path."""
-    shutil.copytree(BENCH / "devicemaps", tmp_path / "devicemaps")
+    # Everything the site file names by a relative path: device maps, photometry, records and
+    # the stand-in evidence.
+    for folder in ("devicemaps", "photometry", "records", "evidence"):
+        shutil.copytree(BENCH / folder, tmp_path / folder)
 
     def write(*changes: tuple[str, str]) -> Path:
         text = (BENCH / "smart-pole.site.yaml").read_text(encoding="utf-8")
@@ -115,7 +118,8 @@ def test_a_compute_reason_gives_the_value_the_limit_and_the_reference(
 
     assert decide(run, "SP-LOAD-001") == (
         Verdict.PASS,
-        "SP-LOAD-001 design.basic_wind_pressure: 0.35 kN/m² meets >= 0.3 kN/m² "
+        "SP-LOAD-001 design w0 0.35 kN/m² ÷ required w0 0.3 kN/m² (Kunming, R = 50 years, "
+        "GB 50009-2012 Table E.5, not below 0.30 kN/m² by 8.1.2): 1.167 meets >= 1 "
         "(GB 50009-2012 8.1.2, Table E.5, R)",
     )
 
@@ -145,7 +149,12 @@ def test_an_unknown_site_parameter_is_one_problem_naming_the_file_and_line(
     profile: Profile,
     write_site: WriteSite,
 ) -> None:
-    path = write_site(("\nparameters:\n", "\nparameters:\n  road_clas: II\n"))
+    # A field site: a bench tunes parameters the run's profiles may not declare and is not
+    # held to them.
+    path = write_site(
+        ("\nkind: bench\n", "\nkind: field\n"),
+        ("\nparameters:\n", "\nparameters:\n  road_clas: II\n"),
+    )
     line = line_of(path, "road_clas: II")
 
     with pytest.raises(InputError) as excinfo:
@@ -154,20 +163,29 @@ def test_an_unknown_site_parameter_is_one_problem_naming_the_file_and_line(
     [problem] = excinfo.value.problems
     assert str(problem) == (
         f"{path}:{line}: $.parameters.road_clas: unknown parameter 'road_clas'; the profiles "
-        "in this run declare: basic_wind_pressure, heartbeat_interval_max, heartbeat_window, "
-        "lighting_power_density_max, max_cct, min_ra, telemetry_window"
+        f"in this run declare: {', '.join(sorted(profile.parameters))}"
     )
 
 
-def test_a_param_override_above_the_design_value_fails_sp_load_001(
-    profile: Profile, site: Site
+def test_a_bench_site_parameter_no_profile_declares_is_ignored(
+    profile: Profile,
+    write_site: WriteSite,
 ) -> None:
-    overrides = dict([parse_param_option("basic_wind_pressure=0.65 kN/m^2")])
+    path = write_site(("\nparameters:\n", "\nparameters:\n  road_clas: II\n"))
+
+    run = AcceptanceRun(profiles=[profile], site=load_site(path))
+
+    assert "road_clas" not in run.parameters(profile, run.site.targets[0])
+
+
+def test_a_param_override_to_a_windier_city_fails_sp_load_001(profile: Profile, site: Site) -> None:
+    overrides = dict([parse_param_option("city=Dali")])
     run = AcceptanceRun(profiles=[profile], site=site, overrides=overrides)
 
     assert decide(run, "SP-LOAD-001") == (
         Verdict.FAIL,
-        "SP-LOAD-001 design.basic_wind_pressure: 0.35 kN/m² is below 0.65 kN/m² "
+        "SP-LOAD-001 design w0 0.35 kN/m² ÷ required w0 0.65 kN/m² (Dali, R = 50 years, "
+        "GB 50009-2012 Table E.5, not below 0.30 kN/m² by 8.1.2): 0.5385 is below 1 "
         "(GB 50009-2012 8.1.2, Table E.5, R)",
     )
 
@@ -175,13 +193,13 @@ def test_a_param_override_above_the_design_value_fails_sp_load_001(
 def test_a_param_override_of_the_wrong_dimension_is_an_input_error(
     profile: Profile, site: Site
 ) -> None:
-    overrides = dict([parse_param_option("basic_wind_pressure=0.65 V")])
+    overrides = dict([parse_param_option("lighting_power_density_max=0.65 V")])
 
     with pytest.raises(InputError) as excinfo:
         AcceptanceRun(profiles=[profile], site=site, overrides=overrides)
 
     assert str(excinfo.value) == (
-        "--param basic_wind_pressure=0.65 V: '0.65 V' is not a quantity in kN/m²"
+        "--param lighting_power_density_max=0.65 V: '0.65 V' is not a quantity in W/m²"
     )
 
 
@@ -189,17 +207,16 @@ def test_a_target_parameter_of_the_wrong_dimension_names_its_line(
     profile: Profile,
     write_site: WriteSite,
 ) -> None:
-    path = write_site(
-        ("    kind: pole\n", "    kind: pole\n    parameters: {basic_wind_pressure: 0.65 V}\n")
-    )
-    line = line_of(path, "parameters: {basic_wind_pressure: 0.65 V}")
+    setting = "    parameters: {lighting_power_density_max: 0.65 V}\n"
+    path = write_site(("    kind: pole\n", "    kind: pole\n" + setting))
+    line = line_of(path, "parameters: {lighting_power_density_max: 0.65 V}")
 
     with pytest.raises(InputError) as excinfo:
         AcceptanceRun(profiles=[profile], site=load_site(path))
 
     assert str(excinfo.value) == (
-        f"{path}:{line}: $.targets[0].parameters.basic_wind_pressure: "
-        "'0.65 V' is not a quantity in kN/m²"
+        f"{path}:{line}: $.targets[0].parameters.lighting_power_density_max: "
+        "'0.65 V' is not a quantity in W/m²"
     )
 
 
@@ -233,7 +250,7 @@ def test_parameters_layer_default_site_target_then_param(
     ("option", "name", "value"),
     [
         ("road_class=II", "road_class", "II"),
-        (" basic_wind_pressure = 0.65 kN/m^2 ", "basic_wind_pressure", "0.65 kN/m^2"),
+        (" return_period = 100 year ", "return_period", "100 year"),
         ("note=a=b", "note", "a=b"),
     ],
 )

@@ -34,8 +34,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="ycsa_params",
         default=[],
         metavar="KEY=VALUE",
-        help="set a profile parameter for every target, "
-        "e.g. --param basic_wind_pressure='0.65 kN/m^2'",
+        help="set a profile parameter for every target, e.g. --param city=Dali",
     )
     group.addoption(
         "--bench-fault",
