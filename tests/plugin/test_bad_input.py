@@ -36,7 +36,7 @@ def test_unit_of_wrong_dimension(pytester: pytest.Pytester) -> None:
     _assert_clean_stop(result)
     result.stderr.fnmatch_lines(
         [
-            f"ERROR: *bad.yaml:{line}: $.requirements[[]6[]].check.limit: '198 lx' in "
+            f"ERROR: *bad.yaml:{line}: $.requirements[[]17[]].check.limit: '198 lx' in "
             "'198 lx .. 231 lx' has the wrong dimension for supply_voltage, which is in V; "
             "give the limit in V"
         ]
@@ -105,21 +105,21 @@ def test_unknown_param_option(pytester: pytest.Pytester) -> None:
 
 
 def test_param_of_wrong_dimension(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 m")
+    result = pytester.runpytest(
+        "--profile", "smart-pole", "--param", "lighting_power_density_max=0.65 m"
+    )
 
     _assert_clean_stop(result)
-    result.stderr.fnmatch_lines(["ERROR: --param basic_wind_pressure=0.65 m: *kN/m*"])
+    result.stderr.fnmatch_lines(["ERROR: --param lighting_power_density_max=0.65 m: *W/m²*"])
 
 
 def test_param_changes_the_verdict(pytester: pytest.Pytester) -> None:
     # Dali's 50-year w0 is 0.65 kN/m² (GB 50009-2012 Table E.5); the bench pole is designed
     # for 0.35.
-    result = pytester.runpytest(
-        "--profile", "smart-pole", "--param", "basic_wind_pressure=0.65 kN/m^2", "-k", "LOAD-001"
-    )
+    result = pytester.runpytest("--profile", "smart-pole", "--param", "city=Dali", "-k", "LOAD-001")
 
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*design.basic_wind_pressure: 0.35 kN/m² is below 0.65 kN/m²*"])
+    result.stdout.fnmatch_lines(["*design w0 0.35 kN/m² ÷ required w0 0.65 kN/m² (Dali*"])
 
 
 def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path: Path) -> None:

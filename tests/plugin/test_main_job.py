@@ -88,17 +88,24 @@ def test_each_bench_fault_breaks_what_it_names(pytester: pytest.Pytester, fault:
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     verdicts = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
+    # `breaks` take the fault's verdict; a failing fault's `errors` are left undecidable.
     broken = {k for k, v in verdicts.items() if v != "pass"}
-    assert broken == set(FAULTS[fault].breaks)
-    assert {verdicts[k] for k in broken} == {FAULTS[fault].verdict.value}
+    assert broken == set(FAULTS[fault].breaks) | set(FAULTS[fault].errors)
+    assert {verdicts[k] for k in FAULTS[fault].breaks} == {FAULTS[fault].verdict.value}
+    assert {verdicts[k] for k in FAULTS[fault].errors} <= {"error"}
     outcome = "failed" if FAULTS[fault].verdict == "fail" else "errors"
-    result.assert_outcomes(passed=len(verdicts) - len(broken), **{outcome: len(broken)})
+    counts = {outcome: len(FAULTS[fault].breaks)}
+    counts["errors"] = counts.get("errors", 0) + len(FAULTS[fault].errors)
+    result.assert_outcomes(passed=len(verdicts) - len(broken), **counts)
 
 
 def test_device_silence_is_an_error_with_the_cause(pytester: pytest.Pytester) -> None:
+    from ycsa_conform.bench import FAULTS
+
     result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "meter-timeout")
 
-    result.assert_outcomes(passed=18, errors=4)
+    silenced = len(FAULTS["meter-timeout"].breaks)
+    result.assert_outcomes(passed=N - silenced, errors=silenced)
     result.stdout.fnmatch_lines(
         [
             "*SP-PWR-001 cannot be decided: supply_voltage: no answer from meter at dlt645://*",
@@ -165,7 +172,9 @@ def test_user_tests_use_the_device_fixture(pytester: pytest.Pytester) -> None:
 
 def test_alias_option_runs_the_profile(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--ycsa-profile", "smart-pole", "-k", "SP-LUM")
-    result.assert_outcomes(passed=5)
+    lighting = [r for r in load_profile("smart-pole").requirements if "SP-LUM" in r.id]
+    assert len(lighting) >= 5
+    result.assert_outcomes(passed=len(lighting))
 
 
 def test_other_plugin_owning_profile_option_is_reported_and_alias_works(
@@ -216,11 +225,25 @@ def test_main_job_needs_nothing_outside_pip(
     schemes = {
         m["source"]["scheme"] for r in report["results"] for m in r["measurements"] if m["source"]
     }
-    assert schemes == {"modbus-tcp", "modbus-rtu", "dlt645", "mqtt"}
+    # Besides the four device schemes, records and evidence are read from files.
+    assert schemes - {"file"} == {"modbus-tcp", "modbus-rtu", "dlt645", "mqtt"}
     result.stdout.fnmatch_lines(["*'modbus_rtu': '/dev/pts/*"])  # the bridge's ptys, not socat's
+    # Sampled windows and actuations poll afresh, so requests may exceed the coalesced minimum
+    # (one poll of each device's planned reads) but never fall short of it; the summary line
+    # counts what the report holds.
     traffic = report["traffic"]["devices"]
-    assert sum(d["transactions"] - d["observations"] - d["probes"] for d in traffic) == sum(
-        d["minimum"] for d in traffic
+    sent = [d["transactions"] - d["observations"] - d["probes"] for d in traffic]
+    assert all(n >= d["minimum"] for n, d in zip(sent, traffic, strict=True))
+    probes = sum(d["probes"] for d in traffic)
+    observed = sum(d["observations"] for d in traffic)
+    asked = sum(d["point_reads"] for d in traffic)
+    least = sum(d["minimum"] for d in traffic)
+    result.stdout.fnmatch_lines(
+        [
+            f"device traffic: {sum(sent)} requests for {asked} point reads "
+            f"(coalesced minimum {least}), {probes} protocol probe(s), "
+            f"{observed} MQTT observation(s)"
+        ]
     )
 
 
@@ -231,7 +254,7 @@ def test_a_fleet_bench_gives_one_result_per_requirement_per_pole(
         "--profile", "smart-pole", "--bench-poles", "3", "-k", "not DATA-008"
     )
 
-    result.assert_outcomes(passed=63, deselected=3)
+    result.assert_outcomes(passed=3 * (N - 1), deselected=3)
     report = _report(pytester)
     by_pole: dict[str, set[str]] = {}
     for r in report["results"]:
