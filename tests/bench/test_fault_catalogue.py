@@ -27,6 +27,7 @@ from ycsa_conform.bench.fault import (
     resolve_faults,
 )
 from ycsa_conform.errors import InputError
+from ycsa_conform.evidence import load_evidence
 from ycsa_conform.point import POINTS
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.result import Verdict
@@ -46,9 +47,13 @@ def profile() -> Profile:
 
 
 def verdicts(profile: Profile, bench: Bench) -> dict[str, Verdict]:
-    """Every requirement of the profile against the running bench: id -> verdict."""
+    """Every requirement of the profile against the running bench: id -> verdict.
+
+    The bench's site names its own (stand-in) evidence file, used as the pytest plugin uses it.
+    """
     site = load_site(bench.site_path, text=bench.site_text)
-    run = AcceptanceRun(profiles=[profile], site=site)
+    evidence = load_evidence(site.evidence) if site.evidence is not None else None
+    run = AcceptanceRun(profiles=[profile], site=site, evidence=evidence)
     try:
         return {case.requirement.id: run.decide(case).verdict for case in run.cases()}
     finally:

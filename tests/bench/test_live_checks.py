@@ -26,10 +26,19 @@ targets: [pole]
 sources:
   - {id: practice, title: {en: Practice, zh: 实践}, kind: practice}
 parameters:
-  # The built-in bench's site sets these three.
+  # The built-in bench's site sets these (a field site's parameters must be declared, and the
+  # field-site test runs this profile on the bench's site turned field).
   heartbeat_interval_max: {type: quantity, unit: s, default: 60 s, title: {en: H, zh: H}}
   heartbeat_window: {type: quantity, unit: s, default: 130 s, title: {en: W, zh: W}}
   telemetry_window: {type: quantity, unit: s, default: 5 s, title: {en: T, zh: T}}
+  voltage_window: {type: quantity, unit: s, default: 60 s, title: {en: V, zh: V}}
+  standby_settle: {type: quantity, unit: s, default: 5 s, title: {en: S, zh: S}}
+  dimming_settle: {type: quantity, unit: s, default: 5 s, title: {en: D, zh: D}}
+  command_round_trip_max: {type: quantity, unit: s, default: 2 s, title: {en: R, zh: R}}
+  equipment_status_max_age: {type: quantity, unit: s, default: 300 s, title: {en: A, zh: A}}
+  session_window: {type: quantity, unit: s, default: 30 s, title: {en: S, zh: S}}
+  event_latency_max: {type: quantity, unit: s, default: 5 s, title: {en: E, zh: E}}
+  event_window: {type: quantity, unit: s, default: 30 s, title: {en: E, zh: E}}
   window: {type: quantity, unit: s, default: 0.3 s, title: {en: W, zh: W}}
 requirements:
 """
