@@ -14,7 +14,7 @@ from types import MappingProxyType
 from .checks import CheckContext
 from .checks.compute import MissingDesignData
 from .errors import DeviceError, InputError, Problem
-from .evidence import EvidenceFile
+from .evidence import EvidenceFile, load_evidence
 from .limit import LimitError
 from .profile.model import Condition, ParamValue, Profile, Requirement
 from .result import Measurement, Result, Verdict
@@ -71,6 +71,13 @@ class AcceptanceRun:
         self._opener = opener
         self._clock = clock
         self._on_read = on_read
+        # The site's own evidence file unless the caller gives one (--evidence replaces it).
+        if evidence is None and site.evidence is not None:
+            evidence = load_evidence(site.evidence)
+        if evidence is not None and (
+            mismatches := evidence.mismatches(site.id, (t.id for t in site.targets))
+        ):
+            raise InputError(mismatches)
         self.evidence = evidence
         # Field devices are read-only unless the operator allows actuation; a bench is ours.
         self.actuation_allowed = allow_actuation or site.kind == "bench"

@@ -27,7 +27,6 @@ from ycsa_conform.bench.fault import (
     resolve_faults,
 )
 from ycsa_conform.errors import InputError
-from ycsa_conform.evidence import load_evidence
 from ycsa_conform.point import POINTS
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.result import Verdict
@@ -49,11 +48,10 @@ def profile() -> Profile:
 def verdicts(profile: Profile, bench: Bench) -> dict[str, Verdict]:
     """Every requirement of the profile against the running bench: id -> verdict.
 
-    The bench's site names its own (stand-in) evidence file, used as the pytest plugin uses it.
+    The run reads the bench site's own (stand-in) evidence file, as every run does.
     """
     site = load_site(bench.site_path, text=bench.site_text)
-    evidence = load_evidence(site.evidence) if site.evidence is not None else None
-    run = AcceptanceRun(profiles=[profile], site=site, evidence=evidence)
+    run = AcceptanceRun(profiles=[profile], site=site)
     try:
         return {case.requirement.id: run.decide(case).verdict for case in run.cases()}
     finally:

@@ -146,12 +146,6 @@ def build_state(config: pytest.Config) -> State:
             recorder = Recorder(Path(record_dir), worker=worker)
             recorder.write_manifest(_manifest(profiles, site, bench))
             opener = _recording(recorder)
-        if evidence is None and site.evidence is not None:
-            evidence = load_evidence(site.evidence)  # the site's own; --evidence replaces it
-        if evidence is not None:
-            mismatches = evidence.mismatches(site.id, (t.id for t in site.targets))
-            if mismatches:
-                raise InputError(mismatches)
         run = AcceptanceRun(
             profiles=profiles,
             site=site,
