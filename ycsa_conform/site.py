@@ -26,6 +26,7 @@ __all__ = [
     "Equipment",
     "Setting",
     "Site",
+    "Subsystem",
     "Target",
     "load_site",
 ]
@@ -71,6 +72,19 @@ class Equipment:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Subsystem:
+    """A subsystem of a community target (video surveillance, access control...): the device
+    roles that report for it and the devices the site declares it has (`inventory`)."""
+
+    name: str
+    title: Mapping[str, str]
+    roles: tuple[str, ...]  # keys of the target's `devices`
+    # Declared devices by class: {"camera": ("CAM-001", ..., "CAM-048"), "recorder": ("NVR-01",)}
+    inventory: Mapping[str, tuple[str, ...]]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
     id: str
     kind: str
@@ -82,6 +96,14 @@ class Target:
     origin: str
     # Instrument records from site (a measured lighting grid...): name → existing file.
     records: Mapping[str, Path] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    # A community's subsystems (site `subsystems:`); their devices are also in `devices`.
+    subsystems: Mapping[str, Subsystem] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def subsystem_of(self, role: str) -> str | None:
+        """The subsystem whose devices include `role`, or None (a pole's devices)."""
+        return next((s.name for s in self.subsystems.values() if role in s.roles), None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
