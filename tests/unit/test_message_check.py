@@ -5,14 +5,18 @@ Running the checks against live MQTT traffic is in tests/bench/test_mqtt.py.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ycsa_conform.checks.message import DEFAULT_RETAINED_WINDOW, Expect, MessageCheck
+from ycsa_conform.checks.message import DEFAULT_RETAINED_WINDOW, Expect, MessageCheck, _Observed
 from ycsa_conform.errors import InputError
 from ycsa_conform.limit import ParamRef
 from ycsa_conform.profile import load_profile
+from ycsa_conform.result import Source, Verdict
+from ycsa_conform.transport.mqtt import Message, Observation
 
 PROFILE = """\
 profile: mqtt-test
@@ -101,7 +105,7 @@ def test_retained_listens_two_seconds_unless_told(tmp_path: Path) -> None:
         (
             "{kind: message, device: gw, topic: hb, expect: intervals, window: 5 s}",
             f"{WHERE}.expect: \"intervals\" is not allowed (did you mean 'interval'?); use one "
-            'of: "arrives", "count", "interval", "absent", "retained", "valid", "age"',
+            'of: "arrives", "count", "interval", "absent", "retained", "valid", "age", "sequence"',
         ),
         (
             "{kind: message, device: gw, topic: hb, expect: interval, window: 5 s}",
@@ -163,7 +167,7 @@ def test_retained_listens_two_seconds_unless_told(tmp_path: Path) -> None:
         (
             "{kind: message, device: gw, topic: hb, expect: valid, window: 5 s, point: x}",
             f"{WHERE}.point: unknown key 'point'; allowed keys here: device, expect, kind, "
-            "limit, match, timestamp, topic, trigger, window",
+            "limit, match, sequence, timestamp, topic, trigger, window",
         ),
         (
             "{kind: message, device: gw, topic: equipment, expect: age, limit: '<= 90 s'}",
@@ -221,3 +225,99 @@ def test_age_match_and_trigger_load_as_written(tmp_path: Path) -> None:
     ((point, value),) = event.trigger.set
     assert (point, f"{value:~P}") == ("tilt_alarm_threshold", "0.01 deg")
     assert dict(event.trigger.clears or {}) == {"/type": "tilt_alarm", "/active": False}
+
+
+# -- expect: sequence (message completeness), judged on observations built here --------------
+
+TOPIC = "ycsa/community/C001/intrusion/heartbeat"
+CHECK = "{kind: message, device: intrusion, topic: heartbeat, expect: sequence, window: 4 s, "
+
+
+def judged(*payloads: Any) -> tuple[Verdict, str, Any]:
+    check = MessageCheck(
+        device="intrusion",
+        topic="heartbeat",
+        expect=Expect.SEQUENCE,
+        window=4.0,
+        limit=None,
+        sequence="/seq",
+    )
+    messages = tuple(
+        Message(
+            topic=TOPIC,
+            payload=json.dumps(p),
+            retained=False,
+            qos=0,
+            at=100.0 + i,
+            data=p,
+            problem=None,
+        )
+        for i, p in enumerate(payloads)
+    )
+    obs = Observation(
+        key="heartbeat", topic=TOPIC, schema=None, messages=messages, started=99.5, ended=104.0
+    )
+    run = _Observed(obs, Source(device="intrusion", scheme="mqtt"), 4.0, None)
+    outcome = check._sequence(run)
+    (measurement,) = outcome.measurements
+    return outcome.verdict, outcome.reason, measurement.value
+
+
+def test_consecutive_counters_lose_nothing() -> None:
+    verdict, reason, lost = judged({"seq": 7}, {"seq": 8}, {"seq": 9})
+
+    assert (verdict, lost) == (Verdict.PASS, 0)
+    assert reason == f"{TOPIC}: no message lost in 3 message(s), /seq 7..9"
+
+
+def test_a_gap_is_the_number_of_messages_lost_and_says_where() -> None:
+    verdict, reason, lost = judged({"seq": 7}, {"seq": 8}, {"seq": 11}, {"seq": 12}, {"seq": 14})
+
+    assert (verdict, lost) == (Verdict.FAIL, 3)
+    assert reason.startswith(f"{TOPIC}: 3 message(s) lost (first gap after 8) in 5 message(s)")
+
+
+def test_a_restart_and_a_repeat_are_reported_but_are_no_loss() -> None:
+    verdict, reason, lost = judged({"seq": 41}, {"seq": 41}, {"seq": 0}, {"seq": 1})
+
+    assert (verdict, lost) == (Verdict.PASS, 0)
+    assert reason.endswith("; 1 restart(s) of the counter, 1 repeat(s)")
+
+
+def test_a_message_without_its_counter_fails() -> None:
+    verdict, reason, _ = judged({"seq": 1}, {"ts": 5}, {"seq": 2}, {"seq": "3"})
+
+    assert verdict is Verdict.FAIL
+    assert "2 message(s) without a counter at /seq" in reason
+
+
+def test_fewer_than_two_counters_cannot_show_completeness() -> None:
+    verdict, reason, lost = judged({"seq": 1})
+
+    assert (verdict, lost) == (Verdict.FAIL, None)
+    assert "completeness needs at least two, so lengthen the window" in reason
+
+
+def test_a_sequence_check_loads_with_its_pointer(tmp_path: Path) -> None:
+    check = loaded(tmp_path, CHECK + "sequence: /seq}")
+
+    assert (check.expect, check.sequence, check.limit) == (Expect.SEQUENCE, "/seq", None)
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        (CHECK + "}", "$.requirements[0].check.sequence: 'expect: sequence' needs 'sequence'"),
+        (
+            CHECK.replace("sequence,", "count,") + 'limit: ">= 1", sequence: /seq}',
+            "$.requirements[0].check.sequence: 'expect: sequence' needs 'sequence'",
+        ),
+        (CHECK + 'sequence: /seq, limit: "<= 1"}', "$.requirements[0].check.limit: "),
+    ],
+)
+def test_sequence_and_only_sequence_takes_a_counter_pointer(
+    tmp_path: Path, check: str, message: str
+) -> None:
+    (line,) = problems(tmp_path, check)
+
+    assert line.startswith(message), line

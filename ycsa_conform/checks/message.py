@@ -4,7 +4,8 @@ check:
   kind: message
   device: gateway          # a device role of the target; an MQTT device
   topic: heartbeat         # a topic of its device map
-  expect: interval         # arrives | count | interval | absent | retained | valid
+  expect: interval         # arrives | count | interval | absent | retained | valid | age
+                           # | sequence
   window: 5 s              # how long to listen, or a parameter ($heartbeat_window);
                            # optional for retained (2 s)
   limit: "<= 2 s"          # arrives, interval: a time; count: a number; the others: none
@@ -20,6 +21,10 @@ check:
     age       the first message (the retained one) is no older than the limit: its arrival
               minus its own time stamp (`timestamp: /ts`, a JSON pointer to seconds since
               1970-01-01 UTC), so a retained status nobody refreshes any more fails
+    sequence  no message lost: the counter at `sequence: /seq` (a JSON pointer) goes up by one
+              from each message to the next; a gap is a message lost between the device and
+              the platform. A counter that goes back (the device restarted) or repeats (QoS 1
+              redelivery) is reported but is not a loss. Needs at least two messages.
 
   match: {/type: tilt_alarm, /active: true}   # optional: only messages whose JSON has these
                                               # values at these pointers count
@@ -72,6 +77,7 @@ class Expect(StrEnum):
     RETAINED = "retained"
     VALID = "valid"
     AGE = "age"
+    SEQUENCE = "sequence"
 
 
 # What the limit of each expectation is measured in; None: the expectation takes no limit.
@@ -83,6 +89,7 @@ _LIMIT_UNITS: Mapping[Expect, str | None] = {
     Expect.RETAINED: None,
     Expect.VALID: None,
     Expect.AGE: "s",
+    Expect.SEQUENCE: None,
 }
 _LIMIT_EXAMPLES = {
     Expect.ARRIVES: "<= 3 s",
@@ -151,6 +158,7 @@ class MessageCheck:
     limit: Limit | None
     match: Mapping[str, Any] = field(default_factory=dict, hash=False)  # JSON pointer -> value
     timestamp: str | None = None  # age: where the payload's own time stamp is
+    sequence: str | None = None  # sequence: where the payload's counter is
     trigger: Trigger | None = None
 
     @property
@@ -292,6 +300,7 @@ class MessageCheck:
             Expect.RETAINED: "retained message",
             Expect.VALID: "messages breaking the payload rules",
             Expect.AGE: "age of the first message",
+            Expect.SEQUENCE: f"messages lost (gaps in {self.sequence})",
         }[self.expect]
         if self.expect is Expect.ARRIVES and run.since is not None:
             what = "first matching message after the trigger"
@@ -419,6 +428,57 @@ class MessageCheck:
             )
         return Outcome(verdict=verdict, reason=reason, measurements=(measurement,))
 
+    def _sequence(self, run: _Observed) -> Outcome:
+        assert self.sequence is not None
+        counters: list[int] = []
+        unreadable = 0
+        for message in run.messages:
+            try:
+                value = resolve_pointer(message.data, self.sequence)
+            except (LookupError, TypeError):
+                value = None
+            if isinstance(value, int) and not isinstance(value, bool):
+                counters.append(value)
+            else:
+                unreadable += 1
+        if len(counters) < 2:
+            measurement = self._measured(run, None, "", "0", Verdict.FAIL)
+            reason = (
+                f"{run.topic}: {len(counters)} message(s) with a counter at {self.sequence} in "
+                f"{run.window:g} s ({unreadable} without one); completeness needs at least two, "
+                "so lengthen the window"
+            )
+            return Outcome(verdict=Verdict.FAIL, reason=reason, measurements=(measurement,))
+        steps = [later - earlier for earlier, later in itertools.pairwise(counters)]
+        lost = sum(step - 1 for step in steps if step > 1)
+        restarts = sum(1 for step in steps if step < 0)
+        repeats = sum(1 for step in steps if step == 0)
+        verdict = Verdict.FAIL if lost or unreadable else Verdict.PASS
+        measurement = self._measured(run, lost, "", "0", verdict)
+        seen = f"{len(counters)} message(s), {self.sequence} {counters[0]}..{counters[-1]}"
+        notes = [
+            text
+            for count, text in (
+                (restarts, f"{restarts} restart(s) of the counter"),
+                (repeats, f"{repeats} repeat(s)"),
+                (unreadable, f"{unreadable} message(s) without a counter at {self.sequence}"),
+            )
+            if count
+        ]
+        extra = f"; {', '.join(notes)}" if notes else ""
+        if lost:
+            where = next(
+                f"after {earlier}"
+                for earlier, later in itertools.pairwise(counters)
+                if later - earlier > 1
+            )
+            reason = f"{run.topic}: {lost} message(s) lost (first gap {where}) in {seen}{extra}"
+        elif unreadable:
+            reason = f"{run.topic}: {seen}{extra}; every message must carry its counter"
+        else:
+            reason = f"{run.topic}: no message lost in {seen}{extra}"
+        return Outcome(verdict=verdict, reason=reason, measurements=(measurement,))
+
 
 _JUDGES: Mapping[Expect, Callable[[MessageCheck, _Observed], Outcome]] = {
     Expect.ARRIVES: MessageCheck._arrives,
@@ -428,6 +488,7 @@ _JUDGES: Mapping[Expect, Callable[[MessageCheck, _Observed], Outcome]] = {
     Expect.RETAINED: MessageCheck._retained,
     Expect.VALID: MessageCheck._valid,
     Expect.AGE: MessageCheck._age,
+    Expect.SEQUENCE: MessageCheck._sequence,
 }
 
 
@@ -509,6 +570,14 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
             "(like '/ts'), and only it takes one",
         )
         return None
+    sequence = raw.get("sequence")
+    if (expect is Expect.SEQUENCE) != (sequence is not None):
+        ctx.problem(
+            "sequence",
+            "'expect: sequence' needs 'sequence', the JSON pointer to the payload's counter "
+            "(like '/seq'), and only it takes one",
+        )
+        return None
     trigger = None
     if "trigger" in raw:
         if expect is not Expect.ARRIVES:
@@ -525,6 +594,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
         limit=limit,
         match=match,
         timestamp=timestamp,
+        sequence=sequence,
         trigger=trigger,
     )
 
