@@ -140,6 +140,12 @@ class MqttTopic:
     qos: int
     description: str = ""
 
+    @property
+    def wildcard(self) -> bool:
+        """The topic ends in the single-level wildcard '+' (`devices/+`: one topic per device);
+        it can be observed, but not read by a point nor commanded."""
+        return self.topic == "+" or self.topic.endswith("/+")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MqttPoint:
@@ -410,6 +416,16 @@ def _mqtt_points(
             continue
         if not _topic_key(doc, (*where, "topic"), raw["topic"], topics, problems):
             continue
+        if topics[raw["topic"]].wildcard:
+            problems.append(
+                doc.problem(
+                    (*where, "topic"),
+                    f"point {name} reads topic {raw['topic']!r} ({topics[raw['topic']].topic}), "
+                    "which has a wildcard; a point reads one topic, so give it a topic without "
+                    "'+' (wildcard topics are for observing, like the inventory check)",
+                )
+            )
+            continue
         flag_or_text = POINTS[name].unit in ("text", "flag")
         unit = None if flag_or_text else _unit(doc, where, name, raw, problems)
         if unit is None and not flag_or_text:
@@ -448,6 +464,20 @@ def _mqtt_commands(
         return None
     ok = _topic_key(doc, ("commands", "topic"), raw["topic"], topics, problems)
     ok = _topic_key(doc, ("commands", "ack"), raw["ack"], topics, problems) and ok
+    if not ok:
+        return None
+    for key in ("topic", "ack"):
+        if topics[raw[key]].wildcard:
+            names = ", ".join(commanded) or "none"
+            problems.append(
+                doc.problem(
+                    ("commands", key),
+                    f"topic {raw[key]!r} ({topics[raw[key]].topic}) has a wildcard; commands "
+                    f"(of points: {names}) go to and are acknowledged on one topic, so name a "
+                    "topic without '+'",
+                )
+            )
+            ok = False
     if not ok:
         return None
     return MqttCommands(

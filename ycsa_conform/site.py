@@ -119,6 +119,14 @@ class Site:
     evidence: Path | None = None
 
 
+def _numbered(device_id: str) -> tuple[str, str] | None:
+    """'CAM-001' -> ('CAM-', '001'); None when the id does not end in digits."""
+    digits = len(device_id) - len(device_id.rstrip("0123456789"))
+    if digits == 0:
+        return None
+    return device_id[:-digits], device_id[-digits:]
+
+
 def load_site(path: Path | str, *, text: str | None = None) -> Site:
     """Load a site file (or `text` standing for it) with its device maps; InputError lists all."""
     doc = load_document(path, schema="site", text=text)
@@ -197,6 +205,7 @@ class _SiteBuilder:
             device = self.device((*where, "devices", role), role, spec)
             if device is not None:
                 devices[role] = device
+        subsystems = self.subsystems(where, raw, devices)
         records = {}
         for name, file in raw.get("records", {}).items():
             resolved = (self.doc.path.parent / file).resolve()
@@ -219,7 +228,122 @@ class _SiteBuilder:
             devices=MappingProxyType(devices),
             origin=self.origin(where),
             records=MappingProxyType(records),
+            subsystems=MappingProxyType(subsystems),
         )
+
+    def subsystems(
+        self, where: JsonPath, raw: Mapping[str, Any], devices: dict[str, DeviceSpec]
+    ) -> dict[str, Subsystem]:
+        """The target's `subsystems`; their devices join `devices` (one role, one place)."""
+        if "subsystems" not in raw:
+            return {}
+        if raw["kind"] != "community":
+            self.problems.append(
+                self.doc.problem(
+                    (*where, "subsystems"),
+                    f"a {raw['kind']} target has no subsystems: subsystems belong to community "
+                    "targets; use kind: community",
+                )
+            )
+            return {}
+        roles: dict[str, JsonPath] = {role: (*where, "devices", role) for role in devices}
+        roles.update((role, (*where, "devices", role)) for role in raw.get("devices", {}))
+        declared: dict[str, JsonPath] = {}  # device id -> where the inventory first names it
+        subsystems: dict[str, Subsystem] = {}
+        for name, body in raw["subsystems"].items():
+            place: JsonPath = (*where, "subsystems", name)
+            for role, spec in body.get("devices", {}).items():
+                at: JsonPath = (*place, "devices", role)
+                if role in roles:
+                    self.problems.append(
+                        self.doc.problem(
+                            at,
+                            f"device role {role!r} is already used at {render_path(roles[role])} "
+                            f"(line {self.doc.line(roles[role])}); give each device of the "
+                            "target its own role",
+                        )
+                    )
+                    continue
+                roles[role] = at
+                device = self.device(at, role, spec)
+                if device is not None:
+                    devices[role] = device
+            inventory = {
+                cls: self.inventory((*place, "inventory", cls), ids, declared)
+                for cls, ids in body.get("inventory", {}).items()
+            }
+            subsystems[name] = Subsystem(
+                name=name,
+                title=MappingProxyType(dict(body.get("title", {"en": name}))),
+                roles=tuple(body.get("devices", {})),
+                inventory=MappingProxyType(inventory),
+                origin=self.origin(place),
+            )
+        return subsystems
+
+    def inventory(
+        self, where: JsonPath, raw: str | list[str], declared: dict[str, JsonPath]
+    ) -> tuple[str, ...]:
+        """The ids of one class of an inventory: a range 'CAM-001..CAM-048' or a list."""
+        if isinstance(raw, str):
+            ids = self.id_range(where, raw)
+            places: list[JsonPath] = [where] * len(ids)
+        else:
+            ids = tuple(str(i) for i in raw)
+            places = [(*where, i) for i in range(len(ids))]
+        kept: list[str] = []
+        repeated: dict[JsonPath, list[str]] = {}
+        for device_id, place in zip(ids, places, strict=True):
+            if device_id in declared:
+                repeated.setdefault(place, []).append(device_id)
+                continue
+            declared[device_id] = place
+            kept.append(device_id)
+        for place, again in repeated.items():
+            first = declared[again[0]]
+            more = f" (and {len(again) - 1} more of these ids)" if len(again) > 1 else ""
+            self.problems.append(
+                self.doc.problem(
+                    place,
+                    f"device id {again[0]!r}{more} is already declared at {render_path(first)} "
+                    f"(line {self.doc.line(first)}); declare each device once",
+                )
+            )
+        return tuple(kept)
+
+    def id_range(self, where: JsonPath, text: str) -> tuple[str, ...]:
+        """'CAM-001..CAM-003' -> ('CAM-001', 'CAM-002', 'CAM-003'); () with a problem if bad."""
+        first, _, last = (part.strip() for part in text.partition(".."))
+        a, b = _numbered(first), _numbered(last)
+        rule = "same prefix, same zero-padded width, first <= last"
+        if a is None or b is None:
+            self.problems.append(
+                self.doc.problem(
+                    where,
+                    f"{text!r} is not a range of numbered ids; write it like "
+                    f"'CAM-001..CAM-048' ({rule}), or list the ids",
+                )
+            )
+            return ()
+        (prefix, digits), (last_prefix, last_digits) = a, b
+        width = len(digits)
+        if prefix != last_prefix:
+            wrong = f"the prefixes differ ({prefix!r} and {last_prefix!r})"
+            good = f"{prefix}{digits}..{prefix}{int(last_digits):0{width}d}"
+        elif width != len(last_digits):
+            wrong = f"the widths differ ({width} and {len(last_digits)} digits)"
+            good = f"{prefix}{digits}..{prefix}{int(last_digits):0{width}d}"
+        elif int(digits) > int(last_digits):
+            wrong = "the first id comes after the last"
+            good = f"{last}..{first}"
+        else:
+            return tuple(f"{prefix}{n:0{width}d}" for n in range(int(digits), int(last_digits) + 1))
+        self.problems.append(
+            self.doc.problem(
+                where, f"{text!r} is not a range: {wrong}; write it like {good!r} ({rule})"
+            )
+        )
+        return ()
 
     def quantity(self, where: JsonPath, text: Any, unit: str) -> pint.Quantity[Any] | None:
         try:

@@ -754,6 +754,9 @@ class MqttDevice(DeviceBase):
     ) -> Observation:
         """Every message on the topic `topic_key` for `window` s (or to the first: stop='each').
 
+        A wildcard topic (`devices/+`) gives the messages of every topic it matches, each
+        with its own topic; the topic's schema applies to all of them.
+
         `act` runs once the subscription is confirmed (a stimulus whose answer is awaited)."""
         spec = self._topic(topic_key)
         if not window > 0:
@@ -776,8 +779,11 @@ class MqttDevice(DeviceBase):
             # The MQTT links (live, recording, replay) take `act`; the Link protocol does not.
             else cast(Any, self._link).transact(request, explain=explain, act=act)
         )
+        # A wildcard topic (`devices/+`) gathers the messages of many topics; each keeps its own.
         messages = tuple(
-            self._message(spec, entry) for entry in response["messages"] if entry["topic"] == full
+            self._message(spec, entry)
+            for entry in response["messages"]
+            if paho.topic_matches_sub(full, str(entry["topic"]))
         )
         return Observation(
             key=topic_key,
