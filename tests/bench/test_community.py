@@ -94,7 +94,7 @@ def bench() -> Iterator[Bench]:
 @contextlib.contextmanager
 def open_devices(bench: Bench) -> Iterator[dict[str, MqttDevice]]:
     site: Site = load_site(bench.site_path, text=bench.site_text)
-    [target] = site.targets
+    [target] = [t for t in site.targets if t.kind == "community"]
     devices: dict[str, MqttDevice] = {}
     try:
         for role, spec in target.devices.items():
@@ -142,9 +142,10 @@ def read_all(device: MqttDevice) -> dict[str, float | bool]:
 
 def test_the_site_has_one_community_target_with_a_device_per_subsystem(bench: Bench) -> None:
     site = load_site(bench.site_path, text=bench.site_text)
-    [target] = site.targets
-    assert target.kind == "community"
+    [target] = [t for t in site.targets if t.kind == "community"]
+    assert target.id == "C001"
     assert tuple(target.devices) == ROLES
+    assert tuple(target.subsystems) == ROLES  # one subsystem per role, named like it
     assert len(bench.definition.devices) == len(MODELS)
     assert {d.model for d in bench.definition.devices} == set(MODELS)
 
@@ -203,14 +204,11 @@ def test_path_lighting_follows_the_dimming_command() -> None:
     assert now["path_illuminance"] == pytest.approx(full * 0.4)
 
 
-def test_a_fleet_gives_each_community_its_own_topics() -> None:
-    with Bench.start("smart-community", poles=2) as bench:
-        site = load_site(bench.site_path, text=bench.site_text)
+def test_the_community_has_its_own_topics(bench: Bench) -> None:
+    site = load_site(bench.site_path, text=bench.site_text)
+    [target] = [t for t in site.targets if t.kind == "community"]
 
-        assert [t.id for t in site.targets] == ["P001", "P002"]
-        uris = [t.devices["video"].uri for t in site.targets]
-        assert uris[0].endswith("/ycsa/community/P001/video")
-        assert uris[1].endswith("/ycsa/community/P002/video")
+    assert target.devices["video"].uri.endswith("/ycsa/community/C001/video")
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -226,6 +224,9 @@ EFFECTS: dict[str, tuple[str, Check]] = {
         lambda v: v["charger_rcd_fitted"] is False and v["chargers_without_rcd"] == 4,
     ),
     "path-lighting-dim": ("lighting", lambda v: v["path_illuminance"] < 5.0),
+    "camera-offline": ("video", lambda v: v["cameras_online"] == 47),
+    "door-controller-silent": ("access", lambda v: v["doors_online"] == 35),
+    "elevator-out-of-service": ("elevator", lambda v: v["elevators_in_service"] == 7),
 }
 
 
@@ -250,9 +251,8 @@ def test_the_alarm_delay_reaches_the_fire_panel_too() -> None:
         assert read_all(devices["fire"])["alarm_delivery_delay"] > 2.0
 
 
-def test_a_fault_of_another_bench_is_refused_before_anything_starts() -> None:
-    with pytest.raises(ValueError, match="fault 'low-power-factor' is for the smart-pole bench"):
-        Bench.start("smart-community", faults=["low-power-factor"])
+def test_a_community_fault_is_refused_by_the_pole_bench_before_anything_starts() -> None:
+    # (The community bench takes pole faults: they go to the pole inside it.)
     with pytest.raises(
         ValueError, match="fault 'recorder-7-days' is for the smart-community bench"
     ) as info:

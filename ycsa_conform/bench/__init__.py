@@ -10,6 +10,12 @@ comes with a site template (`benches/NAME.site.yaml`) whose `{modbus_tcp}`, `{mo
 `{dlt645}`, `{mqtt}`, `{meter_address}` and `{prefix}` placeholders are filled in when it starts
 (for a fleet, `poles=N`, the template's one target is cloned once per pole).
 
+A bench may include others (`includes:` in its definition): the smart-community bench runs
+the community C001 (its subsystems' gateways) and one smart pole P001 (the smart-pole bench's
+servers), on one broker. Its site has both targets, and one evidence file that merges both
+benches' evidence, written to a temporary folder for as long as the bench runs. `faults=` may
+name faults of either bench; each goes to the bench it is for.
+
 Every transport is real: Modbus TCP on a loopback port, Modbus RTU and DL/T 645 on
 pseudo-terminal pairs (one RS-485 bus each; socat when it is installed, a pure-Python bridge
 otherwise) and MQTT through a broker (mosquitto when it is on PATH, the embedded amqtt broker
@@ -30,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from .community import Community
 from .definition import BenchDefinition, SimulatedDevice, bench_path, list_benches, load_bench
 from .fault import (
     FAULTS,
@@ -50,7 +57,9 @@ class Bench:
     """A running bench. Build it with `Bench.start`; `stop()` may be called any number of times.
 
     `poles` holds each simulated pole's endpoints; `endpoints` and `pole` are the first pole's
-    (a one-pole bench is the common case).
+    (a one-pole bench is the common case). A community bench also has `community` (the
+    simulation) and `community_endpoints` (its id, broker and a topic prefix); its `poles` are
+    the poles it includes.
     """
 
     def __init__(
@@ -61,6 +70,10 @@ class Bench:
         fleet: Sequence[Pole],
         poles: Sequence[Mapping[str, str]],
         stack: contextlib.ExitStack,
+        community: Community | None = None,
+        community_endpoints: Mapping[str, str] | None = None,
+        included: Sequence[tuple[BenchDefinition, Mapping[str, str]]] = (),
+        evidence: Path | None = None,
     ) -> None:
         self.definition = definition
         self.name = definition.name
@@ -68,11 +81,17 @@ class Bench:
         self.fleet = tuple(fleet)
         self.pole = self.fleet[0]
         self.poles = [dict(p) for p in poles]
+        self.community = community
+        self.community_endpoints = dict(community_endpoints or {})
+        self._included = tuple((d, dict(e)) for d, e in included)
+        self._evidence = evidence
         self._stack = stack
         self.endpoints = {k: v for k, v in self.poles[0].items() if k in _ENDPOINT_KEYS}
         self.site_path: Path = definition.site_path
         template = self.site_path.read_text(encoding="utf-8")
-        if len(self.poles) == 1:
+        if community is not None:
+            self.site_text = self._community_site(maps_from=None)
+        elif len(self.poles) == 1:
             self.site_text = _fill(template, self.poles[0])
         else:
             self.site_text = _fleet_site(template, self.poles, maps_from=None)
@@ -91,25 +110,51 @@ class Bench:
         `broker` picks the MQTT broker: "auto" (mosquitto if on PATH), "mosquitto", "embedded".
         `poles` simulates a fleet: each pole has its own Modbus TCP port and RS-485 bus, its own
         meter address on a shared DL/T 645 line, and its own topic prefix on the shared broker.
+        A community bench simulates one community (and the one pole it includes).
         """
         if isinstance(faults, str):
             raise TypeError(f"faults= takes a list of names, like [{faults!r}]")
+        definition = load_bench(bench_path(name))
+        if definition.simulation == "community" and poles != 1:
+            raise ValueError(
+                f"the {name} bench simulates one community; --bench-poles applies to the "
+                "smart-pole bench"
+            )
         if not 1 <= poles <= MAX_POLES:
             raise ValueError(f"poles={poles}: a bench simulates 1 to {MAX_POLES} poles")
         chosen = resolve_faults(faults)  # before anything starts
-        definition = load_bench(bench_path(name))
-        model, settings = _simulation(definition.simulation)
-        fleet = [
-            model(
-                dataclasses.replace(apply_faults(settings, chosen), seed=f"kunming-{_pole_id(k)}")
-            )
-            for k in range(1, poles + 1)
-        ]
+        included = [load_bench(bench_path(n)) for n in definition.includes]
+        # Each fault goes to the bench it is for; one of neither is refused by apply_faults.
+        theirs = {d.name: [f for f in chosen if f.bench == d.name] for d in included}
+        own = [f for f in chosen if f.bench not in theirs]
+        fleet = _fleet(definition, own, poles)  # settings checked before anything starts
+        members = [(d, _fleet(d, theirs[d.name], 1)[0]) for d in included]
         stack = contextlib.ExitStack()
         try:
-            endpoints = _start_servers(definition.devices, fleet, stack, broker=broker)
+            every = [*definition.devices, *(dev for d, _ in members for dev in d.devices)]
+            mqtt = (
+                _start_broker(stack, broker) if any(d.transport == "mqtt" for d in every) else None
+            )
+            endpoints = _start_servers(definition.devices, fleet, stack, mqtt=mqtt)
+            if not isinstance(fleet[0], Community):
+                return cls(
+                    definition=definition, faults=chosen, fleet=fleet, poles=endpoints, stack=stack
+                )
+            member_endpoints = [
+                (d, _start_servers(d.devices, [member], stack, mqtt=mqtt)[0])
+                for d, member in members
+            ]
+            evidence = _merged_evidence(stack, definition, endpoints[0]["pole"], member_endpoints)
             return cls(
-                definition=definition, faults=chosen, fleet=fleet, poles=endpoints, stack=stack
+                definition=definition,
+                faults=chosen,
+                fleet=[m for _, m in members if isinstance(m, Pole)],
+                poles=[e for _, e in member_endpoints],
+                stack=stack,
+                community=fleet[0],
+                community_endpoints=endpoints[0],
+                included=member_endpoints,
+                evidence=evidence,
             )
         except BaseException:
             stack.close()
@@ -117,10 +162,43 @@ class Bench:
 
     def write_site(self, path: Path) -> Path:
         """A site file for this running bench at `path`, usable from any directory."""
-        template = self.site_path.read_text(encoding="utf-8")
-        text = _fleet_site(template, self.poles, maps_from=self.site_path.parent)
+        if self.community is not None:
+            text = self._community_site(maps_from=self.site_path.parent)
+        else:
+            template = self.site_path.read_text(encoding="utf-8")
+            text = _fleet_site(template, self.poles, maps_from=self.site_path.parent)
         path.write_text(text, encoding="utf-8")
         return path
+
+    def _community_site(self, *, maps_from: Path | None) -> str:
+        """The community's target, then each included bench's (their paths always absolute).
+
+        Parameters: the included benches' templates', updated by the community template's.
+        """
+        document = yaml.safe_load(self.site_path.read_text(encoding="utf-8"))
+        [target] = document["targets"]
+        target = _fill_all(target, self.community_endpoints)
+        if maps_from is not None:
+            _make_absolute(target, maps_from)
+        targets = [target]
+        parameters: dict[str, Any] = {}
+        for definition, endpoints in self._included:
+            included = yaml.safe_load(definition.site_path.read_text(encoding="utf-8"))
+            [member] = included["targets"]
+            member = _fill_all(member, endpoints)
+            member["id"] = endpoints["pole"]
+            _make_absolute(member, definition.site_path.parent)
+            targets.append(member)
+            parameters.update(included.get("parameters") or {})
+        parameters.update(document.get("parameters") or {})
+        if parameters:
+            document["parameters"] = parameters
+        document["targets"] = targets
+        if self._evidence is not None:
+            document["evidence"] = str(self._evidence)
+        ids = " and ".join(str(t["id"]) for t in targets)
+        header = f"# Site of a running ycsa-conform bench ({ids}); valid while the bench runs.\n"
+        return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
     def stop(self) -> None:
         self._stack.close()
@@ -148,17 +226,85 @@ MAX_POLES = 200
 def _simulation(kind: str) -> tuple[Any, Any]:
     """The simulation class of a bench and its default settings."""
     if kind == "community":
-        from .community import Community, CommunitySettings
+        from .community import CommunitySettings
 
         return Community, CommunitySettings()
     return Pole, PoleSettings()
 
 
+def _fleet(definition: BenchDefinition, faults: Sequence[Fault], count: int) -> list[Any]:
+    """`count` simulations of the bench's kind with `faults`, each seeded by its member id."""
+    model, settings = _simulation(definition.simulation)
+    settings = apply_faults(settings, faults)
+    return [
+        model(dataclasses.replace(settings, seed=f"kunming-{_member_id(model, k)}"))
+        for k in range(1, count + 1)
+    ]
+
+
 _ENDPOINT_KEYS = ("modbus_tcp", "modbus_rtu", "dlt645", "mqtt")
 
 
+def _member_id(model: type[Pole | Community] | Pole | Community, k: int) -> str:
+    """P001, P002... for poles; C001 for a community."""
+    community = model is Community or isinstance(model, Community)
+    return f"{'C' if community else 'P'}{k:03d}"
+
+
 def _pole_id(k: int) -> str:
-    return f"P{k:03d}"
+    return _member_id(Pole, k)
+
+
+def _make_absolute(target: dict[str, Any], folder: Path) -> None:
+    """The paths a site target names (device maps, records, photometric file), absolute."""
+    devices = list(target.get("devices", {}).values())
+    for subsystem in target.get("subsystems", {}).values():
+        devices.extend(subsystem.get("devices", {}).values())
+    for device in devices:
+        device["map"] = str((folder / device["map"]).resolve())
+    records = target.get("records", {})
+    for name, file in records.items():
+        records[name] = str((folder / file).resolve())
+    design = target.get("design", {})
+    if "photometric_file" in design:
+        design["photometric_file"] = str((folder / design["photometric_file"]).resolve())
+
+
+def _merged_evidence(
+    stack: contextlib.ExitStack,
+    definition: BenchDefinition,
+    target: str,
+    included: Sequence[tuple[BenchDefinition, Mapping[str, str]]],
+) -> Path | None:
+    """One evidence file for the bench and the benches it includes, in a temporary folder.
+
+    Each bench's entries are for its own target (unless an entry names one), their files
+    absolute; the folder goes when the bench stops.
+    """
+    sources = [(definition, target), *((d, e["pole"]) for d, e in included)]
+    entries: list[dict[str, Any]] = []
+    for bench, member in sources:
+        site = yaml.safe_load(bench.site_path.read_text(encoding="utf-8"))
+        if "evidence" not in site:
+            continue
+        path = (bench.site_path.parent / site["evidence"]).resolve()
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["evidence"]:
+            entry = {"item": raw["item"], "target": member, **raw}
+            entry["files"] = [str((path.parent / f).resolve()) for f in raw["files"]]
+            entries.append(entry)
+    if not entries:
+        return None
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-evidence-")))
+    merged = folder / f"{definition.name}.evidence.yaml"
+    document = {"site": f"bench-{definition.name}", "evidence": entries}
+    header = (
+        f"# Evidence of the running {definition.name} bench: the simulated evidence of "
+        f"{', '.join(str(b.path.name) for b, _ in sources)} merged.\n"
+    )
+    merged.write_text(
+        header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    return merged
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -215,54 +361,66 @@ def _fill_all(node: Any, values: Mapping[str, str]) -> Any:
     return node
 
 
-def _identity(device: SimulatedDevice, k: int) -> SimulatedDevice:
-    """`device` as fitted to pole k: its own meter address and topic prefix."""
+def _identity(device: SimulatedDevice, member: str, k: int) -> SimulatedDevice:
+    """`device` as fitted to member k (id `member`): its own meter address and topic prefix."""
     address = f"{int(device.address) + k - 1:012d}" if device.address else ""
-    prefix = device.prefix.replace("{pole}", _pole_id(k))
+    prefix = device.prefix.replace("{pole}", member)
     return dataclasses.replace(device, address=address, prefix=prefix)
+
+
+def _start_broker(stack: contextlib.ExitStack, kind: str) -> tuple[str, int]:
+    """Start the bench's one broker, stopped by `stack`; its host and port."""
+    from .broker import start_broker
+
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
+    running = stack.enter_context(start_broker(kind=kind, directory=folder))
+    return running.host, running.port
 
 
 def _start_servers(
     devices: Sequence[SimulatedDevice],
-    fleet: Sequence[Pole],
+    fleet: Sequence[Pole | Community],
     stack: contextlib.ExitStack,
     *,
-    broker: str,
+    mqtt: tuple[str, int] | None,
 ) -> list[dict[str, str]]:
-    """Start the servers of every pole; each is stopped by `stack`. Returns their endpoints."""
+    """Start the servers of every member; each is stopped by `stack`. Returns their endpoints.
+
+    MQTT devices publish on the broker at `mqtt`, started by the caller.
+    """
     transports = {d.transport for d in devices}
     poles: list[dict[str, str]] = []
     line = None
-    running = None
+    if "mqtt" in transports and mqtt is None:
+        raise ValueError("a bench with MQTT devices needs a broker; give mqtt=(host, port)")
     if "modbus-rtu" in transports or "dlt645" in transports:
         from .pty import PtyPair  # serial only when a bench has a serial device
     if "dlt645" in transports:
         # One DL/T 645 line for the fleet, as meters share a bus in a distribution cabinet.
         line = stack.enter_context(PtyPair.open())
-    if "mqtt" in transports:
-        from .broker import start_broker
-
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
-        running = stack.enter_context(start_broker(kind=broker, directory=folder))
     for k, pole in enumerate(fleet, start=1):
-        fitted = [_identity(d, k) for d in devices]
-        endpoints = {"pole": _pole_id(k)}
+        member = _member_id(pole, k)
+        fitted = [_identity(d, member, k) for d in devices]
+        endpoints = {"pole": member}
         if "modbus-tcp" in transports:
+            assert isinstance(pole, Pole), "Modbus devices simulate a pole"
             tcp = ModbusBench(fitted, pole, transport="modbus-tcp")
             endpoints["modbus_tcp"] = tcp.start()
             stack.callback(tcp.stop)
         if "modbus-rtu" in transports:
+            assert isinstance(pole, Pole), "Modbus devices simulate a pole"
             bus = stack.enter_context(PtyPair.open())
             rtu = ModbusBench(fitted, pole, transport="modbus-rtu", serial_path=bus.bench_path)
             rtu.start()
             stack.callback(rtu.stop)
             endpoints["modbus_rtu"] = bus.device_path
         if line is not None:
+            assert isinstance(pole, Pole), "DL/T 645 meters simulate a pole"
             _start_meters(fitted, pole, stack, line.bench_path)
             endpoints["dlt645"] = line.device_path
-        if running is not None:
-            _start_gateways(fitted, pole, stack, running.host, running.port)
-            endpoints["mqtt"] = f"{running.host}:{running.port}"
+        if mqtt is not None and "mqtt" in transports:
+            _start_gateways(fitted, pole, stack, *mqtt)
+            endpoints["mqtt"] = f"{mqtt[0]}:{mqtt[1]}"
         for device in fitted:
             if device.address:
                 endpoints["meter_address"] = device.address
@@ -304,7 +462,7 @@ def _values(pole: Pole, device: SimulatedDevice) -> Any:
 
 def _start_gateways(
     devices: Sequence[SimulatedDevice],
-    pole: Pole,
+    pole: Pole | Community,
     stack: contextlib.ExitStack,
     host: str,
     port: int,
@@ -325,6 +483,12 @@ def _start_gateways(
             on_command=command,
             devicemap=device.devicemap,
             pole=pole if isinstance(pole, Pole) else None,
+            # A community subsystem's gateway also publishes one status per device.
+            inventory=(
+                functools.partial(pole.inventory, device.model)
+                if isinstance(pole, Community)
+                else None
+            ),
         )
         configure_gateway(gateway, device.role, pole.settings)
         gateway.start()

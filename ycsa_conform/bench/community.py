@@ -12,6 +12,11 @@ topics of their own: each subsystem's telemetry carries its latest event, with t
 time and the latency measured for it, so a reader sees them through the ordinary point reads.
 One event happens every `event_period` s; latencies vary a little from event to event.
 
+Every device of a subsystem also has an identity (`inventory`): the video subsystem's cameras
+are CAM-001..CAM-048 and its recorder NVR-01, and so on (`DEVICE_CLASSES`). Each subsystem's
+gateway publishes one retained status per device, `{"id", "type", "ts", "online"}` on
+PREFIX/devices/ID; a device in `silent_devices` publishes nothing at all.
+
 Magnitudes are plain floats in the canonical unit of each point (`point.POINTS`); noise is
 deterministic (`physics.wobble`, phases from the seed). Every default stays inside the limits
 of reference/standards.md (SC rows) with a margin, so no verdict depends on when a test runs.
@@ -28,7 +33,14 @@ from dataclasses import dataclass, field
 from . import physics
 from .physics import PoleSettings
 
-__all__ = ["MODELS", "Community", "CommunitySettings"]
+__all__ = [
+    "DEVICE_CLASSES",
+    "MODELS",
+    "Community",
+    "CommunitySettings",
+    "DeviceStatus",
+    "inventory",
+]
 
 # The simulation models a bench definition with `simulation: community` may name.
 MODELS = (
@@ -61,6 +73,7 @@ class CommunitySettings:
     # Parking.
     parking_spaces: int = 320
     parking_occupied: int = 187  # around which occupancy drifts
+    barriers_total: int = 4
     barrier_latency: float = 0.9  # s, plate recognised to barrier open
     # Alarms. SC-004: intrusion alarm shown ≤ 2 s on dedicated or LAN links (GB 50394, U).
     # The fire alarm panel reports over the same LAN, so it shares the delay.
@@ -83,11 +96,18 @@ class CommunitySettings:
     # luminaires give 7 lx on the paths at full output, inside the band either way it is read.
     path_illuminance: float = 7.0  # lx at 100 % output
     lighting_power: float = 36.0  # W of one path luminaire at 100 % output
+    path_luminaires: int = 40
     event_period: float = 10.0  # s between simulated events of each subsystem
     # Fault switches the bench's gateways read (`fault.configure_gateway`), as on the pole.
     silent_roles: frozenset[str] = field(default_factory=frozenset)  # heartbeats stop
     malformed_roles: frozenset[str] = field(default_factory=frozenset)  # JSON cut in half
     schema_violation: bool = False  # telemetry breaks its JSON Schema
+    # Device ids (CAM-017, DOOR-007) that never publish a status: a dead camera, a controller
+    # whose network card failed. The subsystem's counts say offline separately (a fault sets both).
+    silent_devices: frozenset[str] = field(
+        default_factory=frozenset,
+        metadata={"wanted": "a list of device ids", "example": "[CAM-017]"},
+    )
     seed: str = "kunming"
 
 
@@ -190,6 +210,79 @@ def charging_readings(settings: CommunitySettings, *, t: float) -> Readings:
     }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceStatus:
+    """One device of a subsystem as its retained status reports it."""
+
+    id: str
+    type: str  # the device class: camera, door, ...
+    online: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceClass:
+    """A class of device of a subsystem and how its ids are formed."""
+
+    name: str  # as the status's "type" reports it
+    prefix: str  # CAM -> CAM-001
+    digits: int  # zero-padded width of the number
+    total: str  # the CommunitySettings field that counts them ("" for exactly one)
+    offline: str = ""  # the CommunitySettings field that counts those offline
+
+    def ids(self, settings: CommunitySettings) -> list[str]:
+        count = int(getattr(settings, self.total)) if self.total else 1
+        return [f"{self.prefix}-{n:0{self.digits}d}" for n in range(1, count + 1)]
+
+
+# The devices of each simulation model, in the order their statuses are published.
+DEVICE_CLASSES: dict[str, tuple[DeviceClass, ...]] = {
+    "access-control": (
+        DeviceClass(
+            name="door", prefix="DOOR", digits=3, total="doors_total", offline="doors_offline"
+        ),
+    ),
+    "video-surveillance": (
+        DeviceClass(
+            name="camera", prefix="CAM", digits=3, total="cameras_total", offline="cameras_offline"
+        ),
+        DeviceClass(name="recorder", prefix="NVR", digits=2, total=""),
+    ),
+    "parking": (DeviceClass(name="barrier", prefix="BAR", digits=2, total="barriers_total"),),
+    "intrusion-alarm": (
+        DeviceClass(name="zone", prefix="ZONE", digits=2, total="intrusion_zones"),
+    ),
+    "fire-alarm": (DeviceClass(name="panel", prefix="FACP", digits=2, total=""),),
+    "elevator": (DeviceClass(name="elevator", prefix="ELV", digits=2, total="elevators_total"),),
+    "community-environment": (DeviceClass(name="station", prefix="ENV", digits=2, total=""),),
+    "ev-charging": (DeviceClass(name="charger", prefix="EVC", digits=2, total="chargers_total"),),
+    "community-lighting": (
+        DeviceClass(name="luminaire", prefix="LUM", digits=3, total="path_luminaires"),
+    ),
+}
+
+
+def inventory(settings: CommunitySettings, model: str) -> tuple[DeviceStatus, ...]:
+    """The devices of `model` that publish a status, silent ones left out.
+
+    A class's offline count covers its silent devices first (a dead camera is one of the
+    cameras counted offline), then the highest-numbered of the others report offline.
+    """
+    if model not in DEVICE_CLASSES:
+        raise ValueError(f"unknown simulation model {model!r}; known: {', '.join(MODELS)}")
+    statuses: list[DeviceStatus] = []
+    for kind in DEVICE_CLASSES[model]:
+        ids = kind.ids(settings)
+        offline_count = int(getattr(settings, kind.offline)) if kind.offline else 0
+        speaking = [i for i in ids if i not in settings.silent_devices]
+        silent_count = len(ids) - len(speaking)
+        offline_count = max(0, offline_count - silent_count)
+        offline = set(speaking[len(speaking) - offline_count :]) if offline_count else set()
+        statuses.extend(
+            DeviceStatus(id=i, type=kind.name, online=i not in offline) for i in speaking
+        )
+    return tuple(statuses)
+
+
 def _lamp_settings(settings: CommunitySettings) -> PoleSettings:
     """The pole's lamp physics, fitted with a path luminaire."""
     return PoleSettings(rated_power=settings.lighting_power, seed=f"{settings.seed}/lighting")
@@ -225,6 +318,10 @@ class Community:
         """The values a device of `model` reports now, in canonical units."""
         with self._lock:
             return self._readings(model)
+
+    def inventory(self, model: str) -> tuple[DeviceStatus, ...]:
+        """The devices of `model` that publish a status (see `inventory`)."""
+        return inventory(self.settings, model)
 
     def _readings(self, model: str) -> Readings:
         s = self.settings

@@ -38,6 +38,7 @@ class BenchDefinition:
     devices: tuple[SimulatedDevice, ...]
     path: Path
     simulation: str = "pole"  # "pole" (bench/pole.py) or "community" (bench/community.py)
+    includes: tuple[str, ...] = ()  # built-in benches started with this one (one member each)
 
 
 def list_benches() -> list[str]:
@@ -70,6 +71,18 @@ def load_bench(path: Path) -> BenchDefinition:
     site_path = folder / data["site"]
     if not site_path.is_file():
         raise InputError([doc.problem(("site",), f"{site_path} does not exist; fix the path")])
+    includes = tuple(data.get("includes", ()))
+    for i, name in enumerate(includes):
+        known = [b for b in list_benches() if b != data["bench"]]
+        if name not in known:
+            raise InputError(
+                [
+                    doc.problem(
+                        ("includes", i),
+                        f"{name!r} is not another built-in bench; name one of {', '.join(known)}",
+                    )
+                ]
+            )
     devices = []
     seen_roles: set[str] = set()
     seen_units: set[tuple[str, int]] = set()
@@ -98,4 +111,5 @@ def load_bench(path: Path) -> BenchDefinition:
         devices=tuple(devices),
         path=doc.path,
         simulation=data.get("simulation", "pole"),
+        includes=includes,
     )

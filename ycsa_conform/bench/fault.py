@@ -195,7 +195,9 @@ def _setting(settings: _SettingsClass, key: str, value: Any) -> Any:
     if ok:
         return converted
     options = typing.get_args(hint) if _is_union(hint) else (hint,)
-    wanted = " or ".join(_WANTED[typing.get_origin(o) or o] for o in options)
+    wanted = settings.fields[key].metadata.get("wanted") or " or ".join(
+        _WANTED[typing.get_origin(o) or o] for o in options
+    )
     example = _example(settings, key)
     like = f", like {example}" if example else ""
     raise ValueError(
@@ -240,8 +242,10 @@ def _type_name(hint: Any) -> str:
 def _example(settings: _SettingsClass, key: str) -> str:
     """A value of the right kind for the field `key` to show in a message: its default."""
     default = settings.fields[key].default
+    if "example" in settings.fields[key].metadata:
+        return str(settings.fields[key].metadata["example"])
     if settings.fields[key].default_factory is not dataclasses.MISSING:
-        return f"[{settings.role}]"  # every defaulted-by-factory field is a role set
+        return f"[{settings.role}]"  # the other defaulted-by-factory fields are role sets
     if default is None or default is dataclasses.MISSING:
         return ""
     return json.dumps(default)
@@ -281,7 +285,7 @@ def apply_faults(settings: _S, faults: Iterable[Fault]) -> _S:
     for fault in faults:
         changes = dict(fault.overrides)
         for key, value in changes.items():
-            # Role sets add up: two faults silencing two devices silence both.
+            # Role and device sets add up: two faults silencing two devices silence both.
             if isinstance(value, frozenset):
                 changes[key] = getattr(settings, key) | value
         settings = dataclasses.replace(settings, **changes)

@@ -21,6 +21,9 @@ client reads it with agree by construction. Below PREFIX it publishes
     status      retained {"state": "online", "ts"}; {"state": "offline"} is its last will
     cmd/ack     {"id", "status"} for each command on cmd, status from `on_command(command)`,
                 published `command_latency` s after the command arrived
+    devices/ID  only with `inventory` (a community subsystem's gateway): retained, right after
+                connecting and then every `inventory_period` s, one {"id", "type", "ts",
+                "online"} per device `inventory()` lists (community-device-status.schema.json)
 
 Commands are {"id", "dimming": 0..100} or {"id", "switch": "on" | "off"}; `on_command` decides
 the status of both. A gateway that knows its `Pole` also switches the lamp itself (the
@@ -45,7 +48,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -62,6 +65,7 @@ from ycsa_conform.transport.mqtt import (
 )
 from ycsa_conform.units import parse_unit, ureg
 
+from .community import DeviceStatus
 from .physics import POE_PORTS
 from .pole import Pole
 
@@ -175,11 +179,17 @@ class SimGateway:
         devicemap: DeviceMap | None = None,
         pole: Pole | None = None,
         command_latency: float = 0.0,
+        inventory: Callable[[], Sequence[DeviceStatus]] | None = None,
+        inventory_period: float = 2.0,
     ) -> None:
         prefix = prefix.strip("/")
         if not prefix or "+" in prefix or "#" in prefix:
             raise ValueError(f"prefix={prefix!r}: give a topic prefix without wildcards")
-        for name, seconds in (("period", period), ("heartbeat", heartbeat)):
+        for name, seconds in (
+            ("period", period),
+            ("heartbeat", heartbeat),
+            ("inventory_period", inventory_period),
+        ):
             if not seconds > 0:
                 raise ValueError(f"{name}={seconds!r} must be more than 0 s")
         if not command_latency >= 0:
@@ -205,6 +215,8 @@ class SimGateway:
         self._on_command = on_command
         self.pole = pole
         self.command_latency = command_latency  # used when there is no pole to ask
+        self._inventory = inventory
+        self.inventory_period = inventory_period
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
         self._active: dict[str, float] = {}  # event type -> monotonic time last published
@@ -264,6 +276,7 @@ class SimGateway:
             self.publish_telemetry(values=values)
             self.publish_equipment(values=values, stamp=self._equipment_stamp())
             self.publish_events(values=values)
+            self.publish_inventory()
         except BaseException:
             self._close_client()
             raise
@@ -319,11 +332,12 @@ class SimGateway:
     def _run(self) -> None:
         now = time.monotonic()
         next_telemetry, next_heartbeat = now + self.period, now
+        next_inventory = now + self.inventory_period if self._inventory else math.inf
         # Cuts fall halfway between heartbeats, so the ~0.1 s outage loses none of them.
         period = self.drop_period
         next_drop = now + period + self.heartbeat / 2 if period is not None else math.inf
         while not self._stopping.wait(
-            max(0.0, min(next_telemetry, next_heartbeat, next_drop) - now)
+            max(0.0, min(next_telemetry, next_heartbeat, next_drop, next_inventory) - now)
         ):
             now = time.monotonic()
             if now >= next_heartbeat:
@@ -344,6 +358,12 @@ class SimGateway:
                 except Exception as exc:  # reported by stop(); the heartbeat goes on
                     self._failure = self._failure or exc
                 next_telemetry += self.period
+            if now >= next_inventory:
+                try:
+                    self.publish_inventory(wait=False)
+                except Exception as exc:  # reported by stop()
+                    self._failure = self._failure or exc
+                next_inventory += self.inventory_period
             now = time.monotonic()
 
     def publish_telemetry(
@@ -375,6 +395,26 @@ class SimGateway:
         body = equipment_payload(self.devicemap, self._values() if values is None else values)
         body.setdefault("ts", round(time.time() if stamp is None else stamp, 3))
         self._publish("equipment", body, retain=True, wait=wait)
+
+    def publish_inventory(self, *, wait: bool = True) -> None:
+        """Publish the retained status of every device `inventory()` lists (none without it)."""
+        if self._inventory is None or self._client is None:
+            return
+        stamp = round(time.time(), 3)
+        infos = [
+            self._client.publish(
+                self.topic(f"devices/{device.id}"),
+                json.dumps(
+                    {"id": device.id, "type": device.type, "ts": stamp, "online": device.online}
+                ).encode("utf-8"),
+                qos=_QOS,
+                retain=True,
+            )
+            for device in self._inventory()
+        ]
+        if wait:
+            for info in infos:
+                info.wait_for_publish(_CONNECT_TIMEOUT)
 
     def _equipment_stamp(self) -> float | None:
         return None if self.equipment_stale_for is None else time.time() - self.equipment_stale_for
