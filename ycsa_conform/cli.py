@@ -41,6 +41,16 @@ def _profile_dict(profile: Profile) -> dict[str, Any]:
         "status": profile.status,
         "path": str(profile.path),
         "sha256": profile.sha256,
+        "targets": list(profile.target_kinds),
+        "extends": [
+            {
+                "id": e.id,
+                "version": e.version,
+                "sha256": e.sha256,
+                "requirements": sum(r.profile == e.id for r in profile.requirements),
+            }
+            for e in profile.extends
+        ],
         "parameters": {
             name: {
                 "type": p.type.value,
@@ -57,6 +67,9 @@ def _profile_dict(profile: Profile) -> dict[str, Any]:
                 "area": r.area.value,
                 "level": r.level.value,
                 "check": r.check.kind,
+                "profile": r.profile,
+                "targets": list(r.target_kinds),
+                "subsystem": r.subsystem,
                 "refs": [ref.as_dict() for ref in r.refs],
             }
             for r in profile.requirements
@@ -99,14 +112,20 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
         f"{profile.title['en']} / {profile.title['zh']}"
     )
     print(f"  {profile.path}")
+    own = sum(r.profile == profile.id for r in profile.requirements)
+    for e in data["extends"]:
+        print(f"  extends {e['id']} {e['version']}: {e['requirements']} requirements")
+    if profile.extends:
+        print(f"  own requirements: {own} of {len(profile.requirements)}")
     for r in data["requirements"]:
         refs = "; ".join(
             f"{x['source']}{' ' + x['clause'] if x['clause'] else ''} [{x['confidence']}]"
             for x in r["refs"]
         )
+        origin = f" [from {r['profile']}]" if r["profile"] != profile.id else ""
         print(
             f"  {r['id']:<12} {r['area']:<15} {r['level']:<12} {r['check']:<8} "
-            f"{r['title']['en']}  ({refs})"
+            f"{r['title']['en']}  ({refs}){origin}"
         )
     return 0
 

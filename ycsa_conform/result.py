@@ -80,6 +80,10 @@ class Result:
     title: dict[str, str]
     verdict: Verdict
     reason: str
+    # The profile that defines the requirement: a base `profile` extends, or (the default, "")
+    # `profile` itself.
+    source_profile: str = ""
+    subsystem: str | None = None
     measurements: tuple[Measurement, ...] = ()
     refs: tuple[dict[str, Any], ...] = ()
     check: str = ""
@@ -87,11 +91,18 @@ class Result:
     nodeid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.source_profile:
+            # frozen: the one place a field is set after __init__, to its documented default
+            object.__setattr__(self, "source_profile", self.profile)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "requirement": self.requirement,
             "profile": self.profile,
             "target": self.target,
+            "source_profile": self.source_profile,
+            "subsystem": self.subsystem,
             "area": self.area,
             "level": self.level,
             "title": dict(self.title),
@@ -122,6 +133,8 @@ class Result:
             requirement=data["requirement"],
             profile=data["profile"],
             target=data["target"],
+            source_profile=data.get("source_profile", ""),
+            subsystem=data.get("subsystem"),
             area=data["area"],
             level=data["level"],
             title=dict(data.get("title", {})),
@@ -144,15 +157,20 @@ class ProfileInfo:
     sha256: str
     title: dict[str, str]
     path: str
+    # The profiles it is composed from (`extends`): dicts of id, version and sha256.
+    extends: tuple[dict[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "version": self.version,
             "sha256": self.sha256,
             "title": dict(self.title),
             "path": self.path,
         }
+        if self.extends:
+            d["extends"] = [dict(e) for e in self.extends]
+        return d
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -140,7 +140,7 @@ class AcceptanceRun:
         for profile in self.profiles:
             for requirement in profile.requirements:
                 for target in self.site.targets:
-                    if target.kind in profile.target_kinds:
+                    if target.kind in requirement.target_kinds:
                         yield Case(profile, requirement, target)
 
     def device(self, target: Target, role: str) -> Device:
@@ -207,6 +207,8 @@ class AcceptanceRun:
             requirement=requirement.id,
             profile=case.profile.id,
             target=case.target.id,
+            source_profile=requirement.profile,
+            subsystem=_subsystem(requirement, case.target),
             area=requirement.area.value,
             level=requirement.level.value,
             title=dict(requirement.title),
@@ -249,6 +251,14 @@ class AcceptanceRun:
         except (MissingDesignData, LimitError) as exc:
             return Verdict.ERROR, f"cannot be decided: {exc}", ()
         return outcome.verdict, outcome.reason, outcome.measurements
+
+
+def _subsystem(requirement: Requirement, target: Target) -> str | None:
+    """The requirement's own subsystem, else that of the first device role its check needs."""
+    if requirement.subsystem is not None:
+        return requirement.subsystem
+    roles = requirement.check.needs()
+    return target.subsystem_of(roles[0]) if roles else None
 
 
 def _problem(setting: Setting, message: str) -> Problem:

@@ -69,7 +69,10 @@ def test_missing_profile_names_the_built_in_ones(pytester: pytest.Pytester) -> N
 
     _assert_clean_stop(result)
     result.stderr.fnmatch_lines(
-        ["ERROR: smart-poles: $: no such profile; built-in profiles are smart-pole*"]
+        [
+            "ERROR: smart-poles: $: no such profile; "
+            "built-in profiles are smart-community, smart-pole*"
+        ]
     )
 
 

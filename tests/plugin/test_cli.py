@@ -67,7 +67,7 @@ def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest
         [
             "smart-pole *low-power-factor * fail  SP-PWR-008: the LED driver's power factor *",
             "smart-pole *tilt-device-failure * error SP-LOAD-012, SP-DATA-019: the tilt sensor *",
-            "smart-community *recorder-7-days * fail  SC-003: the video recorder keeps only 7 *",
+            "smart-community *recorder-7-days * fail  SC-VID-001: the video recorder keeps only *",
         ]
     )
 

@@ -117,8 +117,10 @@ def test_an_unknown_profile_name_lists_the_builtin_ones() -> None:
     with pytest.raises(InputError) as excinfo:
         load_profile("smart-pol")
 
+    known = ", ".join(builtin_profiles())
+    assert "smart-pole" in known
     assert str(excinfo.value) == (
-        "smart-pol: $: no such profile; built-in profiles are smart-pole, "
+        f"smart-pol: $: no such profile; built-in profiles are {known}, "
         "or give the path of a profile YAML file"
     )
 

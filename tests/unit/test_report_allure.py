@@ -18,9 +18,13 @@ from ycsa_conform.result import Measurement, Result, Source, Verdict
 
 
 def result(level):
+    # The recommended one stands for a requirement inherited through `extends`, in a subsystem.
+    inherited = level == "recommended"
     return Result(
         requirement="SP-PWR-001",
-        profile="smart-pole",
+        profile="smart-community" if inherited else "smart-pole",
+        source_profile="smart-pole",
+        subsystem="lighting" if inherited else None,
         target="P001",
         area="power",
         level=level,
@@ -81,6 +85,19 @@ def test_labels_follow_profile_area_requirement_and_level(pytester: pytest.Pytes
         "recommended": ["normal"],
         "optional": ["minor"],
     }
+
+
+def test_subsystem_and_defining_profile_become_sub_suite_and_tags(
+    pytester: pytest.Pytester,
+) -> None:
+    by_level = run_with_alluredir(pytester)
+    inherited, own = by_level["recommended"], by_level["mandatory"]
+    assert labels(inherited, "epic") == ["smart-community"]
+    assert labels(inherited, "subSuite") == ["lighting"]
+    assert labels(inherited, "subsystem") == ["lighting"]
+    assert set(labels(inherited, "tag")) >= {"from:smart-pole", "subsystem:lighting"}
+    assert labels(own, "subSuite") == labels(own, "subsystem") == []
+    assert not [t for t in labels(own, "tag") if t.startswith(("from:", "subsystem:"))]
 
 
 def test_references_with_a_url_become_links(pytester: pytest.Pytester) -> None:

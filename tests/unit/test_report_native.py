@@ -120,6 +120,9 @@ def test_report_json_carries_the_contract_keys_and_matches_the_schema(tmp_path: 
         "measurements",
         "refs",
     }
+    # A profile's own requirement, in no subsystem: nothing to group.
+    assert (only["source_profile"], only["subsystem"]) == ("smart-pole", None)
+    assert report["subsystems"] == []
     measured = {"name": "supply_voltage", "value": 229.87, "unit": "V", "limit": "198 V .. 242 V"}
     assert only["measurements"][0].items() >= measured.items()
 
@@ -292,6 +295,10 @@ class TestHtml:
         order = [attention.index(req) for req in ("SP-PWR-002", "SP-MNT-001", "SP-LGT-001")]
         assert order == sorted(order)
         assert "SP-PWR-001" not in attention
+
+    def test_has_no_subsystem_headings_or_origins_without_them(self, html: str) -> None:
+        assert 'class="subsystem"' not in html
+        assert "from " not in html.split('<section class="target"', 1)[1]
 
     def test_has_a_table_per_target_and_breakdowns(self, html: str) -> None:
         assert "检验对象</span> P001</h2>" in html

@@ -96,6 +96,20 @@ def test_there_is_one_case_per_requirement_and_pole(profile: Profile, site: Site
     assert [c.name for c in run.cases()] == [f"{r.id}[P001]" for r in profile.requirements]
 
 
+def test_a_profiles_own_results_name_it_as_their_source_and_no_subsystem(
+    profile: Profile, site: Site
+) -> None:
+    run = AcceptanceRun(profiles=[profile], site=site)
+
+    result = run.crashed(next(run.cases()), RuntimeError("boom"))
+
+    assert (result.profile, result.source_profile, result.subsystem) == (
+        "smart-pole",
+        "smart-pole",
+        None,
+    )
+
+
 def test_a_target_of_another_kind_gets_no_cases(profile: Profile, write_site: WriteSite) -> None:
     site = load_site(write_site(("    kind: pole\n", "    kind: community\n")))
 

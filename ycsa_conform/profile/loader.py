@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +21,7 @@ from .model import (
     Area,
     Condition,
     Confidence,
+    Extension,
     Level,
     Parameter,
     ParameterType,
@@ -38,42 +41,64 @@ def builtin_profiles() -> dict[str, Path]:
 
 def resolve_profile_path(name: str) -> Path:
     """A built-in profile name or a path to a profile file."""
+    path = _find_profile(name, Path())
+    if path is None:
+        raise InputError([Problem(file=name, line=None, path="$", message=_no_such_profile())])
+    return path
+
+
+def _find_profile(name: str, base_dir: Path) -> Path | None:
     builtin = builtin_profiles()
     if name in builtin:
         return builtin[name]
-    path = Path(name)
-    if path.is_file():
-        return path
-    known = ", ".join(builtin) or "none"
-    raise InputError(
-        [
-            Problem(
-                file=name,
-                line=None,
-                path="$",
-                message=f"no such profile; built-in profiles are {known}, "
-                "or give the path of a profile YAML file",
-            )
-        ]
+    path = base_dir / name
+    return path if path.is_file() else None
+
+
+def _no_such_profile() -> str:
+    known = ", ".join(builtin_profiles()) or "none"
+    return (
+        f"no such profile; built-in profiles are {known}, or give the path of a profile YAML file"
     )
 
 
 def load_profile(name: str | Path) -> Profile:
-    path = resolve_profile_path(str(name))
+    return _load(resolve_profile_path(str(name)), ())
+
+
+def _load(path: Path, chain: tuple[tuple[Path, str], ...]) -> Profile:
+    """`chain`: the files (and profile ids) extending this one, outermost first."""
     doc = load_document(path, schema="profile")
-    return _build(doc)
+    return _build(doc, chain)
 
 
-def _build(doc: Document) -> Profile:
+def _build(doc: Document, chain: tuple[tuple[Path, str], ...] = ()) -> Profile:
     data: dict[str, Any] = doc.data
     problems: list[Problem] = []
-    sources = {
+    bases = _bases(doc, chain, problems)
+    sources: dict[str, SourceDoc] = {}
+    parameters: dict[str, Parameter] = {}
+    inherited: dict[str, Requirement] = {}
+    for base in bases:
+        sources.update(base.profile.sources)
+        parameters.update(base.parameters)
+        for r in base.requirements:
+            if (first := inherited.setdefault(r.id, r)) is not r:
+                problems.append(
+                    doc.problem(
+                        ("extends", base.index),
+                        f"{r.id} is inherited from both {first.profile} and {r.profile}; "
+                        f"exclude it from one of them",
+                    )
+                )
+    sources |= {
         s["id"]: SourceDoc(
             id=s["id"], title=MappingProxyType(s["title"]), kind=s.get("kind", ""), url=s.get("url")
         )
-        for s in data["sources"]
+        for s in data.get("sources", [])
     }
-    parameters = _parameters(doc, data.get("parameters", {}), problems)
+    # An own declaration replaces an inherited one of the same name.
+    parameters |= _parameters(doc, data.get("parameters", {}), problems)
     infos = {
         name: ParameterInfo(
             name=name,
@@ -81,9 +106,10 @@ def _build(doc: Document) -> Profile:
         )
         for name, p in parameters.items()
     }
+    own_targets = tuple(data["targets"])
     requirements = []
     seen: dict[str, int] = {}
-    for index, raw in enumerate(data["requirements"]):
+    for index, raw in enumerate(data.get("requirements", [])):
         where = ("requirements", index)
         if raw["id"] in seen:
             problems.append(
@@ -91,6 +117,14 @@ def _build(doc: Document) -> Profile:
                     (*where, "id"),
                     f"requirement id {raw['id']!r} is already used at line {seen[raw['id']]}; "
                     "ids must be unique and stable",
+                )
+            )
+        elif (twin := inherited.get(raw["id"])) is not None:
+            problems.append(
+                doc.problem(
+                    (*where, "id"),
+                    f"{twin.id} is inherited from {twin.profile} ({twin.path}:{twin.line}); "
+                    "give this requirement its own id or exclude the inherited one",
                 )
             )
         seen.setdefault(raw["id"], doc.line(where) or 0)
@@ -134,25 +168,144 @@ def _build(doc: Document) -> Profile:
                 refs=tuple(refs),
                 when=when,
                 check=check,
+                profile=data["profile"],
+                profile_version=data["version"],
+                path=doc.path.resolve(),
                 line=doc.line(where) or 0,
+                target_kinds=own_targets,
+                subsystem=raw.get("subsystem"),
             )
         )
     if problems:
-        problems.sort(key=lambda p: p.line or 0)
+        problems.sort(key=lambda p: (str(p.file) != str(doc.path), p.line or 0))
         raise InputError(problems)
+    digest = hashlib.sha256(doc.text.encode("utf-8"))
+    extends: dict[str, Extension] = {}
+    for base in bases:
+        digest.update(base.profile.sha256.encode("ascii"))
+        for ext in (*base.profile.extends, _extension(base.profile)):
+            extends.setdefault(ext.id, ext)
+    inherited_requirements = [r for base in bases for r in base.requirements]
     return Profile(
         id=data["profile"],
         version=data["version"],
         title=MappingProxyType(data["title"]),
         status=data["status"],
         description=data.get("description", ""),
-        target_kinds=tuple(data["targets"]),
+        target_kinds=tuple(
+            dict.fromkeys(
+                [*own_targets, *(k for r in inherited_requirements for k in r.target_kinds)]
+            )
+        ),
         sources=MappingProxyType(sources),
         parameters=MappingProxyType(parameters),
-        requirements=tuple(requirements),
+        requirements=(*inherited_requirements, *requirements),
         path=doc.path.resolve(),
-        sha256=hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        sha256=digest.hexdigest(),
+        extends=tuple(extends.values()),
     )
+
+
+def _extension(profile: Profile) -> Extension:
+    return Extension(id=profile.id, version=profile.version, sha256=profile.sha256)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Base:
+    """One `extends` entry, applied: the base's requirements and parameters as inherited."""
+
+    index: int  # in `extends`
+    profile: Profile
+    requirements: tuple[Requirement, ...]
+    parameters: Mapping[str, Parameter]
+
+
+def _bases(
+    doc: Document, chain: tuple[tuple[Path, str], ...], problems: list[Problem]
+) -> list[_Base]:
+    here = (doc.path.resolve(), str(doc.data["profile"]))
+    bases = []
+    for index, entry in enumerate(doc.data.get("extends", [])):
+        where: tuple[str | int, ...] = ("extends", index)
+        path = _find_profile(entry["profile"], doc.path.parent)
+        if path is None:
+            problems.append(doc.problem((*where, "profile"), _no_such_profile()))
+            continue
+        cycle = [*chain, here]
+        files = [p for p, _ in cycle]
+        if path.resolve() in files:
+            names = [n for _, n in cycle[files.index(path.resolve()) :]]
+            problems.append(
+                doc.problem(
+                    (*where, "profile"),
+                    f"extends {entry['profile']!r} makes a cycle: "
+                    f"{' -> '.join([*names, names[0]])}; a profile cannot extend itself",
+                )
+            )
+            continue
+        try:
+            base = _load(path, (*chain, here))
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        bases.append(_apply(doc, index, entry, base, problems))
+    return bases
+
+
+def _apply(
+    doc: Document,
+    index: int,
+    entry: Mapping[str, Any],
+    base: Profile,
+    problems: list[Problem],
+) -> _Base:
+    where = ("extends", index)
+    ids = [r.id for r in base.requirements]
+    for i, excluded in enumerate(entry.get("exclude", [])):
+        if excluded not in ids:
+            problems.append(
+                doc.problem(
+                    (*where, "exclude", i),
+                    f"{excluded!r} is not a requirement of {base.id}"
+                    f"{_did_you_mean(excluded, ids)}; remove it from exclude",
+                )
+            )
+    exclude = set(entry.get("exclude", ()))
+    targets = tuple(entry["targets"]) if "targets" in entry else None
+    requirements = tuple(
+        r if targets is None else dataclasses.replace(r, target_kinds=targets)
+        for r in base.requirements
+        if r.id not in exclude
+    )
+    parameters = dict(base.parameters)
+    for name, raw in entry.get("parameters", {}).items():
+        at = (*where, "parameters", name)
+        parameter = base.parameters.get(name)
+        if parameter is None:
+            known = ", ".join(base.parameters) or "none"
+            problems.append(
+                doc.problem(
+                    at,
+                    f"{base.id} declares no parameter {name!r}"
+                    f"{_did_you_mean(name, list(base.parameters))}; it declares: {known}",
+                )
+            )
+            continue
+        try:
+            parameters[name] = dataclasses.replace(parameter, default=parameter.coerce(raw))
+        except ValueError as exc:
+            problems.append(doc.problem(at, f"{name}: {exc}"))
+    return _Base(
+        index=index,
+        profile=base,
+        requirements=requirements,
+        parameters=MappingProxyType(parameters),
+    )
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parameters(

@@ -17,6 +17,7 @@ __all__ = [
     "Area",
     "Condition",
     "Confidence",
+    "Extension",
     "Level",
     "Parameter",
     "ParameterType",
@@ -166,7 +167,24 @@ class Requirement:
     refs: tuple[Reference, ...]
     when: tuple[Condition, ...]
     check: Check
+    # Where it is defined: with `extends`, a composed profile holds requirements of its bases,
+    # and an error or a report names the profile and file that wrote them.
+    profile: str
+    profile_version: str
+    path: Path
     line: int
+    # The target kinds it applies to in the profile that holds it (`extends[].targets`).
+    target_kinds: tuple[str, ...]
+    subsystem: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Extension:
+    """A profile another one is composed from (`extends`), as its report names it."""
+
+    id: str
+    version: str
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,4 +199,7 @@ class Profile:
     parameters: Mapping[str, Parameter]
     requirements: tuple[Requirement, ...]
     path: Path
+    # Over the file's own text and every base's sha256, so that a change in a base changes it.
     sha256: str
+    # Every profile this one is composed from, transitively, bases before what extends them.
+    extends: tuple[Extension, ...] = ()

@@ -118,7 +118,8 @@ class RequirementItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         requirement = self.case.requirement
         title = requirement.title.get("en", "")
-        return self.case.profile.path, requirement.line - 1, f"{requirement.id} {title}"
+        # The file that defines the requirement: a base's, for one inherited through `extends`.
+        return requirement.path, requirement.line - 1, f"{requirement.id} {title}"
 
 
 class ProfileCollector(pytest.Collector):
@@ -174,7 +175,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash.get(STATE, None)
     if state is not None:
         profiles = ", ".join(f"{p.id} {p.version}" for p in state.profiles)
-        where = f"bench {state.bench.endpoints}" if state.bench else str(state.site.path)
+        where = f"{state.bench.name} bench {state.bench.endpoints}" if state.bench else ""
+        where = where or str(state.site.path)
         if state.bench is not None and len(state.bench.poles) > 1:
             where = f"bench of {len(state.bench.poles)} poles, P001 at {state.bench.endpoints}"
         if state.replay is not None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ycsa_conform.bench import Bench
     from ycsa_conform.bench.process import RemoteBench
 
-__all__ = ["STATE", "State", "build_state", "is_worker"]
+__all__ = ["STATE", "State", "bench_for", "build_state", "is_worker"]
 
 
 @dataclass(slots=True)
@@ -121,14 +121,20 @@ def build_state(config: pytest.Config) -> State:
                 raise pytest.UsageError(
                     f"--bench-poles {poles}: a bench simulates 1 to {MAX_POLES} poles"
                 )
+            name = bench_for(profiles)
             try:
                 if poles > 1:
+                    if name != "smart-pole":
+                        raise pytest.UsageError(
+                            f"--bench-poles simulates a fleet of poles; the {name} bench "
+                            "simulates one community (with its pole): drop --bench-poles"
+                        )
                     # A fleet is served by a child process (see bench.process).
                     from ycsa_conform.bench.process import RemoteBench
 
-                    bench = RemoteBench.start("smart-pole", faults=faults, poles=poles)
+                    bench = RemoteBench.start(name, faults=faults, poles=poles)
                 else:
-                    bench = Bench.start("smart-pole", faults=faults)
+                    bench = Bench.start(name, faults=faults)
             except ValueError as exc:
                 raise pytest.UsageError(f"--bench-fault: {exc}") from None
             running = bench
@@ -163,7 +169,14 @@ def build_state(config: pytest.Config) -> State:
         tool_version=__version__,
         profiles=tuple(
             ProfileInfo(
-                id=p.id, version=p.version, sha256=p.sha256, title=dict(p.title), path=str(p.path)
+                id=p.id,
+                version=p.version,
+                sha256=p.sha256,
+                title=dict(p.title),
+                path=str(p.path),
+                extends=tuple(
+                    {"id": e.id, "version": e.version, "sha256": e.sha256} for e in p.extends
+                ),
             )
             for p in profiles
         ),
@@ -186,6 +199,14 @@ def build_state(config: pytest.Config) -> State:
         recorder=recorder,
         replay=replay,
     )
+
+
+def bench_for(profiles: tuple[Profile, ...]) -> str:
+    """The built-in bench a run without --site checks: the smart-community bench (a community
+    with a smart pole inside) when a profile has requirements for a community, else the
+    smart-pole bench."""
+    kinds = {kind for p in profiles for kind in p.target_kinds}
+    return "smart-community" if "community" in kinds else "smart-pole"
 
 
 def _manifest(

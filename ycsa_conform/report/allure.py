@@ -39,6 +39,12 @@ def annotate(result: Result, *, profile_title: str) -> None:
     dynamic.label("profile", result.profile)
     dynamic.label("target", result.target)
     dynamic.label("verdict", result.verdict.value)
+    if result.subsystem:
+        dynamic.sub_suite(result.subsystem)
+        dynamic.label("subsystem", result.subsystem)
+        dynamic.tag(f"subsystem:{result.subsystem}")
+    if result.source_profile and result.source_profile != result.profile:
+        dynamic.tag(f"from:{result.source_profile}")
     for ref in result.refs:
         if ref.get("url"):
             name = " ".join(str(part) for part in (ref.get("source"), ref.get("clause")) if part)

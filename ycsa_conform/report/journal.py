@@ -47,6 +47,7 @@ def run_from_dict(data: dict[str, Any]) -> RunInfo:
                 sha256=p["sha256"],
                 title=dict(p.get("title", {})),
                 path=p.get("path", ""),
+                extends=tuple(dict(e) for e in p.get("extends", ())),
             )
             for p in data["profiles"]
         ),

@@ -29,6 +29,7 @@ __all__ = [
     "build_report",
     "conclude",
     "render_html",
+    "subsystems",
     "summarize",
     "timestamp",
     "write_reports",
@@ -82,6 +83,23 @@ def summarize(results: Iterable[Result]) -> dict[str, int]:
     return counts
 
 
+def subsystems(results: Iterable[Result]) -> list[dict[str, Any]]:
+    """Results that have a subsystem, one group per (target, subsystem) in first-seen order."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for result in results:
+        if result.subsystem is not None:
+            groups.setdefault((result.target, result.subsystem), []).append(result)
+    return [
+        {
+            "target": target,
+            "subsystem": subsystem,
+            "summary": summarize(members),
+            "requirements": [r.requirement for r in members],
+        }
+        for (target, subsystem), members in groups.items()
+    ]
+
+
 def conclude(summary: dict[str, int], *, strict_acceptance: bool = False) -> Conclusion:
     """What a summary means for acceptance. Pending fails only under strict acceptance."""
     fail, error, pending = summary["fail"], summary["error"], summary["pending"]
@@ -125,6 +143,7 @@ def build_report(
     report["finished"] = finished
     report["summary"] = summarize(ordered)
     report["results"] = [r.as_dict() for r in ordered]
+    report["subsystems"] = subsystems(ordered)
     if traffic is not None:
         report["traffic"] = dict(traffic)
     _validate(report)
@@ -180,18 +199,38 @@ def render_html(report: dict[str, Any]) -> str:
         ),
         areas=_breakdown(results, "area"),
         targets=_breakdown(results, "target"),
-        by_target=_group(results, "target"),
+        by_target=[(target, _by_subsystem(rows)) for target, rows in _group(results, "target")],
         several_profiles=len({r["profile"] for r in results}) > 1,
+        versions=_versions(report["profiles"]),
     )
 
 
-def _breakdown(results: list[dict[str, Any]], key: str) -> list[tuple[str, dict[str, int]]]:
-    rows: dict[str, dict[str, int]] = {}
-    for result in results:
-        counts = rows.setdefault(result[key], {"total": 0} | {v.value: 0 for v in Verdict})
+def _by_subsystem(
+    rows: list[dict[str, Any]],
+) -> list[tuple[str | None, dict[str, int], list[dict[str, Any]]]]:
+    """A target's results by subsystem, in first-seen order; those without one under None."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row.get("subsystem"), []).append(row)
+    return [(name, _counts(members), members) for name, members in groups.items()]
+
+
+def _versions(profiles: list[dict[str, Any]]) -> dict[str, str]:
+    """Profile id → version, for the profiles run and every profile they extend."""
+    versions = {e["id"]: e["version"] for p in profiles for e in p.get("extends", ())}
+    return versions | {p["id"]: p["version"] for p in profiles}
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"total": 0} | {v.value: 0 for v in Verdict}
+    for row in rows:
         counts["total"] += 1
-        counts[result["verdict"]] += 1
-    return sorted(rows.items())
+        counts[row["verdict"]] += 1
+    return counts
+
+
+def _breakdown(results: list[dict[str, Any]], key: str) -> list[tuple[str, dict[str, int]]]:
+    return [(name, _counts(rows)) for name, rows in _group(results, key)]
 
 
 def _group(results: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[str, Any]]]]:
