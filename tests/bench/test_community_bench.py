@@ -107,9 +107,12 @@ def test_the_pole_inside_answers_over_modbus_tcp(bench: Bench) -> None:
 
 def test_the_parameters_are_the_poles_updated_by_the_communitys(bench: Bench) -> None:
     pole = yaml.safe_load((BENCHES / "smart-pole.site.yaml").read_text(encoding="utf-8"))
+    own = yaml.safe_load((BENCHES / "smart-community.site.yaml").read_text(encoding="utf-8"))
     site = load_site(bench.site_path, text=bench.site_text)
 
-    assert set(site.parameters) == set(pole["parameters"])
+    assert set(site.parameters) == set(pole["parameters"]) | set(own["parameters"])
+    for name, value in own["parameters"].items():
+        assert site.parameters[name].value == value, name
 
 
 def test_one_evidence_file_merges_both_benches_and_goes_with_the_bench() -> None:
