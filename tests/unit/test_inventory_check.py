@@ -116,11 +116,11 @@ def test_durations_are_seconds_and_max_age_has_a_default(tmp_path: Path) -> None
         ),
         (
             f"{BASE}, window: 2 m",
-            f"{WHERE}.window: '2 m' is not a duration; give how long to listen, like '5 s'",
+            f"{WHERE}.window: '2 m' is not a duration; write it like '5 s'",
         ),
         (
             f"{BASE}, window: 0 s",
-            f"{WHERE}.window: 0 s is too short; give more than 0 s",
+            f"{WHERE}.window: '0 s' is too short; give more than 0 s",
         ),
         (
             f"{BASE}, window: $inventory_windw",
@@ -129,7 +129,7 @@ def test_durations_are_seconds_and_max_age_has_a_default(tmp_path: Path) -> None
         ),
         (
             f"{BASE}, window: $site_name",
-            f"{WHERE}.window: parameter $site_name is not a duration; give how long to listen, "
+            f"{WHERE}.window: parameter $site_name is not a duration; give the window in seconds, "
             "like '5 s', or name a quantity parameter with 'unit: s'",
         ),
         (
@@ -139,8 +139,7 @@ def test_durations_are_seconds_and_max_age_has_a_default(tmp_path: Path) -> None
         ),
         (
             f"{BASE}, window: 2 s, timestamp: /ts, max_age: soon",
-            f"{WHERE}.max_age: 'soon' is not a duration; give how old a report may be, like "
-            "'120 s'",
+            f"{WHERE}.max_age: 'soon' is not a duration; write it like '120 s'",
         ),
         (
             f"{BASE}, window: 2 s, classes: [camera, camera]",

@@ -35,9 +35,10 @@ import pint
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.limit import ParamRef
 from ycsa_conform.result import Measurement, Source, Verdict, worst
-from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
+from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext
+from .measure import parse_duration
 from .message import resolve_pointer
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def _seconds(ctx: CheckContext, value: float | ParamRef, key: str) -> float | st
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> InventoryCheck | None:
-    window = _duration(raw["window"], "window", ctx, "how long to listen, like '5 s'")
+    window = parse_duration(raw["window"], ctx, "window")
     max_age: float | ParamRef | None = DEFAULT_MAX_AGE
     if "max_age" in raw:
         if "timestamp" not in raw:
@@ -298,7 +299,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> InventoryCheck | None:
                 "(like '/ts'), to know how old a report is; add it or remove max_age",
             )
             return None
-        max_age = _duration(raw["max_age"], "max_age", ctx, "how old a report may be, like '120 s'")
+        max_age = parse_duration(raw["max_age"], ctx, "max_age", example="120 s")
     classes = tuple(raw.get("classes", ()))
     repeated = sorted({c for c in classes if classes.count(c) > 1})
     if repeated:
@@ -315,40 +316,3 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> InventoryCheck | None:
         max_age=max_age,
         classes=classes,
     )
-
-
-def _duration(text: Any, key: str, ctx: ParseContext, what: str) -> float | ParamRef | None:
-    """A positive duration in seconds, or a profile parameter holding one."""
-    if isinstance(text, str) and text.strip().startswith("$"):
-        name = text.strip()[1:]
-        info = ctx.parameters.get(name)
-        if info is None:
-            known = ", ".join(f"${p}" for p in ctx.parameters) or "none"
-            ctx.problem(
-                key, f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
-            )
-            return None
-        if info.unit is None or not (1 * info.unit).is_compatible_with(ureg.second):
-            ctx.problem(
-                key,
-                f"parameter ${name} is not a duration; give {what}, or name a quantity "
-                "parameter with 'unit: s'",
-            )
-            return None
-        return ParamRef(name)
-    try:
-        quantity = parse_quantity(text)
-    except UnitError:
-        quantity = None
-    if (
-        quantity is None
-        or quantity.units == ureg.dimensionless
-        or not quantity.is_compatible_with(ureg.second)
-    ):
-        ctx.problem(key, f"{text!r} is not a duration; give {what}")
-        return None
-    seconds = float(quantity.to(ureg.second).magnitude)
-    if not seconds > 0:
-        ctx.problem(key, f"{format_quantity(quantity)} is too short; give more than 0 s")
-        return None
-    return seconds
