@@ -562,22 +562,18 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
     match = _match(raw.get("match", {}), ctx, "match")
     if match is None:
         return None
-    timestamp = raw.get("timestamp")
-    if (expect is Expect.AGE) != (timestamp is not None):
-        ctx.problem(
-            "timestamp",
-            "'expect: age' needs 'timestamp', the JSON pointer to the payload's time stamp "
-            "(like '/ts'), and only it takes one",
-        )
-        return None
-    sequence = raw.get("sequence")
-    if (expect is Expect.SEQUENCE) != (sequence is not None):
-        ctx.problem(
-            "sequence",
-            "'expect: sequence' needs 'sequence', the JSON pointer to the payload's counter "
-            "(like '/seq'), and only it takes one",
-        )
-        return None
+    # Pointers into the payload that exactly one expectation takes.
+    for key, owner, what in (
+        ("timestamp", Expect.AGE, "time stamp (like '/ts')"),
+        ("sequence", Expect.SEQUENCE, "counter (like '/seq')"),
+    ):
+        if (expect is owner) != (key in raw):
+            ctx.problem(
+                key,
+                f"'expect: {owner}' needs '{key}', the JSON pointer to the payload's {what}, "
+                "and only it takes one",
+            )
+            return None
     trigger = None
     if "trigger" in raw:
         if expect is not Expect.ARRIVES:
@@ -593,8 +589,8 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MessageCheck | None:
         window=window,
         limit=limit,
         match=match,
-        timestamp=timestamp,
-        sequence=sequence,
+        timestamp=raw.get("timestamp"),
+        sequence=raw.get("sequence"),
         trigger=trigger,
     )
 
