@@ -227,6 +227,7 @@ EFFECTS: dict[str, tuple[str, Check]] = {
     "camera-offline": ("video", lambda v: v["cameras_online"] == 47),
     "door-controller-silent": ("access", lambda v: v["doors_online"] == 35),
     "elevator-out-of-service": ("elevator", lambda v: v["elevators_in_service"] == 7),
+    "undeclared-charger": ("charging", lambda v: v["chargers_total"] == 25),
 }
 
 

@@ -6,10 +6,8 @@ smart-community fault when the smart-community profile runs against the communit
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
-import pint
 import pytest
 
 from ycsa_conform.bench import FAULTS, Bench
@@ -23,14 +21,10 @@ from ycsa_conform.bench.fault import (
     resolve_faults,
 )
 from ycsa_conform.errors import InputError
-from ycsa_conform.point import POINTS
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.result import Verdict
 from ycsa_conform.run import AcceptanceRun
 from ycsa_conform.site import load_site
-from ycsa_conform.transport import LinkOptions, open_device
-from ycsa_conform.transport.mqtt import MqttDevice
-from ycsa_conform.units import parse_unit
 
 POLE_FAULTS = list(FAULTS)  # FAULTS: the smart-pole bench's faults
 COMMUNITY_FAULTS = list(bench_faults("smart-community"))
@@ -93,7 +87,7 @@ def test_community_faults_name_community_requirements_and_set_community_settings
         assert fault.breaks, name
         assert set(fault.breaks) <= own, f"{name}: {set(fault.breaks) - own} not in the profile"
         assert set(fault.overrides) <= fields, name
-        assert fault.verdict in (Verdict.FAIL, Verdict.ERROR), name
+        assert fault.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.MARGINAL), name
         assert fault.description.strip(), name
         assert fault.description_zh, name
 
@@ -213,12 +207,12 @@ def test_an_unknown_bench_lists_the_two_allowed(tmp_path: Path) -> None:
     assert '"smart-pole", "smart-community"' in line
 
 
-def test_an_unknown_verdict_lists_the_two_allowed(tmp_path: Path) -> None:
+def test_an_unknown_verdict_lists_the_three_allowed(tmp_path: Path) -> None:
     line = _problem(tmp_path, GOOD.replace("verdict: fail", "verdict: failed"))
 
     assert line == (
         f"{tmp_path / 'faults.yaml'}:5: $.faults.low-power-factor.verdict: "
-        '"failed" is not allowed (did you mean \'fail\'?); use one of: "fail", "error"'
+        '"failed" is not allowed (did you mean \'fail\'?); use one of: "fail", "error", "marginal"'
     )
 
 
@@ -268,7 +262,6 @@ def test_each_fault_alone_breaks_exactly_what_it_names(profile: Profile, name: s
 
 
 def test_faults_that_silence_different_devices_add_up() -> None:
-    from ycsa_conform.bench.fault import apply_faults, resolve_faults
     from ycsa_conform.bench.physics import PoleSettings
 
     settings = apply_faults(PoleSettings(), resolve_faults(["meter-timeout", "lamp-silent"]))
@@ -276,47 +269,8 @@ def test_faults_that_silence_different_devices_add_up() -> None:
     assert settings.silent_roles == frozenset({"meter", "lamp"})
 
 
-# -- smart-community faults: their effect on the telemetry, then on the profile ---------------
-
-# fault -> (device role, point, what the faulty value is), in the point's canonical unit.
-COMMUNITY_EFFECTS: dict[str, tuple[str, str, Callable[[float | bool], bool]]] = {
-    "alarms-delayed": ("intrusion", "alarm_delivery_delay", lambda v: v > 2),  # s
-    "slow-unlock": ("access", "door_unlock_latency", lambda v: v > 2),  # s
-    "recorder-7-days": ("video", "recorder_retention", lambda v: v < 30),  # d
-    "charger-no-rcd": ("charging", "charger_rcd_fitted", lambda v: v is False),
-    "path-lighting-dim": ("lighting", "path_illuminance", lambda v: v < 5),  # lx
-    "camera-offline": ("video", "cameras_online", lambda v: v < 48),
-    "door-controller-silent": ("access", "doors_online", lambda v: v < 36),
-    "elevator-out-of-service": ("elevator", "elevators_in_service", lambda v: v < 8),
-}
-
-
-def _community_reading(faults: list[str], role: str, point: str) -> float | bool:
-    """`point` of the community's `role` device, read through MqttDevice, in canonical units."""
-    with Bench.start("smart-community", faults=faults) as bench:
-        site = load_site(bench.site_path, text=bench.site_text)
-        spec = site.targets[0].devices[role]
-        device = open_device(role, spec.uri, spec.devicemap, LinkOptions(timeout=2))
-        assert isinstance(device, MqttDevice)
-        try:
-            value = device.read(point).value
-        finally:
-            device.close()
-    if isinstance(value, bool):
-        return value
-    assert isinstance(value, pint.Quantity)
-    return float(value.m_as(parse_unit(POINTS[point].unit)))
-
-
-@pytest.mark.parametrize("name", COMMUNITY_FAULTS)
-def test_each_community_fault_loads_applies_and_shows_in_the_telemetry(name: str) -> None:
-    default = CommunitySettings()
-    settings = apply_faults(default, resolve_faults([name]))
-    assert settings != default
-    role, point, faulty = COMMUNITY_EFFECTS[name]
-
-    assert faulty(_community_reading([name], role, point))
-    assert not faulty(_community_reading([], role, point))
+# -- smart-community faults against the profile (their effect on the telemetry is in
+# tests/bench/test_community.py) -------------------------------------------------------------
 
 
 def test_the_healthy_community_passes_every_community_requirement(

@@ -143,3 +143,16 @@ def test_a_user_overlay_extends_the_built_in_profile(pytester: pytest.Pytester) 
         "kunming-branch-roads",
         "smart-pole",
     )
+
+
+def test_an_undeclared_device_reporting_is_flagged_not_failed(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        "--profile", "smart-community", "--bench-fault", "undeclared-charger", "-k", "SC-EVC-005"
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    (row,) = _report(pytester)["results"]
+    assert row["verdict"] == "marginal"
+    assert "EVC-25" in row["reason"]
+    undeclared = next(m for m in row["measurements"] if m["name"] == "undeclared")
+    assert undeclared["value"] == 1

@@ -4,7 +4,9 @@ The catalogue is data, `benches/faults.yaml` (schema `faults.schema.json`): a fa
 one bench (`bench:`, smart-pole unless it says otherwise) and replaces some of that bench's
 settings (`PoleSettings` of the smart pole, `CommunitySettings` of the smart community), and
 `breaks` lists the requirement ids a correct profile run must then report, every one with the
-fault's `verdict` (fail, or error for a device that cannot be read); `errors` the ones a `fail`
+fault's `verdict` (fail; error for a device that cannot be read; marginal for what a check only
+flags, like a device the site does not declare reporting to the platform); `errors` the ones a
+`fail`
 fault also leaves undecidable (a broken telemetry payload fails its schema check, and a command
 check that must read the value to restore from it cannot be decided). `builtin_faults()` is the
 built-in catalogue of every bench, `bench_faults(name)` one bench's part of it, read on first
@@ -54,7 +56,7 @@ class Fault:
     name: str
     description: str  # English; what the device does wrong, with values and units
     breaks: tuple[str, ...]  # requirement ids of the profile the bench is for
-    verdict: Verdict  # what every requirement in `breaks` becomes: FAIL or ERROR
+    verdict: Verdict  # what every requirement in `breaks` becomes: FAIL, ERROR or MARGINAL
     overrides: Mapping[str, Any] = field(hash=False)  # settings field -> value
     description_zh: str | None = None
     bench: str = "smart-pole"  # the bench whose settings `overrides` replaces
