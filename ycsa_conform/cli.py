@@ -131,7 +131,6 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
 
 
 _LOADERS: dict[str, Callable[[Path], object]] = {
-    # First match wins: an evidence file may name its site with a 'site:' key.
     "evidence": load_evidence,
     "profile": load_profile,
     "site": load_site,
@@ -139,11 +138,24 @@ _LOADERS: dict[str, Callable[[Path], object]] = {
 }
 
 
+def _kind_of(data: object) -> str | None:
+    """Which loader a document is for. An evidence file may name its site ('site:') and a site
+    its evidence file ('evidence:'): a site has targets, an evidence file a list of entries."""
+    if not isinstance(data, dict):
+        return None
+    for kind in ("profile", "devicemap"):
+        if kind in data:
+            return kind
+    if "site" in data and not isinstance(data.get("evidence"), list):
+        return "site"
+    return next((k for k in _LOADERS if k in data), None)
+
+
 def _validate_one(path: Path) -> list[Problem]:
     """Tell the file's kind by its first key, then load it the full way."""
     try:
         doc = read_document(path)
-        kind = next((k for k in _LOADERS if isinstance(doc.data, dict) and k in doc.data), None)
+        kind = _kind_of(doc.data)
         if kind is None:
             return [
                 doc.problem(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import pytest
@@ -25,6 +26,23 @@ def test_every_shipped_file_validates(pytester: pytest.Pytester) -> None:
 
     assert result.ret == 0, result.stderr.str()
     assert result.stdout.str().count(": ok") == len(files) >= 6
+
+
+def test_a_site_naming_its_evidence_file_validates_as_a_site(pytester: pytest.Pytester) -> None:
+    # A copy of the fixture site beside the fixture evidence, naming it: both files have a
+    # 'site:' key and an 'evidence:' key, and each is validated as what it is.
+    fixtures = pytester.path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), fixtures)
+    shutil.copytree(data_dir("benches") / "devicemaps", pytester.path / "benches" / "devicemaps")
+    site = fixtures / "sites" / "kunming-main-road.yaml"
+    site.write_text(
+        "evidence: ../evidence/example.yaml\n" + site.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+    result = _cli(pytester, "validate", str(site), str(fixtures / "evidence" / "example.yaml"))
+
+    assert result.ret == 0, result.stderr.str()
+    assert result.stdout.str().count(": ok") == 2
 
 
 def test_profile_show_json_lists_requirements_with_refs(pytester: pytest.Pytester) -> None:
