@@ -156,3 +156,25 @@ def test_an_undeclared_device_reporting_is_flagged_not_failed(pytester: pytest.P
     assert "EVC-25" in row["reason"]
     undeclared = next(m for m in row["measurements"] if m["name"] == "undeclared")
     assert undeclared["value"] == 1
+
+
+def test_a_community_recording_replays_with_its_evidence(pytester: pytest.Pytester) -> None:
+    # The bench's merged evidence file goes with the bench; the recording keeps a copy.
+    selection = ("-k", "SC-VID or SC-ACC or SC-SEC")
+    recorded = pytester.runpytest(
+        "--profile",
+        "smart-community",
+        "--bench-fault",
+        "camera-offline",
+        "--record",
+        "rec",
+        *selection,
+    )
+    first = {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]}
+
+    replayed = pytester.runpytest("--profile", "smart-community", "--replay", "rec", *selection)
+
+    assert recorded.ret == replayed.ret == pytest.ExitCode.TESTS_FAILED
+    assert {r["requirement"]: r["verdict"] for r in _report(pytester)["results"]} == first
+    assert {k for k, v in first.items() if v != "pass"} == {"SC-VID-003", "SC-VID-004"}
+    assert first["SC-SEC-001"] == "pass"  # evidence, read from the recording's copy

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 
 from ycsa_conform import __version__
 from ycsa_conform.errors import InputError
@@ -150,7 +152,7 @@ def build_state(config: pytest.Config) -> State:
         elif record_dir:
             worker = getattr(config, "workerinput", {}).get("workerid")
             recorder = Recorder(Path(record_dir), worker=worker)
-            recorder.write_manifest(_manifest(profiles, site, bench))
+            recorder.write_manifest(_manifest(profiles, site, bench, recorder.directory))
             opener = _recording(recorder)
         run = AcceptanceRun(
             profiles=profiles,
@@ -210,9 +212,21 @@ def bench_for(profiles: tuple[Profile, ...]) -> str:
 
 
 def _manifest(
-    profiles: tuple[Profile, ...], site: Site, bench: Bench | RemoteBench | None
+    profiles: tuple[Profile, ...],
+    site: Site,
+    bench: Bench | RemoteBench | None,
+    directory: Path,
 ) -> dict[str, object]:
     text = bench.site_text if bench is not None else site.path.read_text(encoding="utf-8")
+    if bench is not None and site.evidence is not None:
+        # A bench's evidence may live only as long as the bench (the community bench merges
+        # its own and its pole's into a temporary file): the recording keeps a copy, so that
+        # --replay finds it.
+        kept = directory / "evidence.yaml"
+        shutil.copyfile(site.evidence, kept)
+        document = yaml.safe_load(text)
+        document["evidence"] = str(kept.resolve())
+        text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
     return {
         "tool": {"name": "ycsa-conform", "version": __version__},
         "recorded": timestamp(),
