@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,7 +222,7 @@ def _manifest(
         # its own and its pole's into a temporary file): the recording keeps a copy, so that
         # --replay finds it.
         kept = directory / "evidence.yaml"
-        shutil.copyfile(site.evidence, kept)
+        _copy_evidence(site.evidence, kept)
         document = yaml.safe_load(text)
         document["evidence"] = str(kept.resolve())
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
@@ -234,6 +233,15 @@ def _manifest(
         "site": {"id": site.id, "kind": site.kind, "path": str(site.path.resolve()), "text": text},
         "bench": {"name": bench.name, "faults": list(bench.faults)} if bench else None,
     }
+
+
+def _copy_evidence(source: Path, copy: Path) -> None:
+    """Copy an evidence file elsewhere, the files it cites made absolute so they still resolve."""
+    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for entry in document.get("evidence", []):
+        if "files" in entry:
+            entry["files"] = [str((source.parent / f).resolve()) for f in entry["files"]]
+    copy.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def _recorded_site(replay: Replay, site_path: str | None) -> Site:
