@@ -176,6 +176,8 @@ class Bench:
         Parameters: the included benches' templates', updated by the community template's.
         """
         document = yaml.safe_load(self.site_path.read_text(encoding="utf-8"))
+        # Design values the included poles have as fitted in this bench (not a site key).
+        pole_design = document.pop("pole_design", None) or {}
         [target] = document["targets"]
         target = _fill_all(target, self.community_endpoints)
         if maps_from is not None:
@@ -187,6 +189,7 @@ class Bench:
             [member] = included["targets"]
             member = _fill_all(member, endpoints)
             member["id"] = endpoints["pole"]
+            member.setdefault("design", {}).update(pole_design)
             _make_absolute(member, definition.site_path.parent)
             targets.append(member)
             parameters.update(included.get("parameters") or {})
