@@ -119,6 +119,11 @@ class Site:
     evidence: Path | None = None
 
 
+# The most ids one range may declare: far beyond any community subsystem, and a guard against a
+# typo like CAM-0000001..CAM-9999999 expanding to ten million ids.
+MAX_RANGE = 100_000
+
+
 def _numbered(device_id: str) -> tuple[str, str] | None:
     """'CAM-001' -> ('CAM-', '001'); None when the id does not end in digits."""
     digits = len(device_id) - len(device_id.rstrip("0123456789"))
@@ -336,6 +341,9 @@ class _SiteBuilder:
         elif int(digits) > int(last_digits):
             wrong = "the first id comes after the last"
             good = f"{last}..{first}"
+        elif int(last_digits) - int(digits) >= MAX_RANGE:
+            wrong = f"it spans more than {MAX_RANGE} ids, more than any subsystem has"
+            good = f"{prefix}{digits}..{prefix}{int(digits) + 47:0{width}d}"
         else:
             return tuple(f"{prefix}{n:0{width}d}" for n in range(int(digits), int(last_digits) + 1))
         self.problems.append(

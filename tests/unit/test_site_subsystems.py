@@ -117,6 +117,12 @@ def test_a_target_without_subsystems_has_none(folder: Path) -> None:
             "first <= last)",
         ),
         (
+            "CAM-0000001..CAM-9999999",
+            "'CAM-0000001..CAM-9999999' is not a range: it spans more than 100000 ids, more "
+            "than any subsystem has; write it like 'CAM-0000001..CAM-0000048' (same prefix, "
+            "same zero-padded width, first <= last)",
+        ),
+        (
             "CAM-A..CAM-B",
             "'CAM-A..CAM-B' is not a range of numbered ids; write it like 'CAM-001..CAM-048' "
             "(same prefix, same zero-padded width, first <= last), or list the ids",
