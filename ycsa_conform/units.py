@@ -77,4 +77,5 @@ def format_unit(unit: Any) -> str:
     if unit == ureg.dimensionless:
         return ""
     text = f"{unit:~P}"
-    return text.replace("percent", "%")
+    # pint writes a year as 'a' (annum), which nobody reads as a year.
+    return re.sub(r"\ba\b", "year", text.replace("percent", "%"))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pint
 import pytest
 
+from ycsa_conform.profile import load_profile
 from ycsa_conform.units import (
     Quantity,
     UnitError,
     format_quantity,
+    format_unit,
     parse_quantity,
     parse_unit,
     ureg,
@@ -175,3 +178,23 @@ def test_format_quantity_is_short_and_stable(quantity: pint.Quantity[Any], text:
 
 def test_format_quantity_takes_more_digits_on_request() -> None:
     assert format_quantity(Quantity(230.123456, "V"), digits=6) == "230.123 V"
+
+
+def test_a_year_is_written_year_not_pints_annum() -> None:
+    assert format_unit(parse_unit("year")) == "year"
+    assert format_quantity(parse_quantity("50 year")) == "50 year"
+    assert format_unit(parse_unit("A")) == "A"  # ampere keeps its symbol
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("50", "'50' has no unit; write it like '50 year'"),
+        ("0.65 V", "'0.65 V' is not a quantity in year"),
+    ],
+)
+def test_a_parameter_in_years_says_so_when_given_wrong(raw: str, message: str) -> None:
+    parameter = load_profile("smart-pole").parameters["return_period"]
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parameter.coerce(raw)

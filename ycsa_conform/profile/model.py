@@ -11,7 +11,7 @@ from typing import Any
 import pint
 
 from ycsa_conform.checks import Check
-from ycsa_conform.units import UnitError, format_quantity, parse_quantity
+from ycsa_conform.units import UnitError, format_quantity, format_unit, parse_quantity
 
 __all__ = [
     "Area",
@@ -89,14 +89,15 @@ class Parameter:
         """
         if self.type is ParameterType.QUANTITY:
             assert self.unit is not None
+            unit = format_unit(self.unit) or "a number"
             try:
                 q = parse_quantity(raw) if not isinstance(raw, bool) else None
             except UnitError as exc:
-                raise ValueError(f"{exc}; give it in {self.unit:~P}") from None
+                raise ValueError(f"{exc}; give it in {unit}") from None
+            if q is not None and q.units == q._REGISTRY.dimensionless and self.unit != q.units:
+                raise ValueError(f"{raw!r} has no unit; write it like '{raw} {unit}'")
             if q is None or not q.is_compatible_with(self.unit):
-                raise ValueError(f"{raw!r} is not a quantity in {self.unit:~P}")
-            if q.units == q._REGISTRY.dimensionless and self.unit != q.units:
-                raise ValueError(f"{raw!r} has no unit; write it like '{raw} {self.unit:~P}'")
+                raise ValueError(f"{raw!r} is not a quantity in {unit}")
             return q.to(self.unit)
         if self.type is ParameterType.TEXT:
             text = str(raw)
