@@ -265,7 +265,7 @@ def test_a_condition_on_an_unknown_design_key(tmp_path: Path) -> None:
 
     assert problems(path) == [
         f"{path}:{line}: {requirement('SP-LUM-001')}.when[0].design: unknown design key "
-        "'road_clas'; known keys: " + ", ".join(DESIGN_KEYS)
+        "'road_clas'; did you mean 'road_class'? known keys: " + ", ".join(DESIGN_KEYS)
     ]
 
 

@@ -308,6 +308,12 @@ def _did_you_mean(word: str, candidates: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _suggest(word: str, candidates: list[str]) -> str:
+    """'did you mean ...? ' before a list of known names, as the compute check says it."""
+    close = difflib.get_close_matches(word, candidates, n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def _parameters(
     doc: Document, raw: Mapping[str, Any], problems: list[Problem]
 ) -> dict[str, Parameter]:
@@ -377,7 +383,8 @@ def _condition(
         problems.append(
             doc.problem(
                 (*where, "design"),
-                f"unknown design key {raw['design']!r}; known keys: {', '.join(DESIGN_KEYS)}",
+                f"unknown design key {raw['design']!r}; "
+                f"{_suggest(raw['design'], list(DESIGN_KEYS))}known keys: {', '.join(DESIGN_KEYS)}",
             )
         )
         return None
