@@ -193,6 +193,7 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
             "description": f.description,
             "breaks": list(f.breaks),
             "verdict": f.verdict.value,
+            "errors": list(f.errors),
         }
         for f in builtin_faults().values()
         if args.bench in (None, f.bench)
@@ -200,10 +201,13 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
+        width = max((len(row["verdict"]) for row in rows), default=0)
         for row in rows:
             breaks = ", ".join(row["breaks"])
+            if row["errors"]:
+                breaks += f" (and error: {', '.join(row['errors'])})"
             print(
-                f"{row['bench']:<16} {row['name']:<26} {row['verdict']:<5} {breaks}: "
+                f"{row['bench']:<16} {row['name']:<26} {row['verdict']:<{width}} {breaks}: "
                 f"{row['description']}"
             )
     return 0

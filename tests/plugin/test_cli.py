@@ -83,9 +83,11 @@ def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest
 
     result.stdout.fnmatch_lines(
         [
-            "smart-pole *low-power-factor * fail  SP-PWR-008: the LED driver's power factor *",
-            "smart-pole *tilt-device-failure * error SP-LOAD-012, SP-DATA-019: the tilt sensor *",
-            "smart-community *recorder-7-days * fail  SC-VID-001: the video recorder keeps only *",
+            "smart-pole *low-power-factor * fail * SP-PWR-008: the LED driver's power factor *",
+            "smart-pole *telemetry-schema-violation * SP-DATA-007 (and error: SP-DATA-009): *",
+            "smart-pole *tilt-device-failure * error * SP-LOAD-012, SP-DATA-019: the tilt sensor *",
+            "smart-community *recorder-7-days * fail * SC-VID-001: the video recorder keeps *",
+            "smart-community *undeclared-charger * marginal SC-EVC-005: a 25th charging point*",
         ]
     )
 
@@ -96,6 +98,7 @@ def test_bench_faults_of_one_bench_as_json(pytester: pytest.Pytester) -> None:
     rows = json.loads(result.stdout.str())
     assert {r["bench"] for r in rows} == {"smart-community"}
     assert {"alarms-delayed", "recorder-7-days"} <= {r["name"] for r in rows}
+    assert all(r["errors"] == [] for r in rows)
 
 
 def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester) -> None:
