@@ -335,14 +335,7 @@ def _fleet_site(
             "zh": f"仿真灯杆 {values['pole']}",
         }
         if maps_from is not None:
-            for device in clone.get("devices", {}).values():
-                device["map"] = str((maps_from / device["map"]).resolve())
-            records = clone.get("records", {})
-            for name, file in records.items():
-                records[name] = str((maps_from / file).resolve())
-            design = clone.get("design", {})
-            if "photometric_file" in design:
-                design["photometric_file"] = str((maps_from / design["photometric_file"]).resolve())
+            _make_absolute(clone, maps_from)
         targets.append(clone)
     document["targets"] = targets
     if maps_from is not None and "evidence" in document:
