@@ -54,6 +54,17 @@ class ParseContext:
         path = (*self.where, key) if key else self.where
         self.problems.append(self.doc.problem(path, message))
 
+    def parameter(self, key: str, name: str) -> ParameterInfo | None:
+        """The profile's parameter `name` that the check's `key` refers to ($name), or None
+        with the problem reported."""
+        info = self.parameters.get(name)
+        if info is None:
+            known = ", ".join(f"${p}" for p in self.parameters) or "none"
+            self.problem(
+                key, f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
+            )
+        return info
+
     def limit(self, raw: Any, *, unit: pint.Unit | None, subject: str) -> Limit | None:
         """Parse the check's `limit`; check its parameters exist and its dimension fits `unit`."""
         try:
@@ -62,12 +73,7 @@ class ParseContext:
             self.problem("limit", str(exc))
             return None
         for name in sorted(limit.parameters()):
-            if name not in self.parameters:
-                known = ", ".join(f"${p}" for p in self.parameters) or "none"
-                self.problem(
-                    "limit",
-                    f"unknown parameter ${name}; declare it under 'parameters' (known: {known})",
-                )
+            if self.parameter("limit", name) is None:
                 return None
         for name in sorted(limit.parameters()):
             if self.parameters[name].unit is None:

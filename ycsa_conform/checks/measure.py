@@ -269,12 +269,8 @@ def parse_duration(
     """A duration in the profile ('5 s', or a quantity parameter in seconds like '$window')."""
     if isinstance(raw, str) and raw.strip().startswith("$"):
         name = raw.strip()[1:]
-        info = ctx.parameters.get(name)
+        info = ctx.parameter(key, name)
         if info is None:
-            known = ", ".join(f"${p}" for p in ctx.parameters) or "none"
-            ctx.problem(
-                key, f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
-            )
             return None
         if info.unit is None or not (1 * info.unit).is_compatible_with(ureg.second):
             ctx.problem(

@@ -649,12 +649,8 @@ def _window(raw: Mapping[str, Any], expect: Expect, ctx: ParseContext) -> float 
 
 
 def _window_parameter(name: str, ctx: ParseContext) -> ParamRef | None:
-    info = ctx.parameters.get(name)
+    info = ctx.parameter("window", name)
     if info is None:
-        known = ", ".join(f"${p}" for p in ctx.parameters) or "none"
-        ctx.problem(
-            "window", f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
-        )
         return None
     if info.unit is None or not (1 * info.unit).is_compatible_with(ureg.second):
         ctx.problem(

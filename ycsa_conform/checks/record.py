@@ -507,12 +507,8 @@ def _text_or_parameter(
     if not text.startswith("$"):
         return text  # the schema admits only the table's classes and grades
     name = text[1:]
-    info = ctx.parameters.get(name)
+    info = ctx.parameter(key, name)
     if info is None:
-        known = ", ".join(f"${p}" for p in ctx.parameters) or "none"
-        ctx.problem(
-            key, f"unknown parameter ${name}; declare it under 'parameters' (known: {known})"
-        )
         return None
     if info.unit is not None:
         ctx.problem(key, f"parameter ${name} is a number or quantity; name a text parameter")
