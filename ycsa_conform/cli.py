@@ -27,7 +27,7 @@ from .devicemap import load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
-from .site import load_site
+from .site import Site, Target, load_site
 from .source import read_document
 
 __all__ = ["main"]
@@ -170,6 +170,15 @@ def _validate_one(path: Path) -> list[Problem]:
     return []
 
 
+def _chosen_targets(site: Site, pole: str | None) -> list[Target]:
+    """The site's targets, or only `pole` (--pole); none, with the error said, if it has none."""
+    targets = [t for t in site.targets if pole in (None, t.id)]
+    if not targets:
+        known = ", ".join(t.id for t in site.targets)
+        print(f"{site.path}: no target {pole!r}; the site has {known}", file=sys.stderr)
+    return targets
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.files:
@@ -300,10 +309,8 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
     except _Usage as exc:
         print(exc, file=sys.stderr)
         return 2
-    targets = [t for t in site.targets if args.pole in (None, t.id)]
+    targets = _chosen_targets(site, args.pole)
     if not targets:
-        known = ", ".join(t.id for t in site.targets)
-        print(f"{site.path}: no target {args.pole!r}; the site has {known}", file=sys.stderr)
         return 1
     method = GridMethod(args.method)
     errors: list[str] = []
@@ -574,10 +581,8 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    targets = [t for t in site.targets if args.pole in (None, t.id)]
+    targets = _chosen_targets(site, args.pole)
     if not targets:
-        known = ", ".join(t.id for t in site.targets)
-        print(f"{site.path}: no target {args.pole!r}; the site has {known}", file=sys.stderr)
         return 1
     errors: list[str] = []
     results: list[dict[str, Any]] = []

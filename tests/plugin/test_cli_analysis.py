@@ -223,3 +223,18 @@ def test_the_lighting_doc_shows_what_the_command_prints(pytester: pytest.Pyteste
 
     assert result.ret == 0, result.stderr.str()
     assert result.stdout.lines == block.group(2).splitlines()
+
+
+@pytest.mark.parametrize("command", ["loads", "lighting"])
+def test_a_pole_the_site_lacks_is_named_with_the_ones_it_has(
+    pytester: pytest.Pytester, command: str
+) -> None:
+    result = pytester.run(sys.executable, "-m", "ycsa_conform", command, "--pole", "P999")
+
+    assert result.ret == 1
+    assert result.stdout.str() == ""
+    assert (
+        result.stderr.str()
+        .strip()
+        .endswith("smart-pole.site.yaml: no target 'P999'; the site has P001")
+    )
