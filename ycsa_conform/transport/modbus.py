@@ -673,13 +673,7 @@ class ModbusDevice(DeviceBase):
         specs = [self._point(p) for p in dict.fromkeys(points)]
         results: dict[str, list[int] | DeviceError] = {}
         for block in plan_blocks(specs, max_gap=self.options.max_gap):
-            request = {
-                "op": "read",
-                "table": block.table.value,
-                "unit": self.address.unit,
-                "address": block.address,
-                "count": block.count,
-            }
+            request = self._block_request(block)
             self._transactions += 1
             self.probes += 1
             try:
@@ -739,14 +733,18 @@ class ModbusDevice(DeviceBase):
 
     # -- internals ------------------------------------------------------------------------
 
-    def _read_block(self, block: Block) -> dict[str, Reading | DeviceError]:
-        request = {
+    def _block_request(self, block: Block) -> Request:
+        """The read request for one block of registers or bits."""
+        return {
             "op": "read",
             "table": block.table.value,
             "unit": self.address.unit,
             "address": block.address,
             "count": block.count,
         }
+
+    def _read_block(self, block: Block) -> dict[str, Reading | DeviceError]:
+        request = self._block_request(block)
         self._transactions += 1
         response = self._link.transact(request, explain=lambda r: self._explain(block, r))
         return self._decode_block(block, response)
