@@ -7,7 +7,11 @@ YcsaError                        root of everything we raise on purpose
     ├── DeviceTimeout            no answer within the timeout
     ├── DeviceRefused            the connection could not be made
     ├── DeviceException          the device answered with a protocol exception (Modbus code)
-    └── DecodeError              the device answered, but the data cannot be decoded
+    ├── DecodeError              the device answered, but the data cannot be decoded
+    │   └── ImplausibleValue     decoded, but outside the range the device map declares, or
+    │                            not finite: a wrong word order, scale or type, never judged
+    └── LostContact              the device was heard, then went silent or dropped its
+                                 connection during an observation window
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ __all__ = [
     "DeviceException",
     "DeviceRefused",
     "DeviceTimeout",
+    "ImplausibleValue",
     "InputError",
+    "LostContact",
     "Problem",
     "YcsaError",
 ]
@@ -77,3 +83,13 @@ class DeviceException(DeviceError):
 
 class DecodeError(DeviceError):
     """The device answered but its data could not be turned into a value."""
+
+
+class ImplausibleValue(DecodeError):
+    """The device answered with a value it cannot physically have: outside the `range` its
+    device map declares, or not a finite number. Never judged against a limit."""
+
+
+class LostContact(DeviceError):
+    """The device was present, then disappeared (connection dropped, process gone) during a
+    window: the window cannot be judged, which is not the same as non-conformance."""

@@ -89,6 +89,10 @@ class Result:
     check: str = ""
     duration: float = 0.0
     nodeid: str = ""
+    # The requirement applies but was not tested (not applicable only because actuation is not
+    # allowed, or a state it assumes does not hold): a mandatory one keeps a run from
+    # concluding "Conforms".
+    untested: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,6 +117,7 @@ class Result:
             "refs": [dict(r) for r in self.refs],
             "duration": round(self.duration, 6),
             "nodeid": self.nodeid,
+            "untested": self.untested,
         }
 
     @classmethod
@@ -145,6 +150,7 @@ class Result:
             refs=tuple(data.get("refs", [])),
             duration=float(data.get("duration", 0.0)),
             nodeid=data.get("nodeid", ""),
+            untested=bool(data.get("untested", False)),
         )
 
 

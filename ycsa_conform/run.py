@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from .checks import CheckContext
+from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
 from .errors import DeviceError, InputError, Problem
 from .evidence import EvidenceFile, load_evidence
 from .limit import LimitError
 from .profile.model import Condition, ParamValue, Profile, Requirement
-from .result import Measurement, Result, Verdict
+from .result import Result, Verdict
 from .site import DeviceSpec, Setting, Site, Target
 from .transport import Device, open_device
 from .transport.poll import PolledDevice
@@ -184,20 +184,20 @@ class AcceptanceRun:
 
     def decide(self, case: Case, *, nodeid: str = "") -> Result:
         started = time.perf_counter()
-        verdict, reason, measurements = self._decide(case)
-        return self._result(case, verdict, reason, measurements, started, nodeid)
+        outcome = self._decide(case)
+        return self._result(case, outcome, started, nodeid)
 
     def crashed(self, case: Case, exc: BaseException, *, nodeid: str = "") -> Result:
         """The result of a check that raised unexpectedly: an error, never a silent pass."""
         reason = f"cannot be decided: internal error {type(exc).__name__}: {exc}"
-        return self._result(case, Verdict.ERROR, reason, (), time.perf_counter(), nodeid)
+        return self._result(
+            case, Outcome(verdict=Verdict.ERROR, reason=reason), time.perf_counter(), nodeid
+        )
 
     def _result(
         self,
         case: Case,
-        verdict: Verdict,
-        reason: str,
-        measurements: tuple[Measurement, ...],
+        outcome: Outcome,
         started: float,
         nodeid: str,
     ) -> Result:
@@ -213,28 +213,28 @@ class AcceptanceRun:
             level=requirement.level.value,
             title=dict(requirement.title),
             check=requirement.check.kind,
-            verdict=verdict,
-            reason=f"{requirement.id} {reason} ({cite})",
-            measurements=measurements,
+            verdict=outcome.verdict,
+            reason=f"{requirement.id} {outcome.reason} ({cite})",
+            measurements=outcome.measurements,
             refs=tuple(r.as_dict() for r in requirement.refs),
             duration=time.perf_counter() - started,
             nodeid=nodeid,
+            untested=outcome.untested and outcome.verdict is Verdict.NOT_APPLICABLE,
         )
 
-    def _decide(self, case: Case) -> tuple[Verdict, str, tuple[Measurement, ...]]:
+    def _decide(self, case: Case) -> Outcome:
         target, requirement = case.target, case.requirement
         parameters = self.parameters(case.profile, target)
         for condition in requirement.when:
             why_not = _inapplicable(condition, target, parameters)
             if why_not is not None:
-                return Verdict.NOT_APPLICABLE, f"not applicable: {why_not}", ()
+                return Outcome(verdict=Verdict.NOT_APPLICABLE, reason=f"not applicable: {why_not}")
         for role in requirement.check.needs():
             if role not in target.devices:
-                return (
-                    Verdict.ERROR,
-                    f"cannot be decided: target {target.id} declares no {role!r} device; "
+                return Outcome(
+                    verdict=Verdict.ERROR,
+                    reason=f"cannot be decided: target {target.id} declares no {role!r} device; "
                     f"add it under devices at {target.origin}",
-                    (),
                 )
         ctx = CheckContext(
             target=target,
@@ -245,12 +245,9 @@ class AcceptanceRun:
             actuation_allowed=self.actuation_allowed,
         )
         try:
-            outcome = requirement.check.run(ctx)
-        except DeviceError as exc:
-            return Verdict.ERROR, f"cannot be decided: {exc}", ()
-        except (MissingDesignData, LimitError) as exc:
-            return Verdict.ERROR, f"cannot be decided: {exc}", ()
-        return outcome.verdict, outcome.reason, outcome.measurements
+            return requirement.check.run(ctx)
+        except (DeviceError, MissingDesignData, LimitError) as exc:
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
 
 
 def _subsystem(requirement: Requirement, target: Target) -> str | None:

@@ -44,7 +44,7 @@ from ycsa_conform.result import Measurement, Verdict, worst
 from ycsa_conform.transport import Device
 from ycsa_conform.units import format_quantity, parse_unit, ureg
 
-from .base import CheckContext, Decided, Outcome, ParseContext, decide_value
+from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
 from .measure import (
     Condition,
     parse_conditions,
@@ -84,6 +84,19 @@ class ActuateCheck:
 
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
+
+    def uses(self) -> tuple[Use, ...]:
+        observed = tuple(o.point for o in self.observe if o.point != ROUND_TRIP)
+        written = tuple(dict.fromkeys((*(p for p, _ in self.set), *self.restore)))
+        conditions = tuple(c.point for c in self.unless)
+        return (
+            Use(
+                role=self.device,
+                reads=tuple(dict.fromkeys((*written, *observed, *conditions))),
+                writes=written,
+                commands=self._round_trip is not None,
+            ),
+        )
 
     @property
     def _round_trip(self) -> Observe | None:

@@ -26,6 +26,7 @@ __all__ = [
     "Outcome",
     "ParameterInfo",
     "ParseContext",
+    "Use",
     "combine",
     "decide_value",
 ]
@@ -128,6 +129,25 @@ class Outcome:
     verdict: Verdict
     reason: str
     measurements: tuple[Measurement, ...] = ()
+    # True when the requirement applies to the target but was not tested: not applicable only
+    # because actuation is not allowed, or because a state it assumes does not hold now. A
+    # mandatory requirement left so keeps a run from concluding "Conforms".
+    untested: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Use:
+    """What a check asks of one device role. `ycsa-conform validate` and the start of every run
+    hold the role's device map to it, so a missing point is found before anything runs."""
+
+    role: str
+    reads: tuple[str, ...] = ()  # logical points read
+    writes: tuple[str, ...] = ()  # points written (set, restore, a trigger's stimulus)
+    topics: tuple[str, ...] = ()  # MQTT topic keys of the device map observed
+    commands: bool = False  # commands acknowledged through the map's `commands:` (MQTT)
+    # Points the profile marks optional: a map without them makes the requirement not
+    # applicable (a relay on a dimming-only controller), not an error.
+    optional: tuple[str, ...] = ()
 
 
 class Check(Protocol):
@@ -138,6 +158,10 @@ class Check(Protocol):
 
     def needs(self) -> tuple[str, ...]:
         """Device roles the check reads; a target without one of them cannot be decided."""
+        ...
+
+    def uses(self) -> tuple[Use, ...]:
+        """What the check asks of each device role's map (points, topics, commands)."""
         ...
 
     def run(self, ctx: CheckContext) -> Outcome: ...

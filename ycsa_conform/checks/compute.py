@@ -32,7 +32,7 @@ from ycsa_conform.result import Source
 from ycsa_conform.site import Equipment
 from ycsa_conform.units import Quantity, format_quantity, parse_unit
 
-from .base import CheckContext, Outcome, ParseContext, combine, decide_value
+from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 
 __all__ = [
     "FORMULAS",
@@ -526,6 +526,9 @@ class ComputeCheck:
         return "compute"
 
     def needs(self) -> tuple[str, ...]:
+        return ()
+
+    def uses(self) -> tuple[Use, ...]:
         return ()
 
     def run(self, ctx: CheckContext) -> Outcome:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ycsa_conform.result import Measurement, Verdict
 
-from .base import CheckContext, Outcome, ParseContext
+from .base import CheckContext, Outcome, ParseContext, Use
 
 __all__ = ["EvidenceCheck", "parse"]
 
@@ -33,6 +33,9 @@ class EvidenceCheck:
         return "evidence"
 
     def needs(self) -> tuple[str, ...]:
+        return ()
+
+    def uses(self) -> tuple[Use, ...]:
         return ()
 
     def run(self, ctx: CheckContext) -> Outcome:

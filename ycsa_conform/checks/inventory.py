@@ -37,7 +37,7 @@ from ycsa_conform.limit import ParamRef
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import format_quantity, ureg
 
-from .base import CheckContext, Outcome, ParseContext
+from .base import CheckContext, Outcome, ParseContext, Use
 from .measure import parse_duration
 from .message import resolve_pointer
 
@@ -210,6 +210,9 @@ class InventoryCheck:
 
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
+
+    def uses(self) -> tuple[Use, ...]:
+        return (Use(role=self.device, topics=(self.topic,)),)
 
     def run(self, ctx: CheckContext) -> Outcome:
         declared = self._declared(ctx)

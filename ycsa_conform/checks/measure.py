@@ -43,7 +43,7 @@ from ycsa_conform.units import (
     ureg,
 )
 
-from .base import CheckContext, Decided, Outcome, ParseContext, combine, decide_value
+from .base import CheckContext, Decided, Outcome, ParseContext, Use, combine, decide_value
 
 __all__ = [
     "HOST_CLOCK",
@@ -99,6 +99,9 @@ class MeasureCheck:
 
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
+
+    def uses(self) -> tuple[Use, ...]:
+        return (Use(role=self.device, reads=self.reads()[self.device]),)
 
     def reads(self) -> dict[str, tuple[str, ...]]:
         """The points the check reads, by device role (a run polls them together)."""

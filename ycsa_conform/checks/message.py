@@ -57,7 +57,7 @@ from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 
-from .base import CheckContext, Outcome, ParseContext, combine, decide_value
+from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 from .measure import parse_value, read_fresh
 
 if TYPE_CHECKING:
@@ -168,6 +168,13 @@ class MessageCheck:
     def needs(self) -> tuple[str, ...]:
         extra = (self.trigger.device,) if self.trigger is not None else ()
         return tuple(dict.fromkeys((self.device, *extra)))
+
+    def uses(self) -> tuple[Use, ...]:
+        observed = Use(role=self.device, topics=(self.topic,))
+        if self.trigger is None:
+            return (observed,)
+        stimulus = tuple(p for p, _ in self.trigger.set)
+        return (observed, Use(role=self.trigger.device, reads=stimulus, writes=stimulus))
 
     def run(self, ctx: CheckContext) -> Outcome:
         device = ctx.device(self.device)

@@ -81,7 +81,7 @@ from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.site import DeviceSpec
 from ycsa_conform.units import format_quantity, ureg
 
-from .base import CheckContext, Outcome, ParseContext, combine, decide_value
+from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 
 __all__ = [
     "DEFAULT_COUNT",
@@ -138,6 +138,10 @@ class ProtocolCheck:
 
     def needs(self) -> tuple[str, ...]:
         return (self.device,)
+
+    def uses(self) -> tuple[Use, ...]:
+        # The probes pick their registers from the map itself (or documented defaults).
+        return (Use(role=self.device),)
 
     def run(self, ctx: CheckContext) -> Outcome:
         spec = ctx.target.devices[self.device]

@@ -55,7 +55,7 @@ from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import format_quantity, format_unit, parse_unit, ureg
 
-from .base import CheckContext, Decided, Outcome, ParseContext, decide_value
+from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
 
 __all__ = [
     "DERIVATIONS",
@@ -128,6 +128,9 @@ class GridRecordCheck:
         return "record"
 
     def needs(self) -> tuple[str, ...]:
+        return ()
+
+    def uses(self) -> tuple[Use, ...]:
         return ()
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -210,6 +213,9 @@ class InstrumentRecordCheck:
         return "record"
 
     def needs(self) -> tuple[str, ...]:
+        return ()
+
+    def uses(self) -> tuple[Use, ...]:
         return ()
 
     def run(self, ctx: CheckContext) -> Outcome:
