@@ -139,6 +139,9 @@ class MqttTopic:
     schema_path: Path | None
     qos: int
     description: str = ""
+    # The unit of the time stamps in this topic's payloads ("s", "ms" or "us" since
+    # 1970-01-01 UTC): the `age` and `inventory` checks read a stamp through it.
+    time_unit: str = "s"
 
     @property
     def wildcard(self) -> bool:
@@ -382,6 +385,7 @@ def _mqtt_topics(doc: Document, problems: list[Problem]) -> dict[str, MqttTopic]
             schema_path=schema_path,
             qos=int(raw.get("qos", 1)),
             description=raw.get("description", ""),
+            time_unit=raw.get("time_unit", "s"),
         )
     return topics
 
