@@ -1,0 +1,456 @@
+"""The vendor contract: each device map held to what the selected requirements ask of its role.
+
+Every check says what it asks of each device role (`Check.uses()`): points it reads, points it
+writes (`set`, `restore`, a trigger's stimulus), MQTT topics it observes, acknowledged commands.
+This module is the one place that holds a site's device maps to that, before anything runs:
+
+- `gaps`: per (profile, requirement, target), what the role's device map lacks. A run decides
+  such a case `error` with the gap's reason, or `not_applicable` when every missing thing is a
+  point the profile marks optional (a relay on a dimming-only controller), and never runs its
+  check; every other requirement runs.
+- `problems`: what `ycsa-conform validate SITE` prints: the parameters and device roles a run
+  would refuse, the same gaps, register spans that overlap within a Modbus map, and device
+  roles that no selected profile uses (a warning).
+
+Only `Check.uses()` is consulted, never a check's attributes: a check kind that reads a point
+must say so there, or the contract cannot hold a map to it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from .checks.base import Use
+from .devicemap import DeviceMap, ModbusPoint, MqttPoint, Table
+from .errors import InputError, Problem
+from .point import POINTS
+from .result import Verdict
+from .site import DeviceSpec, Setting, Site, Target
+from .source import read_document
+
+if TYPE_CHECKING:
+    from .profile.model import Profile, Requirement
+
+__all__ = [
+    "Finding",
+    "Gap",
+    "GapKey",
+    "Lack",
+    "Severity",
+    "gaps",
+    "overlaps",
+    "problems",
+    "roles_used",
+]
+
+# (profile id, requirement id, target id): one pytest item.
+GapKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lack:
+    """One thing a role's device map lacks, and what to do about it."""
+
+    role: str
+    missing: str  # "point 'lamp_on'", "writable point 'x'", "topic 'status'", "a 'commands:' section"
+    clause: str  # "has no point 'lamp_on'" (the map is the subject)
+    verb: str  # what the requirement does with it: "reads", "writes", "observes", ...
+    fix: str  # "map it (a coil, or a register with on/off values)"
+    optional: bool  # a point the profile marks optional
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    """What one case's device maps lack. `role` is the first role whose map lacks something;
+    `missing` lists every missing thing, of every role; `reason` is one line naming the map,
+    the role, the target, what is missing and the fix."""
+
+    role: str
+    missing: tuple[str, ...]
+    verdict: Verdict  # ERROR, or NOT_APPLICABLE when every missing thing is an optional point
+    reason: str
+    lacks: tuple[Lack, ...] = ()
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # a run would refuse it or decide a requirement `error`: validate exits 1
+    WARNING = "warning"  # worth a look; validate still exits 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One line of `validate`: where (FILE:LINE: $.path), how bad, what and the fix."""
+
+    severity: Severity
+    origin: str
+    message: str
+
+    def __str__(self) -> str:
+        label = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.origin}: {label}{self.message}"
+
+
+def gaps(profiles: Sequence[Profile], site: Site) -> dict[GapKey, Gap]:
+    """Every case whose device maps lack something its check uses, keyed by
+    (profile id, requirement id, target id). A role the target does not declare at all is not a
+    gap: the run says so itself (`target P001 declares no 'meter' device`)."""
+    found: dict[GapKey, Gap] = {}
+    for profile in profiles:
+        for requirement in profile.requirements:
+            for target in site.targets:
+                if target.kind not in requirement.target_kinds:
+                    continue
+                gap = _gap(requirement, target, site)
+                if gap is not None:
+                    found[(profile.id, requirement.id, target.id)] = gap
+    return found
+
+
+def _gap(requirement: Requirement, target: Target, site: Site) -> Gap | None:
+    lacks: list[Lack] = []
+    for use in requirement.check.uses():
+        spec = target.devices.get(use.role)
+        if spec is not None:
+            lacks += _lacks(use, spec.devicemap)
+    if not lacks:
+        return None
+    every_optional = all(lack.optional for lack in lacks)
+    verdict = Verdict.NOT_APPLICABLE if every_optional else Verdict.ERROR
+    return Gap(
+        role=lacks[0].role,
+        missing=tuple(lack.missing for lack in lacks),
+        verdict=verdict,
+        reason=_reason(requirement.id, target, site, lacks, applicable=not every_optional),
+        lacks=tuple(lacks),
+    )
+
+
+def _lacks(use: Use, devicemap: DeviceMap) -> Iterator[Lack]:
+    """What `devicemap` lacks of `use`, in the order the check uses it."""
+    written = set(use.writes)
+    for name in dict.fromkeys((*use.reads, *use.writes, *use.optional)):
+        optional = name in use.optional
+        verb = "writes" if name in written else "reads"
+        point = devicemap.points.get(name)
+        if point is None:
+            yield Lack(
+                role=use.role,
+                missing=f"point {name!r}",
+                clause=f"has no point {name!r}",
+                verb=verb,
+                fix=_map_it(devicemap, name, written=name in written),
+                optional=optional,
+            )
+        elif name in written and (why := _read_only(devicemap, point)) is not None:
+            yield Lack(
+                role=use.role,
+                missing=f"writable point {name!r}",
+                clause=f"maps point {name!r} read-only",
+                verb=verb,
+                fix=why,
+                optional=optional,
+            )
+    for key in use.topics:
+        if key not in devicemap.topics:
+            yield Lack(
+                role=use.role,
+                missing=f"topic {key!r}",
+                clause=f"has no topic {key!r}",
+                verb="observes",
+                fix=_topic_fix(devicemap, key),
+                optional=False,
+            )
+    if use.commands and devicemap.commands is None:
+        yield Lack(
+            role=use.role,
+            missing="a 'commands:' section",
+            clause="has no 'commands:' section",
+            verb="sends acknowledged commands through",
+            fix=(
+                "add 'commands: {topic: ..., ack: ...}' saying where commands go and where "
+                "their acknowledgements come back"
+                if devicemap.protocol == "mqtt"
+                else "acknowledged commands need an MQTT device: give the role an mqtt:// device "
+                "and an MQTT map with a 'commands:' section"
+            ),
+            optional=False,
+        )
+
+
+def _map_it(devicemap: DeviceMap, name: str, *, written: bool) -> str:
+    """How to map the point `name` in a map of this protocol."""
+    spec = POINTS.get(name)
+    flag = spec is not None and spec.unit == "flag"
+    unit = f", unit {spec.unit}" if spec is not None and spec.unit not in ("flag", "text") else ""
+    if devicemap.protocol == "modbus":
+        if flag:
+            kinds = "a coil" if written else "a coil, a discrete input"
+            return f"map it ({kinds}, or a register with on/off values)"
+        where = "a holding register with 'writable: LOW .. HIGH'" if written else "a register"
+        return f"map it ({where}: its address, type and scale{unit})"
+    if devicemap.protocol == "mqtt":
+        if written:
+            return (
+                f"map it (its topic and JSON pointer{unit}, 'writable: LOW .. HIGH' and "
+                "'command: /POINTER')"
+            )
+        return f"map it (its topic and JSON pointer{unit})"
+    if written:
+        return "a DL/T 645 meter takes no writes: give the role a Modbus or MQTT device"
+    return f"map it (its DL/T 645 data id and format{unit})"
+
+
+def _read_only(devicemap: DeviceMap, point: object) -> str | None:
+    """None when the transport will write `point`, else why not and the fix. The same rules
+    as the transports' own refusals (transport/modbus.py, transport/mqtt.py)."""
+    if isinstance(point, ModbusPoint):
+        if point.table in (Table.INPUT, Table.DISCRETE_INPUT):
+            table = "input registers" if point.table is Table.INPUT else "discrete inputs"
+            return (
+                f"it is in the {point.table} table, and Modbus writes no {table}: map it as a "
+                "coil or in the holding table, with 'writable: LOW .. HIGH'"
+            )
+        if point.writable is None:
+            return (
+                "declare 'writable: LOW .. HIGH' on it, if the device accepts writes (the run "
+                "writes nothing a map does not declare writable)"
+            )
+        return None
+    if isinstance(point, MqttPoint):
+        if point.unit is None:
+            return (
+                "an on/off or text point cannot be commanded through a device map: give the "
+                "role a device that maps it as a number, or a Modbus coil"
+            )
+        if point.writable is None or point.command is None:
+            return "add 'writable: LOW .. HIGH' and 'command: /POINTER' to it"
+        return None
+    return "a DL/T 645 meter takes no writes: give the role a Modbus or MQTT device"
+
+
+def _topic_fix(devicemap: DeviceMap, key: str) -> str:
+    if devicemap.protocol != "mqtt":
+        return (
+            f"observing messages needs an MQTT device: give the role an mqtt:// device and an "
+            f"MQTT map with a topic {key!r}"
+        )
+    close = difflib.get_close_matches(key, list(devicemap.topics), n=1)
+    hint = f" (it declares {close[0]!r}; rename it if that is the one)" if close else ""
+    return f"declare it under 'topics:' with its topic and JSON Schema{hint}"
+
+
+def _reason(
+    requirement: str, target: Target, site: Site, lacks: Sequence[Lack], *, applicable: bool
+) -> str:
+    parts: list[str] = []
+    roles = list(dict.fromkeys(lack.role for lack in lacks))
+    subject = requirement
+    for role in roles:
+        mine = [lack for lack in lacks if lack.role == role]
+        devicemap = target.devices[role].devicemap
+        clauses = []
+        for lack in mine:
+            if len(lacks) == 1:
+                clauses.append(f"{lack.clause}, which {subject} {lack.verb}")
+            else:
+                clauses.append(f"{lack.clause}, which {subject} {lack.verb} ({lack.fix})")
+            subject = "it"
+        parts.append(
+            f"device map {devicemap.id!r} ({_shown(devicemap.path, site)}) of {role} on "
+            f"{target.id} " + ", and ".join(clauses)
+        )
+    text = "; and ".join(parts)
+    leave_out = f"leave {requirement} out with -k 'not {requirement}'"
+    if not applicable:
+        return (
+            f"not applicable: {text}; the profile marks "
+            f"{'it' if len(lacks) == 1 else 'them'} optional (the requirement applies to "
+            "devices that have it)"
+        )
+    if len(lacks) == 1:
+        return f"cannot be decided: {text}; {lacks[0].fix} or {leave_out}"
+    return f"cannot be decided: {text}; fix the map or {leave_out}"
+
+
+def _shown(path: Path, site: Site) -> str:
+    """A map's path as the site file would name it: relative to the site's folder if inside."""
+    try:
+        return str(path.resolve().relative_to(site.path.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+# -- overlapping registers ------------------------------------------------------------------
+
+
+def overlaps(devicemap: DeviceMap) -> list[Problem]:
+    """Points of one Modbus map whose registers (or bits) overlap in the same table: a typo in
+    an address, or a 32-bit point whose second register another point also claims. A `bit:` of
+    a status word may share its register with the word and with other bits."""
+    points = [p for p in devicemap.points.values() if isinstance(p, ModbusPoint)]
+    problems: list[Problem] = []
+    lines = _point_lines(devicemap)
+    for i, first in enumerate(points):
+        for second in points[i + 1 :]:
+            if first.table is not second.table or not _overlap(first, second):
+                continue
+            problems.append(
+                Problem(
+                    file=devicemap.path,
+                    line=lines.get(second.name),
+                    path=f"$.points.{second.name}",
+                    message=(
+                        f"{second.name} ({_span_text(second)}) overlaps {first.name} "
+                        f"({_span_text(first)}) in the {first.table} table; give each point "
+                        "its own registers (or declare 'bit:' for a bit of a status word)"
+                    ),
+                )
+            )
+    return problems
+
+
+def _registers(point: ModbusPoint) -> int:
+    if point.table in (Table.COIL, Table.DISCRETE_INPUT):
+        return 1
+    return int(point.type.registers)
+
+
+def _overlap(first: ModbusPoint, second: ModbusPoint) -> bool:
+    # `bit:` (a bit of a status word) is being added to device maps; without it, no point is
+    # a bit and any shared register is an overlap.
+    bits = getattr(first, "bit", None), getattr(second, "bit", None)
+    if bits[0] is not None or bits[1] is not None:
+        if bits[0] is None or bits[1] is None or bits[0] != bits[1]:
+            return False
+    return (
+        first.address < second.address + _registers(second)
+        and second.address < first.address + _registers(first)
+    )
+
+
+def _span_text(point: ModbusPoint) -> str:
+    count = _registers(point)
+    if count == 1:
+        return f"address {point.address}"
+    return f"addresses {point.address}..{point.address + count - 1}"
+
+
+def _point_lines(devicemap: DeviceMap) -> dict[str, int | None]:
+    try:
+        doc = read_document(devicemap.path)
+    except (InputError, OSError):
+        return {}
+    return {name: doc.line(("points", name)) for name in devicemap.points}
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+def roles_used(profiles: Sequence[Profile], kind: str | None = None) -> dict[str, list[str]]:
+    """Device role → the requirements that use it (their checks, or a `when: {device: ...}`),
+    of the profiles, for targets of `kind` (None: every kind)."""
+    used: dict[str, list[str]] = {}
+    for profile in profiles:
+        for requirement in profile.requirements:
+            if kind is not None and kind not in requirement.target_kinds:
+                continue
+            roles = [use.role for use in requirement.check.uses()]
+            roles += requirement.check.needs()
+            roles += [c.device for c in requirement.when if c.device is not None]
+            for role in dict.fromkeys(roles):
+                used.setdefault(role, [])
+                if requirement.id not in used[role]:
+                    used[role].append(requirement.id)
+    return used
+
+
+def problems(
+    profiles: Sequence[Profile],
+    site: Site,
+    *,
+    overrides: Mapping[str, Setting] = MappingProxyType({}),
+) -> list[Finding]:
+    """Everything a run of `profiles` on `site` would refuse or could not decide for want of a
+    device or a mapped point, before anything runs; and what looks wrong though a run would go
+    on (an optional point missing, a device role no profile uses). One line each."""
+    # The run resolves parameters and applicability (`when`) the one way they are resolved;
+    # imported here because run.py imports this module.
+    from .run import AcceptanceRun
+
+    findings: list[Finding] = []
+    found = gaps(profiles, site)
+    try:
+        run = AcceptanceRun(profiles=profiles, site=site, overrides=overrides)
+    except InputError as exc:
+        findings += [_error(problem) for problem in exc.problems]
+        # Without parameters, applicability cannot be told: every gap is reported.
+        findings += [_gap_finding(key, gap, site) for key, gap in found.items()]
+    else:
+        for case in run.cases():
+            key = (case.profile.id, case.requirement.id, case.target.id)
+            outcome = run.settled(case)
+            if outcome is None:
+                continue
+            if key in found and outcome.reason == found[key].reason:
+                findings.append(_gap_finding(key, found[key], site))
+            elif outcome.verdict is Verdict.ERROR:
+                findings.append(
+                    Finding(
+                        severity=Severity.ERROR,
+                        origin=case.target.origin,
+                        message=f"{case.requirement.id} {outcome.reason}",
+                    )
+                )
+    seen: set[Path] = set()
+    for target in site.targets:
+        for spec in target.devices.values():
+            if spec.devicemap.path not in seen:
+                seen.add(spec.devicemap.path)
+                findings += [_error(problem) for problem in overlaps(spec.devicemap)]
+    findings += _unused_roles(profiles, site)
+    # A line said once: the same gap of a requirement two profiles share (smart-community
+    # extends smart-pole) is one gap.
+    return list(dict.fromkeys(findings))
+
+
+def _error(problem: Problem) -> Finding:
+    where = f"{problem.file}:{problem.line}" if problem.line is not None else str(problem.file)
+    origin = f"{where}: {problem.path}" if problem.path else where
+    return Finding(severity=Severity.ERROR, origin=origin, message=problem.message)
+
+
+def _gap_finding(key: GapKey, gap: Gap, site: Site) -> Finding:
+    target = next(t for t in site.targets if t.id == key[2])
+    spec: DeviceSpec = target.devices[gap.role]
+    severity = Severity.ERROR if gap.verdict is Verdict.ERROR else Severity.WARNING
+    return Finding(severity=severity, origin=spec.origin, message=f"{key[1]} {gap.reason}")
+
+
+def _unused_roles(profiles: Sequence[Profile], site: Site) -> list[Finding]:
+    findings = []
+    known = sorted(roles_used(profiles))
+    names = ", ".join(p.id for p in profiles) or "no profile"
+    for target in site.targets:
+        used = roles_used(profiles, target.kind)
+        for role, spec in target.devices.items():
+            if role in used:
+                continue
+            close = difflib.get_close_matches(role, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            findings.append(
+                Finding(
+                    severity=Severity.WARNING,
+                    origin=spec.origin,
+                    message=(
+                        f"no requirement of {names} for a {target.kind} uses a device {role!r}; "
+                        f"{hint}the profiles know: {', '.join(known) or 'none'}"
+                    ),
+                )
+            )
+    return findings
