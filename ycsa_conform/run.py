@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from . import contract
 from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
 from .errors import DeviceError, InputError, Problem
@@ -86,13 +87,25 @@ class AcceptanceRun:
         self._planned = self._plan()
 
     def _plan(self) -> dict[tuple[str, str], list[str]]:
-        """Every point each device will be asked for, so that one poll serves all checks."""
+        """Every point each device will be asked for, so that one poll serves all checks.
+
+        Only points the device's map has. A case whose maps lack something its check uses is
+        decided from that gap and never runs (`contract.gaps`, computed here first); a point
+        planned but unmapped would break every poll of the device and the session's traffic
+        accounting, and with it the report.
+        """
+        self.gaps: dict[contract.GapKey, contract.Gap] = contract.gaps(self.profiles, self.site)
         planned: dict[tuple[str, str], list[str]] = {}
         for case in self.cases():
+            if (case.profile.id, case.requirement.id, case.target.id) in self.gaps:
+                continue
+            # The points `measure` checks read are polled together; other kinds read fresh.
             reads = getattr(case.requirement.check, "reads", None)
             for role, points in (reads() if reads else {}).items():
-                if role in case.target.devices:
-                    planned.setdefault((case.target.id, role), []).extend(points)
+                spec = case.target.devices.get(role)
+                if spec is not None:
+                    mapped = [p for p in points if p in spec.devicemap.points]
+                    planned.setdefault((case.target.id, role), []).extend(mapped)
         return {key: list(dict.fromkeys(points)) for key, points in planned.items()}
 
     def _resolve_parameters(
@@ -222,7 +235,10 @@ class AcceptanceRun:
             untested=outcome.untested and outcome.verdict is Verdict.NOT_APPLICABLE,
         )
 
-    def _decide(self, case: Case) -> Outcome:
+    def settled(self, case: Case) -> Outcome | None:
+        """The outcome known before any device is touched, or None when the check must run:
+        not applicable by `when`, a device role the target lacks, a gap in a device map
+        (`ycsa-conform validate` reports the same, from here)."""
         target, requirement = case.target, case.requirement
         parameters = self.parameters(case.profile, target)
         for condition in requirement.when:
@@ -236,6 +252,17 @@ class AcceptanceRun:
                     reason=f"cannot be decided: target {target.id} declares no {role!r} device; "
                     f"add it under devices at {target.origin}",
                 )
+        gap = self.gaps.get((case.profile.id, requirement.id, target.id))
+        if gap is not None:
+            return Outcome(verdict=gap.verdict, reason=gap.reason)
+        return None
+
+    def _decide(self, case: Case) -> Outcome:
+        settled = self.settled(case)
+        if settled is not None:
+            return settled
+        target, requirement = case.target, case.requirement
+        parameters = self.parameters(case.profile, target)
         ctx = CheckContext(
             target=target,
             parameters=parameters,
