@@ -1,8 +1,11 @@
 """The `ycsa-conform` command: profiles, validation, design calculators, benches.
 
 ycsa-conform profiles                     built-in profiles
-ycsa-conform profile show NAME|PATH [--json]
-ycsa-conform validate FILE...             profiles, sites, device maps; exit 1 on errors
+ycsa-conform profile show NAME|PATH [--json] [--site SITE [--pole ID]] [--param K=V]...
+ycsa-conform validate [--profile NAME]... [--param K=V]... FILE...
+                                          profiles, sites, device maps; a site against the
+                                          profiles (docs/contract.md); exit 1 on errors
+ycsa-conform points [--json|--markdown]   device roles, logical points, who uses each
 ycsa-conform bench faults [--bench NAME] [--json]   the built-in benches' fault catalogue
 ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
                                           serve a bench until Ctrl-C / SIGTERM; prints one
@@ -18,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .devicemap import load_devicemap
+from .contract import Finding, Severity, catalogue, catalogue_markdown, describe, overlaps
+from .contract import problems as contract_problems
+from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
@@ -33,7 +38,14 @@ from .source import read_document
 __all__ = ["main"]
 
 
-def _profile_dict(profile: Profile) -> dict[str, Any]:
+def _profile_dict(
+    profile: Profile, parameters: Mapping[str, Any] | None = None, resolved_with: str = "defaults"
+) -> dict[str, Any]:
+    """The profile as `profile show --json` gives it; each requirement with what it asks of a
+    site (`contract.describe`), its limits resolved with `parameters` (default: the profile's
+    defaults)."""
+    if parameters is None:
+        parameters = {name: p.default for name, p in profile.parameters.items()}
     return {
         "profile": profile.id,
         "version": profile.version,
@@ -71,9 +83,11 @@ def _profile_dict(profile: Profile) -> dict[str, Any]:
                 "targets": list(r.target_kinds),
                 "subsystem": r.subsystem,
                 "refs": [ref.as_dict() for ref in r.refs],
+                **describe(r, parameters),
             }
             for r in profile.requirements
         ],
+        "resolved_with": resolved_with,
     }
 
 
@@ -103,7 +117,10 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 def _cmd_profile_show(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
-    data = _profile_dict(profile)
+    parameters, resolved_with = _show_parameters(profile, args)
+    if parameters is None:
+        return 2
+    data = _profile_dict(profile, parameters, resolved_with)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
@@ -130,6 +147,56 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_parameters(
+    profile: Profile, args: argparse.Namespace
+) -> tuple[Mapping[str, Any] | None, str]:
+    """The parameters `profile show` resolves limits with: the defaults, or a run's with --site
+    (and --param, --pole); None (the error said) when a pole is not in the site."""
+    from .run import AcceptanceRun, parse_param_option
+
+    overrides = dict(parse_param_option(text) for text in args.param)
+    if args.site is None:
+        if args.pole is not None:
+            print("ycsa-conform profile show: --pole goes with --site", file=sys.stderr)
+            return None, ""
+        if not overrides:
+            return {name: p.default for name, p in profile.parameters.items()}, "defaults"
+        site_text = "--param " + ", ".join(args.param)
+        run = AcceptanceRun(profiles=[profile], site=_empty_site(), overrides=overrides)
+        return run.parameters(profile, run.site.targets[0]), f"defaults, {site_text}"
+    site = load_site(args.site)
+    targets = _chosen_targets(site, args.pole)
+    if not targets:
+        return None, ""
+    run = AcceptanceRun(profiles=[profile], site=site, overrides=overrides)
+    with_param = f", --param {', '.join(args.param)}" if args.param else ""
+    return run.parameters(profile, targets[0]), f"{site.path}, target {targets[0].id}{with_param}"
+
+
+def _empty_site() -> Site:
+    """A site without devices or parameters: --param alone resolves over the defaults."""
+    from types import MappingProxyType
+
+    target = Target(
+        id="-",
+        kind="-",
+        title=MappingProxyType({}),
+        parameters=MappingProxyType({}),
+        design=MappingProxyType({}),
+        equipment=(),
+        devices=MappingProxyType({}),
+        origin="--param",
+    )
+    return Site(
+        id="-",
+        kind="field",
+        title=MappingProxyType({}),
+        parameters=MappingProxyType({}),
+        targets=(target,),
+        path=Path("--param"),
+    )
+
+
 _LOADERS: dict[str, Callable[[Path], object]] = {
     "evidence": load_evidence,
     "profile": load_profile,
@@ -151,8 +218,9 @@ def _kind_of(data: object) -> str | None:
     return next((k for k in _LOADERS if k in data), None)
 
 
-def _validate_one(path: Path) -> list[Problem]:
-    """Tell the file's kind by its first key, then load it the full way."""
+def _validate_one(path: Path) -> tuple[list[Problem], object | None]:
+    """Tell the file's kind by its first key, then load it the full way: the problems, or
+    none and what was loaded."""
     try:
         doc = read_document(path)
         kind = _kind_of(doc.data)
@@ -163,11 +231,53 @@ def _validate_one(path: Path) -> list[Problem]:
                     "not a profile, site or device map, nor an evidence file: the file must "
                     "have a 'profile:', 'site:', 'devicemap:' or 'evidence:' key at the top",
                 )
-            ]
-        _LOADERS[kind](path)
+            ], None
+        loaded = _LOADERS[kind](path)
     except InputError as exc:
-        return exc.problems
-    return []
+        return exc.problems, None
+    return [], loaded
+
+
+def _profiles_for(site: Site, names: Sequence[str]) -> list[Profile]:
+    """The profiles `validate` holds a site to: --profile, else every built-in profile with
+    requirements for one of the site's target kinds."""
+    if names:
+        return [load_profile(name) for name in names]
+    kinds = {t.kind for t in site.targets}
+    profiles = [load_profile(path) for path in builtin_profiles().values()]
+    return [p for p in profiles if kinds & {k for r in p.requirements for k in r.target_kinds}]
+
+
+def _findings(loaded: object, args: argparse.Namespace) -> tuple[list[Finding], str]:
+    """What the contract finds in a loaded site or device map, and against what."""
+    from .run import parse_param_option
+
+    if isinstance(loaded, DeviceMap):
+        return [
+            Finding(severity=Severity.ERROR, origin=_where(p), message=p.message)
+            for p in overlaps(loaded)
+        ], ""
+    if not isinstance(loaded, Site):
+        return [], ""
+    profiles = _profiles_for(loaded, args.profile)
+    overrides = dict(parse_param_option(text) for text in args.param)
+    against = ", ".join(f"{p.id} {p.version}" for p in profiles)
+    if not profiles:
+        kinds = ", ".join(sorted({t.kind for t in loaded.targets}))
+        return [
+            Finding(
+                severity=Severity.WARNING,
+                origin=str(loaded.path),
+                message=f"no built-in profile has requirements for targets of kind {kinds}; "
+                "name one with --profile",
+            )
+        ], ""
+    return contract_problems(profiles, loaded, overrides=overrides), f" (against {against})"
+
+
+def _where(problem: Problem) -> str:
+    where = f"{problem.file}:{problem.line}" if problem.line is not None else str(problem.file)
+    return f"{where}: {problem.path}" if problem.path else where
 
 
 def _chosen_targets(site: Site, pole: str | None) -> list[Target]:
@@ -182,14 +292,52 @@ def _chosen_targets(site: Site, pole: str | None) -> list[Target]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for name in args.files:
-        problems = _validate_one(Path(name))
+        problems, loaded = _validate_one(Path(name))
         if problems:
             failed += 1
             for problem in problems:
                 print(problem, file=sys.stderr)
+            continue
+        findings, against = _findings(loaded, args)
+        for finding in findings:
+            print(finding, file=sys.stderr)
+        errors = sum(f.severity is Severity.ERROR for f in findings)
+        warnings = len(findings) - errors
+        if errors:
+            failed += 1
+            print(f"{name}: {errors} error(s), {warnings} warning(s){against}")
+        elif warnings:
+            print(f"{name}: ok, {warnings} warning(s){against}")
         else:
-            print(f"{name}: ok")
+            print(f"{name}: ok{against}")
     return 1 if failed else 0
+
+
+def _cmd_points(args: argparse.Namespace) -> int:
+    profiles = [load_profile(path) for path in builtin_profiles().values()]
+    data = catalogue(profiles)
+    if args.markdown:
+        print(catalogue_markdown(data), end="")
+        return 0
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print("roles:")
+    for role in data["roles"]:
+        print(f"  {role['role']:<12} {role['description']}")
+        print(f"  {'':<12} requirements: {', '.join(role['requirements'])}")
+    print("points:")
+    for point in data["points"]:
+        unit = point["unit"] or "-"
+        uses = "; ".join(
+            f"{role} {how} {', '.join(ids)}"
+            for role, kinds in point["used_by"].items()
+            for how, ids in kinds.items()
+        )
+        print(
+            f"  {point['point']:<26} {unit:<7} {point['meaning']}" + (f"  [{uses}]" if uses else "")
+        )
+    return 0
 
 
 def _cmd_bench_faults(args: argparse.Namespace) -> int:
@@ -705,11 +853,48 @@ def _parser() -> argparse.ArgumentParser:
     show = profile_sub.add_parser("show", help="show a loaded profile")
     show.add_argument("profile", metavar="NAME|PATH")
     show.add_argument("--json", action="store_true")
+    show.add_argument(
+        "--site", metavar="SITE", help="resolve limits and windows with this site's parameters"
+    )
+    show.add_argument("--pole", metavar="ID", help="with --site: this target's parameters")
+    show.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="as in a run"
+    )
     show.set_defaults(func=_cmd_profile_show)
 
-    p = sub.add_parser("validate", help="validate profiles, sites and device maps")
+    p = sub.add_parser(
+        "validate",
+        help="validate profiles, sites and device maps",
+        description="Load each file the full way and report every problem as FILE:LINE: "
+        "$.path: message. A site is also held to the profiles (--profile, else the built-in "
+        "profiles for its target kinds): parameters, device roles, and every point, topic "
+        "and command each requirement's check uses of a role's device map, as a run would "
+        "meet them; and its Modbus maps for overlapping registers. Exit 1 on errors; "
+        "warnings alone exit 0 (docs/contract.md).",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME|PATH",
+        help="hold sites to this profile (repeatable; default: the built-in profiles whose "
+        "targets the site has)",
+    )
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="as in a run")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "points",
+        help="device roles, logical points and the requirements that use each",
+        description="The vendor's side of the contract: the device roles the built-in "
+        "profiles check, the logical points a device map binds (unit, dimension, meaning) "
+        "and which requirements read or write each. docs/points.md is its --markdown output.",
+    )
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--markdown", action="store_true", help="the docs/points.md page")
+    p.set_defaults(func=_cmd_points)
 
     p = sub.add_parser(
         "loads",

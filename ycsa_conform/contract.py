@@ -18,21 +18,26 @@ must say so there, or the contract cannot hold a map to it.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pint
 
 from .checks.base import Use
 from .devicemap import DeviceMap, ModbusPoint, MqttPoint, Table
 from .errors import InputError, Problem
-from .point import POINTS
+from .limit import Limit, LimitError, ParamRef
+from .point import POINTS, ROLES
 from .result import Verdict
 from .site import DeviceSpec, Setting, Site, Target
 from .source import read_document
+from .units import format_quantity, format_unit
 
 if TYPE_CHECKING:
     from .profile.model import Profile, Requirement
@@ -43,6 +48,9 @@ __all__ = [
     "GapKey",
     "Lack",
     "Severity",
+    "catalogue",
+    "catalogue_markdown",
+    "describe",
     "gaps",
     "overlaps",
     "problems",
@@ -58,7 +66,9 @@ class Lack:
     """One thing a role's device map lacks, and what to do about it."""
 
     role: str
-    missing: str  # "point 'lamp_on'", "writable point 'x'", "topic 'status'", "a 'commands:' section"
+    missing: (
+        str  # "point 'lamp_on'", "writable point 'x'", "topic 'status'", "a 'commands:' section"
+    )
     clause: str  # "has no point 'lamp_on'" (the map is the subject)
     verb: str  # what the requirement does with it: "reads", "writes", "observes", ...
     fix: str  # "map it (a coil, or a register with on/off values)"
@@ -325,13 +335,11 @@ def _overlap(first: ModbusPoint, second: ModbusPoint) -> bool:
     # `bit:` (a bit of a status word) is being added to device maps; without it, no point is
     # a bit and any shared register is an overlap.
     bits = getattr(first, "bit", None), getattr(second, "bit", None)
-    if bits[0] is not None or bits[1] is not None:
-        if bits[0] is None or bits[1] is None or bits[0] != bits[1]:
-            return False
-    return (
-        first.address < second.address + _registers(second)
-        and second.address < first.address + _registers(first)
-    )
+    if bits != (None, None) and (None in bits or bits[0] != bits[1]):
+        return False  # a bit and its word, or two different bits of one word
+    return first.address < second.address + _registers(
+        second
+    ) and second.address < first.address + _registers(first)
 
 
 def _span_text(point: ModbusPoint) -> str:
@@ -454,3 +462,229 @@ def _unused_roles(profiles: Sequence[Profile], site: Site) -> list[Finding]:
                 )
             )
     return findings
+
+
+# -- the contract as data: `profile show --json`, `points` ------------------------------------
+
+# Fields of a check that are durations (seconds, or a $parameter holding one).
+_DURATIONS = ("window", "settle", "max_age")
+
+
+def describe(requirement: Requirement, parameters: Mapping[str, object]) -> dict[str, Any]:
+    """What `requirement` asks of a site, JSON-able: device roles, what it uses of each role's
+    map, its limits as written and resolved with `parameters`, its windows and the check's
+    parsed fields."""
+    check = requirement.check
+    options: Any = _jsonable(check) if dataclasses.is_dataclass(check) else {}
+    limits = [
+        {"at": at, "text": limit.text, "resolved": _resolved_limit(limit, parameters)}
+        for at, limit in _limits(check, "")
+    ]
+    windows: dict[str, Any] = {}
+    if dataclasses.is_dataclass(check):
+        for name in _DURATIONS:
+            written = getattr(check, name, None) if name in _field_names(check) else None
+            if isinstance(written, ParamRef | float | int) and not isinstance(written, bool):
+                windows[name] = {
+                    "written": str(written) if isinstance(written, ParamRef) else f"{written:g} s",
+                    "resolved": _resolved_duration(written, parameters),
+                }
+    return {
+        "devices": list(check.needs()),
+        "uses": [
+            {
+                "role": use.role,
+                "reads": list(use.reads),
+                "writes": list(use.writes),
+                "optional": list(use.optional),
+                "topics": list(use.topics),
+                "commands": use.commands,
+            }
+            for use in check.uses()
+        ],
+        "when": [
+            {k: v for k, v in _jsonable(condition).items() if v is not None}
+            for condition in requirement.when
+        ],
+        "limit": limits[0] if limits else None,
+        "limits": limits,
+        "windows": windows,
+        "options": options,
+    }
+
+
+def _field_names(value: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(value)}
+
+
+def _limits(value: Any, at: str) -> Iterator[tuple[str, Limit]]:
+    """Every limit inside a check, with where it sits: 'limit', 'observe[0].limit'."""
+    if isinstance(value, Limit):
+        yield at, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _limits(getattr(value, f.name), f"{at}.{f.name}" if at else f.name)
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            yield from _limits(item, f"{at}[{i}]")
+
+
+def _resolved_limit(limit: Limit, parameters: Mapping[str, object]) -> str | None:
+    try:
+        return limit.resolve(parameters).describe()
+    except (KeyError, LimitError):
+        return None
+
+
+def _resolved_duration(written: ParamRef | float, parameters: Mapping[str, object]) -> str | None:
+    if not isinstance(written, ParamRef):
+        return f"{written:g} s"
+    value = parameters.get(written.name)
+    if isinstance(value, pint.Quantity):
+        return format_quantity(value)
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    """A check's parsed fields as JSON: limits as their text, quantities as '5 s', enums as
+    their value; functions (a compute check's formula code) left out."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Limit):
+        return value.text
+    if isinstance(value, ParamRef):
+        return str(value)
+    if isinstance(value, pint.Quantity):
+        return format_quantity(value)
+    if isinstance(value, pint.Unit):
+        return format_unit(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not callable(getattr(value, f.name))
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def catalogue(profiles: Sequence[Profile]) -> dict[str, Any]:
+    """The roles and logical points, with the requirements of `profiles` that use each: what
+    `ycsa-conform points` prints and docs/points.md is generated from."""
+    requirements: dict[str, Requirement] = {}
+    for profile in profiles:
+        for requirement in profile.requirements:
+            requirements.setdefault(requirement.id, requirement)
+    roles: dict[str, dict[str, Any]] = {}
+    points: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for requirement in requirements.values():
+        for use in requirement.check.uses():
+            role = roles.setdefault(
+                use.role, {"requirements": [], "points": [], "topics": [], "commands": []}
+            )
+            _add(role["requirements"], requirement.id)
+            for key in use.topics:
+                _add(role["topics"], key)
+            if use.commands:
+                _add(role["commands"], requirement.id)
+            written = set(use.writes)
+            for name in dict.fromkeys((*use.reads, *use.writes, *use.optional)):
+                _add(role["points"], name)
+                how = (
+                    "optional" if name in use.optional else "writes" if name in written else "reads"
+                )
+                by_role = points.setdefault(name, {}).setdefault(use.role, {})
+                _add(by_role.setdefault(how, []), requirement.id)
+    return {
+        "profiles": [{"id": p.id, "version": p.version} for p in profiles],
+        "roles": [
+            {
+                "role": name,
+                "description": ROLES[name].description if name in ROLES else "",
+                **roles[name],
+            }
+            for name in sorted(roles, key=_role_order)
+        ],
+        "points": [
+            {
+                "point": spec.name,
+                "unit": spec.unit,
+                "dimension": spec.dimension,
+                "meaning": spec.description,
+                "used_by": points.get(spec.name, {}),
+            }
+            for spec in POINTS.values()
+        ],
+    }
+
+
+def _add(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
+def _role_order(name: str) -> tuple[int, str]:
+    order = list(ROLES)
+    return (order.index(name), name) if name in order else (len(order), name)
+
+
+def catalogue_markdown(data: Mapping[str, Any]) -> str:
+    """docs/points.md: the same catalogue as a page (regenerate with
+    `ycsa-conform points --markdown > docs/points.md`)."""
+    profiles = ", ".join(f"{p['id']} {p['version']}" for p in data["profiles"])
+    lines = [
+        "# Device roles and logical points",
+        "",
+        "<!-- Generated by `ycsa-conform points --markdown > docs/points.md`; do not edit. "
+        "A test fails when this page and the code disagree. -->",
+        "",
+        f"What the built-in profiles ({profiles}) ask of a site's devices. A site names each "
+        "device by its **role** (`devices: {lamp: {uri: ..., map: ...}}`); the device map "
+        "binds the role's **logical points** to registers, DL/T 645 data ids or JSON pointers. "
+        "A map needs only the points of the requirements you run: `ycsa-conform validate "
+        "SITE` lists what a map lacks and which requirements it costs (docs/contract.md).",
+        "",
+        "## Roles",
+        "",
+        "| role | device | points | topics | requirements |",
+        "|---|---|---|---|---|",
+    ]
+    for role in data["roles"]:
+        commands = " (and acknowledged commands)" if role["commands"] else ""
+        lines.append(
+            f"| `{role['role']}` | {role['description']} | "
+            f"{', '.join(f'`{p}`' for p in role['points']) or '—'} | "
+            f"{', '.join(f'`{t}`' for t in role['topics']) or '—'}{commands} | "
+            f"{', '.join(role['requirements'])} |"
+        )
+    lines += [
+        "",
+        "## Points",
+        "",
+        "The unit is the point's canonical unit: a map may give any unit of the same dimension "
+        "(a map's `unit: kW` for `active_power` is converted). `flag` is an on/off point, "
+        "`text` a string. *reads*, *writes*: what the requirement's check does with the point; "
+        "*optional*: a map without it makes the requirement not applicable instead of an "
+        "error.",
+        "",
+        "| point | unit | dimension | meaning | used by |",
+        "|---|---|---|---|---|",
+    ]
+    for point in data["points"]:
+        uses = []
+        for role, kinds in point["used_by"].items():
+            for how, ids in kinds.items():
+                uses.append(f"{role} {how}: {', '.join(ids)}")
+        unit = f"`{point['unit']}`" if point["unit"] else "—"
+        lines.append(
+            f"| `{point['point']}` | {unit} | {point['dimension']} | {point['meaning']} | "
+            f"{'; '.join(uses) or '—'} |"
+        )
+    return "\n".join(lines) + "\n"

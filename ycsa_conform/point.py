@@ -10,13 +10,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["POINTS", "PointSpec"]
+__all__ = ["POINTS", "ROLES", "PointSpec", "RoleSpec"]
+
+# What each canonical unit measures, as the points catalogue (`ycsa-conform points`) says it.
+_DIMENSIONS = {
+    "V": "voltage",
+    "A": "current",
+    "mA": "current",
+    "W": "power",
+    "": "plain number",
+    "Hz": "frequency",
+    "kWh": "energy",
+    "h": "duration",
+    "d": "duration",
+    "s": "time",
+    "%": "ratio",
+    "lx": "illuminance",
+    "degC": "temperature",
+    "µg/m^3": "mass concentration",
+    "m/s": "speed",
+    "mm/s": "speed",
+    "deg": "angle",
+    "flag": "on/off",
+    "text": "text",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PointSpec:
     name: str
     unit: str  # canonical unit; "" is dimensionless, "text" a string, "flag" a boolean
+    description: str
+
+    @property
+    def dimension(self) -> str:
+        """What the unit measures: 'voltage', 'on/off', 'plain number'..."""
+        return _DIMENSIONS[self.unit]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleSpec:
+    """A device role: the name a site gives a device under `devices:` and profiles check."""
+
+    name: str
     description: str
 
 
@@ -110,4 +146,46 @@ POINTS = _catalogue(
     ("charger_rated_power", "W", "rated power of one EV charging point"),
     # community lighting (with the lamp points above)
     ("path_illuminance", "lx", "average maintained illuminance on community paths"),
+)
+
+
+# The device roles the built-in profiles check. A site names its devices by these roles; a
+# device map says how the vendor's device exposes the points its role is read for.
+ROLES = MappingProxyType(
+    {
+        r.name: r
+        for r in (
+            # smart pole
+            RoleSpec(
+                name="lamp",
+                description="single-lamp controller: relay, dimming, photocell mode, the "
+                "luminaire's own electrical readings and failure flags",
+            ),
+            RoleSpec(
+                name="meter",
+                description="the pole's energy meter: supply voltage, current, power, "
+                "frequency, energy (DL/T 645 or Modbus)",
+            ),
+            RoleSpec(name="tilt", description="the pole's inclination and vibration sensor"),
+            RoleSpec(
+                name="environment",
+                description="environment sensor or monitoring station: ambient illuminance, "
+                "air temperature, humidity, particulates, wind, noise",
+            ),
+            RoleSpec(
+                name="gateway",
+                description="the pole's gateway to the platform (MQTT): telemetry, heartbeat, "
+                "status, equipment, events, acknowledged commands",
+            ),
+            # smart community subsystems
+            RoleSpec(name="access", description="access control: doors and unlock events"),
+            RoleSpec(name="video", description="video surveillance: cameras and the recorder"),
+            RoleSpec(name="parking", description="parking management: spaces and barriers"),
+            RoleSpec(name="intrusion", description="perimeter intrusion alarm: zones and alarms"),
+            RoleSpec(name="fire", description="fire alarm control panel: detectors and alarms"),
+            RoleSpec(name="elevator", description="elevator monitoring"),
+            RoleSpec(name="charging", description="EV charging points and their protection"),
+            RoleSpec(name="lighting", description="community path lighting controller"),
+        )
+    }
 )

@@ -10,7 +10,7 @@ from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
 from ycsa_conform.result import Result, Verdict
-from ycsa_conform.run import Case
+from ycsa_conform.run import AcceptanceRun, Case
 
 from .options import PROFILE_TAKEN
 from .state import STATE, State, build_state
@@ -60,6 +60,8 @@ class RequirementItem(pytest.Item):
         self.add_marker("ycsa")
         self.add_marker(case.requirement.level.value)
         self.add_marker(case.requirement.area.value.replace("-", "_"))
+        if decidable(self.config.stash[STATE].run, case):
+            self.add_marker("decidable")
 
     def setup(self) -> None:
         # The check runs in setup so that "could not decide" is reported by pytest as an ERROR,
@@ -148,7 +150,15 @@ MARKERS = {
     "lighting": "a requirement of the lighting area",
     "data_interface": "a requirement of the data-interface area",
     "general": "a general requirement (inventory, documents)",
+    "decidable": "the site's devices can decide it: the target has every device role its "
+    "check uses, and their maps every point, topic and command it asks for (docs/contract.md)",
 }
+
+
+def decidable(run: AcceptanceRun, case: Case) -> bool:
+    """True when nothing the site's devices lack keeps `case` from being decided."""
+    roles = all(role in case.target.devices for role in case.requirement.check.needs())
+    return roles and (case.profile.id, case.requirement.id, case.target.id) not in run.gaps
 
 
 def pytest_configure(config: pytest.Config) -> None:
