@@ -19,8 +19,11 @@ check:
     retained  a retained message is there when one subscribes (status, last telemetry)
     valid     every message in the window is JSON and meets the topic's JSON Schema
     age       the first message (the retained one) is no older than the limit: its arrival
-              minus its own time stamp (`timestamp: /ts`, a JSON pointer to seconds since
-              1970-01-01 UTC), so a retained status nobody refreshes any more fails
+              minus its own time stamp (`timestamp: /ts`, a JSON pointer to a time since
+              1970-01-01 UTC in the unit the device map declares for the topic, `time_unit`,
+              default seconds), so a retained status nobody refreshes any more fails. A stamp
+              in another unit, in the future (beyond 10 s) or before 2000 is refused with the
+              reason (checks/timestamp.py): `error`, never an age
     sequence  no message lost: the counter at `sequence: /seq` (a JSON pointer) goes up by one
               from each message to the next; a gap is a message lost between the device and
               the platform. A counter that goes back (the device restarted) or repeats (QoS 1
@@ -34,8 +37,25 @@ check:
     clears: {/type: tilt_alarm, /active: false}   # values are then written back, and the
                                               # clearing message (`clears`) must arrive as fast
 
-A device that answers nothing within the window fails (it is reachable and silent, which is
-non-conformance); a device that cannot be reached is an error.
+What the verdicts rest on (docs/observations.md says it for users):
+
+- Presence before absence. The check listens to all of the device's topics during its window
+  (checks/presence.py). A quiet-window expectation (absent, count, interval, sequence) passes
+  only when the device was heard: a live message on any of its topics, or its retained status
+  online. A device never heard from fails with "never heard from …", whatever the expectation.
+- Non-conformance is what the device does while it is there: a message that must not come, a
+  gap over the limit, a lost counter, a bad payload, a late or missing message from a device
+  that keeps talking. That is `fail`.
+- Cannot judge is `error`: the broker cannot be reached (DeviceRefused); our connection to it
+  closed during the window; the device went away during the window (its offline status came
+  and nothing after it, or it fell silent on every topic after talking on others): LostContact,
+  "lost contact with …". If the part of the window before the loss already showed
+  non-conformance, that stays `fail`. SP-DATA-018's subject is the offline status itself: there
+  it arriving is the failure (the check observes it), not lost contact.
+- A duration is never judged negative: an arrival timed before its trigger, a gap or an age
+  below 0 s is `error` naming the two clocks. A trigger's time is taken from the transport's
+  record of the window (`Observation.acted`), so a replay times from the recorded write.
+- A trigger needs actuation: without it the check is not applicable and counted as untested.
 """
 
 from __future__ import annotations
@@ -52,13 +72,15 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pint
 
-from ycsa_conform.errors import DeviceError
+from ycsa_conform.errors import DeviceError, LostContact
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 from .measure import parse_value, read_fresh
+from .presence import Presence, presence_of
+from .timestamp import DEFAULT_CLOCK_TOLERANCE, UNIT_NAMES, read_stamp, stamp_number
 
 if TYPE_CHECKING:
     # Types only: importing the transport would load paho for every profile.
@@ -91,6 +113,10 @@ _LIMIT_UNITS: Mapping[Expect, str | None] = {
     Expect.AGE: "s",
     Expect.SEQUENCE: None,
 }
+# Expectations a quiet window can pass: they pass only for a device shown to be there.
+_QUIET = frozenset({Expect.ABSENT, Expect.COUNT, Expect.INTERVAL, Expect.SEQUENCE})
+# Expectations the first (matching) message decides: a pass on it stands whatever follows.
+_FIRST_DECIDES = frozenset({Expect.ARRIVES, Expect.RETAINED, Expect.AGE})
 _LIMIT_EXAMPLES = {
     Expect.ARRIVES: "<= 3 s",
     Expect.COUNT: ">= 4",
@@ -112,6 +138,7 @@ class _Observer(Protocol):
         window: float,
         stop: str = "never",
         act: Callable[[], None] | None = None,
+        witnesses: bool = False,
     ) -> Observation: ...
 
 
@@ -138,8 +165,25 @@ class _Observed:
     def messages(self) -> tuple[Message, ...]:
         return tuple(m for m in self.obs.messages if _matches(m, self.match))
 
+    @property
+    def presence(self) -> Presence:
+        return presence_of(self.obs, self.source, window=self.window)
+
     def after(self, message: Message) -> float:
         return message.at - (self.obs.started if self.since is None else self.since)
+
+    def until(self, moment: float) -> _Observed:
+        """The part of the run up to `moment` (host time), its end at the last message on the
+        observed topic by then: what followed (a silence, a loss) is not part of it."""
+        kept = tuple(m for m in self.obs.messages if m.at <= moment)
+        ended = max([self.obs.started, *(m.at for m in kept)])
+        obs = dataclasses.replace(
+            self.obs,
+            messages=kept,
+            heard=tuple(m for m in self.obs.heard if m.at <= moment),
+            ended=ended,
+        )
+        return dataclasses.replace(self, obs=obs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,11 +244,53 @@ class MessageCheck:
         )
         stop = "each" if first_decides and not self.match else "never"
         try:
-            obs = observer.observe(self.topic, window=window, stop=stop)
+            obs = observer.observe(self.topic, window=window, stop=stop, witnesses=True)
         except ValueError as exc:  # the device map has no such topic
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
         run = _Observed(obs, observer.source, window, limit, self.match)
-        return _JUDGES[self.expect](self, run)
+        return self._judge(run)
+
+    def _judge(self, run: _Observed) -> Outcome:
+        """The expectation's verdict on `run`, once the device is known to have been there
+        (see the module docstring): never heard is `fail`, lost contact is `error`."""
+        judge = _JUDGES[self.expect]
+        outcome = judge(self, run)
+        presence = run.presence
+        cut: float | None = None
+        why: str | None = None
+        if presence.offline is not None and presence.offline not in run.messages:
+            cut, why = presence.offline.at, presence.lost()
+        elif self.expect is Expect.INTERVAL and outcome.verdict is Verdict.FAIL:
+            why = presence.fell_silent(self._allowance(run))
+            cut = presence.live[-1].at if why is not None else None
+        if why is not None and cut is not None:
+            before = judge(self, run.until(cut))
+            if _shows_nonconformance(self.expect, before) or (
+                self.expect in _FIRST_DECIDES and before.verdict is Verdict.PASS
+            ):
+                return Outcome(
+                    verdict=before.verdict,
+                    reason=f"{before.reason}; then {why}",
+                    measurements=before.measurements,
+                )
+            raise LostContact(why)
+        if not presence.present and (
+            not run.messages or (outcome.verdict is Verdict.PASS and self.expect in _QUIET)
+        ):
+            limit = run.limit.describe() if run.limit is not None else self.expect.value
+            unit = "" if self.expect in (Expect.COUNT, Expect.VALID) else "s"
+            measurement = self._measured(run, None, unit, limit, Verdict.FAIL)
+            return Outcome(
+                verdict=Verdict.FAIL, reason=presence.never_heard(), measurements=(measurement,)
+            )
+        return outcome
+
+    def _allowance(self, run: _Observed) -> float:
+        """How long the device may be silent by the check's own limit (s): its upper bound."""
+        upper = run.limit.upper if run.limit is not None else None
+        if isinstance(upper, pint.Quantity) and upper.is_compatible_with(ureg.second):
+            return float(upper.to(ureg.second).magnitude)
+        return 0.0
 
     def _triggered(
         self, ctx: CheckContext, observer: _Observer, window: float, limit: ResolvedLimit | None
@@ -218,6 +304,7 @@ class MessageCheck:
                 verdict=Verdict.NOT_APPLICABLE,
                 reason="actuation is not allowed on field devices; run with --allow-actuation "
                 f"to let it command {trigger.device} to raise the event",
+                untested=True,
             )
         device = ctx.device(trigger.device)
         names = [p for p, _ in trigger.set]
@@ -240,18 +327,26 @@ class MessageCheck:
         try:
             try:
                 obs = observer.observe(
-                    self.topic, window=window, stop="never", act=write(dict(trigger.set), "set")
+                    self.topic,
+                    window=window,
+                    stop="never",
+                    act=write(dict(trigger.set), "set"),
+                    witnesses=True,
                 )
-                runs.append(
-                    _Observed(obs, observer.source, window, limit, self.match, written["set"])
-                )
+                since = written["set"] if obs.acted is None else obs.acted
+                runs.append(_Observed(obs, observer.source, window, limit, self.match, since))
             finally:
                 back = dict(reversed(list(prior.items())))
                 if trigger.clears is not None and len(runs) == 1:
                     obs = observer.observe(
-                        self.topic, window=window, stop="never", act=write(back, "restore")
+                        self.topic,
+                        window=window,
+                        stop="never",
+                        act=write(back, "restore"),
+                        witnesses=True,
                     )
-                    since = written["restore"]
+                    # The transport's record of the write (replayed from a recording), else ours.
+                    since = written["restore"] if obs.acted is None else obs.acted
                     runs.append(
                         _Observed(obs, observer.source, window, limit, trigger.clears, since)
                     )
@@ -260,7 +355,7 @@ class MessageCheck:
                         device.write(name, value)
         except ValueError as exc:  # the device map refused the value, or has no such topic
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
-        outcomes = [_JUDGES[self.expect](self, run) for run in runs]
+        outcomes = [self._judge(run) for run in runs]
         if len(outcomes) == 2:
             outcomes[1] = Outcome(
                 verdict=outcomes[1].verdict,
@@ -339,35 +434,77 @@ class MessageCheck:
     def _decide(self, run: _Observed, value: pint.Quantity[Any]) -> Outcome:
         return combine([decide_value(self._name(run), value, run.limit, run.source)])
 
+    def _unjudged(self, run: _Observed, value: float | None, reason: str) -> Outcome:
+        """`error`: a value that came out but cannot be judged (a negative duration, a time
+        stamp that cannot be believed); the measurement keeps it, unjudged."""
+        limit = run.limit.describe() if run.limit is not None else self.expect.value
+        measurement = self._measured(
+            run, None if value is None else round(value, 3), "s", limit, Verdict.ERROR
+        )
+        return Outcome(
+            verdict=Verdict.ERROR,
+            reason=f"cannot be decided: {run.topic}: {reason}",
+            measurements=(measurement,),
+        )
+
     def _arrives(self, run: _Observed) -> Outcome:
         if not run.messages:
             return self._silent(run, "s")
-        return self._decide(run, _seconds(run.after(run.messages[0])))
+        delay = run.after(run.messages[0])
+        if delay < 0:
+            what = "delivery time" if run.since is not None else "arrival time"
+            start = "the trigger's write" if run.since is not None else "the start of listening"
+            return self._unjudged(
+                run,
+                delay,
+                f"negative {what} {delay:.3f} s: {start} and the arrival come from different "
+                "clocks (a replay of a recording made before trigger times were recorded?); "
+                "record the run again",
+            )
+        return self._decide(run, _seconds(delay))
 
     def _age(self, run: _Observed) -> Outcome:
         if not run.messages:
             return self._silent(run, "s")
         first = run.messages[0]
         assert self.timestamp is not None
+        unit = run.obs.time_unit
         try:
-            stamp = resolve_pointer(first.data, self.timestamp)
+            stamp = stamp_number(resolve_pointer(first.data, self.timestamp))
         except (LookupError, TypeError):
             stamp = None
-        if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        if stamp is None:
             measurement = self._measured(
                 run, None, "s", run.limit.describe() if run.limit else "", Verdict.FAIL
             )
             return Outcome(
                 verdict=Verdict.FAIL,
-                reason=f"{run.topic}: the message has no time stamp in seconds at "
+                reason=f"{run.topic}: the message has no time stamp in {UNIT_NAMES[unit]} at "
                 f"{self.timestamp}, so its age is unknown: {_excerpt(first.payload)}",
                 measurements=(measurement,),
             )
-        outcome = self._decide(run, _seconds(first.at - float(stamp)))
+        read = read_stamp(
+            stamp,
+            arrival=first.at,
+            unit=unit,
+            pointer=self.timestamp,
+            topic_key=run.obs.key,
+            tolerance=DEFAULT_CLOCK_TOLERANCE,
+            device_map=run.obs.device_map,
+        )
+        if isinstance(read, str):
+            return self._unjudged(run, None, read)
+        outcome = self._decide(run, _seconds(read.age))
         kind = "retained" if first.retained else "live"
+        ahead = (
+            f"; its clock {read.ahead:.3f} s ahead of this host's, within the "
+            f"{DEFAULT_CLOCK_TOLERANCE:g} s allowed: age taken as 0 s"
+            if read.ahead > 0
+            else ""
+        )
         return Outcome(
             verdict=outcome.verdict,
-            reason=f"{outcome.reason} ({kind} message, time stamp at {self.timestamp})",
+            reason=f"{outcome.reason} ({kind} message, time stamp at {self.timestamp}{ahead})",
             measurements=outcome.measurements,
         )
 
@@ -378,8 +515,16 @@ class MessageCheck:
         if not run.messages:
             return self._silent(run, "s")
         times = [run.obs.started, *(m.at for m in run.messages), run.obs.ended]
-        gap = max(later - earlier for earlier, later in itertools.pairwise(times))
-        return self._decide(run, _seconds(gap))
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        if min(gaps) < 0:
+            return self._unjudged(
+                run,
+                min(gaps),
+                f"negative interval {min(gaps):.3f} s between two arrivals: this host's clock "
+                "stepped back during the window, or the times come from different clocks; "
+                "run it again",
+            )
+        return self._decide(run, _seconds(max(gaps)))
 
     def _absent(self, run: _Observed) -> Outcome:
         verdict = Verdict.FAIL if run.messages else Verdict.PASS
@@ -497,6 +642,14 @@ _JUDGES: Mapping[Expect, Callable[[MessageCheck, _Observed], Outcome]] = {
     Expect.AGE: MessageCheck._age,
     Expect.SEQUENCE: MessageCheck._sequence,
 }
+
+
+def _shows_nonconformance(expect: Expect, outcome: Outcome) -> bool:
+    """The outcome fails on something the device did (a message that must not come, a gap, a
+    lost counter, a bad payload, a late or stale message), not on a silence."""
+    if outcome.verdict not in (Verdict.FAIL, Verdict.MARGINAL) or expect is Expect.COUNT:
+        return False  # a count cut short says nothing
+    return any(m.value is not None for m in outcome.measurements)
 
 
 def _matches(message: Message, match: Mapping[str, Any]) -> bool:

@@ -10,8 +10,10 @@ message present" can be asked at all. A retained message may be old (its device 
 
 Link requests (JSON-able, so `--record` can store them and `--replay` answer them):
 
-    {"op": "collect", "topics": [...], "window": s, "stop": "each" | "live" | "never", "qos"}
-        -> {"messages": [{"topic", "payload", "retained", "qos", "at"}], "started", "ended"}
+    {"op": "collect", "topics": [...], "window": s, "stop": "each" | "live" | "never", "qos",
+     "witnesses": [...]}
+        -> {"messages": [{"topic", "payload", "retained", "qos", "at"}], "started", "ended",
+            "acted"}
     {"op": "publish", "topic", "payload", "qos", "retain"}   -> {"at"}
     {"op": "command", "topic", "payload": {...}, "ack_topic", "correlation": "/id",
      "timeout": s, "qos"}                                    -> {"id", "ack": message, "sent", "at"}
@@ -19,6 +21,16 @@ Link requests (JSON-able, so `--record` can store them and `--replay` answer the
 A payload that is not UTF-8 travels base64-encoded, with "encoding": "base64". The link puts a
 fresh correlation id into each command (or uses the request's "id"), so that a command request
 is the same in a recording and in its replay.
+
+A collect's optional "witnesses" are further topics listened to during the same window and
+returned with the rest; only "topics" decide when a `stop` is reached. An observation uses them
+to show the device is there at all (presence before absence: checks/presence.py). "acted" is
+the host time the collect's stimulus (`act`) had been carried out, so a replay times an arrival
+from the recorded stimulus, not from the moment of replaying. Every time is the host's
+(`time.time()`, seconds since 1970); nothing is compared with a device's own clock here.
+
+Our own connection to the broker closing during a transaction is `LostContact`: the window
+was cut short and cannot be judged, which is not the device's fault nor its conformance.
 
 paho-mqtt 2.2 behaviour this module relies on or works around:
 - callbacks run on paho's network thread; one exception there would end the thread, so they
@@ -57,7 +69,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ycsa_conform.devicemap import DeviceMap, MqttPoint, MqttTopic
-from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
+from ycsa_conform.errors import (
+    DecodeError,
+    DeviceError,
+    DeviceRefused,
+    DeviceTimeout,
+    LostContact,
+)
 from ycsa_conform.point import POINTS
 from ycsa_conform.source import render_path
 from ycsa_conform.units import format_quantity, ureg
@@ -183,7 +201,9 @@ def _message(msg: paho.MQTTMessage, at: float) -> dict[str, Any]:
 
 
 class _Sink:
-    """Messages of one transaction: what arrives on `filters`, optionally only if `accept`."""
+    """Messages of one transaction: what arrives on `filters`, optionally only if `accept`.
+
+    `witnesses` are collected too, but do not count towards completeness."""
 
     def __init__(
         self,
@@ -191,16 +211,22 @@ class _Sink:
         accept: Callable[[dict[str, Any]], bool] | None = None,
         *,
         live: bool = False,
+        witnesses: Sequence[str] = (),
     ) -> None:
         self.filters = tuple(filters)
+        self.witnesses = tuple(w for w in witnesses if w not in self.filters)
         self.accept = accept
         self.live = live  # complete only once every filter has had a live (not retained) one
         self.messages: list[dict[str, Any]] = []
         self._seen: set[str] = set()
 
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        return (*self.filters, *self.witnesses)
+
     def offer(self, msg: paho.MQTTMessage, at: float) -> None:
         matched = [f for f in self.filters if paho.topic_matches_sub(f, msg.topic)]
-        if not matched:
+        if not matched and not any(paho.topic_matches_sub(w, msg.topic) for w in self.witnesses):
             return
         entry = _message(msg, at)
         if self.accept is not None and not self.accept(entry):
@@ -537,23 +563,26 @@ class MqttLink:
         done: Callable[[], bool],
         deadline: Callable[[], float],
         act: Callable[[], None] | None = None,
+        acted: Callable[[], None] = lambda: None,
     ) -> None:
         with session.changed:
             session.sink = sink
         try:
-            self._subscribe(session, sink.filters, qos)
+            self._subscribe(session, sink.subscriptions, qos)
             if act is not None:
                 act()
+                acted()
             session.wait(done, deadline())
             if session.lost is not None:
-                raise DeviceError(
-                    f"{self._where}: the broker closed the connection ({session.lost})"
+                raise LostContact(
+                    f"lost contact with the broker of {self._where}: our connection closed "
+                    f"({session.lost})"
                 )
         finally:
             with session.changed:
                 session.sink = None
             if session.lost is None:
-                self._unsubscribe(session, sink.filters)
+                self._unsubscribe(session, sink.subscriptions)
 
     def _collect(
         self, session: _Session, request: Request, act: Callable[[], None] | None = None
@@ -561,20 +590,37 @@ class MqttLink:
         topics = [str(t) for t in request["topics"]]
         window = float(request["window"])
         stop = request.get("stop", "each")
+        witnesses = [str(t) for t in request.get("witnesses", ())]
         if not topics or stop not in ("each", "live", "never") or not window > 0:
             raise ValueError(f"{self.name}: bad collect request {dict(request)!r}")
-        sink = _Sink(topics, live=stop == "live")
+        sink = _Sink(topics, live=stop == "live", witnesses=witnesses)
         started = time.time()
         deadline = time.monotonic() + window
-        self._listen(
-            session,
-            sink,
-            int(request.get("qos", 1)),
-            done=(lambda: sink.complete()) if stop != "never" else (lambda: False),
-            deadline=lambda: deadline,
-            act=act,
-        )
-        return {"messages": sink.messages, "started": started, "ended": time.time()}
+        acted: list[float] = []
+        try:
+            self._listen(
+                session,
+                sink,
+                int(request.get("qos", 1)),
+                done=(lambda: sink.complete()) if stop != "never" else (lambda: False),
+                deadline=lambda: deadline,
+                act=act,
+                acted=lambda: acted.append(time.time()),
+            )
+        except LostContact as exc:
+            raise LostContact(
+                f"{exc} {time.time() - started:.1f} s into the {window:g} s window on "
+                f"{', '.join(topics)}; the window cannot be judged: check the broker and the "
+                "network path to it"
+            ) from None
+        response: dict[str, Any] = {
+            "messages": sink.messages,
+            "started": started,
+            "ended": time.time(),
+        }
+        if acted:
+            response["acted"] = acted[0]
+        return response
 
     def _publish(self, session: _Session, request: Request) -> float:
         payload = request["payload"]
@@ -656,11 +702,17 @@ class Message:
     at: float  # host clock, seconds since the epoch
     data: Any
     problem: str | None
+    key: str = ""  # the device map's name of the topic it came on ("" when unknown)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
-    """What arrived on one topic of a device during a window, in arrival order."""
+    """What arrived on one topic of a device during a window, in arrival order.
+
+    `heard` holds what the device said on its other topics in the same window (with
+    `witnesses=True`), the retained messages sent on subscribing included: the evidence that
+    the device is there at all. Times are the host's; `acted` is when the stimulus of the
+    window had been carried out (None without one)."""
 
     key: str  # the device map's name of the topic
     topic: str
@@ -668,6 +720,11 @@ class Observation:
     messages: tuple[Message, ...]
     started: float
     ended: float
+    heard: tuple[Message, ...] = ()
+    witnesses: tuple[str, ...] = ()  # the other topics listened to (full topics)
+    acted: float | None = None
+    time_unit: str = "s"  # the unit of the time stamps in this topic's payloads (device map)
+    device_map: Path | None = None  # the device map's file, to name it in reasons
 
 
 def _number(value: float) -> float | int:
@@ -751,26 +808,33 @@ class MqttDevice(DeviceBase):
         window: float,
         stop: str = "never",
         act: Callable[[], None] | None = None,
+        witnesses: bool = False,
     ) -> Observation:
         """Every message on the topic `topic_key` for `window` s (or to the first: stop='each').
 
         A wildcard topic (`devices/+`) gives the messages of every topic it matches, each
         with its own topic; the topic's schema applies to all of them.
 
-        `act` runs once the subscription is confirmed (a stimulus whose answer is awaited)."""
+        `act` runs once the subscription is confirmed (a stimulus whose answer is awaited).
+        `witnesses`: also listen to every other topic of the device map but its command topic
+        (which the platform publishes on, not the device) and return what arrives there as
+        `heard`, the evidence that the device is there."""
         spec = self._topic(topic_key)
         if not window > 0:
             raise ValueError(f"{self.name}: window={window!r} must be more than 0 s")
         if stop not in ("each", "never"):
             raise ValueError(f"{self.name}: stop={stop!r}; use 'each' or 'never'")
         full = self.topic(topic_key)
-        request = {
+        request: dict[str, Any] = {
             "op": "collect",
             "topics": [full],
             "window": window,
             "stop": stop,
             "qos": spec.qos,
         }
+        others = self._witness_keys(topic_key) if witnesses else []
+        if others:
+            request["witnesses"] = [self.topic(k) for k in others]
         self._transactions += 1
         explain = lambda r: self._explain_observation(spec, r)  # noqa: E731 - used twice
         response = (
@@ -780,19 +844,37 @@ class MqttDevice(DeviceBase):
             else cast(Any, self._link).transact(request, explain=explain, act=act)
         )
         # A wildcard topic (`devices/+`) gathers the messages of many topics; each keeps its own.
-        messages = tuple(
-            self._message(spec, entry)
-            for entry in response["messages"]
-            if paho.topic_matches_sub(full, str(entry["topic"]))
-        )
+        messages: list[Message] = []
+        heard: list[Message] = []
+        for entry in response["messages"]:
+            topic = str(entry["topic"])
+            if paho.topic_matches_sub(full, topic):
+                messages.append(self._message(spec, entry))
+                continue
+            key = next((k for k in others if paho.topic_matches_sub(self.topic(k), topic)), None)
+            if key is not None:
+                heard.append(self._message(self.devicemap.topics[key], entry))
+        acted = response.get("acted")
         return Observation(
             key=topic_key,
             topic=full,
             schema=spec.schema_path,
-            messages=messages,
+            messages=tuple(messages),
             started=float(response["started"]),
             ended=float(response["ended"]),
+            heard=tuple(heard),
+            witnesses=tuple(self.topic(k) for k in others),
+            acted=float(acted) if acted is not None else None,
+            time_unit=spec.time_unit,
+            device_map=self.devicemap.path,
         )
+
+    def _witness_keys(self, topic_key: str) -> list[str]:
+        """The map's topics that show the device is there: all but `topic_key` and the topic
+        commands go out on (the platform publishes there, not the device)."""
+        commands = self.devicemap.commands
+        command_topic = commands.topic if commands is not None else None
+        return [k for k in self.devicemap.topics if k not in (topic_key, command_topic)]
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -919,6 +1001,7 @@ class MqttDevice(DeviceBase):
             at=float(entry["at"]),
             data=data,
             problem=problem,
+            key=spec.key,
         )
 
     def _parse(self, spec: MqttTopic, entry: Mapping[str, Any]) -> tuple[Any, str | None]:
@@ -1022,7 +1105,12 @@ class MqttDevice(DeviceBase):
 
     def _explain_observation(self, spec: MqttTopic, response: Response) -> dict[str, str]:
         try:
-            messages = [self._message(spec, e) for e in response["messages"]]
+            full = self.topic(spec.key)
+            messages = [
+                self._message(spec, e)
+                for e in response["messages"]
+                if paho.topic_matches_sub(full, str(e["topic"]))
+            ]
             started = float(response["started"])
         except Exception:  # a recording shows what it can; it never breaks the run
             return {}

@@ -37,6 +37,8 @@ from ycsa_conform.errors import (
     DeviceException,
     DeviceRefused,
     DeviceTimeout,
+    ImplausibleValue,
+    LostContact,
 )
 
 from . import Explain, Link, Request, Response
@@ -45,7 +47,15 @@ __all__ = ["MANIFEST", "Recorder", "Replay", "read_manifest", "traffic_files"]
 
 MANIFEST = "manifest.json"
 _ERRORS: Mapping[str, type[DeviceError]] = {
-    cls.__name__: cls for cls in (DeviceError, DeviceTimeout, DeviceRefused, DecodeError)
+    cls.__name__: cls
+    for cls in (
+        DeviceError,
+        DeviceTimeout,
+        DeviceRefused,
+        DecodeError,
+        ImplausibleValue,
+        LostContact,
+    )
 }
 
 
