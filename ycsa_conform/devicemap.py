@@ -2,12 +2,18 @@
 
 One map describes one device model over one protocol:
 
-    modbus   points are registers or bits:       {table, address, type, byte/word order, scale,
-             range}; `probes` says which register the device does not have and which function
-             code it does not implement, for the `protocol` check kind
-    dlt645   points are DL/T 645-2007 data ids:  {di: "02010100", format: "XXX.X", signed}
+    modbus   points are registers or bits:       {table, address, type, order (or byte_order
+             and word_order), scale, offset, range, writable, write_function}; on/off points
+             are a coil, a discrete input, a register (with `on:`/`off:` values) or one `bit:`
+             of a status word; `probes` says which register the device does not have and which
+             function code it does not implement, for the `protocol` check kind
+    dlt645   points are DL/T 645-2007 data ids:  {di: "02010100", format: "XXX.X", signed, range}
     mqtt     points are JSON pointers into the payload of a named topic, whose JSON Schema the
              map names; writable points are set by a command that the device acknowledges.
+
+Every numeric point may declare `range: LOW .. HIGH`, the values the quantity can physically
+take; a reading outside it (or not finite) is `errors.ImplausibleValue`, never judged (see
+`transport.poll`). docs/devicemaps.md documents every key with worked register examples.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .source import Document, load_document
 from .units import UnitError, parse_unit, ureg
 
 __all__ = [
+    "ORDERS",
     "ByteOrder",
     "DataType",
     "DeviceMap",
@@ -62,10 +69,18 @@ class DataType(StrEnum):
     INT32 = "int32"
     UINT32 = "uint32"
     FLOAT32 = "float32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT64 = "float64"
 
     @property
     def registers(self) -> int:
-        return 2 if self in (DataType.INT32, DataType.UINT32, DataType.FLOAT32) else 1
+        """Registers a value of this type spans (a bit counts as one)."""
+        if self in (DataType.INT64, DataType.UINT64, DataType.FLOAT64):
+            return 4
+        if self in (DataType.INT32, DataType.UINT32, DataType.FLOAT32):
+            return 2
+        return 1
 
 
 class ByteOrder(StrEnum):
@@ -73,9 +88,27 @@ class ByteOrder(StrEnum):
     LITTLE = "little"
 
 
+# The combined spellings of (byte_order, word_order), named by where the bytes A B C D of a
+# big-endian 32-bit value end up in the registers (for 64-bit values the same pattern runs over
+# four words: CDAB is GH EF CD AB, the words reversed, each big-endian).
+ORDERS: Mapping[str, tuple[ByteOrder, ByteOrder]] = MappingProxyType(
+    {
+        "ABCD": (ByteOrder.BIG, ByteOrder.BIG),  # big-endian bytes and words (Modbus default)
+        "CDAB": (ByteOrder.BIG, ByteOrder.LITTLE),  # word-swapped: low word first
+        "BADC": (ByteOrder.LITTLE, ByteOrder.BIG),  # byte-swapped inside each register
+        "DCBA": (ByteOrder.LITTLE, ByteOrder.LITTLE),  # little-endian bytes and words
+    }
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModbusPoint:
-    """One point in a Modbus table. value = raw × scale + offset, in `unit`."""
+    """One point in a Modbus table. value = raw × scale + offset, in `unit`.
+
+    An on/off point (catalogue unit "flag") always reads as a bool: a coil or discrete input;
+    a 16-bit register whose `on`/`off` values the map declares (else nonzero is on); or bit
+    `bit` of a 16-bit status word.
+    """
 
     name: str
     table: Table
@@ -89,8 +122,41 @@ class ModbusPoint:
     writable: Limit | None
     description: str = ""
     # `range:` in the map, the values the quantity can plausibly take (daylight: 0 lx ..
-    # 150000 lx); the `protocol` check's word-order probe judges 32-bit decodings against it.
+    # 200000 lx): a reading outside it is never judged (transport.poll), and the `protocol`
+    # check's word-order probe judges multi-register decodings against it.
     plausible: Limit | None = None
+    bit: int | None = None  # 0..15: the point is this bit of a 16-bit register (0 = lowest)
+    on: int | None = None  # the register value that means on (a register flag), if declared
+    off: int | None = None  # ... and off; with both declared, any other value is implausible
+    # The function code writes use: 6 or 16 (holding), 5 or 15 (coil); None: 5/6 for one
+    # register or bit, 16 for more.
+    write_function: int | None = None
+
+    @property
+    def flag(self) -> bool:
+        """An on/off point: it reads and writes as a bool, whatever its table and type."""
+        return POINTS[self.name].unit == "flag"
+
+    @property
+    def order(self) -> str:
+        """The combined spelling of byte and word order: 'ABCD', 'CDAB', 'BADC' or 'DCBA'."""
+        return next(k for k, v in ORDERS.items() if v == (self.byte_order, self.word_order))
+
+    @property
+    def location(self) -> str:
+        """'input registers 2..3', 'bit 4 of holding register 7' - where the point lives."""
+        names = {
+            Table.COIL: "coil",
+            Table.DISCRETE_INPUT: "discrete input",
+            Table.HOLDING: "holding register",
+            Table.INPUT: "input register",
+        }
+        name = names[self.table]
+        if self.bit is not None:
+            return f"bit {self.bit} of {name} {self.address}"
+        if self.type.registers > 1:
+            return f"{name}s {self.address}..{self.address + self.type.registers - 1}"
+        return f"{name} {self.address}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,6 +180,11 @@ class Dlt645Point:
     signed: bool  # the top bit of the most significant byte is the sign (current, power, PF)
     unit: pint.Unit
     description: str = ""
+    plausible: Limit | None = None  # `range:` in the map (see ModbusPoint)
+
+    @property
+    def location(self) -> str:
+        return f"DI {self.di:08X}"
 
     @property
     def digits(self) -> int:
@@ -162,6 +233,11 @@ class MqttPoint:
     writable: Limit | None
     command: str | None  # JSON pointer of the value in a command payload
     description: str = ""
+    plausible: Limit | None = None  # `range:` in the map (see ModbusPoint)
+
+    @property
+    def location(self) -> str:
+        return f"{self.pointer} of topic {self.topic!r}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -323,7 +399,13 @@ def _writable(
                 )
             )
             break
-    if key == "range" and (writable.parameters() or writable.one_of is not None):
+    if key == "range" and (
+        writable.parameters()
+        or writable.one_of is not None
+        or writable.lower is None
+        or writable.upper is None
+        or writable.marginal is not None
+    ):
         problems.append(
             doc.problem(
                 (*where, key),
@@ -332,6 +414,28 @@ def _writable(
         )
         return None
     return writable
+
+
+def _no_range_on(
+    doc: Document,
+    where: tuple[str, ...],
+    name: str,
+    raw: Mapping[str, Any],
+    problems: list[Problem],
+) -> bool:
+    """A flag or text point has no range: True (with a problem) when the map gives one."""
+    if "range" not in raw:
+        return False
+    kind = "an on/off point" if POINTS[name].unit == "flag" else "a text point"
+    fix = (
+        "; for a register declare its 'on:' and 'off:' values instead"
+        if POINTS[name].unit == "flag" and doc.data["protocol"] == "modbus"
+        else ""
+    )
+    problems.append(
+        doc.problem((*where, "range"), f"{name} is {kind}, which has no range; remove it{fix}")
+    )
+    return True
 
 
 def _dlt645_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
@@ -351,6 +455,7 @@ def _dlt645_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
             signed=bool(raw.get("signed", False)),
             unit=unit,
             description=raw.get("description", ""),
+            plausible=_writable(doc, where, raw, unit, problems, key="range"),
         )
     return points
 
@@ -435,6 +540,11 @@ def _mqtt_points(
         if unit is None and not flag_or_text:
             continue
         writable = _writable(doc, where, raw, unit, problems) if unit is not None else None
+        if flag_or_text and _no_range_on(doc, where, name, raw, problems):
+            continue
+        plausible = (
+            _writable(doc, where, raw, unit, problems, key="range") if unit is not None else None
+        )
         points[name] = MqttPoint(
             name=name,
             topic=raw["topic"],
@@ -444,6 +554,7 @@ def _mqtt_points(
             writable=writable,
             command=raw.get("command"),
             description=raw.get("description", ""),
+            plausible=plausible,
         )
     return points
 
@@ -493,46 +604,176 @@ def _mqtt_commands(
     )
 
 
+def _orders(
+    doc: Document,
+    where: tuple[str, ...],
+    raw: Mapping[str, Any],
+    inherited: tuple[ByteOrder, ByteOrder],
+    problems: list[Problem],
+) -> tuple[ByteOrder, ByteOrder]:
+    """(byte_order, word_order) from `order: CDAB` or the two keys, over `inherited`."""
+    if "order" in raw:
+        separate = [k for k in ("byte_order", "word_order") if k in raw]
+        if separate:
+            problems.append(
+                doc.problem(
+                    (*where, "order"),
+                    f"give either 'order: {raw['order']}' or {' and '.join(separate)}, not "
+                    f"both (order {raw['order']} is byte_order {ORDERS[raw['order']][0]}, "
+                    f"word_order {ORDERS[raw['order']][1]})",
+                )
+            )
+        return ORDERS[raw["order"]]
+    return (
+        ByteOrder(raw.get("byte_order", inherited[0])),
+        ByteOrder(raw.get("word_order", inherited[1])),
+    )
+
+
+# The point's keys that only some forms take, and the forms that take them.
+_FLAG_REGISTER_TYPES = (DataType.UINT16, DataType.INT16)
+_WRITE_FUNCTIONS = {Table.HOLDING: (6, 16), Table.COIL: (5, 15)}
+
+
 def _modbus_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
     data: dict[str, Any] = doc.data
     defaults = data.get("defaults", {})
+    orders = _orders(doc, ("defaults",), defaults, (ByteOrder.BIG, ByteOrder.BIG), problems)
     points: dict[str, Point] = {}
     for name, raw in data["points"].items():
         where = ("points", name)
         if name not in POINTS:
             problems.append(doc.problem(where, unknown_point_message(name)))
             continue
-        point_type = DataType(raw["type"])
         table = Table(raw.get("table", defaults.get("table", "holding")))
-        if point_type is DataType.BOOL and table in (Table.HOLDING, Table.INPUT):
-            problems.append(
-                doc.problem(
-                    (*where, "type"),
-                    f"'bool' needs a bit table; set table to 'coil' or 'discrete_input', "
-                    f"or give a register type such as 'uint16' for the {table} table",
-                )
-            )
-        if point_type is not DataType.BOOL and table in (Table.COIL, Table.DISCRETE_INPUT):
-            problems.append(
-                doc.problem((*where, "type"), f"a {table} holds bits; set type to 'bool'")
-            )
+        point_type = DataType(raw["type"])
+        flag = POINTS[name].unit == "flag"
+        bit = raw.get("bit")
+        if flag and point_type is DataType.BOOL and bit is not None and table not in _BITS:
+            point_type = DataType.UINT16  # `type: bool, bit: 3`: a bit of a 16-bit register
+        if not _modbus_form(doc, where, name, raw, table, point_type, problems):
+            continue
         unit = _unit(doc, where, name, raw, problems)
         if unit is None:
             continue
+        if flag and _no_range_on(doc, where, name, raw, problems):
+            continue
         writable = _writable(doc, where, raw, unit, problems)
-        plausible = _writable(doc, where, raw, unit, problems, key="range")
+        plausible = None if flag else _writable(doc, where, raw, unit, problems, key="range")
+        byte_order, word_order = _orders(doc, where, raw, orders, problems)
         points[name] = ModbusPoint(
             name=name,
             table=table,
             address=raw["address"],
             type=point_type,
-            byte_order=ByteOrder(raw.get("byte_order", defaults.get("byte_order", "big"))),
-            word_order=ByteOrder(raw.get("word_order", defaults.get("word_order", "big"))),
+            byte_order=byte_order,
+            word_order=word_order,
             scale=float(raw.get("scale", 1.0)),
             offset=float(raw.get("offset", 0.0)),
             unit=unit,
             writable=writable,
             description=raw.get("description", ""),
             plausible=plausible,
+            bit=bit,
+            on=raw.get("on"),
+            off=raw.get("off"),
+            write_function=raw.get("write_function"),
         )
     return points
+
+
+_BITS = (Table.COIL, Table.DISCRETE_INPUT)
+
+
+def _modbus_form(
+    doc: Document,
+    where: tuple[str, ...],
+    name: str,
+    raw: Mapping[str, Any],
+    table: Table,
+    point_type: DataType,
+    problems: list[Problem],
+) -> bool:
+    """Whether table, type, bit, on/off and write_function fit together (problems if not)."""
+    before = len(problems)
+    flag = POINTS[name].unit == "flag"
+
+    def problem(key: str, message: str) -> None:
+        problems.append(doc.problem((*where, key), message))
+
+    if point_type is DataType.BOOL and table not in _BITS:
+        problem(
+            "type",
+            f"'bool' is the type of a coil or discrete input, not of a {table} register; "
+            + (
+                "set table to 'coil' or 'discrete_input', or for an on/off register give type "
+                "'uint16' (on when nonzero, or declare its 'on:' and 'off:' values), or add "
+                "'bit: N' for bit N of a status word"
+                if flag
+                else f"{name} is a number: give its register type, such as 'uint16'"
+            ),
+        )
+    elif point_type is not DataType.BOOL and table in _BITS:
+        problem("type", f"a {table} holds bits; set type to 'bool'")
+    elif not flag and point_type is DataType.BOOL:
+        problem(
+            "type",
+            f"{name} is a number ({POINTS[name].unit or 'plain'}), a {table} holds one bit; "
+            "map it to a holding or input register with a number type such as 'uint16'",
+        )
+    elif flag and table not in _BITS and point_type not in _FLAG_REGISTER_TYPES:
+        problem(
+            "type",
+            f"{name} is an on/off point: map it to a coil or discrete input (type 'bool'), a "
+            "16-bit register (type 'uint16' or 'int16', with 'on:'/'off:' values if not 1/0), "
+            f"or 'bit: N' of one; not {point_type}",
+        )
+    for key in ("bit", "on", "off"):
+        if key not in raw:
+            continue
+        if not flag:
+            problem(key, f"'{key}' is for on/off points (like lamp_on); {name} is a number")
+        elif table in _BITS:
+            problem(key, f"a {table} is already one bit; remove '{key}'")
+    if flag and table not in _BITS:
+        if "bit" in raw and ("on" in raw or "off" in raw):
+            problem("bit", "a bit is on when set; give either 'bit:' or 'on:'/'off:', not both")
+        elif ("on" in raw) != ("off" in raw):
+            missing = "off" if "on" in raw else "on"
+            problem(
+                "on" if "on" in raw else "off",
+                f"declare both 'on:' and 'off:' (add '{missing}:'), so that any other value "
+                "reads as implausible; without them nonzero is on",
+            )
+        elif "on" in raw and raw["on"] == raw["off"]:
+            problem("off", f"on and off are both {raw['on']}; give the two different values")
+        else:
+            low, high = (-(2**15), 2**15 - 1) if point_type is DataType.INT16 else (0, 2**16 - 1)
+            for key in ("on", "off"):
+                if key in raw and not low <= raw[key] <= high:
+                    problem(key, f"{raw[key]} does not fit a {point_type}; give {low}..{high}")
+        for key in ("scale", "offset"):
+            if key in raw:
+                problem(key, f"{name} is an on/off point, read as on or off; remove '{key}'")
+    if "write_function" in raw:
+        function = raw["write_function"]
+        codes = _WRITE_FUNCTIONS.get(table)
+        if codes is None:
+            problem(
+                "write_function",
+                f"a {table} cannot be written over Modbus; only coils (5, 15) and holding "
+                "registers (6, 16) can",
+            )
+        elif function not in codes:
+            problem(
+                "write_function",
+                f"function {function} does not write a {table}; give "
+                f"{' or '.join(map(str, codes))}",
+            )
+        elif function == 6 and point_type.registers > 1:
+            problem(
+                "write_function",
+                f"function 6 writes one register and a {point_type} spans "
+                f"{point_type.registers}; give 16",
+            )
+    return len(problems) == before

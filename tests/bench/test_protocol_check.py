@@ -137,10 +137,12 @@ def test_the_bench_environment_sensor_sends_its_declared_word_order(
     outcome, _ = decide(probe("environment", ProbeKind.WORD_ORDER), bench_target)
 
     assert outcome.verdict is Verdict.PASS, outcome.reason
-    assert "read high word first give" in outcome.reason
+    assert "environment ambient_illuminance: registers 0x0000 0x00" in outcome.reason
+    assert "read ABCD (high word first) give" in outcome.reason
     [measurement] = outcome.measurements
+    assert measurement.name == "environment ambient_illuminance (ABCD, as declared)"
     assert measurement.unit == "lx"
-    assert measurement.limit == "0 lx .. 150000 lx"
+    assert measurement.limit == "0 lx .. 200000 lx"
 
 
 def test_a_probe_for_another_protocol_is_not_applicable(bench_target: Target) -> None:
@@ -154,7 +156,9 @@ def test_word_order_without_32_bit_points_is_not_applicable(bench_target: Target
     outcome, _ = decide(probe("tilt", ProbeKind.WORD_ORDER), bench_target)
 
     assert outcome.verdict is Verdict.NOT_APPLICABLE
-    assert "has no 32-bit point" in outcome.reason
+    assert outcome.reason == (
+        "not applicable: device map 'ycsa-bench/tilt-sensor' has no 32- or 64-bit point"
+    )
 
 
 def test_the_word_order_fault_fails_naming_the_order_the_device_sends() -> None:
@@ -163,8 +167,41 @@ def test_the_word_order_fault_fails_naming_the_order_the_device_sends() -> None:
         outcome, _ = decide(probe("environment", ProbeKind.WORD_ORDER), site.targets[0])
 
     assert outcome.verdict is Verdict.FAIL
+    assert "read ABCD (high word first) give" in outcome.reason
+    assert "outside '0 lx .. 200000 lx', while CDAB gives a plausible" in outcome.reason
     assert "the device sends the low word first; set word_order: little" in outcome.reason
-    assert "outside '0 lx .. 150000 lx'" in outcome.reason
+
+
+def test_word_order_on_any_device_probes_every_modbus_device_and_names_the_idle_ones(
+    bench_target: Target,
+) -> None:
+    outcome, opened = decide(ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER), bench_target)
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    assert outcome.reason.endswith(
+        "(probed: lamp, environment; nothing to probe: tilt (device map "
+        "'ycsa-bench/tilt-sensor' has no 32- or 64-bit point))"
+    )
+    names = [m.name for m in outcome.measurements]
+    assert "lamp active_power (ABCD, as declared)" in names
+    assert "environment ambient_illuminance (ABCD, as declared)" in names
+    # The tilt sensor is judged from its map alone; the meter speaks DL/T 645.
+    assert set(opened) == {"lamp", "environment"}
+
+
+def test_word_order_on_any_device_fails_naming_the_device_that_sends_the_other_order() -> None:
+    with Bench.start(faults=["environment-word-order"]) as bench:
+        site = load_site(bench.site_path, text=bench.site_text)
+        check = ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER)
+        outcome, _ = decide(check, site.targets[0])
+
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.reason.startswith("environment ambient_illuminance: registers 0x00")
+    assert "lamp" not in outcome.reason.split(" (probed:")[0]
+    verdicts: dict[str, set[Verdict]] = {}
+    for m in outcome.measurements:
+        verdicts.setdefault(m.name.split()[0], set()).add(m.verdict)
+    assert verdicts == {"lamp": {Verdict.PASS}, "environment": {Verdict.FAIL}}
 
 
 # -- a Modbus server that does not conform ----------------------------------------------------

@@ -127,8 +127,10 @@ def test_a_bool_in_the_holding_table_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "  lamp_failure: {table: holding, address: 0, type: bool}\n")
 
     assert problems(path) == [
-        f"{path}:5: $.points.lamp_failure.type: 'bool' needs a bit table; set table to 'coil' "
-        "or 'discrete_input', or give a register type such as 'uint16' for the holding table"
+        f"{path}:5: $.points.lamp_failure.type: 'bool' is the type of a coil or discrete "
+        "input, not of a holding register; set table to 'coil' or 'discrete_input', or for an "
+        "on/off register give type 'uint16' (on when nonzero, or declare its 'on:' and 'off:' "
+        "values), or add 'bit: N' for bit N of a status word"
     ]
 
 

@@ -140,8 +140,8 @@ def test_a_range_is_parsed_as_the_points_plausible_values() -> None:
     point = environment.modbus_point("ambient_illuminance")
 
     assert point.plausible is not None
-    assert point.plausible.resolve({}).upper == Quantity(150000, "lx")
-    assert environment.modbus_point("pm10").plausible is None
+    assert point.plausible.resolve({}).upper == Quantity(200000, "lx")
+    assert environment.modbus_point("pm10").plausible is not None
 
 
 @pytest.mark.parametrize(

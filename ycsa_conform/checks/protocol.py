@@ -2,7 +2,8 @@
 
 check:
   kind: protocol
-  device: lamp                 # a device role of the target
+  device: lamp                 # a device role of the target; word_order also takes `any`:
+                               # every Modbus device of the target
   probe: illegal_address       # illegal_address | illegal_function | foreign_unit
                                # | word_order | response_time
   limit: "20 ms .. 500 ms"     # response_time only (required there)
@@ -29,13 +30,19 @@ foreign_unit      RTU only: a read addressed to a unit id no device of the targe
                   the least likely to hit a device of another pole on the same line). On Modbus
                   TCP it is not applicable: a gateway answers for every unit id (exception 0B
                   when nobody answers behind it).
-word_order        reads every 32-bit point of the device map whose map declares a plausible
-                  `range:` (one coalesced read where the addresses allow) and decodes each in
-                  the declared word order and swapped: the declared decoding must lie in the
-                  range. When only the swapped one does, the reason says so: the device sends
-                  the other word first, set `word_order:` in the device map. A value that is
-                  plausible both ways (0, for one) passes, and the reason says it proves
-                  nothing about the order.
+word_order        reads every multi-register (32- or 64-bit) point of the device map whose
+                  map declares a plausible `range:` (one coalesced read where the addresses
+                  allow) and decodes each in the declared order and in the three others (ABCD,
+                  CDAB, BADC, DCBA): the declared decoding must lie in the range. When only
+                  another order does, the reason names it: the device sends the other word (or
+                  byte) first, set `order:` (or `word_order:`/`byte_order:`) in the device map. A
+                  value that is plausible in several orders (0, for one) passes, and the reason
+                  says it proves nothing about the order. With `device: any` it probes every
+                  Modbus device of the target and says which were probed and which had nothing
+                  to probe (no multi-register point); the worst device decides. A device whose
+                  multi-register points declare no range cannot be decided (error: add ranges),
+                  and when no Modbus device has a multi-register point the requirement is not
+                  applicable, with the reason - never a pass.
 
 Verdicts of illegal_address and illegal_function: the expected exception passes; a normal
 answer, another exception code, an exception with the wrong function byte or an answer from
@@ -74,7 +81,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ycsa_conform.devicemap import ByteOrder, DataType, DeviceMap, ModbusPoint, Table
+from ycsa_conform.devicemap import ORDERS, ByteOrder, DataType, DeviceMap, ModbusPoint, Table
 from ycsa_conform.errors import DecodeError, DeviceError
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
@@ -84,6 +91,7 @@ from ycsa_conform.units import format_quantity, ureg
 from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 
 __all__ = [
+    "ANY_DEVICE",
     "DEFAULT_COUNT",
     "DEFAULT_FUNCTION",
     "DEFAULT_MARGIN",
@@ -94,6 +102,7 @@ __all__ = [
     "parse",
 ]
 
+ANY_DEVICE = "any"  # `device: any` (word_order): every Modbus device of the target
 DEFAULT_MARGIN = 256  # registers past the highest mapped one: the default illegal address
 DEFAULT_FUNCTION = 25  # 0x19: unassigned in the public range (see the module docstring)
 DEFAULT_COUNT = 3  # timed reads of response_time
@@ -137,13 +146,17 @@ class ProtocolCheck:
         return "protocol"
 
     def needs(self) -> tuple[str, ...]:
-        return (self.device,)
+        # `any` needs no particular role: a target without Modbus devices is not applicable.
+        return () if self.device == ANY_DEVICE else (self.device,)
 
     def uses(self) -> tuple[Use, ...]:
-        # The probes pick their registers from the map itself (or documented defaults).
-        return (Use(role=self.device),)
+        # The probes pick their registers from the map itself (or documented defaults) and ask
+        # for no named point: a role's map only has to exist. `any` asks nothing of any role.
+        return () if self.device == ANY_DEVICE else (Use(role=self.device),)
 
     def run(self, ctx: CheckContext) -> Outcome:
+        if self.device == ANY_DEVICE:
+            return _run_word_order_everywhere(ctx)
         spec = ctx.target.devices[self.device]
         schemes = _SCHEMES[self.probe]
         if spec.address.scheme not in schemes:
@@ -383,12 +396,27 @@ def _run_foreign_unit(
 # -- word order -----------------------------------------------------------------------------
 
 
-def _other(order: ByteOrder) -> ByteOrder:
-    return ByteOrder.LITTLE if order is ByteOrder.BIG else ByteOrder.BIG
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Probed:
+    """What the word-order probe found on one device: an outcome, or nothing to probe."""
+
+    role: str
+    outcome: Outcome | None  # None: the device has no multi-register point
+    why_not: str = ""
 
 
-def _first(order: ByteOrder) -> str:
-    return "high word first" if order is ByteOrder.BIG else "low word first"
+def _wide(devicemap: DeviceMap) -> list[ModbusPoint]:
+    """The map's multi-register numbers (32- and 64-bit): the ones that have a word order."""
+    return [
+        p
+        for p in devicemap.points.values()
+        if isinstance(p, ModbusPoint) and not p.flag and p.type.registers > 1
+    ]
+
+
+def _ordered(point: ModbusPoint, order: str) -> ModbusPoint:
+    byte_order, word_order = ORDERS[order]
+    return dataclasses.replace(point, byte_order=byte_order, word_order=word_order)
 
 
 def _decoded(point: ModbusPoint, registers: list[int]) -> float | None:
@@ -398,7 +426,7 @@ def _decoded(point: ModbusPoint, registers: list[int]) -> float | None:
         value = decode(point, registers)
     except DecodeError:
         return None  # not a number this way round (a float32 NaN, say)
-    assert not isinstance(value, bool)  # 32-bit points are numbers
+    assert not isinstance(value, bool)  # multi-register points are numbers
     return value
 
 
@@ -415,102 +443,181 @@ def _plausible(point: ModbusPoint, value: float | None) -> bool:
     )
 
 
-def _run_word_order(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
-) -> Outcome:
+def _order_name(order: str) -> str:
+    byte_order, word_order = ORDERS[order]
+    words = "high word first" if word_order is ByteOrder.BIG else "low word first"
+    return words if byte_order is ByteOrder.BIG else f"{words}, bytes swapped"
+
+
+def _differs(point: ModbusPoint, order: str) -> int:
+    """0 for the declared order, 1 word order only, 2 byte order only, 3 both."""
+    byte_order, word_order = ORDERS[order]
+    return (word_order is not point.word_order) + 2 * (byte_order is not point.byte_order)
+
+
+def _fix(point: ModbusPoint, order: str, path: object) -> str:
+    """What to set in the map so that `point` decodes in `order`."""
+    byte_order, word_order = ORDERS[order]
+    if byte_order is point.byte_order:
+        what = f"the {_order_name(order).split(',')[0]}; set word_order: {word_order}"
+    elif word_order is point.word_order:
+        what = f"the bytes of each register swapped; set byte_order: {byte_order}"
+    else:
+        what = f"{order} ({_order_name(order)}); set order: {order}"
+    return f"the device sends {what} for {point.name} in {path} (or have the firmware fixed)"
+
+
+def _judge_point(
+    role: str, point: ModbusPoint, registers: list[int] | DeviceError, path: object, source: Any
+) -> tuple[Measurement, Verdict, str]:
+    """One ranged multi-register point: its registers decoded in every order."""
+    assert point.plausible is not None
+    declared = point.order
+    name = f"{role} {point.name} ({declared}, as declared)"
+    if isinstance(registers, DeviceError):
+        measurement = Measurement(
+            name=name,
+            value=None,
+            unit="",
+            limit=point.plausible.text,
+            verdict=Verdict.ERROR,
+            source=source,
+        )
+        return measurement, Verdict.ERROR, f"cannot be decided: {registers}"
+    words = " ".join(f"0x{r:04X}" for r in registers)
+    values = {order: _decoded(_ordered(point, order), registers) for order in ORDERS}
+    plausible = [o for o in ORDERS if _plausible(point, values[o])]
+    others = [o for o in ORDERS if o != declared]
+    head = (
+        f"{role} {point.name}: registers {words} read {declared} ({_order_name(declared)}) "
+        f"give {_shown(point, values[declared])}"
+    )
+    shown = ", ".join(f"{o} {_shown(point, values[o])}" for o in others)
+    if declared in plausible and len(plausible) == 1:
+        verdict = Verdict.PASS
+        text = f"{head}, inside {point.plausible.text!r}; the other orders would give {shown}"
+    elif declared in plausible:
+        also = ", ".join(f"{o} ({_shown(point, values[o])})" for o in plausible if o != declared)
+        verdict = Verdict.PASS
+        text = (
+            f"{head}, inside {point.plausible.text!r}; so would {also}: this value does not "
+            "show the order"
+        )
+    elif plausible:
+        verdict = Verdict.FAIL
+        # The likeliest mistake first: the word order (Modbus fixes the bytes of a register
+        # big-endian, so byte-swapping firmware is rarer), then the byte order, then both.
+        likely = sorted(plausible, key=lambda o: _differs(point, o))
+        text = (
+            f"{head}, outside {point.plausible.text!r}, while {likely[0]} gives a plausible "
+            f"{_shown(point, values[likely[0]])}: {_fix(point, likely[0], path)}"
+        )
+        if len(likely) > 1:
+            also = ", ".join(f"{o} ({_shown(point, values[o])})" for o in likely[1:])
+            text += f"; also plausible: {also}"
+    else:
+        verdict = Verdict.FAIL
+        text = (
+            f"{head}, and {shown}: every order is outside {point.plausible.text!r}; check the "
+            "point's address, type and scale"
+        )
+    measurement = Measurement(
+        name=name,
+        value=values[declared],
+        unit=f"{point.unit:~P}",
+        limit=point.plausible.text,
+        verdict=verdict,
+        source=source,
+    )
+    return measurement, verdict, text
+
+
+def _probe_word_order(role: str, spec: DeviceSpec, device: Any) -> _Probed:
     devicemap = spec.devicemap
-    wide = [
-        p
-        for p in devicemap.points.values()
-        if isinstance(p, ModbusPoint) and p.type is not DataType.BOOL and p.type.registers == 2
-    ]
+    wide = _wide(devicemap)
     if not wide:
-        return Outcome(
-            verdict=Verdict.NOT_APPLICABLE,
-            reason=f"not applicable: device map {devicemap.id!r} has no 32-bit point",
+        return _Probed(
+            role=role,
+            outcome=None,
+            why_not=f"device map {devicemap.id!r} has no 32- or 64-bit point",
         )
     judged = [p for p in wide if p.plausible is not None]
     if not judged:
         names = ", ".join(p.name for p in wide)
-        return Outcome(
-            verdict=Verdict.ERROR,
-            reason=(
-                f"cannot be decided: none of the 32-bit points of {devicemap.path} ({names}) "
-                "declares the values it can plausibly take; add range: 'LOW .. HIGH' to them"
+        return _Probed(
+            role=role,
+            outcome=Outcome(
+                verdict=Verdict.ERROR,
+                reason=(
+                    f"cannot be decided: none of the 32- or 64-bit points of {role}'s map "
+                    f"{devicemap.path} ({names}) declares the values it can plausibly take; "
+                    "add range: 'LOW .. HIGH' to them"
+                ),
             ),
         )
     raw = device.read_registers([p.name for p in judged])
-    measurements: list[Measurement] = []
-    texts: list[tuple[Verdict, str]] = []
-    for point in judged:
-        assert point.plausible is not None
-        registers = raw[point.name]
-        name = f"{point.name} ({_first(point.word_order)}, as declared)"
-        if isinstance(registers, DeviceError):
-            measurements.append(
-                Measurement(
-                    name=name,
-                    value=None,
-                    unit="",
-                    limit=point.plausible.text,
-                    verdict=Verdict.ERROR,
-                    source=device.source,
-                )
-            )
-            texts.append((Verdict.ERROR, f"cannot be decided: {registers}"))
-            continue
-        words = " ".join(f"0x{r:04X}" for r in registers)
-        swapped_point = dataclasses.replace(point, word_order=_other(point.word_order))
-        declared = _decoded(point, registers)
-        swapped = _decoded(swapped_point, registers)
-
-        head = f"{point.name}: registers {words} read {_first(point.word_order)} give"
-        if _plausible(point, declared) and not _plausible(point, swapped):
-            verdict = Verdict.PASS
-            text = (
-                f"{head} {_shown(point, declared)}, inside {point.plausible.text!r}; "
-                f"{_first(swapped_point.word_order)} would give {_shown(point, swapped)}"
-            )
-        elif _plausible(point, declared):
-            verdict = Verdict.PASS
-            text = (
-                f"{head} {_shown(point, declared)}, inside {point.plausible.text!r}; so would "
-                f"{_first(swapped_point.word_order)} ({_shown(point, swapped)}): this value "
-                "does not show the word order"
-            )
-        elif _plausible(point, swapped):
-            verdict = Verdict.FAIL
-            text = (
-                f"{head} {_shown(point, declared)}, outside {point.plausible.text!r}, while "
-                f"{_first(swapped_point.word_order)} gives a plausible {_shown(point, swapped)}: "
-                f"the device sends the {_first(swapped_point.word_order)}; set word_order: "
-                f"{swapped_point.word_order} for {point.name} in {devicemap.path} (or have "
-                "the firmware fixed)"
-            )
-        else:
-            verdict = Verdict.FAIL
-            text = (
-                f"{head} {_shown(point, declared)} and {_first(swapped_point.word_order)} "
-                f"{_shown(point, swapped)}, both outside {point.plausible.text!r}: check the "
-                "point's address, type and scale"
-            )
-        measurements.append(
-            Measurement(
-                name=name,
-                value=declared,
-                unit=f"{point.unit:~P}",
-                limit=point.plausible.text,
-                verdict=verdict,
-                source=device.source,
-            )
-        )
-        texts.append((verdict, text))
+    decided = [_judge_point(role, p, raw[p.name], devicemap.path, device.source) for p in judged]
+    verdict = worst([v for _, v, _ in decided])
+    reason = "; ".join(t for _, v, t in decided if v == verdict)
     unjudged = [p.name for p in wide if p.plausible is None]
-    verdict = worst([v for v, _ in texts])
-    reason = "; ".join(t for v, t in texts if v == verdict)
     if unjudged:
         reason += f" (not judged, no range in the map: {', '.join(unjudged)})"
-    return Outcome(verdict=verdict, reason=reason, measurements=tuple(measurements))
+    return _Probed(
+        role=role,
+        outcome=Outcome(
+            verdict=verdict, reason=reason, measurements=tuple(m for m, _, _ in decided)
+        ),
+    )
+
+
+def _run_word_order(
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+) -> Outcome:
+    probed = _probe_word_order(check.device, spec, device)
+    if probed.outcome is None:
+        return Outcome(verdict=Verdict.NOT_APPLICABLE, reason=f"not applicable: {probed.why_not}")
+    return probed.outcome
+
+
+def _run_word_order_everywhere(ctx: CheckContext) -> Outcome:
+    """The word-order probe on every Modbus device of the target (`device: any`)."""
+    roles = [r for r, s in ctx.target.devices.items() if s.address.scheme in _MODBUS]
+    if not roles:
+        return Outcome(
+            verdict=Verdict.NOT_APPLICABLE,
+            reason=f"not applicable: target {ctx.target.id} has no Modbus device",
+        )
+    found: list[_Probed] = []
+    for role in roles:
+        spec = ctx.target.devices[role]
+        if not _wide(spec.devicemap):  # decided from the map: the device is not opened
+            found.append(_probe_word_order(role, spec, None))
+            continue
+        try:
+            found.append(_probe_word_order(role, spec, ctx.device(role)))
+        except DeviceError as exc:
+            error = Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
+            found.append(_Probed(role=role, outcome=error))
+    probed = [f for f in found if f.outcome is not None]
+    idle = "; ".join(f"{f.role} ({f.why_not})" for f in found if f.outcome is None)
+    if not probed:
+        return Outcome(
+            verdict=Verdict.NOT_APPLICABLE,
+            reason=(
+                f"not applicable: no Modbus device of {ctx.target.id} has a 32- or 64-bit "
+                f"point: {idle}"
+            ),
+        )
+    outcomes = [f.outcome for f in probed if f.outcome is not None]
+    verdict = worst([o.verdict for o in outcomes])
+    reason = "; ".join(o.reason for o in outcomes if o.verdict == verdict)
+    reason += f" (probed: {', '.join(f.role for f in probed)}"
+    reason += f"; nothing to probe: {idle})" if idle else ")"
+    return Outcome(
+        verdict=verdict,
+        reason=reason,
+        measurements=tuple(m for o in outcomes for m in o.measurements),
+    )
 
 
 # -- DL/T 645 response time -----------------------------------------------------------------
@@ -551,6 +658,13 @@ _RUNNERS: Mapping[ProbeKind, Callable[[ProtocolCheck, CheckContext, DeviceSpec, 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ProtocolCheck | None:
     probe = ProbeKind(raw["probe"])  # the schema keeps it to the enum
+    if raw["device"] == ANY_DEVICE and probe is not ProbeKind.WORD_ORDER:
+        ctx.problem(
+            "device",
+            f"'device: {ANY_DEVICE}' (every Modbus device of the target) is for the word_order "
+            f"probe; the {probe} probe asks one device, so name its role, like 'device: lamp'",
+        )
+        return None
     timing = probe is ProbeKind.RESPONSE_TIME
     if not timing:
         for key in ("limit", "count"):

@@ -3,13 +3,18 @@
 This is the only client-side pymodbus user.
 
 The codec (`encode`, `decode`) is pure and shared with the simulated bench, so the bench and
-the client agree on every register by construction. Register layout of 32-bit values:
+the client agree on every register by construction. Register layout of 32- and 64-bit values:
 
     byte_order  order of the two bytes inside each 16-bit register ("big" = high byte first)
-    word_order  order of the registers of a 32-bit value ("big" = high word first)
+    word_order  order of the registers of a multi-register value ("big" = high word first)
 
     big/big = ABCD (Modbus default)   big/little = CDAB ("word-swapped", common in meters)
     little/big = BADC                 little/little = DCBA
+    (64-bit: ABCDEFGH, GHEFCDAB, BADCFEHG, HGFEDCBA)
+
+On/off points decode to bool in every form (a bit; a register, on when nonzero or equal to
+the map's `on:` value; a bit of a status word) and encode from bool, so the checks see the
+same True/False whichever way a vendor wired the relay.
 
 pymodbus 3.16 reports device errors as *returned* ExceptionResponse objects and timeouts as
 raised ModbusIOException; `ModbusLink` turns both into the `errors.DeviceError` tree.
@@ -53,6 +58,7 @@ from ycsa_conform.errors import (
     DeviceException,
     DeviceRefused,
     DeviceTimeout,
+    ImplausibleValue,
 )
 from ycsa_conform.units import format_quantity, ureg
 
@@ -113,13 +119,22 @@ _FORMATS = {
     DataType.INT32: "i",
     DataType.UINT32: "I",
     DataType.FLOAT32: "f",
+    DataType.INT64: "q",
+    DataType.UINT64: "Q",
+    DataType.FLOAT64: "d",
 }
+_FLOATS = (DataType.FLOAT32, DataType.FLOAT64)
 _INTEGER_RANGES = {
     DataType.INT16: (-(2**15), 2**15 - 1),
     DataType.UINT16: (0, 2**16 - 1),
     DataType.INT32: (-(2**31), 2**31 - 1),
     DataType.UINT32: (0, 2**32 - 1),
+    DataType.INT64: (-(2**63), 2**63 - 1),
+    DataType.UINT64: (0, 2**64 - 1),
 }
+# Significant digits a decoded value keeps: enough for every digit the type carries, few
+# enough to hide the binary noise of the scale (731 * 0.1 = 73.10000000000001).
+_DIGITS = {DataType.INT64: 15, DataType.UINT64: 15, DataType.FLOAT64: 15}
 _TABLE_NAMES = {
     Table.COIL: "coil",
     Table.DISCRETE_INPUT: "discrete input",
@@ -138,22 +153,46 @@ _READ_TABLES = {code: table for table, code in READ_FUNCTIONS.items()}
 
 
 def register_name(point: ModbusPoint) -> str:
-    """'holding register 8196' - how messages name where a point lives."""
-    return f"{_TABLE_NAMES[point.table]} {point.address}"
+    """'holding register 8196', 'bit 3 of holding register 7' - where a point lives."""
+    where = f"{_TABLE_NAMES[point.table]} {point.address}"
+    return where if point.bit is None else f"bit {point.bit} of {where}"
 
 
-def encode(point: ModbusPoint, value: float | bool) -> list[int] | list[bool]:
-    """The registers (or the bit) that carry `value`, given in the point's unit."""
+def encode(
+    point: ModbusPoint, value: float | bool, *, current: int | None = None
+) -> list[int] | list[bool]:
+    """The registers (or the bit) that carry `value`, given in the point's unit.
+
+    An on/off point takes a bool: a register gets the map's on/off value (1/0 by default); a
+    bit of a status word needs the register's `current` value (as read), whose other bits are
+    kept.
+    """
     if point.type is DataType.BOOL:
         if not isinstance(value, bool):
             raise ValueError(f"{point.name} is a flag; give True or False, not {value!r}")
         return [value]
+    if point.flag:
+        if not isinstance(value, bool):
+            raise ValueError(f"{point.name} is a flag; give True or False, not {value!r}")
+        if point.bit is None:
+            on = 1 if point.on is None else point.on
+            off = 0 if point.off is None else point.off
+            data = struct.pack(f">{_FORMATS[point.type]}", on if value else off)
+            return _to_registers(data, point)
+        if current is None:
+            raise ValueError(
+                f"{point.name} is bit {point.bit} of a register: writing it needs the register's "
+                "current value (read-modify-write)"
+            )
+        word = _status_word(point, [current])
+        word = word | (1 << point.bit) if value else word & ~(1 << point.bit)
+        return _to_registers(word.to_bytes(2, "big"), point)
     if isinstance(value, bool):
         raise ValueError(f"{point.name} is a number ({point.type}); give a number, not {value!r}")
     if not math.isfinite(value):
         raise ValueError(f"{point.name}: {value!r} cannot be sent to a device")
     raw: float | int = (value - point.offset) / point.scale
-    if point.type is not DataType.FLOAT32:
+    if point.type not in _FLOATS:
         raw = round(raw)
         low, high = _INTEGER_RANGES[point.type]
         if not low <= raw <= high:
@@ -162,12 +201,19 @@ def encode(point: ModbusPoint, value: float | bool) -> list[int] | list[bool]:
                 f"{point.name}: {value:g} does not fit a {point.type} with scale {point.scale:g} "
                 f"and offset {point.offset:g}; it holds {ends[0]:g} .. {ends[1]:g}"
             )
-    data = struct.pack(f">{_FORMATS[point.type]}", raw)
+    try:
+        data = struct.pack(f">{_FORMATS[point.type]}", raw)
+    except OverflowError:
+        raise ValueError(
+            f"{point.name}: {value:g} does not fit a {point.type} with scale {point.scale:g}"
+        ) from None
     return _to_registers(data, point)
 
 
 def decode(point: ModbusPoint, registers: list[int] | list[bool]) -> float | bool:
-    """The value (in the point's unit) that `registers` carry; DecodeError when they cannot."""
+    """The value (in the point's unit) that `registers` carry; DecodeError when they cannot,
+    ImplausibleValue when they hold no number (NaN, infinity) or an on/off register holds
+    neither of its declared values."""
     if point.type is DataType.BOOL:
         if len(registers) < 1:
             raise DecodeError(f"{point.name}: the device sent no bit for {register_name(point)}")
@@ -180,20 +226,43 @@ def decode(point: ModbusPoint, registers: list[int] | list[bool]) -> float | boo
         )
     if any(not 0 <= int(r) <= 0xFFFF for r in registers):
         raise DecodeError(f"{point.name}: {list(registers)} are not 16-bit registers")
-    data = _from_registers([int(r) for r in registers], point)
+    words = [int(r) for r in registers]
+    if point.flag:
+        return _flag(point, words)
+    data = _from_registers(words, point)
     (raw,) = struct.unpack(f">{_FORMATS[point.type]}", data)
     if isinstance(raw, float) and not math.isfinite(raw):
-        words = " ".join(f"0x{int(r):04X}" for r in registers)
-        raise DecodeError(
-            f"{point.name}: registers {words} at {register_name(point)} hold {raw} as "
-            f"{point.type} ({point.byte_order}-endian bytes, {point.word_order}-endian words); "
-            "the device reports no valid value, or the device map's byte/word order is wrong"
+        shown = " ".join(f"0x{r:04X}" for r in words)
+        raise ImplausibleValue(
+            f"{point.name}: registers {shown} at {register_name(point)} hold {raw} as "
+            f"{point.type} (order {point.order}: {point.byte_order}-endian bytes, "
+            f"{point.word_order}-endian words); the device reports no valid value, or the "
+            "device map's byte/word order is wrong"
         )
-    if isinstance(raw, float):
+    if point.type is DataType.FLOAT32:
         raw = _shortest_float32(raw)
-    # 12 significant digits hide binary noise (731 * 0.1 = 73.10000000000001) and keep every
-    # digit a 32-bit register value can carry.
-    return float(f"{raw * point.scale + point.offset:.12g}")
+    return float(f"{raw * point.scale + point.offset:.{_DIGITS.get(point.type, 12)}g}")
+
+
+def _status_word(point: ModbusPoint, registers: list[int]) -> int:
+    """The 16-bit register as a number, its bytes read in the point's byte order."""
+    return int.from_bytes(_from_registers(registers, point), "big")
+
+
+def _flag(point: ModbusPoint, registers: list[int]) -> bool:
+    if point.bit is not None:
+        return bool(_status_word(point, registers) >> point.bit & 1)
+    (raw,) = struct.unpack(f">{_FORMATS[point.type]}", _from_registers(registers, point))
+    raw = int(raw)
+    if point.on is None or point.off is None:
+        return bool(raw != 0)
+    if raw in (point.on, point.off):
+        return bool(raw == point.on)
+    raise ImplausibleValue(
+        f"{point.name}: {register_name(point)} holds {raw} (0x{registers[0]:04X}), neither "
+        f"the declared on value {point.on} nor the off value {point.off}; check the point's "
+        "address and its on:/off: values in the device map"
+    )
 
 
 def _shortest_float32(value: float) -> float:
@@ -426,7 +495,9 @@ class ModbusLink:
     """The wire to one Modbus unit, over TCP or RTU (serial). Connects on first use.
 
     Requests:  {"op": "read", "table", "unit", "address", "count"}
-               {"op": "write", "table", "unit", "address", "values"}
+               {"op": "write", "table", "unit", "address", "values"[, "function"]}
+               ("function": the write function code the device map names; without it 05/06
+               for one bit or register, 15/16 for more)
     Responses: {"registers" | "bits": [...], "at": host time, "raw": {"tx": hex, "rx": hex}}
 
     After a timeout it drops the connection, because pymodbus 3.16's TCP server answers a request
@@ -469,20 +540,8 @@ class ModbusLink:
         at = f"{self.name} at {self.address} ({doing} {what})"
         if request["op"] == "read":
             method, kw = _READERS[table], {"count": count}
-        elif table is Table.COIL:
-            bits = [bool(v) for v in request["values"]]
-            method, kw = (
-                ("write_coil", {"value": bits[0]})
-                if len(bits) == 1
-                else ("write_coils", {"values": bits})
-            )
         else:
-            words = [int(v) for v in request["values"]]
-            method, kw = (
-                ("write_register", {"value": words[0]})
-                if len(words) == 1
-                else ("write_registers", {"values": words})
-            )
+            method, kw = _writer(table, request["values"], request.get("function"), at)
         with self._lock:
             for buffer in self._traffic.values():
                 buffer.clear()
@@ -622,6 +681,31 @@ class ModbusLink:
 
 
 _RAW = "execute"  # _call: send kw["pdu"], a PDU class, as it is
+_SINGLE_WRITES = {Table.COIL: 5, Table.HOLDING: 6}
+_MULTIPLE_WRITES = {Table.COIL: 15, Table.HOLDING: 16}
+
+
+def _writer(
+    table: Table, values: Sequence[Any], function: int | None, at: str
+) -> tuple[str, dict[str, Any]]:
+    """The pymodbus client method and its arguments that write `values` with `function`."""
+    if table not in _SINGLE_WRITES:
+        raise ValueError(f"{at}: Modbus writes only coils and holding registers")
+    if function is None:
+        function = _SINGLE_WRITES[table] if len(values) == 1 else _MULTIPLE_WRITES[table]
+    if function not in (_SINGLE_WRITES[table], _MULTIPLE_WRITES[table]):
+        raise ValueError(f"{at}: function {function} does not write a {_TABLE_NAMES[table]}")
+    if function == _SINGLE_WRITES[table] and len(values) != 1:
+        raise ValueError(f"{at}: function {function} writes one value, not {len(values)}")
+    if table is Table.COIL:
+        bits = [bool(v) for v in values]
+        if function == 5:
+            return "write_coil", {"value": bits[0]}
+        return "write_coils", {"values": bits}
+    words = [int(v) for v in values]
+    if function == 6:
+        return "write_register", {"value": words[0]}
+    return "write_registers", {"values": words}
 
 
 def _call(
@@ -717,19 +801,48 @@ class ModbusDevice(DeviceBase):
         """Write a point the device map declares writable, inside its declared range."""
         spec = self._point(point)
         magnitude = self._checked(spec, value)
-        registers = encode(spec, magnitude)
-        request = {
+        try:
+            if spec.bit is not None:
+                # Read-modify-write: a bit of a status word is set by reading the register,
+                # changing that one bit and writing the whole register back. A bit another
+                # master changes between the two is overwritten; mask write (function 22)
+                # would avoid that, but few field devices implement it.
+                current = self._current_register(spec)
+                registers = encode(spec, magnitude, current=current)
+            else:
+                registers = encode(spec, magnitude)
+        except ValueError as exc:
+            raise ValueError(f"{self.name} at {self.address}: refusing to write: {exc}") from None
+        request: dict[str, Any] = {
             "op": "write",
             "table": spec.table.value,
             "unit": self.address.unit,
             "address": spec.address,
             "values": list(registers),
         }
+        if spec.write_function is not None:
+            request["function"] = spec.write_function
         self._transactions += 1
         try:
             self._link.transact(request)
         except DeviceError as exc:
             raise self._named(exc, (spec,)) from None
+
+    def _current_register(self, spec: ModbusPoint) -> int:
+        """The register a status-word bit lives in, as the device sends it now."""
+        request = self._block_request(Block(spec.table, spec.address, 1, (spec,)))
+        self._transactions += 1
+        try:
+            response = self._link.transact(request)
+        except DeviceError as exc:
+            raise self._named(exc, (spec,)) from None
+        words = list(response.get("registers", []))
+        if len(words) != 1:
+            raise DecodeError(
+                f"{self.name} at {self.address}: reading {register_name(spec)} before setting "
+                f"{spec.name} returned {len(words)} registers, not 1"
+            )
+        return int(words[0])
 
     # -- internals ------------------------------------------------------------------------
 
@@ -757,8 +870,8 @@ class ModbusDevice(DeviceBase):
             values = words[offset : offset + _span(spec)]
             try:
                 value = decode(spec, values)
-            except DecodeError as exc:
-                results[spec.name] = DecodeError(f"{self.name} at {self.address}: {exc}")
+            except DecodeError as exc:  # keeps its type: ImplausibleValue stays implausible
+                results[spec.name] = type(exc)(f"{self.name} at {self.address}: {exc}")
                 continue
             quantity = value if isinstance(value, bool) else ureg.Quantity(value, spec.unit)
             results[spec.name] = Reading(spec.name, quantity, float(response["at"]), self.source)
@@ -800,7 +913,7 @@ class ModbusDevice(DeviceBase):
                 f"{what}: the device map {self.devicemap.path} does not declare it writable "
                 "(add 'writable: LOW .. HIGH' to the point if the device accepts writes)"
             )
-        if spec.type is DataType.BOOL:
+        if spec.flag or spec.type is DataType.BOOL:
             if not isinstance(value, bool):
                 raise ValueError(f"{what}: it is a flag; give True or False, not {value!r}")
             return value

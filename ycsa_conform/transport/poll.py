@@ -7,22 +7,33 @@ served from that poll until it is `max_age` seconds old. A write, or a point out
 polls again; `read_fresh` always does (a sample of a window, the prior value of an
 actuation). Errors are kept per point like values, so a silent device costs one timeout per
 poll, not one per requirement.
+
+Plausibility before judgement: every reading a check gets passes through here (`read_many`,
+`read_fresh`, and `read` by them), so this is the one place where a value the device cannot
+physically have - outside the `range:` its device map declares for the point, or not a finite
+number - becomes `ImplausibleValue` (the point's error, like a timeout) instead of a value a
+limit could pass. A power read with the wrong word order as 1.02e-23 W must never "meet
+<= 0.5 W".
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pint
 
-from ycsa_conform.errors import DeviceError
+from ycsa_conform.devicemap import DeviceMap, Dlt645Point, ModbusPoint, Point
+from ycsa_conform.errors import DeviceError, ImplausibleValue
 from ycsa_conform.result import Source
+from ycsa_conform.units import format_unit
 
 from . import Device, Reading
+from .writable import within
 
-__all__ = ["PolledDevice"]
+__all__ = ["PolledDevice", "plausible"]
 
 # Called after each read with True when it polled the device (the recorder cites polls so).
 PollHook = Callable[[bool], None]
@@ -39,8 +50,14 @@ class PolledDevice:
         max_age: float,
         clock: Callable[[], float] = time.monotonic,
         on_read: PollHook | None = None,
+        devicemap: DeviceMap | None = None,
     ) -> None:
+        """`devicemap` declares the points' ranges; default: the device's own map."""
         self.device = device
+        if devicemap is None:
+            own = getattr(device, "devicemap", None)  # every DeviceBase has one
+            devicemap = own if isinstance(own, DeviceMap) else None
+        self.devicemap = devicemap
         self.planned = tuple(dict.fromkeys(planned))
         self.max_age = max_age
         self.requested = 0  # point reads the checks asked for: what an uncoalesced run would send
@@ -92,7 +109,7 @@ class PolledDevice:
         )
         if not fresh:
             wanted = tuple(dict.fromkeys([*self.planned, *points]))
-            self._snapshot = self.device.read_many(wanted)
+            self._snapshot = self._checked(self.device.read_many(wanted))
             self._polled_at = self._clock()
         if self._on_read is not None:
             self._on_read(not fresh)
@@ -106,10 +123,18 @@ class PolledDevice:
         if fresh is None:
             return self.read_many(points)
         self.requested += len(points)
-        readings: dict[str, Reading | DeviceError] = fresh(points)
+        readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
         if self._on_read is not None:
             self._on_read(True)
         return readings
+
+    def _checked(
+        self, results: Mapping[str, Reading | DeviceError]
+    ) -> dict[str, Reading | DeviceError]:
+        return {
+            name: plausible(result, device=self.name, devicemap=self.devicemap)
+            for name, result in results.items()
+        }
 
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         self._polled_at = None
@@ -129,3 +154,45 @@ class PolledDevice:
 
     def close(self) -> None:
         self.device.close()
+
+
+def plausible(
+    result: Reading | DeviceError, *, device: str, devicemap: DeviceMap | None
+) -> Reading | DeviceError:
+    """`result`, or ImplausibleValue when it is a number outside its point's declared `range`
+    or not finite (finiteness needs no declared range). Flags and texts pass as they are."""
+    if isinstance(result, DeviceError) or not isinstance(result.value, pint.Quantity):
+        return result
+    value = result.value
+    point = devicemap.points.get(result.point) if devicemap is not None else None
+    magnitude = float(value.magnitude)
+    shown = f"{magnitude:.6g} {format_unit(value.units)}".rstrip()
+    where = f" from {point.location}" if point is not None else ""
+    if not math.isfinite(magnitude):
+        rule = "which is not a finite number"
+    elif point is None or point.plausible is None:
+        return result
+    else:
+        declared = point.plausible.resolve({})
+        compatible = declared.lower is None or value.is_compatible_with(declared.lower)
+        if compatible and within(declared, value):
+            return result
+        rule = f"outside the declared range {point.plausible.text}"
+    mapped = f" of device map {devicemap.id!r} ({devicemap.path})" if devicemap is not None else ""
+    return ImplausibleValue(
+        f"{device} {result.point}: implausible value {shown}{where}, {rule}{mapped}; "
+        f"check {_suspects(point)}"
+    )
+
+
+def _suspects(point: Point | None) -> str:
+    """What in the map is likely wrong, by the point's protocol."""
+    if isinstance(point, ModbusPoint):
+        if point.type.registers > 1:
+            return "word_order / byte_order / scale / type"
+        return "byte_order / scale / offset / type / address"
+    if isinstance(point, Dlt645Point):
+        return "the point's di / format / signed / unit"
+    if point is None:
+        return "the device map's point"
+    return "the point's pointer / scale / unit"
