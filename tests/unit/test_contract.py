@@ -1,0 +1,604 @@
+"""The vendor contract: device maps held to what each requirement's check uses, before anything
+runs. A gap is found by `contract.gaps`, decided by a run from that gap (never by running the
+check), and reported by `validate` (`contract.problems`) with the same reason.
+
+The site is the bench's design data with its devices at a local port nobody listens on, so a
+check that did run would say "cannot connect"; a gap never opens the device at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ycsa_conform.checks import CheckContext, Outcome
+from ycsa_conform.checks.base import Use
+from ycsa_conform.contract import (
+    Finding,
+    Severity,
+    catalogue,
+    describe,
+    gaps,
+    overlaps,
+    problems,
+    roles_used,
+)
+from ycsa_conform.devicemap import load_devicemap
+from ycsa_conform.point import POINTS, ROLES
+from ycsa_conform.profile import Profile, builtin_profiles, load_profile
+from ycsa_conform.resources import data_dir
+from ycsa_conform.result import Verdict
+from ycsa_conform.run import AcceptanceRun
+from ycsa_conform.site import Site, load_site
+
+BENCH = data_dir("benches")
+
+# edit_map(name, change) -> the file name of an edited copy of benches/devicemaps/NAME
+EditMap = Callable[[str, Callable[[dict[str, Any]], None]], str]
+# write_site(*(old, new)) -> the site, with each text of the bench's site template replaced
+WriteSite = Callable[..., Site]
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return load_profile("smart-pole")
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+@pytest.fixture
+def edit_map(tmp_path: Path) -> EditMap:
+    shutil.copytree(BENCH / "devicemaps", tmp_path / "devicemaps", dirs_exist_ok=True)
+
+    def edit(name: str, change: Callable[[dict[str, Any]], None]) -> str:
+        data = yaml.safe_load((BENCH / "devicemaps" / name).read_text(encoding="utf-8"))
+        change(data)
+        edited = f"edited-{name}"
+        (tmp_path / "devicemaps" / edited).write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        return edited
+
+    return edit
+
+
+@pytest.fixture
+def write_site(tmp_path: Path, closed_port: int, edit_map: EditMap) -> WriteSite:
+    for folder in ("photometry", "records", "evidence"):
+        shutil.copytree(BENCH / folder, tmp_path / folder)
+
+    def write(*changes: tuple[str, str]) -> Site:
+        text = (BENCH / "smart-pole.site.yaml").read_text(encoding="utf-8")
+        for placeholder in ("{modbus_tcp}", "{mqtt}"):
+            text = text.replace(placeholder, f"127.0.0.1:{closed_port}")
+        text = text.replace("{modbus_rtu}", "/nonexistent/ttyRS485-0")
+        text = text.replace("{dlt645}", "/nonexistent/ttyRS485-1")
+        text = text.replace("{meter_address}", "202611250001")
+        text = text.replace("{prefix}", "ycsa/bench/P001")
+        text = text.replace(", timeout: 2 s", "").replace(", map: ", ", timeout: 0.2 s, map: ")
+        for old, new in changes:
+            assert text.count(old) == 1, f"{old!r} is not unique in the bench site"
+            text = text.replace(old, new)
+        path = tmp_path / "site.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_site(path)
+
+    return write
+
+
+def drop_point(name: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        del data["points"][name]
+
+    return change
+
+
+def line_of(site: Site, needle: str) -> int:
+    lines = site.path.read_text(encoding="utf-8").splitlines()
+    [line] = [n for n, text in enumerate(lines, start=1) if needle in text]
+    return line
+
+
+def decided(run: AcceptanceRun, requirement: str) -> tuple[Verdict, str]:
+    [case] = [c for c in run.cases() if c.requirement.id == requirement]
+    result = run.decide(case)
+    return result.verdict, result.reason
+
+
+# -- gaps ----------------------------------------------------------------------------------
+
+
+def test_the_bench_maps_have_no_gaps_for_either_built_in_profile(write_site: WriteSite) -> None:
+    site = write_site()
+    profiles = [load_profile(path) for path in builtin_profiles().values()]
+
+    assert gaps(profiles, site) == {}
+    assert problems(profiles, site) == []
+
+
+def test_a_missing_relay_is_a_gap_of_exactly_the_requirements_that_use_it(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    lamp = edit_map("lamp-controller.yaml", drop_point("lamp_on"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {
+        ("smart-pole", "SP-PWR-009", "P001"),  # sets it
+        ("smart-pole", "SP-LUM-010", "P001"),  # unless lamp off
+        ("smart-pole", "SP-LUM-011", "P001"),  # unless lamp off
+    }
+    gap = found[("smart-pole", "SP-PWR-009", "P001")]
+    assert (gap.role, gap.missing, gap.verdict) == ("lamp", ("point 'lamp_on'",), Verdict.ERROR)
+    assert gap.reason == (
+        "cannot be decided: device map 'ycsa-bench/lamp-controller' "
+        f"(devicemaps/{lamp}) of lamp on P001 has no point 'lamp_on', which SP-PWR-009 writes; "
+        "map it (a coil, or a register with on/off values) or leave SP-PWR-009 out with "
+        "-k 'not SP-PWR-009'"
+    )
+    assert found[("smart-pole", "SP-LUM-011", "P001")].reason.startswith(
+        f"cannot be decided: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp "
+        "on P001 has no point 'lamp_on', which SP-LUM-011 reads; map it (a coil, a discrete "
+        "input, or a register with on/off values)"
+    )
+
+
+def test_a_missing_restore_point_is_a_gap(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    lamp = edit_map("lamp-controller.yaml", drop_point("auto_mode"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {("smart-pole", "SP-PWR-009", "P001")}
+    assert (
+        "has no point 'auto_mode', which SP-PWR-009 writes;"
+        in found[("smart-pole", "SP-PWR-009", "P001")].reason
+    )
+
+
+def test_a_missing_trigger_point_is_a_gap_of_the_triggered_role(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    tilt = edit_map("tilt-sensor.yaml", drop_point("tilt_alarm_threshold"))
+    site = write_site(("devicemaps/tilt-sensor.yaml", f"devicemaps/{tilt}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {("smart-pole", "SP-DATA-019", "P001")}
+    gap = found[("smart-pole", "SP-DATA-019", "P001")]
+    assert gap.role == "tilt"
+    assert f"(devicemaps/{tilt}) of tilt on P001 has no point 'tilt_alarm_threshold'" in gap.reason
+
+
+def test_a_point_written_but_mapped_read_only_is_a_gap(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    def read_only(data: dict[str, Any]) -> None:
+        point = data["points"]["target_light_command"]
+        point["table"] = "input"
+        point["address"] = 40
+        del point["writable"]
+
+    lamp = edit_map("lamp-controller.yaml", read_only)
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    gap = gaps([profile], site)[("smart-pole", "SP-LUM-010", "P001")]
+
+    assert gap.missing == ("writable point 'target_light_command'",)
+    assert (
+        "of lamp on P001 maps point 'target_light_command' read-only, which SP-LUM-010 writes; "
+        "it is in the input table, and Modbus writes no input registers: map it as a coil or "
+        "in the holding table, with 'writable: LOW .. HIGH' or leave SP-LUM-010 out"
+    ) in gap.reason
+
+
+def test_a_holding_register_without_a_writable_range_is_read_only(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    def no_range(data: dict[str, Any]) -> None:
+        del data["points"]["target_light_command"]["writable"]
+
+    lamp = edit_map("lamp-controller.yaml", no_range)
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    gap = gaps([profile], site)[("smart-pole", "SP-LUM-010", "P001")]
+
+    assert "declare 'writable: LOW .. HIGH' on it, if the device accepts writes" in gap.reason
+
+
+def test_a_missing_topic_is_a_gap(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    def no_status(data: dict[str, Any]) -> None:
+        del data["topics"]["status"]
+
+    gateway = edit_map("gateway.yaml", no_status)
+    site = write_site(("devicemaps/gateway.yaml", f"devicemaps/{gateway}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {("smart-pole", "SP-DATA-018", "P001")}
+    gap = found[("smart-pole", "SP-DATA-018", "P001")]
+    assert gap.missing == ("topic 'status'",)
+    assert "has no topic 'status', which SP-DATA-018 observes; declare it under 'topics:'" in (
+        gap.reason
+    )
+
+
+def test_commands_without_a_commands_section_is_a_gap_naming_both_lacks(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    def no_commands(data: dict[str, Any]) -> None:
+        del data["commands"]
+        del data["points"]["target_light_command"]["command"]
+
+    gateway = edit_map("gateway.yaml", no_commands)
+    site = write_site(("devicemaps/gateway.yaml", f"devicemaps/{gateway}"))
+
+    gap = gaps([profile], site)[("smart-pole", "SP-DATA-009", "P001")]
+
+    assert gap.missing == ("writable point 'target_light_command'", "a 'commands:' section")
+    assert gap.verdict is Verdict.ERROR
+    assert gap.reason.endswith(
+        "has no 'commands:' section, which it sends acknowledged commands through (add "
+        "'commands: {topic: ..., ack: ...}' saying where commands go and where their "
+        "acknowledgements come back); fix the map or leave SP-DATA-009 out with "
+        "-k 'not SP-DATA-009'"
+    )
+
+
+def test_a_message_check_on_a_modbus_device_is_a_gap_asking_for_an_mqtt_device(
+    profile: Profile, write_site: WriteSite
+) -> None:
+    site = write_site()
+    lines = site.path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = [
+        '      gateway: {uri: "modbus-tcp://127.0.0.1:1?unit=7", '
+        "map: devicemaps/tilt-sensor.yaml}\n"
+        if line.startswith("      gateway:")
+        else line
+        for line in lines
+    ]
+    site.path.write_text("".join(lines), encoding="utf-8")
+    site = load_site(site.path)
+
+    gap = gaps([profile], site)[("smart-pole", "SP-DATA-008", "P001")]
+
+    assert "observing messages needs an MQTT device" in gap.reason
+
+
+@dataclasses.dataclass(frozen=True)
+class RelayCheck:
+    """A check that reads the relay and marks it optional, as a profile may."""
+
+    optional: tuple[str, ...]
+    also_reads: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "measure"
+
+    def needs(self) -> tuple[str, ...]:
+        return ("lamp",)
+
+    def uses(self) -> tuple[Use, ...]:
+        reads = ("lamp_on", *self.also_reads)
+        return (Use(role="lamp", reads=reads, optional=self.optional),)
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        raise AssertionError("a case with a gap never runs its check")
+
+
+def with_check(profile: Profile, check: RelayCheck) -> Profile:
+    requirement = dataclasses.replace(profile.requirements[0], check=check)
+    return dataclasses.replace(profile, requirements=(requirement,))
+
+
+def test_a_missing_optional_point_makes_the_requirement_not_applicable(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    lamp = edit_map("lamp-controller.yaml", drop_point("lamp_on"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+    relay = with_check(profile, RelayCheck(optional=("lamp_on",)))
+    [requirement] = relay.requirements
+
+    [gap] = gaps([relay], site).values()
+    run = AcceptanceRun(profiles=[relay], site=site)
+
+    assert gap.verdict is Verdict.NOT_APPLICABLE
+    assert gap.reason.startswith(
+        f"not applicable: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp "
+        f"on P001 has no point 'lamp_on', which {requirement.id} reads; the profile marks it "
+        "optional"
+    )
+    assert decided(run, requirement.id)[0] is Verdict.NOT_APPLICABLE
+    # validate warns, and exits 0 for it
+    [finding] = [f for f in problems([relay], site) if f.message.startswith(requirement.id)]
+    assert finding.severity is Severity.WARNING
+
+
+def test_an_optional_point_missing_with_a_required_one_is_an_error(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    def neither(data: dict[str, Any]) -> None:
+        del data["points"]["lamp_on"]
+        del data["points"]["active_power"]
+
+    lamp = edit_map("lamp-controller.yaml", neither)
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+    relay = with_check(profile, RelayCheck(optional=("lamp_on",), also_reads=("active_power",)))
+
+    [gap] = gaps([relay], site).values()
+
+    assert gap.verdict is Verdict.ERROR
+    assert gap.missing == ("point 'lamp_on'", "point 'active_power'")
+
+
+# -- a run decides a gap from the contract, and validate reports the same ------------------
+
+
+def _lamp_without(point: str) -> Callable[[EditMap], tuple[str, str]]:
+    def change(edit_map: EditMap) -> tuple[str, str]:
+        edited = edit_map("lamp-controller.yaml", drop_point(point))
+        return "devicemaps/lamp-controller.yaml", f"devicemaps/{edited}"
+
+    return change
+
+
+def _tilt_without_threshold(edit_map: EditMap) -> tuple[str, str]:
+    edited = edit_map("tilt-sensor.yaml", drop_point("tilt_alarm_threshold"))
+    return "devicemaps/tilt-sensor.yaml", f"devicemaps/{edited}"
+
+
+def _gateway_without_status(edit_map: EditMap) -> tuple[str, str]:
+    def change(data: dict[str, Any]) -> None:
+        del data["topics"]["status"]
+
+    return "devicemaps/gateway.yaml", f"devicemaps/{edit_map('gateway.yaml', change)}"
+
+
+def _gateway_without_commands(edit_map: EditMap) -> tuple[str, str]:
+    def change(data: dict[str, Any]) -> None:
+        del data["commands"]
+        del data["points"]["target_light_command"]["command"]
+
+    return "devicemaps/gateway.yaml", f"devicemaps/{edit_map('gateway.yaml', change)}"
+
+
+def _lamp_dimming_read_only(edit_map: EditMap) -> tuple[str, str]:
+    def change(data: dict[str, Any]) -> None:
+        point = data["points"]["target_light_command"]
+        point["table"], point["address"] = "input", 40
+        del point["writable"]
+
+    return (
+        "devicemaps/lamp-controller.yaml",
+        f"devicemaps/{edit_map('lamp-controller.yaml', change)}",
+    )
+
+
+GAP_KINDS = {
+    "point read": (_lamp_without("lamp_failure"), "lamp", "SP-LUM-014"),
+    "point of an unless": (_lamp_without("lamp_on"), "lamp", "SP-LUM-011"),
+    "point set": (_lamp_without("lamp_on"), "lamp", "SP-PWR-009"),
+    "point restored": (_lamp_without("auto_mode"), "lamp", "SP-PWR-009"),
+    "point of a trigger": (_tilt_without_threshold, "tilt", "SP-DATA-019"),
+    "point written, mapped read-only": (_lamp_dimming_read_only, "lamp", "SP-LUM-010"),
+    "topic": (_gateway_without_status, "gateway", "SP-DATA-018"),
+    "commands section": (_gateway_without_commands, "gateway", "SP-DATA-009"),
+}
+
+
+@pytest.mark.parametrize("kind", GAP_KINDS)
+def test_validate_reports_each_gap_a_run_decides_error_with_the_same_reason(
+    kind: str, profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    change, role, requirement = GAP_KINDS[kind]
+    site = write_site(change(edit_map))
+    run = AcceptanceRun(profiles=[profile], site=site)
+
+    verdict, reason = decided(run, requirement)
+    found = problems([profile], site)
+
+    assert verdict is Verdict.ERROR
+    gap = run.gaps[("smart-pole", requirement, "P001")]
+    assert reason.startswith(f"{requirement} {gap.reason} (")
+    assert run.traffic() == []  # decided from the map: no device was opened
+    device = site.targets[0].devices[role]
+    assert (
+        Finding(
+            severity=Severity.ERROR, origin=device.origin, message=f"{requirement} {gap.reason}"
+        )
+        in found
+    )
+    assert device.origin.startswith(f"{site.path}:{line_of(site, f'      {role}:')}: ")
+
+
+def test_validate_reports_a_missing_device_as_the_run_does(
+    profile: Profile, write_site: WriteSite
+) -> None:
+    site = write_site()
+    text = site.path.read_text(encoding="utf-8")
+    [meter] = [line for line in text.splitlines(keepends=True) if "meter: {uri:" in line]
+    site.path.write_text(text.replace(meter, ""), encoding="utf-8")
+    site = load_site(site.path)
+    run = AcceptanceRun(profiles=[profile], site=site)
+
+    found = problems([profile], site)
+    verdict, reason = decided(run, "SP-PWR-001")
+
+    assert verdict is Verdict.ERROR
+    meter_requirements = sorted(roles_used([profile])["meter"])
+    assert sorted(f.message.split()[0] for f in found) == meter_requirements
+    [finding] = [f for f in found if f.message.startswith("SP-PWR-001 ")]
+    assert reason.startswith(finding.message)
+    assert finding.origin == site.targets[0].origin
+
+
+def test_validate_reports_a_parameter_the_run_would_refuse(
+    profile: Profile, write_site: WriteSite
+) -> None:
+    site = write_site(
+        ("\nkind: bench\n", "\nkind: field\n"),
+        ("\nparameters:\n", "\nparameters:\n  max_cct: 4000 lx\n"),
+    )
+
+    [finding] = [f for f in problems([profile], site) if "max_cct" in f.origin]
+
+    assert finding.severity is Severity.ERROR
+    assert (
+        finding.origin == f"{site.path}:{line_of(site, 'max_cct: 4000 lx')}: $.parameters.max_cct"
+    )
+    assert finding.message == "'4000 lx' is not a quantity in K"
+
+
+def test_the_run_never_plans_a_point_the_map_lacks(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # SP-LUM-011 reads lamp_on with its points (polled together); a lamp map without it once
+    # broke every poll of the lamp and the session's traffic accounting.
+    site = write_site(_lamp_without("lamp_on")(edit_map))
+    run = AcceptanceRun(profiles=[profile], site=site)
+    try:
+        verdict, reason = decided(run, "SP-PWR-003")
+        [traffic] = run.traffic()
+    finally:
+        run.close()
+
+    assert verdict is Verdict.ERROR
+    assert "cannot connect to lamp" in reason or "cannot open /nonexistent" in reason
+    assert traffic["device"] == "lamp"
+    assert traffic["minimum"] >= 1
+
+
+def test_a_device_role_no_profile_uses_is_a_warning_naming_the_known_roles(
+    profile: Profile, write_site: WriteSite
+) -> None:
+    site = write_site(
+        (
+            "      tilt: {uri:",
+            '      lamps: {uri: "modbus-tcp://127.0.0.1:1?unit=9", '
+            "map: devicemaps/lamp-controller.yaml}\n      tilt: {uri:",
+        )
+    )
+
+    [finding] = problems([profile], site)
+
+    assert finding.severity is Severity.WARNING
+    assert finding.origin == site.targets[0].devices["lamps"].origin
+    assert finding.message == (
+        "no requirement of smart-pole for a pole uses a device 'lamps'; did you mean 'lamp'? "
+        "the profiles know: environment, gateway, lamp, meter, tilt"
+    )
+    assert str(finding).startswith(f"{finding.origin}: warning: no requirement")
+
+
+# -- overlapping registers -----------------------------------------------------------------
+
+OVERLAPPING = """\
+devicemap: acme/overlap
+version: 1
+protocol: modbus
+defaults: {table: input}
+points:
+  supply_voltage: {address: 0, type: uint16, unit: V}
+  active_power: {address: 2, type: float32, unit: W}
+  power_factor: {address: 3, type: uint16, scale: 0.001, unit: ""}
+  lamp_on: {table: coil, address: 0, type: bool}
+  auto_mode: {table: coil, address: 0, type: bool}
+  lamp_failure: {table: discrete_input, address: 0, type: bool}
+"""
+
+
+def test_points_whose_registers_overlap_in_one_table_are_each_reported(tmp_path: Path) -> None:
+    path = tmp_path / "overlap.yaml"
+    path.write_text(OVERLAPPING, encoding="utf-8")
+
+    found = [str(p) for p in overlaps(load_devicemap(path))]
+
+    assert found == [
+        f"{path}:8: $.points.power_factor: power_factor (address 3) overlaps active_power "
+        "(addresses 2..3) in the input table; give each point its own registers (or declare "
+        "'bit:' for a bit of a status word)",
+        f"{path}:10: $.points.auto_mode: auto_mode (address 0) overlaps lamp_on (address 0) in "
+        "the coil table; give each point its own registers (or declare 'bit:' for a bit of a "
+        "status word)",
+    ]
+
+
+def test_the_shipped_modbus_maps_have_no_overlaps() -> None:
+    maps = [*(BENCH / "devicemaps").glob("*.yaml"), *data_dir("fixtures").rglob("devicemaps/*")]
+    for path in maps:
+        if path.suffix == ".yaml":
+            assert overlaps(load_devicemap(path)) == [], path
+
+
+# -- the contract as data ------------------------------------------------------------------
+
+
+def test_describe_gives_devices_points_limit_and_window_resolved(profile: Profile) -> None:
+    requirement = next(r for r in profile.requirements if r.id == "SP-PWR-001")
+    defaults = {name: p.default for name, p in profile.parameters.items()}
+
+    data = describe(requirement, defaults)
+
+    assert data["devices"] == ["meter"]
+    assert data["uses"] == [
+        {
+            "role": "meter",
+            "reads": ["supply_voltage"],
+            "writes": [],
+            "optional": [],
+            "topics": [],
+            "commands": False,
+        }
+    ]
+    assert data["limit"] == {
+        "at": "limit",
+        "text": "198 V .. 235.4 V marginal 2 V",
+        "resolved": "198 V .. 235.4 V (marginal within 2 V)",
+    }
+    assert data["windows"] == {"window": {"written": "$voltage_window", "resolved": "60 s"}}
+    assert data["options"]["samples"] == 5
+
+
+def test_describe_resolves_a_parameter_limit_of_a_nested_observation(profile: Profile) -> None:
+    requirement = next(r for r in profile.requirements if r.id == "SP-PWR-009")
+    defaults = {name: p.default for name, p in profile.parameters.items()}
+
+    data = describe(requirement, defaults)
+
+    assert data["limits"] == [
+        {"at": "observe[0].limit", "text": "<= $standby_power_max", "resolved": "<= 0.5 W"}
+    ]
+    assert data["uses"][0]["writes"] == ["lamp_on", "auto_mode"]
+
+
+def test_every_role_the_built_in_profiles_use_is_described() -> None:
+    profiles = [load_profile(path) for path in builtin_profiles().values()]
+
+    data = catalogue(profiles)
+
+    used = {role["role"] for role in data["roles"]}
+    assert used == set(roles_used(profiles))
+    assert used <= set(ROLES), "describe the new role in point.ROLES"
+    assert {"lamp", "meter", "tilt", "environment", "gateway", "video"} <= used
+    assert [p["point"] for p in data["points"]] == list(POINTS)
+    lamp_on = next(p for p in data["points"] if p["point"] == "lamp_on")
+    assert lamp_on["dimension"] == "on/off"
+    assert "SP-PWR-009" in lamp_on["used_by"]["lamp"]["writes"]
