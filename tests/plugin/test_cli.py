@@ -38,11 +38,35 @@ def test_a_site_naming_its_evidence_file_validates_as_a_site(pytester: pytest.Py
     site.write_text(
         "evidence: ../evidence/example.yaml\n" + site.read_text(encoding="utf-8"), encoding="utf-8"
     )
+    # The example evidence is the bench's; a site's validation holds it to the site, as a run.
+    evidence = fixtures / "evidence" / "example.yaml"
+    text = evidence.read_text(encoding="utf-8")
+    evidence.write_text(text.replace("site: bench-smart-pole", "site: kunming-main-road-demo"))
 
-    result = _cli(pytester, "validate", str(site), str(fixtures / "evidence" / "example.yaml"))
+    result = _cli(pytester, "validate", str(site), str(evidence))
 
     assert result.ret == 0, result.stderr.str()
     assert result.stdout.str().count(": ok") == 2
+
+
+def test_a_site_naming_another_sites_evidence_fails_validation_as_its_run_would(
+    pytester: pytest.Pytester,
+) -> None:
+    fixtures = pytester.path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), fixtures)
+    shutil.copytree(data_dir("benches") / "devicemaps", pytester.path / "benches" / "devicemaps")
+    site = fixtures / "sites" / "kunming-main-road.yaml"
+    site.write_text(
+        "evidence: ../evidence/example.yaml\n" + site.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+    result = _cli(pytester, "validate", str(site))
+
+    assert result.ret == 1
+    result.stderr.fnmatch_lines(
+        ["*example.yaml:4: $.site: the evidence is for site 'bench-smart-pole', this run checks "
+         "'kunming-main-road-demo'; give the evidence file of this site"]
+    )  # fmt: skip
 
 
 def test_profile_show_json_lists_requirements_with_refs(pytester: pytest.Pytester) -> None:
