@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from cangshan.physics import Pole
 from cangshan.pole import Endpoints, ForeignPole
 

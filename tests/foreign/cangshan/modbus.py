@@ -4,10 +4,10 @@ CS-LC300 lamp controller, unit 17, Modbus RTU on the pole's RS-485 bus (a pty he
 One register space (shared block): function 04 and 03 read the same registers.
 
     input registers (read-only)                      holding registers
-    0x1000 voltage        uint16  0.1 V              0x2000 dimming command  uint16 0..100 %
-    0x1001 current        uint16  1 mA               0x2001 relay            uint16 0 open, 1 closed
-    0x1002 active power   float32 CDAB  W            0x2002 mode             uint16 1 manual, 2 photocell
-    0x1004 power factor   float32 CDAB               0x2003 switch-on level  uint16 1 lx
+    0x1000 voltage        uint16  0.1 V              0x2000 dimming   uint16 0..100 %
+    0x1001 current        uint16  1 mA               0x2001 relay     uint16 0 open, 1 closed
+    0x1002 active power   float32 CDAB  W            0x2002 mode      uint16 1 manual, 2 photocell
+    0x1004 power factor   float32 CDAB               0x2003 switch-on uint16 1 lx
     0x1006 energy         uint32  CDAB  1 Wh
     0x1008 lamp hours     uint32  CDAB  0.1 h
     0x100A clock          uint32  CDAB  s since 1970 (UTC)
@@ -58,7 +58,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from cangshan.physics import Pole, Reading
 
-__all__ = ["LAMP_UNIT", "ENVIRONMENT_UNIT", "TILT_UNIT", "ModbusSide"]
+__all__ = ["ENVIRONMENT_UNIT", "LAMP_UNIT", "TILT_UNIT", "ModbusSide"]
 
 LAMP_UNIT = 17
 TILT_UNIT = 21
