@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,23 @@ class Judgement:
 
 
 def judge(value: Value, limit: ResolvedLimit | None) -> Judgement:
-    """Decide one value. Without a limit, a value that could be read passes ('readable')."""
+    """Decide one value. Without a limit, a value that could be read passes ('readable').
+
+    A number that is not finite (NaN, ±inf) is never judged, with or without a limit: every
+    comparison with NaN is false, so "NaN below 0.9" is false and NaN would pass ">= 0.9".
+    """
     shown = _show(value)
+    if isinstance(value, pint.Quantity) and not math.isfinite(float(value.magnitude)):
+        return Judgement(Verdict.ERROR, _not_finite(value, limit))
     if limit is None or (limit.one_of is None and limit.lower is None and limit.upper is None):
         return Judgement(Verdict.PASS, f"{shown} (read)")
+    for bound in (limit.lower, limit.upper, limit.marginal):
+        if bound is not None and math.isnan(float(bound.magnitude)):
+            return Judgement(
+                Verdict.ERROR,
+                f"the limit {limit.text!r} resolves to a bound that is not a number; "
+                "give its parameter a number",
+            )
     if limit.one_of is not None:
         return _judge_one_of(value, limit)
     if not isinstance(value, pint.Quantity):
@@ -65,6 +79,16 @@ def judge(value: Value, limit: ResolvedLimit | None) -> Judgement:
                     f"limit {format_quantity(bound)}",
                 )
     return Judgement(Verdict.PASS, f"{shown} meets {limit.describe()}")
+
+
+def _not_finite(value: pint.Quantity[Any], limit: ResolvedLimit | None) -> str:
+    magnitude = float(value.magnitude)
+    what = "a number" if math.isnan(magnitude) else "a finite number"
+    against = "" if limit is None else f" against {limit.describe()}"
+    return (
+        f"value is not {what} ({magnitude}), so it is not judged{against}; check the device "
+        "map's type, word order and scale for it"
+    )
 
 
 def _judge_one_of(value: Value, limit: ResolvedLimit) -> Judgement:

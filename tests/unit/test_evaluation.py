@@ -200,3 +200,75 @@ def test_a_limit_without_bounds_passes_a_readable_value() -> None:
     )
 
     assert judge(Q("230 V"), empty).text == "230 V (read)"
+
+
+# -- values that are not numbers are never judged --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("magnitude", "text", "reason"),
+    [
+        (
+            float("nan"),
+            ">= 0.9",
+            "value is not a number (nan), so it is not judged against >= 0.9; check the device "
+            "map's type, word order and scale for it",
+        ),
+        (
+            float("nan"),
+            "<= 0.5",
+            "value is not a number (nan), so it is not judged against <= 0.5; check the device "
+            "map's type, word order and scale for it",
+        ),
+        (
+            float("inf"),
+            ">= 0.9",
+            "value is not a finite number (inf), so it is not judged against >= 0.9; check the "
+            "device map's type, word order and scale for it",
+        ),
+        (
+            float("-inf"),
+            "<= 0.5",
+            "value is not a finite number (-inf), so it is not judged against <= 0.5; check the "
+            "device map's type, word order and scale for it",
+        ),
+        (float("nan"), "in [0.5, 0.9]", "value is not a number (nan), so it is not judged"),
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_is_an_error_never_a_pass(
+    magnitude: float, text: str, reason: str
+) -> None:
+    # Every comparison with NaN is false: "NaN below 0.9" is false, so NaN would meet ">= 0.9".
+    judgement = judge(Q("1") * magnitude, limit(text))
+
+    assert judgement.verdict is Verdict.ERROR
+    assert judgement.text.startswith(reason)
+
+
+def test_a_value_that_is_not_a_number_is_not_readable_either() -> None:
+    judgement = judge(Q("1 W") * float("nan"), None)
+
+    assert judgement.verdict is Verdict.ERROR
+    assert judgement.text == (
+        "value is not a number (nan), so it is not judged; check the device map's type, word "
+        "order and scale for it"
+    )
+
+
+def test_a_limit_whose_parameter_is_not_a_number_judges_nothing() -> None:
+    nan_limit = parse_limit("<= $standby").resolve({"standby": Q("1 W") * float("nan")})
+
+    judgement = judge(Q("0.3 W"), nan_limit)
+
+    assert judgement.verdict is Verdict.ERROR
+    assert "'<= $standby' resolves to a bound that is not a number" in judgement.text
+
+
+def test_a_value_that_is_not_a_number_is_reported_without_a_value() -> None:
+    from ycsa_conform.checks.base import decide_value
+
+    decided = decide_value("power_factor", Q("1") * float("nan"), limit(">= 0.9"), None)
+
+    assert decided.measurement.verdict is Verdict.ERROR
+    assert decided.measurement.value is None  # NaN is not a JSON number
+    assert decided.text.startswith("power_factor: value is not a number (nan)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,7 +184,7 @@ def decide_value(
 ) -> Decided:
     """Judge `value` and record it in the unit of the limit (so reports compare like with like)."""
     judgement = judge(value, limit)
-    shown: float | str | bool = value if not isinstance(value, pint.Quantity) else 0.0
+    shown: float | str | bool | None = value if not isinstance(value, pint.Quantity) else 0.0
     unit = ""
     if isinstance(value, pint.Quantity):
         reference = (
@@ -191,7 +192,10 @@ def decide_value(
         )
         if reference is not None and value.is_compatible_with(reference):
             value = value.to(reference.units)
-        shown, unit = float(value.magnitude), format_unit(value.units)
+        magnitude = float(value.magnitude)
+        # NaN and ±inf are not JSON numbers: the report keeps no value, the reason says it.
+        shown = magnitude if math.isfinite(magnitude) else None
+        unit = format_unit(value.units)
     measurement = Measurement(
         name=name,
         value=shown,
