@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,9 +20,9 @@ from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_br
 from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.profile import load_profile
 from ycsa_conform.result import Result, Verdict
-from ycsa_conform.run import AcceptanceRun
-from ycsa_conform.site import load_site
-from ycsa_conform.transport import LinkOptions, parse_device_uri
+from ycsa_conform.run import AcceptanceRun, DeviceOpener, open_live
+from ycsa_conform.site import DeviceSpec, Target, load_site
+from ycsa_conform.transport import Device, LinkOptions, parse_device_uri
 from ycsa_conform.transport.mqtt import (
     MqttDevice,
     MqttLink,
@@ -133,7 +136,12 @@ def publish_statuses(
 
 
 def decide(
-    tmp_path: Path, broker: Broker, prefix: str, *, traffic: list[dict[str, object]] | None = None
+    tmp_path: Path,
+    broker: Broker,
+    prefix: str,
+    *,
+    traffic: list[dict[str, object]] | None = None,
+    opener: DeviceOpener = open_live,
 ) -> Result:
     (tmp_path / "video.yaml").write_text(VIDEO_MAP, encoding="utf-8")
     (tmp_path / "status.schema.json").write_text(json.dumps(STATUS_SCHEMA), encoding="utf-8")
@@ -141,7 +149,9 @@ def decide(
     site_path.write_text(SITE.format(uri=broker.url(prefix)), encoding="utf-8")
     profile_path = tmp_path / "profile.yaml"
     profile_path.write_text(PROFILE, encoding="utf-8")
-    run = AcceptanceRun(profiles=[load_profile(profile_path)], site=load_site(site_path))
+    run = AcceptanceRun(
+        profiles=[load_profile(profile_path)], site=load_site(site_path), opener=opener
+    )
     try:
         (case,) = run.cases()
         result = run.decide(case)
@@ -215,13 +225,123 @@ def test_a_stale_retained_status_counts_as_missing(
     )
 
 
-def test_nothing_published_fails_naming_the_topic(
+def test_a_gateway_never_heard_from_fails_saying_so(
     tmp_path: Path, broker: Broker, prefix: str
 ) -> None:
     result = decide(tmp_path, broker, prefix)
 
     assert result.verdict is Verdict.FAIL
+    assert result.reason == said(
+        f"never heard from video at {broker.url(prefix)} during the 0.5 s window: no message on "
+        "any of its topics and no retained status; is it connected and is the prefix right?"
+    )
+
+
+def test_a_gateway_that_is_online_and_reports_nothing_fails_naming_the_topic(
+    tmp_path: Path, broker: Broker, publisher: PahoClient, prefix: str
+) -> None:
+    publisher.publish(
+        f"{prefix}/status", json.dumps({"state": "online"}), qos=1, retain=True
+    ).wait_for_publish(5.0)
+
+    result = decide(tmp_path, broker, prefix)
+
+    assert result.verdict is Verdict.FAIL
     assert result.reason == said(f"nothing reported on {prefix}/devices/+ within 0.5 s")
+
+
+def test_only_stale_reports_of_a_silent_gateway_are_never_heard_from(
+    tmp_path: Path, broker: Broker, publisher: PahoClient, prefix: str
+) -> None:
+    # Retained statuses left an hour ago by a gateway no longer there.
+    publish_statuses(publisher, prefix, DECLARED, ts=time.time() - 3600)
+
+    result = decide(tmp_path, broker, prefix)
+
+    assert result.verdict is Verdict.FAIL
+    assert result.reason == said(
+        f"never heard from video at {broker.url(prefix)} during the 0.5 s window: no live "
+        "message on any of its topics (only 4 retained message(s), which may be old) and no "
+        "retained status; is it connected and is the prefix right? (4 of 4 declared devices "
+        "never reported: CAM-001, CAM-002, CAM-003, NVR-01; 4 stale report(s) (time stamp "
+        "older than 120 s) not counted: CAM-001, CAM-002, CAM-003, NVR-01)"
+    )
+
+
+def test_reports_stamped_in_milliseconds_where_seconds_are_declared_are_not_judged(
+    tmp_path: Path, broker: Broker, publisher: PahoClient, prefix: str
+) -> None:
+    # Read as seconds these are 57 000 years ahead: once "fresh", and the check passed.
+    publish_statuses(publisher, prefix, DECLARED, ts=round(time.time() * 1000))
+
+    result = decide(tmp_path, broker, prefix)
+
+    assert result.verdict is Verdict.ERROR, result.reason
+    assert result.reason.startswith(
+        "SC-VID-001 cannot be decided: 4 declared devices reported only with time stamps that "
+        "cannot be believed (CAM-001, CAM-002, CAM-003, NVR-01), so whether they are fresh is "
+        "unknown; "
+    )
+    assert (
+        "at /ts looks like milliseconds, the device map declares seconds (video.yaml: "
+        "topics.inventory.time_unit); declare time_unit: ms" in result.reason
+    )
+
+
+def test_a_gateway_that_goes_away_before_every_device_reported_is_lost_contact(
+    tmp_path: Path, broker: Broker, prefix: str
+) -> None:
+    # Its will (retained offline status) comes from the broker when its connection dies.
+    gateway = make_client(unique_client_id("inventory-gateway"))
+    gateway.will_set(f"{prefix}/status", json.dumps({"state": "offline"}), qos=1, retain=True)
+    gateway.connect(broker.host, broker.port)
+    gateway.loop_start()
+    online = json.dumps({"state": "online"})
+    gateway.publish(f"{prefix}/status", online, qos=1, retain=True).wait_for_publish(5.0)
+
+    def opener(target: Target, spec: DeviceSpec) -> Device:
+        # The gateway dies 0.2 s into the observation window, whenever that starts.
+        return _DiesWhenObserved(open_live(target, spec), lambda: _die(gateway))
+
+    try:
+        publish_statuses(gateway, prefix, {k: v for k, v in DECLARED.items() if k != "NVR-01"})
+        result = decide(tmp_path, broker, prefix, opener=opener)
+    finally:
+        gateway.loop_stop()
+
+    assert result.verdict is Verdict.ERROR, result.reason
+    assert result.reason.startswith(
+        f"SC-VID-001 cannot be decided: lost contact with video at {broker.url(prefix)}: "
+    )
+    assert 'its offline status {"state": "offline"} arrived at ' in result.reason
+
+
+class _DiesWhenObserved:
+    """A device whose gateway dies 0.2 s after an observation of it starts."""
+
+    def __init__(self, device: Device, die: Callable[[], None]) -> None:
+        self._device = device
+        self._die = die
+
+    def observe(self, *args: Any, **kwargs: Any) -> Any:
+        timer = threading.Timer(0.2, self._die)
+        timer.start()
+        try:
+            return self._device.observe(*args, **kwargs)  # type: ignore[attr-defined]
+        finally:
+            timer.join()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
+
+def _die(client: PahoClient) -> None:
+    """The client's process killed: its connection closes without a DISCONNECT (and paho's
+    network thread, stopped at once, does not reconnect)."""
+    sock = client.socket()
+    if isinstance(sock, socket.socket):
+        sock.shutdown(socket.SHUT_RDWR)
+    client.loop_stop()
 
 
 def test_an_observation_of_a_wildcard_topic_is_recorded_and_replayed(

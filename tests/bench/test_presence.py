@@ -11,21 +11,26 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ycsa_conform.bench import Bench
 from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
 from ycsa_conform.bench.gateway import SimGateway, nominal_values
 from ycsa_conform.checks.base import CheckContext, Outcome
 from ycsa_conform.checks.message import MessageCheck
 from ycsa_conform.devicemap import load_devicemap
+from ycsa_conform.errors import LostContact
 from ycsa_conform.profile import load_profile
 from ycsa_conform.resources import data_dir
-from ycsa_conform.result import Verdict
-from ycsa_conform.site import Target
-from ycsa_conform.transport import LinkOptions, open_device
+from ycsa_conform.result import Result, Verdict
+from ycsa_conform.run import AcceptanceRun, DeviceOpener
+from ycsa_conform.site import DeviceSpec, Site, Target, load_site
+from ycsa_conform.transport import Device, LinkOptions, open_device, open_link
 from ycsa_conform.transport.mqtt import MqttDevice
+from ycsa_conform.transport.recording import Recorder, Replay
 from ycsa_conform.units import ureg
 
 GATEWAY_MAP = load_devicemap(data_dir("benches") / "devicemaps" / "gateway.yaml")
@@ -76,7 +81,8 @@ GatewayFactory = Callable[..., SimGateway]
 def start_gateway(broker: Broker) -> Iterator[GatewayFactory]:
     started: list[SimGateway] = []
 
-    def start(prefix: str, **options: Any) -> SimGateway:
+    def start(prefix: str, **faults: Any) -> SimGateway:
+        """A gateway below `prefix`, with fault switches set before it starts."""
         gateway = SimGateway(
             broker.host,
             broker.port,
@@ -85,8 +91,9 @@ def start_gateway(broker: Broker) -> Iterator[GatewayFactory]:
             on_command=lambda command: "ok",
             period=PERIOD,
             heartbeat=HEARTBEAT,
-            **options,
         )
+        for name, value in faults.items():
+            setattr(gateway, name, value)
         started.append(gateway.start())
         return gateway
 
@@ -142,3 +149,221 @@ def test_the_session_check_fails_on_a_gateway_that_was_never_connected(
         f"never heard from gateway at {uri} during the 1 s window: no message on any of its "
         "topics and no retained status; is it connected and is the prefix right?"
     )
+
+
+@pytest.mark.parametrize("check", [SESSION, HEARTBEAT_INTERVAL], ids=["session", "heartbeat"])
+def test_a_gateway_publishing_below_another_prefix_is_never_heard_from(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+    check: MessageCheck,
+) -> None:
+    start_gateway(prefix)
+    uri = broker.url(prefix + "-typo")
+
+    outcome = decide(
+        check,
+        open_gateway(uri),
+        session_window="0.5 s",
+        heartbeat_window="0.5 s",
+        heartbeat_interval_max="0.4 s",
+    )
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert outcome.reason.startswith(f"never heard from gateway at {uri} during the 0.5 s window")
+    (measured,) = outcome.measurements
+    assert measured.value is None
+
+
+def test_the_session_check_passes_on_a_gateway_that_stays_connected(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    start_gateway(prefix)
+
+    outcome = decide(SESSION, open_gateway(broker.url(prefix)), session_window="0.5 s")
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    assert outcome.reason == f"{prefix}/status: no message in 0.5 s, as required"
+
+
+# -- lost contact ------------------------------------------------------------------------------
+
+
+def test_a_gateway_killed_during_the_heartbeat_window_is_lost_contact_not_a_failure(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    gateway = start_gateway(prefix)
+    uri = broker.url(prefix)
+    device = open_gateway(uri)
+    device.read("supply_voltage")  # connected: the window opens at once
+    later(0.3, gateway.vanish)
+
+    with pytest.raises(LostContact) as caught:
+        decide(HEARTBEAT_INTERVAL, device, heartbeat_window="1.5 s", heartbeat_interval_max="0.5 s")
+
+    message = str(caught.value)
+    assert message.startswith(f"lost contact with gateway at {uri}: last message at ")
+    assert ', then its offline status {"state": "offline"} arrived at ' in message
+    assert message.endswith("; the window cannot be judged")
+
+
+def test_a_gateway_killed_during_the_session_window_fails_the_session_check(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # SP-DATA-018 watches for exactly this: the broker publishing the gateway's will.
+    gateway = start_gateway(prefix)
+    device = open_gateway(broker.url(prefix))
+    device.read("supply_voltage")  # connected: the window opens at once
+    later(0.3, gateway.vanish)
+
+    outcome = decide(SESSION, device, session_window="1.5 s")
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert outcome.reason.startswith(f"{prefix}/status: a message arrived after ")
+    assert outcome.reason.endswith('where none may arrive within 1.5 s: \'{"state": "offline"}\'')
+
+
+def test_a_gateway_that_hangs_during_the_heartbeat_window_is_lost_contact(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # Stuck firmware keeps its connection (no will), but its telemetry stops with the heartbeat.
+    gateway = start_gateway(prefix)
+    uri = broker.url(prefix)
+    device = open_gateway(uri)
+    device.read("supply_voltage")  # connected: the window opens at once
+    later(0.3, lambda: setattr(gateway, "hung", True))
+
+    with pytest.raises(LostContact) as caught:
+        decide(HEARTBEAT_INTERVAL, device, heartbeat_window="1.5 s", heartbeat_interval_max="0.5 s")
+
+    message = str(caught.value)
+    assert message.startswith(f"lost contact with gateway at {uri}: last message at ")
+    assert ", then nothing on any of its topics for " in message
+    assert message.endswith(
+        "to the end of the 1.5 s window; the window cannot be judged: is it still powered and "
+        "connected?"
+    )
+
+
+def test_a_heartbeat_that_stops_while_telemetry_goes_on_still_fails(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    gateway = start_gateway(prefix)
+    device = open_gateway(broker.url(prefix))
+    device.read("supply_voltage")  # connected: the window opens at once
+    later(0.3, lambda: setattr(gateway, "heartbeat_stopped", True))
+
+    outcome = decide(
+        HEARTBEAT_INTERVAL, device, heartbeat_window="1.5 s", heartbeat_interval_max="0.5 s"
+    )
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert f"{prefix}/heartbeat largest gap between messages: " in outcome.reason
+
+
+def test_a_gateway_whose_connection_drops_and_comes_back_is_judged_not_lost(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # The bench fault broker-drops-connection: the will, then "online" again 0.1 s later.
+    gateway = start_gateway(prefix, drop_period=0.4)
+    device = open_gateway(broker.url(prefix))
+
+    heartbeat = decide(
+        HEARTBEAT_INTERVAL, device, heartbeat_window="1.5 s", heartbeat_interval_max="0.5 s"
+    )
+    session = decide(SESSION, device, session_window="1.5 s")
+
+    assert gateway.drops >= 1
+    assert heartbeat.verdict is Verdict.PASS, heartbeat.reason
+    assert session.verdict is Verdict.FAIL, session.reason
+    assert '{"state": "offline"}' in session.reason
+
+
+def test_our_connection_to_the_broker_closing_during_the_window_is_lost_contact(
+    tmp_path: Path, open_gateway: Callable[[str], MqttDevice], prefix: str
+) -> None:
+    with start_broker(kind="auto", directory=tmp_path) as own:
+        gateway = SimGateway(
+            own.host,
+            own.port,
+            prefix=prefix,
+            values=nominal_values,
+            on_command=lambda command: "ok",
+            period=PERIOD,
+            heartbeat=HEARTBEAT,
+        ).start()
+        try:
+            device = open_gateway(own.url(prefix))
+            device.read("supply_voltage")  # connected: the window opens at once
+            later(0.3, own.close)
+            with pytest.raises(LostContact) as caught:
+                decide(SESSION, device, session_window="1.5 s")
+        finally:
+            gateway.vanish()
+
+    message = str(caught.value)
+    assert message.startswith(
+        f"lost contact with the broker of gateway at {own.url(prefix)}: our connection closed"
+    )
+    assert f"into the 1.5 s window on {prefix}/status; the window cannot be judged" in message
+
+
+# -- negative durations ------------------------------------------------------------------------
+
+
+def _event_delivery(site: Site, opener: DeviceOpener) -> Result:
+    """SP-DATA-019 (a tilt alarm raised by a write, timed to its event) on the bench site."""
+    run = AcceptanceRun(profiles=[PROFILE], site=site, opener=opener)
+    try:
+        (case,) = (c for c in run.cases() if c.requirement.id == "SP-DATA-019")
+        return run.decide(case)
+    finally:
+        run.close()
+
+
+def test_a_replayed_event_is_timed_from_the_recorded_trigger(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "recording")
+
+    def recording(target: Target, spec: DeviceSpec) -> Device:
+        link = recorder.wrap(
+            open_link(spec.role, spec.address, spec.options), target=target.id, device=spec.role
+        )
+        return open_device(spec.role, spec.uri, spec.devicemap, spec.options, link=link)
+
+    with Bench.start() as bench:
+        site = load_site(bench.site_path, text=bench.site_text)
+        live = _event_delivery(site, recording)
+    recorder.write_manifest({"run": "test"})
+    recorder.close()
+    replay = Replay(tmp_path / "recording")
+
+    def replaying(target: Target, spec: DeviceSpec) -> Device:
+        link = replay.link(target=target.id, device=spec.role, scheme=spec.address.scheme)
+        return open_device(spec.role, spec.uri, spec.devicemap, spec.options, link=link)
+
+    replayed = _event_delivery(site, replaying)
+
+    assert live.verdict is Verdict.PASS, live.reason
+    assert replayed.verdict is live.verdict, replayed.reason
+    # The same delivery times, not the time since the recording was made (once -8.079 s).
+    assert [m.value for m in replayed.measurements] == [m.value for m in live.measurements]
+    assert all(isinstance(m.value, float) and m.value > 0 for m in live.measurements)

@@ -11,11 +11,19 @@ from typing import Any
 
 import pytest
 
-from ycsa_conform.checks.message import DEFAULT_RETAINED_WINDOW, Expect, MessageCheck, _Observed
+from ycsa_conform.checks.base import CheckContext
+from ycsa_conform.checks.message import (
+    DEFAULT_RETAINED_WINDOW,
+    Expect,
+    MessageCheck,
+    Trigger,
+    _Observed,
+)
 from ycsa_conform.errors import InputError
-from ycsa_conform.limit import ParamRef
+from ycsa_conform.limit import ParamRef, parse_limit
 from ycsa_conform.profile import load_profile
 from ycsa_conform.result import Source, Verdict
+from ycsa_conform.site import Target
 from ycsa_conform.transport.mqtt import Message, Observation
 
 PROFILE = """\
@@ -321,3 +329,181 @@ def test_sequence_and_only_sequence_takes_a_counter_pointer(
     (line,) = problems(tmp_path, check)
 
     assert line.startswith(message), line
+
+
+# -- durations and time stamps that cannot be judged -------------------------------------------
+
+NOW = 1_796_300_000.0  # s since 1970: 2026-12-03
+
+
+def observed(
+    expect: Expect,
+    *payloads: Any,
+    at: float = NOW,
+    since: float | None = None,
+    time_unit: str = "s",
+    limit: str = "<= 300 s",
+) -> tuple[MessageCheck, _Observed]:
+    check = MessageCheck(
+        device="gateway",
+        topic="equipment",
+        expect=expect,
+        window=2.0,
+        limit=parse_limit(limit),
+        timestamp="/ts" if expect is Expect.AGE else None,
+    )
+    messages = tuple(
+        Message(
+            topic="ycsa/bench/P001/equipment",
+            payload=json.dumps(p),
+            retained=True,
+            qos=1,
+            at=at,
+            data=p,
+            problem=None,
+            key="equipment",
+        )
+        for p in payloads
+    )
+    obs = Observation(
+        key="equipment",
+        topic="ycsa/bench/P001/equipment",
+        schema=None,
+        messages=messages,
+        started=at - 0.01,
+        ended=at + 0.01,
+        time_unit=time_unit,
+    )
+    assert check.limit is not None
+    source = Source(
+        device="gateway", scheme="mqtt", address="mqtt://127.0.0.1:1883/ycsa/bench/P001"
+    )
+    return check, _Observed(obs, source, 2.0, check.limit.resolve({}), since=since)
+
+
+def test_an_arrival_before_its_trigger_is_never_judged() -> None:
+    # A replay that timed the trigger by its own clock: 8.079 s after the recorded arrival.
+    check, run = observed(
+        Expect.ARRIVES, {"type": "tilt_alarm"}, since=NOW + 8.079, limit="<= 0.1 s"
+    )
+
+    outcome = check._arrives(run)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.reason == (
+        "cannot be decided: ycsa/bench/P001/equipment: negative delivery time -8.079 s: the "
+        "trigger's write and the arrival come from different clocks (a replay of a recording "
+        "made before trigger times were recorded?); record the run again"
+    )
+    (measured,) = outcome.measurements
+    assert (measured.value, measured.verdict) == (-8.079, Verdict.ERROR)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "unit", "reason"),
+    [
+        (
+            1_796_300_000_000,
+            "s",
+            "time stamp 1796300000000 at /ts looks like milliseconds, the device map declares "
+            "seconds (topics.equipment.time_unit); declare time_unit: ms",
+        ),
+        (
+            1_796_299_990_000_000,
+            "ms",
+            "time stamp 1796299990000000 at /ts looks like microseconds, the device map declares "
+            "milliseconds (topics.equipment.time_unit); declare time_unit: us",
+        ),
+        (
+            1_796_299_990,
+            "ms",
+            "time stamp 1796299990 at /ts looks like seconds, the device map declares "
+            "milliseconds (topics.equipment.time_unit); declare time_unit: s",
+        ),
+        (
+            NOW + 3 * 3600,
+            "s",
+            "time stamp 1796310800.0 at /ts is 3 h ahead of this host's clock at its arrival (at "
+            "most 10 s allowed): the device's clock or this host's is wrong (a time zone?); set "
+            "both by NTP",
+        ),
+        (
+            86_400,
+            "s",
+            "time stamp 86400 at /ts is before 2000-01-01 read as seconds "
+            "(topics.equipment.time_unit), and in every other unit: the device's clock looks "
+            "unset; set it by NTP",
+        ),
+    ],
+)
+def test_a_time_stamp_that_cannot_be_believed_is_never_an_age(
+    stamp: float, unit: str, reason: str
+) -> None:
+    check, run = observed(Expect.AGE, {"ts": stamp}, time_unit=unit)
+
+    outcome = check._age(run)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.reason == f"cannot be decided: ycsa/bench/P001/equipment: {reason}"
+    (measured,) = outcome.measurements
+    assert measured.value is None
+
+
+def test_a_stamp_in_the_declared_unit_gives_its_age() -> None:
+    check, run = observed(Expect.AGE, {"ts": (NOW - 42) * 1000}, time_unit="ms")
+
+    outcome = check._age(run)
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    (measured,) = outcome.measurements
+    assert measured.value == 42.0
+
+
+def test_a_stamp_a_little_ahead_is_age_zero_and_says_so() -> None:
+    check, run = observed(Expect.AGE, {"ts": NOW + 1.5})
+
+    outcome = check._age(run)
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    (measured,) = outcome.measurements
+    assert measured.value == 0.0
+    assert outcome.reason.endswith(
+        "(retained message, time stamp at /ts; its clock 1.500 s ahead of this host's, within "
+        "the 10 s allowed: age taken as 0 s)"
+    )
+
+
+def test_a_trigger_without_actuation_is_not_applicable_and_untested() -> None:
+    check = MessageCheck(
+        device="gateway",
+        topic="events",
+        expect=Expect.ARRIVES,
+        window=1.0,
+        limit=parse_limit("<= 1 s"),
+        trigger=Trigger(device="tilt", set=(("tilt_alarm_threshold", 0.01),), clears=None),
+    )
+    target = Target(
+        id="P001",
+        kind="pole",
+        title={"en": "P001"},
+        parameters={},
+        design={},
+        equipment=(),
+        devices={},
+        origin="test",
+    )
+    ctx = CheckContext(target=target, parameters={}, device=lambda role: _NoDevice())
+
+    outcome = check.run(ctx)
+
+    assert (outcome.verdict, outcome.untested) == (Verdict.NOT_APPLICABLE, True)
+    assert "run with --allow-actuation to let it command tilt" in outcome.reason
+
+
+class _NoDevice:
+    """Stands where a device would be: a check that may not actuate never touches it."""
+
+    source = Source(device="gateway", scheme="mqtt")
+
+    def observe(self, *args: Any, **kwargs: Any) -> Observation:
+        raise AssertionError("observed although actuation is not allowed")

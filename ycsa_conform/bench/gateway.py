@@ -37,7 +37,11 @@ a too-small buffer sends it), `schema_violation` (the voltage as text, "230.1 V"
 `equipment_stale_for` (set before start: one retained equipment status that many s old, never
 refreshed), `drop_period` (set before start: the connection is cut every that many s, halfway
 between two heartbeats; the broker publishes the last will, the gateway reconnects about 0.1 s
-later on its persistent session, so no command is lost, and publishes "online" again).
+later on its persistent session, so no command is lost, and publishes "online" again), `hung`
+(it publishes nothing, answers no command, and keeps its connection: a firmware stuck in a loop
+whose TCP stack still answers the broker's keep-alive, so no will is published).
+`vanish()` is the gateway's process killed: its connection closes without a DISCONNECT, so the
+broker publishes its will, and it never comes back.
 """
 
 from __future__ import annotations
@@ -203,6 +207,7 @@ class SimGateway:
         self.malformed_json = False
         self.schema_violation = False
         self.ack_commands = True
+        self.hung = False
         self.equipment_stale_for: float | None = None
         self.drop_period: float | None = None
         self.drops = 0  # connections cut by the drop_period fault
@@ -310,6 +315,24 @@ class SimGateway:
         if failure is not None:
             raise RuntimeError(f"{self!r}: values() failed while running: {failure}") from failure
 
+    def vanish(self) -> None:
+        """Die as a killed process does: stop at once, close the connection without a
+        DISCONNECT (so the broker publishes the last will), never reconnect."""
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+            self._thread = None
+        client, self._client = self._client, None
+        if client is None:
+            return
+        # The connection first: the broker sees it close without a DISCONNECT. Stopping paho's
+        # network thread at once keeps it from reconnecting (its retry waits at least 0.1 s).
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        client.loop_stop()
+
     def __enter__(self) -> SimGateway:
         return self.start()
 
@@ -398,7 +421,7 @@ class SimGateway:
 
     def publish_inventory(self, *, wait: bool = True) -> None:
         """Publish the retained status of every device `inventory()` lists (none without it)."""
-        if self._inventory is None or self._client is None:
+        if self._inventory is None or self._client is None or self.hung:
             return
         stamp = round(time.time(), 3)
         infos = [
@@ -470,7 +493,7 @@ class SimGateway:
 
     def _publish_text(self, name: str, text: str, *, qos: int, retain: bool, wait: bool) -> None:
         client = self._client
-        if client is None:
+        if client is None or self.hung:
             return
         info = client.publish(self.topic(name), text.encode("utf-8"), qos=qos, retain=retain)
         if wait:

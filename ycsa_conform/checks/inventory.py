@@ -5,8 +5,9 @@ check:
   device: video                # an MQTT device role of a community target's subsystem
   topic: inventory             # a topic of its device map, usually a wildcard: 'devices/+'
   id: /id                      # JSON pointer to the reporting device's id in the payload
-  timestamp: /ts               # optional: JSON pointer to the payload's time stamp (seconds
-                               # since 1970-01-01 UTC); a report older than max_age does not count
+  timestamp: /ts               # optional: JSON pointer to the payload's time stamp (since
+                               # 1970-01-01 UTC, in the topic's declared time_unit, default s);
+                               # a report older than max_age does not count
   max_age: $inventory_max_age  # optional with timestamp (default 300 s): a duration or parameter
   classes: [camera]            # optional: compare only these classes of the inventory
   window: $inventory_window    # how long to listen: a duration or parameter
@@ -16,23 +17,34 @@ Declared: the ids of the site's `inventory:` of the subsystem whose `devices` ho
 statuses included (a broker sends them on subscribing), unless their own time stamp is older
 than max_age (a retained status of a device long gone is not a report).
 
-    fail       a declared device never reported, or nothing arrived at all
+    fail       a declared device never reported, or nothing arrived at all; when the
+               subsystem's gateway itself was never heard from (no live message on any of its
+               topics, no retained status online: checks/presence.py) the reason says so first
+               (fresh reports it left still count: every declared device reporting passes)
     marginal   every declared device reported, but one the site does not declare did too
     pass       reported = declared
+    error      the gateway went away during the window (its offline status arrived and nothing
+               followed) before every declared device had reported, or our connection to the
+               broker closed: LostContact, the window cannot be judged; or a declared device
+               reported only with time stamps that cannot be believed (another unit than the
+               map declares, in the future, before 2000: checks/timestamp.py), so whether it is
+               fresh is unknown
 
 A payload that is not JSON or has no id at the pointer is counted as unreadable and named in
-the reason; it decides nothing by itself.
+the reason; it decides nothing by itself. A report whose time stamp cannot be believed does not
+count either: a stamp in milliseconds read as seconds would make every report look fresh.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pint
 
-from ycsa_conform.errors import DeviceError
+from ycsa_conform.errors import DeviceError, LostContact
 from ycsa_conform.limit import ParamRef
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.units import format_quantity, ureg
@@ -40,6 +52,8 @@ from ycsa_conform.units import format_quantity, ureg
 from .base import CheckContext, Outcome, ParseContext, Use
 from .measure import parse_duration
 from .message import resolve_pointer
+from .presence import presence_of
+from .timestamp import DEFAULT_CLOCK_TOLERANCE, UNIT_NAMES, read_stamp, stamp_number
 
 if TYPE_CHECKING:
     # Types only: importing the transport would load paho for every profile.
@@ -61,6 +75,8 @@ class Reports:
     stale: frozenset[str]  # ids whose only reports were older than max_age
     unreadable: tuple[str, ...]  # why each unreadable message could not count
     messages: int
+    # id -> why its time stamp cannot be believed, for ids with no report that counted
+    unbelievable: Mapping[str, str] = field(default_factory=dict)
 
 
 def read_reports(
@@ -69,10 +85,16 @@ def read_reports(
     id_pointer: str,
     timestamp: str | None,
     max_age: float,
+    time_unit: str = "s",
+    topic_key: str = "inventory",
+    device_map: Path | None = None,
+    tolerance: float = DEFAULT_CLOCK_TOLERANCE,
 ) -> Reports:
-    """The ids reporting in `messages`; stale ones (by their own clock) apart."""
+    """The ids reporting in `messages`; stale ones (by their own clock, in `time_unit`) and
+    those whose time stamp cannot be believed apart."""
     reported: set[str] = set()
     stale: set[str] = set()
+    unbelievable: dict[str, str] = {}
     unreadable: list[str] = []
     for message in messages:
         if message.data is None:
@@ -88,13 +110,27 @@ def read_reports(
         device_id = str(value)
         if timestamp is not None:
             try:
-                stamp = resolve_pointer(message.data, timestamp)
+                stamp = stamp_number(resolve_pointer(message.data, timestamp))
             except (LookupError, TypeError, ValueError):
                 stamp = None
-            if isinstance(stamp, bool) or not isinstance(stamp, int | float):
-                unreadable.append(f"no time stamp at {timestamp} on {message.topic}")
+            if stamp is None:
+                unreadable.append(
+                    f"no time stamp in {UNIT_NAMES[time_unit]} at {timestamp} on {message.topic}"
+                )
                 continue
-            if message.at - float(stamp) > max_age:
+            read = read_stamp(
+                stamp,
+                arrival=message.at,
+                unit=time_unit,
+                pointer=timestamp,
+                topic_key=topic_key,
+                tolerance=tolerance,
+                device_map=device_map,
+            )
+            if isinstance(read, str):
+                unbelievable.setdefault(device_id, f"{message.topic}: {read}")
+                continue
+            if read.age > max_age:
                 stale.add(device_id)
                 continue
         reported.add(device_id)
@@ -103,6 +139,7 @@ def read_reports(
         stale=frozenset(stale - reported),
         unreadable=tuple(unreadable),
         messages=len(messages),
+        unbelievable={i: why for i, why in unbelievable.items() if i not in reported},
     )
 
 
@@ -156,6 +193,16 @@ def judge_inventory(
             f"{len(reports.stale)} stale report(s) (time stamp older{older}) not counted: "
             f"{_ids(reports.stale)}"
         )
+    if reports.unbelievable:
+        measurements.append(
+            measured(
+                "unbelievable time stamps", len(reports.unbelievable), "not counted", Verdict.PASS
+            )
+        )
+        notes.append(
+            f"{len(reports.unbelievable)} report(s) with a time stamp that cannot be believed "
+            f"not counted, the first: {next(iter(reports.unbelievable.values()))}"
+        )
     if reports.unreadable:
         measurements.append(
             measured("unreadable", len(reports.unreadable), "not counted", Verdict.PASS)
@@ -187,11 +234,17 @@ def judge_inventory(
         reason = "; ".join(sentences)
     if notes:
         reason += "; " + "; ".join(notes)
-    return Outcome(
-        verdict=worst([missing_verdict, undeclared_verdict]),
-        reason=reason,
-        measurements=tuple(measurements),
-    )
+    verdict = worst([missing_verdict, undeclared_verdict])
+    unknown = sorted(set(missing) & set(reports.unbelievable))
+    if unknown:
+        # Missing only because their stamps cannot be read as declared: perhaps fresh.
+        verdict = Verdict.ERROR
+        reason = (
+            f"cannot be decided: {len(unknown)} declared {what} reported only with time stamps "
+            f"that cannot be believed ({_ids(unknown)}), so whether they are fresh is unknown; "
+            + reason
+        )
+    return Outcome(verdict=verdict, reason=reason, measurements=tuple(measurements))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,21 +286,57 @@ class InventoryCheck:
             )
         observer = cast("_Observer", device)  # it has observe(), checked above
         try:
-            obs = observer.observe(self.topic, window=window, stop="never")
+            obs = observer.observe(self.topic, window=window, stop="never", witnesses=True)
         except ValueError as exc:  # the device map has no such topic
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
-        reports = read_reports(
-            obs.messages, id_pointer=self.id, timestamp=self.timestamp, max_age=max_age
-        )
-        return judge_inventory(
-            reports,
-            declared=wanted,
-            known=known,
-            topic=obs.topic,
-            window=window,
-            source=observer.source,
-            max_age=max_age if self.timestamp is not None else None,
-        )
+
+        def judged(messages: Sequence[Message]) -> tuple[Reports, Outcome]:
+            reports = read_reports(
+                messages,
+                id_pointer=self.id,
+                timestamp=self.timestamp,
+                max_age=max_age,
+                time_unit=obs.time_unit,
+                topic_key=obs.key,
+                device_map=obs.device_map,
+            )
+            outcome = judge_inventory(
+                reports,
+                declared=wanted,
+                known=known,
+                topic=obs.topic,
+                window=window,
+                source=observer.source,
+                max_age=max_age if self.timestamp is not None else None,
+            )
+            return reports, outcome
+
+        reports, outcome = judged(obs.messages)
+        presence = presence_of(obs, observer.source, window=window)
+        lost_at = presence.lost_at
+        if lost_at is not None:
+            # Reports made before the gateway went away still count; a device missing then
+            # might have reported later.
+            _, before = judged([m for m in obs.messages if m.at <= lost_at])
+            if before.verdict not in (Verdict.PASS, Verdict.MARGINAL):
+                raise LostContact(str(presence.lost()))
+            return Outcome(
+                verdict=before.verdict,
+                reason=f"{before.reason}; then {presence.lost()}",
+                measurements=before.measurements,
+            )
+        # Reports fresh by their own time stamps show the gateway talking right around the
+        # window; without time stamps a retained report may be years old.
+        talking = presence.present or (self.timestamp is not None and bool(reports.reported))
+        if not talking and outcome.verdict is Verdict.FAIL:
+            # Missing devices of a gateway not there say nothing of the devices.
+            judged_text = f" ({outcome.reason})" if reports.messages else ""
+            return Outcome(
+                verdict=Verdict.FAIL,
+                reason=presence.never_heard() + judged_text,
+                measurements=outcome.measurements,
+            )
+        return outcome
 
     def _declared(self, ctx: CheckContext) -> tuple[dict[str, str], frozenset[str]] | str:
         """The declared ids (id -> class) to compare and all ids of the subsystem, or why not."""

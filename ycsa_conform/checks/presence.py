@@ -94,22 +94,20 @@ class Presence:
 
     def never_heard(self) -> str:
         """Why the device counts as never heard from (use when not `present`)."""
-        head = f"never heard from {self.device} during the {self.window:g} s window: "
-        if self.status is not None and is_offline(self.status):
-            return head + (
-                "no message on any of its topics, and its retained status says offline "
-                f"({_excerpt(self.status.payload)}, its last will); is it connected and is "
-                "the prefix right?"
-            )
-        if self.retained:
-            return head + (
-                f"no live message on any of its topics (only {self.retained} retained "
-                "message(s), which may be old) and no retained status; is it connected and "
-                "is the prefix right?"
-            )
-        return head + (
-            "no message on any of its topics and no retained status; is it connected and is "
-            "the prefix right?"
+        said = (
+            f"no live message on any of its topics (only {self.retained} retained message(s), "
+            "which may be old)"
+            if self.retained
+            else "no message on any of its topics"
+        )
+        status = (
+            f"its retained status says offline ({_excerpt(self.status.payload)}, its last will)"
+            if self.status is not None and is_offline(self.status)
+            else "no retained status"
+        )
+        return (
+            f"never heard from {self.device} during the {self.window:g} s window: {said} and "
+            f"{status}; is it connected and is the prefix right?"
         )
 
     def lost(self) -> str | None:
