@@ -6,7 +6,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Measurement", "ProfileInfo", "Result", "RunInfo", "Source", "Verdict", "worst"]
+__all__ = [
+    "DeviceInfo",
+    "Incident",
+    "MapInfo",
+    "Measurement",
+    "ProfileInfo",
+    "ResolvedParameter",
+    "Result",
+    "RunInfo",
+    "Source",
+    "Verdict",
+    "worst",
+]
 
 
 class Verdict(StrEnum):
@@ -180,6 +192,116 @@ class ProfileInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedParameter:
+    """The value a parameter had for some targets of a profile, and the layer it came from:
+    `default` (the profile), `site` (the site file's `parameters:`), `target` (a target's own
+    `parameters:`) or `--param`. `origin` says where it was set ("" for a default)."""
+
+    profile: str
+    name: str
+    value: str
+    layer: str
+    origin: str
+    targets: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "name": self.name,
+            "value": self.value,
+            "layer": self.layer,
+            "origin": self.origin,
+            "targets": list(self.targets),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResolvedParameter:
+        return cls(
+            profile=data["profile"],
+            name=data["name"],
+            value=data["value"],
+            layer=data["layer"],
+            origin=data.get("origin", ""),
+            targets=tuple(data.get("targets", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapInfo:
+    """A device map as the report names it: the sha256 is of the file that was loaded."""
+
+    id: str
+    version: str
+    path: str
+    sha256: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "path": self.path, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo:
+    """A device a target declares: how it is addressed (`identity`: the Modbus unit id, the
+    DL/T 645 meter address, the MQTT topic prefix and client id) and the map that reads it."""
+
+    target: str
+    role: str
+    scheme: str
+    address: str  # without credentials
+    identity: dict[str, str | int | None]
+    map: MapInfo
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "role": self.role,
+            "scheme": self.scheme,
+            "address": self.address,
+            "identity": dict(self.identity),
+            "map": self.map.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceInfo:
+        return cls(
+            target=data["target"],
+            role=data["role"],
+            scheme=data["scheme"],
+            address=data["address"],
+            identity=dict(data.get("identity", {})),
+            map=MapInfo(**data["map"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    """Something that went wrong in the session itself rather than in a device: a stage
+    (collection, a check, traffic accounting, report rendering...) raised. The run goes on,
+    the reports are written without what failed, and the run is not accepted."""
+
+    stage: str
+    cause: str  # "ValueError: what it said"
+    where: str = ""  # a test id, a file, a section of the report
+
+    def as_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "cause": self.cause, "where": self.where}
+
+    @classmethod
+    def from_exception(cls, stage: str, exc: BaseException, *, where: str = "") -> Incident:
+        # One line, as every reason is: the lines of a longer message joined, cut at 1000
+        # characters (a schema error lists twenty paths; the first few name the fault).
+        text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        if len(text) > 1000:
+            text = text[:999] + "…"
+        cause = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return cls(stage=stage, cause=cause, where=where)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incident:
+        return cls(stage=data["stage"], cause=data["cause"], where=data.get("where", ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunInfo:
     """What was run, on what, and when: everything a report says besides the results."""
 
@@ -189,6 +311,10 @@ class RunInfo:
     site_kind: str  # "bench" or "field"
     site_title: str
     started: str  # ISO 8601 with offset
+    # The --param options as given (name -> value); `resolved_parameters` has every value used.
     parameters: dict[str, str] = field(default_factory=dict)
     bench_faults: tuple[str, ...] = ()
     strict_acceptance: bool = False
+    allow_actuation: bool = False
+    resolved_parameters: tuple[ResolvedParameter, ...] = ()
+    devices: tuple[DeviceInfo, ...] = ()

@@ -6,9 +6,12 @@ plugin and the CLI both drive it; it knows nothing of pytest.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 
 from . import contract
@@ -18,12 +21,12 @@ from .errors import DeviceError, InputError, Problem
 from .evidence import EvidenceFile, load_evidence
 from .limit import LimitError
 from .profile.model import Condition, ParamValue, Profile, Requirement
-from .result import Result, Verdict
+from .result import DeviceInfo, MapInfo, ResolvedParameter, Result, Verdict
 from .site import DeviceSpec, Setting, Site, Target
 from .transport import Device, open_device
 from .transport.poll import PolledDevice
 
-__all__ = ["AcceptanceRun", "Case", "DeviceOpener", "parse_param_option"]
+__all__ = ["AcceptanceRun", "Case", "DeviceOpener", "Layer", "Provenance", "parse_param_option"]
 
 # (target, device spec) → the device, not yet connected. Recording and replay swap the link.
 DeviceOpener = Callable[[Target, DeviceSpec], Device]
@@ -44,6 +47,21 @@ class Case:
     @property
     def name(self) -> str:
         return f"{self.requirement.id}[{self.target.id}]"
+
+
+class Layer(StrEnum):
+    """Where a parameter's value came from, lowest first: each layer overrides the one before."""
+
+    DEFAULT = "default"
+    SITE = "site"
+    TARGET = "target"
+    PARAM = "--param"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    layer: Layer
+    origin: str  # the setting's "FILE:LINE: $.path" or "--param KEY=VALUE"; "" for a default
 
 
 def parse_param_option(text: str) -> tuple[str, Setting]:
@@ -83,7 +101,7 @@ class AcceptanceRun:
         # Field devices are read-only unless the operator allows actuation; a bench is ours.
         self.actuation_allowed = allow_actuation or site.kind == "bench"
         self._devices: dict[tuple[str, str], PolledDevice] = {}
-        self._parameters = self._resolve_parameters(overrides)
+        self._parameters, self._provenance = self._resolve_parameters(overrides)
         self._planned = self._plan()
 
     def _plan(self) -> dict[tuple[str, str], list[str]]:
@@ -110,8 +128,12 @@ class AcceptanceRun:
 
     def _resolve_parameters(
         self, overrides: Mapping[str, Setting]
-    ) -> dict[tuple[str, str], Mapping[str, ParamValue]]:
-        """Defaults ← site ← target ← --param, per profile and target; all problems at once."""
+    ) -> tuple[
+        dict[tuple[str, str], Mapping[str, ParamValue]],
+        dict[tuple[str, str], Mapping[str, Provenance]],
+    ]:
+        """Defaults ← site ← target ← --param, per profile and target; all problems at once.
+        Returns the values and, for the report, the layer each value came from."""
         problems: list[Problem] = []
         declared = {name for p in self.profiles for name in p.parameters}
         # A bench site tunes the built-in profiles' windows for its fast devices; a profile of
@@ -130,24 +152,87 @@ class AcceptanceRun:
                     )
                 )
         resolved: dict[tuple[str, str], Mapping[str, ParamValue]] = {}
+        provenance: dict[tuple[str, str], Mapping[str, Provenance]] = {}
         for profile in self.profiles:
             for target in self.site.targets:
                 values: dict[str, ParamValue] = {}
+                came_from: dict[str, Provenance] = {}
                 for name, parameter in profile.parameters.items():
                     values[name] = parameter.default
-                    for layer in (self.site.parameters, target.parameters, overrides):
-                        if name in layer:
+                    came_from[name] = Provenance(Layer.DEFAULT, "")
+                    for layer, given in (
+                        (Layer.SITE, self.site.parameters),
+                        (Layer.TARGET, target.parameters),
+                        (Layer.PARAM, overrides),
+                    ):
+                        if name in given:
                             try:
-                                values[name] = parameter.coerce(layer[name].value)
+                                values[name] = parameter.coerce(given[name].value)
                             except ValueError as exc:
-                                problems.append(_problem(layer[name], str(exc)))
+                                problems.append(_problem(given[name], str(exc)))
+                            else:
+                                came_from[name] = Provenance(layer, given[name].origin)
                 resolved[(profile.id, target.id)] = MappingProxyType(values)
+                provenance[(profile.id, target.id)] = MappingProxyType(came_from)
         if problems:
             raise InputError(list(dict.fromkeys(problems)))
-        return resolved
+        return resolved, provenance
 
     def parameters(self, profile: Profile, target: Target) -> Mapping[str, ParamValue]:
         return self._parameters[(profile.id, target.id)]
+
+    def provenance(self, profile: Profile, target: Target) -> Mapping[str, Provenance]:
+        """The layer each of `parameters(profile, target)` came from, and where it was set."""
+        return self._provenance[(profile.id, target.id)]
+
+    def resolved_parameters(self) -> list[ResolvedParameter]:
+        """Every parameter value the run uses, per profile, with its layer: one row for the
+        targets that share a value and its origin (a fleet of poles is a row per parameter)."""
+        rows: dict[tuple[str, str, str, Layer, str], list[str]] = {}
+        for profile in self.profiles:
+            for target in self.site.targets:
+                values = self.parameters(profile, target)
+                for name, came_from in self.provenance(profile, target).items():
+                    shown = profile.parameters[name].show(values[name])
+                    key = (profile.id, name, shown, came_from.layer, came_from.origin)
+                    rows.setdefault(key, []).append(target.id)
+        return [
+            ResolvedParameter(
+                profile=profile,
+                name=name,
+                value=value,
+                layer=layer.value,
+                origin=origin,
+                targets=tuple(targets),
+            )
+            for (profile, name, value, layer, origin), targets in rows.items()
+        ]
+
+    def devices(self) -> list[DeviceInfo]:
+        """Every device the site's targets declare: its address, identity and device map."""
+        digests: dict[str, str] = {}
+        infos: list[DeviceInfo] = []
+        for target in self.site.targets:
+            for role, spec in target.devices.items():
+                path = spec.devicemap.path
+                if str(path) not in digests:
+                    digests[str(path)] = _sha256(path)
+                infos.append(
+                    DeviceInfo(
+                        target=target.id,
+                        role=role,
+                        scheme=spec.address.scheme,
+                        address=str(spec.address),
+                        identity=_identity(spec),
+                        map=MapInfo(
+                            id=spec.devicemap.id,
+                            version=str(spec.devicemap.version),
+                            path=str(path),
+                            sha256=digests[str(path)],
+                        ),
+                    )
+                )
+        return infos
 
     def cases(self) -> Iterator[Case]:
         for profile in self.profiles:
@@ -283,6 +368,25 @@ def _subsystem(requirement: Requirement, target: Target) -> str | None:
         return requirement.subsystem
     roles = requirement.check.needs()
     return target.subsystem_of(roles[0]) if roles else None
+
+
+def _identity(spec: DeviceSpec) -> dict[str, str | int | None]:
+    """What a device is addressed as: the one thing a transport checks an answer against."""
+    address = spec.address
+    if address.protocol == "modbus":
+        return {"unit": address.unit}
+    if address.protocol == "dlt645":
+        return {"meter_address": address.meter_address}
+    return {"prefix": address.prefix, "client_id": address.params.get("client_id")}
+
+
+def _sha256(path: Path) -> str:
+    """The sha256 of a file, or "" when it cannot be read any more (a bench's temporary map)."""
+    try:
+        with path.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return ""
 
 
 def _problem(setting: Setting, message: str) -> Problem:

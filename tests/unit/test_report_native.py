@@ -8,9 +8,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from jsonschema import Draft202012Validator
 
+from ycsa_conform.report import native
 from ycsa_conform.report.native import (
     ReportError,
     build_report,
@@ -18,7 +20,15 @@ from ycsa_conform.report.native import (
     summarize,
     write_reports,
 )
-from ycsa_conform.result import Measurement, ProfileInfo, Result, RunInfo, Source, Verdict
+from ycsa_conform.result import (
+    Incident,
+    Measurement,
+    ProfileInfo,
+    Result,
+    RunInfo,
+    Source,
+    Verdict,
+)
 
 FINISHED = "2025-06-01T10:30:00+08:00"
 RUN = RunInfo(
@@ -58,6 +68,7 @@ def result(
     area: str = "power",
     level: str = "mandatory",
     refs: tuple[dict[str, Any], ...] = (GBT_12325,),
+    untested: bool = False,
 ) -> Result:
     return Result(
         requirement=requirement,
@@ -80,7 +91,16 @@ def result(
         ),
         refs=refs,
         check="measure",
+        untested=untested,
     )
+
+
+ACTUATION = "actuation is not allowed on field devices; run with --allow-actuation"
+
+
+def untested(requirement: str, *, level: str = "mandatory", reason: str = ACTUATION) -> Result:
+    """A requirement that applies but was not tested (here: actuation not allowed)."""
+    return result(requirement, Verdict.NOT_APPLICABLE, level=level, reason=reason, untested=True)
 
 
 def schema() -> dict[str, Any]:
@@ -140,8 +160,15 @@ def test_summary_is_counted_from_the_results() -> None:
         "error": 1,
         "not_applicable": 1,
         "pending": 2,
+        "untested": 0,
     }
     assert summarize([]) == dict.fromkeys(report["summary"], 0)
+
+
+def test_summary_counts_untested_among_the_not_applicable() -> None:
+    results = [result("R-1"), untested("R-2"), result("R-3", Verdict.NOT_APPLICABLE)]
+    summary = build_report(RUN, results, FINISHED)["summary"]
+    assert (summary["not_applicable"], summary["untested"]) == (2, 1)
 
 
 def test_results_are_sorted_by_profile_target_and_requirement() -> None:
@@ -170,12 +197,64 @@ def test_the_default_finished_time_is_a_timestamp_with_offset(tmp_path: Path) ->
     assert report["finished"][-6] in "+-" or report["finished"].endswith("Z")
 
 
-def test_a_report_that_breaks_the_schema_is_a_bug_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_result_that_breaks_the_schema_is_left_out_and_named(tmp_path: Path) -> None:
     bad = result("SP-PWR-001", level="must")
-    with pytest.raises(ReportError, match=r"\$\.results\[0\]\.level: 'must' is not one of") as info:
-        write_reports(tmp_path / "out", RUN, [bad], finished=FINISHED)
+    paths = write_reports(tmp_path / "out", RUN, [bad, result("SP-PWR-002")], finished=FINISHED)
+    report = json.loads(paths.json.read_text(encoding="utf-8"))
+    assert_valid(report)
+    assert [r["requirement"] for r in report["results"]] == ["SP-PWR-002"]
+    assert report["summary"]["total"] == 2  # the summary still counts it
+    (incident,) = report["incidents"]
+    assert incident["stage"] == "report.json"
+    assert incident["where"] == "smart-pole::SP-PWR-001[P001]"
+    assert "$.results[0].level: 'must' is not one of" in incident["cause"]
+    assert report["conclusion"]["status"] == "incomplete"
+    assert paths.incidents == (Incident.from_dict(incident),)
+    assert "result left out" in paths.html.read_text(encoding="utf-8")
+
+
+def test_a_section_that_breaks_the_schema_is_left_out(tmp_path: Path) -> None:
+    traffic = {"devices": [{"target": "P001"}]}  # a device row without its counts
+    report = build_report(RUN, [result("SP-PWR-001")], FINISHED, traffic=traffic)
+    assert "traffic" not in report
+    (incident,) = report["incidents"]
+    assert (incident["stage"], incident["where"]) == ("report.json", "$.traffic")
+    assert "section left out: $.traffic.devices[0]" in incident["cause"]
+
+
+def test_a_report_whose_run_breaks_the_schema_is_a_bug_yet_written(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match=r"\$\.finished") as info:
+        build_report(RUN, [result("SP-PWR-001")], "yesterday")
     assert "this is a bug" in str(info.value).lower()
-    assert not (tmp_path / "out").exists()
+    paths = write_reports(tmp_path, RUN, [result("SP-PWR-001")], finished="yesterday")
+    report = json.loads(paths.json.read_text(encoding="utf-8"))
+    (incident,) = report["incidents"]
+    assert incident["stage"] == "report.json"
+    assert incident["cause"].startswith("ReportError: report.json does not match")
+    assert report["results"][0]["requirement"] == "SP-PWR-001"
+    assert report["conclusion"]["status"] == "incomplete"
+
+
+def test_a_failing_template_gives_a_plain_page_with_the_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mock of a template bug, which we cannot cause otherwise.
+    def broken(report: dict[str, Any]) -> str:
+        raise jinja2.UndefinedError("'dict object' has no attribute 'nonsense'")
+
+    monkeypatch.setattr(native, "render_html", broken)
+    paths = write_reports(
+        tmp_path, RUN, [result("SP-PWR-001", reason="<b>ok</b>")], finished=FINISHED
+    )
+    html = paths.html.read_text(encoding="utf-8")
+    assert "UndefinedError: &#x27;dict object&#x27; has no attribute &#x27;nonsense&#x27;" in html
+    assert "&lt;b&gt;ok&lt;/b&gt;" in html
+    assert "Not accepted: 1 session incident(s) (report.html)" in html
+    report = json.loads(paths.json.read_text(encoding="utf-8"))
+    assert_valid(report)
+    assert [i["stage"] for i in report["incidents"]] == ["report.html"]
+    assert paths.conclusion is not None
+    assert paths.conclusion.status == "incomplete"
 
 
 def test_a_bad_timestamp_is_caught_by_the_schema() -> None:
@@ -188,12 +267,6 @@ def test_a_bad_timestamp_is_caught_by_the_schema() -> None:
     [
         ([Verdict.PASS, Verdict.NOT_APPLICABLE], False, "conforms", "Conforms"),
         ([Verdict.PASS, Verdict.MARGINAL], False, "conforms", "Conforms, with 1 marginal"),
-        (
-            [Verdict.PASS, Verdict.PENDING, Verdict.PENDING],
-            False,
-            "pending",
-            "Conforms, with 2 pending",
-        ),
         ([Verdict.PASS, Verdict.PENDING], True, "fails", "Does not conform: 1 pending"),
         (
             [Verdict.FAIL, Verdict.ERROR, Verdict.PENDING],
@@ -206,11 +279,81 @@ def test_a_bad_timestamp_is_caught_by_the_schema() -> None:
     ],
 )
 def test_conclusion(verdicts: list[Verdict], strict: bool, status: str, en: str) -> None:
-    summary = summarize(result(f"R-{i}", v) for i, v in enumerate(verdicts))
-    conclusion = conclude(summary, strict_acceptance=strict)
+    conclusion = conclude(
+        [result(f"R-{i}", v) for i, v in enumerate(verdicts)], strict_acceptance=strict
+    )
     assert conclusion.status == status
     assert conclusion.en.startswith(en)
     assert conclusion.conforms == (status in ("conforms", "pending"))
+
+
+def test_pending_evidence_for_a_recommended_requirement_still_conforms() -> None:
+    results = [
+        result("R-1"),
+        *(result(f"R-{i}", Verdict.PENDING, level="recommended") for i in (2, 3)),
+    ]
+    conclusion = conclude(results)
+    assert (conclusion.status, conclusion.en) == ("pending", "Conforms, with 2 pending")
+    assert conclusion.conforms
+
+
+def test_a_mandatory_requirement_pending_evidence_is_not_accepted() -> None:
+    conclusion = conclude([result("R-1"), result("R-2", Verdict.PENDING)])
+    assert conclusion.status == "incomplete"
+    assert not conclusion.conforms
+    assert conclusion.en == "Not accepted: 1 mandatory requirement pending evidence (R-2[P001])"
+    assert conclusion.zh == "未验收：1 项强制条款待补证据（R-2[P001]）"
+
+
+def test_untested_mandatory_requirements_are_not_accepted_and_say_why() -> None:
+    # Four requirements a field run without --allow-actuation cannot test, and one whose
+    # assumed state (the lamp on) did not hold.
+    results = [
+        result("SP-PWR-001"),
+        *(untested(r) for r in ("SP-PWR-009", "SP-LUM-010", "SP-DATA-009", "SP-DATA-019")),
+        untested("SP-PWR-008", reason="not applicable: the lamp is off; it assumes full output"),
+    ]
+    conclusion = conclude(results)
+    assert conclusion.status == "incomplete"
+    assert not conclusion.conforms
+    assert conclusion.en == (
+        "Not accepted: 5 mandatory requirements not tested (actuation not allowed: "
+        "SP-PWR-009[P001], SP-LUM-010[P001], SP-DATA-009[P001], SP-DATA-019[P001]; "
+        "assumed state not held: SP-PWR-008[P001])"
+    )
+    assert conclusion.zh.startswith("未验收：5 项强制条款未检验（未允许操作设备：SP-PWR-009[P001]")
+    assert "Conforms" not in conclusion.en
+    assert "符合" not in conclusion.zh
+
+
+def test_strict_acceptance_fails_untested_mandatory_requirements() -> None:
+    conclusion = conclude([result("R-1"), untested("R-2")], strict_acceptance=True)
+    assert conclusion.status == "fails"
+    assert conclusion.en == "Does not conform: 1 mandatory not tested under strict acceptance"
+
+
+def test_the_conclusion_names_a_few_untested_requirements_and_counts_the_rest() -> None:
+    results = [untested("SP-PWR-009", level="mandatory") for _ in range(8)]
+    results = [
+        Result.from_dict(r.as_dict() | {"target": f"P{i:03d}"}) for i, r in enumerate(results, 1)
+    ]
+    conclusion = conclude([result("R-1"), *results])
+    assert conclusion.en.endswith("SP-PWR-009[P005], … 3 more)")
+
+
+def test_untested_requirements_that_are_not_mandatory_do_not_stop_acceptance() -> None:
+    conclusion = conclude([result("R-1"), untested("R-2", level="recommended")])
+    assert conclusion.status == "conforms"
+    assert conclusion.en == "Conforms, with 1 not tested (not mandatory)"
+
+
+def test_a_session_incident_is_not_accepted_whatever_the_results() -> None:
+    incident = Incident(stage="traffic accounting", cause="ValueError: no point 'lamp_on'")
+    conclusion = conclude([result("R-1")], incidents=[incident])
+    assert conclusion.status == "incomplete"
+    assert conclusion.en == "Not accepted: 1 session incident(s) (traffic accounting)"
+    failed = conclude([result("R-1", Verdict.FAIL)], incidents=[incident])
+    assert failed.en == "Does not conform: 1 failed, 1 session incident(s)"
 
 
 def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:

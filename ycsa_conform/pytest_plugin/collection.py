@@ -9,7 +9,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
-from ycsa_conform.result import Result, Verdict
+from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
 
 from .options import PROFILE_TAKEN
@@ -18,6 +18,8 @@ from .state import STATE, State, build_state
 __all__ = ["ProfileCollector", "RequirementItem"]
 
 RESULT_PROPERTY = "ycsa_result"
+# An Incident.as_dict() of a check that raised (reporting.Reporter collects it).
+INCIDENT_PROPERTY = "ycsa_incident"
 
 
 class RequirementFailed(AssertionError):
@@ -76,6 +78,8 @@ class RequirementItem(pytest.Item):
             result = state.run.crashed(self.case, exc, nodeid=self.nodeid)
             self.result = result
             self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
+            incident = Incident.from_exception("check", exc, where=self.nodeid)
+            self.user_properties.append((INCIDENT_PROPERTY, incident.as_dict()))
             raise
         finally:
             if state.recorder is not None:
@@ -89,14 +93,16 @@ class RequirementItem(pytest.Item):
             attach_traffic(state.recorder.lines_for(self.nodeid))
         if result.verdict is Verdict.ERROR:
             raise RequirementUndecided(result)
-        if result.verdict is Verdict.NOT_APPLICABLE:
+        # Strict acceptance fails a mandatory requirement that applies but was not tested.
+        strict_untested = state.strict and result.untested and result.level == "mandatory"
+        if result.verdict is Verdict.NOT_APPLICABLE and not strict_untested:
             pytest.skip(result.reason)
         if result.verdict is Verdict.PENDING and not state.strict:
             pytest.skip(f"PENDING {result.reason}")
 
     def runtest(self) -> None:
         assert self.result is not None
-        if self.result.verdict in (Verdict.FAIL, Verdict.PENDING):
+        if self.result.verdict in (Verdict.FAIL, Verdict.PENDING) or self.result.untested:
             raise RequirementFailed(self.result)
 
     def repr_failure(

@@ -2,21 +2,32 @@
 
 Results travel in `report.user_properties`, so the same code collects them in a plain run and
 in a pytest-xdist controller. Workers write nothing.
+
+Nothing escapes these hooks: whatever a device, a map or a check does, each stage (the
+journal, collection, traffic accounting, the reports) is guarded; what fails is an incident,
+kept in `State.incidents`, written to the journal and both reports, said on the terminal, and
+the exit status is not 0. A run with an incident is not accepted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pytest
 
-from ycsa_conform.report import Journal, conclude, summarize, write_reports
-from ycsa_conform.result import Result, Verdict
+from ycsa_conform.report import Journal, summarize, write_reports
+from ycsa_conform.report.native import ReportPaths, conclude, untested_cause
+from ycsa_conform.result import Incident, Result, Verdict
 
-from .collection import RESULT_PROPERTY
+from .collection import INCIDENT_PROPERTY, RESULT_PROPERTY
 from .state import STATE, State, is_worker
 
 __all__ = ["Reporter", "pytest_configure"]
 
 JOURNAL_NAME = "journal.jsonl"
+
+T = TypeVar("T")
 
 
 class Reporter:
@@ -26,36 +37,104 @@ class Reporter:
         self.config = config
         self.state = state
         self.journal: Journal | None = None
-        self.paths: tuple[str, str] | None = None
+        self.paths: ReportPaths | None = None
+        self.devices: list[dict[str, object]] = []
+        # `--co` lists the items and writes nothing: the last run's reports stay as they are.
+        self.collect_only = bool(config.getoption("collectonly", False))
+
+    # -- incidents ----------------------------------------------------------------------------
+
+    def incident(self, incident: Incident) -> None:
+        self.state.incidents.append(incident)
+        if self.journal is not None and not self.journal.closed:
+            try:
+                self.journal.incident(incident)
+            except Exception:  # losing the journal loses no incident: the reports hold them
+                self.journal = None
+
+    def guarded(self, stage: str, step: Callable[[], T], *, where: str = "") -> T | None:
+        """`step()`, or None after recording what it raised as an incident of `stage`."""
+        try:
+            return step()
+        except Exception as exc:
+            self.incident(Incident.from_exception(stage, exc, where=where))
+            return None
+
+    # -- hooks --------------------------------------------------------------------------------
 
     def pytest_sessionstart(self) -> None:
-        self.journal = Journal.open(self.state.report_dir / JOURNAL_NAME, self.state.info)
+        if self.collect_only:
+            return
+        self.journal = self.guarded(
+            "journal",
+            lambda: Journal.open(self.state.report_dir / JOURNAL_NAME, self.state.info),
+            where=str(self.state.report_dir / JOURNAL_NAME),
+        )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.incident(Incident(stage="collection", cause=_cause(report), where=report.nodeid))
+
+    def pytest_internalerror(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.incident(Incident.from_exception("session", excinfo.value))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
+        self.guarded("journal", lambda: self._collect(report), where=report.nodeid)
+
+    def _collect(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
-            if name == RESULT_PROPERTY and isinstance(value, dict):
+            if name == INCIDENT_PROPERTY and isinstance(value, dict):
+                self.incident(Incident.from_dict(value))
+            elif name == RESULT_PROPERTY and isinstance(value, dict):
                 result = Result.from_dict(value)
                 self.state.results.append(result)
                 if self.journal is not None:
                     self.journal.write(result)
 
-    def pytest_sessionfinish(self) -> None:
-        if self.journal is not None:
-            self.journal.close()
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # tryfirst: the exit status is settled here, before other plugins read it.
+        if self.collect_only:
+            return
         # Under xdist the devices were read in the workers, so the controller has no traffic.
-        traffic = None if self.config.getoption("numprocesses", None) else self.state.traffic()
-        paths = write_reports(
-            self.state.report_dir, self.state.info, self.state.results, traffic=traffic
+        traffic: dict[str, Any] | None = None
+        if not self.config.getoption("numprocesses", None):
+            traffic = self.guarded("traffic accounting", self.state.traffic)
+            devices = traffic.get("devices") if traffic else None
+            self.devices = devices if isinstance(devices, list) else []
+        self.paths = self.guarded(
+            "report writing",
+            lambda: write_reports(
+                self.state.report_dir,
+                self.state.info,
+                self.state.results,
+                traffic=traffic,
+                incidents=tuple(self.state.incidents),
+            ),
+            where=str(self.state.report_dir),
         )
-        self.paths = (str(paths.json), str(paths.html))
+        if self.paths is not None:
+            for incident in self.paths.incidents:
+                self.incident(incident)
+        if self.journal is not None:
+            self.guarded("journal", self.journal.close)
+        if self.state.incidents and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
+            # The tool itself failed somewhere: say so in the exit status, whatever the tests.
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         tr = terminalreporter
-        results = self.state.results
-        summary = summarize(results)
         tr.section("ycsa-conform acceptance")
+        if self.collect_only:
+            tr.write_line("collect only: no report written (the last one is left as it was)")
+            return
+        results = self.state.results
         pending = [r for r in results if r.verdict is Verdict.PENDING]
         if pending:
             tr.write_line(
@@ -66,11 +145,46 @@ class Reporter:
             )
             for r in pending:
                 tr.write_line(f"  {r.requirement}[{r.target}] {r.reason}", yellow=True)
+        untested = [r for r in results if r.untested]
+        if untested:
+            mandatory = sum(r.level == "mandatory" for r in untested)
+            tr.write_line(
+                f"NOT TESTED: {len(untested)} requirement(s) apply but were not tested, "
+                f"{mandatory} of them mandatory (--strict-acceptance makes those fail):",
+                yellow=True,
+                bold=True,
+            )
+            for r in untested:
+                cause = untested_cause(r)[0]
+                tr.write_line(
+                    f"  {r.requirement}[{r.target}] ({r.level}, {cause}) {r.reason}", yellow=True
+                )
         marginal = [r for r in results if r.verdict is Verdict.MARGINAL]
         for r in marginal:
             tr.write_line(f"MARGINAL {r.requirement}[{r.target}] {r.reason}", yellow=True)
-        counts = ", ".join(f"{v} {k}" for k, v in summary.items() if k != "total" and v)
-        conclusion = conclude(summary, strict_acceptance=self.state.strict)
+        if self.state.incidents:
+            tr.write_line(
+                f"INCIDENTS: {len(self.state.incidents)} stage(s) of the session failed; the "
+                "reports are written without what failed, and the run is not accepted:",
+                red=True,
+                bold=True,
+            )
+            for incident in self.state.incidents:
+                where = f" ({incident.where})" if incident.where else ""
+                tr.write_line(f"  {incident.stage}: {incident.cause}{where}", red=True)
+        summary = summarize(results)
+        counts = ", ".join(
+            f"{v} {k}" for k, v in summary.items() if k not in ("total", "untested") and v
+        )
+        if summary["untested"]:
+            counts += f" ({summary['untested']} of them not tested)"
+        conclusion = (
+            self.paths.conclusion
+            if self.paths is not None and self.paths.conclusion is not None
+            else conclude(
+                results, strict_acceptance=self.state.strict, incidents=self.state.incidents
+            )
+        )
         tr.write_line(f"{summary['total']} results: {counts or 'none'}")
         tr.write_line(
             f"{conclusion.en} / {conclusion.zh}",
@@ -78,24 +192,41 @@ class Reporter:
             red=not conclusion.conforms,
             bold=True,
         )
-        devices = self.state.run.traffic()
-        if devices:
-            observed = sum(int(str(d["observations"])) for d in devices)
-            probes = sum(int(str(d.get("probes", 0))) for d in devices)
-            sent = sum(int(str(d["transactions"])) for d in devices) - observed - probes
-            asked = sum(int(str(d["point_reads"])) for d in devices)
-            least = sum(int(str(d["minimum"])) for d in devices)
-            tr.write_line(
-                f"device traffic: {sent} requests for {asked} point reads "
-                f"(coalesced minimum {least}), {probes} protocol probe(s), "
-                f"{observed} MQTT observation(s)"
-                + (" - replayed, no device contacted" if self.state.replay else "")
-            )
+        if self.devices:
+            tr.write_line(_traffic_line(self.devices, replayed=self.state.replay is not None))
         if self.state.recorder is not None:
             tr.write_line(f"recording: {self.state.recorder.path}")
-        if self.paths:
-            tr.write_line(f"report: {self.paths[0]}")
-            tr.write_line(f"        {self.paths[1]}")
+        if self.paths is not None:
+            tr.write_line(f"report: {self.paths.json}")
+            tr.write_line(f"        {self.paths.html}")
+        else:
+            tr.write_line(
+                f"report: NOT written to {self.state.report_dir} (see the incidents above); "
+                f"the journal {self.state.report_dir / JOURNAL_NAME} holds the results",
+                red=True,
+            )
+
+
+def _traffic_line(devices: list[dict[str, object]], *, replayed: bool) -> str:
+    observed = sum(int(str(d["observations"])) for d in devices)
+    probes = sum(int(str(d.get("probes", 0))) for d in devices)
+    sent = sum(int(str(d["transactions"])) for d in devices) - observed - probes
+    asked = sum(int(str(d["point_reads"])) for d in devices)
+    least = sum(int(str(d["minimum"])) for d in devices)
+    return (
+        f"device traffic: {sent} requests for {asked} point reads "
+        f"(coalesced minimum {least}), {probes} protocol probe(s), "
+        f"{observed} MQTT observation(s)" + (" - replayed, no device contacted" if replayed else "")
+    )
+
+
+def _cause(report: pytest.CollectReport) -> str:
+    """The one line that says why a collector failed: its crash message, else its last line."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return " ".join(str(crash.message).split())
+    lines = [line.strip() for line in report.longreprtext.splitlines() if line.strip()]
+    return lines[-1] if lines else "collection failed"
 
 
 def pytest_configure(config: pytest.Config) -> None:

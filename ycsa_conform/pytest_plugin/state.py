@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +16,7 @@ from ycsa_conform.errors import InputError
 from ycsa_conform.evidence import load_evidence
 from ycsa_conform.profile import Profile, load_profile
 from ycsa_conform.report.native import timestamp
-from ycsa_conform.result import ProfileInfo, Result, RunInfo
+from ycsa_conform.result import Incident, ProfileInfo, Result, RunInfo
 from ycsa_conform.run import AcceptanceRun, DeviceOpener, open_live, parse_param_option
 from ycsa_conform.site import DeviceSpec, Setting, Site, Target, load_site
 from ycsa_conform.transport import Device, open_device, open_link
@@ -39,13 +41,26 @@ class State:
     recorder: Recorder | None = None
     replay: Replay | None = None
     results: list[Result] = field(default_factory=list)
+    # What went wrong in the session itself (reporting.Reporter records them).
+    incidents: list[Incident] = field(default_factory=list)
 
     def close(self) -> None:
-        self.run.close()
+        """Close the devices, the recording and the bench, each even if another fails.
+
+        This runs at pytest's cleanup, after the reports are written: a failure here can no
+        longer reach them, so it is said on stderr and the other parts are still closed.
+        """
+        parts: list[tuple[str, Callable[[], None]]] = [("devices", self.run.close)]
         if self.recorder is not None:
-            self.recorder.close()
+            parts.append(("recording", self.recorder.close))
         if self.bench is not None:
-            self.bench.stop()
+            parts.append(("bench", self.bench.stop))
+        for name, close in parts:
+            try:
+                close()
+            except Exception as exc:
+                incident = Incident.from_exception(f"closing the {name}", exc)
+                sys.stderr.write(f"ycsa-conform: {incident.stage}: {incident.cause}\n")
 
     def traffic(self) -> dict[str, object]:
         return {
@@ -188,6 +203,9 @@ def build_state(config: pytest.Config) -> State:
         parameters={k: str(s.value) for k, s in overrides.items()},
         bench_faults=tuple(faults),
         strict_acceptance=bool(config.getoption("ycsa_strict")),
+        allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
+        resolved_parameters=tuple(run.resolved_parameters()),
+        devices=tuple(run.devices()),
     )
     return State(
         profiles=profiles,

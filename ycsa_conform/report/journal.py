@@ -1,8 +1,10 @@
 """The crash-safe journal: one JSON line per result, on disk before the next test starts.
 
 The first line describes the run (``{"type": "run", ...}``), every further line is one result
-(``{"type": "result", ...Result.as_dict()}``). Each line is written in one call, flushed and
-fsynced, so a crash or a kill loses at most the line being written at that moment.
+(``{"type": "result", ...Result.as_dict()}``) or one incident of the session itself
+(``{"type": "incident", "stage": ..., "cause": ..., "where": ...}``). Each line is written in
+one call, flushed and fsynced, so a crash or a kill loses at most the line being written at
+that moment.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from types import TracebackType
 from typing import IO, Any, Self
 
 from ycsa_conform.errors import InputError, Problem
-from ycsa_conform.result import ProfileInfo, Result, RunInfo
+from ycsa_conform.result import (
+    DeviceInfo,
+    Incident,
+    ProfileInfo,
+    ResolvedParameter,
+    Result,
+    RunInfo,
+)
 
 __all__ = ["JOURNAL_FORMAT", "Journal", "read_journal", "run_as_dict", "run_from_dict"]
 
@@ -30,8 +39,11 @@ def run_as_dict(run: RunInfo) -> dict[str, Any]:
         "site": {"id": run.site_id, "kind": run.site_kind, "title": run.site_title},
         "started": run.started,
         "parameters": dict(run.parameters),
+        "resolved_parameters": [p.as_dict() for p in run.resolved_parameters],
+        "devices": [d.as_dict() for d in run.devices],
         "bench_faults": list(run.bench_faults),
         "strict_acceptance": run.strict_acceptance,
+        "allow_actuation": run.allow_actuation,
     }
 
 
@@ -58,6 +70,11 @@ def run_from_dict(data: dict[str, Any]) -> RunInfo:
         parameters=dict(data.get("parameters", {})),
         bench_faults=tuple(data.get("bench_faults", ())),
         strict_acceptance=bool(data.get("strict_acceptance", False)),
+        allow_actuation=bool(data.get("allow_actuation", False)),
+        resolved_parameters=tuple(
+            ResolvedParameter.from_dict(p) for p in data.get("resolved_parameters", ())
+        ),
+        devices=tuple(DeviceInfo.from_dict(d) for d in data.get("devices", ())),
     )
 
 
@@ -80,6 +97,9 @@ class Journal:
 
     def write(self, result: Result) -> None:
         self._append({"type": "result", **result.as_dict()})
+
+    def incident(self, incident: Incident) -> None:
+        self._append({"type": "incident", **incident.as_dict()})
 
     def close(self) -> None:
         if self._file is not None:
@@ -111,7 +131,8 @@ class Journal:
 
 
 def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
-    """The run line (without its "type") and every result of the journal at `path`.
+    """The run line (without its "type") and every result of the journal at `path`; the
+    incidents of the session, if any, are in the run's "incidents" (a list of dicts).
 
     A last line without its newline that is not valid JSON is a write cut short by a crash: it is
     skipped. Nothing is lost by that, because `Journal.write` returns only after its line is on
@@ -141,13 +162,22 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
         )
     run = {k: v for k, v in records[0][1].items() if k != "type"}
     results: list[Result] = []
+    incidents: list[dict[str, Any]] = []
     for number, record in records[1:]:
+        if record.get("type") == "incident":
+            try:
+                incidents.append(Incident.from_dict(record).as_dict())
+            except KeyError as exc:
+                raise _damaged(
+                    path, number, "$", f"an incident without {exc}; the journal was edited"
+                ) from exc
+            continue
         if record.get("type") != "result":
             raise _damaged(
                 path,
                 number,
                 "$.type",
-                f"{record.get('type')!r} is not 'result'; only the "
+                f"{record.get('type')!r} is not 'result' or 'incident'; only the "
                 "first line of a journal is a run record",
             )
         try:
@@ -160,6 +190,8 @@ def read_journal(path: Path) -> tuple[dict[str, Any], list[Result]]:
                 f"not a complete result ({type(exc).__name__}: {exc}); "
                 "the journal was edited or damaged",
             ) from exc
+    if incidents:
+        run["incidents"] = incidents
     return run, results
 
 
