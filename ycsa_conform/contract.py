@@ -332,9 +332,7 @@ def _registers(point: ModbusPoint) -> int:
 
 
 def _overlap(first: ModbusPoint, second: ModbusPoint) -> bool:
-    # `bit:` (a bit of a status word) is being added to device maps; without it, no point is
-    # a bit and any shared register is an overlap.
-    bits = getattr(first, "bit", None), getattr(second, "bit", None)
+    bits = first.bit, second.bit
     if bits != (None, None) and (None in bits or bits[0] != bits[1]):
         return False  # a bit and its word, or two different bits of one word
     return first.address < second.address + _registers(

@@ -541,6 +541,31 @@ def test_points_whose_registers_overlap_in_one_table_are_each_reported(tmp_path:
     ]
 
 
+STATUS_WORD = """\
+devicemap: acme/status
+version: 1
+protocol: modbus
+defaults: {table: input}
+points:
+  lamp_failure: {address: 13, type: uint16, bit: 0}
+  driver_failure: {address: 13, type: uint16, bit: 1}
+  tilt_alarm: {address: 13, type: uint16, bit: 1}
+  switch_on_counter: {address: 13, type: uint16, unit: ""}
+"""
+
+
+def test_bits_of_a_status_word_share_it_unless_they_are_the_same_bit(tmp_path: Path) -> None:
+    path = tmp_path / "status.yaml"
+    path.write_text(STATUS_WORD, encoding="utf-8")
+
+    found = [p.message for p in overlaps(load_devicemap(path))]
+
+    assert found == [
+        "tilt_alarm (address 13) overlaps driver_failure (address 13) in the input table; give "
+        "each point its own registers (or declare 'bit:' for a bit of a status word)"
+    ]
+
+
 def test_the_shipped_modbus_maps_have_no_overlaps() -> None:
     maps = [*(BENCH / "devicemaps").glob("*.yaml"), *data_dir("fixtures").rglob("devicemaps/*")]
     for path in maps:
