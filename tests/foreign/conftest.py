@@ -8,26 +8,18 @@ afterwards. The profile runs in-process through pytester against a site written 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from cangshan.physics import Pole
 from cangshan.pole import Endpoints, ForeignPole
-
-FOLDER = Path(__file__).parent
-MAPS = FOLDER / "maps"
-TEMPLATE = FOLDER / "cangshan-pole.site.yaml"
-
 
 # -- the broker: infrastructure, not the device ----------------------------------------------
 
@@ -130,101 +122,3 @@ def pole(foreign_pole: ForeignPole) -> Iterator[Pole]:
 def endpoints(foreign_pole: ForeignPole) -> Endpoints:
     assert foreign_pole.endpoints is not None
     return foreign_pole.endpoints
-
-
-# -- sites and maps ---------------------------------------------------------------------------
-
-
-def copy_maps(folder: Path) -> Path:
-    """A copy of the vendor's maps (and their payload schemas) that a test may edit."""
-    target = folder / "maps"
-    shutil.copytree(MAPS, target)
-    return target
-
-
-def edit_map(maps: Path, name: str, edit: Callable[[dict[str, Any]], None]) -> None:
-    """Load maps/NAME, let `edit` change it, write it back (comments are lost: a variant)."""
-    path = maps / name
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    edit(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-
-
-def write_site(
-    folder: Path,
-    endpoints: Endpoints,
-    *,
-    maps: Path = MAPS,
-    prefix: str | None = None,
-    parameters: Mapping[str, str] | None = None,
-) -> Path:
-    """The site template filled in for the running pole; `parameters` replace the template's."""
-    text = TEMPLATE.read_text(encoding="utf-8")
-    values = {
-        "modbus_rtu": endpoints.modbus_rtu,
-        "dlt645": endpoints.dlt645,
-        "modbus_tcp": endpoints.modbus_tcp,
-        "mqtt": endpoints.mqtt,
-        "prefix": prefix or endpoints.prefix,
-        "meter_address": endpoints.meter_address,
-        "maps": str(maps),
-    }
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    if parameters:
-        data = yaml.safe_load(text)
-        data["parameters"].update(parameters)
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    path = folder / "site.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-# -- runs -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One run of the profile: pytest's outcome, its output and the report it wrote."""
-
-    ret: int
-    output: str
-    report_dir: Path
-    report: dict[str, Any]
-
-    @property
-    def results(self) -> dict[str, dict[str, Any]]:
-        return {r["requirement"]: r for r in self.report["results"]}
-
-    @property
-    def verdicts(self) -> dict[str, str]:
-        return {r["requirement"]: r["verdict"] for r in self.report["results"]}
-
-    def measurement(self, requirement: str, name: str) -> dict[str, Any]:
-        found = [m for m in self.results[requirement]["measurements"] if m["name"] == name]
-        assert found, (
-            f"{requirement} has no measurement {name!r}: "
-            f"{[m['name'] for m in self.results[requirement]['measurements']]}"
-        )
-        return found[0]
-
-
-def run_profile(pytester: pytest.Pytester, site: Path, *args: str) -> Run:
-    """`pytest --profile smart-pole --site SITE ARGS` in-process; its report.json, parsed."""
-    report_dir = pytester.path / "ycsa-report"
-    result = pytester.runpytest(
-        "-p",
-        "no:cacheprovider",
-        "--profile",
-        "smart-pole",
-        "--site",
-        str(site),
-        "--report-dir",
-        str(report_dir),
-        *args,
-    )
-    output = "\n".join(result.outlines + result.errlines)
-    path = report_dir / "report.json"
-    assert path.exists(), f"no report.json after the run:\n{output}"
-    report = json.loads(path.read_text(encoding="utf-8"))
-    return Run(ret=int(result.ret), output=output, report_dir=report_dir, report=report)

@@ -7,16 +7,11 @@ One run (a child pytest, like an engineer's) serves every test of this module.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cangshan.pole import Endpoints, ForeignPole
-
-from conftest import Run, write_site
+from foreign_runs import Run, run_child, write_site
 
 # -- what the foreign pole can decide, and what it cannot (README: "Verdicts") --------------
 
@@ -138,21 +133,6 @@ HAND = {
     ("SP-DATA-015", "ambient_illuminance"): (4.2, "lx"),
 }
 TILT_RESULTANT = 1.3601470508735445  # ‰: √(0.80² + 1.10²)
-
-
-def run_child(folder: Path, site: Path, *args: str) -> Run:
-    """The profile in a child pytest, as on an engineer's laptop."""
-    report_dir = folder / "ycsa-report"
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--profile"]
-    command += ["smart-pole", "--site", str(site), "--report-dir", str(report_dir), *args]
-    done = subprocess.run(
-        command, cwd=folder, capture_output=True, text=True, timeout=600, check=False
-    )
-    output = done.stdout + done.stderr
-    path = report_dir / "report.json"
-    assert path.exists(), f"no report.json after the run:\n{output}"
-    report = json.loads(path.read_text(encoding="utf-8"))
-    return Run(ret=done.returncode, output=output, report_dir=report_dir, report=report)
 
 
 @pytest.fixture(scope="module")
