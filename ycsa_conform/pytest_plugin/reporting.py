@@ -12,6 +12,7 @@ the exit status is not 0. A run with an incident is not accepted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -81,17 +82,20 @@ class Reporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        self.guarded("journal", lambda: self._collect(report), where=report.nodeid)
-
-    def _collect(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
-            if name == INCIDENT_PROPERTY and isinstance(value, dict):
-                self.incident(Incident.from_dict(value))
-            elif name == RESULT_PROPERTY and isinstance(value, dict):
-                result = Result.from_dict(value)
-                self.state.results.append(result)
-                if self.journal is not None:
-                    self.journal.write(result)
+            if not isinstance(value, dict):
+                continue
+            if name == INCIDENT_PROPERTY:
+                self.guarded("check", partial(self._incident_from, value), where=report.nodeid)
+            elif name == RESULT_PROPERTY:
+                result = self.guarded("results", partial(Result.from_dict, value))
+                if result is not None:
+                    self.state.results.append(result)
+                    if self.journal is not None:
+                        self.guarded("journal", partial(self.journal.write, result))
+
+    def _incident_from(self, data: dict[str, Any]) -> None:
+        self.incident(Incident.from_dict(data))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
