@@ -18,8 +18,10 @@ from ycsa_conform.result import Measurement, Result, Source, Verdict
 
 
 def result(level):
-    # The recommended one stands for a requirement inherited through `extends`, in a subsystem.
+    # The recommended one stands for a requirement inherited through `extends`, in a subsystem;
+    # the optional one for a requirement that applies but was not tested.
     inherited = level == "recommended"
+    untested = level == "optional"
     return Result(
         requirement="SP-PWR-001",
         profile="smart-community" if inherited else "smart-pole",
@@ -29,7 +31,8 @@ def result(level):
         area="power",
         level=level,
         title={"en": "Supply voltage", "zh": "供电电压"},
-        verdict=Verdict.FAIL,
+        verdict=Verdict.NOT_APPLICABLE if untested else Verdict.FAIL,
+        untested=untested,
         reason="253.1 V is above 242 V",
         measurements=(
             Measurement(
@@ -123,3 +126,10 @@ def test_without_alluredir_annotating_is_a_harmless_no_op(pytester: pytest.Pytes
     pytester.makepyfile(test_annotated=TEST_FILE)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
     assert not list(Path(pytester.path).rglob("*-result.json"))
+
+
+def test_a_requirement_not_tested_is_tagged_so(pytester: pytest.Pytester) -> None:
+    by_level = run_with_alluredir(pytester)
+    assert "not tested" in labels(by_level["optional"], "tag")
+    assert labels(by_level["optional"], "verdict") == ["not_applicable"]
+    assert "not tested" not in labels(by_level["mandatory"], "tag")

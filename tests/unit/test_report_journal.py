@@ -13,7 +13,18 @@ import pytest
 
 from ycsa_conform.errors import InputError
 from ycsa_conform.report.journal import Journal, read_journal, run_as_dict, run_from_dict
-from ycsa_conform.result import Measurement, ProfileInfo, Result, RunInfo, Source, Verdict
+from ycsa_conform.result import (
+    DeviceInfo,
+    Incident,
+    MapInfo,
+    Measurement,
+    ProfileInfo,
+    ResolvedParameter,
+    Result,
+    RunInfo,
+    Source,
+    Verdict,
+)
 
 RUN = RunInfo(
     tool_version="0.1.0",
@@ -32,6 +43,27 @@ RUN = RunInfo(
     started="2025-06-01T09:00:00+08:00",
     parameters={"road_class": "II"},
     bench_faults=("meter-timeout",),
+    allow_actuation=True,
+    resolved_parameters=(
+        ResolvedParameter(
+            profile="smart-pole",
+            name="road_class",
+            value="II",
+            layer="--param",
+            origin="--param road_class=II",
+            targets=("P001",),
+        ),
+    ),
+    devices=(
+        DeviceInfo(
+            target="P001",
+            role="meter",
+            scheme="dlt645",
+            address="dlt645:///dev/ttyUSB0?baud=2400&address=202611250001",
+            identity={"meter_address": "202611250001"},
+            map=MapInfo(id="acme/meter", version="2", path="maps/meter.yaml", sha256="1" * 64),
+        ),
+    ),
 )
 
 
@@ -182,3 +214,32 @@ def test_writing_to_a_closed_journal_says_how_to_fix_it(tmp_path: Path) -> None:
     assert journal.closed
     with pytest.raises(ValueError, match=r"is closed; open a new one with Journal\.open"):
         journal.write(result("SP-PWR-001"))
+
+
+def test_the_run_line_holds_parameters_layers_devices_and_maps(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    with Journal.open(path, RUN):
+        pass
+    run, _ = read_journal(path)
+    assert run["resolved_parameters"][0]["layer"] == "--param"
+    assert run["devices"][0]["map"]["sha256"] == "1" * 64
+    assert run["allow_actuation"] is True
+    assert run_from_dict(run) == RUN
+
+
+def test_incidents_are_journalled_between_results_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    incident = Incident(stage="check", cause="KeyError: 'x'", where="smart-pole::SP-PWR-001[P001]")
+    with Journal.open(path, RUN) as journal:
+        journal.write(result("SP-PWR-001", Verdict.ERROR))
+        journal.incident(incident)
+        journal.write(result("SP-PWR-002"))
+    run, results = read_journal(path)
+    assert [r.requirement for r in results] == ["SP-PWR-001", "SP-PWR-002"]
+    assert run["incidents"] == [incident.as_dict()]
+
+
+def test_an_incident_is_one_line_whatever_the_exception_says() -> None:
+    incident = Incident.from_exception("report.json", ValueError("first\n  second\n"))
+    assert incident.cause == "ValueError: first second"
+    assert Incident.from_exception("session", KeyboardInterrupt()).cause == "KeyboardInterrupt"

@@ -39,6 +39,9 @@ def annotate(result: Result, *, profile_title: str) -> None:
     dynamic.label("profile", result.profile)
     dynamic.label("target", result.target)
     dynamic.label("verdict", result.verdict.value)
+    if result.untested:
+        # Allure shows a skipped test; the tag says it applies and still has to be tested.
+        dynamic.tag("not tested")
     if result.subsystem:
         dynamic.sub_suite(result.subsystem)
         dynamic.label("subsystem", result.subsystem)
