@@ -343,3 +343,56 @@ def test_an_unknown_class_cannot_be_decided() -> None:
         "cannot be decided: subsystem video of C001 has no inventory class 'cam' "
         "(site.yaml:6: $.targets[0].subsystems.video); it declares: camera"
     )
+
+
+# -- time stamps in their declared unit, and those that cannot be believed ---------------------
+
+
+def reports_in(unit: str, *messages: Message) -> Any:
+    reports = read_reports(
+        messages, id_pointer="/id", timestamp="/ts", max_age=60.0, time_unit=unit
+    )
+    return judge_inventory(
+        reports,
+        declared=CAMERAS,
+        known=KNOWN,
+        topic="c/C001/video/devices/+",
+        window=2.0,
+        max_age=60.0,
+    )
+
+
+def test_stamps_in_the_declared_milliseconds_are_judged_by_their_age() -> None:
+    fresh = [message({"id": i, "ts": (NOW - 5) * 1000}) for i in ["CAM-001", "CAM-002", "CAM-003"]]
+    old = message({"id": "CAM-004", "ts": (NOW - 3600) * 1000})
+
+    outcome = reports_in("ms", *fresh, old)
+
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.reason.startswith("1 of 4 declared cameras never reported: CAM-004; ")
+
+
+def test_stamps_in_milliseconds_read_as_seconds_are_not_counted_and_not_judged() -> None:
+    # Read as seconds, 57 000 years ahead: once an age of -1.8e12 s, "fresh", and a pass.
+    outcome = reports_in("s", *(message({"id": i, "ts": NOW * 1000}) for i in CAMERAS))
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.reason.startswith(
+        "cannot be decided: 4 declared cameras reported only with time stamps that cannot be "
+        "believed (CAM-001, CAM-002, CAM-003, CAM-004), so whether they are fresh is unknown; "
+    )
+    assert (
+        "time stamp 1764000000000.0 at /ts looks like milliseconds, the device map declares "
+        "seconds (topics.inventory.time_unit); declare time_unit: ms" in outcome.reason
+    )
+    assert values(outcome)["unbelievable time stamps"] == (4, "not counted", Verdict.PASS)
+
+
+def test_one_unbelievable_stamp_beside_fresh_reports_of_every_device_is_only_noted() -> None:
+    fresh = [message({"id": i, "ts": NOW}) for i in CAMERAS]
+    ahead = message({"id": "CAM-001", "ts": NOW + 7200})
+
+    outcome = reports_in("s", ahead, *fresh)
+
+    assert outcome.verdict is Verdict.PASS
+    assert "unbelievable time stamps" not in values(outcome)

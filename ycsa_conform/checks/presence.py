@@ -65,8 +65,9 @@ def is_offline(message: Message) -> bool:
 
 def clock_time(at: float) -> str:
     """A host time as HH:MM:SS.sss (local time of this host)."""
-    seconds = time.strftime("%H:%M:%S", time.localtime(at))
-    return f"{seconds}.{int(at * 1000) % 1000:03d}"
+    milliseconds = round(at * 1000)
+    seconds = time.strftime("%H:%M:%S", time.localtime(milliseconds // 1000))
+    return f"{seconds}.{milliseconds % 1000:03d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
