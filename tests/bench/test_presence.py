@@ -1,14 +1,18 @@
-"""Presence before absence, lost contact and negative durations for the `message` check, on a
-real broker: a quiet window passes only for a device shown to be there; a device that vanishes
-during a window is an error, not a failure; a duration that comes out negative is never judged.
+"""Presence before absence, lost contact, negative durations and time stamps for the MQTT
+checks, on a real broker (mosquitto and the embedded one): a quiet window passes only for a
+device shown to be there; a device that vanishes during a window is an error, not a failure; a
+duration that comes out negative is never judged; a time stamp is read in its declared unit.
 
-The requirements come from the built-in smart-pole profile (SP-DATA-008, SP-DATA-018), so the
-tests hold the profile's own check blocks, with short windows."""
+The checks are the built-in smart-pole profile's own (SP-DATA-008, -017, -018, -019), with
+short windows (docs/observations.md)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +22,7 @@ import pytest
 
 from ycsa_conform.bench import Bench
 from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
-from ycsa_conform.bench.gateway import SimGateway, nominal_values
+from ycsa_conform.bench.gateway import SimGateway, equipment_payload, nominal_values
 from ycsa_conform.checks.base import CheckContext, Outcome
 from ycsa_conform.checks.message import MessageCheck
 from ycsa_conform.devicemap import load_devicemap
@@ -28,8 +32,14 @@ from ycsa_conform.resources import data_dir
 from ycsa_conform.result import Result, Verdict
 from ycsa_conform.run import AcceptanceRun, DeviceOpener
 from ycsa_conform.site import DeviceSpec, Site, Target, load_site
-from ycsa_conform.transport import Device, LinkOptions, open_device, open_link
-from ycsa_conform.transport.mqtt import MqttDevice
+from ycsa_conform.transport import (
+    Device,
+    LinkOptions,
+    open_device,
+    open_link,
+    parse_device_uri,
+)
+from ycsa_conform.transport.mqtt import MqttDevice, MqttLink
 from ycsa_conform.transport.recording import Recorder, Replay
 from ycsa_conform.units import ureg
 
@@ -373,3 +383,57 @@ def test_a_replayed_event_is_timed_from_the_recorded_trigger(tmp_path: Path) -> 
     # The same delivery times, not the time since the recording was made (once -8.079 s).
     assert [m.value for m in replayed.measurements] == [m.value for m in live.measurements]
     assert all(isinstance(m.value, float) and m.value > 0 for m in live.measurements)
+
+
+# -- time stamps -------------------------------------------------------------------------------
+
+EQUIPMENT_AGE = requirement_check("SP-DATA-017")  # retained equipment status no older than
+
+
+def _publish_equipment(broker: Broker, prefix: str, stamp: float) -> None:
+    publisher = MqttLink("publisher", parse_device_uri(broker.url(prefix)), LinkOptions())
+    try:
+        body = {**equipment_payload(GATEWAY_MAP, nominal_values()), "ts": stamp}
+        publisher.transact(
+            {
+                "op": "publish",
+                "topic": f"{prefix}/equipment",
+                "payload": json.dumps(body),
+                "qos": 1,
+                "retain": True,
+            }
+        )
+    finally:
+        publisher.close()
+
+
+def test_an_equipment_status_stamped_in_milliseconds_is_judged_only_when_declared(
+    broker: Broker, open_gateway: Callable[[str], MqttDevice], prefix: str
+) -> None:
+    _publish_equipment(broker, prefix, round(time.time() * 1000))
+    topic = GATEWAY_MAP.topics["equipment"]
+    in_ms = dataclasses.replace(
+        GATEWAY_MAP,
+        topics={**GATEWAY_MAP.topics, "equipment": dataclasses.replace(topic, time_unit="ms")},
+    )
+    declared_ms = open_device("gateway", broker.url(prefix), in_ms, LinkOptions(timeout=1.0))
+    assert isinstance(declared_ms, MqttDevice)
+
+    try:
+        as_seconds = decide(
+            EQUIPMENT_AGE, open_gateway(broker.url(prefix)), equipment_status_max_age="5 s"
+        )
+        as_declared = decide(EQUIPMENT_AGE, declared_ms, equipment_status_max_age="5 s")
+    finally:
+        declared_ms.close()
+
+    # Read as seconds the age was once -1.8e12 s, and it "met <= 5 s".
+    assert as_seconds.verdict is Verdict.ERROR, as_seconds.reason
+    assert "at /ts looks like milliseconds, the device map declares seconds (gateway.yaml: " in (
+        as_seconds.reason
+    )
+    assert as_seconds.reason.endswith("topics.equipment.time_unit); declare time_unit: ms")
+    assert as_declared.verdict is Verdict.PASS, as_declared.reason
+    (age,) = as_declared.measurements
+    assert isinstance(age.value, float)
+    assert 0 <= age.value <= 5
