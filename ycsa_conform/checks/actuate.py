@@ -9,6 +9,9 @@ check:
   observe: {point: actual_light_state, limit: "45 % .. 55 %"}   # or a list of observations
   settle: 0.5 s                                   # optional: wait before observing (default 1 s)
   unless: {point: lamp_on, equals: false}         # optional, as for measure: not applicable
+  requires: {lamp_on: true, target_light_command: 100 %}   # optional: the state the command
+                                                  # starts from, as for measure (checks/state.py)
+  optional: [lamp_on]                             # optional: points a device may lack
 
 An observation judges a point read after settling, or its ratio to the value it had before the
 writes (`ratio_to_prior: true`, a plain-number limit like "0.40 .. 0.65"), or the command's
@@ -23,14 +26,21 @@ points in reverse order and then the `restore` points, even when a write or the 
 fails (a failed restore is an error naming the point). The device map decides which points are
 writable and inside which range (transport refuses anything else).
 
+With `requires`, the state is read fresh first and set when it does not hold (a dimming step
+judged as a ratio of the power before it must start from full output), with the same `settle`;
+its writes are put back after the command's, and `restore` serves both.
+
 It commands devices only on a bench site or with --allow-actuation; on field devices without
-it the verdict is not applicable, with the option in the reason.
+it the verdict is not applicable and untested, with the option in the reason. A command round
+trip that comes out negative or not a number is an error, never judged.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +50,8 @@ from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Measurement, Verdict, worst
-from ycsa_conform.transport import Device
+from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.transport import Device, Reading
 from ycsa_conform.units import format_quantity, parse_unit, ureg
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
@@ -49,14 +59,16 @@ from .measure import (
     Condition,
     parse_conditions,
     parse_duration,
+    parse_optional,
+    parse_requires,
     parse_value,
     read_fresh,
     resolve_duration,
 )
+from .state import DEFAULT_SETTLE, Requires, judge_in_state, unmapped
 
 __all__ = ["DEFAULT_SETTLE", "ROUND_TRIP", "ActuateCheck", "Observe", "parse"]
 
-DEFAULT_SETTLE = 1.0  # s; a lamp driver ramps to a new dimming level within about a second
 ROUND_TRIP = "command_round_trip"  # observed: command sent to acknowledgement received
 
 Value = pint.Quantity[Any] | bool
@@ -77,6 +89,10 @@ class ActuateCheck:
     settle: float | ParamRef  # s, or a profile parameter holding a duration
     restore: tuple[str, ...] = ()
     unless: tuple[Condition, ...] = ()
+    # The state the command starts from, set before it and put back after (checks/state.py);
+    # its writes share `restore` and `settle` with the command's.
+    requires: Requires | None = None
+    optional: tuple[str, ...] = ()  # points a device may lack (not applicable without them)
 
     @property
     def kind(self) -> str:
@@ -89,14 +105,27 @@ class ActuateCheck:
         observed = tuple(o.point for o in self.observe if o.point != ROUND_TRIP)
         written = tuple(dict.fromkeys((*(p for p, _ in self.set), *self.restore)))
         conditions = tuple(c.point for c in self.unless)
+        state = self.requires.reads() if self.requires is not None else ()
+        reads = tuple(dict.fromkeys((*written, *observed, *conditions, *state)))
+        when_mapped = self._when_mapped()
         return (
             Use(
                 role=self.device,
-                reads=tuple(dict.fromkeys((*written, *observed, *conditions))),
-                writes=written,
+                reads=tuple(p for p in reads if p not in when_mapped),
+                writes=tuple(p for p in written if p not in when_mapped),
                 commands=self._round_trip is not None,
+                optional=tuple(p for p in self.optional if p not in when_mapped),
+                when_mapped=when_mapped,
+                establishes=self.requires.writes() if self.requires is not None else (),
             ),
         )
+
+    def _when_mapped(self) -> tuple[str, ...]:
+        """Optional points of states and side effects (`unless`, `requires`, `restore`), used
+        when the map has them; an optional point commanded or observed makes the requirement
+        not applicable without it (`Use.optional`)."""
+        acted = {*(p for p, _ in self.set), *(o.point for o in self.observe)}
+        return tuple(p for p in self.optional if p not in acted)
 
     @property
     def _round_trip(self) -> Observe | None:
@@ -104,30 +133,76 @@ class ActuateCheck:
 
     def run(self, ctx: CheckContext) -> Outcome:
         if not ctx.actuation_allowed:
+            # The requirement applies and was not tested: a run must not conclude "Conforms".
             return Outcome(
                 verdict=Verdict.NOT_APPLICABLE,
                 reason="actuation is not allowed on field devices; "
                 f"run with --allow-actuation to let it command {self.device}",
+                untested=True,
             )
         limits = {o.point: o.limit.resolve(ctx.parameters) for o in self.observe}
         settle = resolve_duration(self.settle, ctx, what="settle", zero=True)
         if isinstance(settle, str):
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {settle}")
         device = ctx.device(self.device)
-        ratios = [o.point for o in self.observe if o.ratio_to_prior]
-        wanted = list(dict.fromkeys([p for p, _ in self.set] + [*self.restore, *ratios]))
-        wanted += [c.point for c in self.unless if c.point not in wanted]
-        before = read_fresh(device, wanted)
-        for condition in self.unless:
-            if condition.holds(before[condition.point].value):
+        # Optional states and side effects on points this device does not have are not
+        # assumed (a dimming-only controller has no relay, nor a photocell mode of one).
+        absent = unmapped(device, self._when_mapped())
+        unless = tuple(c for c in self.unless if c.point not in absent)
+        restore = tuple(p for p in self.restore if p not in absent)
+        requires = self.requires.without(absent) if self.requires is not None else None
+        if requires is None:
+            return self._actuate(ctx, device, limits, settle, unless, restore)
+        # The state the command starts from (full output before a dimming step): set first, put
+        # back last, around the command's own writes and their restore (checks/state.py).
+        wanted = list(dict.fromkeys([*requires.reads(), *(c.point for c in unless)]))
+        readings = read_fresh(device, wanted)
+        inapplicable = self._inapplicable(unless, readings)
+        if inapplicable is not None:
+            return inapplicable
+        return judge_in_state(
+            requires,
+            ctx=ctx,
+            device=device,
+            role=self.device,
+            readings=readings,
+            read=lambda: read_fresh(device, wanted),
+            settle=settle,
+            body=lambda _: self._actuate(ctx, device, limits, settle, unless, restore),
+        )
+
+    def _inapplicable(
+        self, unless: Sequence[Condition], readings: Mapping[str, Reading]
+    ) -> Outcome | None:
+        for condition in unless:
+            if condition.holds(readings[condition.point].value):
                 return Outcome(
                     verdict=Verdict.NOT_APPLICABLE,
                     reason=f"not applicable: {condition.describe()} ({self.device}), so the "
                     "effect of the command cannot be observed now; run it with the condition "
                     "cleared",
+                    untested=True,
                 )
+        return None
+
+    def _actuate(
+        self,
+        ctx: CheckContext,
+        device: Device,
+        limits: Mapping[str, ResolvedLimit],
+        settle: float,
+        unless: Sequence[Condition],
+        restore: Sequence[str],
+    ) -> Outcome:
+        ratios = [o.point for o in self.observe if o.ratio_to_prior]
+        wanted = list(dict.fromkeys([p for p, _ in self.set] + [*restore, *ratios]))
+        wanted += [c.point for c in unless if c.point not in wanted]
+        before = read_fresh(device, wanted)
+        inapplicable = self._inapplicable(unless, before)
+        if inapplicable is not None:
+            return inapplicable
         prior: dict[str, Value] = {}
-        for point in dict.fromkeys([p for p, _ in self.set] + list(self.restore)):
+        for point in dict.fromkeys([p for p, _ in self.set] + list(restore)):
             value = before[point].value
             if isinstance(value, str):
                 raise DeviceError(
@@ -151,18 +226,17 @@ class ActuateCheck:
                         unacknowledged = str(exc)
                         break
                     decided.append(
-                        decide_value(
-                            f"{point} {ROUND_TRIP}",
-                            ureg.Quantity(round(seconds, 3), ureg.second),
-                            limits[ROUND_TRIP],
-                            device.source,
+                        _decide_round_trip(
+                            f"{point} {ROUND_TRIP}", seconds, limits[ROUND_TRIP], device.source
                         )
                     )
                 if unacknowledged is None:
                     ctx.sleep(settle)
                     decided += self._observe(device, before, limits)
             finally:
-                restored = self._restore(device, prior, timeout, unacknowledged is not None)
+                restored = self._restore(
+                    device, prior, restore, timeout, unacknowledged is not None
+                )
         except ValueError as exc:
             # The device map refused the value (not writable, or outside its declared range)
             # before anything was sent.
@@ -186,9 +260,10 @@ class ActuateCheck:
             )
         verdict = worst([d.measurement.verdict for d in decided])
         texts = "; ".join(d.text for d in decided if d.measurement.verdict == verdict)
+        undecided = "cannot be decided: " if verdict is Verdict.ERROR else ""
         return Outcome(
             verdict=verdict,
-            reason=f"set {commanded}, after {settle:g} s {texts}; restored {restored}",
+            reason=f"{undecided}set {commanded}, after {settle:g} s {texts}; restored {restored}",
             measurements=tuple(d.measurement for d in decided),
         )
 
@@ -226,12 +301,13 @@ class ActuateCheck:
         self,
         device: Device,
         prior: Mapping[str, Value],
+        restore: Sequence[str],
         timeout: float | None,
         unacknowledged: bool,
     ) -> str:
         failed: list[str] = []
         order = [p for p, _ in reversed(self.set) if p in prior]
-        order += [p for p in self.restore if p not in order]
+        order += [p for p in restore if p not in order]
         for point in order:
             value = prior[point]
             try:
@@ -257,6 +333,31 @@ class ActuateCheck:
                 "set it back by hand before leaving the site"
             )
         return ", ".join(f"{p} to {_show(prior[p])}" for p in order)
+
+
+def _decide_round_trip(
+    name: str, seconds: float, limit: ResolvedLimit, source: Source | None
+) -> Decided:
+    """A round trip judged against its limit; one that came out negative (an acknowledgement
+    timed before its command: clocks that disagree, or a replayed recording) or not a number
+    is never judged, since it would pass any upper limit."""
+    if math.isfinite(seconds) and seconds >= 0:
+        return decide_value(name, ureg.Quantity(round(seconds, 3), ureg.second), limit, source)
+    measurement = Measurement(
+        name=name,
+        value=round(seconds, 3) if math.isfinite(seconds) else None,
+        unit="s",
+        limit=limit.describe(),
+        verdict=Verdict.ERROR,
+        source=source,
+    )
+    what = "negative" if math.isfinite(seconds) else "not a number"
+    return Decided(
+        measurement,
+        f"{name}: {what} ({seconds:.3f} s), so it is not judged against {limit.describe()}: "
+        "the acknowledgement is timed before its command was sent (a clock that jumped, or a "
+        "replay of a recording without the command's time); run it again live",
+    )
 
 
 def _command(device: Device, point: str, value: Value, timeout: float) -> float:
@@ -318,16 +419,32 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ActuateCheck | None:
     if "settle" in raw and settle is None:
         ok = False
     unless = parse_conditions(raw.get("unless", ()), ctx)
-    if not ok or unless is None:
+    # `restore` and `settle` are the command's, and serve the writes of `requires` too.
+    requires = parse_requires({"kind": "actuate", **raw_requires(raw)}, ctx)
+    if not ok or unless is None or requires is False:
+        return None
+    settled = DEFAULT_SETTLE if settle is None else settle
+    if requires is not None:
+        requires = dataclasses.replace(requires, restore=restore, settle=settled)
+    used = (*(p for p, _ in values), *restore, *(o.point for o in observes))
+    used += tuple(c.point for c in unless) + (requires.reads() if requires else ())
+    optional = parse_optional(raw, ctx, used)
+    if optional is None:
         return None
     return ActuateCheck(
         device=raw["device"],
         set=tuple(values),
         observe=tuple(observes),
-        settle=DEFAULT_SETTLE if settle is None else settle,
+        settle=settled,
         restore=restore,
         unless=unless,
+        requires=requires,
+        optional=optional,
     )
+
+
+def raw_requires(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {"requires": raw["requires"]} if "requires" in raw else {}
 
 
 def _observation(

@@ -149,6 +149,15 @@ class Use:
     # Points the profile marks optional: a map without them makes the requirement not
     # applicable (a relay on a dimming-only controller), not an error.
     optional: tuple[str, ...] = ()
+    # Points the check uses only when the role's map has them: a state or side effect the
+    # profile marks optional (the relay state `lamp_on` a power factor is judged with, on a
+    # controller that may have no relay). A map without them is no gap; the check does without.
+    when_mapped: tuple[str, ...] = ()
+    # Points written only to establish a state the requirement assumes (`requires`, and the
+    # side effects put back after), when it does not hold and actuation is allowed. Also in
+    # `reads`; never a gap when mapped read-only: a device that refuses the write leaves the
+    # requirement untested in that state, and is judged when the state holds by itself.
+    establishes: tuple[str, ...] = ()
 
 
 class Check(Protocol):

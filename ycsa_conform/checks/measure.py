@@ -12,25 +12,44 @@ check:
                                    # judged; the worst decides, min/max/mean are reported
   unless:                          # optional: not applicable while any of these holds, read
     - {point: lamp_on, equals: false}            # with the points (a lamp switched off is
-    - {point: target_light_command, equals: 0 %} # rightly dark)
+    - {point: target_light_command, equals: 0 %} # rightly dark); untested, see checks/state.py
+  requires:                        # optional: the state the value is judged in, read fresh with
+    lamp_on: true                  # the points; set (and put back) when it does not hold and
+    target_light_command: 100 %    # actuation is allowed, else not applicable and untested
+    actual_light_state: ">= 95 %"  # (checks/state.py); a limit is verified, never set
+  restore: [auto_mode]             # with requires: side effects of its writes, put back too
+  settle: $dimming_settle          # with requires: wait after setting the state (default 1 s)
+  resultant: true                  # optional, with two angle points (points: [tilt_x, tilt_y]):
+                                   # also judge the resultant inclination (see below)
+  optional: [lamp_on]              # optional: points a device may lack; a map without them
+                                   # makes the requirement not applicable (ycsa_conform.contract)
 
 Samples of a window are never served from the run's poll: each is read from the device when it
 is due, so the window sees how the value moves, not one poll repeated.
+
+The resultant of two inclinations: a dual-axis tilt sensor reports the angles θx, θy of the
+pole's axis projected on its two vertical planes, so the axis runs along (tan θx, tan θy, 1)
+and its slope from the vertical, the horizontal offset per unit of height, is
+s = √(tan²θx + tan²θy), the inclination atan(s). A limit in an angle unit (deg, rad) judges the
+angles, one in a plain unit (‰, %) the slopes tan θx, tan θy and s. 2.6 ‰ on each axis is a
+3.68 ‰ lean (docs/preconditions.md works it through).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pint
 
 from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError
-from ycsa_conform.limit import Limit, ParamRef
+from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Verdict, worst
 from ycsa_conform.transport import Device, Reading
@@ -44,14 +63,18 @@ from ycsa_conform.units import (
 )
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, combine, decide_value
+from .state import DEFAULT_SETTLE, Assumed, Requires, equal, judge_in_state, unmapped
 
 __all__ = [
     "HOST_CLOCK",
+    "RESULTANT",
     "Condition",
     "MeasureCheck",
     "parse",
     "parse_conditions",
     "parse_duration",
+    "parse_optional",
+    "parse_requires",
     "parse_value",
     "read_fresh",
     "resolve_duration",
@@ -59,6 +82,7 @@ __all__ = [
 
 HOST_CLOCK = "host_clock"
 MAX_SAMPLES = 1000
+RESULTANT = "resultant"  # the name a resultant inclination is judged under, with its points
 
 Value = pint.Quantity[Any] | bool
 
@@ -71,12 +95,7 @@ class Condition:
     equals: Value
 
     def holds(self, value: object) -> bool:
-        if isinstance(self.equals, bool) or isinstance(value, bool | str):
-            return value is self.equals
-        assert isinstance(value, pint.Quantity)
-        return bool(
-            value.is_compatible_with(self.equals) and value.to(self.equals.units) == self.equals
-        )
+        return equal(value, self.equals)
 
     def describe(self) -> str:
         return f"{self.point} is {_show(self.equals)}"
@@ -92,6 +111,9 @@ class MeasureCheck:
     window: float | ParamRef | None = None  # s; with `samples`
     samples: int = 1
     unless: tuple[Condition, ...] = ()
+    requires: Requires | None = None  # the state the points are judged in (checks/state.py)
+    resultant: bool = False  # two angle points: their resultant inclination is judged too
+    optional: tuple[str, ...] = ()  # points a device may lack (not applicable without them)
 
     @property
     def kind(self) -> str:
@@ -101,37 +123,109 @@ class MeasureCheck:
         return (self.device,)
 
     def uses(self) -> tuple[Use, ...]:
-        return (Use(role=self.device, reads=self.reads()[self.device]),)
+        establishes = self.requires.writes() if self.requires is not None else ()
+        when_mapped = self._when_mapped()
+        return (
+            Use(
+                role=self.device,
+                reads=tuple(p for p in self.reads()[self.device] if p not in when_mapped),
+                optional=tuple(p for p in self.optional if p not in when_mapped),
+                when_mapped=when_mapped,
+                establishes=establishes,
+            ),
+        )
+
+    def _when_mapped(self) -> tuple[str, ...]:
+        """Optional points of states only (`unless`, `requires`, `restore`), not judged: used
+        when the map has them. An optional point judged makes the requirement not applicable
+        without it (`Use.optional`)."""
+        judged = {*self.points, self.relative_to}
+        return tuple(p for p in self.optional if p not in judged)
 
     def reads(self) -> dict[str, tuple[str, ...]]:
         """The points the check reads, by device role (a run polls them together)."""
         extra = (self.relative_to,) if self.relative_to not in (None, HOST_CLOCK) else ()
         conditions = tuple(c.point for c in self.unless)
-        return {self.device: tuple(dict.fromkeys((*self.points, *extra, *conditions)))}
+        state = self.requires.reads() if self.requires is not None else ()
+        return {self.device: tuple(dict.fromkeys((*self.points, *extra, *conditions, *state)))}
 
     def run(self, ctx: CheckContext) -> Outcome:
         device = ctx.device(self.device)
         limit = self.limit.resolve(ctx.parameters) if self.limit else None
-        wanted = self.reads()[self.device]
+        # Optional states on points this device does not have are not assumed (a dimming-only
+        # controller has no relay to be off).
+        absent = unmapped(device, self._when_mapped())
+        unless = tuple(c for c in self.unless if c.point not in absent)
+        requires = self.requires.without(absent) if self.requires is not None else None
+        wanted = tuple(p for p in self.reads()[self.device] if p not in absent)
         window = 0.0
         if self.window is not None:
             seconds = resolve_duration(self.window, ctx, what="window")
             if isinstance(seconds, str):
                 return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {seconds}")
             window = seconds
-        sampled = self.window is not None
-        readings = read_fresh(device, wanted) if sampled else _read(device, wanted)
-        for condition in self.unless:
-            reading = readings[condition.point]
-            if condition.holds(reading.value):
+        settle = 0.0
+        if requires is not None:
+            seconds = resolve_duration(requires.settle, ctx, what="settle", zero=True)
+            if isinstance(seconds, str):
+                return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {seconds}")
+            settle = seconds
+        # A state is read with the points it qualifies, in one fresh read: a poll may be older
+        # than the state it would be judged in.
+        fresh = self.window is not None or requires is not None
+        readings = read_fresh(device, wanted) if fresh else _read(device, wanted)
+
+        def judged(now: Mapping[str, Reading]) -> Outcome:
+            inapplicable = self._inapplicable(unless, now)
+            if inapplicable is not None:
+                return inapplicable
+            return self._judge(ctx, device, wanted, now, limit, window, requires)
+
+        if requires is None:
+            return judged(readings)
+        # `unless` first: a requirement that does not apply now is not worth a write.
+        inapplicable = self._inapplicable(unless, readings)
+        if inapplicable is not None:
+            return inapplicable
+        return judge_in_state(
+            requires,
+            ctx=ctx,
+            device=device,
+            role=self.device,
+            readings=readings,
+            read=lambda: read_fresh(device, wanted),
+            settle=settle,
+            body=judged,
+        )
+
+    def _inapplicable(
+        self, unless: Sequence[Condition], readings: Mapping[str, Reading]
+    ) -> Outcome | None:
+        for condition in unless:
+            if condition.holds(readings[condition.point].value):
+                # A point's state is transient (a lamp off by day): the requirement applies to
+                # the target and was not tested (checks/state.py).
                 return Outcome(
                     verdict=Verdict.NOT_APPLICABLE,
                     reason=f"not applicable: {condition.describe()} ({self.device}), so "
                     f"{', '.join(self.points)} cannot be judged now; run it with the "
                     "condition cleared",
+                    untested=True,
                 )
-        if not sampled:
-            return combine([self._decide(p, readings, limit) for p in self.points])
+        return None
+
+    def _judge(
+        self,
+        ctx: CheckContext,
+        device: Device,
+        wanted: Sequence[str],
+        readings: Mapping[str, Reading],
+        limit: ResolvedLimit | None,
+        window: float,
+        requires: Requires | None,
+    ) -> Outcome:
+        if self.window is None:
+            return combine([self._decide(p, readings, limit) for p in self._judged()])
         # The first sample is the read above, at the window's start; the rest follow evenly.
         rounds = [readings]
         started = time.monotonic()
@@ -139,17 +233,39 @@ class MeasureCheck:
             due = started + window * k / (self.samples - 1)
             ctx.sleep(max(0.0, due - time.monotonic()))
             rounds.append(read_fresh(device, wanted))
+        if requires is not None:
+            for k, later in enumerate(rounds[1:], 2):
+                unheld = requires.unheld(later, ctx.parameters, self.device)
+                if unheld:
+                    now = ", ".join(f"{s.point} {_show(later[s.point].value)}" for s in unheld)
+                    return Outcome(
+                        verdict=Verdict.NOT_APPLICABLE,
+                        reason="not applicable: judged only with "
+                        f"{requires.describe(ctx.parameters)}, and the state changed "
+                        f"during the window: sample {k} of {len(rounds)} reads {now}; run it "
+                        "when the state holds",
+                        untested=True,
+                    )
         return self._sampled(rounds, limit, window)
 
-    def _decide(self, point: str, readings: Mapping[str, Reading], limit: Any) -> Decided:
+    def _judged(self) -> tuple[str, ...]:
+        """The names judged: each point, and the resultant of two inclinations."""
+        return (*self.points, RESULTANT) if self.resultant else self.points
+
+    def _decide(
+        self, point: str, readings: Mapping[str, Reading], limit: ResolvedLimit | None
+    ) -> Decided:
         if self.expected is not None:
             return _decide_flag(point, readings[point], self.expected)
-        name, value = self._value(point, readings)
-        return decide_value(name, value, limit, readings[point].source)
+        name, value = self._value(point, readings, limit)
+        source = readings[self.points[0] if point == RESULTANT else point].source
+        return decide_value(name, value, limit, source)
 
     def _value(
-        self, point: str, readings: Mapping[str, Reading]
+        self, point: str, readings: Mapping[str, Reading], limit: ResolvedLimit | None
     ) -> tuple[str, pint.Quantity[Any] | str | bool]:
+        if self.resultant:
+            return self._inclination(point, readings, limit)
         reading = readings[point]
         value = reading.value
         reference: pint.Quantity[Any] | None = None
@@ -165,16 +281,39 @@ class MeasureCheck:
             return f"{point} - {self.relative_to}", value - reference.to(value.units)
         return point, value
 
+    def _inclination(
+        self, name: str, readings: Mapping[str, Reading], limit: ResolvedLimit | None
+    ) -> tuple[str, pint.Quantity[Any]]:
+        """An axis, or the resultant, as an angle or as a slope, as the limit is written."""
+        angles: list[pint.Quantity[Any]] = []
+        for point in self.points:
+            value = readings[point].value
+            if not isinstance(value, pint.Quantity):
+                raise DeviceError(f"{self.device} {point} reads {value!r}, not an angle")
+            angles.append(value)
+        slopes = [math.tan(float(a.to(ureg.radian).magnitude)) for a in angles]
+        as_angle = _is_angle(limit)
+        if name == RESULTANT:
+            label = f"{RESULTANT} of {', '.join(self.points)}"
+            slope = math.hypot(*slopes)
+            if as_angle:
+                return label, ureg.Quantity(math.degrees(math.atan(slope)), ureg.degree)
+            return label, ureg.Quantity(slope, ureg.dimensionless)
+        k = self.points.index(name)
+        if as_angle:
+            return name, angles[k]
+        return name, ureg.Quantity(slopes[k], ureg.dimensionless)
+
     def _sampled(
-        self, rounds: Sequence[Mapping[str, Reading]], limit: Any, window: float
+        self, rounds: Sequence[Mapping[str, Reading]], limit: ResolvedLimit | None, window: float
     ) -> Outcome:
         measurements: list[Measurement] = []
         texts: list[tuple[Verdict, str]] = []
         n = len(rounds)
-        for point in self.points:
-            values = [self._value(point, r) for r in rounds]
+        for point in self._judged():
+            values = [self._value(point, r, limit) for r in rounds]
             name = values[0][0]
-            source = rounds[0][point].source
+            source = rounds[0][self.points[0] if point == RESULTANT else point].source
             decided = [decide_value(name, v, limit, source) for _, v in values]
             verdict = worst([d.measurement.verdict for d in decided])
             deciding = next(d for d in decided if d.measurement.verdict == verdict)
@@ -207,6 +346,16 @@ class MeasureCheck:
             reason="; ".join(t for v, t in texts if v == overall),
             measurements=tuple(measurements),
         )
+
+
+def _is_angle(limit: ResolvedLimit | None) -> bool:
+    """Whether a limit is written in an angle unit (deg, rad), not as a slope (‰, %)."""
+    if limit is None:
+        return True
+    reference = limit.lower if limit.lower is not None else limit.upper
+    if reference is None:
+        return True
+    return bool(ureg.get_root_units(reference.units)[1] == ureg.radian)
 
 
 def _decide_flag(point: str, reading: Reading, expected: bool) -> Decided:
@@ -424,8 +573,23 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
                 "'samples' or split the check",
             )
             return None
+    resultant = bool(raw.get("resultant", False))
+    if resultant and (len(points) != 2 or kinds != {"deg"} or relative_to is not None):
+        ctx.problem(
+            "resultant",
+            "a resultant inclination needs two angle points and no relative_to, like "
+            f"'points: [tilt_x, tilt_y]'; {', '.join(points)} "
+            f"{'is' if len(points) == 1 else 'are'} not",
+        )
+        return None
     unless = parse_conditions(raw.get("unless", ()), ctx)
-    if unless is None:
+    requires = parse_requires(raw, ctx)
+    if unless is None or requires is False:
+        return None
+    used = (*points, *((relative_to,) if relative_to not in (None, HOST_CLOCK) else ()))
+    used += tuple(c.point for c in unless) + (requires.reads() if requires else ())
+    optional = parse_optional(raw, ctx, used)
+    if optional is None:
         return None
     return MeasureCheck(
         device=raw["device"],
@@ -436,7 +600,116 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:
         window=window,
         samples=samples,
         unless=unless,
+        requires=requires,
+        resultant=resultant,
+        optional=optional,
     )
+
+
+_LIMIT_TEXT = re.compile(r"^\s*(>=|<=|==|>|<|≥|≤|in\s*\[)|\.\.")
+
+
+def parse_requires(raw: Mapping[str, Any], ctx: ParseContext) -> Requires | Literal[False] | None:
+    """The check's `requires` (with `restore` and `settle` on a measure check; an actuate check
+    has its own, shared with `set`): None when absent, False when it has problems."""
+    measure = raw.get("kind", "measure") == "measure"
+    if "requires" not in raw:
+        for key in ("restore", "settle") if measure else ():
+            if key in raw:
+                ctx.problem(
+                    key,
+                    f"'{key}' belongs to the writes that establish 'requires'; give 'requires' "
+                    f"or drop '{key}'",
+                )
+                return False
+        return None
+    states: list[Assumed] = []
+    ok = True
+    for point, given in raw["requires"].items():
+        state = _assumed(str(point), given, ctx)
+        if state is None:
+            ok = False
+        else:
+            states.append(state)
+    restore = tuple(raw.get("restore", ()))
+    for k, point in enumerate(restore):
+        if point not in POINTS:
+            ctx.problems.append(
+                ctx.doc.problem((*ctx.where, "restore", k), unknown_point_message(point))
+            )
+            ok = False
+    settle: float | ParamRef | None = DEFAULT_SETTLE
+    if "settle" in raw:
+        settle = parse_duration(raw["settle"], ctx, "settle", zero=True, example="2 s")
+    if not ok or settle is None:
+        return False
+    return Requires(states=tuple(states), restore=restore, settle=settle)
+
+
+def _assumed(point: str, given: Any, ctx: ParseContext) -> Assumed | None:
+    """One entry of `requires`: a value (set when it does not hold), a limit (verified only),
+    or {limit: ..., set: ...} (verified, and set to the value when it fails)."""
+    where: tuple[str | int, ...] = ("requires", point)
+    if point not in POINTS:
+        ctx.problems.append(ctx.doc.problem((*ctx.where, *where), unknown_point_message(point)))
+        return None
+    if isinstance(given, Mapping):
+        if "limit" not in given:
+            ctx.problems.append(
+                ctx.doc.problem(
+                    (*ctx.where, *where),
+                    f"give the state of {point} as a value, a limit, or {{limit: ..., set: ...}}",
+                )
+            )
+            return None
+        limit = _state_limit(point, given["limit"], ctx, (*where, "limit"))
+        set_to = None
+        if "set" in given:
+            set_to = parse_value(point, given["set"], ctx, (*where, "set"))
+            if set_to is None:
+                return None
+        if limit is None:
+            return None
+        return Assumed(point=point, limit=limit, set_to=set_to)
+    if isinstance(given, str) and _LIMIT_TEXT.search(given):
+        limit = _state_limit(point, given, ctx, where)
+        return None if limit is None else Assumed(point=point, limit=limit)
+    value = parse_value(point, given, ctx, where)
+    return None if value is None else Assumed(point=point, equals=value, set_to=value)
+
+
+def _state_limit(
+    point: str, text: Any, ctx: ParseContext, where: tuple[str | int, ...]
+) -> Limit | None:
+    unit = POINTS[point].unit
+    full = (*ctx.where, *where)
+    if unit in ("flag", "text"):
+        what = "on/off; write true or false" if unit == "flag" else "text and has no limit"
+        ctx.problems.append(ctx.doc.problem(full, f"{point} is {what}"))
+        return None
+    sub = ParseContext(doc=ctx.doc, where=full, parameters=ctx.parameters)
+    limit = sub.limit(text, unit=parse_unit(unit), subject=point)
+    # ParseContext.limit names the problem at '<where>.limit'; name the entry itself.
+    ctx.problems.extend(ctx.doc.problem(full, p.message) for p in sub.problems)
+    return limit
+
+
+def parse_optional(
+    raw: Mapping[str, Any], ctx: ParseContext, used: Sequence[str]
+) -> tuple[str, ...] | None:
+    """The check's `optional` points: each one the check uses."""
+    optional = tuple(str(p) for p in raw.get("optional", ()))
+    for k, point in enumerate(optional):
+        if point not in used:
+            ctx.problems.append(
+                ctx.doc.problem(
+                    (*ctx.where, "optional", k),
+                    f"{point!r} is not a point this check uses; name one of "
+                    f"{', '.join(dict.fromkeys(used))}",
+                )
+            )
+            return None
+    return optional
 
 
 def parse_conditions(raw: Any, ctx: ParseContext) -> tuple[Condition, ...] | None:
