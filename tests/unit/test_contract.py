@@ -46,9 +46,63 @@ EditMap = Callable[[str, Callable[[dict[str, Any]], None]], str]
 WriteSite = Callable[..., Site]
 
 
+# One requirement per way a check uses a map, so that these tests do not follow the built-in
+# profiles' wording (the bench maps have every point, topic and command these use).
+PROFILE = """\
+profile: contract-test
+version: "0.1.0"
+title: {en: Contract, zh: 契约}
+status: draft
+targets: [pole]
+sources:
+  - {id: practice, title: {en: Practice, zh: 实践}, kind: practice}
+parameters:
+  standby_max: {type: quantity, unit: W, default: 0.5 W, title: {en: S, zh: S}}
+  watch: {type: quantity, unit: s, default: 30 s, title: {en: W, zh: W}}
+requirements:
+"""
+REQUIREMENT = """\
+  - id: CT-GEN-{n:03d}
+    title: {{en: contract, zh: 契约}}
+    area: general
+    level: mandatory
+    refs: [{{source: practice, confidence: I}}]
+    check: {check}
+"""
+CHECKS = [
+    # 1 reads a flag
+    "{kind: measure, device: lamp, point: lamp_failure, limit: false}",
+    # 2 reads the relay for its condition
+    "{kind: measure, device: lamp, point: actual_light_state, limit: '>= 0 %', "
+    "unless: [{point: lamp_on, equals: false}]}",
+    # 3 switches the relay off and restores the photocell mode
+    "{kind: actuate, device: lamp, set: {lamp_on: false}, restore: [auto_mode], settle: 0 s, "
+    "observe: {point: active_power, limit: '<= $standby_max'}}",
+    # 4 dims
+    "{kind: actuate, device: lamp, set: {target_light_command: 50 %}, settle: 0 s, "
+    "observe: {point: actual_light_state, limit: '45 % .. 55 %'}}",
+    # 5 watches the gateway's status
+    "{kind: message, device: gateway, topic: status, expect: absent, window: $watch, "
+    "match: {/state: offline}}",
+    # 6 commands the gateway and times the acknowledgement
+    "{kind: actuate, device: gateway, set: {target_light_command: 50 %}, settle: 0 s, "
+    "observe: {point: command_round_trip, limit: '<= 1 s'}}",
+    # 7 raises a tilt alarm and waits for the event
+    "{kind: message, device: gateway, topic: events, expect: arrives, window: 1 s, "
+    "limit: '<= 1 s', match: {/type: tilt_alarm, /active: true}, "
+    "trigger: {device: tilt, set: {tilt_alarm_threshold: 0.01 deg}, "
+    "clears: {/type: tilt_alarm, /active: false}}}",
+    # 8 reads the meter
+    "{kind: measure, device: meter, point: supply_voltage, limit: '>= 0 V'}",
+]
+
+
 @pytest.fixture(scope="module")
-def profile() -> Profile:
-    return load_profile("smart-pole")
+def profile(tmp_path_factory: pytest.TempPathFactory) -> Profile:
+    body = "".join(REQUIREMENT.format(n=n, check=c) for n, c in enumerate(CHECKS, 1))
+    path = tmp_path_factory.mktemp("profile") / "contract.yaml"
+    path.write_text(PROFILE + body, encoding="utf-8")
+    return load_profile(path)
 
 
 @pytest.fixture
@@ -120,12 +174,22 @@ def decided(run: AcceptanceRun, requirement: str) -> tuple[Verdict, str]:
 # -- gaps ----------------------------------------------------------------------------------
 
 
+def key(requirement: str) -> tuple[str, str, str]:
+    return ("contract-test", requirement, "P001")
+
+
 def test_the_bench_maps_have_no_gaps_for_either_built_in_profile(write_site: WriteSite) -> None:
     site = write_site()
     profiles = [load_profile(path) for path in builtin_profiles().values()]
 
     assert gaps(profiles, site) == {}
     assert problems(profiles, site) == []
+
+
+def test_the_bench_maps_have_no_gaps_for_any_way_a_check_uses_them(
+    profile: Profile, write_site: WriteSite
+) -> None:
+    assert gaps([profile], write_site()) == {}
 
 
 def test_a_missing_relay_is_a_gap_of_exactly_the_requirements_that_use_it(
@@ -136,23 +200,20 @@ def test_a_missing_relay_is_a_gap_of_exactly_the_requirements_that_use_it(
 
     found = gaps([profile], site)
 
-    assert set(found) == {
-        ("smart-pole", "SP-PWR-009", "P001"),  # sets it
-        ("smart-pole", "SP-LUM-010", "P001"),  # unless lamp off
-        ("smart-pole", "SP-LUM-011", "P001"),  # unless lamp off
-    }
-    gap = found[("smart-pole", "SP-PWR-009", "P001")]
+    assert set(found) == {key("CT-GEN-002"), key("CT-GEN-003")}  # unless lamp off; sets it
+    gap = found[key("CT-GEN-003")]
     assert (gap.role, gap.missing, gap.verdict) == ("lamp", ("point 'lamp_on'",), Verdict.ERROR)
     assert gap.reason == (
         "cannot be decided: device map 'ycsa-bench/lamp-controller' "
-        f"(devicemaps/{lamp}) of lamp on P001 has no point 'lamp_on', which SP-PWR-009 writes; "
-        "map it (a coil, or a register with on/off values) or leave SP-PWR-009 out with "
-        "-k 'not SP-PWR-009'"
+        f"(devicemaps/{lamp}) of lamp on P001 has no point 'lamp_on', which CT-GEN-003 writes; "
+        "map it (a coil, or a register with on/off values) or leave CT-GEN-003 out with "
+        "-k 'not CT-GEN-003'"
     )
-    assert found[("smart-pole", "SP-LUM-011", "P001")].reason.startswith(
+    assert found[key("CT-GEN-002")].reason == (
         f"cannot be decided: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp "
-        "on P001 has no point 'lamp_on', which SP-LUM-011 reads; map it (a coil, a discrete "
-        "input, or a register with on/off values)"
+        "on P001 has no point 'lamp_on', which CT-GEN-002 reads; map it (a coil, a discrete "
+        "input, or a register with on/off values) or leave CT-GEN-002 out with "
+        "-k 'not CT-GEN-002'"
     )
 
 
@@ -164,11 +225,8 @@ def test_a_missing_restore_point_is_a_gap(
 
     found = gaps([profile], site)
 
-    assert set(found) == {("smart-pole", "SP-PWR-009", "P001")}
-    assert (
-        "has no point 'auto_mode', which SP-PWR-009 writes;"
-        in found[("smart-pole", "SP-PWR-009", "P001")].reason
-    )
+    assert set(found) == {key("CT-GEN-003")}
+    assert "has no point 'auto_mode', which CT-GEN-003 writes;" in found[key("CT-GEN-003")].reason
 
 
 def test_a_missing_trigger_point_is_a_gap_of_the_triggered_role(
@@ -179,32 +237,32 @@ def test_a_missing_trigger_point_is_a_gap_of_the_triggered_role(
 
     found = gaps([profile], site)
 
-    assert set(found) == {("smart-pole", "SP-DATA-019", "P001")}
-    gap = found[("smart-pole", "SP-DATA-019", "P001")]
+    assert set(found) == {key("CT-GEN-007")}
+    gap = found[key("CT-GEN-007")]
     assert gap.role == "tilt"
-    assert f"(devicemaps/{tilt}) of tilt on P001 has no point 'tilt_alarm_threshold'" in gap.reason
+    assert gap.reason == (
+        f"cannot be decided: device map 'ycsa-bench/tilt-sensor' (devicemaps/{tilt}) of tilt on "
+        "P001 has no point 'tilt_alarm_threshold', which CT-GEN-007 writes; map it (a holding "
+        "register with 'writable: LOW .. HIGH': its address, type and scale, unit deg) or leave "
+        "CT-GEN-007 out with -k 'not CT-GEN-007'"
+    )
 
 
 def test_a_point_written_but_mapped_read_only_is_a_gap(
     profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
-    def read_only(data: dict[str, Any]) -> None:
-        point = data["points"]["target_light_command"]
-        point["table"] = "input"
-        point["address"] = 40
-        del point["writable"]
-
-    lamp = edit_map("lamp-controller.yaml", read_only)
+    lamp = edit_map("lamp-controller.yaml", dimming_read_only)
     site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
 
-    gap = gaps([profile], site)[("smart-pole", "SP-LUM-010", "P001")]
+    gap = gaps([profile], site)[key("CT-GEN-004")]
 
     assert gap.missing == ("writable point 'target_light_command'",)
-    assert (
-        "of lamp on P001 maps point 'target_light_command' read-only, which SP-LUM-010 writes; "
+    assert gap.reason.endswith(
+        "of lamp on P001 maps point 'target_light_command' read-only, which CT-GEN-004 writes; "
         "it is in the input table, and Modbus writes no input registers: map it as a coil or "
-        "in the holding table, with 'writable: LOW .. HIGH' or leave SP-LUM-010 out"
-    ) in gap.reason
+        "in the holding table, with 'writable: LOW .. HIGH' or leave CT-GEN-004 out with "
+        "-k 'not CT-GEN-004'"
+    )
 
 
 def test_a_holding_register_without_a_writable_range_is_read_only(
@@ -216,7 +274,7 @@ def test_a_holding_register_without_a_writable_range_is_read_only(
     lamp = edit_map("lamp-controller.yaml", no_range)
     site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
 
-    gap = gaps([profile], site)[("smart-pole", "SP-LUM-010", "P001")]
+    gap = gaps([profile], site)[key("CT-GEN-004")]
 
     assert "declare 'writable: LOW .. HIGH' on it, if the device accepts writes" in gap.reason
 
@@ -224,18 +282,15 @@ def test_a_holding_register_without_a_writable_range_is_read_only(
 def test_a_missing_topic_is_a_gap(
     profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
-    def no_status(data: dict[str, Any]) -> None:
-        del data["topics"]["status"]
-
-    gateway = edit_map("gateway.yaml", no_status)
+    gateway = edit_map("gateway.yaml", no_status_topic)
     site = write_site(("devicemaps/gateway.yaml", f"devicemaps/{gateway}"))
 
     found = gaps([profile], site)
 
-    assert set(found) == {("smart-pole", "SP-DATA-018", "P001")}
-    gap = found[("smart-pole", "SP-DATA-018", "P001")]
+    assert set(found) == {key("CT-GEN-005")}
+    gap = found[key("CT-GEN-005")]
     assert gap.missing == ("topic 'status'",)
-    assert "has no topic 'status', which SP-DATA-018 observes; declare it under 'topics:'" in (
+    assert "has no topic 'status', which CT-GEN-005 observes; declare it under 'topics:'" in (
         gap.reason
     )
 
@@ -243,22 +298,18 @@ def test_a_missing_topic_is_a_gap(
 def test_commands_without_a_commands_section_is_a_gap_naming_both_lacks(
     profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
-    def no_commands(data: dict[str, Any]) -> None:
-        del data["commands"]
-        del data["points"]["target_light_command"]["command"]
-
     gateway = edit_map("gateway.yaml", no_commands)
     site = write_site(("devicemaps/gateway.yaml", f"devicemaps/{gateway}"))
 
-    gap = gaps([profile], site)[("smart-pole", "SP-DATA-009", "P001")]
+    gap = gaps([profile], site)[key("CT-GEN-006")]
 
     assert gap.missing == ("writable point 'target_light_command'", "a 'commands:' section")
     assert gap.verdict is Verdict.ERROR
     assert gap.reason.endswith(
         "has no 'commands:' section, which it sends acknowledged commands through (add "
         "'commands: {topic: ..., ack: ...}' saying where commands go and where their "
-        "acknowledgements come back); fix the map or leave SP-DATA-009 out with "
-        "-k 'not SP-DATA-009'"
+        "acknowledgements come back); fix the map or leave CT-GEN-006 out with "
+        "-k 'not CT-GEN-006'"
     )
 
 
@@ -277,7 +328,7 @@ def test_a_message_check_on_a_modbus_device_is_a_gap_asking_for_an_mqtt_device(
     site.path.write_text("".join(lines), encoding="utf-8")
     site = load_site(site.path)
 
-    gap = gaps([profile], site)[("smart-pole", "SP-DATA-008", "P001")]
+    gap = gaps([profile], site)[key("CT-GEN-005")]
 
     assert "observing messages needs an MQTT device" in gap.reason
 
@@ -315,20 +366,19 @@ def test_a_missing_optional_point_makes_the_requirement_not_applicable(
     lamp = edit_map("lamp-controller.yaml", drop_point("lamp_on"))
     site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
     relay = with_check(profile, RelayCheck(optional=("lamp_on",)))
-    [requirement] = relay.requirements
 
     [gap] = gaps([relay], site).values()
     run = AcceptanceRun(profiles=[relay], site=site)
 
     assert gap.verdict is Verdict.NOT_APPLICABLE
-    assert gap.reason.startswith(
+    assert gap.reason == (
         f"not applicable: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp "
-        f"on P001 has no point 'lamp_on', which {requirement.id} reads; the profile marks it "
-        "optional"
+        "on P001 has no point 'lamp_on', which CT-GEN-001 reads; the profile marks it "
+        "optional (the requirement applies to devices that have it)"
     )
-    assert decided(run, requirement.id)[0] is Verdict.NOT_APPLICABLE
+    assert decided(run, "CT-GEN-001")[0] is Verdict.NOT_APPLICABLE
     # validate warns, and exits 0 for it
-    [finding] = [f for f in problems([relay], site) if f.message.startswith(requirement.id)]
+    [finding] = [f for f in problems([relay], site) if f.message.startswith("CT-GEN-001")]
     assert finding.severity is Severity.WARNING
 
 
@@ -352,55 +402,41 @@ def test_an_optional_point_missing_with_a_required_one_is_an_error(
 # -- a run decides a gap from the contract, and validate reports the same ------------------
 
 
-def _lamp_without(point: str) -> Callable[[EditMap], tuple[str, str]]:
-    def change(edit_map: EditMap) -> tuple[str, str]:
-        edited = edit_map("lamp-controller.yaml", drop_point(point))
-        return "devicemaps/lamp-controller.yaml", f"devicemaps/{edited}"
-
-    return change
+def dimming_read_only(data: dict[str, Any]) -> None:
+    point = data["points"]["target_light_command"]
+    point["table"], point["address"] = "input", 40
+    del point["writable"]
 
 
-def _tilt_without_threshold(edit_map: EditMap) -> tuple[str, str]:
-    edited = edit_map("tilt-sensor.yaml", drop_point("tilt_alarm_threshold"))
-    return "devicemaps/tilt-sensor.yaml", f"devicemaps/{edited}"
+def no_status_topic(data: dict[str, Any]) -> None:
+    del data["topics"]["status"]
 
 
-def _gateway_without_status(edit_map: EditMap) -> tuple[str, str]:
-    def change(data: dict[str, Any]) -> None:
-        del data["topics"]["status"]
-
-    return "devicemaps/gateway.yaml", f"devicemaps/{edit_map('gateway.yaml', change)}"
+def no_commands(data: dict[str, Any]) -> None:
+    del data["commands"]
+    del data["points"]["target_light_command"]["command"]
 
 
-def _gateway_without_commands(edit_map: EditMap) -> tuple[str, str]:
-    def change(data: dict[str, Any]) -> None:
-        del data["commands"]
-        del data["points"]["target_light_command"]["command"]
-
-    return "devicemaps/gateway.yaml", f"devicemaps/{edit_map('gateway.yaml', change)}"
-
-
-def _lamp_dimming_read_only(edit_map: EditMap) -> tuple[str, str]:
-    def change(data: dict[str, Any]) -> None:
-        point = data["points"]["target_light_command"]
-        point["table"], point["address"] = "input", 40
-        del point["writable"]
-
-    return (
-        "devicemaps/lamp-controller.yaml",
-        f"devicemaps/{edit_map('lamp-controller.yaml', change)}",
-    )
-
-
-GAP_KINDS = {
-    "point read": (_lamp_without("lamp_failure"), "lamp", "SP-LUM-014"),
-    "point of an unless": (_lamp_without("lamp_on"), "lamp", "SP-LUM-011"),
-    "point set": (_lamp_without("lamp_on"), "lamp", "SP-PWR-009"),
-    "point restored": (_lamp_without("auto_mode"), "lamp", "SP-PWR-009"),
-    "point of a trigger": (_tilt_without_threshold, "tilt", "SP-DATA-019"),
-    "point written, mapped read-only": (_lamp_dimming_read_only, "lamp", "SP-LUM-010"),
-    "topic": (_gateway_without_status, "gateway", "SP-DATA-018"),
-    "commands section": (_gateway_without_commands, "gateway", "SP-DATA-009"),
+GAP_KINDS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, str]] = {
+    # kind: (map, change, role, requirement)
+    "point read": ("lamp-controller.yaml", drop_point("lamp_failure"), "lamp", "CT-GEN-001"),
+    "point of an unless": ("lamp-controller.yaml", drop_point("lamp_on"), "lamp", "CT-GEN-002"),
+    "point set": ("lamp-controller.yaml", drop_point("lamp_on"), "lamp", "CT-GEN-003"),
+    "point restored": ("lamp-controller.yaml", drop_point("auto_mode"), "lamp", "CT-GEN-003"),
+    "point written, mapped read-only": (
+        "lamp-controller.yaml",
+        dimming_read_only,
+        "lamp",
+        "CT-GEN-004",
+    ),
+    "topic": ("gateway.yaml", no_status_topic, "gateway", "CT-GEN-005"),
+    "commands section": ("gateway.yaml", no_commands, "gateway", "CT-GEN-006"),
+    "point of a trigger": (
+        "tilt-sensor.yaml",
+        drop_point("tilt_alarm_threshold"),
+        "tilt",
+        "CT-GEN-007",
+    ),
 }
 
 
@@ -408,25 +444,28 @@ GAP_KINDS = {
 def test_validate_reports_each_gap_a_run_decides_error_with_the_same_reason(
     kind: str, profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
-    change, role, requirement = GAP_KINDS[kind]
-    site = write_site(change(edit_map))
+    name, change, role, requirement = GAP_KINDS[kind]
+    site = write_site((f"devicemaps/{name}", f"devicemaps/{edit_map(name, change)}"))
     run = AcceptanceRun(profiles=[profile], site=site)
 
     verdict, reason = decided(run, requirement)
     found = problems([profile], site)
 
     assert verdict is Verdict.ERROR
-    gap = run.gaps[("smart-pole", requirement, "P001")]
+    gap = run.gaps[key(requirement)]
     assert reason.startswith(f"{requirement} {gap.reason} (")
     assert run.traffic() == []  # decided from the map: no device was opened
     device = site.targets[0].devices[role]
+    assert device.origin.startswith(f"{site.path}:{line_of(site, f'      {role}:')}: ")
+    errors = [f for f in found if f.severity is Severity.ERROR]
     assert (
         Finding(
             severity=Severity.ERROR, origin=device.origin, message=f"{requirement} {gap.reason}"
         )
-        in found
+        in errors
     )
-    assert device.origin.startswith(f"{site.path}:{line_of(site, f'      {role}:')}: ")
+    # validate says no more than the run meets: one line per requirement decided from a gap
+    assert sorted(f.message.split()[0] for f in errors) == sorted(k[1] for k in run.gaps)
 
 
 def test_validate_reports_a_missing_device_as_the_run_does(
@@ -440,13 +479,14 @@ def test_validate_reports_a_missing_device_as_the_run_does(
     run = AcceptanceRun(profiles=[profile], site=site)
 
     found = problems([profile], site)
-    verdict, reason = decided(run, "SP-PWR-001")
+    verdict, reason = decided(run, "CT-GEN-008")
 
     assert verdict is Verdict.ERROR
-    meter_requirements = sorted(roles_used([profile])["meter"])
-    assert sorted(f.message.split()[0] for f in found) == meter_requirements
-    [finding] = [f for f in found if f.message.startswith("SP-PWR-001 ")]
+    [finding] = [f for f in found if f.severity is Severity.ERROR]
     assert reason.startswith(finding.message)
+    assert finding.message.startswith(
+        "CT-GEN-008 cannot be decided: target P001 declares no 'meter' device"
+    )
     assert finding.origin == site.targets[0].origin
 
 
@@ -455,33 +495,39 @@ def test_validate_reports_a_parameter_the_run_would_refuse(
 ) -> None:
     site = write_site(
         ("\nkind: bench\n", "\nkind: field\n"),
-        ("\nparameters:\n", "\nparameters:\n  max_cct: 4000 lx\n"),
+        ("\nparameters:\n", "\nparameters:\n  standby_max: 4000 lx\n"),
     )
 
-    [finding] = [f for f in problems([profile], site) if "max_cct" in f.origin]
+    found = {f.origin: f for f in problems([profile], site)}
 
-    assert finding.severity is Severity.ERROR
-    assert (
-        finding.origin == f"{site.path}:{line_of(site, 'max_cct: 4000 lx')}: $.parameters.max_cct"
+    finding = found[
+        f"{site.path}:{line_of(site, 'standby_max: 4000 lx')}: $.parameters.standby_max"
+    ]
+    assert (finding.severity, finding.message) == (
+        Severity.ERROR,
+        "'4000 lx' is not a quantity in W",
     )
-    assert finding.message == "'4000 lx' is not a quantity in K"
+    # a field site's parameters must be declared: the bench template's are not, here
+    assert any("unknown parameter 'heartbeat_window'" in f.message for f in found.values())
 
 
 def test_the_run_never_plans_a_point_the_map_lacks(
     profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
-    # SP-LUM-011 reads lamp_on with its points (polled together); a lamp map without it once
+    # CT-GEN-002 reads lamp_on with its points (polled together); a lamp map without it once
     # broke every poll of the lamp and the session's traffic accounting.
-    site = write_site(_lamp_without("lamp_on")(edit_map))
+    lamp = edit_map("lamp-controller.yaml", drop_point("lamp_on"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
     run = AcceptanceRun(profiles=[profile], site=site)
     try:
-        verdict, reason = decided(run, "SP-PWR-003")
+        verdict, reason = decided(run, "CT-GEN-001")
         [traffic] = run.traffic()
     finally:
         run.close()
 
     assert verdict is Verdict.ERROR
-    assert "cannot connect to lamp" in reason or "cannot open /nonexistent" in reason
+    assert "internal error" not in reason
+    assert "lamp" in reason  # it ran, and could not reach the lamp
     assert traffic["device"] == "lamp"
     assert traffic["minimum"] >= 1
 
@@ -497,15 +543,17 @@ def test_a_device_role_no_profile_uses_is_a_warning_naming_the_known_roles(
         )
     )
 
-    [finding] = problems([profile], site)
+    found = {f.origin: f for f in problems([profile], site)}
 
+    finding = found[site.targets[0].devices["lamps"].origin]
     assert finding.severity is Severity.WARNING
-    assert finding.origin == site.targets[0].devices["lamps"].origin
     assert finding.message == (
-        "no requirement of smart-pole for a pole uses a device 'lamps'; did you mean 'lamp'? "
-        "the profiles know: environment, gateway, lamp, meter, tilt"
+        "no requirement of contract-test for a pole uses a device 'lamps'; did you mean 'lamp'? "
+        "the profiles know: gateway, lamp, meter, tilt"
     )
     assert str(finding).startswith(f"{finding.origin}: warning: no requirement")
+    # the bench's environment sensor, which this profile does not use, is one too
+    assert found[site.targets[0].devices["environment"].origin].severity is Severity.WARNING
 
 
 # -- overlapping registers -----------------------------------------------------------------
@@ -576,42 +624,46 @@ def test_the_shipped_modbus_maps_have_no_overlaps() -> None:
 # -- the contract as data ------------------------------------------------------------------
 
 
-def test_describe_gives_devices_points_limit_and_window_resolved(profile: Profile) -> None:
-    requirement = next(r for r in profile.requirements if r.id == "SP-PWR-001")
+def test_describe_gives_devices_points_limits_and_windows_resolved(profile: Profile) -> None:
+    requirement = next(r for r in profile.requirements if r.id == "CT-GEN-003")
     defaults = {name: p.default for name, p in profile.parameters.items()}
 
     data = describe(requirement, defaults)
 
-    assert data["devices"] == ["meter"]
+    assert data["devices"] == ["lamp"]
     assert data["uses"] == [
         {
-            "role": "meter",
-            "reads": ["supply_voltage"],
-            "writes": [],
+            "role": "lamp",
+            "reads": ["lamp_on", "auto_mode", "active_power"],
+            "writes": ["lamp_on", "auto_mode"],
             "optional": [],
             "topics": [],
             "commands": False,
         }
     ]
-    assert data["limit"] == {
-        "at": "limit",
-        "text": "198 V .. 235.4 V marginal 2 V",
-        "resolved": "198 V .. 235.4 V (marginal within 2 V)",
-    }
-    assert data["windows"] == {"window": {"written": "$voltage_window", "resolved": "60 s"}}
-    assert data["options"]["samples"] == 5
-
-
-def test_describe_resolves_a_parameter_limit_of_a_nested_observation(profile: Profile) -> None:
-    requirement = next(r for r in profile.requirements if r.id == "SP-PWR-009")
-    defaults = {name: p.default for name, p in profile.parameters.items()}
-
-    data = describe(requirement, defaults)
-
     assert data["limits"] == [
-        {"at": "observe[0].limit", "text": "<= $standby_power_max", "resolved": "<= 0.5 W"}
+        {"at": "observe[0].limit", "text": "<= $standby_max", "resolved": "<= 0.5 W"}
     ]
-    assert data["uses"][0]["writes"] == ["lamp_on", "auto_mode"]
+    assert data["limit"] == data["limits"][0]
+    assert data["windows"] == {"settle": {"written": "0 s", "resolved": "0 s"}}
+    assert data["options"]["set"] == [["lamp_on", False]]
+    assert data["options"]["restore"] == ["auto_mode"]
+
+
+def test_describe_resolves_a_window_parameter_and_nested_trigger(profile: Profile) -> None:
+    status, events = (
+        next(r for r in profile.requirements if r.id == requirement)
+        for requirement in ("CT-GEN-005", "CT-GEN-007")
+    )
+    values = {"standby_max": 0.5, "watch": profile.parameters["watch"].coerce("2 min")}
+
+    assert describe(status, values)["windows"] == {
+        "window": {"written": "$watch", "resolved": "120 s"}
+    }
+    data = describe(events, values)
+    assert [use["role"] for use in data["uses"]] == ["gateway", "tilt"]
+    assert data["options"]["trigger"]["set"] == [["tilt_alarm_threshold", "0.01 deg"]]
+    assert data["options"]["match"] == {"/type": "tilt_alarm", "/active": True}
 
 
 def test_every_role_the_built_in_profiles_use_is_described() -> None:
@@ -624,6 +676,21 @@ def test_every_role_the_built_in_profiles_use_is_described() -> None:
     assert used <= set(ROLES), "describe the new role in point.ROLES"
     assert {"lamp", "meter", "tilt", "environment", "gateway", "video"} <= used
     assert [p["point"] for p in data["points"]] == list(POINTS)
-    lamp_on = next(p for p in data["points"] if p["point"] == "lamp_on")
-    assert lamp_on["dimension"] == "on/off"
-    assert "SP-PWR-009" in lamp_on["used_by"]["lamp"]["writes"]
+
+
+def test_the_catalogue_says_which_requirements_read_and_write_each_point(
+    profile: Profile,
+) -> None:
+    data = catalogue([profile])
+
+    points = {p["point"]: p for p in data["points"]}
+    assert points["lamp_on"]["dimension"] == "on/off"
+    assert points["lamp_on"]["used_by"] == {
+        "lamp": {"reads": ["CT-GEN-002"], "writes": ["CT-GEN-003"]}
+    }
+    assert points["target_light_command"]["used_by"] == {
+        "lamp": {"writes": ["CT-GEN-004"]},
+        "gateway": {"writes": ["CT-GEN-006"]},
+    }
+    gateway = next(r for r in data["roles"] if r["role"] == "gateway")
+    assert (gateway["topics"], gateway["commands"]) == (["status", "events"], ["CT-GEN-006"])
