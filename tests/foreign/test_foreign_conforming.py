@@ -7,6 +7,7 @@ One run (a child pytest, like an engineer's) serves every test of this module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -128,11 +129,12 @@ HAND = {
     ("SP-LUM-010", "active_power after / before (150.3 W before)"): (78.32 / 150.32, ""),
     ("SP-LUM-011", "actual_light_state - target_light_command"): (-0.4, "%"),
     ("SP-LUM-012", "switch_on_illuminance"): (25.0, "lx"),
-    ("SP-LOAD-012", "tilt_x"): (0.8, "‰"),
-    ("SP-LOAD-012", "tilt_y"): (-1.1, "‰"),
+    # The sensor gives angles (0.80 mrad, -1.10 mrad); a limit in ‰ judges slopes, tan θ.
+    ("SP-LOAD-012", "tilt_x"): (math.tan(0.80e-3) * 1e3, "‰"),
+    ("SP-LOAD-012", "tilt_y"): (math.tan(-1.10e-3) * 1e3, "‰"),
     ("SP-DATA-015", "ambient_illuminance"): (4.2, "lx"),
 }
-TILT_RESULTANT = 1.3601470508735445  # ‰: √(0.80² + 1.10²)
+TILT_RESULTANT = math.hypot(math.tan(0.80e-3), math.tan(1.10e-3)) * 1e3  # ‰, about 1.3601
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +189,8 @@ def test_the_tilt_requirement_reports_the_resultant_by_hand(conforming: Run) -> 
         m for m in conforming.results["SP-LOAD-012"]["measurements"] if "resultant" in m["name"]
     ]
     assert found, conforming.results["SP-LOAD-012"]
-    assert found[0]["value"] == pytest.approx(TILT_RESULTANT, rel=1e-6)
+    assert found[0]["value"] == pytest.approx(TILT_RESULTANT, rel=1e-9)
+    assert found[0]["unit"] == "‰"
     assert found[0]["verdict"] == "pass"
 
 
