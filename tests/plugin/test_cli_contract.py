@@ -12,10 +12,65 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ycsa_conform.contract import gaps
+from ycsa_conform.profile import load_profile
 from ycsa_conform.resources import data_dir
+from ycsa_conform.site import load_site
 
 MAPS = data_dir("benches") / "devicemaps"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+# Requirements of our own, so that exact lines do not follow the built-in profiles' wording.
+PROFILE = """\
+profile: contract-cli
+version: "0.1.0"
+title: {en: Contract, zh: 契约}
+status: draft
+targets: [pole]
+sources:
+  - {id: practice, title: {en: Practice, zh: 实践}, kind: practice}
+parameters:
+  standby_max: {type: quantity, unit: W, default: 0.5 W, title: {en: S, zh: S}}
+  settle: {type: quantity, unit: s, default: 5 s, title: {en: S, zh: S}}
+  city: {type: text, default: Kunming, title: {en: C, zh: C}}  # the example site sets it
+requirements:
+  - id: CC-GEN-001
+    title: {en: Dimming honoured while on, zh: 调光}
+    area: general
+    level: mandatory
+    refs: [{source: practice, confidence: I}]
+    check:
+      kind: measure
+      device: lamp
+      point: actual_light_state
+      relative_to: target_light_command
+      limit: "-5 % .. 5 %"
+      unless: [{point: lamp_on, equals: false}]
+  - id: CC-GEN-002
+    title: {en: Standby power, zh: 待机功率}
+    area: power
+    level: mandatory
+    refs: [{source: practice, confidence: I}]
+    check:
+      kind: actuate
+      device: lamp
+      set: {lamp_on: false}
+      restore: [auto_mode]
+      settle: $settle
+      observe: {point: active_power, limit: "<= $standby_max"}
+  - id: CC-GEN-003
+    title: {en: Meter voltage, zh: 电表电压}
+    area: power
+    level: mandatory
+    refs: [{source: practice, confidence: I}]
+    check: {kind: measure, device: meter, point: supply_voltage, limit: "198 V .. 242 V"}
+"""
+
+
+def _profile(pytester: pytest.Pytester) -> Path:
+    path = pytester.path / "contract-cli.yaml"
+    path.write_text(PROFILE, encoding="utf-8")
+    return path
 
 
 def _cli(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -50,38 +105,69 @@ def test_validate_names_each_requirement_a_map_cannot_serve_at_the_device_line(
     pytester: pytest.Pytester,
 ) -> None:
     site = _site(pytester, lamp_points=("lamp_on",))
-    line = _line(site, "devicemaps/lamp.yaml")
+    lamp = _line(site, "devicemaps/lamp.yaml")
+    profile = _profile(pytester)
 
-    result = _cli(pytester, "validate", "--profile", "smart-pole", str(site))
+    result = _cli(pytester, "validate", "--profile", str(profile), str(site))
 
     assert result.ret == 1
-    result.stdout.fnmatch_lines([f"{site}: 3 error(s), 0 warning(s) (against smart-pole *)"])
+    result.stdout.fnmatch_lines([f"{site}: 2 error(s), 3 warning(s) (against contract-cli 0.1.0)"])
     result.stderr.fnmatch_lines(
         [
-            f"{site}:{line}: $.targets[[]0[]].devices.lamp: SP-PWR-009 cannot be decided: "
-            "device map 'ycsa-bench/lamp-controller' (*/benches/devicemaps/lamp.yaml) of lamp on "
-            "P001 has no "
-            "point 'lamp_on', which SP-PWR-009 writes; map it (a coil, or a register with on/off "
-            "values) or leave SP-PWR-009 out with -k 'not SP-PWR-009'",
-            f"{site}:{line}: $.targets[[]0[]].devices.lamp: SP-LUM-010 cannot be decided: *",
-            f"{site}:{line}: $.targets[[]0[]].devices.lamp: SP-LUM-011 cannot be decided: *",
+            f"{site}:{lamp}: $.targets[[]0[]].devices.lamp: CC-GEN-001 cannot be decided: device "
+            "map 'ycsa-bench/lamp-controller' (*/benches/devicemaps/lamp.yaml) of lamp on P001 "
+            "has no point 'lamp_on', which CC-GEN-001 reads; map it (a coil, a discrete input, "
+            "or a register with on/off values) or leave CC-GEN-001 out with -k 'not CC-GEN-001'",
+            f"{site}:{lamp}: $.targets[[]0[]].devices.lamp: CC-GEN-002 cannot be decided: device "
+            "map 'ycsa-bench/lamp-controller' (*/benches/devicemaps/lamp.yaml) of lamp on P001 "
+            "has no point 'lamp_on', which CC-GEN-002 writes; map it (a coil, or a register with "
+            "on/off values) or leave CC-GEN-002 out with -k 'not CC-GEN-002'",
+            # the devices this profile does not use
+            f"{site}:*: $.targets[[]0[]].devices.tilt: warning: no requirement of contract-cli "
+            "for a pole uses a device 'tilt'; the profiles know: lamp, meter",
+            f"{site}:*: $.targets[[]0[]].devices.environment: warning: *",
+            f"{site}:*: $.targets[[]0[]].devices.gateway: warning: *",
         ]
     )
-    assert len(result.stderr.lines) == 3
+    assert len(result.stderr.lines) == 5
+
+
+def test_validate_reports_a_device_a_requirement_needs_and_the_site_lacks(
+    pytester: pytest.Pytester,
+) -> None:
+    site = _site(pytester)
+    text = site.read_text(encoding="utf-8")
+    [meter] = [line for line in text.splitlines(keepends=True) if line.startswith("      meter:")]
+    site.write_text(text.replace(meter, ""), encoding="utf-8")
+    profile = _profile(pytester)
+
+    result = _cli(pytester, "validate", "--profile", str(profile), str(site))
+
+    assert result.ret == 1
+    result.stderr.fnmatch_lines(
+        [
+            f"{site}:{_line(site, '- id: P001')}: $.targets[[]0[]]: CC-GEN-003 cannot be decided: "
+            "target P001 declares no 'meter' device; add it under devices at *"
+        ]
+    )
 
 
 def test_validate_without_profile_holds_a_pole_site_to_the_built_in_pole_profiles(
     pytester: pytest.Pytester,
 ) -> None:
-    site = _site(pytester, lamp_points=("lamp_on",))
+    site = _site(pytester, lamp_points=("supply_voltage",))
+    profile = load_profile("smart-pole")
+    expected = {requirement for _, requirement, _ in gaps([profile], load_site(site))}
 
     result = _cli(pytester, "validate", str(site))
 
     assert result.ret == 1
-    # smart-community extends smart-pole for poles: each gap is said once.
-    result.stdout.fnmatch_lines(
-        [f"{site}: 3 error(s), 0 warning(s) (against smart-community *, smart-pole *)"]
-    )
+    assert expected
+    # smart-community extends smart-pole for poles: each of their shared gaps is said once.
+    against = "(against smart-community *, smart-pole *)"
+    result.stdout.fnmatch_lines([f"{site}: {len(expected)} error(s), 0 warning(s) {against}"])
+    said = {line.split(": ")[2].split()[0] for line in result.stderr.lines}
+    assert said == expected
 
 
 def test_validate_warns_of_a_device_role_no_profile_uses_and_exits_0(
@@ -135,19 +221,45 @@ def test_validate_reports_overlapping_registers_of_a_map(pytester: pytest.Pytest
 def test_profile_show_json_gives_what_each_requirement_asks_of_a_site(
     pytester: pytest.Pytester,
 ) -> None:
-    result = _cli(pytester, "profile", "show", "smart-pole", "--json")
+    result = _cli(pytester, "profile", "show", str(_profile(pytester)), "--json")
 
     data = json.loads(result.stdout.str())
     assert data["resolved_with"] == "defaults"
-    requirement = next(r for r in data["requirements"] if r["id"] == "SP-PWR-009")
-    assert requirement["refs"]  # the existing fields stay
+    requirement = next(r for r in data["requirements"] if r["id"] == "CC-GEN-002")
+    assert requirement["refs"] == [
+        {"source": "practice", "clause": None, "confidence": "I", "association_clause": None}
+    ]  # the existing fields stay
     assert requirement["devices"] == ["lamp"]
-    [use] = requirement["uses"]
-    assert (use["role"], use["writes"]) == ("lamp", ["lamp_on", "auto_mode"])
-    assert requirement["limit"]["text"] == "<= $standby_power_max"
-    assert requirement["limit"]["resolved"] == "<= 0.5 W"
-    assert requirement["windows"]["settle"] == {"written": "$standby_settle", "resolved": "5 s"}
+    assert requirement["uses"] == [
+        {
+            "role": "lamp",
+            "reads": ["lamp_on", "auto_mode", "active_power"],
+            "writes": ["lamp_on", "auto_mode"],
+            "optional": [],
+            "topics": [],
+            "commands": False,
+        }
+    ]
+    assert requirement["limit"] == {
+        "at": "observe[0].limit",
+        "text": "<= $standby_max",
+        "resolved": "<= 0.5 W",
+    }
+    assert requirement["windows"] == {"settle": {"written": "$settle", "resolved": "5 s"}}
     assert requirement["options"]["restore"] == ["auto_mode"]
+
+
+def test_profile_show_of_a_built_in_profile_has_the_contract_of_every_requirement(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _cli(pytester, "profile", "show", "smart-pole", "--json")
+
+    data = json.loads(result.stdout.str())
+    fields = {"devices", "uses", "when", "limit", "limits", "windows", "options"}
+    assert all(fields <= set(r) for r in data["requirements"])
+    voltage = next(r for r in data["requirements"] if r["id"] == "SP-PWR-001")
+    assert voltage["devices"] == ["meter"]
+    assert voltage["limit"]["resolved"].startswith("198 V .. ")
 
 
 def test_profile_show_resolves_with_a_sites_parameters_and_param_options(
@@ -167,7 +279,15 @@ def test_profile_show_resolves_with_a_sites_parameters_and_param_options(
     assert data["resolved_with"] == f"{site}, target P001, --param standby_power_max=1 W"
     requirements = {r["id"]: r for r in data["requirements"]}
     assert requirements["SP-PWR-001"]["windows"]["window"]["resolved"] == "30 s"
-    assert requirements["SP-PWR-009"]["limit"]["resolved"] == "<= 1 W"
+    assert "standby_power_max" in data["parameters"]
+    standby = [
+        limit
+        for r in data["requirements"]
+        for limit in r["limits"]
+        if "$standby_power_max" in limit["text"]
+    ]
+    assert standby
+    assert all("1 W" in limit["resolved"] for limit in standby)
 
 
 def test_points_lists_roles_and_points_with_the_requirements_using_them(
