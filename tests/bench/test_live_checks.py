@@ -152,10 +152,15 @@ def test_a_switched_off_lamp_makes_dimming_accuracy_not_applicable(
     commanded_off, _ = run(tmp_path, accuracy, LAMP_STATE, bench=bench)
 
     assert lit.verdict is Verdict.PASS
+    assert not lit.untested
     assert dark.verdict is Verdict.NOT_APPLICABLE
     assert "not applicable: lamp_on is false (lamp), so actual_light_state cannot" in dark.reason
     assert commanded_off.verdict is Verdict.NOT_APPLICABLE
     assert "target_light_command is 0 %" in commanded_off.reason
+    # A lamp off by day, or dimmed to 0 %, is a passing state: the requirement applies to the
+    # target and was not tested (docs/preconditions.md).
+    assert dark.untested
+    assert commanded_off.untested
 
 
 def test_an_on_off_point_is_judged_against_true_or_false(tmp_path: Path) -> None:
@@ -275,6 +280,7 @@ def test_a_field_site_refuses_every_actuation_without_allow_actuation(tmp_path: 
 
     assert [r.verdict for r in results] == [Verdict.NOT_APPLICABLE] * 3
     assert all("run with --allow-actuation" in r.reason for r in results)
+    assert all(r.untested for r in results)
     assert untouched == (True, 100.0, 1.0)
 
 

@@ -374,3 +374,89 @@ def test_actuate_profile_mistakes_are_pinned(pytester: pytest.Pytester) -> None:
             f"*{where}.settle: 'soon' is not a duration; write it like '0.5 s'",
         ]
     )
+
+
+# -- states a requirement assumes (requires), resultant, optional points ----------------------
+
+FULL_OUTPUT_PF = (
+    "{kind: measure, device: lamp, point: power_factor, limit: '>= 0.9', "
+    "requires: {target_light_command: 100 %, actual_light_state: '>= 95 %'}, settle: 0.1 s}"
+)
+
+
+def test_requires_sets_the_state_judges_in_it_and_restores(pytester: pytest.Pytester) -> None:
+    # A user test dims the lamp to 60 % first (user tests run before the profile's items); the
+    # power factor "at full output" is judged at 100 % and the 60 % put back.
+    pytester.makepyfile(
+        test_dim="""
+        from ycsa_conform.units import ureg
+
+        def test_dim_the_lamp(ycsa_device):
+            ycsa_device("P001", "lamp").write("target_light_command", ureg.Quantity(60, "%"))
+        """
+    )
+    after = '{kind: measure, device: lamp, point: target_light_command, limit: "== 60 %"}'
+
+    result = pytester.runpytest(
+        "--profile", profile(pytester, FULL_OUTPUT_PF, after), "test_dim.py"
+    )
+
+    result.assert_outcomes(passed=3)
+    judged, restored = results(pytester)
+    assert judged["verdict"] == "pass"
+    assert 0.95 <= judged["measurements"][0]["value"] <= 0.97
+    assert judged["reason"].startswith(
+        "KT-GEN-001 set target_light_command 100 % (the state it is judged in; lamp read "
+        "target_light_command 60 %, actual_light_state 60 %), after 0.1 s power_factor: "
+    )
+    assert "; restored target_light_command to 60 %" in judged["reason"]
+    assert restored["verdict"] == "pass"
+
+
+def test_state_and_resultant_keys_mistakes_are_one_pinned_line_each(
+    pytester: pytest.Pytester,
+) -> None:
+    checks = [
+        "{kind: measure, device: lamp, point: power_factor, requires: {lamp_onn: true}}",
+        "{kind: measure, device: lamp, point: power_factor, requires: {lamp_on: '>= 1'}}",
+        "{kind: measure, device: lamp, point: power_factor, "
+        "requires: {target_light_command: 100 V}}",
+        "{kind: measure, device: lamp, point: power_factor, "
+        "requires: {actual_light_state: '>= 95 V'}}",
+        "{kind: measure, device: lamp, point: power_factor, restore: [auto_mode]}",
+        "{kind: measure, device: lamp, point: power_factor, requires: {lamp_on: true}, "
+        "settle: soon}",
+        "{kind: measure, device: tilt, point: tilt_x, resultant: true}",
+        "{kind: measure, device: lamp, point: power_factor, optional: [lamp_on]}",
+        "{kind: actuate, device: lamp, set: {target_light_command: 50 %}, "
+        "requires: {target_light_command: {limit: '> 0 %', set: 100 V}}, "
+        "observe: {point: actual_light_state, limit: '45 % .. 55 %'}}",
+    ]
+    path = profile(pytester, *checks)
+
+    result = pytester.runpytest("--profile", path)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = [text.index(f"    check: {check}") + 1 for check in checks]
+    where = [f"kinds.yaml:{n}: $.requirements[[]{k}[]].check" for k, n in enumerate(lines)]
+    result.stderr.fnmatch_lines(
+        [
+            f"*{where[0]}.requires.lamp_onn: unknown point 'lamp_onn'; did you mean 'lamp_on'?*",
+            f"*{where[1]}.requires.lamp_on: lamp_on is on/off; write true or false",
+            f"*{where[2]}.requires.target_light_command: '100 V' has the wrong dimension for "
+            "target_light_command; give it in %",
+            f"*{where[3]}.requires.actual_light_state: '95 V' in '>= 95 V' has the wrong "
+            "dimension for actual_light_state, which is in %; give the limit in %",
+            f"*{where[4]}.restore: 'restore' belongs to the writes that establish 'requires'; "
+            "give 'requires' or drop 'restore'",
+            f"*{where[5]}.settle: 'soon' is not a duration; write it like '2 s'",
+            f"*{where[6]}.resultant: a resultant inclination needs two angle points and no "
+            "relative_to, like 'points: [[]tilt_x, tilt_y]'; tilt_x is not",
+            f"*{where[7]}.optional[[]0[]]: 'lamp_on' is not a point this check uses; name one "
+            "of power_factor",
+            f"*{where[8]}.requires.target_light_command.set: '100 V' has the wrong dimension "
+            "for target_light_command; give it in %",
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
