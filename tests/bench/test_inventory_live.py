@@ -142,13 +142,16 @@ def decide(
     *,
     traffic: list[dict[str, object]] | None = None,
     opener: DeviceOpener = open_live,
+    window: str = "0.5 s",
 ) -> Result:
     (tmp_path / "video.yaml").write_text(VIDEO_MAP, encoding="utf-8")
     (tmp_path / "status.schema.json").write_text(json.dumps(STATUS_SCHEMA), encoding="utf-8")
     site_path = tmp_path / "site.yaml"
     site_path.write_text(SITE.format(uri=broker.url(prefix)), encoding="utf-8")
     profile_path = tmp_path / "profile.yaml"
-    profile_path.write_text(PROFILE, encoding="utf-8")
+    profile_path.write_text(
+        PROFILE.replace("default: 0.5 s", f"default: {window}"), encoding="utf-8"
+    )
     run = AcceptanceRun(
         profiles=[load_profile(profile_path)], site=load_site(site_path), opener=opener
     )
@@ -305,7 +308,7 @@ def test_a_gateway_that_goes_away_before_every_device_reported_is_lost_contact(
 
     try:
         publish_statuses(gateway, prefix, {k: v for k, v in DECLARED.items() if k != "NVR-01"})
-        result = decide(tmp_path, broker, prefix, opener=opener)
+        result = decide(tmp_path, broker, prefix, opener=opener, window="2 s")
     finally:
         gateway.loop_stop()
 

@@ -1,6 +1,6 @@
 """What a window of messages says of the device itself (checks/presence.py), and how the
 `message` check turns it into verdicts, on observations built here. The same on a real broker,
-with devices that vanish, hang or were never there: tests/bench/test_presence.py."""
+with devices that vanish, hang or were never there: tests/bench/test_presence_live.py."""
 
 from __future__ import annotations
 

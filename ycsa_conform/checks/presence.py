@@ -13,7 +13,10 @@ decides, before judging, which of these holds:
                  since the device is not doing what the platform needs; never `pass`
     lost         it was there and went away during the window: its offline status (the will
                  the broker publishes when its session drops, or the one it sends going away)
-                 arrived live and nothing followed it to the end of the window; or it fell
+                 arrived live and nothing followed it for the rest of the window, at least
+                 RECONNECT_GRACE (a device back sooner, as a client whose NAT mapping expired
+                 reconnects, had a blip, not a loss; one whose status came too near the end
+                 of the window to tell is judged on the whole window); or it fell
                  silent on every topic for longer than the check allows after it had been
                  talking on others. What the window did not see cannot be judged: `error`
                  (LostContact), "lost contact with …", unless the part of the window before the
@@ -49,10 +52,21 @@ if TYPE_CHECKING:
     # Types only: importing the transport would load paho for every profile.
     from ycsa_conform.transport.mqtt import Message, Observation
 
-__all__ = ["OFFLINE", "STATUS_TOPIC", "Presence", "clock_time", "is_offline", "presence_of"]
+__all__ = [
+    "OFFLINE",
+    "RECONNECT_GRACE",
+    "STATUS_TOPIC",
+    "Presence",
+    "clock_time",
+    "is_offline",
+    "presence_of",
+]
 
 STATUS_TOPIC = "status"  # the device map's topic key of the device's online/offline status
 OFFLINE = "offline"  # the value at /state of its offline status, its last will
+# s: how long a device must stay away after its offline status to count as lost. The bench
+# gateway reconnects in about 0.1 s; a field client whose connection a NAT dropped, in a second.
+RECONNECT_GRACE = 1.0
 
 
 def is_offline(message: Message) -> bool:
@@ -152,6 +166,8 @@ def presence_of(obs: Observation, source: Source, *, window: float) -> Presence:
     offline = next((m for m in reversed(every) if not m.retained and is_offline(m)), None)
     if offline is not None and any(m.at > offline.at for m in live):
         offline = None  # it came back
+    elif offline is not None and obs.ended - offline.at < RECONNECT_GRACE:
+        offline = None  # too near the end of the window to tell a loss from a blip
     retained = sum(1 for m in every if m.retained and m.key != STATUS_TOPIC)
     return Presence(
         device=f"{source.device} at {source.address}" if source.address else source.device,

@@ -222,7 +222,7 @@ def test_a_gateway_killed_during_the_heartbeat_window_is_lost_contact_not_a_fail
     later(0.3, gateway.vanish)
 
     with pytest.raises(LostContact) as caught:
-        decide(HEARTBEAT_INTERVAL, device, heartbeat_window="1.5 s", heartbeat_interval_max="0.5 s")
+        decide(HEARTBEAT_INTERVAL, device, heartbeat_window="2 s", heartbeat_interval_max="0.5 s")
 
     message = str(caught.value)
     assert message.startswith(f"lost contact with gateway at {uri}: last message at ")
@@ -242,11 +242,11 @@ def test_a_gateway_killed_during_the_session_window_fails_the_session_check(
     device.read("supply_voltage")  # connected: the window opens at once
     later(0.3, gateway.vanish)
 
-    outcome = decide(SESSION, device, session_window="1.5 s")
+    outcome = decide(SESSION, device, session_window="2 s")
 
     assert outcome.verdict is Verdict.FAIL, outcome.reason
     assert outcome.reason.startswith(f"{prefix}/status: a message arrived after ")
-    assert outcome.reason.endswith('where none may arrive within 1.5 s: \'{"state": "offline"}\'')
+    assert outcome.reason.endswith('where none may arrive within 2 s: \'{"state": "offline"}\'')
 
 
 def test_a_gateway_that_hangs_during_the_heartbeat_window_is_lost_contact(
@@ -391,18 +391,22 @@ EQUIPMENT_AGE = requirement_check("SP-DATA-017")  # retained equipment status no
 
 
 def _publish_equipment(broker: Broker, prefix: str, stamp: float) -> None:
+    """A retained equipment status time-stamped `stamp`, held by the broker on return."""
+    topic = f"{prefix}/equipment"
     publisher = MqttLink("publisher", parse_device_uri(broker.url(prefix)), LinkOptions())
     try:
         body = {**equipment_payload(GATEWAY_MAP, nominal_values()), "ts": stamp}
         publisher.transact(
-            {
-                "op": "publish",
-                "topic": f"{prefix}/equipment",
-                "payload": json.dumps(body),
-                "qos": 1,
-                "retain": True,
-            }
+            {"op": "publish", "topic": topic, "payload": json.dumps(body), "qos": 1, "retain": True}
         )
+        # amqtt acknowledges a publication before it stores it as retained: wait until it has.
+        for _ in range(20):
+            held = publisher.transact(
+                {"op": "collect", "topics": [topic], "window": 0.25, "stop": "each", "qos": 1}
+            )
+            if held["messages"]:
+                return
+        pytest.fail(f"the broker never held the retained message on {topic}")
     finally:
         publisher.close()
 
