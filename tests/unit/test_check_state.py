@@ -112,7 +112,7 @@ def context(lamp: Lamp, *, allowed: bool = True) -> tuple[CheckContext, list[flo
             origin="site.yaml:1",
         ),
         parameters={"settle": Q("0.5 s")},
-        device=lambda role: lamp,  # type: ignore[return-value]  # a Device in all but name
+        device=lambda role: lamp,  # a Device in all but name
         actuation_allowed=allowed,
         sleep=slept.append,
     )
