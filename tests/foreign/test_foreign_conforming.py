@@ -200,6 +200,12 @@ def test_the_meter_answers_no_sooner_than_its_120_ms(conforming: Run) -> None:
     assert all(m["value"] >= 120 for m in delays)
 
 
+def test_the_tilt_event_comes_no_sooner_than_the_gateway_debounce(conforming: Run) -> None:
+    latencies = [m for m in conforming.results["SP-DATA-019"]["measurements"] if m["unit"] == "s"]
+    assert len(latencies) == 2  # raised, cleared
+    assert all(m["value"] >= 0.1 for m in latencies)
+
+
 def test_actuation_left_the_pole_as_it_was(conforming: Run, foreign_pole: ForeignPole) -> None:
     settings = foreign_pole.pole.settings
     assert (settings.level, settings.relay, settings.auto) == (100, True, True)

@@ -395,3 +395,27 @@ def test_validate_accepts_the_vendor_site(tmp_path: Path, endpoints: Endpoints) 
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "overlap" not in output, output
+
+
+# -- a replay judges the recorded moments ---------------------------------------------------
+
+REPLAYED = ("SP-DATA-009", "SP-DATA-019", "SP-PWR-009", "SP-DATA-006")
+
+
+def test_a_replay_gives_the_live_verdicts_and_durations(
+    pytester: pytest.Pytester, endpoints: Endpoints, pole: Pole
+) -> None:
+    """The tilt event takes at least 0.1 s (the gateway's debounce), over an event limit set
+    to 0.05 s: it fails live, and must fail replayed with the same duration, not pass with a
+    negative one (the trigger's time is replayed too)."""
+    recording = pytester.path / "recording"
+    site = write_site(pytester.path, endpoints, parameters={"event_latency_max": "0.05 s"})
+    args = ("--allow-actuation", *select(dict.fromkeys(REPLAYED)))
+    live = run_profile(pytester, site, "--record", str(recording), *args)
+    assert live.verdicts["SP-DATA-019"] == "fail", live.results["SP-DATA-019"]
+    replayed = run_profile(pytester, site, "--replay", str(recording), *args)
+    assert replayed.verdicts == live.verdicts
+    for requirement in REPLAYED:
+        before = [(m["name"], m["value"]) for m in live.results[requirement]["measurements"]]
+        after = [(m["name"], m["value"]) for m in replayed.results[requirement]["measurements"]]
+        assert after == before, requirement

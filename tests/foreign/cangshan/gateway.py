@@ -6,7 +6,8 @@
     PREFIX/state          retained {state: online, ts}; its last will is {state: offline}
     PREFIX/up/equipment   retained {ts, camera, router, poe_w}, refreshed every `equipment` s
     PREFIX/up/event       {ts, seq, type: tilt_alarm, active}: when the tilt sensor's resultant
-                          inclination crosses its alarm level (polled every 0.1 s), both ways
+                          inclination has been across its alarm level for `debounce` s (0.1 s;
+                          polled every 0.05 s), both ways: 0.10 to about 0.15 s after the change
     PREFIX/down/cmd       commands {cid, set: {dim: 0..100}}
     PREFIX/up/ack         {cid, result, ts}: result 0 done, 2 refused; sent once the lamp
                           controller took the level (`command_latency` s, its RS-485 round trip)
@@ -49,12 +50,15 @@ class Gateway:
         heartbeat: float = 0.5,
         equipment: float = 1.0,
         command_latency: float = 0.06,
+        debounce: float = 0.1,
     ) -> None:
         self.pole = pole
         self.prefix = prefix.strip("/")
         self.host, self.port = host, port
         self.period, self.heartbeat, self.equipment = period, heartbeat, equipment
         self.command_latency = command_latency
+        self.debounce = debounce
+        self._changed_at: float | None = None  # when the alarm state began to differ
         self._seq = 0
         self._event_seq = 0
         self._alarm = False
@@ -175,7 +179,14 @@ class Gateway:
 
     def _watch_tilt(self) -> None:
         alarm = self.pole.read().tilt_alarm
-        if alarm != self._alarm:
+        if alarm == self._alarm:
+            self._changed_at = None
+            return
+        now = time.monotonic()
+        if self._changed_at is None:
+            self._changed_at = now
+        if now - self._changed_at >= self.debounce:
+            self._changed_at = None
             self._alarm = alarm
             self._event_seq += 1
             self._publish(
