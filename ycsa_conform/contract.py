@@ -595,11 +595,11 @@ def catalogue(profiles: Sequence[Profile]) -> dict[str, Any]:
             written = set(use.writes)
             for name in dict.fromkeys((*use.reads, *use.writes, *use.optional)):
                 _add(role["points"], name)
-                how = (
-                    "optional" if name in use.optional else "writes" if name in written else "reads"
-                )
+                how = "writes" if name in written else "reads"
                 by_role = points.setdefault(name, {}).setdefault(use.role, {})
                 _add(by_role.setdefault(how, []), requirement.id)
+                if name in use.optional:
+                    _add(by_role.setdefault("optional", []), requirement.id)
     return {
         "profiles": [{"id": p.id, "version": p.version} for p in profiles],
         "roles": [
@@ -669,8 +669,8 @@ def catalogue_markdown(data: Mapping[str, Any]) -> str:
         "The unit is the point's canonical unit: a map may give any unit of the same dimension "
         "(a map's `unit: kW` for `active_power` is converted). `flag` is an on/off point, "
         "`text` a string. *reads*, *writes*: what the requirement's check does with the point; "
-        "*optional*: a map without it makes the requirement not applicable instead of an "
-        "error.",
+        "*optional*: of those, the points a map may lack: without them the requirement is not "
+        "applicable instead of an error.",
         "",
         "| point | unit | dimension | meaning | used by |",
         "|---|---|---|---|---|",
