@@ -431,6 +431,8 @@ def test_state_and_resultant_keys_mistakes_are_one_pinned_line_each(
         "{kind: actuate, device: lamp, set: {target_light_command: 50 %}, "
         "requires: {target_light_command: {limit: '> 0 %', set: 100 V}}, "
         "observe: {point: actual_light_state, limit: '45 % .. 55 %'}}",
+        "{kind: measure, device: lamp, point: power_factor, "
+        "requires: {actual_light_state: {age: '<= 1 h'}}}",
     ]
     path = profile(pytester, *checks)
 
@@ -457,6 +459,8 @@ def test_state_and_resultant_keys_mistakes_are_one_pinned_line_each(
             "of power_factor",
             f"*{where[8]}.requires.target_light_command.set: '100 V' has the wrong dimension "
             "for target_light_command; give it in %",
+            f"*{where[9]}.requires.actual_light_state.age: an age bounds a time stamp alone, "
+            "like {age: '<= 1 h'}; actual_light_state is not a time stamp",
         ]
     )
     assert "Traceback" not in result.stderr.str()

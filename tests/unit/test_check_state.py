@@ -52,12 +52,13 @@ class Lamp:
         self.stuck: pint.Quantity[Any] | None = None
         self.reads: list[Sequence[str]] = []
         self.on_read: Callable[[int], None] | None = None
+        self.now = 1_750_000_000.0  # the host's clock when each answer arrives
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         self.reads.append(tuple(points))
         if self.on_read is not None:
             self.on_read(len(self.reads))
-        return {p: Reading(p, self.values[p], 0.0, self.source) for p in points}
+        return {p: Reading(p, self.values[p], self.now, self.source) for p in points}
 
     read_fresh = read_many
 
@@ -331,6 +332,40 @@ def test_an_optional_state_point_the_map_lacks_is_not_assumed() -> None:
     assert "lamp_on" not in use.reads
     assert use.optional == ()
     assert use.establishes == ("lamp_on", "target_light_command", "auto_mode")
+
+
+@pytest.mark.parametrize(
+    ("age", "verdict", "shown"),
+    [(600.0, Verdict.PASS, ""), (3 * 86400.0, Verdict.NOT_APPLICABLE, "door_event_time 3 d old")],
+)
+def test_a_latency_of_an_event_long_ago_is_not_judged(
+    age: float, verdict: Verdict, shown: str
+) -> None:
+    # "Door unlocks promptly": the platform's timing of its latest event, which says nothing
+    # of the system accepted today if that event was days ago.
+    raw = {
+        "kind": "measure",
+        "device": "access",
+        "point": "door_unlock_latency",
+        "limit": "<= 2 s",
+        "requires": {"door_event_time": {"age": "<= 1 h"}},
+    }
+    check: MeasureCheck = parsed(raw)
+    access = Lamp(door_unlock_latency=Q("1.2 s"))
+    access.values["door_event_time"] = Q(f"{access.now - age} s")
+    ctx, _ = context(access)
+
+    outcome = check.run(ctx)
+
+    assert outcome.verdict is verdict, outcome.reason
+    assert access.log == []
+    if verdict is Verdict.NOT_APPLICABLE:
+        assert outcome.untested
+        assert outcome.reason == (
+            f"not applicable: judged only with the age of door_event_time <= 1 h, and access "
+            f"reads {shown}, a state the check verifies but does not set; run it when the "
+            "state holds"
+        )
 
 
 # -- actuate ------------------------------------------------------------------------------------

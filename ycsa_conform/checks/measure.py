@@ -237,7 +237,7 @@ class MeasureCheck:
             for k, later in enumerate(rounds[1:], 2):
                 unheld = requires.unheld(later, ctx.parameters, self.device)
                 if unheld:
-                    now = ", ".join(f"{s.point} {_show(later[s.point].value)}" for s in unheld)
+                    now = ", ".join(s.shown(later[s.point]) for s in unheld)
                     return Outcome(
                         verdict=Verdict.NOT_APPLICABLE,
                         reason="not applicable: judged only with "
@@ -653,6 +653,18 @@ def _assumed(point: str, given: Any, ctx: ParseContext) -> Assumed | None:
     if point not in POINTS:
         ctx.problems.append(ctx.doc.problem((*ctx.where, *where), unknown_point_message(point)))
         return None
+    if isinstance(given, Mapping) and "age" in given:
+        if POINTS[point].unit != "s" or "limit" in given or "set" in given:
+            ctx.problems.append(
+                ctx.doc.problem(
+                    (*ctx.where, *where, "age"),
+                    f"an age bounds a time stamp alone, like {{age: '<= 1 h'}}; {point} "
+                    + ("is not a time stamp" if POINTS[point].unit != "s" else "takes no more"),
+                )
+            )
+            return None
+        limit = _state_limit(point, given["age"], ctx, (*where, "age"))
+        return None if limit is None else Assumed(point=point, limit=limit, age=True)
     if isinstance(given, Mapping):
         if "limit" not in given:
             ctx.problems.append(

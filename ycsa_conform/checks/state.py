@@ -48,7 +48,7 @@ from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit, ParamRef
 from ycsa_conform.result import Verdict
 from ycsa_conform.transport import Device, Reading
-from ycsa_conform.units import format_quantity
+from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome
 
@@ -92,22 +92,46 @@ class Assumed:
     equals: Value | None = None
     limit: Limit | None = None
     set_to: Value | None = None
+    # With `limit`: the limit bounds the age of a time stamp (the host's clock when it was
+    # read, minus the stamp), as "the latest event happened during the acceptance".
+    age: bool = False
 
     def holds(self, reading: Reading, parameters: Mapping[str, Any], role: str) -> bool:
         """Whether the reading is in this state; a value that cannot be judged raises."""
         if self.limit is None:
             assert self.equals is not None
             return equal(reading.value, self.equals)
-        judgement = judge(reading.value, self.limit.resolve(parameters))
+        judgement = judge(self._value(reading, role), self.limit.resolve(parameters))
         if judgement.verdict is Verdict.ERROR:
             raise DeviceError(f"{role} {self.point} cannot show the state: {judgement.text}")
         return judgement.verdict in (Verdict.PASS, Verdict.MARGINAL)
+
+    def _value(self, reading: Reading, role: str) -> Any:
+        if not self.age:
+            return reading.value
+        if not isinstance(reading.value, pint.Quantity):
+            raise DeviceError(f"{role} {self.point} reads {reading.value!r}, not a time stamp")
+        stamp = float(reading.value.to(ureg.second).magnitude)
+        return ureg.Quantity(reading.at - stamp, ureg.second)
 
     def describe(self, parameters: Mapping[str, Any]) -> str:
         if self.limit is None:
             assert self.equals is not None
             return f"{self.point} {show(self.equals)}"
-        return f"{self.point} {self.limit.resolve(parameters).describe()}"
+        age = "the age of " if self.age else ""
+        return f"{age}{self.point} {self.limit.resolve(parameters).describe()}"
+
+    def shown(self, reading: Reading) -> str:
+        """The reading as the state's reason gives it ("door_event_time 3 h old")."""
+        if self.age and isinstance(reading.value, pint.Quantity):
+            old = self._value(reading, "")
+            return f"{self.point} {format_quantity(old.to(_age_unit(old)))} old"
+        return f"{self.point} {show(reading.value)}"
+
+
+def _age_unit(age: pint.Quantity[Any]) -> str:
+    seconds = abs(float(age.to(ureg.second).magnitude))
+    return "d" if seconds >= 2 * 86400 else "h" if seconds >= 2 * 3600 else "s"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,7 +179,7 @@ def unmapped(device: Device, points: Iterable[str]) -> frozenset[str]:
 
 
 def _readings_text(unheld: Sequence[Assumed], readings: Mapping[str, Reading]) -> str:
-    return ", ".join(f"{s.point} {show(readings[s.point].value)}" for s in unheld)
+    return ", ".join(s.shown(readings[s.point]) for s in unheld)
 
 
 def judge_in_state(
