@@ -6,6 +6,7 @@ verified before anything is judged, never judged in the wrong state.
       target_light_command: 100 %
       actual_light_state: ">= 95 %"        # a limit: verified only (it follows from the commands)
       # {limit: "> 0 %", set: 100 %}       # a limit verified, and this value set when it fails
+      # door_event_time: {age: "<= 1 h"}  # the age of a time stamp, verified only
     restore: [auto_mode]                   # side effects of those writes, put back as well
     settle: $dimming_settle                # wait after setting the state (default 1 s)
 
@@ -26,7 +27,15 @@ with the lamp switched off"):
    ("after setting …"). Then the check judges, and the written points are put back in reverse
    order and then the `restore` points, even when a write, a read or the judgement failed. A
    restore that fails is an error naming each point, raised over any other outcome: a device
-   left commanded is what the operator must hear first.
+   left commanded is what the operator must hear first. A write the device map refuses (a
+   read-only relay, a value outside its writable range) is sent nowhere: the state cannot be
+   set, as without --allow-actuation, so the verdict is step 4's with the refusal as reason.
+
+A point the profile marks `optional` that only carries a state (in `requires`, `restore` or
+`unless`) is used when the device's map has it and left out when not: a dimming-only
+controller has no relay (`lamp_on`) to be off, and is lit when commanded above 0 %. Such points
+are `Use.when_mapped`, never a gap; the points set are `Use.establishes`, never a gap when
+mapped read-only (step 5).
 
 `unless` is the older, narrower form (not applicable while a point reads a value). A state
 named there is as transient as one named here (a lamp off in daytime, a dimming command of
