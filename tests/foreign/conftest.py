@@ -36,7 +36,7 @@ class Broker:
     def wait_for_subscription(self, topic: str, *, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if f" {topic}" in self.log.read_text(encoding="utf-8", errors="replace"):
+            if self.log.exists() and f" {topic}" in self.log.read_text(errors="replace"):
                 return
             time.sleep(0.02)
         raise TimeoutError(f"nobody subscribed to {topic} within {timeout:g} s")
@@ -81,7 +81,8 @@ def foreign_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]
         if process.poll() is None:
             break
     else:
-        pytest.fail(f"mosquitto did not start: {process.stderr.read() if process.stderr else ''}")
+        said = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        pytest.fail(f"mosquitto did not start: {said}")
     try:
         yield Broker("127.0.0.1", port, log)
     finally:

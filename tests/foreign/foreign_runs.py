@@ -111,7 +111,8 @@ class Run:
             f"{requirement} has no measurement {name!r}: "
             f"{[m['name'] for m in self.results[requirement]['measurements']]}"
         )
-        return found[0]
+        first: dict[str, Any] = found[0]
+        return first
 
 
 def run_profile(pytester: pytest.Pytester, site: Path, *args: str) -> Run:

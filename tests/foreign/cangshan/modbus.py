@@ -289,7 +289,8 @@ class ModbusSide:
         await rtu.serve_forever(background=True)
         tcp = ModbusTcpServer(behind_gateway, address=("127.0.0.1", 0))
         await tcp.serve_forever(background=True)
-        self.tcp_port = tcp.transport.sockets[0].getsockname()[1]
+        listening: Any = tcp.transport  # an asyncio Server: the port bound to 0
+        self.tcp_port = listening.sockets[0].getsockname()[1]
         self._servers = [rtu, tcp]
 
     async def _stop(self) -> None:
