@@ -21,8 +21,9 @@ check:
   settle: $dimming_settle          # with requires: wait after setting the state (default 1 s)
   resultant: true                  # optional, with two angle points (points: [tilt_x, tilt_y]):
                                    # also judge the resultant inclination (see below)
-  optional: [lamp_on]              # optional: points a device may lack; a map without them
-                                   # makes the requirement not applicable (ycsa_conform.contract)
+  optional: [lamp_on]              # optional: points a device may lack. Without a point it
+                                   # judges, the requirement is not applicable; a state point
+                                   # (requires, restore, unless) is then left out (state.py)
 
 Samples of a window are never served from the run's poll: each is read from the device when it
 is due, so the window sees how the value moves, not one poll repeated.
