@@ -685,6 +685,16 @@ def _modbus_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
 _BITS = (Table.COIL, Table.DISCRETE_INPUT)
 
 
+def _a(table: Table) -> str:
+    """'a coil', 'a discrete input', 'a holding register', 'an input register'."""
+    return {
+        Table.COIL: "a coil",
+        Table.DISCRETE_INPUT: "a discrete input",
+        Table.HOLDING: "a holding register",
+        Table.INPUT: "an input register",
+    }[table]
+
+
 def _modbus_form(
     doc: Document,
     where: tuple[str, ...],
@@ -704,7 +714,7 @@ def _modbus_form(
     if point_type is DataType.BOOL and table not in _BITS:
         problem(
             "type",
-            f"'bool' is the type of a coil or discrete input, not of a {table} register; "
+            f"'bool' is the type of a coil or discrete input, not of {_a(table)}; "
             + (
                 "set table to 'coil' or 'discrete_input', or for an on/off register give type "
                 "'uint16' (on when nonzero, or declare its 'on:' and 'off:' values), or add "
@@ -718,7 +728,7 @@ def _modbus_form(
     elif not flag and point_type is DataType.BOOL:
         problem(
             "type",
-            f"{name} is a number ({POINTS[name].unit or 'plain'}), a {table} holds one bit; "
+            f"{name} is a number ({POINTS[name].unit or 'plain'}), {_a(table)} holds one bit; "
             "map it to a holding or input register with a number type such as 'uint16'",
         )
     elif flag and table not in _BITS and point_type not in _FLAG_REGISTER_TYPES:
@@ -734,7 +744,7 @@ def _modbus_form(
         if not flag:
             problem(key, f"'{key}' is for on/off points (like lamp_on); {name} is a number")
         elif table in _BITS:
-            problem(key, f"a {table} is already one bit; remove '{key}'")
+            problem(key, f"{_a(table)} is already one bit; remove '{key}'")
     if flag and table not in _BITS:
         if "bit" in raw and ("on" in raw or "off" in raw):
             problem("bit", "a bit is on when set; give either 'bit:' or 'on:'/'off:', not both")
@@ -761,13 +771,13 @@ def _modbus_form(
         if codes is None:
             problem(
                 "write_function",
-                f"a {table} cannot be written over Modbus; only coils (5, 15) and holding "
+                f"{_a(table)} cannot be written over Modbus; only coils (5, 15) and holding "
                 "registers (6, 16) can",
             )
         elif function not in codes:
             problem(
                 "write_function",
-                f"function {function} does not write a {table}; give "
+                f"function {function} does not write {_a(table)}; give "
                 f"{' or '.join(map(str, codes))}",
             )
         elif function == 6 and point_type.registers > 1:

@@ -108,3 +108,57 @@ def test_a_missing_schema_file_is_named(tmp_path: Path) -> None:
     [problem] = problems(path)
     assert "telemetry.schema.json not found; give a path relative to map.yaml" in problem
     assert ":5: $.topics.telemetry.schema" in problem
+
+
+# -- ranges on every protocol -----------------------------------------------------------------
+
+
+def test_a_dlt645_point_declares_its_range(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        DLT + "  supply_voltage: {di: '02010100', format: XXX.X, unit: V, range: '0 V .. 300 V'}\n",
+    )
+    point = load_devicemap(path).points["supply_voltage"]
+
+    assert point.plausible is not None
+    assert point.plausible.text == "0 V .. 300 V"
+    assert point.location == "DI 02010100"
+
+
+def test_an_mqtt_point_declares_its_range_in_any_unit_of_its_dimension(tmp_path: Path) -> None:
+    path = mqtt_map(
+        tmp_path,
+        TOPICS + "points:\n  active_power: "
+        "{topic: telemetry, pointer: /p, unit: kW, range: '0 W .. 300 W'}\n",
+        schema={"type": "object"},
+    )
+    point = load_devicemap(path).points["active_power"]
+
+    assert point.plausible is not None
+    assert point.plausible.resolve({}).upper == 300 * ureg.watt
+    assert point.location == "/p of topic 'telemetry'"
+
+
+def test_an_mqtt_flag_has_no_range(tmp_path: Path) -> None:
+    path = mqtt_map(
+        tmp_path,
+        TOPICS + "points:\n  lamp_on: {topic: telemetry, pointer: /on, range: '0 .. 1'}\n",
+        schema={"type": "object"},
+    )
+
+    assert problems(path) == [
+        f"{path}:7: $.points.lamp_on.range: lamp_on is an on/off point, which has no range; "
+        "remove it"
+    ]
+
+
+def test_a_dlt645_range_in_the_wrong_dimension_is_named(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        DLT + "  frequency: {di: '02800002', format: XX.XX, unit: Hz, range: '45 V .. 55 V'}\n",
+    )
+
+    assert problems(path) == [
+        f"{path}:5: $.points.frequency.range: range '45 V .. 55 V' is not in the point's unit Hz; "
+        "write it in Hz"
+    ]

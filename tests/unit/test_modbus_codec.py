@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import struct
 
 import pytest
 
+from ycsa_conform.devicemap import ORDERS as SPELLINGS
 from ycsa_conform.devicemap import ByteOrder, DataType, ModbusPoint, Table
-from ycsa_conform.errors import DecodeError
+from ycsa_conform.errors import DecodeError, ImplausibleValue
 from ycsa_conform.transport import DeviceAddress, parse_device_uri
 from ycsa_conform.transport.modbus import decode, encode
 from ycsa_conform.units import ureg
@@ -25,9 +27,13 @@ def point(
     scale: float = 1.0,
     offset: float = 0.0,
     table: Table = Table.HOLDING,
+    name: str = "supply_voltage",
+    bit: int | None = None,
+    on: int | None = None,
+    off: int | None = None,
 ) -> ModbusPoint:
     return ModbusPoint(
-        name="supply_voltage",
+        name=name,
         table=table,
         address=100,
         type=type_,
@@ -35,18 +41,24 @@ def point(
         word_order=word_order,
         scale=scale,
         offset=offset,
-        unit=ureg.volt,
+        unit=ureg.volt if name == "supply_voltage" else ureg.dimensionless,
         writable=None,
+        bit=bit,
+        on=on,
+        off=off,
     )
 
 
 # Values at and near each type's ends, and ordinary ones.
-VALUES = {
+VALUES: dict[DataType, list[float]] = {
     DataType.INT16: [-32768, -1, 0, 1, 1234, 32767],
     DataType.UINT16: [0, 1, 0x1234, 65535],
     DataType.INT32: [-(2**31), -70000, -1, 0, 70000, 2**31 - 1],
     DataType.UINT32: [0, 1, 0x12345678, 2**32 - 1],
     DataType.FLOAT32: [0.0, -1.5, 230.5, 3.4e38, 1.17549435e-38, 0.96],
+    DataType.INT64: [-(2**63), -(2**40), -1, 0, 123456789012, 2**53],
+    DataType.UINT64: [0, 1, 123456789012, 2**53],
+    DataType.FLOAT64: [0.0, -1.5, 230.5, 1.7e308, 2.2250738585072014e-308, 0.1],
 }
 
 
@@ -88,6 +100,140 @@ def test_known_float32_registers_decode_in_each_order(
     assert encode(p, 230.5) == registers
 
 
+def _by_hand(data: bytes, order: str) -> list[int]:
+    """The registers `data` (big-endian bytes A B C D ...) occupy in `order`, worked out
+    without the codec: split into words, swap the bytes of each (BADC, DCBA), reverse the
+    words (CDAB, DCBA)."""
+    byte_order, word_order = SPELLINGS[order]
+    words = [data[i : i + 2] for i in range(0, len(data), 2)]
+    if byte_order is ByteOrder.LITTLE:
+        words = [w[::-1] for w in words]
+    if word_order is ByteOrder.LITTLE:
+        words.reverse()
+    return [int.from_bytes(w, "big") for w in words]
+
+
+def test_orders_are_the_pairs_of_byte_and_word_order() -> None:
+    assert SPELLINGS == {
+        "ABCD": (ByteOrder.BIG, ByteOrder.BIG),
+        "CDAB": (ByteOrder.BIG, ByteOrder.LITTLE),
+        "BADC": (ByteOrder.LITTLE, ByteOrder.BIG),
+        "DCBA": (ByteOrder.LITTLE, ByteOrder.LITTLE),
+    }
+    for order, (byte_order, word_order) in SPELLINGS.items():
+        assert point(DataType.FLOAT32, byte_order=byte_order, word_order=word_order).order == order
+
+
+# 230.5 as float64 is 0x406CD00000000000; 123456789012 as uint64 is 0x0000001CBE991A14.
+@pytest.mark.parametrize(
+    ("order", "float64", "uint64"),
+    [
+        ("ABCD", [0x406C, 0xD000, 0x0000, 0x0000], [0x0000, 0x001C, 0xBE99, 0x1A14]),
+        ("CDAB", [0x0000, 0x0000, 0xD000, 0x406C], [0x1A14, 0xBE99, 0x001C, 0x0000]),
+        ("BADC", [0x6C40, 0x00D0, 0x0000, 0x0000], [0x0000, 0x1C00, 0x99BE, 0x141A]),
+        ("DCBA", [0x0000, 0x0000, 0x00D0, 0x6C40], [0x141A, 0x99BE, 0x1C00, 0x0000]),
+    ],
+)
+def test_64_bit_values_take_four_registers_in_each_order(
+    order: str, float64: list[int], uint64: list[int]
+) -> None:
+    byte_order, word_order = SPELLINGS[order]
+    double = point(DataType.FLOAT64, byte_order=byte_order, word_order=word_order)
+    counter = point(DataType.UINT64, byte_order=byte_order, word_order=word_order)
+
+    assert float64 == _by_hand(struct.pack(">d", 230.5), order)
+    assert uint64 == _by_hand(struct.pack(">Q", 123456789012), order)
+    assert encode(double, 230.5) == float64
+    assert decode(double, float64) == 230.5
+    assert encode(counter, 123456789012) == uint64
+    assert decode(counter, uint64) == 123456789012
+
+
+def test_int64_is_twos_complement_over_four_registers() -> None:
+    assert encode(point(DataType.INT64), -2) == [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE]
+    cdab = point(DataType.INT64, word_order=ByteOrder.LITTLE)
+    assert decode(cdab, [0xFFFE, 0xFFFF, 0xFFFF, 0xFFFF]) == -2
+
+
+def test_a_64_bit_value_keeps_fifteen_significant_digits() -> None:
+    energy = point(DataType.UINT64, scale=0.001)  # Wh counted, kWh read
+    assert decode(energy, _by_hand(struct.pack(">Q", 123456789012345), "ABCD")) == (
+        123456789012.345
+    )
+
+
+def test_a_64_bit_value_needs_four_registers() -> None:
+    with pytest.raises(
+        DecodeError, match=r"float64 needs 4 register\(s\) at holding register 100, "
+    ):
+        decode(point(DataType.FLOAT64), [0x406C, 0xD000])
+
+
+def test_a_float_too_big_for_float32_is_refused_with_the_type() -> None:
+    with pytest.raises(ValueError, match="supply_voltage: 1e\\+39 does not fit a float32"):
+        encode(point(DataType.FLOAT32), 1e39)
+
+
+# -- on/off points ----------------------------------------------------------------------------
+
+
+def relay(type_: DataType = DataType.UINT16, **kw: object) -> ModbusPoint:
+    return point(type_, name="lamp_on", **kw)  # type: ignore[arg-type]
+
+
+def test_a_flag_in_a_register_reads_nonzero_as_on_and_writes_1_and_0() -> None:
+    p = relay()
+    assert [decode(p, [r]) for r in (0, 1, 2, 0xFFFF)] == [False, True, True, True]
+    assert encode(p, True) == [1]
+    assert encode(p, False) == [0]
+    assert decode(relay(DataType.INT16), [0xFFFF]) is True  # -1
+
+
+def test_a_flag_with_declared_on_and_off_values_reads_and_writes_them() -> None:
+    p = relay(on=0xFF00, off=0x0000)
+    assert decode(p, [0xFF00]) is True
+    assert decode(p, [0x0000]) is False
+    assert encode(p, True) == [0xFF00]
+    assert encode(p, False) == [0]
+    signed = relay(DataType.INT16, on=-1, off=1)
+    assert decode(signed, [0xFFFF]) is True
+    assert encode(signed, False) == [1]
+
+
+def test_a_flag_register_holding_neither_declared_value_is_implausible() -> None:
+    with pytest.raises(ImplausibleValue) as info:
+        decode(relay(on=0xFF00, off=0), [0x0001])
+    assert str(info.value) == (
+        "lamp_on: holding register 100 holds 1 (0x0001), neither the declared on value 65280 "
+        "nor the off value 0; check the point's address and its on:/off: values in the "
+        "device map"
+    )
+
+
+def test_a_bit_of_a_status_word_reads_that_bit() -> None:
+    word = 0b1000_0000_0000_0101  # bits 0, 2 and 15 set
+    assert [decode(relay(bit=b), [word]) for b in (0, 1, 2, 15)] == [True, False, True, True]
+    # Byte-swapped registers (BADC): bit 0 is in the second byte on the wire.
+    swapped = relay(bit=0, byte_order=ByteOrder.LITTLE)
+    assert decode(swapped, [0x0100]) is True
+    assert decode(swapped, [0x0001]) is False
+
+
+def test_a_status_word_bit_is_written_over_the_current_register() -> None:
+    p = relay(bit=2)
+    assert encode(p, True, current=0b1000_0000_0000_0001) == [0b1000_0000_0000_0101]
+    assert encode(p, False, current=0xFFFF) == [0xFFFB]
+    assert encode(relay(bit=0, byte_order=ByteOrder.LITTLE), True, current=0x0000) == [0x0100]
+    with pytest.raises(ValueError, match=r"bit 2 of a register: writing it needs the register's "):
+        encode(p, True)
+
+
+def test_a_flag_takes_true_or_false_in_every_form() -> None:
+    for form in (relay(), relay(on=1, off=0), relay(bit=3)):
+        with pytest.raises(ValueError, match="lamp_on is a flag; give True or False, not 1"):
+            encode(form, 1, current=0)
+
+
 def test_word_swapped_meter_pair_reads_as_the_meter_means_it() -> None:
     # 229.87 V from a meter that sends the low word first (CDAB).
     p = point(DataType.FLOAT32, word_order=ByteOrder.LITTLE)
@@ -121,10 +267,18 @@ def test_signed_values_use_twos_complement() -> None:
 @pytest.mark.parametrize(
     "registers", [[0x7FC0, 0x0000], [0x7F80, 0x0000], [0xFF80, 0x0000]], ids=["nan", "inf", "-inf"]
 )
-def test_non_finite_float32_is_a_decode_error(registers: list[int]) -> None:
-    with pytest.raises(DecodeError, match=r"0x7FC0|0x7F80|0xFF80") as info:
+def test_non_finite_float32_is_an_implausible_value(registers: list[int]) -> None:
+    with pytest.raises(ImplausibleValue, match=r"0x7FC0|0x7F80|0xFF80") as info:
         decode(point(DataType.FLOAT32), registers)
-    assert "byte/word order" in str(info.value)
+    assert "as float32 (order ABCD: big-endian bytes, big-endian words)" in str(info.value)
+    assert str(info.value).endswith(
+        "the device reports no valid value, or the device map's byte/word order is wrong"
+    )
+
+
+def test_a_float64_nan_is_an_implausible_value() -> None:
+    with pytest.raises(ImplausibleValue, match="registers 0x7FF8 0x0000 0x0000 0x0000 at "):
+        decode(point(DataType.FLOAT64), [0x7FF8, 0, 0, 0])
 
 
 def test_wrong_register_count_is_a_decode_error() -> None:

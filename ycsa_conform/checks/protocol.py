@@ -435,11 +435,12 @@ def _shown(point: ModbusPoint, value: float | None) -> str:
 
 
 def _plausible(point: ModbusPoint, value: float | None) -> bool:
-    from ycsa_conform.transport.writable import within
+    """The rule every read is held to (transport.poll), so probe and reads agree."""
+    from ycsa_conform.transport.poll import implausibility
 
     assert point.plausible is not None
-    return value is not None and within(
-        point.plausible.resolve({}), ureg.Quantity(value, point.unit)
+    return value is not None and (
+        implausibility(point.plausible, ureg.Quantity(value, point.unit)) is None
     )
 
 

@@ -27,13 +27,14 @@ import pint
 
 from ycsa_conform.devicemap import DeviceMap, Dlt645Point, ModbusPoint, Point
 from ycsa_conform.errors import DeviceError, ImplausibleValue
+from ycsa_conform.limit import Limit
 from ycsa_conform.result import Source
 from ycsa_conform.units import format_unit
 
 from . import Device, Reading
 from .writable import within
 
-__all__ = ["PolledDevice", "plausible"]
+__all__ = ["RESOLUTION", "PolledDevice", "implausibility", "plausible"]
 
 # Called after each read with True when it polled the device (the recorder cites polls so).
 PollHook = Callable[[bool], None]
@@ -156,31 +157,58 @@ class PolledDevice:
         self.device.close()
 
 
+# A nonzero reading smaller than this fraction of its declared range's span is implausible:
+# no instrument resolves nine decades below its full scale (a 24-bit converter spans about
+# seven), while a float32 read in the wrong word order often comes out as 1e-23 or 1e-41 -
+# inside "0 W .. 300 W", and it would "meet <= 0.5 W".
+RESOLUTION = 1e-9
+
+
+def implausibility(plausible: Limit | None, value: pint.Quantity[Any]) -> str | None:
+    """Why `value` cannot be a reading of a point whose map declares `plausible` (its
+    `range:`), or None when it can be: not a finite number; outside the range; nonzero yet
+    finer than RESOLUTION of the range's span. Without a range, only finiteness is checked."""
+    magnitude = float(value.magnitude)
+    if not math.isfinite(magnitude):
+        return "not a finite number"
+    if plausible is None:
+        return None
+    declared = plausible.resolve({})
+    # devicemap insists on both ends
+    assert declared.lower is not None
+    assert declared.upper is not None
+    if not value.is_compatible_with(declared.lower) or not within(declared, value):
+        return f"outside its declared range {plausible.text}"
+    low = float(declared.lower.to(value.units).magnitude)
+    high = float(declared.upper.to(value.units).magnitude)
+    finest = (high - low) * RESOLUTION
+    if 0 < abs(magnitude) < finest:
+        threshold = f"{finest:.3g} {format_unit(value.units)}".rstrip()
+        return (
+            f"nonzero yet under {RESOLUTION:g} of the span of its declared range "
+            f"{plausible.text} ({threshold}), finer than any instrument resolves"
+        )
+    return None
+
+
 def plausible(
     result: Reading | DeviceError, *, device: str, devicemap: DeviceMap | None
 ) -> Reading | DeviceError:
-    """`result`, or ImplausibleValue when it is a number outside its point's declared `range`
-    or not finite (finiteness needs no declared range). Flags and texts pass as they are."""
+    """`result`, or ImplausibleValue when `implausibility` finds its number impossible for
+    its point. Flags and texts pass as they are."""
     if isinstance(result, DeviceError) or not isinstance(result.value, pint.Quantity):
         return result
     value = result.value
     point = devicemap.points.get(result.point) if devicemap is not None else None
-    magnitude = float(value.magnitude)
-    shown = f"{magnitude:.6g} {format_unit(value.units)}".rstrip()
-    where = f" from {point.location}" if point is not None else ""
-    if not math.isfinite(magnitude):
-        rule = "which is not a finite number"
-    elif point is None or point.plausible is None:
+    rule = implausibility(point.plausible if point is not None else None, value)
+    if rule is None:
         return result
-    else:
-        declared = point.plausible.resolve({})
-        compatible = declared.lower is None or value.is_compatible_with(declared.lower)
-        if compatible and within(declared, value):
-            return result
-        rule = f"outside the declared range {point.plausible.text}"
-    mapped = f" of device map {devicemap.id!r} ({devicemap.path})" if devicemap is not None else ""
+    shown = f"{float(value.magnitude):.6g} {format_unit(value.units)}".rstrip()
+    where = f" from {point.location}" if point is not None else ""
+    if devicemap is not None:
+        where += f" of device map {devicemap.id!r} ({devicemap.path})"
     return ImplausibleValue(
-        f"{device} {result.point}: implausible value {shown}{where}, {rule}{mapped}; "
+        f"{device} {result.point}: implausible value {shown}{where}: {rule}; "
         f"check {_suspects(point)}"
     )
 
