@@ -138,6 +138,14 @@ class ModbusPoint:
         return POINTS[self.name].unit == "flag"
 
     @property
+    def quantum(self) -> float | None:
+        """The smallest nonzero magnitude the encoding carries (one count × scale); None for
+        floats, which carry any."""
+        if self.type in (DataType.FLOAT32, DataType.FLOAT64):
+            return None
+        return abs(self.scale)
+
+    @property
     def order(self) -> str:
         """The combined spelling of byte and word order: 'ABCD', 'CDAB', 'BADC' or 'DCBA'."""
         return next(k for k, v in ORDERS.items() if v == (self.byte_order, self.word_order))
@@ -185,6 +193,11 @@ class Dlt645Point:
     @property
     def location(self) -> str:
         return f"DI {self.di:08X}"
+
+    @property
+    def quantum(self) -> float | None:
+        """The smallest nonzero magnitude the BCD format carries (its last decimal)."""
+        return float(10**-self.decimals)
 
     @property
     def digits(self) -> int:
@@ -238,6 +251,11 @@ class MqttPoint:
     @property
     def location(self) -> str:
         return f"{self.pointer} of topic {self.topic!r}"
+
+    @property
+    def quantum(self) -> float | None:
+        """One count × scale: a payload sending whole counts never reads below it."""
+        return abs(self.scale)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

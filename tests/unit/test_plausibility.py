@@ -32,6 +32,8 @@ points:
   air_temperature: {address: 5, type: int16, scale: 0.1, unit: degC, range: "-40 degC .. 80 degC"}
   power_factor: {address: 4, type: uint16, scale: 0.001, unit: "", range: "0 .. 1"}
   frequency: {address: 6, type: uint16, scale: 0.01, unit: Hz}
+  active_energy:
+    {address: 8, type: uint32, scale: 0.001, unit: kWh, range: "0 kWh .. 4294967.295 kWh"}
   lamp_on: {table: coil, address: 0, type: bool}
 """
 METER = """\
@@ -213,3 +215,21 @@ def test_the_resolution_rule_scales_with_the_span() -> None:
         "outside its declared range 0 lx .. 200000 lx"
     )
     assert implausibility(None, ureg.Quantity(1e-30, "lx")) is None
+
+
+def test_one_count_of_an_integer_register_is_a_reading_however_wide_the_range(
+    tmp_path: Path,
+) -> None:
+    # 1e-9 of 0 .. 4294967.295 kWh is 4.3 Wh; the register counts whole Wh from 0.
+    lamp = load(tmp_path, LAMP)
+    first = reading("active_energy", ureg.Quantity(0.001, "kWh"))
+
+    assert plausible(first, device="lamp", devicemap=lamp) is first
+
+
+def test_the_floor_is_capped_by_the_quantum_in_the_values_unit() -> None:
+    span = parse_limit("0 kWh .. 4294967.295 kWh")
+
+    assert implausibility(span, ureg.Quantity(0.001, "kWh"), quantum=0.001) is None
+    assert implausibility(span, ureg.Quantity(0.001, "kWh")) is not None  # a float has none
+    assert implausibility(span, ureg.Quantity(1e-12, "kWh"), quantum=0.001) is not None

@@ -440,7 +440,8 @@ def _plausible(point: ModbusPoint, value: float | None) -> bool:
 
     assert point.plausible is not None
     return value is not None and (
-        implausibility(point.plausible, ureg.Quantity(value, point.unit)) is None
+        implausibility(point.plausible, ureg.Quantity(value, point.unit), quantum=point.quantum)
+        is None
     )
 
 

@@ -29,7 +29,7 @@ from ycsa_conform.devicemap import DeviceMap, Dlt645Point, ModbusPoint, Point
 from ycsa_conform.errors import DeviceError, ImplausibleValue
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Source
-from ycsa_conform.units import format_unit
+from ycsa_conform.units import format_unit, ureg
 
 from . import Device, Reading
 from .writable import within
@@ -160,14 +160,20 @@ class PolledDevice:
 # A nonzero reading smaller than this fraction of its declared range's span is implausible:
 # no instrument resolves nine decades below its full scale (a 24-bit converter spans about
 # seven), while a float32 read in the wrong word order often comes out as 1e-23 or 1e-41 -
-# inside "0 W .. 300 W", and it would "meet <= 0.5 W".
+# inside "0 W .. 300 W", and it would "meet <= 0.5 W". The floor never exceeds the point's
+# quantum (one count × scale of an integer register, a BCD format's last digit): a counter
+# reading one count is a reading, however wide its range.
 RESOLUTION = 1e-9
 
 
-def implausibility(plausible: Limit | None, value: pint.Quantity[Any]) -> str | None:
+def implausibility(
+    plausible: Limit | None, value: pint.Quantity[Any], *, quantum: float | None = None
+) -> str | None:
     """Why `value` cannot be a reading of a point whose map declares `plausible` (its
     `range:`), or None when it can be: not a finite number; outside the range; nonzero yet
-    finer than RESOLUTION of the range's span. Without a range, only finiteness is checked."""
+    finer than RESOLUTION of the range's span (and than `quantum`, the smallest nonzero value
+    the point's encoding carries, in the value's unit). Without a range, only finiteness is
+    checked."""
     magnitude = float(value.magnitude)
     if not math.isfinite(magnitude):
         return "not a finite number"
@@ -182,6 +188,8 @@ def implausibility(plausible: Limit | None, value: pint.Quantity[Any]) -> str | 
     low = float(declared.lower.to(value.units).magnitude)
     high = float(declared.upper.to(value.units).magnitude)
     finest = (high - low) * RESOLUTION
+    if quantum is not None:
+        finest = min(finest, quantum)
     if 0 < abs(magnitude) < finest:
         threshold = f"{finest:.3g} {format_unit(value.units)}".rstrip()
         return (
@@ -200,7 +208,14 @@ def plausible(
         return result
     value = result.value
     point = devicemap.points.get(result.point) if devicemap is not None else None
-    rule = implausibility(point.plausible if point is not None else None, value)
+    rule = None
+    if point is None:
+        rule = implausibility(None, value)
+    else:
+        quantum = point.quantum
+        if quantum is not None:
+            quantum = float(ureg.Quantity(quantum, point.unit).to(value.units).magnitude)
+        rule = implausibility(point.plausible, value, quantum=quantum)
     if rule is None:
         return result
     shown = f"{float(value.magnitude):.6g} {format_unit(value.units)}".rstrip()
