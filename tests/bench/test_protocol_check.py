@@ -406,3 +406,59 @@ def test_a_silent_meter_has_no_response_time(meter_line: tuple[PtyPair, DeviceMa
 
     assert outcome.verdict is Verdict.ERROR
     assert "no answer from meter" in outcome.reason
+
+
+def test_word_order_on_a_silent_device_is_one_error_naming_it(tmp_path: Path) -> None:
+    with PtyPair.open() as pair:  # nobody on the bench end
+        uri = f"modbus-rtu://{pair.device_path}?baud=9600&unit=1"
+        where = target(spec("lamp", uri, load_devicemap(MAPS / "lamp-controller.yaml"), 0.2))
+        outcome, _ = decide(ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER), where)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.reason.startswith("cannot be decided: no answer from lamp at modbus-rtu://")
+    assert outcome.reason.count("cannot be decided") == 1
+    assert outcome.reason.endswith("(probed: lamp)")
+    assert all(m.verdict is Verdict.ERROR for m in outcome.measurements)
+
+
+def test_word_order_on_a_target_without_modbus_devices_is_not_applicable(
+    meter_line: tuple[PtyPair, DeviceMap],
+) -> None:
+    pair, devicemap = meter_line
+    where = target(spec("meter", f"dlt645://{pair.device_path}?address={METER}", devicemap))
+    outcome, opened = decide(ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER), where)
+
+    assert outcome.verdict is Verdict.NOT_APPLICABLE
+    assert outcome.reason == "not applicable: target T1 has no Modbus device"
+    assert opened == {}
+
+
+def test_word_order_where_no_modbus_device_has_a_wide_point_is_not_applicable(
+    tmp_path: Path,
+) -> None:
+    uri = "modbus-tcp://127.0.0.1:1?unit=4"  # never contacted: decided from the map
+    where = target(spec("tilt", uri, load_devicemap(MAPS / "tilt-sensor.yaml")))
+    outcome, opened = decide(ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER), where)
+
+    assert outcome.verdict is Verdict.NOT_APPLICABLE
+    assert outcome.reason == (
+        "not applicable: no Modbus device of T1 has a 32- or 64-bit point: tilt (device map "
+        "'ycsa-bench/tilt-sensor' has no 32- or 64-bit point)"
+    )
+    assert opened == {}
+
+
+def test_a_wide_point_without_a_range_cannot_be_decided_naming_the_fix(tmp_path: Path) -> None:
+    text = (MAPS / "environment-sensor.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "environment-sensor.yaml"
+    path.write_text(text.replace(', range: "0 lx .. 200000 lx"', ""), encoding="utf-8")
+    where = target(spec("environment", "modbus-tcp://127.0.0.1:1?unit=3", load_devicemap(path)))
+
+    outcome, _ = decide(ProtocolCheck(device="any", probe=ProbeKind.WORD_ORDER), where)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.reason == (
+        "cannot be decided: none of the 32- or 64-bit points of environment's map "
+        f"{path} (ambient_illuminance) declares the values it can plausibly take; add range: "
+        "'LOW .. HIGH' to them (probed: environment)"
+    )

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ycsa_conform.checks.base import Use
 from ycsa_conform.checks.protocol import (
+    ANY_DEVICE,
     DEFAULT_MARGIN,
     ProbeKind,
     ProtocolCheck,
@@ -184,3 +186,50 @@ def test_probes_belong_to_modbus_maps_only(tmp_path: Path) -> None:
     [problem] = [str(p) for p in excinfo.value.problems]
     assert problem.startswith(f"{path}:4: $.probes: ")
     assert problem.endswith("remove 'probes' from this dlt645 map")
+
+
+# -- device: any ------------------------------------------------------------------------------
+
+
+def test_word_order_on_any_device_needs_and_uses_no_particular_role(tmp_path: Path) -> None:
+    check = (
+        load_profile(profile_with(tmp_path, "device: any\nprobe: word_order"))
+        .requirements[-1]
+        .check
+    )
+
+    assert isinstance(check, ProtocolCheck)
+    assert check.device == ANY_DEVICE
+    assert check.needs() == ()
+    assert check.uses() == ()
+
+
+def test_a_named_probe_uses_its_roles_map_without_naming_points(tmp_path: Path) -> None:
+    check = (
+        load_profile(profile_with(tmp_path, "device: lamp\nprobe: foreign_unit"))
+        .requirements[-1]
+        .check
+    )
+
+    assert check.uses() == (Use(role="lamp"),)
+
+
+def test_any_device_is_for_the_word_order_probe_only(tmp_path: Path) -> None:
+    path = profile_with(tmp_path, "device: any\nprobe: illegal_address")
+
+    [problem] = problems(path)
+
+    assert problem.endswith(
+        ".check.device: 'device: any' (every Modbus device of the target) is for the word_order "
+        "probe; the illegal_address probe asks one device, so name its role, like 'device: lamp'"
+    )
+
+
+def test_smart_pole_probes_the_word_order_of_every_modbus_device() -> None:
+    [requirement] = [
+        r
+        for r in load_profile(data_dir("profiles") / "smart-pole.yaml").requirements
+        if r.id == "SP-DATA-023"
+    ]
+
+    assert requirement.check == ProtocolCheck(device=ANY_DEVICE, probe=ProbeKind.WORD_ORDER)

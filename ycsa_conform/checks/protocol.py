@@ -560,7 +560,8 @@ def _probe_word_order(role: str, spec: DeviceSpec, device: Any) -> _Probed:
     raw = device.read_registers([p.name for p in judged])
     decided = [_judge_point(role, p, raw[p.name], devicemap.path, device.source) for p in judged]
     verdict = worst([v for _, v, _ in decided])
-    reason = "; ".join(t for _, v, t in decided if v == verdict)
+    # A block that could not be read costs each of its points the same error: say it once.
+    reason = "; ".join(dict.fromkeys(t for _, v, t in decided if v == verdict))
     unjudged = [p.name for p in wide if p.plausible is None]
     if unjudged:
         reason += f" (not judged, no range in the map: {', '.join(unjudged)})"
