@@ -22,7 +22,7 @@ from ycsa_conform.bench.fault import (
 )
 from ycsa_conform.errors import InputError
 from ycsa_conform.profile import Profile, load_profile
-from ycsa_conform.result import Verdict
+from ycsa_conform.result import Result, Verdict
 from ycsa_conform.run import AcceptanceRun
 from ycsa_conform.site import load_site
 
@@ -40,9 +40,9 @@ def community_profile() -> Profile:
     return load_profile("smart-community")
 
 
-def verdicts(profile: Profile, bench: Bench, *, target: str | None = None) -> dict[str, Verdict]:
+def results(profile: Profile, bench: Bench, *, target: str | None = None) -> dict[str, Result]:
     """Every requirement of the profile against the running bench (or its `target` only):
-    id -> verdict.
+    id -> result.
 
     The run reads the bench site's own (stand-in) evidence file, as every run does.
     """
@@ -50,12 +50,31 @@ def verdicts(profile: Profile, bench: Bench, *, target: str | None = None) -> di
     run = AcceptanceRun(profiles=[profile], site=site)
     try:
         return {
-            case.requirement.id: run.decide(case).verdict
+            case.requirement.id: run.decide(case)
             for case in run.cases()
             if target in (None, case.target.id)
         }
     finally:
         run.close()
+
+
+def verdicts(profile: Profile, bench: Bench, *, target: str | None = None) -> dict[str, Verdict]:
+    """id -> verdict of `results`."""
+    return {k: r.verdict for k, r in results(profile, bench, target=target).items()}
+
+
+def assert_breaks_exactly(fault: Fault, decided: dict[str, Result]) -> None:
+    """What the fault documents, no more, no less: `breaks` with its verdict, `errors` as
+    errors, `untested` not applicable and untested; everything else passes."""
+    untested = {k for k, r in decided.items() if r.untested}
+    broken = {
+        k: r.verdict for k, r in decided.items() if r.verdict is not Verdict.PASS and not r.untested
+    }
+    assert {k for k, v in broken.items() if v is fault.verdict} == set(fault.breaks)
+    assert {k for k, v in broken.items() if v is not fault.verdict} == set(fault.errors)
+    assert set(broken.values()) <= {fault.verdict, Verdict.ERROR}
+    assert untested == set(fault.untested)
+    assert {decided[k].verdict for k in untested} <= {Verdict.NOT_APPLICABLE}
 
 
 # -- the catalogue as data --------------------------------------------------------------------
@@ -71,6 +90,8 @@ def test_the_catalogue_names_real_requirements_and_says_what_goes_wrong(profile:
         assert set(fault.breaks) <= ids, f"{name}: {set(fault.breaks) - ids} not in the profile"
         assert set(fault.errors) <= ids, f"{name}: {set(fault.errors) - ids} not in the profile"
         assert not set(fault.errors) & set(fault.breaks), name
+        assert set(fault.untested) <= ids, name
+        assert not set(fault.untested) & (set(fault.breaks) | set(fault.errors)), name
         assert fault.verdict in (Verdict.FAIL, Verdict.ERROR), name
         assert fault.description.strip(), name
         assert fault.overrides, name
@@ -231,6 +252,15 @@ def test_errors_belong_to_a_failing_fault_only(tmp_path: Path) -> None:
     assert fault.errors == ("SP-DATA-009",)
 
 
+def test_a_fault_lists_what_it_leaves_untested(tmp_path: Path) -> None:
+    (fault,) = _load(
+        tmp_path, GOOD.replace("verdict: fail", "untested: [SP-PWR-009]\n    verdict: fail")
+    ).values()
+
+    assert fault.untested == ("SP-PWR-009",)
+    assert FAULTS["dimming-not-honoured"].untested == ("SP-PWR-008",)
+
+
 def test_a_fault_without_breaks_is_refused(tmp_path: Path) -> None:
     line = _problem(tmp_path, GOOD.replace("[SP-PWR-008]", "[]"))
 
@@ -253,12 +283,9 @@ def test_the_healthy_bench_passes_every_requirement(profile: Profile) -> None:
 def test_each_fault_alone_breaks_exactly_what_it_names(profile: Profile, name: str) -> None:
     fault = FAULTS[name]
     with Bench.start(faults=[name]) as bench:
-        decided = verdicts(profile, bench)
+        decided = results(profile, bench)
 
-    broken = {k: v for k, v in decided.items() if v is not Verdict.PASS}
-    assert {k for k, v in broken.items() if v is fault.verdict} == set(fault.breaks)
-    assert {k for k, v in broken.items() if v is not fault.verdict} == set(fault.errors)
-    assert set(broken.values()) <= {fault.verdict, Verdict.ERROR}
+    assert_breaks_exactly(fault, decided)
 
 
 def test_faults_that_silence_different_devices_add_up() -> None:
@@ -292,8 +319,6 @@ def test_each_community_fault_alone_breaks_exactly_what_it_names(
     # the smart-pole bench's, whose faults are enumerated above. So the community is judged.
     fault = bench_faults("smart-community")[name]
     with Bench.start("smart-community", faults=[name]) as bench:
-        decided = verdicts(community_profile, bench, target="C001")
+        decided = results(community_profile, bench, target="C001")
 
-    broken = {k: v for k, v in decided.items() if v is not Verdict.PASS}
-    assert {k for k, v in broken.items() if v is fault.verdict} == set(fault.breaks)
-    assert {k for k, v in broken.items() if v is not fault.verdict} == set(fault.errors)
+    assert_breaks_exactly(fault, decided)

@@ -6,14 +6,15 @@ settings (`PoleSettings` of the smart pole, `CommunitySettings` of the smart com
 `breaks` lists the requirement ids a correct profile run must then report, every one with the
 fault's `verdict` (fail; error for a device that cannot be read; marginal for what a check only
 flags, like a device the site does not declare reporting to the platform); `errors` the ones a
-`fail`
-fault also leaves undecidable (a broken telemetry payload fails its schema check, and a command
-check that must read the value to restore from it cannot be decided). `builtin_faults()` is the
-built-in catalogue of every bench, `bench_faults(name)` one bench's part of it, read on first
-use; `load_faults` reads any file. `FAULTS` is the smart-pole bench's part, the faults the
-plugin's `--bench-fault` injects. `resolve_faults` knows every bench's faults; a fault of one
-bench is refused by another when its settings are applied (`apply_faults`), before anything
-starts.
+`fail` fault also leaves undecidable (a broken telemetry payload fails its schema check, and a
+command check that must read the value to restore from it cannot be decided); `untested` the
+ones it leaves not applicable and untested, because a state they assume cannot be reached on the
+faulty device (a lamp stuck at 60 % never reaches the full output SP-PWR-008 is judged at).
+`builtin_faults()` is the built-in catalogue of every bench, `bench_faults(name)` one bench's
+part of it, read on first use; `load_faults` reads any file. `FAULTS` is the smart-pole
+bench's part, the faults the plugin's `--bench-fault` injects. `resolve_faults` knows every
+bench's faults; a fault of one bench is refused by another when its settings are applied
+(`apply_faults`), before anything starts.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Fault:
     description_zh: str | None = None
     bench: str = "smart-pole"  # the bench whose settings `overrides` replaces
     errors: tuple[str, ...] = ()  # requirement ids that become errors as a side effect
+    # Requirement ids left untested (not applicable, untested): a state they assume cannot be
+    # reached on the faulty device, so they are not judged, neither passed nor failed.
+    untested: tuple[str, ...] = ()
 
 
 def load_faults(path: Path) -> MappingProxyType[str, Fault]:
@@ -90,6 +94,7 @@ def load_faults(path: Path) -> MappingProxyType[str, Fault]:
             description_zh=raw["description"].get("zh"),
             breaks=tuple(raw["breaks"]),
             errors=tuple(raw.get("errors", ())),
+            untested=tuple(raw.get("untested", ())),
             verdict=Verdict(raw["verdict"]),
             overrides=MappingProxyType(overrides),
             bench=bench,
