@@ -7,10 +7,13 @@ This module is the one place that holds a site's device maps to that, before any
 - `gaps`: per (profile, requirement, target), what the role's device map lacks. A run decides
   such a case `error` with the gap's reason, or `not_applicable` when every missing thing is a
   point the profile marks optional (a relay on a dimming-only controller), and never runs its
-  check; every other requirement runs.
+  check; every other requirement runs. A point that only carries a state (`Use.when_mapped`)
+  is no gap when absent, and a point written only to establish a state (`Use.establishes`) is
+  no gap when read-only: the check does without them, or judges when the state holds.
 - `problems`: what `ycsa-conform validate SITE` prints: the parameters and device roles a run
-  would refuse, the same gaps, register spans that overlap within a Modbus map, and device
-  roles that no selected profile uses (a warning).
+  would refuse, the same gaps, register spans that overlap within a Modbus map; and warnings:
+  an optional point missing, a state the run cannot set for a read-only point, and device
+  roles that no selected profile uses.
 
 Only `Check.uses()` is consulted, never a check's attributes: a check kind that reads a point
 must say so there, or the contract cannot hold a map to it.
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pint
 
 from .checks.base import Use
+from .checks.state import Requires, show
 from .devicemap import DeviceMap, ModbusPoint, MqttPoint, Table
 from .errors import InputError, Problem
 from .limit import Limit, LimitError, ParamRef
@@ -142,20 +146,33 @@ def _gap(requirement: Requirement, target: Target, site: Site) -> Gap | None:
 
 
 def _lacks(use: Use, devicemap: DeviceMap) -> Iterator[Lack]:
-    """What `devicemap` lacks of `use`, in the order the check uses it."""
+    """What `devicemap` lacks of `use`, in the order the check uses it.
+
+    - a point read or written that the map lacks: a gap; `not_applicable` when the profile
+      marks it optional (`Use.optional`: the requirement applies to devices that have it);
+    - a point only used when mapped (`Use.when_mapped`, a state's point): never a gap when
+      absent; when written (a side effect put back) and mapped read-only, a gap all the same,
+      since the run's write of it would be refused;
+    - a point written and mapped read-only: a gap, `error` even when the point is optional: the
+      device has it, so the requirement applies, and a run could not decide it;
+    - a point written only to establish a state (`Use.establishes`, not in `writes`): never a
+      gap when read-only (`validate` warns of it, `_unsettable`).
+    """
     written = set(use.writes)
+    when_mapped = set(use.when_mapped)
     for name in dict.fromkeys((*use.reads, *use.writes, *use.optional)):
-        optional = name in use.optional
         verb = "writes" if name in written else "reads"
         point = devicemap.points.get(name)
         if point is None:
+            if name in when_mapped:
+                continue
             yield Lack(
                 role=use.role,
                 missing=f"point {name!r}",
                 clause=f"has no point {name!r}",
                 verb=verb,
                 fix=_map_it(devicemap, name, written=name in written),
-                optional=optional,
+                optional=name in use.optional,
             )
         elif name in written and (why := _read_only(devicemap, point)) is not None:
             yield Lack(
@@ -164,7 +181,7 @@ def _lacks(use: Use, devicemap: DeviceMap) -> Iterator[Lack]:
                 clause=f"maps point {name!r} read-only",
                 verb=verb,
                 fix=why,
-                optional=optional,
+                optional=False,
             )
     for key in use.topics:
         if key not in devicemap.topics:
@@ -397,11 +414,18 @@ def problems(
         findings += [_error(problem) for problem in exc.problems]
         # Without parameters, applicability cannot be told: every gap is reported.
         findings += [_gap_finding(key, gap, site) for key, gap in found.items()]
+        for profile in profiles:
+            for requirement in profile.requirements:
+                for target in site.targets:
+                    key = (profile.id, requirement.id, target.id)
+                    if target.kind in requirement.target_kinds and key not in found:
+                        findings += _unsettable(requirement, target, site)
     else:
         for case in run.cases():
             key = (case.profile.id, case.requirement.id, case.target.id)
             outcome = run.settled(case)
             if outcome is None:
+                findings += _unsettable(case.requirement, case.target, site)
                 continue
             if key in found and outcome.reason == found[key].reason:
                 findings.append(_gap_finding(key, found[key], site))
@@ -423,6 +447,48 @@ def problems(
     # A line said once: the same gap of a requirement two profiles share (smart-community
     # extends smart-pole) is one gap.
     return list(dict.fromkeys(findings))
+
+
+def _unsettable(requirement: Requirement, target: Target, site: Site) -> list[Finding]:
+    """A warning per role whose map declares read-only a point the requirement writes only to
+    establish the state it is judged in (`Use.establishes`): no gap, since the device may be
+    in that state already, but the run cannot put it there (nor put back what it changed), so
+    the requirement is judged only when the state holds by itself."""
+    findings = []
+    for use in requirement.check.uses():
+        spec = target.devices.get(use.role)
+        if spec is None:
+            continue
+        devicemap = spec.devicemap
+        fixes = {
+            name: why
+            for name in use.establishes
+            if name not in use.writes
+            and (point := devicemap.points.get(name)) is not None
+            and (why := _read_only(devicemap, point)) is not None
+        }
+        if not fixes:
+            continue
+        names = ", ".join(repr(name) for name in fixes)
+        fix = (
+            next(iter(fixes.values()))
+            if len(fixes) == 1
+            else "declare them writable, if the device accepts writes"
+        )
+        findings.append(
+            Finding(
+                severity=Severity.WARNING,
+                origin=spec.origin,
+                message=(
+                    f"{requirement.id} can be judged only when the state it assumes holds by "
+                    f"itself: device map {devicemap.id!r} ({_shown(devicemap.path, site)}) of "
+                    f"{use.role} on {target.id} maps point{'s' if len(fixes) > 1 else ''} "
+                    f"{names} read-only, which {requirement.id} writes only to set that state "
+                    f"(and put it back); otherwise it is untested; {fix}"
+                ),
+            )
+        )
+    return findings
 
 
 def _error(problem: Problem) -> Finding:
@@ -474,19 +540,28 @@ def describe(requirement: Requirement, parameters: Mapping[str, object]) -> dict
     parsed fields."""
     check = requirement.check
     options: Any = _jsonable(check) if dataclasses.is_dataclass(check) else {}
-    limits = [
+    limits: list[dict[str, str | None]] = [
         {"at": at, "text": limit.text, "resolved": _resolved_limit(limit, parameters)}
         for at, limit in _limits(check, "")
     ]
+    requires = getattr(check, "requires", None)
     windows: dict[str, Any] = {}
     if dataclasses.is_dataclass(check):
         for name in _DURATIONS:
             written = getattr(check, name, None) if name in _field_names(check) else None
+            if name == "settle" and written is None and isinstance(requires, Requires):
+                # A measure check's settle is its state's: waited only after setting it.
+                written = requires.settle if requires.writes() else None
             if isinstance(written, ParamRef | float | int) and not isinstance(written, bool):
-                windows[name] = {
-                    "written": str(written) if isinstance(written, ParamRef) else f"{written:g} s",
-                    "resolved": _resolved_duration(written, parameters),
-                }
+                windows[name] = _duration(written, parameters)
+    # The limit the check judges by; the limits of its assumed state (`requires`) are listed
+    # under `limits` and `requires`, never as the requirement's limit.
+    judged = [limit for limit in limits if not str(limit["at"]).startswith("requires.")]
+    expected = getattr(check, "expected", None)
+    if not judged and isinstance(expected, bool):
+        # An on/off point judged against the value it must read (`limit: false`).
+        shown = str(expected).lower()
+        judged = [{"at": "expected", "text": shown, "resolved": shown}]
     return {
         "devices": list(check.needs()),
         "uses": [
@@ -495,6 +570,8 @@ def describe(requirement: Requirement, parameters: Mapping[str, object]) -> dict
                 "reads": list(use.reads),
                 "writes": list(use.writes),
                 "optional": list(use.optional),
+                "when_mapped": list(use.when_mapped),
+                "establishes": list(use.establishes),
                 "topics": list(use.topics),
                 "commands": use.commands,
             }
@@ -504,10 +581,45 @@ def describe(requirement: Requirement, parameters: Mapping[str, object]) -> dict
             {k: v for k, v in _jsonable(condition).items() if v is not None}
             for condition in requirement.when
         ],
-        "limit": limits[0] if limits else None,
+        "requires": (_requires(requires, parameters) if isinstance(requires, Requires) else None),
+        "limit": judged[0] if judged else None,
         "limits": limits,
         "windows": windows,
         "options": options,
+    }
+
+
+def _duration(written: ParamRef | float, parameters: Mapping[str, object]) -> dict[str, Any]:
+    return {
+        "written": str(written) if isinstance(written, ParamRef) else f"{written:g} s",
+        "resolved": _resolved_duration(written, parameters),
+    }
+
+
+def _requires(requires: Requires, parameters: Mapping[str, object]) -> dict[str, Any]:
+    """The state a requirement is judged in: per point, the state as written and resolved,
+    and what the run writes to establish it (null: verified only)."""
+    states = []
+    for state in requires.states:
+        if state.limit is not None:
+            written = f"age {state.limit.text}" if state.age else state.limit.text
+            resolved = _resolved_limit(state.limit, parameters)
+            if state.age and resolved is not None:
+                resolved = f"age {resolved}"
+        else:
+            written = resolved = show(state.equals)
+        states.append(
+            {
+                "point": state.point,
+                "state": written,
+                "resolved": resolved,
+                "set": None if state.set_to is None else show(state.set_to),
+            }
+        )
+    return {
+        "states": states,
+        "restore": list(requires.restore),
+        "settle": _duration(requires.settle, parameters),
     }
 
 
@@ -592,14 +704,18 @@ def catalogue(profiles: Sequence[Profile]) -> dict[str, Any]:
                 _add(role["topics"], key)
             if use.commands:
                 _add(role["commands"], requirement.id)
-            written = set(use.writes)
-            for name in dict.fromkeys((*use.reads, *use.writes, *use.optional)):
+            names = (*use.reads, *use.writes, *use.optional, *use.when_mapped, *use.establishes)
+            for name in dict.fromkeys(names):
                 _add(role["points"], name)
-                how = "writes" if name in written else "reads"
                 by_role = points.setdefault(name, {}).setdefault(use.role, {})
-                _add(by_role.setdefault(how, []), requirement.id)
-                if name in use.optional:
-                    _add(by_role.setdefault("optional", []), requirement.id)
+                # A point written is read too (its prior value, to put back): said once.
+                if name in use.writes:
+                    _add(by_role.setdefault("writes", []), requirement.id)
+                elif name in use.reads:
+                    _add(by_role.setdefault("reads", []), requirement.id)
+                for how in ("optional", "when_mapped", "establishes"):
+                    if name in getattr(use, how):
+                        _add(by_role.setdefault(how, []), requirement.id)
     return {
         "profiles": [{"id": p.id, "version": p.version} for p in profiles],
         "roles": [
@@ -616,11 +732,18 @@ def catalogue(profiles: Sequence[Profile]) -> dict[str, Any]:
                 "unit": spec.unit,
                 "dimension": spec.dimension,
                 "meaning": spec.description,
-                "used_by": points.get(spec.name, {}),
+                "used_by": {
+                    role: {how: uses[how] for how in _HOW if how in uses}
+                    for role, uses in points.get(spec.name, {}).items()
+                },
             }
             for spec in POINTS.values()
         ],
     }
+
+
+# What a check does with a point, in the order the catalogue lists it (`Use`'s fields).
+_HOW = ("reads", "writes", "optional", "when_mapped", "establishes")
 
 
 def _add(items: list[str], item: str) -> None:
@@ -668,9 +791,14 @@ def catalogue_markdown(data: Mapping[str, Any]) -> str:
         "",
         "The unit is the point's canonical unit: a map may give any unit of the same dimension "
         "(a map's `unit: kW` for `active_power` is converted). `flag` is an on/off point, "
-        "`text` a string. *reads*, *writes*: what the requirement's check does with the point; "
-        "*optional*: of those, the points a map may lack: without them the requirement is not "
-        "applicable instead of an error.",
+        "`text` a string. What each requirement's check does with the point "
+        "(docs/contract.md): *reads*, *writes* — the map must have it (writable, to be "
+        "written), or the requirement is an error; *optional* — without it the requirement is "
+        "not applicable (it applies to devices that have it); *when_mapped* — a point that "
+        "only carries a state: used if the map has it, left out if not; *establishes* — "
+        "written only to set the state the requirement is judged in, when it does not hold "
+        "and actuation is allowed: declared read-only, the requirement is judged only when "
+        "the state holds by itself.",
         "",
         "| point | unit | dimension | meaning | used by |",
         "|---|---|---|---|---|",

@@ -236,10 +236,13 @@ def test_profile_show_json_gives_what_each_requirement_asks_of_a_site(
             "reads": ["lamp_on", "auto_mode", "active_power"],
             "writes": ["lamp_on", "auto_mode"],
             "optional": [],
+            "when_mapped": [],
+            "establishes": [],
             "topics": [],
             "commands": False,
         }
     ]
+    assert requirement["requires"] is None
     assert requirement["limit"] == {
         "at": "observe[0].limit",
         "text": "<= $standby_max",
@@ -260,6 +263,27 @@ def test_profile_show_of_a_built_in_profile_has_the_contract_of_every_requiremen
     voltage = next(r for r in data["requirements"] if r["id"] == "SP-PWR-001")
     assert voltage["devices"] == ["meter"]
     assert voltage["limit"]["resolved"].startswith("198 V .. ")
+    # what each requirement asks of a map, and the state it is judged in, by structure: a
+    # point only used when mapped, or written only to set a state, is said as such
+    uses = [use for r in data["requirements"] for use in r["uses"]]
+    assert all(
+        {"reads", "writes", "optional", "when_mapped", "establishes"} <= set(use) for use in uses
+    )
+    for r in data["requirements"]:
+        requires = r["options"].get("requires")
+        if requires is None:
+            assert r["requires"] is None
+            continue
+        states = [s["point"] for s in r["requires"]["states"]]
+        assert states == [s["point"] for s in requires["states"]], r["id"]
+        [use] = r["uses"]
+        for state in r["requires"]["states"]:
+            # read to verify it (unless optional and unmapped), set only when it says so
+            assert state["point"] in use["reads"] + use["when_mapped"], (r["id"], state)
+            assert (state["set"] is not None) == (state["point"] in use["establishes"])
+        assert set(r["requires"]["restore"]) <= set(use["establishes"])
+    assert any(r["requires"] for r in data["requirements"])
+    assert any(use["when_mapped"] for use in uses)
 
 
 def test_profile_show_resolves_with_a_sites_parameters_and_param_options(
@@ -304,6 +328,17 @@ def test_points_lists_roles_and_points_with_the_requirements_using_them(
     assert points["supply_voltage"]["unit"] == "V"
     assert points["supply_voltage"]["dimension"] == "voltage"
     assert "SP-PWR-001" in points["supply_voltage"]["used_by"]["meter"]["reads"]
+    # every requirement using a point, whatever it does with it, is listed under its role
+    profile = json.loads(_cli(pytester, "profile", "show", "smart-pole", "--json").stdout.str())
+    for requirement in profile["requirements"]:
+        for use in requirement["uses"]:
+            for how in ("reads", "writes", "optional", "when_mapped", "establishes"):
+                for point in use[how]:
+                    used = points[point]["used_by"][use["role"]]
+                    listed = [i for kind in used.values() for i in kind]
+                    assert requirement["id"] in listed, (point, how, requirement["id"])
+                    if how in ("optional", "when_mapped", "establishes"):
+                        assert requirement["id"] in used[how]
 
 
 def test_docs_points_md_is_the_output_of_points_markdown(pytester: pytest.Pytester) -> None:

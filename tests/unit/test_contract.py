@@ -94,6 +94,13 @@ CHECKS = [
     "clears: {/type: tilt_alarm, /active: false}}}",
     # 8 reads the meter
     "{kind: measure, device: meter, point: supply_voltage, limit: '>= 0 V'}",
+    # 9 judged at full output: the relay and its photocell mode only where mapped
+    "{kind: measure, device: lamp, point: power_factor, limit: '>= 0.9', "
+    "requires: {lamp_on: true, target_light_command: 100 %, actual_light_state: '>= 95 %'}, "
+    "restore: [auto_mode], settle: $watch, optional: [lamp_on, auto_mode]}",
+    # 10 switches the relay off, which a dimming-only controller does not have
+    "{kind: actuate, device: lamp, set: {lamp_on: false}, restore: [auto_mode], settle: 0 s, "
+    "observe: {point: active_power, limit: '<= $standby_max'}, optional: [lamp_on, auto_mode]}",
 ]
 
 
@@ -200,7 +207,10 @@ def test_a_missing_relay_is_a_gap_of_exactly_the_requirements_that_use_it(
 
     found = gaps([profile], site)
 
-    assert set(found) == {key("CT-GEN-002"), key("CT-GEN-003")}  # unless lamp off; sets it
+    # 2: unless lamp off; 3: sets it; 10: sets it, and marks it optional. Not 9, which only
+    # assumes a state of it (`when_mapped`): a dimming-only lamp is judged without it.
+    assert set(found) == {key("CT-GEN-002"), key("CT-GEN-003"), key("CT-GEN-010")}
+    assert found[key("CT-GEN-010")].verdict is Verdict.NOT_APPLICABLE
     gap = found[key("CT-GEN-003")]
     assert (gap.role, gap.missing, gap.verdict) == ("lamp", ("point 'lamp_on'",), Verdict.ERROR)
     assert gap.reason == (
@@ -225,6 +235,7 @@ def test_a_missing_restore_point_is_a_gap(
 
     found = gaps([profile], site)
 
+    # 9 and 10 put it back only where it is mapped (optional, a side effect): no gap
     assert set(found) == {key("CT-GEN-003")}
     assert "has no point 'auto_mode', which CT-GEN-003 writes;" in found[key("CT-GEN-003")].reason
 
@@ -399,6 +410,144 @@ def test_an_optional_point_missing_with_a_required_one_is_an_error(
     assert gap.missing == ("point 'lamp_on'", "point 'active_power'")
 
 
+def read_only(name: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        del data["points"][name]["writable"]
+
+    return change
+
+
+def test_a_built_in_optional_relay_missing_is_not_applicable_not_untested(
+    write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # A dimming-only controller: SP-PWR-009 (standby power, the relay switched off) does not
+    # apply to it; it is not a requirement left untested (that would keep "Conforms" away).
+    lamp = edit_map("lamp-controller.yaml", drop_point("lamp_on"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+    pole = load_profile(builtin_profiles()["smart-pole"])
+    run = AcceptanceRun(profiles=[pole], site=site)
+    [case] = [c for c in run.cases() if c.requirement.id == "SP-PWR-009"]
+
+    found = gaps([pole], site)
+    result = run.decide(case)
+
+    assert set(found) == {("smart-pole", "SP-PWR-009", "P001")}
+    assert (result.verdict, result.untested) == (Verdict.NOT_APPLICABLE, False)
+    assert result.reason.startswith(
+        f"SP-PWR-009 not applicable: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) "
+        "of lamp on P001 has no point 'lamp_on', which SP-PWR-009 writes; the profile marks it "
+        "optional"
+    )
+    assert run.traffic() == []  # decided from the map: the lamp was not opened
+    # the requirements judged in a relay state (lamp on) do without it: none is a gap
+    assuming = {
+        r.id for r in pole.requirements if any("lamp_on" in u.when_mapped for u in r.check.uses())
+    }
+    assert {"SP-PWR-008", "SP-LUM-011"} <= assuming
+    assert not assuming & {k[1] for k in found}
+
+
+def test_an_optional_point_mapped_read_only_is_an_error_not_inapplicable(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # The controller has a relay, so CT-GEN-010 applies; the run could not switch it: error.
+    lamp = edit_map("lamp-controller.yaml", read_only("lamp_on"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {key("CT-GEN-003"), key("CT-GEN-010")}  # not 9: below
+    gap = found[key("CT-GEN-010")]
+    assert (gap.missing, gap.verdict) == (("writable point 'lamp_on'",), Verdict.ERROR)
+    assert gap.reason == (
+        f"cannot be decided: device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp "
+        "on P001 maps point 'lamp_on' read-only, which CT-GEN-010 writes; declare 'writable: "
+        "LOW .. HIGH' on it, if the device accepts writes (the run writes nothing a map does "
+        "not declare writable) or leave CT-GEN-010 out with -k 'not CT-GEN-010'"
+    )
+
+
+def test_a_state_point_mapped_read_only_is_no_gap_but_validate_warns(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # CT-GEN-009 writes the dimming command only to reach full output when the lamp is not
+    # there: judged when it is (read-only or not), untested when not. A warning, no gap.
+    lamp = edit_map("lamp-controller.yaml", dimming_read_only)
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    found = gaps([profile], site)
+    findings = [f for f in problems([profile], site) if f.message.startswith("CT-GEN-009")]
+
+    assert key("CT-GEN-009") not in found
+    assert key("CT-GEN-004") in found  # which commands it: an error
+    assert findings == [
+        Finding(
+            severity=Severity.WARNING,
+            origin=site.targets[0].devices["lamp"].origin,
+            message=(
+                "CT-GEN-009 can be judged only when the state it assumes holds by itself: "
+                f"device map 'ycsa-bench/lamp-controller' (devicemaps/{lamp}) of lamp on P001 "
+                "maps point 'target_light_command' read-only, which CT-GEN-009 writes only to "
+                "set that state (and put it back); otherwise it is untested; it is in the input "
+                "table, and Modbus writes no input registers: map it as a coil or in the holding "
+                "table, with 'writable: LOW .. HIGH'"
+            ),
+        )
+    ]
+
+
+def test_a_state_point_missing_is_an_error_unless_the_profile_marks_it_optional(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # The dimming command is read to verify full output: a map without it cannot tell.
+    lamp = edit_map("lamp-controller.yaml", drop_point("target_light_command"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    gap = gaps([profile], site)[key("CT-GEN-009")]
+
+    assert (gap.missing, gap.verdict) == (("point 'target_light_command'",), Verdict.ERROR)
+    assert "has no point 'target_light_command', which CT-GEN-009 reads;" in gap.reason
+
+
+@dataclasses.dataclass(frozen=True)
+class UsesCheck:
+    """A check that asks exactly `use` of the lamp's map."""
+
+    use: Use
+
+    @property
+    def kind(self) -> str:
+        return "measure"
+
+    def needs(self) -> tuple[str, ...]:
+        return ("lamp",)
+
+    def uses(self) -> tuple[Use, ...]:
+        return (self.use,)
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        raise AssertionError("a case with a gap never runs its check")
+
+
+def test_a_point_written_when_mapped_must_be_writable_where_mapped(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # A side effect put back only where the map has it (a photocell mode): absent, no gap;
+    # present but read-only, the run's write of it would be refused: a gap.
+    use = Use(
+        role="lamp", reads=("active_power",), writes=("auto_mode",), when_mapped=("auto_mode",)
+    )
+    check = with_check(profile, UsesCheck(use))  # type: ignore[arg-type]
+
+    def lamp(change: Callable[[dict[str, Any]], None]) -> Site:
+        edited = edit_map("lamp-controller.yaml", change)
+        return write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{edited}"))
+
+    assert gaps([check], lamp(drop_point("auto_mode"))) == {}
+    [gap] = gaps([check], lamp(read_only("auto_mode"))).values()
+    assert (gap.missing, gap.verdict) == (("writable point 'auto_mode'",), Verdict.ERROR)
+
+
 # -- a run decides a gap from the contract, and validate reports the same ------------------
 
 
@@ -464,8 +613,11 @@ def test_validate_reports_each_gap_a_run_decides_error_with_the_same_reason(
         )
         in errors
     )
-    # validate says no more than the run meets: one line per requirement decided from a gap
-    assert sorted(f.message.split()[0] for f in errors) == sorted(k[1] for k in run.gaps)
+    # validate says no more than the run meets: one error line per requirement decided
+    # `error` from a gap (an optional point missing is a warning: CT-GEN-010 without lamp_on)
+    assert sorted(f.message.split()[0] for f in errors) == sorted(
+        k[1] for k, g in run.gaps.items() if g.verdict is Verdict.ERROR
+    )
 
 
 def test_validate_reports_a_missing_device_as_the_run_does(
@@ -529,7 +681,8 @@ def test_the_run_never_plans_a_point_the_map_lacks(
     assert "internal error" not in reason
     assert "lamp" in reason  # it ran, and could not reach the lamp
     assert traffic["device"] == "lamp"
-    assert traffic["minimum"] >= 1
+    minimum = traffic["minimum"]
+    assert isinstance(minimum, int) and minimum >= 1
 
 
 def test_a_device_role_no_profile_uses_is_a_warning_naming_the_known_roles(
@@ -637,10 +790,13 @@ def test_describe_gives_devices_points_limits_and_windows_resolved(profile: Prof
             "reads": ["lamp_on", "auto_mode", "active_power"],
             "writes": ["lamp_on", "auto_mode"],
             "optional": [],
+            "when_mapped": [],
+            "establishes": [],
             "topics": [],
             "commands": False,
         }
     ]
+    assert data["requires"] is None
     assert data["limits"] == [
         {"at": "observe[0].limit", "text": "<= $standby_max", "resolved": "<= 0.5 W"}
     ]
@@ -648,6 +804,51 @@ def test_describe_gives_devices_points_limits_and_windows_resolved(profile: Prof
     assert data["windows"] == {"settle": {"written": "0 s", "resolved": "0 s"}}
     assert data["options"]["set"] == [["lamp_on", False]]
     assert data["options"]["restore"] == ["auto_mode"]
+
+
+def test_describe_gives_the_state_a_requirement_is_judged_in(profile: Profile) -> None:
+    requirement = next(r for r in profile.requirements if r.id == "CT-GEN-009")
+    values = {"standby_max": 0.5, "watch": profile.parameters["watch"].coerce("2 min")}
+
+    data = describe(requirement, values)
+
+    assert data["uses"] == [
+        {
+            "role": "lamp",
+            "reads": ["power_factor", "target_light_command", "actual_light_state"],
+            "writes": [],
+            "optional": [],
+            "when_mapped": ["lamp_on", "auto_mode"],
+            "establishes": ["lamp_on", "target_light_command", "auto_mode"],
+            "topics": [],
+            "commands": False,
+        }
+    ]
+    assert data["requires"] == {
+        "states": [
+            {"point": "lamp_on", "state": "true", "resolved": "true", "set": "true"},
+            {
+                "point": "target_light_command",
+                "state": "100 %",
+                "resolved": "100 %",
+                "set": "100 %",
+            },
+            {
+                "point": "actual_light_state",
+                "state": ">= 95 %",
+                "resolved": ">= 95 %",
+                "set": None,  # verified only
+            },
+        ],
+        "restore": ["auto_mode"],
+        "settle": {"written": "$watch", "resolved": "120 s"},
+    }
+    # the limit judged, not the state's; every limit is listed
+    assert data["limit"] == {"at": "limit", "text": ">= 0.9", "resolved": ">= 0.9"}
+    assert [limit["at"] for limit in data["limits"]] == ["limit", "requires.states[2].limit"]
+    assert data["windows"] == {"settle": {"written": "$watch", "resolved": "120 s"}}
+    assert data["options"]["requires"]["states"][0]["point"] == "lamp_on"
+    assert data["options"]["optional"] == ["lamp_on", "auto_mode"]
 
 
 def test_describe_resolves_a_window_parameter_and_nested_trigger(profile: Profile) -> None:
@@ -686,11 +887,26 @@ def test_the_catalogue_says_which_requirements_read_and_write_each_point(
     points = {p["point"]: p for p in data["points"]}
     assert points["lamp_on"]["dimension"] == "on/off"
     assert points["lamp_on"]["used_by"] == {
-        "lamp": {"reads": ["CT-GEN-002"], "writes": ["CT-GEN-003"]}
+        "lamp": {
+            "reads": ["CT-GEN-002"],
+            "writes": ["CT-GEN-003", "CT-GEN-010"],
+            "optional": ["CT-GEN-010"],
+            "when_mapped": ["CT-GEN-009"],
+            "establishes": ["CT-GEN-009"],
+        }
     }
     assert points["target_light_command"]["used_by"] == {
-        "lamp": {"writes": ["CT-GEN-004"]},
+        "lamp": {"reads": ["CT-GEN-009"], "writes": ["CT-GEN-004"], "establishes": ["CT-GEN-009"]},
         "gateway": {"writes": ["CT-GEN-006"]},
     }
+    assert points["auto_mode"]["used_by"] == {
+        "lamp": {
+            "writes": ["CT-GEN-003"],
+            "when_mapped": ["CT-GEN-009", "CT-GEN-010"],
+            "establishes": ["CT-GEN-009"],
+        }
+    }
+    lamp = next(r for r in data["roles"] if r["role"] == "lamp")
+    assert {"lamp_on", "auto_mode"} <= set(lamp["points"])
     gateway = next(r for r in data["roles"] if r["role"] == "gateway")
     assert (gateway["topics"], gateway["commands"]) == (["status", "events"], ["CT-GEN-006"])
