@@ -682,7 +682,8 @@ def test_the_run_never_plans_a_point_the_map_lacks(
     assert "lamp" in reason  # it ran, and could not reach the lamp
     assert traffic["device"] == "lamp"
     minimum = traffic["minimum"]
-    assert isinstance(minimum, int) and minimum >= 1
+    assert isinstance(minimum, int)
+    assert minimum >= 1
 
 
 def test_a_device_role_no_profile_uses_is_a_warning_naming_the_known_roles(
