@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -351,6 +352,7 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
             "breaks": list(f.breaks),
             "verdict": f.verdict.value,
             "errors": list(f.errors),
+            "untested": list(f.untested),
         }
         for f in builtin_faults().values()
         if args.bench in (None, f.bench)
@@ -363,6 +365,8 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
             breaks = ", ".join(row["breaks"])
             if row["errors"]:
                 breaks += f" (and error: {', '.join(row['errors'])})"
+            if row["untested"]:
+                breaks += f" (and untested: {', '.join(row['untested'])})"
             print(
                 f"{row['bench']:<16} {row['name']:<26} {row['verdict']:<{width}} {breaks}: "
                 f"{row['description']}"
@@ -979,6 +983,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except InputError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `ycsa-conform points | head`: the reader stopped reading
+        # Python would flush stdout again at exit and print a second traceback: point it at
+        # /dev/null (the recipe in the signal module's documentation).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return code
 

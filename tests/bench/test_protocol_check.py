@@ -350,30 +350,36 @@ def meter_line() -> Iterator[tuple[PtyPair, DeviceMap]]:
         yield pair, load_devicemap(MAPS / "meter-dlt645.yaml")
 
 
-def response_time(pair: PtyPair, devicemap: DeviceMap, *, timeout: float) -> Outcome:
+def response_time(
+    pair: PtyPair, devicemap: DeviceMap, *, timeout: float, limit: str = "20 ms .. 500 ms"
+) -> Outcome:
     uri = f"dlt645://{pair.device_path}?address={METER}"
     check = ProtocolCheck(
         device="meter",
         probe=ProbeKind.RESPONSE_TIME,
-        limit=parse_limit("20 ms .. 500 ms"),
+        limit=parse_limit(limit),
         count=2,
     )
     outcome, _ = decide(check, target(spec("meter", uri, devicemap, timeout)))
     return outcome
 
 
+# Each case holds under load: the meter's turnaround and delay are lower bounds on what is
+# measured (a busy machine only adds), and every answer arrives within the 3 s timeout, so
+# a lower limit of 3 s is missed by any answer however slow the machine is.
 @pytest.mark.parametrize(
-    ("turnaround", "delay", "verdict", "text"),
+    ("turnaround", "delay", "limit", "verdict", "text"),
     [
-        (None, 0.0, Verdict.PASS, "meets 20 ms .. 500 ms"),  # the bench's default 50 ms
-        (0.0, 0.0, Verdict.FAIL, "is below 20 ms"),
-        (None, 0.7, Verdict.FAIL, "is above 500 ms"),
+        (None, 0.0, "20 ms .. 2 s", Verdict.PASS, "meets 20 ms .. 2 s"),  # default 50 ms
+        (0.0, 0.0, "3 s .. 5 s", Verdict.FAIL, "is below 3 s"),
+        (None, 0.7, "20 ms .. 500 ms", Verdict.FAIL, "is above 500 ms"),
     ],
 )
 def test_the_meter_response_delay_is_judged_against_the_limit(
     meter_line: tuple[PtyPair, DeviceMap],
     turnaround: float | None,
     delay: float,
+    limit: str,
     verdict: Verdict,
     text: str,
 ) -> None:
@@ -384,7 +390,7 @@ def test_the_meter_response_delay_is_judged_against_the_limit(
         if turnaround is not None:
             meter.turnaround = turnaround
         meter.delay = delay
-        outcome = response_time(pair, devicemap, timeout=1.0)
+        outcome = response_time(pair, devicemap, timeout=3.0, limit=limit)
 
     assert outcome.verdict is verdict, outcome.reason
     assert text in outcome.reason

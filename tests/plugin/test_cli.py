@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -99,6 +101,8 @@ def test_bench_faults_json_names_the_requirements_they_break(pytester: pytest.Py
     assert faults["low-power-factor"]["breaks"] == ["SP-PWR-008"]
     assert faults["low-power-factor"]["verdict"] == "fail"
     assert faults["meter-timeout"]["verdict"] == "error"
+    assert faults["dimming-not-honoured"]["untested"] == ["SP-PWR-008"]
+    assert faults["low-power-factor"]["untested"] == []
     assert len(faults) >= 17
 
 
@@ -108,12 +112,34 @@ def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest
     result.stdout.fnmatch_lines(
         [
             "smart-pole *low-power-factor * fail * SP-PWR-008: the LED driver's power factor *",
+            "smart-pole *dimming-not-honoured * fail * (and untested: SP-PWR-008): the lamp *",
             "smart-pole *telemetry-schema-violation * SP-DATA-007 (and error: SP-DATA-009): *",
             "smart-pole *tilt-device-failure * error * SP-LOAD-012, SP-DATA-019: the tilt sensor *",
             "smart-community *recorder-7-days * fail * SC-VID-001: the video recorder keeps *",
             "smart-community *undeclared-charger * marginal SC-EVC-005: a 25th charging point*",
         ]
     )
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(pytester: pytest.Pytester) -> None:
+    # `ycsa-conform points | head -1`, made certain: a real pipe whose reader has already left.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "ycsa_conform", "points"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            cwd=pytester.path,
+        )
+    finally:
+        os.close(write_end)
+
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "BrokenPipeError" not in run.stderr
 
 
 def test_bench_faults_of_one_bench_as_json(pytester: pytest.Pytester) -> None:

@@ -604,12 +604,15 @@ class ModbusLink:
             )
             failure = "connection refused or no route"
         else:
+            from .serial import line_settings
+
+            parity, bytesize = line_settings(self.address)  # 8N on a pty, which keeps no other
             client = ModbusSerialClient(
                 self.address.path,
                 framer=FramerType.RTU,
                 baudrate=self.address.baud,
-                bytesize=self.address.bytesize,
-                parity=self.address.parity,
+                bytesize=bytesize,
+                parity=parity,
                 stopbits=self.address.stopbits,
                 timeout=self.options.timeout,
                 retries=self.options.retries,

@@ -42,14 +42,14 @@ def open_port(address: DeviceAddress, *, timeout: float | None) -> Port:
 
     `timeout` is pyserial's for plain `read()` (None: block until `cancel_read()`).
     """
-    pty = _is_pty(address.path)
+    parity, bytesize = line_settings(address)
     try:
         return serial.serial_for_url(
             address.path,
             baudrate=address.baud,
-            parity=serial.PARITY_NONE if pty else address.parity,
+            parity=parity,
             stopbits=_STOPBITS[address.stopbits],
-            bytesize=serial.EIGHTBITS if pty else address.bytesize,
+            bytesize=bytesize,
             timeout=timeout,
             exclusive=True,
         )
@@ -123,6 +123,14 @@ def read_exactly(port: Port, count: int, deadline: float) -> bytes:
         # readiness but has no data (unplugged) makes pyserial raise SerialException.
         data += port.read(max(1, min(port.in_waiting, count - len(data))))
     return bytes(data)
+
+
+def line_settings(address: DeviceAddress) -> tuple[str, int]:
+    """The parity and character size to open `address` with: the URI's, or 8N on a pty,
+    which cannot keep any other (see the module's docstring)."""
+    if _is_pty(address.path):
+        return serial.PARITY_NONE, serial.EIGHTBITS
+    return address.parity, address.bytesize
 
 
 def _is_pty(path: str) -> bool:
