@@ -240,6 +240,25 @@ def test_a_missing_restore_point_is_a_gap(
     assert "has no point 'auto_mode', which CT-GEN-003 writes;" in found[key("CT-GEN-003")].reason
 
 
+def test_a_restore_point_mapped_read_only_is_a_gap_where_it_is_put_back(
+    profile: Profile, write_site: WriteSite, edit_map: EditMap
+) -> None:
+    # 3 and 10 switch the relay and put the photocell mode back afterwards: a map that has
+    # the mode read-only would see that write refused at the end of the run ("could not be
+    # restored"), so validate says so first. 9 only assumes states: a warning, no gap.
+    lamp = edit_map("lamp-controller.yaml", read_only("auto_mode"))
+    site = write_site(("devicemaps/lamp-controller.yaml", f"devicemaps/{lamp}"))
+
+    found = gaps([profile], site)
+
+    assert set(found) == {key("CT-GEN-003"), key("CT-GEN-010")}
+    for gap in found.values():
+        assert (gap.missing, gap.verdict) == (("writable point 'auto_mode'",), Verdict.ERROR)
+    assert "maps point 'auto_mode' read-only, which CT-GEN-010 writes;" in (
+        found[key("CT-GEN-010")].reason
+    )
+
+
 def test_a_missing_trigger_point_is_a_gap_of_the_triggered_role(
     profile: Profile, write_site: WriteSite, edit_map: EditMap
 ) -> None:
@@ -902,7 +921,7 @@ def test_the_catalogue_says_which_requirements_read_and_write_each_point(
     }
     assert points["auto_mode"]["used_by"] == {
         "lamp": {
-            "writes": ["CT-GEN-003"],
+            "writes": ["CT-GEN-003", "CT-GEN-010"],
             "when_mapped": ["CT-GEN-009", "CT-GEN-010"],
             "establishes": ["CT-GEN-009"],
         }

@@ -112,7 +112,9 @@ class ActuateCheck:
             Use(
                 role=self.device,
                 reads=tuple(p for p in reads if p not in when_mapped),
-                writes=tuple(p for p in written if p not in when_mapped),
+                # A side effect put back where mapped (`restore: [auto_mode]`) is written
+                # all the same there: a map that has it read-only cannot decide the check.
+                writes=written,
                 commands=self._round_trip is not None,
                 optional=tuple(p for p in self.optional if p not in when_mapped),
                 when_mapped=when_mapped,
