@@ -51,7 +51,7 @@ from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Source, Verdict, worst
-from ycsa_conform.transport import Device, Reading
+from ycsa_conform.transport import Device
 from ycsa_conform.units import format_quantity, parse_unit, ureg
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
@@ -64,8 +64,11 @@ from .measure import (
     parse_value,
     read_fresh,
     resolve_duration,
+    unless_holds,
 )
 from .state import DEFAULT_SETTLE, Requires, judge_in_state, unmapped
+
+_EFFECT = "the effect of the command"  # what an `unless` that holds keeps from being judged
 
 __all__ = ["DEFAULT_SETTLE", "ROUND_TRIP", "ActuateCheck", "Observe", "parse"]
 
@@ -159,7 +162,7 @@ class ActuateCheck:
         # back last, around the command's own writes and their restore (checks/state.py).
         wanted = list(dict.fromkeys([*requires.reads(), *(c.point for c in unless)]))
         readings = read_fresh(device, wanted)
-        inapplicable = self._inapplicable(unless, readings)
+        inapplicable = unless_holds(unless, readings, role=self.device, what=_EFFECT)
         if inapplicable is not None:
             return inapplicable
         return judge_in_state(
@@ -172,20 +175,6 @@ class ActuateCheck:
             settle=settle,
             body=lambda _: self._actuate(ctx, device, limits, settle, unless, restore),
         )
-
-    def _inapplicable(
-        self, unless: Sequence[Condition], readings: Mapping[str, Reading]
-    ) -> Outcome | None:
-        for condition in unless:
-            if condition.holds(readings[condition.point].value):
-                return Outcome(
-                    verdict=Verdict.NOT_APPLICABLE,
-                    reason=f"not applicable: {condition.describe()} ({self.device}), so the "
-                    "effect of the command cannot be observed now; run it with the condition "
-                    "cleared",
-                    untested=True,
-                )
-        return None
 
     def _actuate(
         self,
@@ -200,7 +189,7 @@ class ActuateCheck:
         wanted = list(dict.fromkeys([p for p, _ in self.set] + [*restore, *ratios]))
         wanted += [c.point for c in unless if c.point not in wanted]
         before = read_fresh(device, wanted)
-        inapplicable = self._inapplicable(unless, before)
+        inapplicable = unless_holds(unless, before, role=self.device, what=_EFFECT)
         if inapplicable is not None:
             return inapplicable
         prior: dict[str, Value] = {}

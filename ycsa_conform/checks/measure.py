@@ -102,6 +102,25 @@ class Condition:
         return f"{self.point} is {_show(self.equals)}"
 
 
+def unless_holds(
+    unless: Sequence[Condition], readings: Mapping[str, Reading], *, role: str, what: str
+) -> Outcome | None:
+    """`not_applicable` when one of `unless` holds in `readings`: `what` cannot be judged now.
+
+    A point's state is transient (a lamp off by day): the requirement applies to the target
+    and was not tested (checks/state.py), so the outcome is marked untested.
+    """
+    for condition in unless:
+        if condition.holds(readings[condition.point].value):
+            return Outcome(
+                verdict=Verdict.NOT_APPLICABLE,
+                reason=f"not applicable: {condition.describe()} ({role}), so {what} cannot "
+                "be judged now; run it with the condition cleared",
+                untested=True,
+            )
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MeasureCheck:
     device: str
@@ -177,7 +196,7 @@ class MeasureCheck:
         readings = read_fresh(device, wanted) if fresh else _read(device, wanted)
 
         def judged(now: Mapping[str, Reading]) -> Outcome:
-            inapplicable = self._inapplicable(unless, now)
+            inapplicable = unless_holds(unless, now, role=self.device, what=", ".join(self.points))
             if inapplicable is not None:
                 return inapplicable
             return self._judge(ctx, device, wanted, now, limit, window, requires)
@@ -185,7 +204,7 @@ class MeasureCheck:
         if requires is None:
             return judged(readings)
         # `unless` first: a requirement that does not apply now is not worth a write.
-        inapplicable = self._inapplicable(unless, readings)
+        inapplicable = unless_holds(unless, readings, role=self.device, what=", ".join(self.points))
         if inapplicable is not None:
             return inapplicable
         return judge_in_state(
@@ -198,22 +217,6 @@ class MeasureCheck:
             settle=settle,
             body=judged,
         )
-
-    def _inapplicable(
-        self, unless: Sequence[Condition], readings: Mapping[str, Reading]
-    ) -> Outcome | None:
-        for condition in unless:
-            if condition.holds(readings[condition.point].value):
-                # A point's state is transient (a lamp off by day): the requirement applies to
-                # the target and was not tested (checks/state.py).
-                return Outcome(
-                    verdict=Verdict.NOT_APPLICABLE,
-                    reason=f"not applicable: {condition.describe()} ({self.device}), so "
-                    f"{', '.join(self.points)} cannot be judged now; run it with the "
-                    "condition cleared",
-                    untested=True,
-                )
-        return None
 
     def _judge(
         self,
