@@ -19,7 +19,7 @@ from ycsa_conform.checks.actuate import parse as parse_actuate
 from ycsa_conform.checks.base import CheckContext, ParameterInfo, ParseContext
 from ycsa_conform.checks.measure import MeasureCheck
 from ycsa_conform.checks.measure import parse as parse_measure
-from ycsa_conform.errors import DeviceError
+from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.result import Source, Verdict
 from ycsa_conform.site import Target
 from ycsa_conform.source import Document
@@ -448,3 +448,73 @@ def test_a_round_trip_timed_negative_or_not_a_number_is_never_judged(
         "acknowledgement is timed before its command was sent"
     )
     assert gateway.values["target_light_command"] == Q("100 %")  # restored
+
+
+def test_an_actuate_restore_that_fails_names_the_point_and_still_puts_back_the_rest() -> None:
+    lamp = Lamp()
+    lamp.fail_on_restore.add("target_light_command")
+    raw = {
+        "kind": "actuate",
+        "device": "lamp",
+        "set": {"target_light_command": "50 %"},
+        "restore": ["auto_mode"],
+        "settle": "0 s",
+        "observe": {"point": "actual_light_state", "limit": "45 % .. 55 %"},
+    }
+    check: ActuateCheck = parsed(raw)
+
+    with pytest.raises(DeviceError) as failed:
+        check.run(context(lamp)[0])
+
+    assert str(failed.value) == (
+        "lamp could not be restored: target_light_command to 100 % (lamp: no answer writing "
+        "target_light_command); set it back by hand before leaving the site"
+    )
+    assert lamp.log == [("target_light_command", Q("50 %")), ("auto_mode", True)]
+
+
+class DeafGateway(Lamp):
+    """A gateway that never acknowledges a command; after the first it also ignores them."""
+
+    def __init__(self, *, obeys: int) -> None:
+        super().__init__()
+        self.obeys = obeys
+
+    def command(self, point: str, value: Any, *, timeout: float) -> float:
+        if self.obeys > 0:
+            self.obeys -= 1
+            self.write(point, value)
+        raise DeviceTimeout(f"gateway: no acknowledgement of {point} within {timeout:g} s")
+
+
+ROUND_TRIP: dict[str, Any] = {
+    "kind": "actuate",
+    "device": "gateway",
+    "set": {"target_light_command": "50 %"},
+    "settle": "0 s",
+    "observe": {"point": "command_round_trip", "limit": "<= 0.1 s"},
+}
+
+
+def test_an_unacknowledged_command_is_put_back_and_read_to_see_it_took() -> None:
+    check: ActuateCheck = parsed(ROUND_TRIP)
+    gateway = DeafGateway(obeys=2)
+
+    outcome = check.run(context(gateway)[0])
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert "restored target_light_command to 100 %" in outcome.reason
+    assert gateway.values["target_light_command"] == Q("100 %")
+
+
+def test_an_unacknowledged_put_back_that_did_not_take_names_what_the_point_reads() -> None:
+    check: ActuateCheck = parsed(ROUND_TRIP)
+    gateway = DeafGateway(obeys=1)
+
+    with pytest.raises(DeviceError) as failed:
+        check.run(context(gateway)[0])
+
+    assert str(failed.value) == (
+        "gateway could not be restored: target_light_command to 100 % (not acknowledged, "
+        "and target_light_command reads 50 %); set it back by hand before leaving the site"
+    )

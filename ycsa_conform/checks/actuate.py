@@ -52,7 +52,7 @@ from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.transport import Device
-from ycsa_conform.units import format_quantity, parse_unit, ureg
+from ycsa_conform.units import parse_unit, ureg
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
 from .measure import (
@@ -66,7 +66,7 @@ from .measure import (
     resolve_duration,
     unless_holds,
 )
-from .state import DEFAULT_SETTLE, Requires, judge_in_state, unmapped
+from .state import DEFAULT_SETTLE, Requires, judge_in_state, put_back, show, unmapped
 
 _EFFECT = "the effect of the command"  # what an `unless` that holds keeps from being judged
 
@@ -232,7 +232,7 @@ class ActuateCheck:
             # The device map refused the value (not writable, or outside its declared range)
             # before anything was sent.
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
-        commanded = ", ".join(f"{p} {_show(v)}" for p, v in self.set)
+        commanded = ", ".join(f"{p} {show(v)}" for p, v in self.set)
         if unacknowledged is not None:
             assert timeout is not None
             measurement = Measurement(
@@ -284,7 +284,7 @@ class ActuateCheck:
                         "it is undefined; start from a state where it is not 0"
                     )
                 value = (value / old).to(ureg.dimensionless)
-                name = f"{o.point} after / before ({_show(old)} before)"
+                name = f"{o.point} after / before ({show(old)} before)"
             decided.append(decide_value(name, value, limits[o.point], reading.source))
         return decided
 
@@ -296,34 +296,24 @@ class ActuateCheck:
         timeout: float | None,
         unacknowledged: bool,
     ) -> str:
-        failed: list[str] = []
         order = [p for p, _ in reversed(self.set) if p in prior]
         order += [p for p in restore if p not in order]
-        for point in order:
-            value = prior[point]
+
+        def write(point: str, value: Value) -> None:
+            if timeout is None or not unacknowledged:
+                device.write(point, value)
+                return
+            # The device acknowledged nothing: send it, then see it took effect.
             try:
-                if timeout is not None and unacknowledged:
-                    # The device acknowledged nothing: send it, then see it took effect.
-                    try:
-                        _command(device, point, value, timeout)
-                    except DeviceTimeout:
-                        back = read_fresh(device, [point])[point].value
-                        if back != value:
-                            raise DeviceError(
-                                f"not acknowledged, and {point} reads {_show(back)}"
-                            ) from None
-                else:
-                    device.write(point, value)
-            except (DeviceError, ValueError) as exc:
-                failed.append(f"{point} to {_show(value)} ({exc})")
-        if failed:
-            # Raised from `finally`, so it also replaces an error of the body: the device left
-            # commanded is what the operator must hear first.
-            raise DeviceError(
-                f"{self.device} could not be restored: {'; '.join(failed)}; "
-                "set it back by hand before leaving the site"
-            )
-        return ", ".join(f"{p} to {_show(prior[p])}" for p in order)
+                _command(device, point, value, timeout)
+            except DeviceTimeout:
+                back = read_fresh(device, [point])[point].value
+                if back != value:
+                    raise DeviceError(f"not acknowledged, and {point} reads {show(back)}") from None
+
+        # Called from `finally`: a failure to put back replaces any error of the body, since the
+        # device left commanded is what the operator must hear first.
+        return put_back(self.device, order, prior, write)
 
 
 def _decide_round_trip(
@@ -367,10 +357,6 @@ def _round_trip_timeout(limit: ResolvedLimit) -> float:
     if limit.upper is None:
         raise DeviceError(f"{ROUND_TRIP} needs an upper limit like '<= 5 s', not {limit.text!r}")
     return float(limit.upper.to(ureg.second).magnitude)
-
-
-def _show(value: Any) -> str:
-    return format_quantity(value) if isinstance(value, pint.Quantity) else str(value).lower()
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ActuateCheck | None:

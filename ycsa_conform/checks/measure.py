@@ -64,7 +64,7 @@ from ycsa_conform.units import (
 )
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, combine, decide_value
-from .state import DEFAULT_SETTLE, Assumed, Requires, equal, judge_in_state, unmapped
+from .state import DEFAULT_SETTLE, Assumed, Requires, equal, judge_in_state, show, unmapped
 
 __all__ = [
     "HOST_CLOCK",
@@ -99,7 +99,7 @@ class Condition:
         return equal(value, self.equals)
 
     def describe(self) -> str:
-        return f"{self.point} is {_show(self.equals)}"
+        return f"{self.point} is {show(self.equals)}"
 
 
 def unless_holds(
@@ -482,10 +482,6 @@ def parse_value(
         )
         return None
     return value
-
-
-def _show(value: Any) -> str:
-    return format_quantity(value) if isinstance(value, pint.Quantity) else str(value).lower()
 
 
 def parse(raw: Mapping[str, Any], ctx: ParseContext) -> MeasureCheck | None:

@@ -288,15 +288,27 @@ def _restore(
     written: Sequence[str],
     side_effects: Sequence[str],
 ) -> str:
-    """Put back the written points (last first), then their side effects; "" when nothing
-    was written. A failure names each point and is raised."""
+    """Put back the written points (last first), then their side effects; "nothing" when
+    nothing was written."""
     if not written:
         return "nothing (nothing was written)"
     order = [*reversed(written), *(p for p in side_effects if p not in written)]
+    return put_back(role, order, prior, device.write)
+
+
+def put_back(
+    role: str,
+    order: Sequence[str],
+    prior: Mapping[str, Value],
+    write: Callable[[str, Value], object],
+) -> str:
+    """Write each point of `order` back to its `prior` value with `write`, every one even when
+    an earlier one fails; what was put back, or a DeviceError naming each point that was not
+    (the operator must set it back by hand)."""
     failed: list[str] = []
     for point in order:
         try:
-            device.write(point, prior[point])
+            write(point, prior[point])
         except (DeviceError, ValueError) as exc:
             failed.append(f"{point} to {show(prior[point])} ({exc})")
     if failed:
