@@ -396,6 +396,11 @@ def test_a_gateway_whose_session_drops_fails_the_session_check(tmp_path: Path) -
             "observe: {point: active_power, limit: '<= 0.5 W'}}",
             "check.restore[0]: unknown point 'auto_mod'; did you mean 'auto_mode'?",
         ),
+        (
+            "{kind: measure, device: lamp, point: power_factor, limit: '>= 0.9', "
+            "requires: {lamp_on: true}, restore: [auto_mode, auto_mod]}",
+            "check.restore[1]: unknown point 'auto_mod'; did you mean 'auto_mode'?",
+        ),
     ],
 )
 def test_a_mistake_in_the_new_keys_is_one_pinned_line(

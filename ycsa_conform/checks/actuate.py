@@ -61,6 +61,7 @@ from .measure import (
     parse_duration,
     parse_optional,
     parse_requires,
+    parse_restore,
     parse_value,
     read_fresh,
     resolve_duration,
@@ -368,13 +369,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ActuateCheck | None:
             ok = False
         else:
             values.append((point, value))
-    restore = tuple(raw.get("restore", ()))
-    for k, point in enumerate(restore):
-        if point not in POINTS:
-            ctx.problems.append(
-                ctx.doc.problem((*ctx.where, "restore", k), unknown_point_message(point))
-            )
-            ok = False
+    restore = parse_restore(raw, ctx)
     items = raw["observe"]
     many = isinstance(items, list)
     observes: list[Observe] = []
@@ -398,7 +393,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ActuateCheck | None:
     unless = parse_conditions(raw.get("unless", ()), ctx)
     # `restore` and `settle` are the command's, and serve the writes of `requires` too.
     requires = parse_requires({"kind": "actuate", **raw_requires(raw)}, ctx)
-    if not ok or unless is None or requires is False:
+    if not ok or restore is None or unless is None or requires is False:
         return None
     settled = DEFAULT_SETTLE if settle is None else settle
     if requires is not None:

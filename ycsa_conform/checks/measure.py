@@ -631,17 +631,11 @@ def parse_requires(raw: Mapping[str, Any], ctx: ParseContext) -> Requires | Lite
             ok = False
         else:
             states.append(state)
-    restore = tuple(raw.get("restore", ()))
-    for k, point in enumerate(restore):
-        if point not in POINTS:
-            ctx.problems.append(
-                ctx.doc.problem((*ctx.where, "restore", k), unknown_point_message(point))
-            )
-            ok = False
+    restore = parse_restore(raw, ctx)
     settle: float | ParamRef | None = DEFAULT_SETTLE
     if "settle" in raw:
         settle = parse_duration(raw["settle"], ctx, "settle", zero=True, example="2 s")
-    if not ok or settle is None:
+    if not ok or restore is None or settle is None:
         return False
     return Requires(states=tuple(states), restore=restore, settle=settle)
 
@@ -738,3 +732,15 @@ def parse_conditions(raw: Any, ctx: ParseContext) -> tuple[Condition, ...] | Non
             continue
         conditions.append(Condition(point=str(item["point"]), equals=value))
     return tuple(conditions) if ok else None
+
+
+def parse_restore(raw: Mapping[str, Any], ctx: ParseContext) -> tuple[str, ...] | None:
+    """The `restore:` list of catalogue points (side effects put back after a write), or None
+    with a problem per unknown point."""
+    restore = tuple(str(p) for p in raw.get("restore", ()))
+    unknown = [k for k, point in enumerate(restore) if point not in POINTS]
+    for k in unknown:
+        ctx.problems.append(
+            ctx.doc.problem((*ctx.where, "restore", k), unknown_point_message(restore[k]))
+        )
+    return None if unknown else restore
