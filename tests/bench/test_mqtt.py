@@ -347,9 +347,40 @@ def test_two_devices_with_the_same_client_id_prefix_do_not_kick_each_other(
         two.read("supply_voltage")
     link = one._link
     assert isinstance(link, MqttLink)
-    session = link._session
-    assert session is not None
+    assert link.connections == 1  # reads one after another reuse one connection
+    (session,) = link._idle
     assert session.lost is None  # never disconnected by the broker
+
+
+def test_overlapping_windows_on_one_link_listen_at_the_same_time(broker: Broker) -> None:
+    # Two checks' windows on one gateway: each collect has a connection of its own, so both
+    # hear a message sent once both are listening. One transaction at a time would end the
+    # first window (10 s, its message never comes) before the second could subscribe.
+    topic = f"test/{uuid.uuid4().hex[:8]}/event"
+    link = MqttLink("gateway", parse_device_uri(broker.url("test")), LinkOptions(timeout=5.0))
+    listening = threading.Barrier(3, timeout=10.0)
+    heard: dict[int, list[str]] = {}
+
+    def collect(n: int) -> None:
+        response = link.transact(
+            {"op": "collect", "topics": [topic], "window": 10.0, "stop": "each"},
+            act=lambda: listening.wait(),
+        )
+        heard[n] = [m["payload"] for m in response["messages"]]
+
+    threads = [threading.Thread(target=collect, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    try:
+        listening.wait()  # both subscriptions confirmed
+        link.transact({"op": "publish", "topic": topic, "payload": "once", "qos": 1})
+    finally:
+        for thread in threads:
+            thread.join(timeout=15.0)
+        link.close()
+
+    assert heard == {1: ["once"], 2: ["once"]}
+    assert link.connections == 0  # closed, the ones in use too once their windows ended
 
 
 def test_the_embedded_broker_refuses_tls(tmp_path: Path) -> None:

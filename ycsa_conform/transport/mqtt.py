@@ -301,9 +301,12 @@ class _Session:
 
 
 class MqttLink:
-    """The wire to one MQTT device: a broker connection of our own. Connects on first use.
+    """The wire to one MQTT device: broker connections of our own, opened on first use.
 
-    One transaction at a time: a collect owns the subscriptions it made until it ends.
+    A transaction owns one connection until it ends (a collect owns the subscriptions it made),
+    so transactions that overlap - the observation windows of several checks run at the same
+    time - each take an idle connection or open another; a connection is kept for the next
+    transaction unless it was lost. Every connection has a client id of its own.
     """
 
     def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
@@ -314,8 +317,10 @@ class MqttLink:
         self.name = name
         self.address = address
         self.options = options
-        self._lock = threading.Lock()
-        self._session: _Session | None = None
+        self._lock = threading.Lock()  # guards the idle connections
+        self._idle: list[_Session] = []
+        self._busy: set[_Session] = set()
+        self._closed = False
 
     @property
     def scheme(self) -> str:
@@ -333,8 +338,12 @@ class MqttLink:
         return f"<MqttLink {self.name} {self.address}>"
 
     def close(self) -> None:
+        """Close the idle connections; one in use closes when its transaction ends."""
         with self._lock:
-            self._drop()
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for session in idle:
+            session.close()
 
     def transact(
         self,
@@ -348,29 +357,52 @@ class MqttLink:
         op = request.get("op")
         if op not in ("collect", "publish", "command"):
             raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
-        with self._lock:
-            session = self._connected()
-            try:
-                if op == "collect":
-                    return self._collect(session, request, act)
-                if op == "publish":
-                    return {"at": self._publish(session, request)}
-                return self._command(session, request)
-            finally:
-                if session.lost is not None:
-                    self._drop()
+        session = self._take()
+        try:
+            if op == "collect":
+                return self._collect(session, request, act)
+            if op == "publish":
+                return {"at": self._publish(session, request)}
+            return self._command(session, request)
+        finally:
+            self._give_back(session)
 
     # -- connection ---------------------------------------------------------------------------
 
-    def _drop(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
+    def _take(self) -> _Session:
+        """An idle connection still open, or a new one (the link reconnects by itself, on the
+        next transaction after a loss)."""
+        while True:
+            with self._lock:
+                session = self._idle.pop() if self._idle else None
+                if session is not None:
+                    self._busy.add(session)
+            if session is None:
+                break
+            if session.lost is None:
+                return session
+            self._give_back(session)
+        session = self._connect()
+        with self._lock:
+            self._busy.add(session)
+        return session
+
+    def _give_back(self, session: _Session) -> None:
+        with self._lock:
+            self._busy.discard(session)
+            keep = session.lost is None and not self._closed
+            if keep:
+                self._idle.append(session)
+        if not keep:
             session.close()
 
-    def _connected(self) -> _Session:
-        if self._session is not None and self._session.lost is None:
-            return self._session
-        self._drop()
+    @property
+    def connections(self) -> int:
+        """Broker connections open now, idle or in a transaction."""
+        with self._lock:
+            return len(self._idle) + len(self._busy)
+
+    def _connect(self) -> _Session:
         host, port = self.address.host, self._port
         prefix = self.address.params.get("client_id") or _DEFAULT_CLIENT_ID
         # The link reconnects by itself, on the next transaction after a loss.
@@ -402,7 +434,6 @@ class MqttLink:
         if connack is None or connack.is_failure:
             session.close()
             raise self._connack_refusal(connack, session.lost, host, port)
-        self._session = session
         return session
 
     def _connack_refusal(
