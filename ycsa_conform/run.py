@@ -7,6 +7,7 @@ plugin and the CLI both drive it; it knows nothing of pytest.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class AcceptanceRun:
         # Field devices are read-only unless the operator allows actuation; a bench is ours.
         self.actuation_allowed = allow_actuation or site.kind == "bench"
         self._devices: dict[tuple[str, str], PolledDevice] = {}
+        self._opening = threading.Lock()  # cases decided at the same time share each device
         self._parameters, self._provenance = self._resolve_parameters(overrides)
         self._planned = self._plan()
 
@@ -243,6 +245,10 @@ class AcceptanceRun:
 
     def device(self, target: Target, role: str) -> Device:
         key = (target.id, role)
+        with self._opening:
+            return self._device(key, target, role)
+
+    def _device(self, key: tuple[str, str], target: Target, role: str) -> Device:
         if key not in self._devices:
             spec = target.devices[role]
             hook = self._on_read
@@ -258,7 +264,9 @@ class AcceptanceRun:
         """Per device used so far: point reads asked for, message observations, protocol
         probes, requests sent (all three kinds) and the coalesced minimum for the point reads."""
         rows: list[dict[str, object]] = []
-        for (target, role), device in self._devices.items():
+        with self._opening:
+            devices = list(self._devices.items())
+        for (target, role), device in devices:
             planned = self._planned.get((target, role), [])
             rows.append(
                 {
@@ -276,7 +284,8 @@ class AcceptanceRun:
         return rows
 
     def close(self) -> None:
-        devices, self._devices = self._devices, {}
+        with self._opening:
+            devices, self._devices = self._devices, {}
         for device in devices.values():
             device.close()
 

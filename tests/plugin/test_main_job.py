@@ -277,6 +277,7 @@ def test_a_fleet_bench_gives_one_result_per_requirement_per_pole(
         (["--bench-poles", "0"], "--bench-poles 0: a bench simulates 1 to 200 poles"),
         (["--bench-poles", "2", "--bench-fault", "pole_tilt"], "did you mean 'pole-tilt'"),
         (["--bench-poles", "2", "--site", "x.yaml"], "--bench-poles applies to the built-in"),
+        (["--concurrency", "0"], "--concurrency 0: give 1 or more"),
     ],
 )
 def test_bad_fleet_options_are_usage_errors(

@@ -9,11 +9,13 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
+from ycsa_conform.executor import DEFAULT_CONCURRENCY, Executor
 from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
+from ycsa_conform.transport.recording import deciding
 
 from .options import PROFILE_TAKEN
-from .state import STATE, State, build_state
+from .state import STATE, State, build_state, is_worker
 
 __all__ = ["ProfileCollector", "RequirementItem"]
 
@@ -69,10 +71,12 @@ class RequirementItem(pytest.Item):
         # The check runs in setup so that "could not decide" is reported by pytest as an ERROR,
         # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
         state = self.config.stash[STATE]
-        if state.recorder is not None:
-            state.recorder.current = self.nodeid
         try:
-            result = state.run.decide(self.case, nodeid=self.nodeid)
+            if state.executor is not None and self.nodeid in state.executor:
+                result = state.executor.result(self.nodeid)
+            else:
+                with deciding(self.nodeid):
+                    result = state.run.decide(self.case, nodeid=self.nodeid)
         except Exception as exc:
             # A bug, not a device problem: keep the result (verdict error), show the traceback.
             result = state.run.crashed(self.case, exc, nodeid=self.nodeid)
@@ -81,9 +85,6 @@ class RequirementItem(pytest.Item):
             incident = Incident.from_exception("check", exc, where=self.nodeid)
             self.user_properties.append((INCIDENT_PROPERTY, incident.as_dict()))
             raise
-        finally:
-            if state.recorder is not None:
-                state.recorder.current = ""
         self.result = result
         self.user_properties.append((RESULT_PROPERTY, result.as_dict()))
         from ycsa_conform.report.allure import annotate, attach_traffic
@@ -172,6 +173,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     if not config.getoption("ycsa_profiles"):
         return
+    concurrency = config.getoption("ycsa_concurrency")
+    if concurrency is not None and concurrency < 1:
+        raise pytest.UsageError(
+            f"--concurrency {concurrency}: give 1 or more (1 decides one requirement at a time)"
+        )
     state = build_state(config)
     config.stash[STATE] = state
     config.add_cleanup(state.close)
@@ -218,3 +224,34 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
             session, name=profile.id, nodeid=profile.id, state=state, profile_id=profile.id
         )
         items.extend(i for i in session.genitems(collector) if isinstance(i, pytest.Item))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Plan to decide the items that will run (after -k, -m and --lf have chosen them) at the
+    same time, so that their observation windows overlap; each item waits for its own result.
+    The executor starts with the first requirement item, so tests of your own that run before
+    the profile's items (a `ycsa_device` that sets a state) have done so."""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or config.option.collectonly or is_worker(config):
+        # A pytest-xdist worker is handed its items one batch at a time: it decides each as
+        # it comes, as a run with --concurrency 1 does.
+        return
+    given = config.getoption("ycsa_concurrency")
+    concurrency = DEFAULT_CONCURRENCY if given is None else given
+    if concurrency == 1:
+        return
+    cases = [(i.case, i.nodeid) for i in session.items if isinstance(i, RequirementItem)]
+    if cases:
+        state.executor = Executor(state.run, cases, concurrency=concurrency)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test of your own that comes between requirement items waits until the requirements
+    under way are decided: it never runs during their windows or actuations."""
+    state = item.config.stash.get(STATE, None)
+    if state is None or isinstance(item, RequirementItem):
+        return
+    if state.executor is not None and state.executor.started:
+        state.executor.wait()

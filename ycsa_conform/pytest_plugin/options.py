@@ -91,6 +91,16 @@ def add_options(parser: pytest.Parser) -> None:
         "no bench, no devices",
     )
     group.addoption(
+        "--concurrency",
+        type=int,
+        dest="ycsa_concurrency",
+        default=None,
+        metavar="N",
+        help="decide up to N requirements at the same time, so that their observation windows "
+        "overlap (default 16; 1 decides them one after another). A requirement that writes to "
+        "a device runs alone on its target",
+    )
+    group.addoption(
         "--strict-acceptance",
         action="store_true",
         dest="ycsa_strict",

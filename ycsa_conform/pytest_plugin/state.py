@@ -25,6 +25,7 @@ from ycsa_conform.transport.recording import Recorder, Replay
 if TYPE_CHECKING:
     from ycsa_conform.bench import Bench
     from ycsa_conform.bench.process import RemoteBench
+    from ycsa_conform.executor import Executor
 
 __all__ = ["STATE", "State", "bench_for", "build_state", "is_worker"]
 
@@ -40,6 +41,7 @@ class State:
     strict: bool
     recorder: Recorder | None = None
     replay: Replay | None = None
+    executor: Executor | None = None  # deciding the selected items, once they are known
     results: list[Result] = field(default_factory=list)
     # What went wrong in the session itself (reporting.Reporter records them).
     incidents: list[Incident] = field(default_factory=list)
@@ -50,7 +52,10 @@ class State:
         This runs at pytest's cleanup, after the reports are written: a failure here can no
         longer reach them, so it is said on stderr and the other parts are still closed.
         """
-        parts: list[tuple[str, Callable[[], None]]] = [("devices", self.run.close)]
+        parts: list[tuple[str, Callable[[], None]]] = []
+        if self.executor is not None:
+            parts.append(("requirements under way", self.executor.close))
+        parts.append(("devices", self.run.close))
         if self.recorder is not None:
             parts.append(("recording", self.recorder.close))
         if self.bench is not None:

@@ -19,6 +19,7 @@ limit could pass. A power read with the wrong word order as 1.02e-23 W must neve
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -67,6 +68,9 @@ class PolledDevice:
         self._on_read = on_read
         self._polled_at: float | None = None
         self._snapshot: dict[str, Reading | DeviceError] = {}
+        # Checks decided at the same time share the device: one poll at a time, and a read
+        # that arrives while one is under way is served from it.
+        self._lock = threading.RLock()
 
     @property
     def name(self) -> str:
@@ -89,7 +93,8 @@ class PolledDevice:
         if name == "observe":
             # An observation is a request of its own (a subscription window), counted apart.
             def observe(*args: Any, **kwargs: Any) -> Any:
-                self.observations += 1
+                with self._lock:
+                    self.observations += 1
                 return attribute(*args, **kwargs)
 
             return observe
@@ -102,28 +107,31 @@ class PolledDevice:
         return result
 
     def read_many(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
-        self.requested += len(points)
-        fresh = (
-            self._polled_at is not None
-            and self._clock() - self._polled_at <= self.max_age
-            and all(p in self._snapshot for p in points)
-        )
-        if not fresh:
-            wanted = tuple(dict.fromkeys([*self.planned, *points]))
-            self._snapshot = self._checked(self.device.read_many(wanted))
-            self._polled_at = self._clock()
-        if self._on_read is not None:
-            self._on_read(not fresh)
-        return {p: self._snapshot[p] for p in points}
+        with self._lock:
+            self.requested += len(points)
+            fresh = (
+                self._polled_at is not None
+                and self._clock() - self._polled_at <= self.max_age
+                and all(p in self._snapshot for p in points)
+            )
+            if not fresh:
+                wanted = tuple(dict.fromkeys([*self.planned, *points]))
+                self._snapshot = self._checked(self.device.read_many(wanted))
+                self._polled_at = self._clock()
+            if self._on_read is not None:
+                self._on_read(not fresh)
+            return {p: self._snapshot[p] for p in points}
 
     def read_fresh(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         """`points` read from the device now, never from the poll (an MQTT device waits for
         a live message rather than its retained one)."""
-        self._polled_at = None
+        with self._lock:
+            self._polled_at = None
         fresh = getattr(self.device, "read_fresh", None)
         if fresh is None:
             return self.read_many(points)
-        self.requested += len(points)
+        with self._lock:
+            self.requested += len(points)
         readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
         if self._on_read is not None:
             self._on_read(True)
@@ -138,8 +146,9 @@ class PolledDevice:
         }
 
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
-        self._polled_at = None
-        self.device.write(point, value)
+        with self._lock:
+            self._polled_at = None
+            self.device.write(point, value)
 
     def command(self, point: str, value: pint.Quantity[Any] | bool, *, timeout: float) -> float:
         """A command that waits up to `timeout` s for its acknowledgement (MQTT devices);

@@ -14,8 +14,14 @@ crossed the wire and replay runs the very same codecs, checksums and schema chec
      "raw": {"tx": "01040000000d…", "rx": "01041a…"}}, "decoded": {"power_factor": "0.96"}}
     {"seq": 9, …, "direction": "rx", "error": {"type": "DeviceTimeout", "message": "…"}}
 
-Replay answers a request with the recorded answer to the same request (in recorded order; the
-last one again when they run out). A Modbus read that was not recorded as such is answered from
+Requests of several requirements may be in flight at once (the run decides them concurrently):
+each line names the requirement that caused it (`requirement`, from the context of the thread
+deciding it) and an answer names its request (`tx`, the request's `seq`).
+
+Replay answers a request with the recorded answer to the same request made for the same
+requirement (in recorded order; the last one again when they run out), else to the same request
+made for any requirement, so the order in which concurrent requirements happened to run does
+not change what each one is answered. A Modbus read that was not recorded as such is answered from
 a recorded read of the same unit and table that covers it, so a replay may select fewer
 requirements (`-k`) than the recording ran. Anything else is an error naming what is missing.
 """
@@ -27,6 +33,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -43,7 +51,7 @@ from ycsa_conform.errors import (
 
 from . import Explain, Link, Request, Response
 
-__all__ = ["MANIFEST", "Recorder", "Replay", "read_manifest", "traffic_files"]
+__all__ = ["MANIFEST", "Recorder", "Replay", "deciding", "read_manifest", "traffic_files"]
 
 MANIFEST = "manifest.json"
 _ERRORS: Mapping[str, type[DeviceError]] = {
@@ -57,6 +65,21 @@ _ERRORS: Mapping[str, type[DeviceError]] = {
         LostContact,
     )
 }
+
+
+# The requirement (pytest node id) whose decision the current thread is making: traffic is
+# attributed to it in a recording, and answered for it in a replay.
+_DECIDING: ContextVar[str] = ContextVar("ycsa_deciding", default="")
+
+
+@contextmanager
+def deciding(requirement: str) -> Iterator[None]:
+    """Attribute the device traffic of this thread (and context) to `requirement`."""
+    token = _DECIDING.set(requirement)
+    try:
+        yield
+    finally:
+        _DECIDING.reset(token)
 
 
 def traffic_files(directory: Path) -> list[Path]:
@@ -107,7 +130,6 @@ class Recorder:
         self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
         self._lock = threading.Lock()
         self._seq = 0
-        self.current = ""  # the requirement (pytest node id) being decided
         self._by_requirement: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._last_poll: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._pending: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -119,25 +141,29 @@ class Recorder:
     def wrap(self, link: Link, *, target: str, device: str) -> RecordingLink:
         return RecordingLink(link, self, target=target, device=device)
 
-    def write(self, entry: dict[str, Any], key: tuple[str, str]) -> None:
+    def write(self, entry: dict[str, Any], key: tuple[str, str]) -> int:
+        """Write one line; its `seq`."""
+        current = _DECIDING.get()
         with self._lock:
             self._seq += 1
             line = {"seq": self._seq, "time": time.time(), **entry}
-            if self.current:
-                line["requirement"] = self.current
+            if current:
+                line["requirement"] = current
             if self._file is not None:
                 self._file.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
                 self._file.flush()
             self._pending[key].append(line)
-            if self.current:
-                self._by_requirement[self.current].append(line)
+            if current:
+                self._by_requirement[current].append(line)
+            return self._seq
 
     def polled(self, key: tuple[str, str], fresh: bool) -> None:
         """A device served a read: `fresh` when it polled; the requirement cites that poll."""
+        current = _DECIDING.get()
         with self._lock:
             if fresh:
                 self._last_poll[key] = self._pending.pop(key, [])
-            cited = self._by_requirement[self.current] if self.current else None
+            cited = self._by_requirement[current] if current else None
             if cited is not None and not fresh:
                 seen = {line["seq"] for line in cited}
                 cited.extend(
@@ -177,17 +203,19 @@ class RecordingLink:
         act: Callable[[], None] | None = None,
     ) -> Response:
         """Record the exchange; `act` (an MQTT collect's stimulus) goes on to the live link."""
-        self.recorder.write({**self._head, "direction": "tx", "request": dict(request)}, self.key)
+        tx = self.recorder.write(
+            {**self._head, "direction": "tx", "request": dict(request)}, self.key
+        )
         try:
             if act is None:
                 response = self.inner.transact(request, explain=explain)
             else:
                 response = cast(Any, self.inner).transact(request, explain=explain, act=act)
         except DeviceError as exc:
-            entry = {**self._head, "direction": "rx", "error": _error_record(exc)}
+            entry = {**self._head, "direction": "rx", "tx": tx, "error": _error_record(exc)}
             self.recorder.write(entry, self.key)
             raise
-        entry = {**self._head, "direction": "rx", "response": dict(response)}
+        entry = {**self._head, "direction": "rx", "tx": tx, "response": dict(response)}
         if explain is not None:
             try:
                 entry["decoded"] = dict(explain(response))
@@ -205,6 +233,7 @@ class _Exchange:
     request: dict[str, Any]
     response: dict[str, Any] | None
     error: dict[str, Any] | None
+    requirement: str = ""
 
 
 def _key(request: Mapping[str, Any]) -> str:
@@ -223,7 +252,9 @@ class Replay:
                 self._exchanges[exchange_key].append(exchange)
 
     def _read(self, path: Path) -> Iterator[tuple[tuple[str, str], _Exchange]]:
-        open_requests: dict[tuple[str, str], dict[str, Any]] = {}
+        # An answer names its request by seq (`tx`); a recording made before requests could
+        # overlap has one open request per device.
+        open_requests: dict[tuple[str, str] | int, dict[str, Any]] = {}
         with path.open(encoding="utf-8") as lines:
             for number, text in enumerate(lines, 1):
                 if not text.strip():
@@ -237,12 +268,19 @@ class Replay:
                         f"{path}:{number}: not a traffic line ({exc}); the recording is damaged"
                     ) from None
                 if direction == "tx":
-                    open_requests[key] = line.get("request", {})
-                elif key in open_requests:
-                    yield (
-                        key,
-                        _Exchange(open_requests.pop(key), line.get("response"), line.get("error")),
+                    open_requests[line.get("seq", key)] = line
+                    open_requests[key] = line
+                    continue
+                tx = open_requests.pop(line["tx"], None) if "tx" in line else None
+                tx = tx if tx is not None else open_requests.pop(key, None)
+                if tx is not None:
+                    exchange = _Exchange(
+                        tx.get("request", {}),
+                        line.get("response"),
+                        line.get("error"),
+                        str(tx.get("requirement", "")),
                     )
+                    yield key, exchange
 
     def link(self, *, target: str, device: str, scheme: str) -> ReplayLink:
         return ReplayLink(self, target=target, device=device, scheme=scheme)
@@ -259,7 +297,8 @@ class ReplayLink:
         self.target = target
         self.device = device
         self._scheme = scheme
-        self._used: dict[str, int] = defaultdict(int)
+        self._used: dict[tuple[str, str], int] = defaultdict(int)
+        self._lock = threading.Lock()
 
     @property
     def scheme(self) -> str:
@@ -291,14 +330,23 @@ class ReplayLink:
         pass
 
     def _exact(self, request: Request) -> _Exchange | None:
+        """The recorded answer to this request for the requirement being decided (the n-th
+        answer for its n-th such request), else for any requirement, in recorded order."""
         key = _key(request)
         matches = [
             e for e in self.replay.exchanges(self.target, self.device) if _key(e.request) == key
         ]
         if not matches:
             return None
-        index = min(self._used[key], len(matches) - 1)
-        self._used[key] += 1
+        current = _DECIDING.get()
+        own = [e for e in matches if current and e.requirement == current]
+        with self._lock:
+            index = min(self._used[("", key)], len(matches) - 1)
+            self._used[("", key)] += 1
+            if own:
+                index = min(self._used[(current, key)], len(own) - 1)
+                self._used[(current, key)] += 1
+                return own[index]
         return matches[index]
 
     def _covering(self, request: Request) -> _Exchange | None:

@@ -1,0 +1,168 @@
+"""The executor's scheduling rules, on cases whose decisions are functions of our own.
+
+The run and its cases are stand-ins (the executor reads only the target's id, the check's
+`uses()`, `actuation_allowed` and `decide`): what is tested is who may run at the same time as
+whom, judged by barriers and by the order of entries and exits, never by elapsed time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from ycsa_conform.checks.base import Use
+from ycsa_conform.executor import Executor
+from ycsa_conform.run import AcceptanceRun, Case
+
+WAIT = 10.0  # s: a barrier that is never reached fails the test; it never decides a pass
+
+
+class Run:
+    """Decides each case by calling its `body`, logging entries and exits in order."""
+
+    def __init__(self, *, actuation_allowed: bool = True) -> None:
+        self.actuation_allowed = actuation_allowed
+        self.log: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def decide(self, case: Any, *, nodeid: str) -> str:
+        with self._lock:
+            self.log.append(("enter", nodeid))
+        try:
+            case.body()
+            return f"decided {nodeid}"
+        finally:
+            with self._lock:
+                self.log.append(("exit", nodeid))
+
+
+def case(target: str, *, writes: bool = False, body: Callable[[], None] = lambda: None) -> Any:
+    use = Use(role="lamp", reads=("lamp_on",), writes=("lamp_on",) if writes else ())
+    check = SimpleNamespace(uses=lambda: (use,))
+    return SimpleNamespace(
+        target=SimpleNamespace(id=target), requirement=SimpleNamespace(check=check), body=body
+    )
+
+
+def executor(run: Run, cases: dict[str, Any], concurrency: int = 8) -> Executor:
+    pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
+    return Executor(cast(AcceptanceRun, run), pairs, concurrency=concurrency)
+
+
+def overlapping(run: Run, nodeid: str) -> set[str]:
+    """The cases that entered or left while `nodeid` ran."""
+    names = [name for _, name in run.log]
+    first, last = names.index(nodeid), len(names) - 1 - names[::-1].index(nodeid)
+    return set(names[first + 1 : last]) - {nodeid}
+
+
+def test_observers_of_one_target_run_at_the_same_time() -> None:
+    together = threading.Barrier(3, timeout=WAIT)
+    run = Run()
+    cases = {f"obs{n}": case("P001", body=together.wait) for n in range(3)}
+    ex = executor(run, cases)
+    ex.start()
+    try:
+        assert [ex.result(n) for n in cases] == [f"decided {n}" for n in cases]
+    finally:
+        ex.close()
+
+
+def test_a_case_that_writes_runs_alone_on_its_target() -> None:
+    run = Run()
+    gate = threading.Event()
+    cases = {
+        "obs1": case("P001", body=lambda: gate.wait(WAIT)),
+        "act1": case("P001", writes=True),
+        "obs2": case("P001", body=gate.set),
+        "act2": case("P001", writes=True),
+        "obs3": case("P001"),
+    }
+    ex = executor(run, cases)
+    ex.start()
+    try:
+        for nodeid in cases:
+            ex.result(nodeid)
+    finally:
+        ex.close()
+
+    assert overlapping(run, "act1") == set()
+    assert overlapping(run, "act2") == set()
+    # The observers ran together (obs1 waited for obs2), before the actuations.
+    assert "obs2" in overlapping(run, "obs1")
+    entered = [name for event, name in run.log if event == "enter"]
+    assert entered.index("act1") > max(entered.index(f"obs{n}") for n in (1, 2, 3))
+
+
+def test_cases_that_write_on_different_targets_run_at_the_same_time() -> None:
+    together = threading.Barrier(2, timeout=WAIT)
+    run = Run()
+    cases = {t: case(t, writes=True, body=together.wait) for t in ("P001", "P002")}
+    ex = executor(run, cases)
+    ex.start()
+    try:
+        assert ex.result("P001") == "decided P001"
+        assert ex.result("P002") == "decided P002"
+    finally:
+        ex.close()
+
+
+def test_without_actuation_a_writing_check_only_observes() -> None:
+    # It reads whether its state holds and writes nothing, so it need not run alone.
+    together = threading.Barrier(2, timeout=WAIT)
+    run = Run(actuation_allowed=False)
+    cases = {
+        "act": case("P001", writes=True, body=together.wait),
+        "obs": case("P001", body=together.wait),
+    }
+    ex = executor(run, cases)
+    ex.start()
+    try:
+        assert ex.result("act") == "decided act"
+        assert ex.result("obs") == "decided obs"
+    finally:
+        ex.close()
+
+
+def test_what_a_decision_raised_is_raised_to_its_item() -> None:
+    def broken() -> None:
+        raise ZeroDivisionError("injected")
+
+    run = Run()
+    ex = executor(run, {"bad": case("P001", body=broken), "good": case("P001")})
+    ex.start()
+    try:
+        with pytest.raises(ZeroDivisionError, match="injected"):
+            ex.result("bad")
+        assert ex.result("good") == "decided good"
+    finally:
+        ex.close()
+
+
+def test_close_cancels_the_cases_not_started_and_waits_for_the_one_under_way() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        started.set()
+        release.wait(WAIT)
+
+    run = Run()
+    cases = {"first": case("P001", body=first), **{f"later{n}": case("P001") for n in range(3)}}
+    ex = executor(run, cases, concurrency=1)
+    ex.start()
+    assert started.wait(WAIT)
+    ex.cancel()
+    release.set()
+    ex.close()
+
+    assert run.log == [("enter", "first"), ("exit", "first")]  # finished, none of the others
+    assert ex.result("first") == "decided first"
+
+
+def test_concurrency_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="concurrency 0 must be 1 or more"):
+        executor(Run(), {}, concurrency=0)
