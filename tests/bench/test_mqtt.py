@@ -33,7 +33,7 @@ from ycsa_conform.result import Verdict
 from ycsa_conform.site import Target
 from ycsa_conform.source import read_document
 from ycsa_conform.transport import LinkOptions, Secret, open_device, parse_device_uri
-from ycsa_conform.transport.mqtt import MqttDevice, MqttLink, unique_client_id
+from ycsa_conform.transport.mqtt import MqttDevice, MqttLink, make_client, unique_client_id
 from ycsa_conform.units import parse_unit, ureg
 
 GATEWAY_MAP = load_devicemap(data_dir("benches") / "devicemaps" / "gateway.yaml")
@@ -350,6 +350,35 @@ def test_two_devices_with_the_same_client_id_prefix_do_not_kick_each_other(
     assert link.connections == 1  # reads one after another reuse one connection
     (session,) = link._idle
     assert session.lost is None  # never disconnected by the broker
+
+
+def test_a_connection_the_broker_closed_while_idle_does_not_fail_the_next_window(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    if broker.kind == "embedded":
+        pytest.skip(
+            "amqtt keeps the older connection open when another client takes its id (MQTT "
+            "3.1.1 §3.1.4 has the broker close it): it has no way to close ours on cue"
+        )
+    gateway, _ = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix))
+    device.read("supply_voltage")
+    link = device._link
+    assert isinstance(link, MqttLink)
+    (idle,) = link._idle
+    # Another client takes the idle connection's client id: the broker closes ours.
+    client_id = idle.client._client_id.decode()
+    intruder = make_client(client_id, reconnect=False)
+    intruder.connect(broker.host, broker.port)
+    intruder.loop_start()
+    try:
+        reading = device.read_fresh(["supply_voltage"])["supply_voltage"]
+        assert not isinstance(reading, DeviceError), reading
+        assert reading.value.magnitude > 0
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()
+    assert all(session.lost is None for session in link._idle)
 
 
 def test_overlapping_windows_on_one_link_listen_at_the_same_time(broker: Broker) -> None:

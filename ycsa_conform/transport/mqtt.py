@@ -103,6 +103,9 @@ PahoMessage = paho.MQTTMessage
 _CONNECT_TIMEOUT = 5.0  # s, the least a connection attempt is given
 _DEFAULT_CLIENT_ID = "ycsa-conform"
 _KEEPALIVE = 60  # s
+# Idle broker connections a link keeps for its next transactions; more that overlapped (the
+# windows of several checks on one gateway) are closed when they end.
+_IDLE_MAX = 2
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Process-wide on purpose: two links of one process (or a link and the bench's simulated
 # gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
@@ -198,6 +201,11 @@ def _message(msg: paho.MQTTMessage, at: float) -> dict[str, Any]:
         entry["encoding"] = "base64"
     entry["at"] = at
     return entry
+
+
+class _NotStarted(DeviceError):
+    """The connection was lost before a transaction subscribed: nothing observed, nothing
+    sent, so it may be tried again on a new connection."""
 
 
 class _Sink:
@@ -357,15 +365,21 @@ class MqttLink:
         op = request.get("op")
         if op not in ("collect", "publish", "command"):
             raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
-        session = self._take()
-        try:
-            if op == "collect":
-                return self._collect(session, request, act)
-            if op == "publish":
-                return {"at": self._publish(session, request)}
-            return self._command(session, request)
-        finally:
-            self._give_back(session)
+        for attempt in range(2):
+            session = self._take()
+            try:
+                if op == "collect":
+                    return self._collect(session, request, act)
+                if op == "publish":
+                    return {"at": self._publish(session, request)}
+                return self._command(session, request)
+            except _NotStarted:
+                # Lost before anything was observed or sent: once more, on a new connection.
+                if attempt:
+                    raise
+            finally:
+                self._give_back(session)
+        raise AssertionError("unreachable")
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -390,7 +404,7 @@ class MqttLink:
     def _give_back(self, session: _Session) -> None:
         with self._lock:
             self._busy.discard(session)
-            keep = session.lost is None and not self._closed
+            keep = session.lost is None and not self._closed and len(self._idle) < _IDLE_MAX
             if keep:
                 self._idle.append(session)
         if not keep:
@@ -559,7 +573,7 @@ class MqttLink:
         deadline = time.monotonic() + self.options.timeout
         if not session.wait(lambda: mid in session.acks, deadline):
             if session.lost is not None:
-                raise DeviceError(
+                raise _NotStarted(
                     f"{self._where}: the broker closed the connection ({session.lost})"
                 )
             raise DeviceTimeout(
