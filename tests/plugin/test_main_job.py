@@ -195,10 +195,28 @@ def test_other_plugin_owning_profile_option_is_reported_and_alias_works(
 
 
 def test_xdist_workers_report_to_one_report(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--profile", "smart-pole", "-n", "2")
+    result = pytester.runpytest_subprocess("--profile", "smart-pole", "-n", "2", "--record", "rec")
 
     result.assert_outcomes(passed=N)
-    assert _report(pytester)["summary"]["pass"] == N
+    report = _report(pytester)
+    assert report["summary"]["pass"] == N
+    # One bench, the controller's: the workers measured the devices the report lists (a bench
+    # of their own would have other ports and ptys).
+    measured = {
+        m["source"]["address"].split("?")[0]  # scheme, host:port or port path
+        for r in report["results"]
+        for m in r["measurements"]
+        if m["source"] and "://" in m["source"]["address"]
+    }
+    assert len(measured) >= 4
+    assert measured <= {d["address"].split("?")[0] for d in report["devices"]}
+    # The pole's requirements all went to one worker: one traffic file has every exchange.
+    busy = [
+        f.name
+        for f in sorted((pytester.path / "rec").glob("traffic-gw*.jsonl"))
+        if f.stat().st_size
+    ]
+    assert len(busy) == 1, busy
 
 
 def test_report_dir_option(pytester: pytest.Pytester, tmp_path: Path) -> None:

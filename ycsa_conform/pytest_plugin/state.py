@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from ycsa_conform.bench.process import RemoteBench
     from ycsa_conform.executor import Executor
 
-__all__ = ["STATE", "State", "bench_for", "build_state", "is_worker"]
+__all__ = ["SHARED_BENCH", "STATE", "State", "bench_for", "build_state", "is_worker"]
+
+# The key of `workerinput` under which a pytest-xdist controller hands its workers the bench it
+# started (the site file's path and text): one bench for the session, not one per process.
+SHARED_BENCH = "ycsa_bench_site"
 
 
 @dataclass(slots=True)
@@ -126,6 +130,9 @@ def build_state(config: pytest.Config) -> State:
             except ValueError as exc:
                 raise pytest.UsageError(str(exc)) from None
             site = _recorded_site(replay, site_path)
+        elif SHARED_BENCH in getattr(config, "workerinput", {}):
+            shared = config.workerinput[SHARED_BENCH]  # type: ignore[attr-defined]
+            site = load_site(Path(shared["path"]), text=shared["text"])
         elif site_path:
             if faults:
                 raise pytest.UsageError(

@@ -1,0 +1,85 @@
+"""pytest-xdist: one bench for the session, and each target's requirements on one worker.
+
+The controller starts the bench (or none, for a field site) and hands its site to every worker
+(`SHARED_BENCH`), so `-n 4` runs against one bench rather than five. Its scheduler sends all
+requirements of a target - and of targets that share a serial bus - to the same worker: two
+processes would otherwise fight over one serial port, and an actuation in one could overlap a
+window on the same pole in another. Tests that are not requirements keep xdist's grouping by
+module (`--dist loadscope`). The hooks are optional: without pytest-xdist they never run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ycsa_conform.run import AcceptanceRun
+
+from .state import SHARED_BENCH, STATE
+
+__all__ = ["bus_groups", "pytest_configure_node", "pytest_xdist_make_scheduler", "target_of"]
+
+
+def bus_groups(run: AcceptanceRun) -> dict[str, str]:
+    """Target id → its group: the first target (in site order) of those that share a serial
+    port with it, directly or through others; a target on no shared bus is its own group."""
+    group = {t.id: t.id for t in run.site.targets}
+
+    def root(target: str) -> str:
+        while group[target] != target:
+            target = group[target]
+        return target
+
+    first_on: dict[str, str] = {}
+    for target in run.site.targets:
+        for spec in target.devices.values():
+            path = spec.address.path
+            if spec.address.scheme in ("modbus-rtu", "dlt645") and path:
+                if path in first_on:
+                    group[root(target.id)] = root(first_on[path])
+                else:
+                    first_on[path] = target.id
+    return {t: root(t) for t in group}
+
+
+def target_of(nodeid: str, profiles: set[str]) -> str | None:
+    """'smart-pole::SP-PWR-001[P001]' → 'P001' (an item of one of `profiles`); None for a test
+    that is not a requirement."""
+    head, sep, rest = nodeid.rpartition("[")
+    if not sep or not rest.endswith("]") or head.split("::", 1)[0] not in profiles:
+        return None
+    return rest[:-1]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Controller: hand each worker the bench this process started."""
+    state = node.config.stash.get(STATE, None)
+    if state is None or state.bench is None:
+        return
+    node.workerinput[SHARED_BENCH] = {
+        "path": str(state.bench.site_path),
+        "text": state.bench.site_text,
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Controller: schedule by target (or shared bus), whatever --dist was asked for."""
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups = bus_groups(state.run)
+    profiles = {p.id for p in state.profiles}
+
+    class TargetScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            target = target_of(nodeid, profiles)
+            if target is None or target not in groups:
+                return str(super()._split_scope(nodeid))
+            return f"ycsa-target {groups[target]}"
+
+    return TargetScheduling(config, log)
