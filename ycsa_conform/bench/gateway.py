@@ -86,7 +86,7 @@ __all__ = [
 EVENTS = ("door_open", "water_immersion", "tilt_alarm", "emergency_call")
 SWITCH = {"on": True, "off": False}
 
-_CONNECT_TIMEOUT = 5.0  # s
+_CONNECT_TIMEOUT = 15.0  # s; a fleet connects its gateways to one broker in a burst (amqtt is slow)
 _QOS = 1
 
 

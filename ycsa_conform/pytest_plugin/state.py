@@ -150,6 +150,12 @@ def build_state(config: pytest.Config) -> State:
                     f"--bench-poles {poles}: a bench simulates 1 to {MAX_POLES} poles"
                 )
             name = bench_for(profiles)
+            from ycsa_conform.bench.fault import resolve_faults
+
+            try:
+                resolve_faults(faults)  # an unknown fault is the option's mistake, said so
+            except ValueError as exc:
+                raise pytest.UsageError(f"--bench-fault: {exc}") from None
             try:
                 if poles > 1:
                     if name != "smart-pole":
@@ -164,7 +170,7 @@ def build_state(config: pytest.Config) -> State:
                 else:
                     bench = Bench.start(name, faults=faults)
             except ValueError as exc:
-                raise pytest.UsageError(f"--bench-fault: {exc}") from None
+                raise pytest.UsageError(f"the {name} bench did not start: {exc}") from None
             running = bench
             try:
                 site = load_site(running.site_path, text=running.site_text)

@@ -106,6 +106,9 @@ _KEEPALIVE = 60  # s
 # Idle broker connections a link keeps for its next transactions; more that overlapped (the
 # windows of several checks on one gateway) are closed when they end.
 _IDLE_MAX = 2
+# Pauses before a transaction whose connection was lost before it subscribed is tried again
+# on a new one (a broker shedding load at a burst of subscriptions): three tries in all.
+_RETRY_PAUSES = (0.2, 1.0)
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Process-wide on purpose: two links of one process (or a link and the bench's simulated
 # gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
@@ -365,7 +368,7 @@ class MqttLink:
         op = request.get("op")
         if op not in ("collect", "publish", "command"):
             raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
-        for attempt in range(2):
+        for pause in (*_RETRY_PAUSES, None):
             session = self._take()
             try:
                 if op == "collect":
@@ -374,11 +377,12 @@ class MqttLink:
                     return {"at": self._publish(session, request)}
                 return self._command(session, request)
             except _NotStarted:
-                # Lost before anything was observed or sent: once more, on a new connection.
-                if attempt:
+                # Lost before anything was observed or sent: again, on a new connection.
+                if pause is None:
                     raise
             finally:
                 self._give_back(session)
+            time.sleep(pause)
         raise AssertionError("unreachable")
 
     # -- connection ---------------------------------------------------------------------------
