@@ -17,6 +17,7 @@ import pytest
 
 from ycsa_conform.bench.broker import (
     Broker,
+    _SnapshotKeys,
     make_certificates,
     mosquitto_missing_reason,
     start_broker,
@@ -722,3 +723,16 @@ def test_an_unknown_topic_cannot_be_decided(live: tuple[SimGateway, MqttDevice])
         "has no topic 'alarms'; it declares: telemetry, heartbeat, status, equipment, events, "
         "cmd, ack" in reason
     )
+
+
+def test_the_embedded_broker_s_subscription_table_may_change_while_it_is_iterated() -> None:
+    # amqtt 0.12.1 awaits inside loops over its table; another client's subscription made
+    # meanwhile must not raise "dictionary changed size during iteration" (bench.broker).
+    table = _SnapshotKeys({"a/#": [], "b/#": []})
+    seen = []
+    for topic in table:
+        seen.append(topic)
+        table[f"{topic}/new"] = []
+        table.pop("b/#", None)
+    assert seen == ["a/#", "b/#"]
+    assert set(table) == {"a/#", "a/#/new", "b/#/new"}

@@ -33,7 +33,7 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -379,6 +379,20 @@ _AMQTT_CONFIG: dict[str, Any] = {
 }
 
 
+class _SnapshotKeys(dict[str, Any]):
+    """amqtt's table of subscriptions, iterated over a copy of its keys.
+
+    amqtt 0.12.1 iterates the table with awaits inside the loop, when a client connects
+    (`_handle_client_session`) and when one leaves (`_del_all_subscriptions`). A subscription
+    made meanwhile by another client raises "dictionary changed size during iteration", and the
+    connecting client's connection is dropped. Many checks subscribing at once, as a concurrent
+    run does, hit that within seconds.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.keys()))
+
+
 def _start_embedded() -> Broker:
     # amqtt logs at ERROR what is routine on a bench: a TCP probe that sends nothing ("No data
     # to decode MQTT packet fixed header"), a client that drops its socket. Its real failures
@@ -393,6 +407,7 @@ def _start_embedded() -> Broker:
         try:
             # amqtt binds its listener to the running loop, so it is built inside it.
             broker = AmqttBroker(dict(_AMQTT_CONFIG))
+            broker._subscriptions = _SnapshotKeys(broker._subscriptions)
             await broker.start()
         except Exception as exc:
             started.set_exception(exc)
