@@ -6,6 +6,7 @@ Running the checks against live MQTT traffic is in tests/bench/test_mqtt.py.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from ycsa_conform.limit import ParamRef, parse_limit
 from ycsa_conform.profile import load_profile
 from ycsa_conform.result import Source, Verdict
 from ycsa_conform.site import Target
+from ycsa_conform.transport import Reading
 from ycsa_conform.transport.mqtt import Message, Observation
+from ycsa_conform.units import ureg
 
 PROFILE = """\
 profile: mqtt-test
@@ -507,3 +510,98 @@ class _NoDevice:
 
     def observe(self, *args: Any, **kwargs: Any) -> Observation:
         raise AssertionError("observed although actuation is not allowed")
+
+
+class _QuickTilt:
+    """A tilt sensor whose gateway publishes the alarm while the threshold write is still in
+    its call: the event arrives before the write returns (a fast device, a busy host)."""
+
+    source = Source(device="tilt", scheme="memory")
+
+    def __init__(self) -> None:
+        self.threshold = ureg.Quantity(1.0, "deg")
+        self.events: list[float] = []
+
+    def read_fresh(self, points: Any) -> dict[str, Reading]:
+        return {p: Reading(p, self.threshold, time.time(), self.source) for p in points}
+
+    read_many = read_fresh
+
+    def write(self, point: str, value: Any) -> None:
+        self.threshold = value
+        self.events.append(time.time())  # the gateway's message arrives now
+        time.sleep(0.01)  # the rest of the write's round trip
+
+
+class _Gateway:
+    source = Source(device="gateway", scheme="mqtt")
+
+    def __init__(self, tilt: _QuickTilt) -> None:
+        self.tilt = tilt
+
+    def observe(self, key: str, *, window: float, act: Any = None, **_: Any) -> Observation:
+        started = time.time()
+        act()
+        payload = {"type": "tilt_alarm", "active": True}
+        messages = tuple(
+            Message(
+                topic="p/events",
+                payload=json.dumps(payload),
+                retained=False,
+                qos=1,
+                at=at,
+                data=payload,
+                problem=None,
+                key=key,
+            )
+            for at in self.tilt.events[-1:]
+        )
+        return Observation(
+            key=key,
+            topic="p/events",
+            schema=None,
+            messages=messages,
+            started=started,
+            ended=time.time(),
+            heard=messages,
+        )
+
+
+def test_an_event_raised_before_its_write_returns_is_timed_from_the_write_s_start() -> None:
+    tilt = _QuickTilt()
+    gateway = _Gateway(tilt)
+    check = MessageCheck(
+        device="gateway",
+        topic="events",
+        expect=Expect.ARRIVES,
+        window=1.0,
+        limit=parse_limit("<= 1 s"),
+        match={"/type": "tilt_alarm"},
+        trigger=Trigger(
+            device="tilt", set=(("tilt_alarm_threshold", ureg.Quantity(0.01, "deg")),), clears=None
+        ),
+    )
+    devices = {"gateway": gateway, "tilt": tilt}
+    ctx = CheckContext(
+        target=Target(
+            id="P001",
+            kind="pole",
+            title={},
+            parameters={},
+            design={},
+            equipment=(),
+            devices={},
+            origin="test",
+        ),
+        parameters={},
+        device=lambda role: devices[role],
+        actuation_allowed=True,
+    )
+
+    outcome = check.run(ctx)
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    (delivery,) = [m for m in outcome.measurements if m.unit == "s"]
+    assert isinstance(delivery.value, float)
+    assert delivery.value >= 0
+    assert tilt.threshold == ureg.Quantity(1.0, "deg")  # put back

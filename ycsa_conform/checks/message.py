@@ -317,9 +317,11 @@ class MessageCheck:
 
         def write(values: Mapping[str, Any], key: str) -> Callable[[], None]:
             def act() -> None:
+                # When the stimulus began: the device may raise its event before the write's
+                # call returns, so a time taken after would make a fast delivery negative.
+                written[key] = time.time()
                 for name, value in values.items():
                     device.write(name, value)
-                written[key] = time.time()
 
             return act
 

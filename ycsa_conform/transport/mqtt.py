@@ -25,8 +25,9 @@ is the same in a recording and in its replay.
 A collect's optional "witnesses" are further topics listened to during the same window and
 returned with the rest; only "topics" decide when a `stop` is reached. An observation uses them
 to show the device is there at all (presence before absence: checks/presence.py). "acted" is
-the host time the collect's stimulus (`act`) had been carried out, so a replay times an arrival
-from the recorded stimulus, not from the moment of replaying. Every time is the host's
+the host time the collect's stimulus (`act`) began: a device can answer a write before the
+write's call has returned, and an event never comes before its cause was sent. A replay times
+an arrival from the recorded stimulus, not from the moment of replaying. Every time is the host's
 (`time.time()`, seconds since 1970); nothing is compared with a device's own clock here.
 
 Our own connection to the broker closing during a transaction is `LostContact`: the window
@@ -619,8 +620,8 @@ class MqttLink:
         try:
             self._subscribe(session, sink.subscriptions, qos)
             if act is not None:
+                acted()  # before: the device may answer before the write's call returns
                 act()
-                acted()
             session.wait(done, deadline())
             if session.lost is not None:
                 raise LostContact(
@@ -761,7 +762,7 @@ class Observation:
     `heard` holds what the device said on its other topics in the same window (with
     `witnesses=True`), the retained messages sent on subscribing included: the evidence that
     the device is there at all. Times are the host's; `acted` is when the stimulus of the
-    window had been carried out (None without one)."""
+    window began (None without one)."""
 
     key: str  # the device map's name of the topic
     topic: str
