@@ -187,3 +187,92 @@ def test_a_missing_serial_port_is_refused_with_the_path() -> None:
     lamp = open_device("lamp", "modbus-rtu:///dev/ttyUSB99?unit=1", dm, LinkOptions(timeout=0.2))
     with pytest.raises(DeviceError, match=r"cannot open /dev/ttyUSB99 for modbus-rtu:///dev/ttyU"):
         lamp.read("supply_voltage")
+
+
+# -- several units on one bus -----------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_bus(definition) -> Iterator[tuple[PtyPair, DeviceMap, DeviceMap]]:  # type: ignore[no-untyped-def]
+    # The lamp controller (unit 1) and the environment sensor (unit 3) on one RS-485 bus, as
+    # a field pole wires them; the bench's Modbus server answers both units on it.
+    devices = [
+        dataclasses.replace(d, transport="modbus-rtu")
+        for d in definition.devices
+        if d.role in ("lamp", "environment")
+    ]
+    pair = PtyPair.open(prefer="python")
+    server = ModbusBench(
+        devices, Pole(PoleSettings()), transport="modbus-rtu", serial_path=pair.bench_path
+    )
+    server.start()
+    maps = {d.role: d.devicemap for d in devices}
+    yield pair, maps["lamp"], maps["environment"]
+    server.stop()
+    pair.close()
+
+
+def test_two_units_on_one_bus_are_read_in_one_run(
+    shared_bus: tuple[PtyPair, DeviceMap, DeviceMap],
+) -> None:
+    import threading
+
+    pair, lamp_map, environment_map = shared_bus
+    path = pair.device_path
+    lamp = open_device(
+        "lamp", f"modbus-rtu://{path}?baud=9600&unit=1", lamp_map, LinkOptions(timeout=TIMEOUT)
+    )
+    environment = open_device(
+        "environment",
+        f"modbus-rtu://{path}?baud=9600&unit=3",
+        environment_map,
+        LinkOptions(timeout=TIMEOUT),
+    )
+    readings: dict[str, list[object]] = {"lamp": [], "environment": []}
+
+    def poll(device: object, role: str, point: str) -> None:
+        for _ in range(10):
+            readings[role].append(device.read(point).value)  # type: ignore[attr-defined]
+
+    try:
+        # Both at once from two threads, as a concurrent run reads them: the bus takes one
+        # request at a time, and each answer reaches the unit that asked.
+        threads = [
+            threading.Thread(target=poll, args=(lamp, "lamp", "supply_voltage")),
+            threading.Thread(target=poll, args=(environment, "environment", "relative_humidity")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        lamp.close()
+        environment.close()
+
+    assert len(readings["lamp"]) == len(readings["environment"]) == 10
+    assert all(v.to("V").magnitude > 150 for v in readings["lamp"])  # type: ignore[attr-defined]
+    assert all(0 <= v.to("%").magnitude <= 100 for v in readings["environment"])  # type: ignore[attr-defined]
+    assert lamp.transactions == environment.transactions == 10
+
+
+def test_units_of_one_bus_with_other_line_settings_are_refused(
+    shared_bus: tuple[PtyPair, DeviceMap, DeviceMap],
+) -> None:
+    pair, lamp_map, environment_map = shared_bus
+    path = pair.device_path
+    lamp = open_device(
+        "lamp", f"modbus-rtu://{path}?baud=9600&unit=1", lamp_map, LinkOptions(timeout=TIMEOUT)
+    )
+    environment = open_device(
+        "environment",
+        f"modbus-rtu://{path}?baud=19200&unit=3",
+        environment_map,
+        LinkOptions(timeout=TIMEOUT),
+    )
+    try:
+        lamp.read("supply_voltage")
+        with pytest.raises(DeviceError, match=r"asks for 19200 baud 8N1, but another unit on "):
+            environment.read("relative_humidity")
+    finally:
+        lamp.close()
+        environment.close()

@@ -37,10 +37,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import struct
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, cast
@@ -491,8 +492,66 @@ def plan_blocks(points: Sequence[ModbusPoint], *, max_gap: int) -> list[Block]:
     return blocks
 
 
+class _RtuBus:
+    """One RS-485 bus (a serial port) and the units on it: one pymodbus client for all, and
+    the lock that gives one unit at a time the bus, from a request to its answer. A Modbus
+    master polls the units of a bus one after another; so does a run that reads several."""
+
+    def __init__(self, key: str, settings: tuple[int, str, int, int]) -> None:
+        self.key = key
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.client: ModbusSerialClient | None = None
+        self.users = 0
+        self.sink: Callable[[bool, bytes], bytes] | None = None  # the unit that has the bus
+
+    def trace(self, sending: bool, data: bytes) -> bytes:
+        return self.sink(sending, data) if self.sink is not None else data
+
+    def release(self) -> None:
+        """A unit is done with the bus; the last one closes the port."""
+        with _BUSES_LOCK:
+            self.users -= 1
+            last = self.users <= 0
+            if last and _BUSES.get(self.key) is self:
+                del _BUSES[self.key]
+        if last:
+            with self.lock:
+                if self.client is not None:
+                    self.client.close()  # type: ignore[no-untyped-call]  # untyped in pymodbus
+                    self.client = None
+
+
+# Buses open in this process, by the port's real path: the exclusive open of a port is per
+# open file, so a second unit opening the same bus would be refused as if another held it.
+_BUSES: dict[str, _RtuBus] = {}
+_BUSES_LOCK = threading.Lock()
+
+
+def _join_bus(name: str, address: DeviceAddress) -> _RtuBus:
+    key = os.path.realpath(address.path)
+    settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    with _BUSES_LOCK:
+        bus = _BUSES.get(key)
+        if bus is None:
+            bus = _BUSES[key] = _RtuBus(key, settings)
+        elif bus.settings != settings:
+            baud, parity, stopbits, bytesize = bus.settings
+            raise DeviceRefused(
+                f"{name}: {address} asks for {address.baud} baud "
+                f"{address.bytesize}{address.parity}{address.stopbits}, but another unit on "
+                f"{address.path} uses {baud} baud {bytesize}{parity}{stopbits}: the units of "
+                "one bus share its line settings; give every URI on it the same"
+            )
+        bus.users += 1
+        return bus
+
+
 class ModbusLink:
     """The wire to one Modbus unit, over TCP or RTU (serial). Connects on first use.
+
+    The units of one RS-485 bus (several modbus-rtu URIs with the same port) share it: one
+    client and one transaction at a time (`_RtuBus`).
 
     Requests:  {"op": "read", "table", "unit", "address", "count"}
                {"op": "write", "table", "unit", "address", "values"[, "function"]}
@@ -516,8 +575,22 @@ class ModbusLink:
         self.address = address
         self.options = options
         self._lock = threading.Lock()
-        self._client: ModbusTcpClient | ModbusSerialClient | None = None
+        self._own_client: ModbusTcpClient | None = None
+        self._bus: _RtuBus | None = None  # modbus-rtu: the bus, once joined
         self._traffic: dict[bool, bytearray] = {True: bytearray(), False: bytearray()}
+
+    @property
+    def _client(self) -> ModbusTcpClient | ModbusSerialClient | None:
+        return self._bus.client if self._bus is not None else self._own_client
+
+    @_client.setter
+    def _client(self, client: ModbusTcpClient | ModbusSerialClient | None) -> None:
+        if self._bus is not None:
+            assert client is None or isinstance(client, ModbusSerialClient)
+            self._bus.client = client
+        else:
+            assert client is None or isinstance(client, ModbusTcpClient)
+            self._own_client = client
 
     @property
     def scheme(self) -> str:
@@ -528,7 +601,11 @@ class ModbusLink:
 
     def close(self) -> None:
         with self._lock:
-            self._drop()
+            if self._bus is not None:
+                bus, self._bus = self._bus, None
+                bus.release()
+            else:
+                self._drop()
 
     def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
         if request["op"] == "probe":
@@ -616,7 +693,7 @@ class ModbusLink:
                 stopbits=self.address.stopbits,
                 timeout=self.options.timeout,
                 retries=self.options.retries,
-                trace_packet=self._trace,
+                trace_packet=self._bus.trace if self._bus is not None else self._trace,
             )
             failure = "the serial port is missing, in use or not permitted"
         # connect() returns False (it does not raise) on refusal and on a connect timeout.
@@ -641,6 +718,21 @@ class ModbusLink:
             self._client = None
 
     def _execute(self, method: str, address: int, kw: dict[str, Any], at: str, *, unit: int) -> Any:
+        if not self.address.serial:
+            return self._execute_held(method, address, kw, at, unit=unit)
+        if self._bus is None:
+            self._bus = _join_bus(self.name, self.address)
+        bus = self._bus
+        with bus.lock:  # the bus is ours from the request to its answer
+            bus.sink = self._trace
+            try:
+                return self._execute_held(method, address, kw, at, unit=unit)
+            finally:
+                bus.sink = None
+
+    def _execute_held(
+        self, method: str, address: int, kw: dict[str, Any], at: str, *, unit: int
+    ) -> Any:
         reused = self._client is not None
         client = self._client or self._connect(at)
         try:
