@@ -124,12 +124,12 @@ class PolledDevice:
 
     def read_fresh(self, points: Sequence[str]) -> dict[str, Reading | DeviceError]:
         """`points` read from the device now, never from the poll (an MQTT device waits for
-        a live message rather than its retained one)."""
+        a live message rather than its retained one). Only `points`: a sample of a window is
+        one request for what it samples, not a poll of everything planned. The poll is
+        dropped, so the next read polls afresh."""
         with self._lock:
             self._polled_at = None
-        fresh = getattr(self.device, "read_fresh", None)
-        if fresh is None:
-            return self.read_many(points)
+        fresh = getattr(self.device, "read_fresh", None) or self.device.read_many
         with self._lock:
             self.requested += len(points)
         readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
