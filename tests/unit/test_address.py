@@ -33,6 +33,20 @@ def test_dlt645_uri_defaults_to_2400_8e1() -> None:
     assert address.protocol == "dlt645"
 
 
+def test_a_serial_server_uri_names_its_bus_by_host_and_port() -> None:
+    address = parse_device_uri("modbus-rtu-tcp://10.0.0.7:4001?unit=5")
+    assert (address.host, address.port, address.unit, address.protocol) == (
+        "10.0.0.7",
+        4001,
+        5,
+        "modbus",
+    )
+    assert address.bus == "10.0.0.7:4001"
+    assert parse_device_uri("modbus-rtu:///dev/ttyUSB0?unit=1").bus == "/dev/ttyUSB0"
+    assert parse_device_uri("modbus-tcp://10.0.0.5?unit=1").bus is None  # a device of its own
+    assert parse_device_uri(str(address)) == address
+
+
 def test_mqtt_uris_give_host_port_and_prefix() -> None:
     plain = parse_device_uri("mqtt://10.0.0.9/city/pole/P001")
     assert (plain.host, plain.port, plain.prefix) == ("10.0.0.9", 1883, "city/pole/P001")
@@ -54,6 +68,9 @@ def test_mqtt_uris_give_host_port_and_prefix() -> None:
         ("dlt645:///dev/ttyUSB1", "meter address '' must be the 12 digits"),
         ("dlt645:///dev/ttyUSB1?address=12345", "meter address '12345' must be the 12 digits"),
         ("dlt645:///dev/ttyUSB1?address=123456789012&unit=1", "unknown parameter 'unit'"),
+        ("modbus-rtu-tcp://10.0.0.7?unit=1", "has no port; give the serial server's TCP port"),
+        ("modbus-rtu-tcp://10.0.0.7:4001", "has no unit id; add '?unit=1'"),
+        ("modbus-rtu-tcp://10.0.0.7:x?unit=1", "port 'x' is not a number; give 1..65535"),
         ("mqtt://broker.example", "has no topic prefix"),
         ("mqtt://broker.example/city/+/P001", "may not hold the wildcards"),
         ("mqtt://user:s3cret@broker.example/x", "never put credentials in the URI"),

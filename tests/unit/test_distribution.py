@@ -22,13 +22,23 @@ def test_targets_sharing_a_serial_port_directly_or_through_another_are_one_group
             target("P002", "modbus-tcp://10.0.0.2:502?unit=1", "mqtt://broker/p2"),
             target("P003", "dlt645:///dev/ttyUSB1?address=000000000003"),
             target("P004", "modbus-rtu:///dev/ttyUSB1?unit=4", "modbus-rtu:///dev/ttyUSB0?unit=5"),
+            target("P005", "modbus-rtu-tcp://10.0.0.7:4001?unit=1"),
+            target("P006", "modbus-rtu-tcp://10.0.0.7:4001?unit=2", "mqtt://broker/p6"),
         ]
     )
 
     groups = bus_groups(cast(AcceptanceRun, SimpleNamespace(site=site)))
 
-    # P004 shares ttyUSB1 with P003 and ttyUSB0 with P001; one broker is no bus.
-    assert groups == {"P001": "P001", "P002": "P002", "P003": "P001", "P004": "P001"}
+    # P004 shares ttyUSB1 with P003 and ttyUSB0 with P001; P005 and P006 one serial server's
+    # bus; one broker is no bus.
+    assert groups == {
+        "P001": "P001",
+        "P002": "P002",
+        "P003": "P001",
+        "P004": "P001",
+        "P005": "P005",
+        "P006": "P005",
+    }
 
 
 def test_only_items_of_the_run_s_profiles_have_a_target() -> None:

@@ -267,10 +267,17 @@ async def _bus_silence(*_: Any) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
 
 
+# Transports whose frames are RTU (CRC, unit id first): a bus, reached directly or through a
+# serial server.
+_RTU_FRAMING = ("modbus-rtu", "modbus-rtu-tcp")
+
+
 class ModbusBench:
     """A bench's Modbus server: `start()` returns once it serves; `stop()` is idempotent.
 
-    transport "modbus-tcp" listens on `host`, port 0; "modbus-rtu" serves on `serial_path`.
+    transport "modbus-tcp" listens on `host`, port 0; "modbus-rtu" serves on `serial_path`;
+    "modbus-rtu-tcp" listens on `host`, port 0, with RTU frames, as a serial server passes
+    them to and from the units of its RS-485 bus (silence for a unit that is not there).
     """
 
     def __init__(
@@ -307,8 +314,8 @@ class ModbusBench:
             thread.join(_START_TIMEOUT)
             raise
         self._thread = thread
-        serial = self.transport == "modbus-rtu"
-        self.endpoint = self._serial_path if serial else f"{self._host}:{port}"
+        on_port = self.transport == "modbus-rtu"
+        self.endpoint = self._serial_path if on_port else f"{self._host}:{port}"
         return self.endpoint
 
     def stop(self) -> None:
@@ -325,12 +332,12 @@ class ModbusBench:
             if simulated.device.unit == unit:
                 code = await simulated.action(function, 0, 0, 0, [], None)
                 return ExceptionResponse(function, int(code or ExcCodes.ILLEGAL_FUNCTION), unit)
-        if self.transport == "modbus-rtu":
+        if self.transport in _RTU_FRAMING:
             await asyncio.sleep(_SILENCE)
         return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        serial = self.transport == "modbus-rtu"
+        serial = self.transport in _RTU_FRAMING
         # A silent device sends nothing, whatever it was asked: pymodbus answers an address
         # outside the map (exception 02) before the action could keep quiet.
         unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
@@ -364,7 +371,7 @@ class ModbusBench:
         self, loop: asyncio.AbstractEventLoop, started: concurrent.futures.Future[int]
     ) -> None:
         devices = [unit.sim_device() for unit in self._units]
-        serial = self.transport == "modbus-rtu"
+        serial = self.transport in _RTU_FRAMING
         # Unit 0 catches every unit id nobody simulates (see the module docstring).
         devices.append(
             SimDevice(
@@ -375,7 +382,8 @@ class ModbusBench:
         )
         # Servers must be built inside the running loop (they call get_running_loop()).
         server: ModbusTcpServer | ModbusSerialServer
-        if serial:
+        on_port = self.transport == "modbus-rtu"
+        if on_port:
             server = ModbusSerialServer(
                 devices,
                 framer=FramerType.RTU,
@@ -387,6 +395,7 @@ class ModbusBench:
         else:
             server = ModbusTcpServer(
                 devices,
+                framer=FramerType.RTU if serial else FramerType.SOCKET,
                 address=(self._host, 0),
                 trace_packet=self._trace,
                 custom_pdu=_unsupported_requests(self._refuse),
@@ -394,7 +403,7 @@ class ModbusBench:
         await server.serve_forever(background=True)
         self._stop = asyncio.Event()
         self._loop = loop
-        if serial:
+        if on_port:
             started.set_result(0)
         else:
             listener = cast(asyncio.Server, server.transport)

@@ -117,7 +117,7 @@ class ProbeKind(StrEnum):
     RESPONSE_TIME = "response_time"
 
 
-_MODBUS = ("modbus-rtu", "modbus-tcp")
+_MODBUS = ("modbus-rtu", "modbus-rtu-tcp", "modbus-tcp")
 _SCHEMES: Mapping[ProbeKind, tuple[str, ...]] = {
     ProbeKind.ILLEGAL_ADDRESS: _MODBUS,
     ProbeKind.ILLEGAL_FUNCTION: _MODBUS,

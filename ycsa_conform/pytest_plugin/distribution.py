@@ -23,7 +23,8 @@ __all__ = ["bus_groups", "pytest_configure_node", "pytest_xdist_make_scheduler",
 
 def bus_groups(run: AcceptanceRun) -> dict[str, str]:
     """Target id → its group: the first target (in site order) of those that share a serial
-    port with it, directly or through others; a target on no shared bus is its own group."""
+    bus with it (a port, or a serial server), directly or through others; a target on no
+    shared bus is its own group."""
     group = {t.id: t.id for t in run.site.targets}
 
     def root(target: str) -> str:
@@ -34,12 +35,12 @@ def bus_groups(run: AcceptanceRun) -> dict[str, str]:
     first_on: dict[str, str] = {}
     for target in run.site.targets:
         for spec in target.devices.values():
-            path = spec.address.path
-            if spec.address.scheme in ("modbus-rtu", "dlt645") and path:
-                if path in first_on:
-                    group[root(target.id)] = root(first_on[path])
+            bus = spec.address.bus
+            if bus is not None:
+                if bus in first_on:
+                    group[root(target.id)] = root(first_on[bus])
                 else:
-                    first_on[path] = target.id
+                    first_on[bus] = target.id
     return {t: root(t) for t in group}
 
 

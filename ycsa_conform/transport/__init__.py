@@ -174,7 +174,7 @@ class DeviceBase:
 def open_link(name: str, address: DeviceAddress, options: LinkOptions) -> Link:
     """The live link for `address` (not yet connected)."""
     # Imported here so that each protocol stack loads only when a device uses it.
-    if address.scheme in ("modbus-tcp", "modbus-rtu"):
+    if address.protocol == "modbus":
         from .modbus import ModbusLink
 
         return ModbusLink(name, address, options)

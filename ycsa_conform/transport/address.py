@@ -2,6 +2,8 @@
 
     modbus-tcp://HOST[:PORT]?unit=N                        port defaults to 502, unit 1..247
     modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=N
+    modbus-rtu-tcp://HOST:PORT?unit=N                      RTU frames through a serial server
+                                                           (an RS-485 bus reached over TCP)
     dlt645:///dev/ttyUSB1?baud=2400&address=123456789012   parity defaults to E (8E1 is the
                                                            DL/T 645 default), baud to 2400
     mqtt://HOST[:PORT]/PREFIX                              port defaults to 1883
@@ -21,9 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["SUPPORTED_SCHEMES", "DeviceAddress", "parse_device_uri"]
 
-SUPPORTED_SCHEMES = ("modbus-tcp", "modbus-rtu", "dlt645", "mqtt", "mqtts")
+SUPPORTED_SCHEMES = ("modbus-tcp", "modbus-rtu", "modbus-rtu-tcp", "dlt645", "mqtt", "mqtts")
 _PARAMETERS = {
     "modbus-tcp": ("unit",),
+    "modbus-rtu-tcp": ("unit",),
     "modbus-rtu": ("unit", "baud", "parity", "stopbits", "bytesize"),
     "dlt645": ("address", "baud", "parity", "stopbits", "bytesize"),
     "mqtt": ("client_id",),
@@ -32,11 +35,13 @@ _PARAMETERS = {
 _PROTOCOLS = {
     "modbus-tcp": "modbus",
     "modbus-rtu": "modbus",
+    "modbus-rtu-tcp": "modbus",
     "dlt645": "dlt645",
     "mqtt": "mqtt",
     "mqtts": "mqtt",
 }
-_DEFAULT_PORT = {"modbus-tcp": 502, "mqtt": 1883, "mqtts": 8883}
+# A serial server's port is whatever it was set up with (4001 on many): no default.
+_DEFAULT_PORT = {"modbus-tcp": 502, "modbus-rtu-tcp": 0, "mqtt": 1883, "mqtts": 8883}
 _SERIAL_DEFAULTS = {
     "modbus-rtu": {"baud": "9600", "parity": "N", "stopbits": "1", "bytesize": "8"},
     "dlt645": {"baud": "2400", "parity": "E", "stopbits": "1", "bytesize": "8"},
@@ -47,6 +52,7 @@ _SECRET_PARAMETERS = frozenset({"password", "token", "secret", "key"})
 _EXAMPLE = {
     "modbus-tcp": "modbus-tcp://10.0.0.5:502?unit=1",
     "modbus-rtu": "modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=1",
+    "modbus-rtu-tcp": "modbus-rtu-tcp://10.0.0.7:4001?unit=1",
     "dlt645": "dlt645:///dev/ttyUSB1?baud=2400&address=123456789012",
     "mqtt": "mqtt://10.0.0.9:1883/city/pole/P001",
     "mqtts": "mqtts://broker.example:8883/city/pole/P001",
@@ -76,6 +82,16 @@ class DeviceAddress:
     @property
     def serial(self) -> bool:
         return self.scheme in _SERIAL_DEFAULTS
+
+    @property
+    def bus(self) -> str | None:
+        """The master/slave bus this device is on, which carries one request at a time: the
+        serial port's path, or the serial server's HOST:PORT; None for a device of its own."""
+        if self.serial:
+            return self.path
+        if self.scheme == "modbus-rtu-tcp":
+            return f"{self.host}:{self.port}"
+        return None
 
     @property
     def baud(self) -> int:
@@ -212,6 +228,10 @@ def _parse_modbus_tcp(text: str, scheme: str) -> DeviceAddress:
     if not host:
         raise ValueError(f"{text!r} has no host; write it like {example!r}")
     port = _port(text, parts.netloc, _DEFAULT_PORT[scheme])
+    if not port:
+        raise ValueError(
+            f"{text!r} has no port; give the serial server's TCP port, like {example!r}"
+        )
     params = _params(text, parts.query, scheme)
     if parts.username is not None:
         raise ValueError(f"{text!r}: {scheme} has no login; remove the part before '@'")
@@ -228,15 +248,12 @@ def _port(text: str, netloc: str, default: int) -> int:
         return default
     port_text = match.group(1)
     if not port_text.isdigit():
-        raise ValueError(
-            f"{text!r}: port {port_text!r} is not a number; give 1..65535, or leave it out "
-            f"for the default {default}"
-        )
+        omit = f", or leave it out for the default {default}" if default else ""
+        raise ValueError(f"{text!r}: port {port_text!r} is not a number; give 1..65535{omit}")
     port = int(port_text)
     if not 1 <= port <= 65535:
-        raise ValueError(
-            f"{text!r}: port {port} is out of range; use 1..65535 (the default is {default})"
-        )
+        omit = f" (the default is {default})" if default else ""
+        raise ValueError(f"{text!r}: port {port} is out of range; use 1..65535{omit}")
     return port
 
 

@@ -493,15 +493,16 @@ def plan_blocks(points: Sequence[ModbusPoint], *, max_gap: int) -> list[Block]:
 
 
 class _RtuBus:
-    """One RS-485 bus (a serial port) and the units on it: one pymodbus client for all, and
-    the lock that gives one unit at a time the bus, from a request to its answer. A Modbus
-    master polls the units of a bus one after another; so does a run that reads several."""
+    """One RS-485 bus and the units on it, reached through a serial port (`modbus-rtu`) or a
+    serial server (`modbus-rtu-tcp`): one pymodbus client for all, and the lock that gives one
+    unit at a time the bus, from a request to its answer. A Modbus master polls the units of a
+    bus one after another; so does a run that reads several."""
 
     def __init__(self, key: str, settings: tuple[int, str, int, int]) -> None:
         self.key = key
         self.settings = settings
         self.lock = threading.Lock()
-        self.client: ModbusSerialClient | None = None
+        self.client: ModbusSerialClient | ModbusTcpClient | None = None
         self.users = 0
         self.sink: Callable[[bool, bytes], bytes] | None = None  # the unit that has the bus
 
@@ -529,8 +530,11 @@ _BUSES_LOCK = threading.Lock()
 
 
 def _join_bus(name: str, address: DeviceAddress) -> _RtuBus:
-    key = os.path.realpath(address.path)
-    settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    if address.serial:
+        key = os.path.realpath(address.path)
+        settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    else:  # a serial server: its line settings are its own configuration
+        key, settings = f"tcp:{address.bus}", (0, "", 0, 0)
     with _BUSES_LOCK:
         bus = _BUSES.get(key)
         if bus is None:
@@ -565,7 +569,7 @@ class ModbusLink:
     """
 
     def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
-        if address.scheme not in ("modbus-tcp", "modbus-rtu"):
+        if address.protocol != "modbus":
             raise ValueError(f"{name}: {address} is not a Modbus address")
         if not options.timeout > 0:
             raise ValueError(f"{name}: timeout={options.timeout!r} must be more than 0 s")
@@ -575,7 +579,7 @@ class ModbusLink:
         self.address = address
         self.options = options
         self._lock = threading.Lock()
-        self._own_client: ModbusTcpClient | None = None
+        self._own_client: ModbusTcpClient | None = None  # modbus-tcp: a connection of its own
         self._bus: _RtuBus | None = None  # modbus-rtu: the bus, once joined
         self._traffic: dict[bool, bytearray] = {True: bytearray(), False: bytearray()}
 
@@ -586,7 +590,6 @@ class ModbusLink:
     @_client.setter
     def _client(self, client: ModbusTcpClient | ModbusSerialClient | None) -> None:
         if self._bus is not None:
-            assert client is None or isinstance(client, ModbusSerialClient)
             self._bus.client = client
         else:
             assert client is None or isinstance(client, ModbusTcpClient)
@@ -671,13 +674,15 @@ class ModbusLink:
 
     def _connect(self, at: str) -> ModbusTcpClient | ModbusSerialClient:
         client: ModbusTcpClient | ModbusSerialClient
-        if self.address.scheme == "modbus-tcp":
+        if not self.address.serial:
             client = ModbusTcpClient(
                 self.address.host,
                 port=self.address.port or 502,
+                # A serial server passes RTU frames (CRC, no MBAP header) to and from its bus.
+                framer=FramerType.RTU if self._bus is not None else FramerType.SOCKET,
                 timeout=self.options.timeout,
                 retries=self.options.retries,
-                trace_packet=self._trace,
+                trace_packet=self._bus.trace if self._bus is not None else self._trace,
             )
             failure = "connection refused or no route"
         else:
@@ -718,7 +723,7 @@ class ModbusLink:
             self._client = None
 
     def _execute(self, method: str, address: int, kw: dict[str, Any], at: str, *, unit: int) -> Any:
-        if not self.address.serial:
+        if self.address.bus is None:  # modbus-tcp: a connection of its own
             return self._execute_held(method, address, kw, at, unit=unit)
         if self._bus is None:
             self._bus = _join_bus(self.name, self.address)
