@@ -2,8 +2,8 @@
 
 Most of an acceptance run is waiting - an MQTT window listening for a heartbeat, a sampled
 window, a settle time after a command, a device timeout - not computing. As a SCADA master
-polls many devices at once, the executor decides the selected cases on a pool of threads, in
-the order pytest will report them, while pytest reports each item as its result arrives:
+polls many devices at once, the executor decides the selected cases on a pool of threads while
+pytest reports each item, in its own order, as its result arrives:
 
 - cases that only observe a target (reads, windows, probes) run at the same time;
 - a case that may change a target's state (a write, a state it sets, a trigger's stimulus, a

@@ -58,6 +58,25 @@ def test_every_measure_result_names_its_source_device(pytester: pytest.Pytester)
     assert 0.9 <= measurement["value"] <= 1.0
 
 
+def test_a_run_stopped_at_the_first_failure_reports_what_was_decided(
+    pytester: pytest.Pytester,
+) -> None:
+    # -x stops pytest while requirements after the failure are still being decided: they end
+    # (putting back what they changed) or are cancelled, and the report holds what ran.
+    result = pytester.runpytest(
+        "--profile", "smart-pole", "--bench-fault", "low-power-factor", "-x", "-p", "no:randomly"
+    )
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = _report(pytester)
+    verdicts = {r["requirement"]: r["verdict"] for r in report["results"]}
+    assert verdicts.pop("SP-PWR-008") == "fail"
+    assert set(verdicts.values()) <= {"pass"}
+    assert len(report["results"]) < N
+    assert report["incidents"] == []
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_low_power_factor_fault_fails_only_that_requirement(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "low-power-factor")
 

@@ -255,3 +255,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     if state.executor is not None and state.executor.started:
         state.executor.wait()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> object:
+    """Before the reports are written: the requirements still under way (a run stopped by -x
+    or Ctrl-C) end and put back what they changed, the rest are cancelled, so the traffic
+    accounting sees devices at rest."""
+    state = session.config.stash.get(STATE, None)
+    if state is not None and state.executor is not None:
+        state.executor.close()
+    return (yield)
