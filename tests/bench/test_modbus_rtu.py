@@ -212,22 +212,29 @@ def shared_bus(definition) -> Iterator[tuple[PtyPair, DeviceMap, DeviceMap]]:  #
     pair.close()
 
 
+def units(
+    bus: tuple[PtyPair, DeviceMap, DeviceMap], *, environment_baud: int = 9600
+) -> tuple[ModbusDevice, ModbusDevice]:
+    """The lamp (unit 1) and the environment sensor (unit 3), each opened by its own URI."""
+    pair, lamp_map, environment_map = bus
+    opened = []
+    for role, devicemap, unit, baud in (
+        ("lamp", lamp_map, 1, 9600),
+        ("environment", environment_map, 3, environment_baud),
+    ):
+        uri = f"modbus-rtu://{pair.device_path}?baud={baud}&unit={unit}"
+        device = open_device(role, uri, devicemap, LinkOptions(timeout=TIMEOUT))
+        assert isinstance(device, ModbusDevice)
+        opened.append(device)
+    return opened[0], opened[1]
+
+
 def test_two_units_on_one_bus_are_read_in_one_run(
     shared_bus: tuple[PtyPair, DeviceMap, DeviceMap],
 ) -> None:
     import threading
 
-    pair, lamp_map, environment_map = shared_bus
-    path = pair.device_path
-    lamp = open_device(
-        "lamp", f"modbus-rtu://{path}?baud=9600&unit=1", lamp_map, LinkOptions(timeout=TIMEOUT)
-    )
-    environment = open_device(
-        "environment",
-        f"modbus-rtu://{path}?baud=9600&unit=3",
-        environment_map,
-        LinkOptions(timeout=TIMEOUT),
-    )
+    lamp, environment = units(shared_bus)
     readings: dict[str, list[object]] = {"lamp": [], "environment": []}
 
     def poll(device: object, role: str, point: str) -> None:
@@ -258,17 +265,7 @@ def test_two_units_on_one_bus_are_read_in_one_run(
 def test_units_of_one_bus_with_other_line_settings_are_refused(
     shared_bus: tuple[PtyPair, DeviceMap, DeviceMap],
 ) -> None:
-    pair, lamp_map, environment_map = shared_bus
-    path = pair.device_path
-    lamp = open_device(
-        "lamp", f"modbus-rtu://{path}?baud=9600&unit=1", lamp_map, LinkOptions(timeout=TIMEOUT)
-    )
-    environment = open_device(
-        "environment",
-        f"modbus-rtu://{path}?baud=19200&unit=3",
-        environment_map,
-        LinkOptions(timeout=TIMEOUT),
-    )
+    lamp, environment = units(shared_bus, environment_baud=19200)
     try:
         lamp.read("supply_voltage")
         with pytest.raises(DeviceError, match=r"asks for 19200 baud 8N1, but another unit on "):
