@@ -159,6 +159,16 @@ class ProtocolCheck:
             return _run_word_order_everywhere(ctx)
         spec = ctx.target.devices[self.device]
         schemes = _SCHEMES[self.probe]
+        if self.probe is ProbeKind.RESPONSE_TIME and spec.address.scheme == "dlt645-tcp":
+            return Outcome(
+                verdict=Verdict.NOT_APPLICABLE,
+                reason=(
+                    f"not applicable here: {self.device} is reached through a serial server, "
+                    "whose buffering would count as the meter's response delay; time it on "
+                    "the line itself (dlt645:///dev/…)"
+                ),
+                untested=True,
+            )
         if spec.address.scheme not in schemes:
             return Outcome(
                 verdict=Verdict.NOT_APPLICABLE,

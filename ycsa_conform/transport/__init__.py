@@ -178,7 +178,7 @@ def open_link(name: str, address: DeviceAddress, options: LinkOptions) -> Link:
         from .modbus import ModbusLink
 
         return ModbusLink(name, address, options)
-    if address.scheme == "dlt645":
+    if address.protocol == "dlt645":
         from .dlt645 import Dlt645Link
 
         return Dlt645Link(name, address, options)

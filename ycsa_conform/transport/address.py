@@ -6,6 +6,7 @@
                                                            (an RS-485 bus reached over TCP)
     dlt645:///dev/ttyUSB1?baud=2400&address=123456789012   parity defaults to E (8E1 is the
                                                            DL/T 645 default), baud to 2400
+    dlt645-tcp://HOST:PORT?address=123456789012            a meter line behind a serial server
     mqtt://HOST[:PORT]/PREFIX                              port defaults to 1883
     mqtts://HOST[:PORT]/PREFIX                             TLS; port defaults to 8883
 
@@ -23,12 +24,21 @@ from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["SUPPORTED_SCHEMES", "DeviceAddress", "parse_device_uri"]
 
-SUPPORTED_SCHEMES = ("modbus-tcp", "modbus-rtu", "modbus-rtu-tcp", "dlt645", "mqtt", "mqtts")
+SUPPORTED_SCHEMES = (
+    "modbus-tcp",
+    "modbus-rtu",
+    "modbus-rtu-tcp",
+    "dlt645",
+    "dlt645-tcp",
+    "mqtt",
+    "mqtts",
+)
 _PARAMETERS = {
     "modbus-tcp": ("unit",),
     "modbus-rtu-tcp": ("unit",),
     "modbus-rtu": ("unit", "baud", "parity", "stopbits", "bytesize"),
     "dlt645": ("address", "baud", "parity", "stopbits", "bytesize"),
+    "dlt645-tcp": ("address",),
     "mqtt": ("client_id",),
     "mqtts": ("client_id",),
 }
@@ -37,11 +47,21 @@ _PROTOCOLS = {
     "modbus-rtu": "modbus",
     "modbus-rtu-tcp": "modbus",
     "dlt645": "dlt645",
+    "dlt645-tcp": "dlt645",
     "mqtt": "mqtt",
     "mqtts": "mqtt",
 }
 # A serial server's port is whatever it was set up with (4001 on many): no default.
-_DEFAULT_PORT = {"modbus-tcp": 502, "modbus-rtu-tcp": 0, "mqtt": 1883, "mqtts": 8883}
+_DEFAULT_PORT = {
+    "modbus-tcp": 502,
+    "modbus-rtu-tcp": 0,
+    "dlt645-tcp": 0,
+    "mqtt": 1883,
+    "mqtts": 8883,
+}
+# Schemes that reach a master/slave bus through a serial server (TCP on one side, the bus on
+# the other): the server's HOST:PORT names the bus.
+_SERIAL_SERVERS = ("modbus-rtu-tcp", "dlt645-tcp")
 _SERIAL_DEFAULTS = {
     "modbus-rtu": {"baud": "9600", "parity": "N", "stopbits": "1", "bytesize": "8"},
     "dlt645": {"baud": "2400", "parity": "E", "stopbits": "1", "bytesize": "8"},
@@ -54,6 +74,7 @@ _EXAMPLE = {
     "modbus-rtu": "modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=1",
     "modbus-rtu-tcp": "modbus-rtu-tcp://10.0.0.7:4001?unit=1",
     "dlt645": "dlt645:///dev/ttyUSB1?baud=2400&address=123456789012",
+    "dlt645-tcp": "dlt645-tcp://10.0.0.7:4002?address=123456789012",
     "mqtt": "mqtt://10.0.0.9:1883/city/pole/P001",
     "mqtts": "mqtts://broker.example:8883/city/pole/P001",
 }
@@ -89,7 +110,7 @@ class DeviceAddress:
         serial port's path, or the serial server's HOST:PORT; None for a device of its own."""
         if self.serial:
             return self.path
-        if self.scheme == "modbus-rtu-tcp":
+        if self.scheme in _SERIAL_SERVERS:
             return f"{self.host}:{self.port}"
         return None
 
@@ -180,13 +201,7 @@ def _parse_serial(text: str, scheme: str) -> DeviceAddress:
             raise ValueError(f"{text!r} has no unit id; add '&unit=1'")
         params["unit"] = str(_check_unit(text, params["unit"]))
     else:
-        meter = params.get("address", "")
-        if not (len(meter) == 12 and (meter.isdigit() or meter.upper() == "A" * 12)):
-            raise ValueError(
-                f"{text!r}: meter address {meter!r} must be the 12 digits on the meter's "
-                "nameplate, like 'address=123456789012' (or AAAAAAAAAAAA to ask any meter)"
-            )
-        params["address"] = meter.upper()
+        params["address"] = _check_meter(text, params.get("address", ""))
     return DeviceAddress(scheme=scheme, host="", port=None, path=parts.path, params=params)
 
 
@@ -235,10 +250,22 @@ def _parse_modbus_tcp(text: str, scheme: str) -> DeviceAddress:
     params = _params(text, parts.query, scheme)
     if parts.username is not None:
         raise ValueError(f"{text!r}: {scheme} has no login; remove the part before '@'")
+    if scheme == "dlt645-tcp":
+        params["address"] = _check_meter(text, params.get("address", ""))
+        return DeviceAddress(scheme=scheme, host=host, port=port, path="", params=params)
     if "unit" not in params:
         raise ValueError(f"{text!r} has no unit id; add '?unit=1'")
     params["unit"] = str(_check_unit(text, params["unit"]))
     return DeviceAddress(scheme=scheme, host=host, port=port, path="", params=params)
+
+
+def _check_meter(text: str, meter: str) -> str:
+    if not (len(meter) == 12 and (meter.isdigit() or meter.upper() == "A" * 12)):
+        raise ValueError(
+            f"{text!r}: meter address {meter!r} must be the 12 digits on the meter's "
+            "nameplate, like 'address=123456789012' (or AAAAAAAAAAAA to ask any meter)"
+        )
+    return meter.upper()
 
 
 def _port(text: str, netloc: str, default: int) -> int:

@@ -330,7 +330,7 @@ class Dlt645Link:
     """
 
     def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
-        if address.scheme != "dlt645":
+        if address.protocol != "dlt645":
             raise ValueError(f"{name}: {address} is not a dlt645 address")
         if not options.timeout > 0:
             raise ValueError(f"{name}: timeout={options.timeout!r} must be more than 0 s")
@@ -344,7 +344,7 @@ class Dlt645Link:
 
     @property
     def scheme(self) -> str:
-        return "dlt645"
+        return self.address.scheme
 
     def __repr__(self) -> str:
         return f"<Dlt645Link {self.name} {self.address}>"
@@ -367,9 +367,13 @@ class Dlt645Link:
                         received, complete, first = _receive(port, frame, sent + timeout)
                     except OSError as exc:  # serial.SerialException is an OSError
                         self._drop(broken=True)
+                        check = (
+                            "the adapter is still plugged in"
+                            if self.address.serial
+                            else "the serial server is still reachable"
+                        )
                         raise DeviceError(
-                            f"{where}: the serial port failed while {doing}: {exc}; check the "
-                            "adapter is still plugged in"
+                            f"{where}: the serial port failed while {doing}: {exc}; check {check}"
                         ) from None
                     if complete:
                         delay = round(first - sent, 6)
@@ -460,7 +464,7 @@ class Dlt645Device(DeviceBase):
         link: Link,
         options: LinkOptions,
     ) -> None:
-        if address.scheme != "dlt645":
+        if address.protocol != "dlt645":
             raise ValueError(f"{name}: {address} is not a dlt645 address")
         if devicemap.protocol != "dlt645":
             raise ValueError(

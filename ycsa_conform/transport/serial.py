@@ -39,9 +39,19 @@ _IN_USE = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY)
 
 def open_port(address: DeviceAddress, *, timeout: float | None) -> Port:
     """Open `address.path` with the URI's line settings; DeviceRefused says why it cannot be.
+    A serial server's bus (`dlt645-tcp`) is its TCP connection, through pyserial's socket://
+    port: the server keeps the line settings.
 
     `timeout` is pyserial's for plain `read()` (None: block until `cancel_read()`).
     """
+    if not address.serial:
+        try:
+            return serial.serial_for_url(f"socket://{address.bus}", timeout=timeout)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceRefused(
+                f"cannot connect to the serial server at {address.bus} for {address}: {exc}; "
+                "check its address and port, and that it is in TCP server mode"
+            ) from None
     parity, bytesize = line_settings(address)
     try:
         return serial.serial_for_url(
@@ -88,8 +98,11 @@ _SHARED_LOCK = threading.Lock()
 
 def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
     """The port of `address`, opened by the first device on the bus and shared with the rest."""
-    key = os.path.realpath(address.path)
-    settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    if address.serial:
+        key = os.path.realpath(address.path)
+        settings = (address.baud, address.parity, address.stopbits, address.bytesize)
+    else:  # a serial server: its line settings are its own configuration
+        key, settings = f"tcp:{address.bus}", (0, "", 0, 0)
     with _SHARED_LOCK:
         shared = _SHARED.get(key)
         if shared is None:
