@@ -29,6 +29,7 @@ class SerialServer:
     def __init__(self, path: str, *, host: str = "127.0.0.1") -> None:
         self.path = path
         self._listener = socket.create_server((host, 0))
+        self._listener.settimeout(0.2)  # accept() wakes up to see stop()
         self.endpoint = f"{host}:{self._listener.getsockname()[1]}"
         self._port: Port | None = None
         self._stopping = threading.Event()
@@ -68,7 +69,6 @@ class SerialServer:
         self.stop()
 
     def _serve(self) -> None:
-        self._listener.settimeout(0.2)
         while not self._stopping.is_set():
             try:
                 client, _ = self._listener.accept()
@@ -76,7 +76,8 @@ class SerialServer:
                 continue
             except OSError:
                 return  # closed by stop()
-            with client:
+            # A client that resets its connection, or a line closed by stop(), ends the relay.
+            with client, contextlib.suppress(OSError):
                 self._relay(client)
 
     def _relay(self, client: socket.socket) -> None:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import struct
 import threading
 import time
@@ -530,11 +529,9 @@ _BUSES_LOCK = threading.Lock()
 
 
 def _join_bus(name: str, address: DeviceAddress) -> _RtuBus:
-    if address.serial:
-        key = os.path.realpath(address.path)
-        settings = (address.baud, address.parity, address.stopbits, address.bytesize)
-    else:  # a serial server: its line settings are its own configuration
-        key, settings = f"tcp:{address.bus}", (0, "", 0, 0)
+    from .serial import bus_identity
+
+    key, settings = bus_identity(address)
     with _BUSES_LOCK:
         bus = _BUSES.get(key)
         if bus is None:

@@ -28,7 +28,7 @@ from ycsa_conform.errors import DeviceRefused
 
 from .address import DeviceAddress
 
-__all__ = ["Port", "SharedPort", "open_port", "read_exactly", "share_port"]
+__all__ = ["Port", "SharedPort", "bus_identity", "open_port", "read_exactly", "share_port"]
 
 Port = serial.Serial
 
@@ -96,13 +96,19 @@ _SHARED: dict[str, SharedPort] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
-    """The port of `address`, opened by the first device on the bus and shared with the rest."""
+def bus_identity(address: DeviceAddress) -> tuple[str, tuple[int, str, int, int]]:
+    """The key of the bus `address` is on, and the line settings every device on it must
+    share: a port by its real path (a pty's link and its /dev/pts name are one bus), a serial
+    server by HOST:PORT (its line settings are its own configuration)."""
     if address.serial:
         key = os.path.realpath(address.path)
-        settings = (address.baud, address.parity, address.stopbits, address.bytesize)
-    else:  # a serial server: its line settings are its own configuration
-        key, settings = f"tcp:{address.bus}", (0, "", 0, 0)
+        return key, (address.baud, address.parity, address.stopbits, address.bytesize)
+    return f"tcp:{address.bus}", (0, "", 0, 0)
+
+
+def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
+    """The port of `address`, opened by the first device on the bus and shared with the rest."""
+    key, settings = bus_identity(address)
     with _SHARED_LOCK:
         shared = _SHARED.get(key)
         if shared is None:
