@@ -839,6 +839,22 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report_merge(args: argparse.Namespace) -> int:
+    from ycsa_conform.report.merge import merge_reports
+
+    paths = merge_reports(
+        [Path(f) for f in args.folders], Path(args.out), site_id=args.site_id, title=args.title
+    )
+    report = json.loads(paths.json.read_text(encoding="utf-8"))
+    summary = report["summary"]
+    counts = ", ".join(f"{summary[k]} {k}" for k in summary if k != "total" and summary[k])
+    print(f"{summary['total']} results from {len(args.folders)} runs: {counts}")
+    conclusion = report["conclusion"]
+    print(f"{conclusion['en']} / {conclusion['zh']}")
+    print(f"report: {paths.json}\n        {paths.html}")
+    return 0 if conclusion["status"] in ("conforms", "pending") else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ycsa-conform",
@@ -946,6 +962,22 @@ def _parser() -> argparse.ArgumentParser:
             "--site-file", metavar="PATH", help="where to write the site file (default: temp)"
         )
         serve.set_defaults(func=_cmd_bench_serve, bench=name)
+
+    p = sub.add_parser("report", help="work with the reports of runs")
+    report_sub = p.add_subparsers(dest="action", required=True)
+    merge = report_sub.add_parser(
+        "merge",
+        help="one report from the report folders of several runs (a district run road by road, "
+        "or split over machines)",
+        description="Read each folder's journal.jsonl and write one report.json and "
+        "report.html: the runs must use the same profiles, and no requirement may be decided "
+        "on one target twice.",
+    )
+    merge.add_argument("folders", nargs="+", metavar="DIR", help="a run's --report-dir")
+    merge.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+    merge.add_argument("--site-id", help="the merged site's id (default: the runs' ids joined)")
+    merge.add_argument("--title", help="the merged site's title")
+    merge.set_defaults(func=_cmd_report_merge)
 
     p = sub.add_parser(
         "lighting",

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from ycsa_conform.report import Journal, summarize, write_reports
+from ycsa_conform.report.journal import JOURNAL_NAME
 from ycsa_conform.report.native import ReportPaths, conclude, untested_cause
 from ycsa_conform.result import Incident, Result, Verdict
 
@@ -26,7 +27,6 @@ from .state import STATE, State, is_worker
 
 __all__ = ["Reporter", "pytest_configure"]
 
-JOURNAL_NAME = "journal.jsonl"
 
 T = TypeVar("T")
 

@@ -26,9 +26,17 @@ from ycsa_conform.result import (
     RunInfo,
 )
 
-__all__ = ["JOURNAL_FORMAT", "Journal", "read_journal", "run_as_dict", "run_from_dict"]
+__all__ = [
+    "JOURNAL_FORMAT",
+    "JOURNAL_NAME",
+    "Journal",
+    "read_journal",
+    "run_as_dict",
+    "run_from_dict",
+]
 
 JOURNAL_FORMAT = "ycsa-conform/journal/v1"
+JOURNAL_NAME = "journal.jsonl"  # in a run's report folder
 
 
 def run_as_dict(run: RunInfo) -> dict[str, Any]:

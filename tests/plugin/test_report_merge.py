@@ -1,0 +1,78 @@
+"""`ycsa-conform report merge`: one district report from the report folders of several runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ycsa_conform.cli import main
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two runs of the bench, as two roads of a district would be: other requirements each."""
+    base = tmp_path_factory.mktemp("runs")
+    folders = (base / "road-1", base / "road-2")
+    for folder, selection in zip(folders, ("SP-PWR-001 or SP-LUM-001", "SP-PWR-004"), strict=True):
+        code = pytest.main(
+            [
+                "--profile",
+                "smart-pole",
+                "-k",
+                selection,
+                "--report-dir",
+                str(folder),
+                "-q",
+                "-p",
+                "no:randomly",
+                "-p",
+                "no:cacheprovider",
+                str(base),
+            ]
+        )
+        assert code == pytest.ExitCode.OK
+    return folders
+
+
+def test_runs_merge_into_one_report(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "district"
+
+    code = main(["report", "merge", *map(str, two_runs), "--out", str(out), "--site-id", "D1"])
+
+    assert code == 0
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert sorted(r["requirement"] for r in report["results"]) == [
+        "SP-LUM-001",
+        "SP-PWR-001",
+        "SP-PWR-004",
+    ]
+    assert report["summary"]["pass"] == 3
+    assert report["site"]["id"] == "D1"
+    assert (out / "report.html").is_file()
+    assert capsys.readouterr().out.splitlines()[0] == "3 results from 2 runs: 3 pass"
+
+
+def test_a_requirement_decided_twice_is_refused_naming_both_folders(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    road = two_runs[0]
+
+    code = main(["report", "merge", str(road), str(road), "--out", str(tmp_path / "d")])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"SP-PWR-001 on P001 was also decided in {road}; leave one of the two folders out" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_folder_without_a_journal_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["report", "merge", str(tmp_path), "--out", str(tmp_path / "d")])
+
+    assert code == 1
+    assert "has no journal.jsonl; give the --report-dir of a run" in capsys.readouterr().err
