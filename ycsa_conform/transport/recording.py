@@ -252,9 +252,10 @@ class Replay:
                 self._exchanges[exchange_key].append(exchange)
 
     def _read(self, path: Path) -> Iterator[tuple[tuple[str, str], _Exchange]]:
-        # An answer names its request by seq (`tx`); a recording made before requests could
-        # overlap has one open request per device.
-        open_requests: dict[tuple[str, str] | int, dict[str, Any]] = {}
+        # An answer names its request by seq (`tx`); in a recording made before requests could
+        # overlap, it answers its device's latest request.
+        open_requests: dict[int, dict[str, Any]] = {}
+        latest: dict[tuple[str, str], int] = {}
         with path.open(encoding="utf-8") as lines:
             for number, text in enumerate(lines, 1):
                 if not text.strip():
@@ -268,11 +269,12 @@ class Replay:
                         f"{path}:{number}: not a traffic line ({exc}); the recording is damaged"
                     ) from None
                 if direction == "tx":
-                    open_requests[line.get("seq", key)] = line
-                    open_requests[key] = line
+                    seq = int(line.get("seq", -number))  # unique either way
+                    open_requests[seq] = line
+                    latest[key] = seq
                     continue
-                tx = open_requests.pop(line["tx"], None) if "tx" in line else None
-                tx = tx if tx is not None else open_requests.pop(key, None)
+                asked = line.get("tx", latest.get(key))
+                tx = open_requests.pop(asked, None) if asked is not None else None
                 if tx is not None:
                     exchange = _Exchange(
                         tx.get("request", {}),
