@@ -5,24 +5,31 @@ window, a settle time after a command, a device timeout - not computing. As a SC
 polls many devices at once, the executor decides the selected cases on a pool of threads while
 pytest reports each item, in its own order, as its result arrives:
 
-- cases that only observe a target (reads, windows, probes) run at the same time;
-- a case that may change a target's state (a write, a state it sets, a trigger's stimulus, a
-  command) runs alone on that target: it waits for the observations under way there to end,
-  and those queued after it wait for it, so no actuation overlaps another check's window
-  on the same pole and no reading sees a state another check set;
+- a target's cases that only observe it (reads, windows, probes) run at the same time;
+- the cases that may change a target's state (a write, a state it sets, a trigger's stimulus, a
+  command) run after them, one at a time: no actuation overlaps another check's window on the
+  same pole and no reading sees a state another check set;
+- targets are taken in the order of their first case, at most `open_targets` at a time; when a
+  target's last case is decided its devices are closed (`AcceptanceRun.release`), so a district
+  of a thousand poles holds the connections of a few poles at once, not of all of them;
+- a case that frees a target (an actuation) goes before observations of targets not begun;
 - one transaction at a time per device and per serial bus is the transports' own rule (their
   locks); an MQTT device serves overlapping windows on connections of their own.
 
-The device traffic of each case is attributed to it in a recording and answered for it in a
-replay (`transport.recording.deciding`), whatever else runs at the same time.
+Cases may be added while the executor runs (`add`): a pytest-xdist worker is handed its items a
+batch at a time. The device traffic of each case is attributed to it in a recording and answered
+for it in a replay (`transport.recording.deciding`), whatever else runs at the same time.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import queue
 import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from .result import Result
 from .run import AcceptanceRun, Case
@@ -33,6 +40,9 @@ __all__ = ["DEFAULT_CONCURRENCY", "Executor", "changes_state"]
 # Cases in progress at once. Each may hold a broker connection for its window; 16 keeps a
 # pole's windows overlapping without a flood of connections to a field broker.
 DEFAULT_CONCURRENCY = 16
+
+# Priorities in the queue: a case that frees its target soonest goes first.
+_ACTUATION, _OBSERVATION = 0, 1
 
 
 def changes_state(run: AcceptanceRun, case: Case) -> bool:
@@ -46,94 +56,85 @@ def changes_state(run: AcceptanceRun, case: Case) -> bool:
     return any(use.writes or use.commands or use.establishes for use in uses)
 
 
-class _TargetLock:
-    """Many observers or one actuator, first come first served: an actuator waiting keeps
-    later observers waiting too, so it is not starved and the order of cases holds."""
+@dataclass
+class _Target:
+    """A target's cases not yet finished: observers together, then actuators one by one."""
 
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._observers = 0
-        self._actuating = False
-        self._queue: list[tuple[object, bool]] = []  # (ticket, exclusive), in arrival order
-
-    @contextmanager
-    def hold(self, *, exclusive: bool) -> Iterator[None]:
-        ticket = object()
-        with self._changed:
-            self._queue.append((ticket, exclusive))
-            while not self._may_enter(ticket, exclusive):
-                self._changed.wait()
-            self._queue.remove((ticket, exclusive))
-            if exclusive:
-                self._actuating = True
-            else:
-                self._observers += 1
-            self._changed.notify_all()
-        try:
-            yield
-        finally:
-            with self._changed:
-                if exclusive:
-                    self._actuating = False
-                else:
-                    self._observers -= 1
-                self._changed.notify_all()
-
-    def _may_enter(self, ticket: object, exclusive: bool) -> bool:
-        if self._actuating:
-            return False
-        if exclusive:
-            return self._queue[0][0] is ticket and self._observers == 0
-        # An observer passes everyone but an actuator queued before it.
-        for queued, queued_exclusive in self._queue:
-            if queued is ticket:
-                return True
-            if queued_exclusive:
-                return False
-        return True
+    id: str
+    observers: list[tuple[Case, str]] = field(default_factory=list)
+    actuators: list[tuple[Case, str]] = field(default_factory=list)
+    running: int = 0  # cases submitted and not finished
+    actuating: bool = False
+    opened: bool = False
+    releasing: bool = False
 
 
 class Executor:
     """Decides `cases` (with their pytest node ids) on `concurrency` threads; `result` waits
-    for one. Started once the items to run are known, so deselected cases cost no I/O."""
+    for one. Started once the items to run are known, so deselected cases cost no I/O.
+
+    `open_targets` bounds the targets being decided at once (default: `concurrency`)."""
 
     def __init__(
-        self, run: AcceptanceRun, cases: Sequence[tuple[Case, str]], *, concurrency: int
+        self,
+        run: AcceptanceRun,
+        cases: Sequence[tuple[Case, str]],
+        *,
+        concurrency: int,
+        open_targets: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency {concurrency} must be 1 or more")
         self.run = run
-        self._cases = list(cases)
-        self._nodeids = {nodeid for _, nodeid in self._cases}
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ycsa-decide")
-        self._locks: dict[str, _TargetLock] = {}
+        self.concurrency = concurrency
+        self.open_targets = max(1, open_targets or concurrency)
+        self._lock = threading.Lock()
         self._futures: dict[str, Future[Result]] = {}
+        self._targets: dict[str, _Target] = {}  # waiting or open, in order of arrival
+        self._open = 0
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = (
+            queue.PriorityQueue()
+        )
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._cancelled = False
+        self._release_failures: list[str] = []
         self.started = False
+        self.add(cases)
+
+    def add(self, cases: Sequence[tuple[Case, str]]) -> None:
+        """More cases to decide (those already known are ignored); they start when their
+        target's turn comes."""
+        with self._lock:
+            for case, nodeid in cases:
+                if nodeid in self._futures:
+                    continue
+                self._futures[nodeid] = Future()
+                target = self._targets.setdefault(case.target.id, _Target(case.target.id))
+                if changes_state(self.run, case):
+                    target.actuators.append((case, nodeid))
+                else:
+                    target.observers.append((case, nodeid))
+            if self.started and not self._cancelled:
+                for target in self._targets.values():
+                    if target.opened:
+                        self._advance(target)  # an open target takes its new cases now
+                self._open_targets()
 
     def start(self) -> None:
-        """Observers first, all at once, then the cases that change state, one at a time on
-        each target: a target then takes its longest window plus its actuations, rather than
-        every actuation waiting for the windows before it and holding up those after it."""
-        self.started = True
-        exclusive = {nodeid: changes_state(self.run, case) for case, nodeid in self._cases}
-        for case, nodeid in sorted(self._cases, key=lambda c: exclusive[c[1]]):
-            lock = self._locks.setdefault(case.target.id, _TargetLock())
-            self._futures[nodeid] = self._pool.submit(
-                self._decide, case, nodeid, lock, exclusive[nodeid]
-            )
-
-    def _decide(self, case: Case, nodeid: str, lock: _TargetLock, exclusive: bool) -> Result:
-        with lock.hold(exclusive=exclusive), deciding(nodeid):
-            return self.run.decide(case, nodeid=nodeid)
+        """Start the threads and the first targets."""
+        with self._lock:
+            if self.started:
+                return
+            self.started = True
+            for n in range(self.concurrency):
+                thread = threading.Thread(target=self._work, name=f"ycsa-decide-{n}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            self._open_targets()
 
     def __contains__(self, nodeid: str) -> bool:
-        return nodeid in self._nodeids
-
-    def wait(self) -> None:
-        """Wait until every case started has been decided (or has raised)."""
-        for future in list(self._futures.values()):
-            if not future.cancelled():
-                future.exception()
+        return nodeid in self._futures
 
     def result(self, nodeid: str) -> Result:
         """The case's result once decided; what deciding it raised, raised again. The first
@@ -142,13 +143,104 @@ class Executor:
             self.start()
         return self._futures[nodeid].result()
 
+    def wait(self) -> None:
+        """Wait until every case known has been decided (or has raised, or was cancelled)."""
+        for future in list(self._futures.values()):
+            if not future.cancelled():
+                future.exception()
+
     def cancel(self) -> None:
         """Cancel the cases not yet started (a run stopped by -x or Ctrl-C); those under way go
         on. Returns at once."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._cancelled = True
+            for future in self._futures.values():
+                future.cancel()  # only those not running: the rest finish
+            for _ in self._threads:
+                self._queue.put((-1, next(self._order), None))  # before anything queued
 
     def close(self) -> None:
         """Cancel the cases not yet started and wait for those under way: a case in progress
         may have a device to put back."""
         self.cancel()
-        self._pool.shutdown(wait=True)
+        for thread in self._threads:
+            thread.join()
+        failures, self._release_failures = self._release_failures, []
+        if failures:
+            raise RuntimeError("; ".join(failures))
+
+    # -- scheduling (under self._lock) ---------------------------------------------------------
+
+    def _open_targets(self) -> None:
+        for target in list(self._targets.values()):
+            if self._open >= self.open_targets or self._cancelled:
+                return
+            if not target.opened:
+                target.opened = True
+                self._open += 1
+                self._advance(target)
+
+    def _advance(self, target: _Target) -> bool:
+        """Submit what may run next on an open target; True when nothing is left to run."""
+        if target.actuating or target.releasing:
+            return False
+        if target.observers:
+            cases, target.observers = target.observers, []
+            for case, nodeid in cases:
+                self._submit(target, case, nodeid, _OBSERVATION)
+            return False
+        if target.running:
+            return False
+        if target.actuators:
+            case, nodeid = target.actuators.pop(0)
+            target.actuating = True
+            self._submit(target, case, nodeid, _ACTUATION)
+            return False
+        return True
+
+    def _submit(self, target: _Target, case: Case, nodeid: str, priority: int) -> None:
+        target.running += 1
+        job = functools.partial(self._decide, target, case, nodeid)
+        self._queue.put((priority, next(self._order), job))
+
+    # -- the threads ---------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            _, _, job = self._queue.get()
+            if job is None:
+                return
+            job()
+
+    def _decide(self, target: _Target, case: Case, nodeid: str) -> None:
+        future = self._futures[nodeid]
+        try:
+            if future.set_running_or_notify_cancel():
+                try:
+                    with deciding(nodeid):
+                        future.set_result(self.run.decide(case, nodeid=nodeid))
+                except BaseException as exc:  # raised again to the item by result()
+                    future.set_exception(exc)
+        finally:
+            self._finished(target)
+
+    def _finished(self, target: _Target) -> None:
+        """After a case of `target`: the next ones, or the target's devices closed and the
+        next target opened."""
+        with self._lock:
+            target.running -= 1
+            target.actuating = False
+            if self._cancelled or not self._advance(target):
+                return
+            target.releasing = True
+        try:
+            self.run.release(target.id)
+        except Exception as exc:  # nothing decided depends on it; close() reports it
+            self._release_failures.append(f"closing the devices of {target.id}: {exc}")
+        with self._lock:
+            target.releasing = False
+            if self._cancelled or not self._advance(target):
+                return  # cases added meanwhile: they run first
+            del self._targets[target.id]
+            self._open -= 1
+            self._open_targets()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 from . import contract
 from .checks import CheckContext, Outcome
@@ -103,6 +104,7 @@ class AcceptanceRun:
         self.actuation_allowed = allow_actuation or site.kind == "bench"
         self._devices: dict[tuple[str, str], PolledDevice] = {}
         self._opening = threading.Lock()  # cases decided at the same time share each device
+        self._released: dict[tuple[str, str], dict[str, object]] = {}  # traffic of closed ones
         self._parameters, self._provenance = self._resolve_parameters(overrides)
         self._planned = self._plan()
 
@@ -262,26 +264,43 @@ class AcceptanceRun:
 
     def traffic(self) -> list[dict[str, object]]:
         """Per device used so far: point reads asked for, message observations, protocol
-        probes, requests sent (all three kinds) and the coalesced minimum for the point reads."""
-        rows: list[dict[str, object]] = []
+        probes, requests sent (all three kinds) and the coalesced minimum for the point reads.
+        A device closed by `release` and opened again has one row: the sums."""
         with self._opening:
             devices = list(self._devices.items())
-        for (target, role), device in devices:
-            planned = self._planned.get((target, role), [])
-            rows.append(
-                {
-                    "target": target,
-                    "device": role,
-                    "scheme": device.source.scheme,
-                    "point_reads": device.requested,
-                    "observations": device.observations,
-                    # Requests the `protocol` check's probes sent: extra to the point reads.
-                    "probes": int(getattr(device, "probes", 0)),
-                    "transactions": device.transactions,
-                    "minimum": device.minimum_transactions(planned) if planned else 0,
-                }
-            )
-        return rows
+            rows = {key: dict(row) for key, row in self._released.items()}
+        for key, device in devices:
+            row = self._traffic_row(key, device)
+            rows[key] = _summed(rows[key], row) if key in rows else row
+        return list(rows.values())
+
+    def _traffic_row(self, key: tuple[str, str], device: PolledDevice) -> dict[str, object]:
+        planned = self._planned.get(key, [])
+        return {
+            "target": key[0],
+            "device": key[1],
+            "scheme": device.source.scheme,
+            "point_reads": device.requested,
+            "observations": device.observations,
+            # Requests the `protocol` check's probes sent: extra to the point reads.
+            "probes": int(getattr(device, "probes", 0)),
+            "transactions": device.transactions,
+            "minimum": device.minimum_transactions(planned) if planned else 0,
+        }
+
+    def release(self, target_id: str) -> None:
+        """Close the devices of a target whose cases are all decided, keeping their traffic
+        counts: a run over a district holds the connections of the targets under way only.
+        A later use opens a device again."""
+        with self._opening:
+            keys = [key for key in self._devices if key[0] == target_id]
+            closing = [(key, self._devices.pop(key)) for key in keys]
+        for key, device in closing:
+            row = self._traffic_row(key, device)
+            device.close()
+            with self._opening:
+                kept = self._released.get(key)
+                self._released[key] = _summed(kept, row) if kept is not None else row
 
     def close(self) -> None:
         with self._opening:
@@ -369,6 +388,16 @@ class AcceptanceRun:
             return requirement.check.run(ctx)
         except (DeviceError, MissingDesignData, LimitError) as exc:
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
+
+
+# The counts of a device's traffic row, summed when it was opened more than once.
+_COUNTED = ("point_reads", "observations", "probes", "transactions", "minimum")
+
+
+def _summed(earlier: Mapping[str, object], later: dict[str, object]) -> dict[str, object]:
+    for name in _COUNTED:
+        later[name] = cast(int, earlier[name]) + cast(int, later[name])
+    return later
 
 
 def _subsystem(requirement: Requirement, target: Target) -> str | None:

@@ -136,6 +136,36 @@ def test_a_sampled_window_polls_the_device_once_per_sample(tmp_path: Path, bench
     assert traffic["transactions"] == 5
 
 
+def test_a_released_target_closes_its_devices_and_keeps_their_traffic(
+    tmp_path: Path, bench: Bench
+) -> None:
+    # The executor releases a target once its cases are decided, so a district holds the
+    # connections of the poles under way only; the report still counts every request.
+    sampled = (
+        "{kind: measure, device: lamp, point: supply_voltage, window: $window, samples: 3, "
+        "limit: '>= 0 V'}"
+    )
+    path = tmp_path / "live.yaml"
+    path.write_text(HEAD + REQUIREMENT.format(n=1, check=sampled), encoding="utf-8")
+    acceptance = AcceptanceRun(
+        profiles=[load_profile(path)], site=load_site(bench.site_path, text=bench.site_text)
+    )
+    try:
+        (case,) = acceptance.cases()
+        assert acceptance.decide(case).verdict is Verdict.PASS
+        lamp = acceptance.device(case.target, "lamp")
+        acceptance.release(case.target.id)
+        (traffic,) = acceptance.traffic()
+        assert traffic["transactions"] == 3
+        assert acceptance.device(case.target, "lamp") is not lamp  # opened again on use
+        assert acceptance.decide(case).verdict is Verdict.PASS
+        (traffic,) = acceptance.traffic()
+    finally:
+        acceptance.close()
+    assert traffic["transactions"] == 6  # one row: both openings summed
+    assert traffic["point_reads"] == 6
+
+
 def test_a_switched_off_lamp_makes_dimming_accuracy_not_applicable(
     tmp_path: Path, bench: Bench
 ) -> None:

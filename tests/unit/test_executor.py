@@ -29,6 +29,10 @@ class Run:
         self.log: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
+    def release(self, target: str) -> None:
+        with self._lock:
+            self.log.append(("release", target))
+
     def decide(self, case: Any, *, nodeid: str) -> str:
         with self._lock:
             self.log.append(("enter", nodeid))
@@ -48,9 +52,13 @@ def case(target: str, *, writes: bool = False, body: Callable[[], None] = lambda
     )
 
 
-def executor(run: Run, cases: dict[str, Any], concurrency: int = 8) -> Executor:
+def executor(
+    run: Run, cases: dict[str, Any], concurrency: int = 8, open_targets: int | None = None
+) -> Executor:
     pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
-    return Executor(cast(AcceptanceRun, run), pairs, concurrency=concurrency)
+    return Executor(
+        cast(AcceptanceRun, run), pairs, concurrency=concurrency, open_targets=open_targets
+    )
 
 
 def overlapping(run: Run, nodeid: str) -> set[str]:
@@ -159,10 +167,89 @@ def test_close_cancels_the_cases_not_started_and_waits_for_the_one_under_way() -
     release.set()
     ex.close()
 
-    assert run.log == [("enter", "first"), ("exit", "first")]  # finished, none of the others
+    # Finished, none of the others, and the target not released (run.close() closes it).
+    assert run.log == [("enter", "first"), ("exit", "first")]
     assert ex.result("first") == "decided first"
 
 
 def test_concurrency_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="concurrency 0 must be 1 or more"):
         executor(Run(), {}, concurrency=0)
+
+
+def test_targets_are_taken_a_few_at_a_time_and_released_after_their_last_case() -> None:
+    # A district's devices are not all open at once: with one target open at a time, no case
+    # of P002 starts before P001's devices are released.
+    run = Run()
+    cases = {
+        f"{kind}{n}[{t}]": case(t, writes=kind == "act")
+        for n in range(3)
+        for t in ("P001", "P002", "P003")
+        for kind in ("obs", "act")
+    }
+    ex = executor(run, cases, concurrency=4, open_targets=1)
+    ex.start()
+    try:
+        assert [ex.result(n) for n in cases] == [f"decided {n}" for n in cases]
+    finally:
+        ex.close()
+
+    releases = [i for i, (event, _) in enumerate(run.log) if event == "release"]
+    assert [run.log[i][1] for i in releases] == ["P001", "P002", "P003"]
+    for target, released in zip(("P001", "P002", "P003"), releases, strict=True):
+        mine = [i for i, (event, name) in enumerate(run.log) if name.endswith(f"[{target}]")]
+        assert max(mine) < released  # released after its last case
+        others = [i for i, (_, name) in enumerate(run.log) if name.endswith("]") and i > released]
+        assert all(not run.log[i][1].endswith(f"[{target}]") for i in others)
+
+
+def test_an_actuation_that_frees_a_target_goes_before_a_target_not_begun() -> None:
+    run = Run()
+    cases = {
+        "obs[P001]": case("P001"),
+        "act[P001]": case("P001", writes=True),
+        "obs[P002]": case("P002"),
+    }
+    ex = executor(run, cases, concurrency=1, open_targets=2)
+    ex.start()
+    try:
+        for nodeid in cases:
+            ex.result(nodeid)
+    finally:
+        ex.close()
+
+    entered = [name for event, name in run.log if event == "enter"]
+    assert entered == ["obs[P001]", "act[P001]", "obs[P002]"]
+
+
+def test_cases_added_later_are_decided_and_a_released_target_is_opened_again() -> None:
+    # A pytest-xdist worker is handed its items a batch at a time.
+    run = Run()
+    ex = executor(run, {"a[P001]": case("P001")}, concurrency=2)
+    ex.start()
+    try:
+        assert ex.result("a[P001]") == "decided a[P001]"
+        ex.wait()
+        more = {"b[P001]": case("P001"), "c[P002]": case("P002", writes=True)}
+        ex.add([(cast(Case, c), nodeid) for nodeid, c in more.items()])
+        assert ex.result("b[P001]") == "decided b[P001]"
+        assert ex.result("c[P002]") == "decided c[P002]"
+    finally:
+        ex.close()
+
+    assert "b[P001]" in ex and "c[P002]" in ex
+    enters = [name for event, name in run.log if event == "enter"]
+    assert enters.count("b[P001]") == 1  # decided once
+
+
+def test_a_failure_to_close_a_target_is_reported_at_close() -> None:
+    class Failing(Run):
+        def release(self, target: str) -> None:
+            raise OSError(f"socket of {target} already closed")
+
+    run = Failing()
+    ex = executor(run, {"a": case("P001"), "b": case("P002")})
+    ex.start()
+    assert ex.result("a") == "decided a" and ex.result("b") == "decided b"
+    with pytest.raises(RuntimeError, match="closing the devices of P001: socket of P001"):
+        ex.close()

@@ -14,6 +14,7 @@ from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
 from ycsa_conform.transport.recording import deciding
 
+from . import distribution
 from .options import PROFILE_TAKEN
 from .state import STATE, State, build_state, is_worker
 
@@ -72,6 +73,11 @@ class RequirementItem(pytest.Item):
         # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
         state = self.config.stash[STATE]
         try:
+            if state.executor is not None and is_worker(self.config):
+                # A worker's executor takes the items as the controller hands them over.
+                handed = [self.session.items[i] for i in distribution.handed(self.config)]
+                batch = [i for i in (self, *handed) if isinstance(i, RequirementItem)]
+                state.executor.add([(i.case, i.nodeid) for i in batch])
             if state.executor is not None and self.nodeid in state.executor:
                 result = state.executor.result(self.nodeid)
             else:
@@ -233,17 +239,18 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     the profile's items (a `ycsa_device` that sets a state) have done so."""
     config = session.config
     state = config.stash.get(STATE, None)
-    if state is None or config.option.collectonly or is_worker(config):
-        # A pytest-xdist worker is handed its items one batch at a time: it decides each as
-        # it comes, as a run with --concurrency 1 does.
+    if state is None or config.option.collectonly:
         return
     given = config.getoption("ycsa_concurrency")
     concurrency = DEFAULT_CONCURRENCY if given is None else given
     if concurrency == 1:
         return
+    # A pytest-xdist worker is handed its items a batch at a time: its executor starts empty
+    # and takes each batch as its first item comes (RequirementItem.setup).
+    worker = is_worker(config)
     cases = [(i.case, i.nodeid) for i in session.items if isinstance(i, RequirementItem)]
     if cases:
-        state.executor = Executor(state.run, cases, concurrency=concurrency)
+        state.executor = Executor(state.run, [] if worker else cases, concurrency=concurrency)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,7 +18,13 @@ from ycsa_conform.run import AcceptanceRun
 
 from .state import SHARED_BENCH, STATE
 
-__all__ = ["bus_groups", "pytest_configure_node", "pytest_xdist_make_scheduler", "target_of"]
+__all__ = [
+    "bus_groups",
+    "handed",
+    "pytest_configure_node",
+    "pytest_xdist_make_scheduler",
+    "target_of",
+]
 
 
 def bus_groups(run: AcceptanceRun) -> dict[str, str]:
@@ -51,6 +57,18 @@ def target_of(nodeid: str, profiles: set[str]) -> str | None:
     if not sep or not rest.endswith("]") or head.split("::", 1)[0] not in profiles:
         return None
     return rest[:-1]
+
+
+def handed(config: pytest.Config) -> list[int]:
+    """In a pytest-xdist worker: the indices (in `session.items`) of the items the controller
+    has handed it and it has not yet begun, so that their windows can start together. The
+    scheduler below never takes them back (it does not steal)."""
+    for plugin in config.pluginmanager.get_plugins():
+        queue = getattr(plugin, "torun", None)  # xdist's WorkerInteractor
+        if queue is not None and hasattr(queue, "lock"):
+            with queue.lock() as indices:
+                return [i for i in indices if isinstance(i, int)]
+    return []
 
 
 @pytest.hookimpl(optionalhook=True)
