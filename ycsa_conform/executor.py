@@ -35,11 +35,13 @@ from .result import Result
 from .run import AcceptanceRun, Case
 from .transport.recording import deciding
 
-__all__ = ["DEFAULT_CONCURRENCY", "Executor", "changes_state"]
+__all__ = ["BENCH_FLEET_CONCURRENCY", "DEFAULT_CONCURRENCY", "Executor", "changes_state"]
 
 # Cases in progress at once. Each may hold a broker connection for its window; 16 keeps a
 # pole's windows overlapping without a flood of connections to a field broker.
 DEFAULT_CONCURRENCY = 16
+# On a bench fleet the broker is our own: more at once, so that a district's windows overlap.
+BENCH_FLEET_CONCURRENCY = 64
 
 # Priorities in the queue: a case that frees its target soonest goes first.
 _ACTUATION, _OBSERVATION = 0, 1

@@ -9,7 +9,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
-from ycsa_conform.executor import DEFAULT_CONCURRENCY, Executor
+from ycsa_conform.executor import BENCH_FLEET_CONCURRENCY, DEFAULT_CONCURRENCY, Executor
 from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
 from ycsa_conform.transport.recording import deciding
@@ -242,7 +242,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state is None or config.option.collectonly:
         return
     given = config.getoption("ycsa_concurrency")
-    concurrency = DEFAULT_CONCURRENCY if given is None else given
+    # The bench's broker is our own: a fleet may hold more sessions than a field broker.
+    fleet = distribution.on_bench_fleet(config)
+    default = BENCH_FLEET_CONCURRENCY if fleet else DEFAULT_CONCURRENCY
+    concurrency = default if given is None else given
     if concurrency == 1:
         return
     # A pytest-xdist worker is handed its items a batch at a time: its executor starts empty

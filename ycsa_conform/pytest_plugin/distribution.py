@@ -21,6 +21,7 @@ from .state import SHARED_BENCH, STATE
 __all__ = [
     "bus_groups",
     "handed",
+    "on_bench_fleet",
     "pytest_configure_node",
     "pytest_xdist_make_scheduler",
     "target_of",
@@ -80,7 +81,17 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[SHARED_BENCH] = {
         "path": str(state.bench.site_path),
         "text": state.bench.site_text,
+        "poles": len(state.bench.poles),
     }
+
+
+def on_bench_fleet(config: pytest.Config) -> bool:
+    """True when this run decides a bench fleet: its own, or the one a controller started."""
+    state = config.stash.get(STATE, None)
+    if state is not None and state.bench is not None:
+        return len(state.bench.poles) > 1
+    shared = getattr(config, "workerinput", {}).get(SHARED_BENCH, {})
+    return int(shared.get("poles", 1)) > 1
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -97,8 +97,9 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="N",
         help="decide up to N requirements at the same time, so that their observation windows "
-        "overlap (default 16; 1 decides them one after another). A requirement that writes to "
-        "a device runs alone on its target",
+        "overlap, and keep up to N targets' devices open (default 16, 64 on a --bench-poles "
+        "fleet; 1 decides them one after another). A requirement that writes to a device runs "
+        "alone on its target",
     )
     group.addoption(
         "--strict-acceptance",
