@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import uuid
@@ -16,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jinja2
 from jsonschema import Draft202012Validator
 
@@ -331,7 +333,7 @@ def build_report(
     report["incidents"] = [i.as_dict() for i in all_incidents]
     conclusion = conclude(ordered, strict_acceptance=run.strict_acceptance, incidents=all_incidents)
     report["conclusion"] = conclusion.as_dict()
-    _validate(report)
+    _validate({**report, "results": []})  # the results were checked (and not changed) above
     return {key: report[key] for key in _KEY_ORDER if key in report}
 
 
@@ -617,9 +619,27 @@ def _format_value(value: object) -> str:
 
 
 def _schema_errors(report: dict[str, Any]) -> list[Any]:
+    """Every way `report` breaks the schema, in path order; [] when it matches.
+
+    A report of a district holds 70,000 results: jsonschema takes about half a millisecond for
+    each, a validator compiled by fastjsonschema a thirtieth of that. The compiled one answers
+    whether the report matches; only when it does not, jsonschema lists every error (the
+    compiled one stops at the first)."""
+    fast, full = _validators()
+    try:
+        fast(report)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        return []
+    return sorted(full.iter_errors(report), key=lambda e: list(map(str, e.absolute_path)))
+
+
+@functools.cache
+def _validators() -> tuple[Callable[[Any], Any], Draft202012Validator]:
     schema = json.loads((files("ycsa_conform") / _SCHEMA_FILE).read_text(encoding="utf-8"))
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return sorted(validator.iter_errors(report), key=lambda e: list(map(str, e.absolute_path)))
+    full = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return fastjsonschema.compile(schema), full
 
 
 def _schema_message(lines: Sequence[str]) -> str:
