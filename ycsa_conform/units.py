@@ -7,6 +7,7 @@ are parsed by `ycsa_conform.limit`, because pint silently drops a leading ">=" a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -31,8 +32,10 @@ class UnitError(ValueError):
     """A text is not a quantity pint can read, or has the wrong dimension."""
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_unit(text: str) -> pint.Unit:
-    """Read a unit name ('V', 'kN/m^2', '%'); '' or '1' is dimensionless."""
+    """Read a unit name ('V', 'kN/m^2', '%'); '' or '1' is dimensionless. (Units are
+    immutable: one parse serves every target of a district.)"""
     stripped = text.strip()
     if stripped in ("", "1"):
         return ureg.dimensionless

@@ -237,7 +237,8 @@ def test_cases_added_later_are_decided_and_a_released_target_is_opened_again() -
     finally:
         ex.close()
 
-    assert "b[P001]" in ex and "c[P002]" in ex
+    assert "b[P001]" in ex
+    assert "c[P002]" in ex
     enters = [name for event, name in run.log if event == "enter"]
     assert enters.count("b[P001]") == 1  # decided once
 
@@ -250,6 +251,7 @@ def test_a_failure_to_close_a_target_is_reported_at_close() -> None:
     run = Failing()
     ex = executor(run, {"a": case("P001"), "b": case("P002")})
     ex.start()
-    assert ex.result("a") == "decided a" and ex.result("b") == "decided b"
+    assert ex.result("a") == "decided a"
+    assert ex.result("b") == "decided b"
     with pytest.raises(RuntimeError, match="closing the devices of P001: socket of P001"):
         ex.close()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from ycsa_conform import source
 from ycsa_conform.errors import InputError
+from ycsa_conform.resources import data_dir
 from ycsa_conform.source import load_document, load_schema, read_document, render_path
 
 # The site schema is the smallest user format; these tests use it for schema messages.
@@ -260,3 +264,43 @@ def test_a_merge_key_is_merged_as_yaml_safe_load_does(tmp_path: Path) -> None:
     path = write(tmp_path, text)
 
     assert load_document(path, schema="site").data == yaml.safe_load(text)
+
+
+# -- the compiled validator: a fast "valid", never a wrong one ------------------------------
+
+
+@pytest.mark.parametrize("name", ["site", "profile", "devicemap", "evidence", "bench", "faults"])
+def test_every_user_schema_has_a_compiled_validator(name: str) -> None:
+    assert source._fast_validator(name) is not None
+
+
+def test_a_schema_with_a_keyword_the_compiled_validator_does_not_apply_gets_none() -> None:
+    # draft 2020-12's unevaluatedProperties: fastjsonschema (draft 7) would ignore it and
+    # call {"b": 1} valid.
+    schema = {"type": "object", "properties": {"a": {}}, "unevaluatedProperties": False}
+    assert source.compile_fast(schema) is None
+    assert source.compile_fast({"type": "object", "x-hint": "ours"}) is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(kind="roadside"),  # not in the enum
+        lambda d: d.update(site=True),  # a boolean where text belongs
+        lambda d: d.pop("targets"),  # required
+        lambda d: d.update(unknown_key=1),  # additionalProperties
+        lambda d: d["targets"][0].update(id=7),
+        lambda d: d["targets"][0]["devices"]["lamp"].update(timeout=True),
+        lambda d: d["targets"][0]["design"].update(height=[10]),
+    ],
+)
+def test_what_jsonschema_refuses_the_compiled_validator_never_calls_valid(
+    change: Any,
+) -> None:
+    document = yaml.safe_load((data_dir("benches") / "smart-pole.site.yaml").read_text("utf-8"))
+    fast = source._fast_validator("site")
+    assert source.is_valid_fast(fast, copy.deepcopy(document))  # the bench's own site is valid
+    change(document)
+    full = list(source._validator("site").iter_errors(document))
+    assert full, "the change must break the document"
+    assert not source.is_valid_fast(fast, document)
