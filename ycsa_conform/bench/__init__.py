@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -50,7 +50,11 @@ from .modbus import ModbusBench
 from .physics import PoleSettings
 from .pole import Pole
 
-__all__ = ["FAULTS", "MAX_POLES", "Bench", "Fault", "list_benches"]
+if TYPE_CHECKING:
+    from .gateway import SimGateway
+    from .hub import GatewayHub
+
+__all__ = ["BUS_POLES", "FAULTS", "MAX_POLES", "Bench", "Fault", "list_benches"]
 
 
 class Bench:
@@ -223,7 +227,11 @@ class Bench:
         return f"<Bench {self.name} {self.endpoints}{fleet}{faults}>"
 
 
-MAX_POLES = 200
+MAX_POLES = 1000
+# Poles per road bus in a fleet: their lamp controllers on one RS-485 bus, their meters on one
+# DL/T 645 line and their sensors behind one Modbus TCP gateway (a road cabinet's serial
+# servers and gateway). 16 is well inside RS-485's 32 unit loads.
+BUS_POLES = 16
 
 
 def _simulation(kind: str) -> tuple[Any, Any]:
@@ -330,6 +338,10 @@ def _fleet_site(
     for values in poles:
         clone = _fill_all(copy.deepcopy(target), values)
         clone["id"] = values["pole"]
+        for key, uri in values.items():  # devices a fleet reaches through its road's servers
+            role = key.removeprefix("uri:")
+            if role != key and role in clone.get("devices", {}):
+                clone["devices"][role]["uri"] = uri
         clone["title"] = {
             "en": f"Simulated pole {values['pole']}",
             "zh": f"仿真灯杆 {values['pole']}",
@@ -389,6 +401,8 @@ def _start_servers(
     line = None
     if "mqtt" in transports and mqtt is None:
         raise ValueError("a bench with MQTT devices needs a broker; give mqtt=(host, port)")
+    if len(fleet) > 1 and all(isinstance(p, Pole) for p in fleet):
+        return _start_district(devices, [p for p in fleet if isinstance(p, Pole)], stack, mqtt)
     if "modbus-rtu" in transports or "dlt645" in transports:
         from .pty import PtyPair  # serial only when a bench has a serial device
     if "dlt645" in transports:
@@ -423,6 +437,95 @@ def _start_servers(
             if device.prefix:
                 endpoints["prefix"] = device.prefix
         poles.append(endpoints)
+    return poles
+
+
+def _start_district(
+    devices: Sequence[SimulatedDevice],
+    fleet: Sequence[Pole],
+    stack: contextlib.ExitStack,
+    mqtt: tuple[str, int] | None,
+) -> list[dict[str, str]]:
+    """A fleet as a district system reaches it: per road bus of `BUS_POLES` poles, one
+    RS-485 bus of lamp controllers behind a serial server (RTU frames over TCP, units 1..16),
+    one DL/T 645 line of meters behind a serial server, one Modbus TCP gateway for the poles'
+    sensors (each pole's units shifted past the previous pole's); every gateway on the broker
+    through one network thread (bench/hub.py). No pty, no process, a few threads per bus: a
+    thousand poles fit in one process.
+
+    Each pole's endpoints carry `uri:ROLE`, the URI of each device it reaches this way."""
+    from .hub import GatewayHub
+    from .meter645 import MeterLineServer, SimMeter645
+
+    tcp_units = [d.unit for d in devices if d.transport == "modbus-tcp"]
+    span = max(tcp_units) - min(tcp_units) + 1 if tcp_units else 0
+    hub = GatewayHub() if mqtt is not None and any(d.transport == "mqtt" for d in devices) else None
+    if hub is not None:
+        stack.callback(hub.stop)  # after the gateways: callbacks run last first
+    poles: list[dict[str, str]] = []
+    for first in range(0, len(fleet), BUS_POLES):
+        bus = list(enumerate(fleet[first : first + BUS_POLES], start=1))
+        rtu: list[tuple[SimulatedDevice, Pole]] = []
+        tcp: list[tuple[SimulatedDevice, Pole]] = []
+        meters: list[SimMeter645] = []
+        uris: list[dict[str, str]] = []
+        for i, pole in bus:
+            k = first + i
+            fitted = [_identity(d, _pole_id(k), k) for d in devices]
+            own: dict[str, str] = {}
+            for device in fitted:
+                if device.transport == "modbus-rtu":
+                    rtu.append(
+                        (dataclasses.replace(device, unit=i, transport="modbus-rtu-tcp"), pole)
+                    )
+                    own[device.role] = f"modbus-rtu-tcp://{{rtu}}?unit={i}"
+                elif device.transport == "modbus-tcp":
+                    unit = device.unit + span * (i - 1)
+                    tcp.append((dataclasses.replace(device, unit=unit), pole))
+                    own[device.role] = f"modbus-tcp://{{tcp}}?unit={unit}"
+                elif device.transport == "dlt645":
+                    meter = SimMeter645(
+                        "",
+                        address=device.address,
+                        devicemap=device.devicemap,
+                        values=_values(pole, device),
+                    )
+                    configure_meter(meter, device.role, pole.settings)
+                    meters.append(meter)
+                    own[device.role] = f"dlt645-tcp://{{line}}?address={device.address}"
+            uris.append(own)
+        servers: dict[str, str] = {}
+        for name, units, transport in (("rtu", rtu, "modbus-rtu-tcp"), ("tcp", tcp, "modbus-tcp")):
+            if units:
+                server = ModbusBench([], units[0][1], transport=transport, others=units)
+                servers[name] = server.start()
+                stack.callback(server.stop)
+        if meters:
+            line = MeterLineServer(meters)
+            servers["line"] = line.start()
+            stack.callback(line.stop)
+        for (i, pole), own in zip(bus, uris, strict=True):
+            k = first + i
+            fitted = [_identity(d, _pole_id(k), k) for d in devices]
+            endpoints = {"pole": _pole_id(k)}
+            endpoints.update({f"uri:{role}": _fill(uri, servers) for role, uri in own.items()})
+            endpoints.update(
+                modbus_tcp=servers.get("tcp", ""),
+                modbus_rtu=servers.get("rtu", ""),
+                dlt645=servers.get("line", ""),
+            )
+            if mqtt is not None and hub is not None:
+                for device in (d for d in fitted if d.transport == "mqtt"):
+                    gateway = _gateway(device, pole, *mqtt, hub=hub)
+                    gateway.start()
+                    stack.callback(gateway.stop)
+                endpoints["mqtt"] = f"{mqtt[0]}:{mqtt[1]}"
+            for device in fitted:
+                if device.address:
+                    endpoints["meter_address"] = device.address
+                if device.prefix:
+                    endpoints["prefix"] = device.prefix
+            poles.append(endpoints)
     return poles
 
 
@@ -463,6 +566,21 @@ def _start_gateways(
     host: str,
     port: int,
 ) -> None:
+    for device in (d for d in devices if d.transport == "mqtt"):
+        gateway = _gateway(device, pole, host, port)
+        gateway.start()
+        stack.callback(gateway.stop)
+
+
+def _gateway(
+    device: SimulatedDevice,
+    pole: Pole | Community,
+    host: str,
+    port: int,
+    *,
+    hub: GatewayHub | None = None,
+) -> SimGateway:
+    """The simulated gateway `device` of `pole`, configured with its faults, not started."""
     from .gateway import SimGateway
 
     def command(payload: Mapping[str, Any]) -> str:
@@ -470,22 +588,19 @@ def _start_gateways(
             pole.command("target_light_command", float(payload["dimming"]))
         return "ok"
 
-    for device in (d for d in devices if d.transport == "mqtt"):
-        gateway = SimGateway(
-            host,
-            port,
-            prefix=device.prefix,
-            values=functools.partial(pole.readings, device.model),
-            on_command=command,
-            devicemap=device.devicemap,
-            pole=pole if isinstance(pole, Pole) else None,
-            # A community subsystem's gateway also publishes one status per device.
-            inventory=(
-                functools.partial(pole.inventory, device.model)
-                if isinstance(pole, Community)
-                else None
-            ),
-        )
-        configure_gateway(gateway, device.role, pole.settings)
-        gateway.start()
-        stack.callback(gateway.stop)
+    gateway = SimGateway(
+        host,
+        port,
+        prefix=device.prefix,
+        values=functools.partial(pole.readings, device.model),
+        on_command=command,
+        devicemap=device.devicemap,
+        pole=pole if isinstance(pole, Pole) else None,
+        # A community subsystem's gateway also publishes one status per device.
+        inventory=(
+            functools.partial(pole.inventory, device.model) if isinstance(pole, Community) else None
+        ),
+        hub=hub,
+    )
+    configure_gateway(gateway, device.role, pole.settings)
+    return gateway

@@ -70,6 +70,7 @@ from ycsa_conform.transport.mqtt import (
 from ycsa_conform.units import parse_unit, ureg
 
 from .community import DeviceStatus
+from .hub import GatewayHub
 from .physics import POE_PORTS
 from .pole import Pole
 
@@ -185,7 +186,10 @@ class SimGateway:
         command_latency: float = 0.0,
         inventory: Callable[[], Sequence[DeviceStatus]] | None = None,
         inventory_period: float = 2.0,
+        hub: GatewayHub | None = None,
     ) -> None:
+        """`hub`: the network thread of a fleet's gateways (bench/hub.py); without it the
+        gateway's paho client has a thread of its own."""
         prefix = prefix.strip("/")
         if not prefix or "+" in prefix or "#" in prefix:
             raise ValueError(f"prefix={prefix!r}: give a topic prefix without wildcards")
@@ -227,6 +231,7 @@ class SimGateway:
         self._active: dict[str, float] = {}  # event type -> monotonic time last published
         self._event_seq = 0
         self._client: PahoClient | None = None
+        self._hub = hub
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
@@ -262,13 +267,18 @@ class SimGateway:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        if self._hub is not None:
+            self._hub.attach(client)
         try:
             client.connect(self.host, self.port)
         except OSError as exc:
+            if self._hub is not None:
+                self._hub.detach(client)
             raise ConnectionError(
                 f"{self!r}: cannot connect to the broker at {self.host}:{self.port}: {exc}"
             ) from exc
-        client.loop_start()
+        if self._hub is None:
+            client.loop_start()
         self._client = client
         if not self._subscribed.wait(_CONNECT_TIMEOUT):
             self._close_client()
@@ -331,7 +341,10 @@ class SimGateway:
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        client.loop_stop()
+        if self._hub is not None:
+            self._hub.detach(client)
+        else:
+            client.loop_stop()
 
     def __enter__(self) -> SimGateway:
         return self.start()
@@ -346,9 +359,17 @@ class SimGateway:
 
     def _close_client(self) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            client.disconnect()
+        if client is None:
+            return
+        client.disconnect()
+        if self._hub is None:
             client.loop_stop()
+            return
+        # The hub sends the DISCONNECT, after which paho closes the socket.
+        deadline = time.monotonic() + 2.0
+        while client.socket() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._hub.detach(client)
 
     # -- publishing -----------------------------------------------------------------------------
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import ClassVar
 
@@ -44,7 +45,7 @@ from ycsa_conform.transport.dlt645 import (
 )
 from ycsa_conform.transport.serial import Port, open_port
 
-__all__ = ["TURNAROUND", "SimMeter645"]
+__all__ = ["TURNAROUND", "MeterLineServer", "SimMeter645", "replies"]
 
 NO_REQUESTED_DATA = 0x02
 TURNAROUND = 0.05  # s; inside DL/T 645's 20-500 ms response delay (tag U)
@@ -229,14 +230,87 @@ class _Line:
         timer.start()
 
     def _replies(self, frame: bytes) -> list[tuple[bytes, float]]:
-        replies = []
         # `meters` is replaced, never changed in place, so this reads a stable list.
-        for meter in self.meters:
+        return [] if self._closing else replies(self.meters, frame)
+
+
+def replies(meters: Sequence[SimMeter645], frame: bytes) -> list[tuple[bytes, float]]:
+    """Each meter's answer to `frame` and when it leaves (s after the request)."""
+    answers = []
+    for meter in meters:
+        try:
+            reply = meter.answer(frame)
+        except Exception as exc:  # keep serving the other meters, and keep the reason
+            meter.failures.append(exc)
+            continue
+        if reply is not None:
+            answers.append((reply, max(meter.turnaround, meter.delay)))
+    return answers
+
+
+class MeterLineServer:
+    """A DL/T 645 line of several meters behind a serial server, as a distribution cabinet's
+    meters are reached from a district system: `dlt645-tcp://HOST:PORT?address=…`.
+
+    The meters are not started (they join no pty line): this server hands them the frames.
+    One client at a time, as a serial server allows by default; a thread of its own, and a
+    timer for each answer that waits for its meter's turnaround."""
+
+    def __init__(self, meters: Sequence[SimMeter645], *, host: str = "127.0.0.1") -> None:
+        self.meters = list(meters)
+        self._listener = socket.create_server((host, 0))
+        self._listener.settimeout(0.2)  # accept() wakes up to see stop()
+        self.endpoint = f"{host}:{self._listener.getsockname()[1]}"
+        self._stopping = threading.Event()
+        self._send_lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+        self._thread = threading.Thread(
+            target=self._serve, name=f"meter-line {self.endpoint}", daemon=True
+        )
+
+    def start(self) -> str:
+        self._thread.start()
+        return self.endpoint
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        for timer in self._timers:
+            timer.cancel()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
             try:
-                reply = meter.answer(frame)
-            except Exception as exc:  # keep serving the other meters, and keep the reason
-                meter.failures.append(exc)
+                client, _ = self._listener.accept()
+            except TimeoutError:
                 continue
-            if reply is not None and not self._closing:
-                replies.append((reply, max(meter.turnaround, meter.delay)))
-        return replies
+            except OSError:
+                return  # closed by stop()
+            with client, contextlib.suppress(OSError):
+                client.settimeout(0.2)
+                self._relay(client)
+
+    def _relay(self, client: socket.socket) -> None:
+        buffer = bytearray()
+        while not self._stopping.is_set():
+            try:
+                data = client.recv(4096)
+            except TimeoutError:
+                continue
+            if not data:
+                return  # the client has gone
+            buffer += data
+            while (frame := take_frame(buffer)) is not None:
+                for reply, delay in replies(self.meters, frame):
+                    self._timers = [t for t in self._timers if t.is_alive()]
+                    timer = threading.Timer(delay, self._send, args=(client, reply))
+                    timer.daemon = True
+                    self._timers.append(timer)
+                    timer.start()
+
+    def _send(self, client: socket.socket, reply: bytes) -> None:
+        with self._send_lock, contextlib.suppress(OSError):  # the client may have gone
+            client.sendall(reply)

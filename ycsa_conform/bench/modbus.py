@@ -288,8 +288,17 @@ class ModbusBench:
         transport: str = "modbus-tcp",
         host: str = "127.0.0.1",
         serial_path: str = "",
+        others: Sequence[tuple[SimulatedDevice, Pole]] = (),
     ) -> None:
-        self._units = [_Unit(d, pole) for d in devices if d.transport == transport]
+        """The units of `devices` (of `pole`) on `transport`; `others` adds units of other
+        poles, as a road's RS-485 bus or a cabinet's gateway serves the devices of several
+        poles (their unit ids must differ)."""
+        pairs = [(d, pole) for d in devices] + list(others)
+        self._units = [_Unit(d, p) for d, p in pairs if d.transport == transport]
+        ids = [u.device.unit for u in self._units]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"unit ids {ids} repeat: each unit on one server needs its own")
+        self._by_id = {u.device.unit: u for u in self._units}
         self.transport = transport
         self.pole = pole
         self._host = host
@@ -341,11 +350,12 @@ class ModbusBench:
         # A silent device sends nothing, whatever it was asked: pymodbus answers an address
         # outside the map (exception 02) before the action could keep quiet.
         unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
-        roles = {u.device.unit: u.device.role for u in self._units}
-        if sending and roles.get(unit, "") in self.pole.settings.silent_roles:
+        addressed = self._by_id.get(unit)
+        settings = (addressed.pole if addressed else self.pole).settings
+        if sending and addressed and addressed.device.role in settings.silent_roles:
             return b""
         # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
-        if sending and serial and self.pole.settings.garbled_frames and data:
+        if sending and serial and settings.garbled_frames and data:
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         return data
 
