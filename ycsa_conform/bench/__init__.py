@@ -24,12 +24,13 @@ otherwise).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ from .pole import Pole
 if TYPE_CHECKING:
     from .gateway import SimGateway
     from .hub import GatewayHub
+    from .loop import SharedLoop
 
 __all__ = ["BUS_POLES", "FAULTS", "MAX_POLES", "Bench", "Fault", "list_benches"]
 
@@ -98,7 +100,9 @@ class Bench:
         elif len(self.poles) == 1:
             self.site_text = _fill(template, self.poles[0])
         else:
-            self.site_text = _fleet_site(template, self.poles, maps_from=None)
+            self.site_text = _fleet_site(
+                template, self.poles, maps_from=None, devices=definition.devices
+            )
 
     @classmethod
     def start(
@@ -170,7 +174,12 @@ class Bench:
             text = self._community_site(maps_from=self.site_path.parent)
         else:
             template = self.site_path.read_text(encoding="utf-8")
-            text = _fleet_site(template, self.poles, maps_from=self.site_path.parent)
+            text = _fleet_site(
+                template,
+                self.poles,
+                maps_from=self.site_path.parent,
+                devices=self.definition.devices,
+            )
         path.write_text(text, encoding="utf-8")
         return path
 
@@ -228,9 +237,9 @@ class Bench:
 
 
 MAX_POLES = 1000
-# Poles per road bus in a fleet: their lamp controllers on one RS-485 bus, their meters on one
-# DL/T 645 line and their sensors behind one Modbus TCP gateway (a road cabinet's serial
-# servers and gateway). 16 is well inside RS-485's 32 unit loads.
+# Poles per road bus in a fleet: their lamp controllers on one RS-485 bus (units 1..16) and
+# their meters on one DL/T 645 line, each behind a serial server in the road's distribution
+# cabinet. 16 is well inside RS-485's 32 unit loads and the 32 addresses of a 645 line.
 BUS_POLES = 16
 
 
@@ -325,9 +334,14 @@ def _fill(text: str, values: Mapping[str, str]) -> str:
 
 
 def _fleet_site(
-    template: str, poles: Sequence[Mapping[str, str]], *, maps_from: Path | None
+    template: str,
+    poles: Sequence[Mapping[str, str]],
+    *,
+    maps_from: Path | None,
+    devices: Sequence[SimulatedDevice] = (),
 ) -> str:
-    """The site document with one target per pole, cloned from the template's one target.
+    """The site document with one target per pole, cloned from the template's one target;
+    for a fleet, its serial `devices` reached through their road's serial servers.
 
     With `maps_from`, the paths it names (device maps, records, the photometric file, the
     evidence file) become absolute, so the file works from anywhere.
@@ -335,13 +349,11 @@ def _fleet_site(
     document = yaml.safe_load(template)  # placeholders sit inside strings: YAML keeps them
     [target] = document["targets"]
     targets = []
-    for values in poles:
+    for k, values in enumerate(poles, start=1):
         clone = _fill_all(copy.deepcopy(target), values)
         clone["id"] = values["pole"]
-        for key, uri in values.items():  # devices a fleet reaches through its road's servers
-            role = key.removeprefix("uri:")
-            if role != key and role in clone.get("devices", {}):
-                clone["devices"][role]["uri"] = uri
+        if len(poles) > 1:
+            _through_serial_servers(clone, devices, values, k)
         clone["title"] = {
             "en": f"Simulated pole {values['pole']}",
             "zh": f"仿真灯杆 {values['pole']}",
@@ -357,6 +369,26 @@ def _fleet_site(
         "valid while the bench runs.\n"
     )
     return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def _through_serial_servers(
+    target: dict[str, Any],
+    devices: Sequence[SimulatedDevice],
+    values: Mapping[str, str],
+    k: int,
+) -> None:
+    """Point pole k's serial devices at its road's serial servers (see `_start_district`): a
+    lamp controller becomes unit 1..16 of the RS-485 bus, a meter an address on the 645 line."""
+    for device in devices:
+        entry = target.get("devices", {}).get(device.role)
+        if entry is None:
+            continue
+        if device.transport == "modbus-rtu":
+            unit = (k - 1) % BUS_POLES + 1
+            entry["uri"] = f"modbus-rtu-tcp://{values['modbus_rtu']}?unit={unit}"
+        elif device.transport == "dlt645":
+            address = _identity(device, values["pole"], k).address
+            entry["uri"] = f"dlt645-tcp://{values['dlt645']}?address={address}"
 
 
 def _fill_all(node: Any, values: Mapping[str, str]) -> Any:
@@ -446,87 +478,117 @@ def _start_district(
     stack: contextlib.ExitStack,
     mqtt: tuple[str, int] | None,
 ) -> list[dict[str, str]]:
-    """A fleet as a district system reaches it: per road bus of `BUS_POLES` poles, one
-    RS-485 bus of lamp controllers behind a serial server (RTU frames over TCP, units 1..16),
-    one DL/T 645 line of meters behind a serial server, one Modbus TCP gateway for the poles'
-    sensors (each pole's units shifted past the previous pole's); every gateway on the broker
-    through one network thread (bench/hub.py). No pty, no process, a few threads per bus: a
-    thousand poles fit in one process.
+    """A fleet as a district system reaches it, every server on one event loop (bench/loop.py).
 
-    Each pole's endpoints carry `uri:ROLE`, the URI of each device it reaches this way."""
+    Each pole has its own Modbus TCP port (its gateway's address) and its own gateway on the
+    broker; per road bus of `BUS_POLES` poles, the lamp controllers sit on one RS-485 bus
+    behind a serial server (RTU frames over TCP, units 1..16) and the meters on one DL/T 645
+    line behind another (`_fleet_site` points the devices there). No pty, no process and no
+    thread per pole: a thousand poles fit in one process.
+    """
     from .hub import GatewayHub
+    from .loop import SharedLoop
     from .meter645 import MeterLineServer, SimMeter645
 
-    tcp_units = [d.unit for d in devices if d.transport == "modbus-tcp"]
-    span = max(tcp_units) - min(tcp_units) + 1 if tcp_units else 0
-    hub = GatewayHub() if mqtt is not None and any(d.transport == "mqtt" for d in devices) else None
-    if hub is not None:
-        stack.callback(hub.stop)  # after the gateways: callbacks run last first
+    _allow_descriptors(_DESCRIPTORS_PER_POLE * len(fleet))
+    shared = SharedLoop()
+    stack.callback(shared.stop)  # callbacks run last first: the loop goes after its servers
+    hub = None
+    if mqtt is not None and any(d.transport == "mqtt" for d in devices):
+        hub = GatewayHub(shared)
+        stack.callback(hub.stop)
     poles: list[dict[str, str]] = []
+    gateways: list[SimGateway] = []
     for first in range(0, len(fleet), BUS_POLES):
         bus = list(enumerate(fleet[first : first + BUS_POLES], start=1))
-        rtu: list[tuple[SimulatedDevice, Pole]] = []
-        tcp: list[tuple[SimulatedDevice, Pole]] = []
+        lamps: list[tuple[SimulatedDevice, Pole]] = []
         meters: list[SimMeter645] = []
-        uris: list[dict[str, str]] = []
+        bus_poles: list[dict[str, str]] = []
         for i, pole in bus:
             k = first + i
             fitted = [_identity(d, _pole_id(k), k) for d in devices]
-            own: dict[str, str] = {}
+            endpoints = {"pole": _pole_id(k)}
+            if any(d.transport == "modbus-tcp" for d in fitted):
+                tcp = ModbusBench(fitted, pole, transport="modbus-tcp", loop=shared)
+                endpoints["modbus_tcp"] = tcp.start()
+                stack.callback(tcp.stop)
             for device in fitted:
-                if device.transport == "modbus-rtu":
-                    rtu.append(
-                        (dataclasses.replace(device, unit=i, transport="modbus-rtu-tcp"), pole)
-                    )
-                    own[device.role] = f"modbus-rtu-tcp://{{rtu}}?unit={i}"
-                elif device.transport == "modbus-tcp":
-                    unit = device.unit + span * (i - 1)
-                    tcp.append((dataclasses.replace(device, unit=unit), pole))
-                    own[device.role] = f"modbus-tcp://{{tcp}}?unit={unit}"
+                if device.transport == "modbus-rtu":  # unit i on the bus, whatever its own id
+                    bus_device = dataclasses.replace(device, unit=i, transport="modbus-rtu-tcp")
+                    lamps.append((bus_device, pole))
                 elif device.transport == "dlt645":
                     meter = SimMeter645(
-                        "",
-                        address=device.address,
-                        devicemap=device.devicemap,
+                        "", address=device.address, devicemap=device.devicemap,
                         values=_values(pole, device),
-                    )
+                    )  # fmt: skip
                     configure_meter(meter, device.role, pole.settings)
                     meters.append(meter)
-                    own[device.role] = f"dlt645-tcp://{{line}}?address={device.address}"
-            uris.append(own)
-        servers: dict[str, str] = {}
-        for name, units, transport in (("rtu", rtu, "modbus-rtu-tcp"), ("tcp", tcp, "modbus-tcp")):
-            if units:
-                server = ModbusBench([], units[0][1], transport=transport, others=units)
-                servers[name] = server.start()
-                stack.callback(server.stop)
-        if meters:
-            line = MeterLineServer(meters)
-            servers["line"] = line.start()
-            stack.callback(line.stop)
-        for (i, pole), own in zip(bus, uris, strict=True):
-            k = first + i
-            fitted = [_identity(d, _pole_id(k), k) for d in devices]
-            endpoints = {"pole": _pole_id(k)}
-            endpoints.update({f"uri:{role}": _fill(uri, servers) for role, uri in own.items()})
-            endpoints.update(
-                modbus_tcp=servers.get("tcp", ""),
-                modbus_rtu=servers.get("rtu", ""),
-                dlt645=servers.get("line", ""),
-            )
-            if mqtt is not None and hub is not None:
-                for device in (d for d in fitted if d.transport == "mqtt"):
-                    gateway = _gateway(device, pole, *mqtt, hub=hub)
-                    gateway.start()
-                    stack.callback(gateway.stop)
-                endpoints["mqtt"] = f"{mqtt[0]}:{mqtt[1]}"
-            for device in fitted:
+                elif device.transport == "mqtt" and mqtt is not None and hub is not None:
+                    gateways.append(_gateway(device, pole, *mqtt, hub=hub, period=_FLEET_PERIOD))
+                    endpoints["mqtt"] = f"{mqtt[0]}:{mqtt[1]}"
                 if device.address:
                     endpoints["meter_address"] = device.address
                 if device.prefix:
                     endpoints["prefix"] = device.prefix
-            poles.append(endpoints)
+            bus_poles.append(endpoints)
+        shared_servers: dict[str, str] = {}
+        if lamps:
+            rtu = ModbusBench(
+                [], lamps[0][1], transport="modbus-rtu-tcp", others=lamps, loop=shared
+            )
+            shared_servers["modbus_rtu"] = rtu.start()
+            stack.callback(rtu.stop)
+        if meters:
+            line = MeterLineServer(meters, loop=shared)
+            shared_servers["dlt645"] = line.start()
+            stack.callback(line.stop)
+        for endpoints in bus_poles:
+            endpoints.update(shared_servers)
+        poles += bus_poles
+    if gateways:
+        stack.callback(_stop_gateways, shared, gateways)  # first: "offline" while the broker runs
+        for gateway in gateways:
+            gateway.connect()  # a TCP connect each; the loop does the rest, all at once
+        shared.run(_all(gateway.ready() for gateway in gateways), timeout=_READY_TIMEOUT)
     return poles
+
+
+# s between a fleet gateway's telemetry and equipment messages (one pole's: 0.5 s). Both are
+# retained, so a telemetry window (1 s) gets one on subscribing; the equipment stamp stays well
+# within the bench's 5 s equipment_status_max_age. Events are still looked for every 0.5 s (the
+# 1 s event latency) and the heartbeat stays at 1 s (its 2 s limit).
+_FLEET_PERIOD = 2.0
+_READY_TIMEOUT = 120.0  # s for every gateway of a fleet to be subscribed and published
+# Descriptors a fleet pole holds at most: its Modbus TCP listener, its gateway's connection, a
+# share of its bus's servers, the clients a run opens to it, and the embedded broker's end of
+# its gateway's connection.
+_DESCRIPTORS_PER_POLE = 6
+
+
+def _allow_descriptors(count: int) -> None:
+    """Raise this process's soft limit of open descriptors to `count` more, within the hard."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = soft + count if hard == resource.RLIM_INFINITY else min(hard, soft + count)
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run `coroutines` at once; the first failure once all have ended."""
+    results = await asyncio.gather(*coroutines, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _stop_gateways(shared: SharedLoop, gateways: Sequence[SimGateway]) -> None:
+    """Stop a fleet's gateways at once; then the first values() failure one of them had."""
+    if shared.running:
+        shared.run(_all(g.close() for g in gateways), timeout=_READY_TIMEOUT)
+    for gateway in gateways:
+        gateway.stop()  # closed already: raises what went wrong while it ran, if anything
 
 
 def _start_meters(
@@ -579,6 +641,7 @@ def _gateway(
     port: int,
     *,
     hub: GatewayHub | None = None,
+    period: float = 0.5,
 ) -> SimGateway:
     """The simulated gateway `device` of `pole`, configured with its faults, not started."""
     from .gateway import SimGateway
@@ -601,6 +664,7 @@ def _gateway(
             functools.partial(pole.inventory, device.model) if isinstance(pole, Community) else None
         ),
         hub=hub,
+        period=period,
     )
     configure_gateway(gateway, device.role, pole.settings)
     return gateway

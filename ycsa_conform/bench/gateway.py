@@ -46,6 +46,7 @@ broker publishes its will, and it never comes back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -54,7 +55,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from ycsa_conform.devicemap import DeviceMap, MqttPoint, load_devicemap
 from ycsa_conform.point import POINTS
@@ -89,6 +90,17 @@ SWITCH = {"on": True, "off": False}
 
 _CONNECT_TIMEOUT = 15.0  # s; a fleet connects its gateways to one broker in a burst (amqtt is slow)
 _QOS = 1
+_EVENT_PERIOD = 0.5  # s: the longest between two looks for events
+_CLOSE_TIMEOUT = 2.0  # s a gateway on a hub waits for its "offline" and its disconnection
+_POLL = 0.05  # s between looks at what a gateway on a hub waits for
+
+
+class Delivery(Protocol):
+    """What paho's publish() returns (paho stays behind transport.mqtt)."""
+
+    def is_published(self) -> bool: ...
+
+    def wait_for_publish(self, timeout: float | None = None) -> None: ...
 
 
 def nominal_values(*, dimming: float = 80.0) -> dict[str, float | bool | str]:
@@ -233,6 +245,8 @@ class SimGateway:
         self._client: PahoClient | None = None
         self._hub = hub
         self._thread: threading.Thread | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None  # on a hub: the next step
+        self._later: set[asyncio.TimerHandle] = set()  # on a hub: commands awaiting latency
         self._stopping = threading.Event()
         self._subscribed = threading.Event()
         self._failure: BaseException | None = None
@@ -252,6 +266,33 @@ class SimGateway:
         It returns once the retained telemetry and status are on the broker and commands are
         subscribed, so a reader started afterwards never races the gateway.
         """
+        self.connect()
+        if self._hub is not None:
+            self._hub.shared.run(self.ready(), timeout=2 * _CONNECT_TIMEOUT + 5)
+            return self
+        client = self._client
+        assert client is not None
+        client.loop_start()
+        if not self._subscribed.wait(_CONNECT_TIMEOUT):
+            self._close_client()
+            raise ConnectionError(
+                f"{self!r}: no connection and subscription within {_CONNECT_TIMEOUT:g} s"
+            )
+        try:
+            for info in self._publish_first():
+                info.wait_for_publish(_CONNECT_TIMEOUT)
+        except BaseException:
+            self._close_client()
+            raise
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=f"sim-gateway {self.prefix}")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def connect(self) -> None:
+        """Open the connection to the broker, without waiting for it to be accepted. On a hub,
+        `ready()` (on the hub's loop) then finishes starting: many gateways start at once."""
         if self._client is not None:
             raise RuntimeError(f"{self!r} is already started")
         # A persistent session when the connection is to be cut: the broker keeps the command
@@ -273,36 +314,38 @@ class SimGateway:
             client.connect(self.host, self.port)
         except OSError as exc:
             if self._hub is not None:
-                self._hub.detach(client)
+                self._hub.release(client)
             raise ConnectionError(
                 f"{self!r}: cannot connect to the broker at {self.host}:{self.port}: {exc}"
             ) from exc
-        if self._hub is None:
-            client.loop_start()
         self._client = client
-        if not self._subscribed.wait(_CONNECT_TIMEOUT):
-            self._close_client()
-            raise ConnectionError(
-                f"{self!r}: no connection and subscription within {_CONNECT_TIMEOUT:g} s"
-            )
+
+    async def ready(self) -> None:
+        """On the hub's loop, after `connect()`: wait until the broker has the subscription and
+        the first retained messages, then publish periodically from the loop."""
+        assert self._hub is not None
+        assert self._client is not None
         try:
-            self._publish("status", {"state": "online", "ts": time.time()}, retain=True, wait=True)
-            values = self._values()
-            self.publish_telemetry(values=values)
-            self.publish_equipment(values=values, stamp=self._equipment_stamp())
-            self.publish_events(values=values)
-            self.publish_inventory()
+            await _until(self._subscribed.is_set, f"{self!r}: no connection and subscription")
+            infos = self._publish_first()
+            await _until(
+                lambda: all(i.is_published() for i in infos),
+                f"{self!r}: the broker acknowledged not all of its first messages",
+            )
         except BaseException:
-            self._close_client()
+            await self.close()
             raise
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"sim-gateway {self.prefix}")
-        self._thread.daemon = True
-        self._thread.start()
-        return self
+        self._schedule(time.monotonic())
+        self._tick()
 
     def stop(self) -> None:
         """Stop publishing, publish status offline and disconnect; re-raises a values() error."""
+        if self._hub is not None:
+            if self._hub.shared.running:
+                self._hub.shared.run(self.close(), timeout=3 * _CLOSE_TIMEOUT)
+            self._raise_failure()
+            return
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
@@ -321,6 +364,34 @@ class SimGateway:
                     "status", {"state": "offline", "ts": time.time()}, retain=True, wait=True
                 )
             self._close_client()
+        self._raise_failure()
+
+    async def close(self) -> None:
+        """`stop()` on the hub's loop, so that a fleet stops its gateways at once."""
+        assert self._hub is not None
+        self._stopping.set()
+        for handle in (self._tick_handle, *self._later):
+            if handle is not None:
+                handle.cancel()
+        self._tick_handle, self._later = None, set()
+        client, self._client = self._client, None
+        if client is None:
+            return
+        self._hub.release(client)
+        # "offline" first: a clean disconnect suppresses the last will (see stop()).
+        info = client.publish(
+            self.topic("status"),
+            json.dumps({"state": "offline", "ts": time.time()}).encode(),
+            qos=_QOS,
+            retain=True,
+        )
+        with contextlib.suppress(TimeoutError):
+            await _until(info.is_published, "", timeout=_CLOSE_TIMEOUT)
+        client.disconnect()  # the loop sends the DISCONNECT, after which paho closes the socket
+        with contextlib.suppress(TimeoutError):
+            await _until(lambda: client.socket() is None, "", timeout=_CLOSE_TIMEOUT)
+
+    def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None
         if failure is not None:
             raise RuntimeError(f"{self!r}: values() failed while running: {failure}") from failure
@@ -329,6 +400,9 @@ class SimGateway:
         """Die as a killed process does: stop at once, close the connection without a
         DISCONNECT (so the broker publishes the last will), never reconnect."""
         self._stopping.set()
+        if self._hub is not None:
+            self._hub.shared.call(self._vanish_on_loop)
+            return
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
             self._thread = None
@@ -337,14 +411,17 @@ class SimGateway:
             return
         # The connection first: the broker sees it close without a DISCONNECT. Stopping paho's
         # network thread at once keeps it from reconnecting (its retry waits at least 0.1 s).
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        if self._hub is not None:
-            self._hub.detach(client)
-        else:
-            client.loop_stop()
+        _shut(client)
+        client.loop_stop()
+
+    def _vanish_on_loop(self) -> None:
+        assert self._hub is not None
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        client, self._client = self._client, None
+        if client is not None:
+            self._hub.release(client)  # no reconnection when the hub sees the socket close
+            _shut(client)
 
     def __enter__(self) -> SimGateway:
         return self.start()
@@ -362,57 +439,92 @@ class SimGateway:
         if client is None:
             return
         client.disconnect()
-        if self._hub is None:
-            client.loop_stop()
-            return
-        # The hub sends the DISCONNECT, after which paho closes the socket.
-        deadline = time.monotonic() + 2.0
-        while client.socket() is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self._hub.detach(client)
+        client.loop_stop()
+
+    def _publish_first(self) -> list[Delivery]:
+        """Status, telemetry, equipment, events and inventory right after connecting; the
+        messages whose acknowledgement the gateway waits for before it says it runs."""
+        infos: list[Delivery | None] = [
+            self._publish("status", {"state": "online", "ts": time.time()}, retain=True),
+            self.publish_telemetry(wait=False),
+            self.publish_equipment(wait=False, stamp=self._equipment_stamp()),
+        ]
+        self.publish_events()
+        infos += self.publish_inventory(wait=False)
+        return [i for i in infos if i is not None]
 
     # -- publishing -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        now = time.monotonic()
-        next_telemetry, next_heartbeat = now + self.period, now
-        next_inventory = now + self.inventory_period if self._inventory else math.inf
+        """The publishing thread of a gateway without a hub."""
+        due = self._schedule(time.monotonic())
+        while not self._stopping.wait(max(0.0, due - time.monotonic())):
+            due = self._step(time.monotonic())
+
+    def _tick(self) -> None:
+        """The publishing of a gateway on a hub: a step, then the next one on the loop."""
+        assert self._hub is not None
+        if self._stopping.is_set():
+            return
+        due = self._step(time.monotonic())
+        loop = self._hub.shared.loop
+        self._tick_handle = loop.call_later(max(0.0, due - time.monotonic()), self._tick)
+
+    def _schedule(self, now: float) -> float:
+        """Set when each periodic message is first due; when the first of them is."""
+        self._next_telemetry, self._next_heartbeat = now + self.period, now
+        # Events are looked for at least every 0.5 s, however seldom telemetry goes out (a
+        # fleet's gateways), so an event is raised within the bench's 1 s event latency.
+        self._next_events = now + min(self.period, _EVENT_PERIOD)
+        self._next_inventory = now + self.inventory_period if self._inventory else math.inf
         # Cuts fall halfway between heartbeats, so the ~0.1 s outage loses none of them.
         period = self.drop_period
-        next_drop = now + period + self.heartbeat / 2 if period is not None else math.inf
-        while not self._stopping.wait(
-            max(0.0, min(next_telemetry, next_heartbeat, next_drop, next_inventory) - now)
-        ):
-            now = time.monotonic()
-            if now >= next_heartbeat:
-                if not self.heartbeat_stopped:
-                    self._publish("heartbeat", {"ts": time.time(), "seq": self._seq}, qos=0)
-                    self._seq += 1
-                next_heartbeat += self.heartbeat
-            if now >= next_drop:
-                self._cut_connection()
-                next_drop += period or math.inf
-            if now >= next_telemetry:
-                try:
-                    values = self._values()
+        self._next_drop = now + period + self.heartbeat / 2 if period is not None else math.inf
+        return self._due()
+
+    def _due(self) -> float:
+        return min(
+            self._next_telemetry,
+            self._next_heartbeat,
+            self._next_drop,
+            self._next_inventory,
+            self._next_events,
+        )
+
+    def _step(self, now: float) -> float:
+        """Publish what is due at `now`; when the next message is due."""
+        if now >= self._next_heartbeat:
+            if not self.heartbeat_stopped:
+                self._publish("heartbeat", {"ts": time.time(), "seq": self._seq}, qos=0)
+                self._seq += 1
+            self._next_heartbeat += self.heartbeat
+        if now >= self._next_drop:
+            self._cut_connection()
+            self._next_drop += self.drop_period or math.inf
+        if now >= self._next_telemetry or now >= self._next_events:
+            try:
+                values = self._values()
+                if now >= self._next_telemetry:
                     self.publish_telemetry(wait=False, values=values)
                     if self.equipment_stale_for is None:
                         self.publish_equipment(wait=False, values=values)
-                    self.publish_events(values=values)
-                except Exception as exc:  # reported by stop(); the heartbeat goes on
-                    self._failure = self._failure or exc
-                next_telemetry += self.period
-            if now >= next_inventory:
-                try:
-                    self.publish_inventory(wait=False)
-                except Exception as exc:  # reported by stop()
-                    self._failure = self._failure or exc
-                next_inventory += self.inventory_period
-            now = time.monotonic()
+                    self._next_telemetry += self.period
+                self.publish_events(values=values)
+            except Exception as exc:  # reported by stop(); the heartbeat goes on
+                self._failure = self._failure or exc
+                self._next_telemetry = max(self._next_telemetry, now + self.period)
+            self._next_events = now + min(self.period, _EVENT_PERIOD)
+        if now >= self._next_inventory:
+            try:
+                self.publish_inventory(wait=False)
+            except Exception as exc:  # reported by stop()
+                self._failure = self._failure or exc
+            self._next_inventory += self.inventory_period
+        return self._due()
 
     def publish_telemetry(
         self, *, wait: bool = True, values: Mapping[str, Any] | None = None
-    ) -> None:
+    ) -> Delivery | None:
         """Publish a telemetry message now (after switching a fault, say), retained."""
         body = telemetry_payload(self.devicemap, self._values() if values is None else values)
         body.setdefault("ts", round(time.time(), 3))
@@ -426,7 +538,7 @@ class SimGateway:
         text = json.dumps(body)
         if self.malformed_json:
             text = text[: len(text) // 2]
-        self._publish_text("telemetry", text, qos=_QOS, retain=True, wait=wait)
+        return self._publish_text("telemetry", text, qos=_QOS, retain=True, wait=wait)
 
     def publish_equipment(
         self,
@@ -434,18 +546,18 @@ class SimGateway:
         wait: bool = True,
         values: Mapping[str, Any] | None = None,
         stamp: float | None = None,
-    ) -> None:
+    ) -> Delivery | None:
         """Publish the equipment status now, retained (time-stamped `stamp`, else now)."""
         body = equipment_payload(self.devicemap, self._values() if values is None else values)
         body.setdefault("ts", round(time.time() if stamp is None else stamp, 3))
-        self._publish("equipment", body, retain=True, wait=wait)
+        return self._publish("equipment", body, retain=True, wait=wait)
 
-    def publish_inventory(self, *, wait: bool = True) -> None:
+    def publish_inventory(self, *, wait: bool = True) -> list[Delivery]:
         """Publish the retained status of every device `inventory()` lists (none without it)."""
         if self._inventory is None or self._client is None or self.hung:
-            return
+            return []
         stamp = round(time.time(), 3)
-        infos = [
+        infos: list[Delivery] = [
             self._client.publish(
                 self.topic(f"devices/{device.id}"),
                 json.dumps(
@@ -459,19 +571,15 @@ class SimGateway:
         if wait:
             for info in infos:
                 info.wait_for_publish(_CONNECT_TIMEOUT)
+        return infos
 
     def _equipment_stamp(self) -> float | None:
         return None if self.equipment_stale_for is None else time.time() - self.equipment_stale_for
 
     def _cut_connection(self) -> None:
         """Cut the TCP connection under paho, as a dropped link or a broker's drop does."""
-        client = self._client
-        sock = client.socket() if client is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        self.drops += 1
+        if self._client is not None and _shut(self._client):
+            self.drops += 1
 
     def publish_events(self, *, values: Mapping[str, Any] | None = None) -> None:
         """Raise, repeat or end the events whose state `values` gives (see the docstring)."""
@@ -509,18 +617,22 @@ class SimGateway:
         qos: int = _QOS,
         retain: bool = False,
         wait: bool = False,
-    ) -> None:
-        self._publish_text(name, json.dumps(body), qos=qos, retain=retain, wait=wait)
+    ) -> Delivery | None:
+        return self._publish_text(name, json.dumps(body), qos=qos, retain=retain, wait=wait)
 
-    def _publish_text(self, name: str, text: str, *, qos: int, retain: bool, wait: bool) -> None:
+    def _publish_text(
+        self, name: str, text: str, *, qos: int, retain: bool, wait: bool
+    ) -> Delivery | None:
         client = self._client
         if client is None or self.hung:
-            return
+            return None
         info = client.publish(self.topic(name), text.encode("utf-8"), qos=qos, retain=retain)
         if wait:
             info.wait_for_publish(_CONNECT_TIMEOUT)
+        return info
 
-    # -- paho callbacks (paho's network thread: record and answer, never raise) ---------------
+    # -- paho callbacks (paho's network thread or the hub's loop: record and answer, never
+    # raise) ---------------------------------------------------------------------------------
 
     def _on_connect(
         self, client: PahoClient, userdata: Any, flags: Any, rc: Any, props: Any
@@ -556,6 +668,9 @@ class SimGateway:
             self._answer(command)
             return
         # The controller round trip: a timer per command, so commands overlap as on a real bus.
+        if self._hub is not None:  # on the hub's loop (paho calls this from loop_read)
+            self._answer_on_loop(latency, command)
+            return
         timer = threading.Timer(latency, self._answer_later, args=(command,))
         timer.daemon = True
         with self._timers_lock:
@@ -570,6 +685,19 @@ class SimGateway:
         finally:
             with self._timers_lock:
                 self._timers.discard(threading.current_thread())
+
+    def _answer_on_loop(self, latency: float, command: dict[str, Any] | None) -> None:
+        assert self._hub is not None
+
+        def answer() -> None:
+            self._later.discard(handle)
+            try:
+                self._answer(command)
+            except Exception as exc:  # reported by stop()
+                self._failure = self._failure or exc
+
+        handle = self._hub.shared.loop.call_later(latency, answer)
+        self._later.add(handle)
 
     def _answer(self, command: dict[str, Any] | None) -> None:
         """Carry out a command and acknowledge it (paho's thread, or a latency timer)."""
@@ -596,3 +724,24 @@ class SimGateway:
         except Exception as exc:  # the device answers "error", as firmware would
             return {"id": command_id, "status": "error", "detail": str(exc)}
         return {"id": command_id, "status": status}
+
+
+def _shut(client: PahoClient) -> bool:
+    """Shut the client's connection down under paho (paho finds out when it next reads)."""
+    sock = client.socket()
+    if not isinstance(sock, socket.socket):
+        return False
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    return True
+
+
+async def _until(
+    done: Callable[[], bool], failure: str, *, timeout: float = _CONNECT_TIMEOUT
+) -> None:
+    """Wait on the loop until `done()`; TimeoutError (`failure`) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{failure} within {timeout:g} s")
+        await asyncio.sleep(_POLL)

@@ -24,9 +24,9 @@ whichever reader asks first), so the meters on a line share one reader thread.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -44,6 +44,8 @@ from ycsa_conform.transport.dlt645 import (
     take_frame,
 )
 from ycsa_conform.transport.serial import Port, open_port
+
+from .loop import SharedLoop
 
 __all__ = ["TURNAROUND", "MeterLineServer", "SimMeter645", "replies"]
 
@@ -252,65 +254,77 @@ class MeterLineServer:
     """A DL/T 645 line of several meters behind a serial server, as a distribution cabinet's
     meters are reached from a district system: `dlt645-tcp://HOST:PORT?address=…`.
 
-    The meters are not started (they join no pty line): this server hands them the frames.
-    One client at a time, as a serial server allows by default; a thread of its own, and a
-    timer for each answer that waits for its meter's turnaround."""
+    The meters are not started (they join no pty line): this server hands them the frames
+    and sends each answer its meter's turnaround (or delay) later. It runs on a fleet's shared
+    loop (bench/loop.py): no thread of its own."""
 
-    def __init__(self, meters: Sequence[SimMeter645], *, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, meters: Sequence[SimMeter645], *, loop: SharedLoop, host: str = "127.0.0.1"
+    ) -> None:
         self.meters = list(meters)
-        self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(0.2)  # accept() wakes up to see stop()
-        self.endpoint = f"{host}:{self._listener.getsockname()[1]}"
-        self._stopping = threading.Event()
-        self._send_lock = threading.Lock()
-        self._timers: list[threading.Timer] = []
-        self._thread = threading.Thread(
-            target=self._serve, name=f"meter-line {self.endpoint}", daemon=True
-        )
+        self._shared = loop
+        self._host = host
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._later: set[asyncio.TimerHandle] = set()
+        self.endpoint = ""
 
     def start(self) -> str:
-        self._thread.start()
+        if self._server is None:
+            self.endpoint = self._shared.run(self._open())
         return self.endpoint
 
     def stop(self) -> None:
-        self._stopping.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
-        if self._thread.is_alive():
-            self._thread.join(5)
-        for timer in self._timers:
-            timer.cancel()
+        if self._server is not None and self._shared.running:
+            self._shared.run(self._close())
 
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed by stop()
-            with client, contextlib.suppress(OSError):
-                client.settimeout(0.2)
-                self._relay(client)
+    def __repr__(self) -> str:
+        return f"<MeterLineServer {len(self.meters)} meter(s) on {self.endpoint or '-'}>"
 
-    def _relay(self, client: socket.socket) -> None:
+    async def _open(self) -> str:
+        self._server = await asyncio.start_server(self._relay, self._host, 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"{self._host}:{port}"
+
+    async def _close(self) -> None:
+        server, self._server = self._server, None
+        for handle in self._later:
+            handle.cancel()
+        self._later.clear()
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if server is not None:
+            await server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        loop = asyncio.get_running_loop()
+        self._writers.add(writer)
         buffer = bytearray()
-        while not self._stopping.is_set():
-            try:
-                data = client.recv(4096)
-            except TimeoutError:
-                continue
-            if not data:
-                return  # the client has gone
-            buffer += data
-            while (frame := take_frame(buffer)) is not None:
-                for reply, delay in replies(self.meters, frame):
-                    self._timers = [t for t in self._timers if t.is_alive()]
-                    timer = threading.Timer(delay, self._send, args=(client, reply))
-                    timer.daemon = True
-                    self._timers.append(timer)
-                    timer.start()
+        try:
+            while data := await reader.read(4096):
+                buffer += data
+                while (frame := take_frame(buffer)) is not None:
+                    for reply, delay in replies(self.meters, frame):
+                        self._send_later(loop, delay, writer, reply)
+        except ConnectionError:
+            pass  # the client went
+        finally:
+            self._writers.discard(writer)
+            writer.close()
 
-    def _send(self, client: socket.socket, reply: bytes) -> None:
-        with self._send_lock, contextlib.suppress(OSError):  # the client may have gone
-            client.sendall(reply)
+    def _send_later(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        delay: float,
+        writer: asyncio.StreamWriter,
+        reply: bytes,
+    ) -> None:
+        def send() -> None:
+            self._later.discard(handle)
+            if not writer.is_closing():
+                writer.write(reply)
+
+        handle = loop.call_later(delay, send)
+        self._later.add(handle)

@@ -1,7 +1,8 @@
 """The bench's Modbus servers: the only server-side pymodbus user.
 
-A `ModbusBench` runs one pymodbus server in a thread of its own with its own event loop and
-serves every simulated unit of one transport: a `ModbusTcpServer` on 127.0.0.1, port 0, like a
+A `ModbusBench` runs one pymodbus server in a thread of its own with its own event loop (or,
+in a fleet, on the fleet's one shared loop, bench/loop.py) and serves every simulated unit of
+one transport: a `ModbusTcpServer` on 127.0.0.1, port 0, like a
 pole gateway in front of an RS-485 bus, or a `ModbusSerialServer` (RTU) on the bench end of a
 pseudo-terminal pair, like the RS-485 bus itself.
 
@@ -23,15 +24,18 @@ pymodbus 3.16.1 behaviour this module relies on or works around:
   request class that answers 0x80 | code, exception 01, from the addressed unit, and gets the
   same silence (RTU) or 0x0B (TCP) as any request for a unit nobody simulates;
 - a request for an unknown unit id makes SimCore raise KeyError (logged with a traceback,
-  answered with exception 4); a catch-all device with id 0 answers 0x0B instead, as a real
-  TCP-to-RS-485 gateway does when the addressed unit is silent; on RTU it stays silent, as
-  a real bus does;
+  answered with exception 4), so a catch-all device with id 0 takes it; SimCore builds a list
+  entry per register of a device (about 1 MB for all 65536, too much for a thousand servers),
+  so the catch-all has one register and the trace hook rewrites whatever it answers: 0x0B
+  from the addressed unit, as a real TCP-to-RS-485 gateway does when the unit is silent, or
+  silence on RTU framing, as on a real bus;
 - the server's `trace_packet` hook may change the bytes it sends: the bad-CRC fault uses it;
 - registers in gaps of up to MAX_FILL between points exist (value 0), as on real devices, so
   that coalesced reads bridging them succeed; larger gaps answer exception 2;
 - `readonly=True` is enforced for registers but not for bits, so the action refuses bit writes;
 - each request runs in a task of its own, so a silent device (an action that sleeps) holds up
-  only its own request; the sleeping tasks are cancelled when the bench stops.
+  only its own request; the sleeping tasks are cancelled when the bench stops (on a shared
+  loop, only this server's).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
 from .definition import SimulatedDevice
+from .loop import SharedLoop
 from .pole import Pole
 
 __all__ = ["MAX_FILL", "ModbusBench"]
@@ -87,9 +92,12 @@ _BIT_TABLES = (Table.COIL, Table.DISCRETE_INPUT)
 class _Unit:
     """One simulated Modbus unit: its registers and the action that keeps them current."""
 
-    def __init__(self, device: SimulatedDevice, pole: Pole) -> None:
+    def __init__(
+        self, device: SimulatedDevice, pole: Pole, sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
         self.device = device
         self.pole = pole
+        self._sleep = sleep  # the server's: its stop cancels the sleepers
         points = [device.devicemap.modbus_point(name) for name in device.devicemap.points]
         self.tables = {t: [p for p in points if p.table is t] for t in Table}
         # Canonical unit of each point (what the pole computes in) -> the map's unit.
@@ -159,10 +167,10 @@ class _Unit:
     ) -> ExcCodes | None:
         settings = self.pole.settings
         if self.device.role in settings.silent_roles:
-            await asyncio.sleep(_SILENCE)
+            await self._sleep(_SILENCE)
             return ExcCodes.DEVICE_BUSY
         if self.device.role in settings.slow_roles:
-            await asyncio.sleep(settings.slow_delay)  # then answers as usual, too late
+            await self._sleep(settings.slow_delay)  # then answers as usual, too late
         if self.device.role in settings.exception_roles:
             return ExcCodes(settings.exception_code)
         table = _FUNCTION_TABLES.get(function_code)
@@ -262,11 +270,6 @@ async def _gateway_no_response(*_: Any) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
 
 
-async def _bus_silence(*_: Any) -> ExcCodes:
-    await asyncio.sleep(_SILENCE)
-    return ExcCodes.GATEWAY_NO_RESPONSE
-
-
 # Transports whose frames are RTU (CRC, unit id first): a bus, reached directly or through a
 # serial server.
 _RTU_FRAMING = ("modbus-rtu", "modbus-rtu-tcp")
@@ -278,6 +281,7 @@ class ModbusBench:
     transport "modbus-tcp" listens on `host`, port 0; "modbus-rtu" serves on `serial_path`;
     "modbus-rtu-tcp" listens on `host`, port 0, with RTU frames, as a serial server passes
     them to and from the units of its RS-485 bus (silence for a unit that is not there).
+    With `loop` the server runs on that shared loop instead of a thread of its own.
     """
 
     def __init__(
@@ -289,12 +293,13 @@ class ModbusBench:
         host: str = "127.0.0.1",
         serial_path: str = "",
         others: Sequence[tuple[SimulatedDevice, Pole]] = (),
+        loop: SharedLoop | None = None,
     ) -> None:
         """The units of `devices` (of `pole`) on `transport`; `others` adds units of other
-        poles, as a road's RS-485 bus or a cabinet's gateway serves the devices of several
-        poles (their unit ids must differ)."""
+        poles, as a road's RS-485 bus serves the lamp controllers of several poles (their
+        unit ids must differ). Faults are each unit's own pole's."""
         pairs = [(d, pole) for d in devices] + list(others)
-        self._units = [_Unit(d, p) for d, p in pairs if d.transport == transport]
+        self._units = [_Unit(d, p, self._sleep) for d, p in pairs if d.transport == transport]
         ids = [u.device.unit for u in self._units]
         if len(set(ids)) != len(ids):
             raise ValueError(f"unit ids {ids} repeat: each unit on one server needs its own")
@@ -303,14 +308,81 @@ class ModbusBench:
         self.pole = pole
         self._host = host
         self._serial_path = serial_path
+        self._shared = loop
         self.endpoint = ""  # "HOST:PORT" or the serial path, once started
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+        self._sleepers: set[asyncio.Task[Any]] = set()
 
     def start(self) -> str:
-        if self._thread is not None:
+        if self._thread is not None or self._server is not None:
             return self.endpoint
+        if self._shared is not None:
+            port = self._shared.run(self._open(), timeout=_START_TIMEOUT)
+        else:
+            port = self._start_thread()
+        on_port = self.transport == "modbus-rtu"
+        self.endpoint = self._serial_path if on_port else f"{self._host}:{port}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        if self._shared is not None:
+            if self._server is not None and self._shared.running:
+                self._shared.run(self._close(), timeout=_START_TIMEOUT)
+            return
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._request_stop()
+        thread.join(_START_TIMEOUT)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep in a request's task, which stop() cancels."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._sleepers.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._sleepers.discard(task)
+
+    async def _refuse(self, unit: int, function: int) -> ModbusPDU:
+        """The answer to a function code nobody implements: exception 01 from a simulated unit
+        (after its faults: a silent unit stays silent), else what a missing unit gets (the
+        trace hook makes that silence on RTU framing)."""
+        simulated = self._by_id.get(unit)
+        if simulated is not None:
+            code = await simulated.action(function, 0, 0, 0, [], None)
+            return ExceptionResponse(function, int(code or ExcCodes.ILLEGAL_FUNCTION), unit)
+        return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        serial = self.transport in _RTU_FRAMING
+        unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
+        if not sending:
+            return data
+        addressed = self._by_id.get(unit)
+        if addressed is None:
+            # A unit nobody simulates (the catch-all answered): silence on a bus, 0x0B (gateway
+            # target failed to respond) from a TCP gateway, whatever the catch-all said.
+            if serial or len(data) < 8:
+                return b""
+            return data[:4] + b"\x00\x03" + bytes([unit, data[7] | 0x80, 0x0B])
+        settings = addressed.pole.settings
+        # A silent device sends nothing, whatever it was asked: pymodbus answers an address
+        # outside the map (exception 02) before the action could keep quiet.
+        if addressed.device.role in settings.silent_roles:
+            return b""
+        # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
+        if serial and settings.garbled_frames and data:
+            return data[:-1] + bytes([data[-1] ^ 0xFF])
+        return data
+
+    # -- a thread of its own ---------------------------------------------------------------------
+
+    def _start_thread(self) -> int:
         started: concurrent.futures.Future[int] = concurrent.futures.Future()
         thread = threading.Thread(
             target=self._run, args=(started,), name=f"ycsa-bench-{self.transport}", daemon=True
@@ -323,41 +395,7 @@ class ModbusBench:
             thread.join(_START_TIMEOUT)
             raise
         self._thread = thread
-        on_port = self.transport == "modbus-rtu"
-        self.endpoint = self._serial_path if on_port else f"{self._host}:{port}"
-        return self.endpoint
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        self._request_stop()
-        thread.join(_START_TIMEOUT)
-
-    async def _refuse(self, unit: int, function: int) -> ModbusPDU:
-        """The answer to a function code nobody implements: exception 01 from a simulated unit
-        (after its faults: a silent unit stays silent), else what a missing unit gets."""
-        for simulated in self._units:
-            if simulated.device.unit == unit:
-                code = await simulated.action(function, 0, 0, 0, [], None)
-                return ExceptionResponse(function, int(code or ExcCodes.ILLEGAL_FUNCTION), unit)
-        if self.transport in _RTU_FRAMING:
-            await asyncio.sleep(_SILENCE)
-        return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
-
-    def _trace(self, sending: bool, data: bytes) -> bytes:
-        serial = self.transport in _RTU_FRAMING
-        # A silent device sends nothing, whatever it was asked: pymodbus answers an address
-        # outside the map (exception 02) before the action could keep quiet.
-        unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
-        addressed = self._by_id.get(unit)
-        settings = (addressed.pole if addressed else self.pole).settings
-        if sending and addressed and addressed.device.role in settings.silent_roles:
-            return b""
-        # The bad-CRC fault: the answer leaves with its last CRC byte inverted.
-        if sending and serial and settings.garbled_frames and data:
-            return data[:-1] + bytes([data[-1] ^ 0xFF])
-        return data
+        return port
 
     def _request_stop(self) -> None:
         loop, stop = self._loop, self._stop
@@ -380,14 +418,35 @@ class ModbusBench:
     async def _serve(
         self, loop: asyncio.AbstractEventLoop, started: concurrent.futures.Future[int]
     ) -> None:
+        port = await self._open()
+        self._stop = asyncio.Event()
+        self._loop = loop
+        started.set_result(port)
+        try:
+            await self._stop.wait()
+        finally:
+            await self._close()
+            current = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not current]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            # Let the closed transports release their sockets before the loop goes.
+            for _ in range(3):
+                await asyncio.sleep(0)
+
+    # -- on the running loop (its own or the shared one) -----------------------------------------
+
+    async def _open(self) -> int:
+        """Build the server and start it listening; its port (0 on a serial port)."""
         devices = [unit.sim_device() for unit in self._units]
         serial = self.transport in _RTU_FRAMING
         # Unit 0 catches every unit id nobody simulates (see the module docstring).
         devices.append(
             SimDevice(
                 id=0,
-                simdata=[SimData(0, count=65536, values=0, datatype=SimType.REGISTERS)],
-                action=_bus_silence if serial else _gateway_no_response,
+                simdata=[SimData(0, values=0, datatype=SimType.REGISTERS)],
+                action=_gateway_no_response,
             )
         )
         # Servers must be built inside the running loop (they call get_running_loop()).
@@ -411,22 +470,19 @@ class ModbusBench:
                 custom_pdu=_unsupported_requests(self._refuse),
             )
         await server.serve_forever(background=True)
-        self._stop = asyncio.Event()
-        self._loop = loop
+        self._server = server
         if on_port:
-            started.set_result(0)
-        else:
-            listener = cast(asyncio.Server, server.transport)
-            started.set_result(listener.sockets[0].getsockname()[1])
-        try:
-            await self._stop.wait()
-        finally:
+            return 0
+        listener = cast(asyncio.Server, server.transport)
+        return int(listener.sockets[0].getsockname()[1])
+
+    async def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
             await server.shutdown()  # type: ignore[no-untyped-call]  # untyped in pymodbus 3.16
-            current = asyncio.current_task()
-            pending = [t for t in asyncio.all_tasks() if t is not current]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            # Let the closed transports release their sockets before the loop goes.
-            for _ in range(3):
-                await asyncio.sleep(0)
+        sleepers = list(self._sleepers)
+        for task in sleepers:
+            task.cancel()
+        await asyncio.gather(*sleepers, return_exceptions=True)
+        for _ in range(3):  # the closed transports release their sockets
+            await asyncio.sleep(0)

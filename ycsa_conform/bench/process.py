@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = ["RemoteBench"]
 
-_READY_TIMEOUT = 120.0  # s: a 200-pole bench takes a while to open its ptys and servers
+_READY_TIMEOUT = 600.0  # s: a 1,000-pole bench connects 1,000 gateways to its broker
 _STOP_TIMEOUT = 15.0  # s
 
 
