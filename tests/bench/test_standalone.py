@@ -1,6 +1,8 @@
 """`ycsa-conform bench smart-pole` as a vendor uses it: a separate process, reached with plain
-tools (a bare pymodbus client, raw DL/T 645 bytes over the pty, an MQTT subscriber), then
-stopped with SIGTERM leaving no socat or mosquitto behind."""
+tools (a bare pymodbus client, raw DL/T 645 bytes over its serial server, an MQTT subscriber),
+then stopped with SIGTERM leaving no mosquitto behind. Two poles are a fleet: the lamp
+controllers on one RS-485 bus and the meters on one DL/T 645 line, each behind a serial server
+(RTU frames and 645 frames over TCP)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import serial
-from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from pymodbus import FramerType
+from pymodbus.client import ModbusTcpClient
 
 from ycsa_conform.profile.loader import load_profile
 
@@ -82,10 +85,12 @@ def test_a_bare_pymodbus_client_reads_the_tcp_and_rtu_devices(served: dict[str, 
     tilt = tcp.read_holding_registers(0, count=2, device_id=4)
     tcp.close()  # type: ignore[no-untyped-call]
     assert not tilt.isError()
-    rtu = ModbusSerialClient(served["endpoints"]["modbus_rtu"], baudrate=9600, timeout=1)
-    assert rtu.connect()
-    lamp = rtu.read_input_registers(0, count=1, device_id=1)
-    rtu.close()
+    # The second pole's lamp controller: unit 2 on the bus behind the serial server.
+    host, port = served["poles"][1]["modbus_rtu"].split(":")
+    rtu = ModbusTcpClient(host, port=int(port), framer=FramerType.RTU, timeout=1, retries=0)
+    assert rtu.connect()  # type: ignore[no-untyped-call]
+    lamp = rtu.read_input_registers(0, count=1, device_id=2)
+    rtu.close()  # type: ignore[no-untyped-call]
     assert not lamp.isError()
     assert 1980 <= lamp.registers[0] <= 2354  # supply voltage in 0.1 V
 
@@ -94,18 +99,19 @@ def _bcd(data: bytes) -> str:
     return "".join(f"{b:02X}" for b in reversed(data))
 
 
-def test_raw_dlt645_bytes_read_the_meter_over_its_pty(served: dict[str, Any]) -> None:
+def test_raw_dlt645_bytes_read_the_meter_through_its_serial_server(served: dict[str, Any]) -> None:
     # Read DI 02 01 01 00 (phase A voltage) from meter 202611250001, built by hand:
     # 68 A0..A5 68 11 04 DI0+33 DI1+33 DI2+33 DI3+33 CS 16, address low byte first.
     address = bytes.fromhex("202611250001")[::-1]
     body = b"\x68" + address + b"\x68\x11\x04" + bytes([0x33, 0x34, 0x34, 0x35])
     frame = b"\xfe\xfe\xfe\xfe" + body + bytes([sum(body) % 256]) + b"\x16"
-    with serial.Serial(served["endpoints"]["dlt645"], 2400, timeout=2) as port:
-        port.write(frame)
+    host, port = served["endpoints"]["dlt645"].split(":")
+    with socket.create_connection((host, int(port)), timeout=2) as line:
+        line.sendall(frame)
         reply = b""
         deadline = time.monotonic() + 3
         while not reply.endswith(b"\x16") or len(reply) < 18:
-            reply += port.read(64)
+            reply += line.recv(64)
             assert time.monotonic() < deadline, reply.hex(" ")
     reply = reply.lstrip(b"\xfe")
     assert reply[0] == 0x68
@@ -168,8 +174,11 @@ def test_pytest_passes_against_the_printed_site_file(served: dict[str, Any]) -> 
         cwd=Path(served["site"]).parent,
     )
     assert result.returncode == 0, result.stdout[-2000:]
-    # Two poles, every requirement of the profile for each.
-    assert f"{2 * len(load_profile('smart-pole').requirements)} passed" in result.stdout
+    # Two poles, every requirement of the profile for each; the meter's response delay cannot
+    # be timed through a serial server (its buffering would count), so SP-DATA-006 does not
+    # apply to a fleet's meters.
+    every = 2 * len(load_profile("smart-pole").requirements)
+    assert f"{every - 2} passed, 2 skipped" in result.stdout
 
 
 def test_sigterm_stops_it_cleanly_with_no_children_left(served: dict[str, Any]) -> None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -238,15 +239,20 @@ def _fillers(points: Sequence[ModbusPoint]) -> list[SimData]:
 
 # Answers a request with a function code no unit implements: (unit id, code) -> the answer.
 Refusal = Callable[[int, int], Awaitable[ModbusPDU]]
+# Where a server's context (the SimCore pymodbus hands a request) keeps the server's Refusal:
+# the request classes are built once and shared by every server (a class per code and server
+# cost 340 kB per server, too much for a fleet's thousand).
+_REFUSAL = "_ycsa_refusal"
 
 
-def _unsupported_requests(refuse: Refusal) -> list[type[ModbusPDU]]:
+@functools.cache
+def _unsupported_requests() -> list[type[ModbusPDU]]:
     """A request class for each function code 1..127 pymodbus does not know (see above)."""
     known = set(DecodePDU.pdu_table)
-    return [_unsupported_request(code, refuse) for code in range(1, 128) if code not in known]
+    return [_unsupported_request(code) for code in range(1, 128) if code not in known]
 
 
-def _unsupported_request(code: int, refuse: Refusal) -> type[ModbusPDU]:
+def _unsupported_request(code: int) -> type[ModbusPDU]:
     class Unsupported(ModbusPDU):
         function_code = code
 
@@ -260,6 +266,7 @@ def _unsupported_request(code: int, refuse: Refusal) -> type[ModbusPDU]:
             return rtu_frame_size(data)
 
         async def datastore_update(self, context: ModbusServerContext, device_id: int) -> ModbusPDU:
+            refuse: Refusal = getattr(context, _REFUSAL)
             return await refuse(device_id, self.function_code)
 
     Unsupported.__name__ = Unsupported.__qualname__ = f"Unsupported{code}"
@@ -459,7 +466,7 @@ class ModbusBench:
                 port=self._serial_path,
                 baudrate=9600,
                 trace_packet=self._trace,
-                custom_pdu=_unsupported_requests(self._refuse),
+                custom_pdu=_unsupported_requests(),
             )
         else:
             server = ModbusTcpServer(
@@ -467,8 +474,9 @@ class ModbusBench:
                 framer=FramerType.RTU if serial else FramerType.SOCKET,
                 address=(self._host, 0),
                 trace_packet=self._trace,
-                custom_pdu=_unsupported_requests(self._refuse),
+                custom_pdu=_unsupported_requests(),
             )
+        setattr(server.context, _REFUSAL, self._refuse)  # see _unsupported_requests
         await server.serve_forever(background=True)
         self._server = server
         if on_port:
