@@ -400,8 +400,10 @@ class SimGateway:
         with contextlib.suppress(TimeoutError):
             await _until(info.is_published, "", timeout=_CLOSE_TIMEOUT)
         client.disconnect()  # the loop sends the DISCONNECT, after which paho closes the socket
-        with contextlib.suppress(TimeoutError):
+        try:
             await _until(lambda: client.socket() is None, "", timeout=_CLOSE_TIMEOUT)
+        except TimeoutError:  # a broker too busy to take it: the connection just closes
+            self._hub.drop(client)
 
     def _raise_failure(self) -> None:
         failure, self._failure = self._failure, None

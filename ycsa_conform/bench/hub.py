@@ -71,6 +71,16 @@ class GatewayHub:
         """Stop keeping `client` connected (its socket stays watched until paho closes it)."""
         self.shared.call(self._release, client)
 
+    def drop(self, client: PahoClient) -> None:
+        """Release `client` and close its socket now (a disconnection the broker did not
+        finish in time); on the loop."""
+        self._release(client)
+        self._forget(client)
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
     def stop(self) -> None:
         if self.shared.running:
             self.shared.call(self._stop)
