@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +50,7 @@ from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Source, Verdict, worst
-from ycsa_conform.transport import Device
+from ycsa_conform.transport import Commands, Device
 from ycsa_conform.units import parse_unit, ureg
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
@@ -343,14 +342,13 @@ def _decide_round_trip(
 
 
 def _command(device: Device, point: str, value: Value, timeout: float) -> float:
-    command = getattr(device, "command", None)
-    if command is None:
+    """The round trip of an acknowledged command, in seconds."""
+    if not isinstance(device, Commands):
         raise DeviceError(
-            f"{device.name} has no acknowledged commands; {ROUND_TRIP} needs an MQTT device"
+            f"{device.name} speaks {device.source.scheme}, which has no acknowledged commands; "
+            "a command round trip needs an MQTT device (mqtt:// or mqtts://)"
         )
-    started = time.monotonic()
-    seconds = command(point, value, timeout=timeout)
-    return float(seconds) if seconds is not None else time.monotonic() - started
+    return device.command(point, value, timeout=timeout)
 
 
 def _round_trip_timeout(limit: ResolvedLimit) -> float:

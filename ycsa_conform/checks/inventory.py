@@ -40,13 +40,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pint
 
 from ycsa_conform.errors import DeviceError, LostContact
 from ycsa_conform.limit import ParamRef
 from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.transport import Observes
 from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, Use
@@ -58,8 +59,6 @@ from .timestamp import DEFAULT_CLOCK_TOLERANCE, UNIT_NAMES, read_stamp, stamp_nu
 if TYPE_CHECKING:
     # Types only: importing the transport would load paho for every profile.
     from ycsa_conform.transport.mqtt import Message
-
-    from .message import _Observer
 
 __all__ = ["DEFAULT_MAX_AGE", "InventoryCheck", "Reports", "judge_inventory", "parse"]
 
@@ -278,13 +277,12 @@ class InventoryCheck:
         max_age = _seconds(ctx, self.max_age, "max_age")
         if isinstance(max_age, str):
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {max_age}")
-        device = ctx.device(self.device)
-        if getattr(device, "observe", None) is None:
+        observer = ctx.device(self.device)
+        if not isinstance(observer, Observes):
             raise DeviceError(
-                f"{self.device} speaks {device.source.scheme}; inventory checks need an MQTT "
+                f"{self.device} speaks {observer.source.scheme}; inventory checks need an MQTT "
                 "device (mqtt:// or mqtts://)"
             )
-        observer = cast("_Observer", device)  # it has observe(), checked above
         try:
             obs = observer.observe(self.topic, window=window, stop="never", witnesses=True)
         except ValueError as exc:  # the device map has no such topic

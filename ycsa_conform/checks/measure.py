@@ -53,7 +53,7 @@ from ycsa_conform.errors import DeviceError
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Verdict, worst
-from ycsa_conform.transport import Device, Reading
+from ycsa_conform.transport import Device, Reading, ReadsFresh
 from ycsa_conform.units import (
     Quantity,
     UnitError,
@@ -389,8 +389,8 @@ def _read(device: Device, points: Sequence[str]) -> dict[str, Reading]:
 
 def read_fresh(device: Device, points: Sequence[str]) -> dict[str, Reading]:
     """`points` read from the device now (not from the run's poll); device errors raise."""
-    fresh = getattr(device, "read_fresh", None)
-    return _raise_errors(fresh(points) if fresh is not None else device.read_many(points))
+    fresh = device.read_fresh if isinstance(device, ReadsFresh) else device.read_many
+    return _raise_errors(fresh(points))
 
 
 def _raise_errors(readings: Mapping[str, Reading | DeviceError]) -> dict[str, Reading]:

@@ -68,13 +68,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import pint
 
 from ycsa_conform.errors import DeviceError, LostContact
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.transport import Observes
 from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
@@ -123,23 +124,6 @@ _LIMIT_EXAMPLES = {
     Expect.INTERVAL: "<= 2 s",
     Expect.AGE: "<= 90 s",
 }
-
-
-class _Observer(Protocol):
-    """What a device must offer for message checks (transport.mqtt.MqttDevice does)."""
-
-    @property
-    def source(self) -> Source: ...
-
-    def observe(
-        self,
-        topic_key: str,
-        *,
-        window: float,
-        stop: str = "never",
-        act: Callable[[], None] | None = None,
-        witnesses: bool = False,
-    ) -> Observation: ...
 
 
 def _seconds(value: float) -> pint.Quantity[Any]:
@@ -221,13 +205,12 @@ class MessageCheck:
         return (observed, Use(role=self.trigger.device, reads=stimulus, writes=stimulus))
 
     def run(self, ctx: CheckContext) -> Outcome:
-        device = ctx.device(self.device)
-        if getattr(device, "observe", None) is None:
+        observer = ctx.device(self.device)
+        if not isinstance(observer, Observes):
             raise DeviceError(
-                f"{self.device} speaks {device.source.scheme}; message checks need an MQTT "
+                f"{self.device} speaks {observer.source.scheme}; message checks need an MQTT "
                 "device (mqtt:// or mqtts://)"
             )
-        observer = cast(_Observer, device)  # it has observe(), checked above
         window = self._window_seconds(ctx)
         if isinstance(window, str):
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {window}")
@@ -293,7 +276,7 @@ class MessageCheck:
         return 0.0
 
     def _triggered(
-        self, ctx: CheckContext, observer: _Observer, window: float, limit: ResolvedLimit | None
+        self, ctx: CheckContext, observer: Observes, window: float, limit: ResolvedLimit | None
     ) -> Outcome:
         """Write the trigger once subscribed, time the matching message, restore, time the
         clearing message."""

@@ -86,6 +86,7 @@ from ycsa_conform.errors import DecodeError, DeviceError
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Measurement, Source, Verdict, worst
 from ycsa_conform.site import DeviceSpec
+from ycsa_conform.transport import Device, Probes, TimesReads
 from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
@@ -178,10 +179,29 @@ class ProtocolCheck:
                 ),
             )
         device = ctx.device(self.device)
-        runner: Callable[[ProtocolCheck, CheckContext, DeviceSpec, Any], Outcome] = _RUNNERS[
-            self.probe
-        ]
-        return runner(self, ctx, spec, device)
+        if self.probe is ProbeKind.RESPONSE_TIME:
+            return _run_response_time(self, ctx, spec, _timing(self.device, device))
+        return _MODBUS_RUNNERS[self.probe](self, ctx, spec, _probing(self.device, device))
+
+
+def _probing(role: str, device: Device) -> Probes:
+    """The device's Modbus probes. A device the site calls Modbus has them (ModbusDevice)."""
+    if not isinstance(device, Probes):
+        raise DeviceError(
+            f"{role} ({device.source.scheme}) sends no Modbus protocol probes; the probe needs "
+            "a Modbus device (modbus-tcp://, modbus-rtu:// or modbus-rtu-tcp://)"
+        )
+    return device
+
+
+def _timing(role: str, device: Device) -> TimesReads:
+    """The device's timed reads. A device the site calls DL/T 645 has them (Dlt645Device)."""
+    if not isinstance(device, TimesReads):
+        raise DeviceError(
+            f"{role} ({device.source.scheme}) times no reads; the response_time probe needs a "
+            "DL/T 645 meter on its serial line (dlt645:///dev/…)"
+        )
+    return device
 
 
 # -- the Modbus refusal probes ------------------------------------------------------------
@@ -213,7 +233,7 @@ def _first_point(devicemap: DeviceMap) -> ModbusPoint:
     return point
 
 
-def _liveness(device: Any, spec: DeviceSpec, *, tries: int = 1) -> tuple[bool, str]:
+def _liveness(device: Probes, spec: DeviceSpec, *, tries: int = 1) -> tuple[bool, str]:
     """Whether the device answers a read of its map's first point, and what came back.
 
     After a silent probe `tries` is 2: a device that lost frame sync on a frame it could not
@@ -241,7 +261,7 @@ def _liveness(device: Any, spec: DeviceSpec, *, tries: int = 1) -> tuple[bool, s
 def _refusal(
     check: ProtocolCheck,
     spec: DeviceSpec,
-    device: Any,
+    device: Probes,
     *,
     function: int,
     expected: int,
@@ -305,7 +325,7 @@ def _refusal(
 
 
 def _run_illegal_address(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Probes
 ) -> Outcome:
     from ycsa_conform.transport.modbus import READ_FUNCTIONS
 
@@ -330,7 +350,7 @@ def _run_illegal_address(
 
 
 def _run_illegal_function(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Probes
 ) -> Outcome:
     function = spec.devicemap.probes.illegal_function or DEFAULT_FUNCTION
     return _refusal(
@@ -348,7 +368,7 @@ def _run_illegal_function(
 
 
 def _run_foreign_unit(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Probes
 ) -> Outcome:
     from ycsa_conform.transport.modbus import READ_FUNCTIONS
 
@@ -480,7 +500,7 @@ def _fix(point: ModbusPoint, order: str, path: object) -> str:
 
 
 def _judge_point(
-    role: str, point: ModbusPoint, registers: list[int] | DeviceError, path: object, source: Any
+    role: str, point: ModbusPoint, registers: list[int] | DeviceError, path: object, source: Source
 ) -> tuple[Measurement, Verdict, str]:
     """One ranged multi-register point: its registers decoded in every order."""
     assert point.plausible is not None
@@ -544,7 +564,8 @@ def _judge_point(
     return measurement, verdict, text
 
 
-def _probe_word_order(role: str, spec: DeviceSpec, device: Any) -> _Probed:
+def _probe_word_order(role: str, spec: DeviceSpec, device: Probes | None) -> _Probed:
+    """`device` is None when the map shows there is nothing to probe (it is not opened)."""
     devicemap = spec.devicemap
     wide = _wide(devicemap)
     if not wide:
@@ -567,6 +588,7 @@ def _probe_word_order(role: str, spec: DeviceSpec, device: Any) -> _Probed:
                 ),
             ),
         )
+    assert device is not None  # only a map without wide points is probed without a device
     raw = device.read_registers([p.name for p in judged])
     decided = [_judge_point(role, p, raw[p.name], devicemap.path, device.source) for p in judged]
     verdict = worst([v for _, v, _ in decided])
@@ -584,7 +606,7 @@ def _probe_word_order(role: str, spec: DeviceSpec, device: Any) -> _Probed:
 
 
 def _run_word_order(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Probes
 ) -> Outcome:
     probed = _probe_word_order(check.device, spec, device)
     if probed.outcome is None:
@@ -607,7 +629,7 @@ def _run_word_order_everywhere(ctx: CheckContext) -> Outcome:
             found.append(_probe_word_order(role, spec, None))
             continue
         try:
-            found.append(_probe_word_order(role, spec, ctx.device(role)))
+            found.append(_probe_word_order(role, spec, _probing(role, ctx.device(role))))
         except DeviceError as exc:
             error = Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
             found.append(_Probed(role=role, outcome=error))
@@ -637,7 +659,7 @@ def _run_word_order_everywhere(ctx: CheckContext) -> Outcome:
 
 
 def _run_response_time(
-    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: Any
+    check: ProtocolCheck, ctx: CheckContext, spec: DeviceSpec, device: TimesReads
 ) -> Outcome:
     assert check.limit is not None  # parse requires it
     limit = check.limit.resolve(ctx.parameters)
@@ -660,12 +682,14 @@ def _run_response_time(
     return outcome
 
 
-_RUNNERS: Mapping[ProbeKind, Callable[[ProtocolCheck, CheckContext, DeviceSpec, Any], Outcome]] = {
+# The Modbus probes; response_time, the DL/T 645 one, is run apart (`ProtocolCheck.run`).
+_MODBUS_RUNNERS: Mapping[
+    ProbeKind, Callable[[ProtocolCheck, CheckContext, DeviceSpec, Probes], Outcome]
+] = {
     ProbeKind.ILLEGAL_ADDRESS: _run_illegal_address,
     ProbeKind.ILLEGAL_FUNCTION: _run_illegal_function,
     ProbeKind.FOREIGN_UNIT: _run_foreign_unit,
     ProbeKind.WORD_ORDER: _run_word_order,
-    ProbeKind.RESPONSE_TIME: _run_response_time,
 }
 
 

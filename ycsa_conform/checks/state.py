@@ -51,12 +51,11 @@ from typing import Any
 
 import pint
 
-from ycsa_conform.devicemap import DeviceMap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit, ParamRef
 from ycsa_conform.result import Verdict
-from ycsa_conform.transport import Device, Reading
+from ycsa_conform.transport import Device, Mapped, Reading
 from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome
@@ -181,8 +180,8 @@ def unmapped(device: Device, points: Iterable[str]) -> frozenset[str]:
     """Of `points`, those the device's map lacks: optional states (a relay on a dimming-only
     controller) the check then does without. A device with no map to consult lacks none."""
     # Every transport's device and the run's PolledDevice carry their map (`DeviceBase`).
-    devicemap = getattr(device, "devicemap", None)
-    if not isinstance(devicemap, DeviceMap):
+    devicemap = device.devicemap if isinstance(device, Mapped) else None
+    if devicemap is None:
         return frozenset()
     return frozenset(p for p in points if p not in devicemap.points)
 

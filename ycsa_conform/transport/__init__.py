@@ -12,6 +12,10 @@ Each transport has two layers:
 The seam between them is where `--record` taps the traffic and where `--replay` answers from a
 recording instead of a device (`transport.recording`), so replay runs the same codecs, checksums
 and schema checks as a live run.
+
+What a device can do beyond `Device` (observe messages, acknowledged commands, protocol probes)
+are its abilities, typed protocols in `transport.abilities`: a check asks
+`isinstance(device, Observes)` rather than looking for a method by name.
 """
 
 from __future__ import annotations
@@ -27,21 +31,28 @@ from ycsa_conform.devicemap import DeviceMap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.result import Source
 
+from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesReads
 from .address import SUPPORTED_SCHEMES, DeviceAddress, parse_device_uri
 from .secret import Secret
 
 __all__ = [
     "SUPPORTED_SCHEMES",
+    "Commands",
     "Device",
     "DeviceAddress",
     "DeviceBase",
     "Explain",
     "Link",
     "LinkOptions",
+    "Mapped",
+    "Observes",
+    "Probes",
     "Reading",
+    "ReadsFresh",
     "Request",
     "Response",
     "Secret",
+    "TimesReads",
     "Value",
     "open_device",
     "open_link",

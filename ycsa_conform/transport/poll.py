@@ -14,15 +14,26 @@ physically have - outside the `range:` its device map declares for the point, or
 number - becomes `ImplausibleValue` (the point's error, like a timeout) instead of a value a
 limit could pass. A power read with the wrong word order as 1.02e-23 W must never "meet
 <= 0.5 W".
+
+Abilities (`transport.abilities`) pass through, unpolled: an observation (counted apart in
+`observations`), an acknowledged command (which drops the poll, as a write does), a protocol
+probe. A check asks `isinstance(device, Observes)`, which sees only whether the methods exist,
+so a PolledDevice has an ability's methods exactly when the device it wraps has the ability:
+`PolledDevice(device, ...)` builds the subclass that adds one small wrapper class per ability
+of `device` (`_Observing`, `_Commanding`, ...). `read_fresh` is the exception: every
+PolledDevice has it, since a read past the poll is fresh whatever the device (a device without
+a `read_fresh` of its own is read by `read_many`). Anything else of the wrapped device is
+`PolledDevice.device`'s: nothing passes through by name.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pint
 
@@ -33,7 +44,13 @@ from ycsa_conform.result import Source
 from ycsa_conform.units import format_unit, ureg
 
 from . import Device, Reading
+from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesReads
 from .writable import within
+
+if TYPE_CHECKING:
+    from .dlt645 import Timed
+    from .modbus import Probe
+    from .mqtt import Observation
 
 __all__ = ["RESOLUTION", "PolledDevice", "implausibility", "plausible"]
 
@@ -42,7 +59,25 @@ PollHook = Callable[[bool], None]
 
 
 class PolledDevice:
-    """A `Device` that serves reads from the latest poll of `planned` points."""
+    """A `Device` that serves reads from the latest poll of `planned` points.
+
+    `PolledDevice(device, ...)` is an instance of the subclass that also has the abilities of
+    `device` (see the module docstring)."""
+
+    def __new__(
+        cls,
+        device: Device,
+        planned: Sequence[str],
+        *,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_read: PollHook | None = None,
+        devicemap: DeviceMap | None = None,
+    ) -> PolledDevice:
+        if cls is not PolledDevice:  # a wrapper class, chosen already
+            return object.__new__(cls)
+        abilities = tuple(wrapper for ability, wrapper in _WRAPPERS if isinstance(device, ability))
+        return object.__new__(_polled_class(abilities))
 
     def __init__(
         self,
@@ -56,9 +91,8 @@ class PolledDevice:
     ) -> None:
         """`devicemap` declares the points' ranges; default: the device's own map."""
         self.device = device
-        if devicemap is None:
-            own = getattr(device, "devicemap", None)  # every DeviceBase has one
-            devicemap = own if isinstance(own, DeviceMap) else None
+        if devicemap is None and isinstance(device, Mapped):  # every DeviceBase is
+            devicemap = device.devicemap
         self.devicemap = devicemap
         self.planned = tuple(dict.fromkeys(planned))
         self.max_age = max_age
@@ -87,18 +121,11 @@ class PolledDevice:
     def minimum_transactions(self, points: Sequence[str]) -> int:
         return self.device.minimum_transactions(points)
 
-    def __getattr__(self, name: str) -> Any:
-        # Protocol-specific abilities pass straight through, unpolled.
-        attribute = getattr(self.device, name)
-        if name == "observe":
-            # An observation is a request of its own (a subscription window), counted apart.
-            def observe(*args: Any, **kwargs: Any) -> Any:
-                with self._lock:
-                    self.observations += 1
-                return attribute(*args, **kwargs)
-
-            return observe
-        return attribute
+    @property
+    def probes(self) -> int:
+        """Requests the device sent as protocol probes (none from a device without them)."""
+        device = self.device
+        return device.probes if isinstance(device, Probes | TimesReads) else 0
 
     def read(self, point: str) -> Reading:
         result = self.read_many([point])[point]
@@ -129,7 +156,8 @@ class PolledDevice:
         dropped, so the next read polls afresh."""
         with self._lock:
             self._polled_at = None
-        fresh = getattr(self.device, "read_fresh", None) or self.device.read_many
+        device = self.device
+        fresh = device.read_fresh if isinstance(device, ReadsFresh) else device.read_many
         with self._lock:
             self.requested += len(points)
         readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
@@ -150,20 +178,92 @@ class PolledDevice:
             self._polled_at = None
             self.device.write(point, value)
 
-    def command(self, point: str, value: pint.Quantity[Any] | bool, *, timeout: float) -> float:
-        """A command that waits up to `timeout` s for its acknowledgement (MQTT devices);
-        returns the round trip in seconds. The poll is dropped, as by `write`."""
-        self._polled_at = None
-        command = getattr(self.device, "command", None)
-        if command is None:
-            raise DeviceError(
-                f"{self.name} speaks {self.source.scheme}, which has no acknowledged commands; "
-                "a command round trip needs an MQTT device (mqtt:// or mqtts://)"
-            )
-        return float(command(point, value, timeout=timeout))
-
     def close(self) -> None:
         self.device.close()
+
+
+# One class per ability a wrapped device may have: it adds the ability's methods, passing them
+# through to the device. Each asserts the ability it was chosen for, for mypy.
+
+
+class _Observing(PolledDevice):
+    def observe(
+        self,
+        topic_key: str,
+        *,
+        window: float,
+        stop: str = "never",
+        act: Callable[[], None] | None = None,
+        witnesses: bool = False,
+    ) -> Observation:
+        device = self.device
+        assert isinstance(device, Observes)
+        # An observation is a request of its own (a subscription window), counted apart.
+        with self._lock:
+            self.observations += 1
+        return device.observe(topic_key, window=window, stop=stop, act=act, witnesses=witnesses)
+
+
+class _Commanding(PolledDevice):
+    def command(self, point: str, value: pint.Quantity[Any] | bool, *, timeout: float) -> float:
+        """A command that waits up to `timeout` s for its acknowledgement; returns the round
+        trip in seconds. The poll is dropped, as by `write`."""
+        device = self.device
+        assert isinstance(device, Commands)
+        self._polled_at = None
+        return device.command(point, value, timeout=timeout)
+
+
+class _Probing(PolledDevice):
+    def probe(
+        self, function: int, *, unit: int | None = None, address: int = 0, count: int = 1
+    ) -> Probe:
+        device = self.device
+        assert isinstance(device, Probes)
+        return device.probe(function, unit=unit, address=address, count=count)
+
+    def read_registers(self, points: Sequence[str]) -> dict[str, list[int] | DeviceError]:
+        device = self.device
+        assert isinstance(device, Probes)
+        return device.read_registers(points)
+
+
+class _TimingReads(PolledDevice):
+    def timed_reads(self, count: int, *, point: str | None = None) -> list[Timed]:
+        device = self.device
+        assert isinstance(device, TimesReads)
+        return device.timed_reads(count, point=point)
+
+
+_WRAPPERS: tuple[tuple[type, type[PolledDevice]], ...] = (
+    (Observes, _Observing),
+    (Commands, _Commanding),
+    (Probes, _Probing),
+    (TimesReads, _TimingReads),
+)
+
+
+@functools.cache
+def _polled_class(wrappers: tuple[type[PolledDevice], ...]) -> type[PolledDevice]:
+    """PolledDevice with the methods of `wrappers`: an MQTT device's PolledDevice observes
+    and commands, a Modbus device's probes."""
+    if len(wrappers) <= 1:
+        return wrappers[0] if wrappers else PolledDevice
+    name = "Polled" + "".join(w.__name__.lstrip("_") for w in wrappers)
+    return cast("type[PolledDevice]", type(name, wrappers, {}))
+
+
+if TYPE_CHECKING:
+
+    def _proofs(
+        polled: PolledDevice,
+        observing: _Observing,
+        commanding: _Commanding,
+        probing: _Probing,
+        timing: _TimingReads,
+    ) -> tuple[Device, ReadsFresh, Mapped, Observes, Commands, Probes, TimesReads]:
+        """The wrappers have the abilities they pass through: mypy fails here otherwise."""
+        return polled, polled, polled, observing, commanding, probing, timing
 
 
 # A nonzero reading smaller than this fraction of its declared range's span is implausible:
