@@ -291,8 +291,12 @@ def test_a_fleet_bench_gives_one_result_per_requirement_per_pole(
         "--profile", "smart-pole", "--bench-poles", "3", "-k", "not DATA-008"
     )
 
-    result.assert_outcomes(passed=3 * (N - 1), deselected=3)
+    # A fleet's meters are reached through serial servers: the meter's own response delay
+    # (SP-DATA-006) cannot be timed there, so it is not applicable, untested, on each pole.
+    result.assert_outcomes(passed=3 * (N - 2), skipped=3, deselected=3)
     report = _report(pytester)
+    untested = {r["target"] for r in report["results"] if r["requirement"] == "SP-DATA-006"}
+    assert untested == {"P001", "P002", "P003"}
     by_pole: dict[str, set[str]] = {}
     for r in report["results"]:
         by_pole.setdefault(r["target"], set()).add(r["requirement"])
@@ -311,7 +315,7 @@ def test_a_fleet_bench_gives_one_result_per_requirement_per_pole(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--bench-poles", "0"], "--bench-poles 0: a bench simulates 1 to 200 poles"),
+        (["--bench-poles", "0"], "--bench-poles 0: a bench simulates 1 to 1000 poles"),
         (["--bench-poles", "2", "--bench-fault", "pole_tilt"], "did you mean 'pole-tilt'"),
         (["--bench-poles", "2", "--site", "x.yaml"], "--bench-poles applies to the built-in"),
         (["--concurrency", "0"], "--concurrency 0: give 1 or more"),
