@@ -9,7 +9,8 @@ pytest reports each item, in its own order, as its result arrives:
 - the cases that may change a target's state (a write, a state it sets, a trigger's stimulus, a
   command) run after them, one at a time: no actuation overlaps another check's window on the
   same pole and no reading sees a state another check set;
-- targets are taken in the order of their first case, at most `open_targets` at a time; when a
+- targets are taken in the order of their first case, at most `open_targets` at a time and
+  at most two on one serial bus (the poles of other buses go first); when a
   target's last case is decided its devices are closed (`AcceptanceRun.release`), so a district
   of a thousand poles holds the connections of a few poles at once, not of all of them;
 - a case that frees a target (an actuation) goes before observations of targets not begun;
@@ -43,6 +44,10 @@ DEFAULT_CONCURRENCY = 16
 # On a bench fleet the broker is our own: more at once, so that a district's windows overlap.
 BENCH_FLEET_CONCURRENCY = 64
 
+# Targets open at once on one serial bus: a second one uses the bus while the first waits
+# out a window elsewhere (an MQTT heartbeat); more would only queue for the bus.
+_PER_BUS = 2
+
 # Priorities in the queue: a case that frees its target soonest goes first.
 _ACTUATION, _OBSERVATION = 0, 1
 
@@ -63,6 +68,7 @@ class _Target:
     """A target's cases not yet finished: observers together, then actuators one by one."""
 
     id: str
+    buses: frozenset[str] = frozenset()  # the serial buses its devices are on
     observers: list[tuple[Case, str]] = field(default_factory=list)
     actuators: list[tuple[Case, str]] = field(default_factory=list)
     running: int = 0  # cases submitted and not finished
@@ -94,6 +100,7 @@ class Executor:
         self._futures: dict[str, Future[Result]] = {}
         self._targets: dict[str, _Target] = {}  # waiting or open, in order of arrival
         self._open = 0
+        self._on_bus: dict[str, int] = {}  # serial bus -> its targets open
         self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None] | None]] = (
             queue.PriorityQueue()
         )
@@ -112,7 +119,11 @@ class Executor:
                 if nodeid in self._futures:
                     continue
                 self._futures[nodeid] = Future()
-                target = self._targets.setdefault(case.target.id, _Target(case.target.id))
+                target = self._targets.get(case.target.id)
+                if target is None:
+                    buses = (spec.address.bus for spec in case.target.devices.values())
+                    target = _Target(case.target.id, frozenset(b for b in buses if b))
+                    self._targets[target.id] = target
                 if changes_state(self.run, case):
                     target.actuators.append((case, nodeid))
                 else:
@@ -174,13 +185,23 @@ class Executor:
     # -- scheduling (under self._lock) ---------------------------------------------------------
 
     def _open_targets(self) -> None:
+        """Open waiting targets, in order, while fewer than `open_targets` are open; a target
+        whose serial bus already carries `_PER_BUS` open targets waits (a bus takes one
+        transaction at a time: the next poles on other buses go first), unless nothing at all
+        is open."""
         for target in list(self._targets.values()):
             if self._open >= self.open_targets or self._cancelled:
                 return
-            if not target.opened:
-                target.opened = True
-                self._open += 1
-                self._advance(target)
+            if target.opened:
+                continue
+            busy = any(self._on_bus.get(bus, 0) >= _PER_BUS for bus in target.buses)
+            if busy and self._open > 0:
+                continue
+            target.opened = True
+            self._open += 1
+            for bus in target.buses:
+                self._on_bus[bus] = self._on_bus.get(bus, 0) + 1
+            self._advance(target)
 
     def _advance(self, target: _Target) -> bool:
         """Submit what may run next on an open target; True when nothing is left to run."""
@@ -245,4 +266,6 @@ class Executor:
                 return  # cases added meanwhile: they run first
             del self._targets[target.id]
             self._open -= 1
+            for bus in target.buses:
+                self._on_bus[bus] -= 1
             self._open_targets()

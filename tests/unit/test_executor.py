@@ -44,11 +44,20 @@ class Run:
                 self.log.append(("exit", nodeid))
 
 
-def case(target: str, *, writes: bool = False, body: Callable[[], None] = lambda: None) -> Any:
+def case(
+    target: str,
+    *,
+    writes: bool = False,
+    body: Callable[[], None] = lambda: None,
+    bus: str | None = None,
+) -> Any:
     use = Use(role="lamp", reads=("lamp_on",), writes=("lamp_on",) if writes else ())
     check = SimpleNamespace(uses=lambda: (use,))
+    lamp = SimpleNamespace(address=SimpleNamespace(bus=bus))
     return SimpleNamespace(
-        target=SimpleNamespace(id=target), requirement=SimpleNamespace(check=check), body=body
+        target=SimpleNamespace(id=target, devices={"lamp": lamp}),
+        requirement=SimpleNamespace(check=check),
+        body=body,
     )
 
 
@@ -255,3 +264,21 @@ def test_a_failure_to_close_a_target_is_reported_at_close() -> None:
     assert ex.result("b") == "decided b"
     with pytest.raises(RuntimeError, match="closing the devices of P001: socket of P001"):
         ex.close()
+
+
+def test_targets_on_a_busy_serial_bus_wait_for_those_on_other_buses() -> None:
+    # A bus takes one transaction at a time: with two targets of bus A open, the third waits
+    # and a target of bus B goes first.
+    run = Run()
+    buses = {"P001": "A", "P002": "A", "P003": "A", "P004": "B"}
+    cases = {f"obs[{t}]": case(t, bus=bus) for t, bus in buses.items()}
+    ex = executor(run, cases, concurrency=1, open_targets=3)
+    ex.start()
+    try:
+        for nodeid in cases:
+            ex.result(nodeid)
+    finally:
+        ex.close()
+
+    entered = [name for event, name in run.log if event == "enter"]
+    assert entered == ["obs[P001]", "obs[P002]", "obs[P004]", "obs[P003]"]
