@@ -10,7 +10,7 @@ pytest reports each item, in its own order, as its result arrives:
   command) run after them, one at a time: no actuation overlaps another check's window on the
   same pole and no reading sees a state another check set;
 - targets are taken in the order of their first case, at most `open_targets` at a time and
-  at most two on one serial bus (the poles of other buses go first); when a
+  at most `per_bus` (8) on one serial bus (the poles of other buses go first); when a
   target's last case is decided its devices are closed (`AcceptanceRun.release`), so a district
   of a thousand poles holds the connections of a few poles at once, not of all of them;
 - a case that frees a target (an actuation) goes before observations of targets not begun;
@@ -44,9 +44,13 @@ DEFAULT_CONCURRENCY = 16
 # On a bench fleet the broker is our own: more at once, so that a district's windows overlap.
 BENCH_FLEET_CONCURRENCY = 64
 
-# Targets open at once on one serial bus: a second one uses the bus while the first waits
-# out a window elsewhere (an MQTT heartbeat); more would only queue for the bus.
-_PER_BUS = 2
+# Targets open at once by default, whatever the concurrency: each holds its devices' connections,
+# and pymodbus, paho and pyserial wait with select(), which cannot watch descriptors past 1,023.
+MAX_OPEN_TARGETS = 64
+
+# Targets open at once on one serial bus: the others use the bus while one waits
+# out a window elsewhere (an MQTT heartbeat); half a bus of 16 poles keeps it busy.
+_PER_BUS = 8
 
 # Priorities in the queue: a case that frees its target soonest goes first.
 _ACTUATION, _OBSERVATION = 0, 1
@@ -81,7 +85,8 @@ class Executor:
     """Decides `cases` (with their pytest node ids) on `concurrency` threads; `result` waits
     for one. Started once the items to run are known, so deselected cases cost no I/O.
 
-    `open_targets` bounds the targets being decided at once (default: `concurrency`)."""
+    `open_targets` bounds the targets being decided at once (default: `concurrency`, at most
+    `MAX_OPEN_TARGETS`)."""
 
     def __init__(
         self,
@@ -90,12 +95,14 @@ class Executor:
         *,
         concurrency: int,
         open_targets: int | None = None,
+        per_bus: int = _PER_BUS,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency {concurrency} must be 1 or more")
         self.run = run
         self.concurrency = concurrency
-        self.open_targets = max(1, open_targets or concurrency)
+        self.open_targets = max(1, open_targets or min(concurrency, MAX_OPEN_TARGETS))
+        self.per_bus = per_bus
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Result]] = {}
         self._targets: dict[str, _Target] = {}  # waiting or open, in order of arrival
@@ -186,7 +193,7 @@ class Executor:
 
     def _open_targets(self) -> None:
         """Open waiting targets, in order, while fewer than `open_targets` are open; a target
-        whose serial bus already carries `_PER_BUS` open targets waits (a bus takes one
+        whose serial bus already carries `per_bus` open targets waits (a bus takes one
         transaction at a time: the next poles on other buses go first), unless nothing at all
         is open."""
         for target in list(self._targets.values()):
@@ -194,7 +201,7 @@ class Executor:
                 return
             if target.opened:
                 continue
-            busy = any(self._on_bus.get(bus, 0) >= _PER_BUS for bus in target.buses)
+            busy = any(self._on_bus.get(bus, 0) >= self.per_bus for bus in target.buses)
             if busy and self._open > 0:
                 continue
             target.opened = True

@@ -62,11 +62,19 @@ def case(
 
 
 def executor(
-    run: Run, cases: dict[str, Any], concurrency: int = 8, open_targets: int | None = None
+    run: Run,
+    cases: dict[str, Any],
+    concurrency: int = 8,
+    open_targets: int | None = None,
+    per_bus: int = 8,
 ) -> Executor:
     pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
     return Executor(
-        cast(AcceptanceRun, run), pairs, concurrency=concurrency, open_targets=open_targets
+        cast(AcceptanceRun, run),
+        pairs,
+        concurrency=concurrency,
+        open_targets=open_targets,
+        per_bus=per_bus,
     )
 
 
@@ -267,12 +275,12 @@ def test_a_failure_to_close_a_target_is_reported_at_close() -> None:
 
 
 def test_targets_on_a_busy_serial_bus_wait_for_those_on_other_buses() -> None:
-    # A bus takes one transaction at a time: with two targets of bus A open, the third waits
-    # and a target of bus B goes first.
+    # A bus takes one transaction at a time: with two targets of bus A open (per_bus=2), the
+    # third waits and a target of bus B goes first.
     run = Run()
     buses = {"P001": "A", "P002": "A", "P003": "A", "P004": "B"}
     cases = {f"obs[{t}]": case(t, bus=bus) for t, bus in buses.items()}
-    ex = executor(run, cases, concurrency=1, open_targets=3)
+    ex = executor(run, cases, concurrency=1, open_targets=3, per_bus=2)
     ex.start()
     try:
         for nodeid in cases:
