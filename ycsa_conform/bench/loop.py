@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["SharedLoop"]
+__all__ = ["SharedLoop", "cancel_others"]
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ class SharedLoop:
             if not self.loop.is_closed():
                 self.loop.close()
             return
-        self.run(_cancel_others(), timeout=_STOP_TIMEOUT)
+        self.run(cancel_others(), timeout=_STOP_TIMEOUT)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(_STOP_TIMEOUT)
         if not self._thread.is_alive():
@@ -75,7 +75,8 @@ class SharedLoop:
         return f"<SharedLoop {self._thread.name} {state}>"
 
 
-async def _cancel_others() -> None:
+async def cancel_others() -> None:
+    """Cancel every task of the running loop but the caller's, and let them end."""
     current = asyncio.current_task()
     pending = [t for t in asyncio.all_tasks() if t is not current]
     for task in pending:

@@ -65,7 +65,7 @@ from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
 from .definition import SimulatedDevice
-from .loop import SharedLoop
+from .loop import SharedLoop, cancel_others
 from .pole import Pole
 
 __all__ = ["MAX_FILL", "ModbusBench"]
@@ -433,14 +433,7 @@ class ModbusBench:
             await self._stop.wait()
         finally:
             await self._close()
-            current = asyncio.current_task()
-            pending = [t for t in asyncio.all_tasks() if t is not current]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            # Let the closed transports release their sockets before the loop goes.
-            for _ in range(3):
-                await asyncio.sleep(0)
+            await cancel_others()  # its own loop: every task left is this server's
 
     # -- on the running loop (its own or the shared one) -----------------------------------------
 
