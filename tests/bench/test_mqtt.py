@@ -353,6 +353,24 @@ def test_two_devices_with_the_same_client_id_prefix_do_not_kick_each_other(
     assert session.lost is None  # never disconnected by the broker
 
 
+def test_a_closed_device_leaves_no_socket_of_its_broker_connections_open(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    # paho closes its wake-up socket pair only when the client is garbage-collected; a
+    # district's run held hundreds of them, and select() failed past descriptor 1,023.
+    gateway, _ = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix))
+    device.read("supply_voltage")
+    link = device._link
+    assert isinstance(link, MqttLink)
+    (session,) = link._idle
+    pair = (session.client._sockpairR, session.client._sockpairW)
+    assert all(s is not None and s.fileno() >= 0 for s in pair)
+    device.close()
+    assert link.connections == 0
+    assert all(s is None or s.fileno() == -1 for s in pair)  # closed, not left to the GC
+
+
 def test_a_connection_the_broker_closed_while_idle_does_not_fail_the_next_window(
     broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
 ) -> None:

@@ -310,6 +310,11 @@ class _Session:
         self.client.on_disconnect = None
         self.client.disconnect()
         self.client.loop_stop()
+        # paho 2.2 closes its wake-up socket pair (two loopback TCP sockets) only in __del__,
+        # and its callbacks keep the client in reference cycles: a district's run held
+        # hundreds of them until the cycle collector ran, and pyserial's and pymodbus's
+        # select() then failed on descriptors past 1,023. Close them now.
+        self.client._reset_sockets()
 
 
 class MqttLink:
