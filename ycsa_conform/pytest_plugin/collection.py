@@ -73,8 +73,10 @@ class RequirementItem(pytest.Item):
         # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
         state = self.config.stash[STATE]
         try:
-            if state.executor is not None and is_worker(self.config):
-                # A worker's executor takes the items as the controller hands them over.
+            worker = is_worker(self.config)
+            if state.executor is not None and worker and self.nodeid not in state.executor:
+                # A worker's executor takes the items as the controller hands them over: this
+                # one and those queued behind it, once per batch.
                 handed = [self.session.items[i] for i in distribution.handed(self.config)]
                 batch = [i for i in (self, *handed) if isinstance(i, RequirementItem)]
                 state.executor.add([(i.case, i.nodeid) for i in batch])
