@@ -69,20 +69,26 @@ def run(
     bench: Bench | None = None,
 ) -> list[Result]:
     """The checks as requirements LV-GEN-001.., run in order against a bench."""
-    body = "".join(REQUIREMENT.format(n=n, check=c) for n, c in enumerate(checks, 1))
-    path = tmp_path / "live.yaml"
-    path.write_text(HEAD + body, encoding="utf-8")
-    profile = load_profile(path)
     with contextlib.ExitStack() as stack:
         running = bench or stack.enter_context(Bench.start(faults=list(faults)))
-        text = running.site_text
-        if field:
-            text = text.replace("kind: bench", "kind: field", 1)
-        acceptance = AcceptanceRun(profiles=[profile], site=load_site(running.site_path, text=text))
+        acceptance = acceptance_run(tmp_path, running, *checks, field=field)
         try:
             return [acceptance.decide(case) for case in acceptance.cases()]
         finally:
             acceptance.close()
+
+
+def acceptance_run(
+    tmp_path: Path, bench: Bench, *checks: str, field: bool = False
+) -> AcceptanceRun:
+    """A run of the checks, as requirements LV-GEN-001.., against the running `bench`."""
+    body = "".join(REQUIREMENT.format(n=n, check=c) for n, c in enumerate(checks, 1))
+    path = tmp_path / "live.yaml"
+    path.write_text(HEAD + body, encoding="utf-8")
+    text = bench.site_text
+    if field:
+        text = text.replace("kind: bench", "kind: field", 1)
+    return AcceptanceRun(profiles=[load_profile(path)], site=load_site(bench.site_path, text=text))
 
 
 @pytest.fixture
@@ -120,11 +126,7 @@ def test_a_sampled_window_polls_the_device_once_per_sample(tmp_path: Path, bench
         "{kind: measure, device: lamp, point: supply_voltage, window: $window, samples: 5, "
         "limit: '>= 0 V'}"
     )
-    path = tmp_path / "live.yaml"
-    path.write_text(HEAD + REQUIREMENT.format(n=1, check=sampled), encoding="utf-8")
-    acceptance = AcceptanceRun(
-        profiles=[load_profile(path)], site=load_site(bench.site_path, text=bench.site_text)
-    )
+    acceptance = acceptance_run(tmp_path, bench, sampled)
     try:
         (case,) = acceptance.cases()
         assert acceptance.decide(case).verdict is Verdict.PASS
@@ -145,11 +147,7 @@ def test_a_released_target_closes_its_devices_and_keeps_their_traffic(
         "{kind: measure, device: lamp, point: supply_voltage, window: $window, samples: 3, "
         "limit: '>= 0 V'}"
     )
-    path = tmp_path / "live.yaml"
-    path.write_text(HEAD + REQUIREMENT.format(n=1, check=sampled), encoding="utf-8")
-    acceptance = AcceptanceRun(
-        profiles=[load_profile(path)], site=load_site(bench.site_path, text=bench.site_text)
-    )
+    acceptance = acceptance_run(tmp_path, bench, sampled)
     try:
         (case,) = acceptance.cases()
         assert acceptance.decide(case).verdict is Verdict.PASS
@@ -257,12 +255,7 @@ def test_the_prior_value_is_read_fresh_not_from_the_poll(tmp_path: Path, bench: 
         "{kind: actuate, device: lamp, set: {target_light_command: 50 %}, settle: 0 s, "
         "observe: {point: actual_light_state, limit: '45 % .. 55 %'}}"
     )
-    path = tmp_path / "live.yaml"
-    body = "".join(REQUIREMENT.format(n=n, check=c) for n, c in enumerate((poll, dim), 1))
-    path.write_text(HEAD + body, encoding="utf-8")
-    acceptance = AcceptanceRun(
-        profiles=[load_profile(path)], site=load_site(bench.site_path, text=bench.site_text)
-    )
+    acceptance = acceptance_run(tmp_path, bench, poll, dim)
     try:
         first, second = acceptance.cases()
         assert acceptance.decide(first).verdict is Verdict.PASS
