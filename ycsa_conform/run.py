@@ -283,7 +283,7 @@ class AcceptanceRun:
             "point_reads": device.requested,
             "observations": device.observations,
             # Requests the `protocol` check's probes sent: extra to the point reads.
-            "probes": int(getattr(device, "probes", 0)),
+            "probes": device.probes,
             "transactions": device.transactions,
             "minimum": device.minimum_transactions(planned) if planned else 0,
         }
