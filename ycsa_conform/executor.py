@@ -13,6 +13,11 @@ pytest reports each item, in its own order, as its result arrives:
   at most `per_bus` (8) on one serial bus (the poles of other buses go first); when a
   target's last case is decided its devices are closed (`AcceptanceRun.release`), so a district
   of a thousand poles holds the connections of a few poles at once, not of all of them;
+- the targets of a district are spread over its serial buses: the next target opened is the
+  first waiting one on the least busy bus;
+- while the machine is busy (`pace.Pace`: this process late, or no idle core share left) no
+  further target is opened, so that an observation judged against time is not made late by the
+  run itself - or, on a bench, by its simulated devices' share of the cores;
 - a case that frees a target (an actuation) goes before observations of targets not begun;
 - one transaction at a time per device and per serial bus is the transports' own rule (their
   locks); an MQTT device serves overlapping windows on connections of their own.
@@ -32,6 +37,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from .pace import Pace
 from .result import Result
 from .run import AcceptanceRun, Case
 from .transport.recording import deciding
@@ -86,7 +92,8 @@ class Executor:
     for one. Started once the items to run are known, so deselected cases cost no I/O.
 
     `open_targets` bounds the targets being decided at once (default: `concurrency`, at most
-    `MAX_OPEN_TARGETS`)."""
+    `MAX_OPEN_TARGETS`); with `pace`, a further target opens only while it is not busy (and
+    at least one target is always open)."""
 
     def __init__(
         self,
@@ -96,6 +103,7 @@ class Executor:
         concurrency: int,
         open_targets: int | None = None,
         per_bus: int = _PER_BUS,
+        pace: Pace | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency {concurrency} must be 1 or more")
@@ -103,6 +111,8 @@ class Executor:
         self.concurrency = concurrency
         self.open_targets = max(1, open_targets or min(concurrency, MAX_OPEN_TARGETS))
         self.per_bus = per_bus
+        self.pace = pace
+        self.most_open = 0  # targets open at once, at most
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Result]] = {}
         self._targets: dict[str, _Target] = {}  # waiting or open, in order of arrival
@@ -115,6 +125,7 @@ class Executor:
         self._threads: list[threading.Thread] = []
         self._cancelled = False
         self._release_failures: list[str] = []
+        self._stopping = threading.Event()
         self.started = False
         self.add(cases)
 
@@ -151,6 +162,10 @@ class Executor:
                 thread = threading.Thread(target=self._work, name=f"ycsa-decide-{n}", daemon=True)
                 thread.start()
                 self._threads.append(thread)
+            if self.pace is not None:  # targets held back while busy open when it passes
+                thread = threading.Thread(target=self._reopen, name="ycsa-open", daemon=True)
+                thread.start()
+                self._threads.append(thread)
             self._open_targets()
 
     def __contains__(self, nodeid: str) -> bool:
@@ -178,6 +193,7 @@ class Executor:
                 future.cancel()  # only those not running: the rest finish
             for _ in self._threads:
                 self._queue.put((-1, next(self._order), None))  # before anything queued
+            self._stopping.set()
 
     def close(self) -> None:
         """Cancel the cases not yet started and wait for those under way: a case in progress
@@ -185,6 +201,8 @@ class Executor:
         self.cancel()
         for thread in self._threads:
             thread.join()
+        if self.pace is not None:
+            self.pace.close()
         failures, self._release_failures = self._release_failures, []
         if failures:
             raise RuntimeError("; ".join(failures))
@@ -192,23 +210,30 @@ class Executor:
     # -- scheduling (under self._lock) ---------------------------------------------------------
 
     def _open_targets(self) -> None:
-        """Open waiting targets, in order, while fewer than `open_targets` are open; a target
-        whose serial bus already carries `per_bus` open targets waits (a bus takes one
-        transaction at a time: the next poles on other buses go first), unless nothing at all
-        is open."""
-        for target in list(self._targets.values()):
-            if self._open >= self.open_targets or self._cancelled:
+        """Open waiting targets while fewer than `open_targets` are open and the machine is
+        not busy: each time the first waiting target on the least busy serial bus. A bus
+        carrying `per_bus` open targets takes no more (a bus takes one transaction at a time),
+        unless nothing at all is open."""
+        while self._open < self.open_targets and not self._cancelled:
+            if self._open > 0 and self.pace is not None and self.pace.busy():
                 return
-            if target.opened:
-                continue
-            busy = any(self._on_bus.get(bus, 0) >= self.per_bus for bus in target.buses)
-            if busy and self._open > 0:
-                continue
-            target.opened = True
+            chosen, load = None, 0
+            for target in self._targets.values():
+                if target.opened:
+                    continue
+                busiest = max((self._on_bus.get(bus, 0) for bus in target.buses), default=0)
+                if chosen is None or busiest < load:
+                    chosen, load = target, busiest
+                    if busiest == 0:
+                        break
+            if chosen is None or (load >= self.per_bus and self._open > 0):
+                return
+            chosen.opened = True
             self._open += 1
-            for bus in target.buses:
+            self.most_open = max(self.most_open, self._open)
+            for bus in chosen.buses:
                 self._on_bus[bus] = self._on_bus.get(bus, 0) + 1
-            self._advance(target)
+            self._advance(chosen)
 
     def _advance(self, target: _Target) -> bool:
         """Submit what may run next on an open target; True when nothing is left to run."""
@@ -234,6 +259,12 @@ class Executor:
         self._queue.put((priority, next(self._order), job))
 
     # -- the threads ---------------------------------------------------------------------------
+
+    def _reopen(self) -> None:
+        """Open the targets held back while the machine was busy, once it is not."""
+        while not self._stopping.wait(0.25):
+            with self._lock:
+                self._open_targets()
 
     def _work(self) -> None:
         while True:

@@ -274,9 +274,10 @@ def test_a_failure_to_close_a_target_is_reported_at_close() -> None:
         ex.close()
 
 
-def test_targets_on_a_busy_serial_bus_wait_for_those_on_other_buses() -> None:
-    # A bus takes one transaction at a time: with two targets of bus A open (per_bus=2), the
-    # third waits and a target of bus B goes first.
+def test_targets_are_spread_over_the_serial_buses() -> None:
+    # A bus takes one transaction at a time: the next target opened is on the least busy bus
+    # (P004 on bus B before P002 on bus A), and with two targets of bus A open (per_bus=2) the
+    # third waits.
     run = Run()
     buses = {"P001": "A", "P002": "A", "P003": "A", "P004": "B"}
     cases = {f"obs[{t}]": case(t, bus=bus) for t, bus in buses.items()}
@@ -289,4 +290,47 @@ def test_targets_on_a_busy_serial_bus_wait_for_those_on_other_buses() -> None:
         ex.close()
 
     entered = [name for event, name in run.log if event == "enter"]
-    assert entered == ["obs[P001]", "obs[P002]", "obs[P004]", "obs[P003]"]
+    assert entered == ["obs[P001]", "obs[P004]", "obs[P002]", "obs[P003]"]
+
+
+class Pace:
+    """A stand-in for pace.Pace whose busy() the test sets."""
+
+    def __init__(self) -> None:
+        self.is_busy = True
+        self.closed = False
+
+    def busy(self) -> bool:
+        return self.is_busy
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_while_the_machine_is_busy_no_further_target_opens() -> None:
+    # Held back while busy (one target open), P002 opens once the machine has room again,
+    # while P001 is still being decided: the executor does not wait for a target to end.
+    run = Run()
+    pace = Pace()
+    opened_second = threading.Event()
+    seen: list[int] = []
+
+    def first() -> None:
+        seen.append(ex.most_open)  # P002 held back: one target open
+        pace.is_busy = False
+        seen.append(opened_second.wait(WAIT))
+
+    cases = {
+        "obs[P001]": case("P001", body=first),
+        "obs[P002]": case("P002", body=opened_second.set),
+    }
+    pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
+    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=2, pace=cast(Any, pace))
+    ex.start()
+    try:
+        assert [ex.result(n) for n in cases] == [f"decided {n}" for n in cases]
+    finally:
+        ex.close()
+    assert seen == [1, True]
+    assert ex.most_open == 2
+    assert pace.closed

@@ -179,6 +179,30 @@ def test_a_parameter_in_the_limit_is_resolved_per_target(tmp_path: Path) -> None
     assert "(line 15)" in outcome.reason
 
 
+def test_one_check_on_many_targets_judges_each_limit_and_each_change_of_the_file(
+    tmp_path: Path,
+) -> None:
+    # Poles of a road share a record: its verdict is reused only for the same limits and the
+    # file unchanged; a stricter pole and an edited file are judged afresh.
+    check = loaded(tmp_path, EARTH.replace("CHECKLIMIT", '"<= $earth_max"'))
+    record = small(tmp_path, "point,resistance (ohm)\nE1,3.5\n")
+
+    def judged(earth_max: float) -> Outcome:
+        ctx = CheckContext(
+            target=target(earth=record),
+            parameters={**PARAMETERS, "earth_max": Quantity(earth_max, "ohm")},
+            device=lambda role: None,  # type: ignore[arg-type,return-value]  # never called
+        )
+        return check.run(ctx)
+
+    assert judged(4.0).verdict is Verdict.PASS
+    assert judged(4.0) == judged(4.0)
+    assert judged(3.0).verdict is Verdict.FAIL
+    record.write_text("point,resistance (ohm)\nE1,4.75\n", encoding="utf-8")  # longer
+    assert judged(4.0).verdict is Verdict.FAIL
+    assert "4.75" in judged(4.0).reason
+
+
 def test_a_value_in_another_unit_is_converted_to_the_limit_unit(tmp_path: Path) -> None:
     record = small(tmp_path, "point,resistance (kΩ)\nE1,0.0035\n")
 

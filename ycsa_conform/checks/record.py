@@ -33,9 +33,11 @@ an error naming FILE:LINE and the fix; the profile's own mistakes are found when
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -223,10 +225,18 @@ class InstrumentRecordCheck:
         if path is None:
             return _missing(ctx, self.record)
         try:
+            limits = tuple(judgement.limit.resolve(ctx.parameters) for judgement in self.judge)
+        except InputError as exc:
+            return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
+        return _JUDGED.judge(self, path, limits)
+
+    def decide(self, path: Path, limits: tuple[ResolvedLimit, ...]) -> Outcome:
+        """The verdict on the record at `path` against `limits` (one per judgement)."""
+        try:
             record = read_record(path)
             judged = [
-                (judgement, series, judgement.limit.resolve(ctx.parameters))
-                for judgement in self.judge
+                (judgement, series, limit)
+                for judgement, limit in zip(self.judge, limits, strict=True)
                 for series in _series(record, judgement)
             ]
             for _, series, limit in judged:
@@ -247,6 +257,42 @@ class InstrumentRecordCheck:
         head = f"record {self.record} ({path.name}" + (f"; {described}" if described else "")
         reason = f"{head}): " + "; ".join(text for _, text in parts)
         return Outcome(verdict=verdict, reason=reason, measurements=tuple(measurements))
+
+
+class _Judged:
+    """Verdicts on records already judged: the poles of a road often share one record (the
+    feeder's power-quality log, one lux grid per road section), and a district run would
+    otherwise read and convert the same file for each of them. An entry holds for the same
+    check, the same limits and the file unchanged (its size and modification time)."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[InstrumentRecordCheck, Outcome]] = {}
+
+    def judge(
+        self, check: InstrumentRecordCheck, path: Path, limits: tuple[ResolvedLimit, ...]
+    ) -> Outcome:
+        try:
+            stat = path.stat()
+            key = (id(check), str(path), stat.st_mtime_ns, stat.st_size, limits)
+            hash(key)
+        except (OSError, TypeError):  # unreadable (decide() says why) or an unhashable limit
+            return check.decide(path, limits)
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry[0] is check:
+            return entry[1]
+        outcome = check.decide(path, limits)
+        with self._lock:
+            if len(self._entries) >= self.SIZE:
+                del self._entries[next(iter(self._entries))]  # the oldest
+            self._entries[key] = (check, outcome)  # the check kept: its id is not reused
+        return outcome
+
+
+_JUDGED = _Judged()
 
 
 def _fail(record: InstrumentRecord, line: int | None, message: str) -> _Undecidable:

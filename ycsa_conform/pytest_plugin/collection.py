@@ -10,6 +10,7 @@ from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
 from ycsa_conform.executor import BENCH_FLEET_CONCURRENCY, DEFAULT_CONCURRENCY, Executor
+from ycsa_conform.pace import Pace
 from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
 from ycsa_conform.transport.recording import deciding
@@ -247,6 +248,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The bench's broker is our own: a fleet may hold more sessions than a field broker.
     fleet = distribution.on_bench_fleet(config)
     default = BENCH_FLEET_CONCURRENCY if fleet else DEFAULT_CONCURRENCY
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if given is None and workers > 1:  # the bench's share is the whole session's, not each's
+        default = max(DEFAULT_CONCURRENCY, default // workers)
     concurrency = default if given is None else given
     if concurrency == 1:
         return
@@ -255,7 +259,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     worker = is_worker(config)
     cases = [(i.case, i.nodeid) for i in session.items if isinstance(i, RequirementItem)]
     if cases:
-        state.executor = Executor(state.run, [] if worker else cases, concurrency=concurrency)
+        state.executor = Executor(
+            state.run, [] if worker else cases, concurrency=concurrency, pace=Pace()
+        )
 
 
 @pytest.hookimpl(tryfirst=True)
