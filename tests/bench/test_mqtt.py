@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -434,6 +435,26 @@ def test_overlapping_windows_on_one_link_listen_at_the_same_time(broker: Broker)
 def test_the_embedded_broker_refuses_tls(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="install mosquitto for tls=True"):
         start_broker(kind="embedded", directory=tmp_path, tls=True)
+
+
+def test_the_embedded_broker_in_a_process_of_its_own_serves_and_ends_with_close(
+    tmp_path: Path, open_gateway: DeviceFactory
+) -> None:
+    # A fleet's embedded broker runs in a child process (it would take the simulated devices'
+    # share of the interpreter lock): a retained message is read through it, and close() ends
+    # the process, so nothing listens on its port any more.
+    running = start_broker(kind="embedded", directory=tmp_path, own_process=True)
+    try:
+        assert running.kind == "embedded"
+        prefix = f"test/{uuid.uuid4().hex[:8]}/pole"
+        _publish_retained_telemetry(running, prefix, LinkOptions())
+        device = open_gateway(running.url(prefix))
+        assert device.read("supply_voltage").value == ureg.Quantity(230.1, "V")
+    finally:
+        running.close()
+    assert not running.running
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((running.host, running.port), timeout=2.0).close()
 
 
 def test_an_unknown_broker_kind_lists_the_kinds(tmp_path: Path) -> None:

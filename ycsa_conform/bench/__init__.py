@@ -141,7 +141,9 @@ class Bench:
         try:
             every = [*definition.devices, *(dev for d, _ in members for dev in d.devices)]
             mqtt = (
-                _start_broker(stack, broker) if any(d.transport == "mqtt" for d in every) else None
+                _start_broker(stack, broker, fleet=len(fleet) > 1)
+                if any(d.transport == "mqtt" for d in every)
+                else None
             )
             endpoints = _start_servers(definition.devices, fleet, stack, mqtt=mqtt)
             if not isinstance(fleet[0], Community):
@@ -408,12 +410,15 @@ def _identity(device: SimulatedDevice, member: str, k: int) -> SimulatedDevice:
     return dataclasses.replace(device, address=address, prefix=prefix)
 
 
-def _start_broker(stack: contextlib.ExitStack, kind: str) -> tuple[str, int]:
-    """Start the bench's one broker, stopped by `stack`; its host and port."""
+def _start_broker(
+    stack: contextlib.ExitStack, kind: str, *, fleet: bool = False
+) -> tuple[str, int]:
+    """Start the bench's one broker, stopped by `stack`; its host and port. A fleet's
+    embedded broker runs in a process of its own."""
     from .broker import start_broker
 
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
-    running = stack.enter_context(start_broker(kind=kind, directory=folder))
+    running = stack.enter_context(start_broker(kind=kind, directory=folder, own_process=fleet))
     return running.host, running.port
 
 

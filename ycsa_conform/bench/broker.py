@@ -206,11 +206,14 @@ def start_broker(
     directory: Path,
     tls: bool = False,
     users: Mapping[str, str] | None = None,
+    own_process: bool = False,
 ) -> Broker:
     """Start a broker on 127.0.0.1; its config, log and certificates go into `directory`.
 
     `users` maps user names to passwords; with them, anonymous clients are refused. TLS and
-    users need mosquitto.
+    users need mosquitto. `own_process` runs the embedded broker in a child process rather
+    than a thread (a fleet's: amqtt carrying 1,000 gateways takes half a core, which the
+    simulated devices' own thread cannot then share the interpreter lock with).
     """
     if kind not in _KINDS:
         raise ValueError(f"kind={kind!r} is not a broker kind; use one of {', '.join(_KINDS)}")
@@ -222,7 +225,7 @@ def start_broker(
                 "the embedded broker (amqtt) is started without TLS and password login; "
                 "install mosquitto for tls=True or users=, or use kind='auto' without them"
             )
-        return _start_embedded()
+        return _start_embedded_process(directory) if own_process else _start_embedded()
     missing = mosquitto_missing_reason()
     if missing is not None:
         raise BrokerError(missing)
@@ -455,6 +458,43 @@ def _start_embedded() -> Broker:
     return Broker(kind="embedded", port=port, ca_path=None, stop=stop)
 
 
+def _start_embedded_process(directory: Path) -> Broker:
+    """The embedded broker in a child process (`python -m ycsa_conform.bench.broker`): it
+    prints its port, and ends when told to (SIGTERM) or when its parent is gone (its stdin
+    closes), so it never outlives the bench."""
+    import sys
+
+    directory.mkdir(parents=True, exist_ok=True)
+    log_path = directory / "amqtt.log"
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ycsa_conform.bench.broker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    stop = functools.partial(_stop_process, process, log)
+    assert process.stdout is not None
+    line = process.stdout.readline().decode("ascii", errors="replace").split()
+    if len(line) != 2 or line[0] != "port" or not line[1].isdigit():
+        stop()
+        raise BrokerError(
+            f"the embedded broker's process did not start; its log {log_path} ends:\n"
+            + _tail(log_path, 0)
+        )
+    return Broker(kind="embedded", port=int(line[1]), ca_path=None, stop=stop)
+
+
+def _serve_embedded() -> None:
+    """The child of `_start_embedded_process`: serve until stdin closes."""
+    import sys
+
+    broker = _start_embedded()
+    print(f"port {broker.port}", flush=True)
+    sys.stdin.buffer.read()  # returns when the parent closes the pipe or is gone
+    broker.close()
+
+
 def _amqtt_port(amqtt: Any) -> int:
     # amqtt 0.12 keeps the listening sockets private; bind 127.0.0.1:0 leaves no other way to
     # learn the port it got.
@@ -479,3 +519,7 @@ def _stop_embedded(amqtt: Any, loop: asyncio.AbstractEventLoop, thread: threadin
         shutdown.cancel()
     loop.call_soon_threadsafe(loop.stop)
     thread.join(_STOP_TIMEOUT)
+
+
+if __name__ == "__main__":
+    _serve_embedded()
