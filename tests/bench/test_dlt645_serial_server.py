@@ -6,6 +6,7 @@ meters answer on the other end, as meters answer on the RS-485 line behind a fie
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -17,7 +18,7 @@ from ycsa_conform.bench.serial_server import SerialServer
 from ycsa_conform.checks import CheckContext
 from ycsa_conform.checks.protocol import ProbeKind, ProtocolCheck
 from ycsa_conform.devicemap import DeviceMap, load_devicemap
-from ycsa_conform.errors import DeviceRefused, DeviceTimeout
+from ycsa_conform.errors import DeviceError, DeviceRefused, DeviceTimeout
 from ycsa_conform.limit import parse_limit
 from ycsa_conform.resources import data_dir
 from ycsa_conform.result import Verdict
@@ -105,6 +106,34 @@ def test_no_serial_server_at_the_address_is_refused_saying_so() -> None:
             meter.read("supply_voltage")
     finally:
         meter.close()
+
+
+def test_a_serial_server_that_drops_the_connection_is_a_device_error_saying_so() -> None:
+    # A server of our own that accepts and hangs up (a server restarting, another master
+    # taking the port): the read fails naming the server, not as silence after the timeout.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def hang_up() -> None:
+        connection, _ = listener.accept()
+        connection.recv(64)  # the request
+        connection.close()
+
+    server = threading.Thread(target=hang_up)
+    server.start()
+    meter = open_device(
+        "meter",
+        f"dlt645-tcp://127.0.0.1:{port}?address=202611250001",
+        load_devicemap(MAP),
+        LinkOptions(timeout=5.0),
+    )
+    try:
+        with pytest.raises(DeviceError, match=r"serial server closed the connection; check the se"):
+            meter.read("supply_voltage")
+    finally:
+        meter.close()
+        server.join(10)
+        listener.close()
 
 
 def test_the_response_delay_behind_a_serial_server_is_untested_not_judged(

@@ -48,7 +48,7 @@ from ycsa_conform.units import format_quantity, ureg
 
 from . import DeviceBase, Explain, Link, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
-from .serial import Port, SharedPort, read_exactly, share_port
+from .serial import BusPort, SharedPort, read_exactly, share_port
 
 __all__ = [
     "ERROR_BITS",
@@ -412,7 +412,7 @@ class Dlt645Link:
             self._port = None
 
 
-def _receive(port: Port, request: bytes, deadline: float) -> tuple[bytes, bool, float]:
+def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, bool, float]:
     """The bytes of one answer frame, preamble included, whether the frame is whole, and when
     (time.monotonic()) its first byte had been read."""
     received = bytearray()

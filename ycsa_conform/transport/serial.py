@@ -10,14 +10,22 @@ from its settings, and a tcsetattr() that then changes nothing else fails with E
 6.18). pyserial calls tcsetattr() at open and again whenever `.timeout` is assigned, so on a pty
 ports are opened 8N1, and deadlines are kept with poll() on the descriptor (POSIX only), never
 by assigning `.timeout`.
+
+A serial server's bus (`dlt645-tcp`) is its TCP connection (`ServerPort`), not pyserial's
+socket:// port: that one sleeps 0.3 s in every close() and waits with select(), which fails past
+descriptor 1023 - a district run closes a line per pole and holds many descriptors.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import select
+import socket
+import struct
+import termios
 import threading
 import time
 from pathlib import Path
@@ -28,7 +36,17 @@ from ycsa_conform.errors import DeviceRefused
 
 from .address import DeviceAddress
 
-__all__ = ["Port", "SharedPort", "bus_identity", "open_port", "read_exactly", "share_port"]
+__all__ = [
+    "BusPort",
+    "Port",
+    "ServerPort",
+    "SharedPort",
+    "bus_identity",
+    "open_bus",
+    "open_port",
+    "read_exactly",
+    "share_port",
+]
 
 Port = serial.Serial
 
@@ -38,20 +56,11 @@ _IN_USE = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY)
 
 
 def open_port(address: DeviceAddress, *, timeout: float | None) -> Port:
-    """Open `address.path` with the URI's line settings; DeviceRefused says why it cannot be.
-    A serial server's bus (`dlt645-tcp`) is its TCP connection, through pyserial's socket://
-    port: the server keeps the line settings.
+    """Open the serial port `address.path` with the URI's line settings; DeviceRefused says why
+    it cannot be.
 
     `timeout` is pyserial's for plain `read()` (None: block until `cancel_read()`).
     """
-    if not address.serial:
-        try:
-            return serial.serial_for_url(f"socket://{address.bus}", timeout=timeout)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceRefused(
-                f"cannot connect to the serial server at {address.bus} for {address}: {exc}; "
-                "check its address and port, and that it is in TCP server mode"
-            ) from None
     parity, bytesize = line_settings(address)
     try:
         return serial.serial_for_url(
@@ -67,11 +76,73 @@ def open_port(address: DeviceAddress, *, timeout: float | None) -> Port:
         raise DeviceRefused(_refusal(address, exc)) from None
 
 
+class ServerPort:
+    """A serial server's bus as a port: its TCP connection, in the server's raw TCP mode (the
+    server keeps the line settings). It has what the transports use of a pyserial port:
+    `write`, `flush`, `read`, `in_waiting`, `reset_input_buffer`, `fileno`, `close`."""
+
+    def __init__(self, address: DeviceAddress, *, timeout: float | None) -> None:
+        host, _, port = (address.bus or "").rpartition(":")
+        self.name = f"tcp:{address.bus}"
+        try:
+            self._socket = socket.create_connection((host, int(port)), timeout=timeout or 5.0)
+        except (OSError, ValueError) as exc:
+            raise DeviceRefused(
+                f"cannot connect to the serial server at {address.bus} for {address}: {exc}; "
+                "check its address and port, and that it is in TCP server mode"
+            ) from None
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def fileno(self) -> int:
+        return self._socket.fileno()
+
+    def write(self, data: bytes) -> int:
+        self._socket.sendall(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to wait for: the bytes are the kernel's once written."""
+
+    @property
+    def in_waiting(self) -> int:
+        waiting = fcntl.ioctl(self._socket.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        count: int = struct.unpack("i", waiting)[0]
+        return count
+
+    def read(self, count: int) -> bytes:
+        """Up to `count` bytes waiting (call when poll() says readable); the server closing
+        the connection raises."""
+        data = self._socket.recv(count)
+        if not data:
+            raise ConnectionError("the serial server closed the connection")
+        return data
+
+    def reset_input_buffer(self) -> None:
+        """Drop what the server sent and nobody read (a late answer)."""
+        poller = select.poll()
+        poller.register(self._socket.fileno(), select.POLLIN)
+        while poller.poll(0):
+            self.read(4096)
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+BusPort = Port | ServerPort
+
+
+def open_bus(address: DeviceAddress, *, timeout: float | None) -> BusPort:
+    """The bus of `address`: its serial port, or its serial server's TCP connection."""
+    if address.serial:
+        return open_port(address, timeout=timeout)
+    return ServerPort(address, timeout=timeout)
+
+
 class SharedPort:
     """An open port and the lock that gives one device at a time the bus (hold it from a
     request to its answer). Get one with `share_port`; `release()` when done."""
 
-    def __init__(self, key: str, settings: tuple[int, str, int, int], port: Port) -> None:
+    def __init__(self, key: str, settings: tuple[int, str, int, int], port: BusPort) -> None:
         self.key = key
         self.settings = settings
         self.port = port
@@ -82,12 +153,15 @@ class SharedPort:
         """Done with the port; `broken=True` closes it for every user (the next share reopens)."""
         with _SHARED_LOCK:
             self.users -= 1
-            if broken or self.users <= 0:
-                if _SHARED.get(self.key) is self:
-                    del _SHARED[self.key]
-                # An unplugged adapter fails on close too; there is nothing left to release then.
-                with contextlib.suppress(OSError):
-                    self.port.close()
+            if not (broken or self.users <= 0):
+                return
+            if _SHARED.get(self.key) is self:
+                del _SHARED[self.key]
+        # Closed outside the lock: closing a port may take a while (pyserial drains a serial
+        # line), and the other buses' devices open and close theirs meanwhile. An unplugged
+        # adapter fails on close too; there is nothing left to release then.
+        with contextlib.suppress(OSError):
+            self.port.close()
 
 
 # Ports open in this process, by real path: the flock of an exclusive open is per open file, so
@@ -112,7 +186,7 @@ def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
     with _SHARED_LOCK:
         shared = _SHARED.get(key)
         if shared is None:
-            shared = SharedPort(key, settings, open_port(address, timeout=timeout))
+            shared = SharedPort(key, settings, open_bus(address, timeout=timeout))
             _SHARED[key] = shared
         elif shared.settings != settings:
             baud, parity, stopbits, bytesize = shared.settings
@@ -125,7 +199,7 @@ def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
         return shared
 
 
-def read_exactly(port: Port, count: int, deadline: float) -> bytes:
+def read_exactly(port: BusPort, count: int, deadline: float) -> bytes:
     """Up to `count` bytes, fewer only when the monotonic `deadline` passes first."""
     data = bytearray()
     while len(data) < count:
