@@ -19,6 +19,7 @@ ycsa-conform lighting GRID.csv --road-class II --grade high [--method centre|cor
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -394,6 +395,9 @@ def _cmd_bench_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"ycsa-conform bench: {exc}", file=sys.stderr)
         return 2
+    # The fleet lives as long as the process: kept out of the cycle collector's full passes,
+    # which otherwise stop every simulated device for a time that grows with the fleet.
+    gc.freeze()
     with bench, tempfile.TemporaryDirectory(prefix="ycsa-bench-site-") as folder:
         site = Path(args.site_file) if args.site_file else Path(folder) / "site.yaml"
         bench.write_site(site.resolve())

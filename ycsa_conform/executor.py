@@ -18,6 +18,10 @@ pytest reports each item, in its own order, as its result arrives:
 - while the machine is busy (`pace.Pace`: this process late, or no idle core share left) no
   further target is opened, so that an observation judged against time is not made late by the
   run itself - or, on a bench, by its simulated devices' share of the cores;
+- a case that did not pass although this process stalled while it was decided (`pace`: a
+  full pass of the cycle collector, no core free) is decided once more, since its devices
+  were observed late by us, not necessarily slow; the result says so. Not while recording:
+  a replay must meet the traffic of one decision;
 - a case that frees a target (an actuation) goes before observations of targets not begun;
 - one transaction at a time per device and per serial bus is the transports' own rule (their
   locks); an MQTT device serves overlapping windows on connections of their own.
@@ -29,16 +33,18 @@ for it in a replay (`transport.recording.deciding`), whatever else runs at the s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from .pace import Pace
-from .result import Result
+from .result import Result, Verdict
 from .run import AcceptanceRun, Case
 from .transport.recording import deciding
 
@@ -57,6 +63,9 @@ MAX_OPEN_TARGETS = 64
 # Targets open at once on one serial bus: the others use the bus while one waits
 # out a window elsewhere (an MQTT heartbeat); half a bus of 16 poles keeps it busy.
 _PER_BUS = 8
+
+# Verdicts that a late observation could have caused.
+_DISTURBABLE = (Verdict.FAIL, Verdict.MARGINAL, Verdict.ERROR)
 
 # Priorities in the queue: a case that frees its target soonest goes first.
 _ACTUATION, _OBSERVATION = 0, 1
@@ -104,6 +113,7 @@ class Executor:
         open_targets: int | None = None,
         per_bus: int = _PER_BUS,
         pace: Pace | None = None,
+        retry: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency {concurrency} must be 1 or more")
@@ -112,6 +122,8 @@ class Executor:
         self.open_targets = max(1, open_targets or min(concurrency, MAX_OPEN_TARGETS))
         self.per_bus = per_bus
         self.pace = pace
+        self.retry = retry
+        self.decided_again: list[str] = []  # node ids decided twice for a stall
         self.most_open = 0  # targets open at once, at most
         self._lock = threading.Lock()
         self._futures: dict[str, Future[Result]] = {}
@@ -279,11 +291,30 @@ class Executor:
             if future.set_running_or_notify_cancel():
                 try:
                     with deciding(nodeid):
-                        future.set_result(self.run.decide(case, nodeid=nodeid))
+                        future.set_result(self._decided(case, nodeid))
                 except BaseException as exc:  # raised again to the item by result()
                     future.set_exception(exc)
         finally:
             self._finished(target)
+
+    def _decided(self, case: Case, nodeid: str) -> Result:
+        """The case's result; decided once more if it did not pass and this process stalled
+        meanwhile (see the module's docstring)."""
+        began = time.monotonic()
+        result = self.run.decide(case, nodeid=nodeid)
+        if not self.retry or self.pace is None or result.verdict not in _DISTURBABLE:
+            return result
+        stall = self.pace.stalled(began, time.monotonic())
+        if stall < self.pace.stall:
+            return result
+        with self._lock:
+            self.decided_again.append(nodeid)
+        again = self.run.decide(case, nodeid=nodeid)
+        note = (
+            f" [decided again: this run stalled {stall:.1f} s while first deciding it, "
+            f"which found {result.verdict.value}]"
+        )
+        return dataclasses.replace(again, reason=again.reason + note)
 
     def _finished(self, target: _Target) -> None:
         """After a case of `target`: the next ones, or the target's devices closed and the

@@ -8,6 +8,11 @@ device would be judged slow. The executor therefore opens further targets only w
 `Pace.busy()` is False; targets already open go on, so the run slows down rather than its
 verdicts going wrong.
 
+The same thread notes the stalls: times this process ran nothing for `stall` s or more (a
+full pass of the cycle collector stops every thread; so does a machine with no core free).
+An observation that overlapped one judged its device by when this process got round to it;
+the executor decides a case again when a stall overlapped it and it did not pass.
+
 Two gauges, sampled by a thread of its own every `period` s:
 - this process's lateness: how much later than asked a `period` s sleep wakes (smoothed);
 - the machine's idle share of all its cores (`/proc/stat`, Linux; elsewhere not gauged).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 __all__ = ["Pace"]
@@ -36,6 +42,7 @@ class Pace:
         late_limit: float = 0.05,
         idle_floor: float = 0.1,
         period: float = 0.1,
+        stall: float = 0.2,
     ) -> None:
         self.late_limit = late_limit  # s a `period` sleep may wake late (smoothed)
         self.idle_floor = idle_floor  # share of all cores that must stay idle
@@ -43,6 +50,9 @@ class Pace:
         self.lateness = 0.0  # s, smoothed
         self.idle: float | None = None  # share of the cores idle over the last second
         self.held = 0  # times busy() said wait
+        self.stall = stall
+        # (from, until) in time.monotonic() of the latest stalls
+        self.stalls: deque[tuple[float, float]] = deque(maxlen=1000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="ycsa-pace", daemon=True)
         self._thread.start()
@@ -55,6 +65,14 @@ class Pace:
         self.held += busy
         return busy
 
+    def stalled(self, since: float, until: float) -> float:
+        """The longest stall (s) that overlapped `since`..`until` (time.monotonic()); 0 if
+        none did."""
+        return max(
+            (end - start for start, end in list(self.stalls) if start < until and end > since),
+            default=0.0,
+        )
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
@@ -66,7 +84,10 @@ class Pace:
             asked = time.monotonic()
             if self._stop.wait(self.period):
                 return
-            late = max(0.0, time.monotonic() - asked - self.period)
+            woke = time.monotonic()
+            late = max(0.0, woke - asked - self.period)
+            if late >= self.stall:
+                self.stalls.append((woke - late, woke))
             self.lateness += (late - self.lateness) * 0.3  # a few samples: not one hiccup
             if time.monotonic() - checked >= 1.0:
                 now = _cpu_times()

@@ -7,6 +7,7 @@ whom, judged by barriers and by the order of entries and exits, never by elapsed
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ import pytest
 
 from ycsa_conform.checks.base import Use
 from ycsa_conform.executor import Executor
+from ycsa_conform.result import Verdict
 from ycsa_conform.run import AcceptanceRun, Case
 
 WAIT = 10.0  # s: a barrier that is never reached fails the test; it never decides a pass
@@ -294,14 +296,20 @@ def test_targets_are_spread_over_the_serial_buses() -> None:
 
 
 class Pace:
-    """A stand-in for pace.Pace whose busy() the test sets."""
+    """A stand-in for pace.Pace whose busy() and stalls the test sets."""
 
-    def __init__(self) -> None:
+    stall = 0.2
+
+    def __init__(self, stalled: float = 0.0) -> None:
         self.is_busy = True
         self.closed = False
+        self.longest = stalled
 
     def busy(self) -> bool:
         return self.is_busy
+
+    def stalled(self, since: float, until: float) -> float:
+        return self.longest
 
     def close(self) -> None:
         self.closed = True
@@ -325,7 +333,7 @@ def test_while_the_machine_is_busy_no_further_target_opens() -> None:
         "obs[P002]": case("P002", body=opened_second.set),
     }
     pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
-    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=2, pace=cast(Any, pace))
+    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=2, pace=cast(Any, pace), retry=False)
     ex.start()
     try:
         assert [ex.result(n) for n in cases] == [f"decided {n}" for n in cases]
@@ -334,3 +342,52 @@ def test_while_the_machine_is_busy_no_further_target_opens() -> None:
     assert seen == [1, True]
     assert ex.most_open == 2
     assert pace.closed
+
+
+@dataclasses.dataclass(frozen=True)
+class Decided:
+    verdict: Verdict
+    reason: str
+
+
+@pytest.mark.parametrize(
+    ("first", "stalled", "retry", "decisions"),
+    [
+        (Verdict.FAIL, 0.5, True, 2),  # observed late by us: decided again
+        (Verdict.ERROR, 0.5, True, 2),
+        (Verdict.PASS, 0.5, True, 1),  # a pass stands: a stall never makes a device better
+        (Verdict.FAIL, 0.1, True, 1),  # no stall worth the name: the fail stands
+        (Verdict.FAIL, 0.5, False, 1),  # recording: one decision per case
+    ],
+)
+def test_a_case_that_did_not_pass_while_the_run_stalled_is_decided_again(
+    first: Verdict, stalled: float, retry: bool, decisions: int
+) -> None:
+    verdicts = iter([first, Verdict.PASS])
+
+    class Judging(Run):
+        def decide(self, case: Any, *, nodeid: str) -> Any:
+            super().decide(case, nodeid=nodeid)
+            return Decided(next(verdicts), f"{nodeid} judged")
+
+    run = Judging()
+    pace = Pace(stalled)
+    pace.is_busy = False
+    pairs = [(cast(Case, case("P001")), "obs[P001]")]
+    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=1, pace=cast(Any, pace), retry=retry)
+    try:
+        result = cast(Any, ex.result("obs[P001]"))
+    finally:
+        ex.close()
+
+    assert [name for event, name in run.log if event == "enter"] == ["obs[P001]"] * decisions
+    if decisions == 2:
+        assert result.verdict is Verdict.PASS
+        assert result.reason == (
+            f"obs[P001] judged [decided again: this run stalled 0.5 s while first deciding it, "
+            f"which found {first.value}]"
+        )
+        assert ex.decided_again == ["obs[P001]"]
+    else:
+        assert result.verdict is first
+        assert ex.decided_again == []

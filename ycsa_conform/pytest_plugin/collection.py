@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,8 +260,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     worker = is_worker(config)
     cases = [(i.case, i.nodeid) for i in session.items if isinstance(i, RequirementItem)]
     if cases:
+        # The items, profiles and site live as long as the session: a full pass of the cycle
+        # collector over them stops every thread - and every observation window - for a time
+        # that grows with the run (0.4 s at 14,000 items). Frozen, they are never scanned.
+        gc.freeze()
         state.executor = Executor(
-            state.run, [] if worker else cases, concurrency=concurrency, pace=Pace()
+            state.run,
+            [] if worker else cases,
+            concurrency=concurrency,
+            pace=Pace(),
+            retry=state.recorder is None,
         )
 
 
