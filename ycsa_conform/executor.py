@@ -126,7 +126,8 @@ class Executor:
         self.decided_again: list[str] = []  # node ids decided twice for a stall
         self.most_open = 0  # targets open at once, at most
         self._lock = threading.Lock()
-        self._futures: dict[str, Future[Result]] = {}
+        self._futures: dict[str, Future[Result]] = {}  # until result() hands it over
+        self._known: set[str] = set()
         self._targets: dict[str, _Target] = {}  # waiting or open, in order of arrival
         self._open = 0
         self._on_bus: dict[str, int] = {}  # serial bus -> its targets open
@@ -146,8 +147,9 @@ class Executor:
         target's turn comes."""
         with self._lock:
             for case, nodeid in cases:
-                if nodeid in self._futures:
+                if nodeid in self._known:
                     continue
+                self._known.add(nodeid)
                 self._futures[nodeid] = Future()
                 target = self._targets.get(case.target.id)
                 if target is None:
@@ -181,14 +183,20 @@ class Executor:
             self._open_targets()
 
     def __contains__(self, nodeid: str) -> bool:
-        return nodeid in self._futures
+        return nodeid in self._known
 
     def result(self, nodeid: str) -> Result:
         """The case's result once decided; what deciding it raised, raised again. The first
-        call starts the executor."""
+        call starts the executor. Asked once per case: the result is handed over, and the
+        executor keeps nothing of it (a district has 70,000)."""
         if not self.started:
             self.start()
-        return self._futures[nodeid].result()
+        future = self._futures[nodeid]
+        try:
+            return future.result()
+        finally:
+            with self._lock:
+                self._futures.pop(nodeid, None)
 
     def wait(self) -> None:
         """Wait until every case known has been decided (or has raised, or was cancelled)."""
@@ -286,9 +294,9 @@ class Executor:
             job()
 
     def _decide(self, target: _Target, case: Case, nodeid: str) -> None:
-        future = self._futures[nodeid]
+        future = self._futures.get(nodeid)  # None: cancelled and handed over already
         try:
-            if future.set_running_or_notify_cancel():
+            if future is not None and future.set_running_or_notify_cancel():
                 try:
                     with deciding(nodeid):
                         future.set_result(self._decided(case, nodeid))
