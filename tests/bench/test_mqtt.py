@@ -775,3 +775,19 @@ def test_the_embedded_broker_s_subscription_table_may_change_while_it_is_iterate
         table.pop("b/#", None)
     assert seen == ["a/#", "b/#"]
     assert set(table) == {"a/#", "a/#/new", "b/#/new"}
+
+
+def test_the_embedded_broker_tries_only_the_subscriptions_that_can_match_a_topic() -> None:
+    # A fleet's 1,000 command subscriptions are not tried on every message: the filter equal
+    # to the topic and the wildcard filters are, and the table's changes are followed.
+    table = _SnapshotKeys({"a/b": [1], "a/+": [2]})
+    table["a/#"] = [3]
+    table["c/d"] = [4]
+    table["#"] = [5]
+    assert table.matching("a/b") == [("a/b", [1]), ("a/+", [2]), ("a/#", [3]), ("#", [5])]
+    del table["a/+"]
+    table.pop("#")
+    assert table.matching("a/b") == [("a/b", [1]), ("a/#", [3])]
+    assert table.matching("c/d") == [("c/d", [4]), ("a/#", [3])]
+    table.clear()
+    assert table.matching("a/b") == []
