@@ -457,6 +457,30 @@ def test_the_embedded_broker_in_a_process_of_its_own_serves_and_ends_with_close(
         socket.create_connection((running.host, running.port), timeout=2.0).close()
 
 
+@pytest.mark.parametrize("subscribed", ["{prefix}/telemetry", "{prefix}/+", "{prefix}/#"])
+def test_a_retained_message_reaches_a_later_subscriber_by_exact_and_wildcard_filters(
+    embedded_broker: Broker, subscribed: str
+) -> None:
+    # The embedded broker looks an exact filter's retained message up instead of trying all of
+    # them (bench.broker._Broker): both ways must still deliver it, and only where it matches.
+    prefix = f"test/{uuid.uuid4().hex[:8]}/pole"
+    _publish_retained_telemetry(embedded_broker, prefix, LinkOptions())
+    link = MqttLink("reader", parse_device_uri(embedded_broker.url(prefix)), LinkOptions())
+    try:
+        heard = link.transact(
+            {"op": "collect", "topics": [subscribed.format(prefix=prefix)], "window": 2.0}
+        )
+        elsewhere = link.transact(
+            {"op": "collect", "topics": [f"{prefix}/other"], "window": 0.3, "stop": "never"}
+        )
+    finally:
+        link.close()
+    assert [(m["topic"], m["retained"]) for m in heard["messages"]] == [
+        (f"{prefix}/telemetry", True)
+    ]
+    assert elsewhere["messages"] == []
+
+
 def test_an_unknown_broker_kind_lists_the_kinds(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="use one of auto, mosquitto, embedded"):
         start_broker(kind="hivemq", directory=tmp_path)

@@ -432,10 +432,13 @@ def _wildcard(topic_filter: str) -> bool:
 
 
 def _broker_class() -> Any:
-    """amqtt's Broker, broadcasting each message to the subscriptions that can match it only.
+    """amqtt's Broker, with two loops that a fleet made cost a core cut short.
 
     `_run_broadcast` is amqtt 0.12.1's own, with the loop over every subscription replaced by
-    `_SnapshotKeys.matching` and its per-subscription debug lines left out."""
+    `_SnapshotKeys.matching` and its per-subscription debug lines left out.
+    `_publish_retained_messages_for_subscription` tried every retained message (a fleet keeps
+    some 5,000) on each SUBSCRIBE, formatting a debug line for each; a filter without wildcards
+    now looks its one topic up."""
     from amqtt.broker import Broker as AmqttBroker  # type: ignore[import-untyped]  # no py.typed
     from amqtt.contexts import Action  # type: ignore[import-untyped]
     from amqtt.mqtt.constants import QOS_1, QOS_2  # type: ignore[import-untyped]
@@ -471,6 +474,28 @@ def _broker_class() -> Any:
                             handler.mqtt_publish(topic, broadcast["data"], qos, retain=False)
                         )
                         running_tasks.append(task)
+
+        async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Any
+        ) -> None:
+            topic_filter, qos = subscription
+            if _wildcard(topic_filter):
+                candidates = list(self._retained_messages.items())
+            else:
+                one = self._retained_messages.get(topic_filter)
+                candidates = [(topic_filter, one)] if one is not None else []
+            tasks = []
+            for topic, retained in candidates:
+                if not self._matches(topic, topic_filter):
+                    continue
+                handler = self._get_handler(session)
+                if handler:
+                    publish = handler.mqtt_publish(
+                        retained.topic, retained.data, min(qos, retained.qos or qos), retain=True
+                    )
+                    tasks.append(asyncio.Task(publish))
+            if tasks:
+                await asyncio.wait(tasks)
 
     return _Broker
 
