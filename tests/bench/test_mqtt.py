@@ -27,6 +27,7 @@ from ycsa_conform.bench.gateway import SimGateway, nominal_values, telemetry_pay
 from ycsa_conform.checks.base import CheckContext, ParameterInfo, ParseContext
 from ycsa_conform.checks.message import MessageCheck
 from ycsa_conform.checks.message import parse as parse_message_check
+from ycsa_conform.checks.presence import presence_of
 from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.errors import DecodeError, DeviceError, DeviceRefused, DeviceTimeout
 from ycsa_conform.point import POINTS
@@ -430,6 +431,69 @@ def test_overlapping_windows_on_one_link_listen_at_the_same_time(broker: Broker)
 
     assert heard == {1: ["once"], 2: ["once"]}
     assert link.connections == 0  # closed, the ones in use too once their windows ended
+
+
+# The retained copies that windows judging live traffic ("live", "never") still rely on. One
+# broker connection shared by such windows could not give them these: the broker resends retained
+# messages only on a SUBSCRIBE, to the whole connection, so a window joining a subscription held
+# by another gets none, and one window's SUBSCRIBE would hand the others stale copies.
+
+
+def _quiet_gateway(on: Broker) -> SimGateway:
+    """A gateway that publishes its retained telemetry and status once, then nothing live for
+    a minute (longer than any window here)."""
+    return SimGateway(
+        on.host,
+        on.port,
+        prefix=f"test/{uuid.uuid4().hex[:8]}/pole",
+        values=Pole().values,
+        on_command=Pole().command,
+        period=60.0,
+        heartbeat=60.0,
+    ).start()
+
+
+def test_a_fresh_read_without_a_live_message_in_time_takes_the_retained_one(
+    broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    gateway = _quiet_gateway(broker)
+    try:
+        device = open_gateway(broker.url(gateway.prefix))
+        reading = device.read_fresh(["supply_voltage"])["supply_voltage"]
+    finally:
+        gateway.stop()
+    assert not isinstance(reading, DeviceError), reading
+    assert reading.value == ureg.Quantity(230.1, ureg.volt)  # nominal_values()
+
+
+def test_a_quiet_window_hears_the_retained_status_as_evidence_the_device_is_there(
+    broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    gateway = _quiet_gateway(broker)
+    try:
+        device = open_gateway(broker.url(gateway.prefix))
+        obs = device.observe("events", window=0.5, stop="never", witnesses=True)
+    finally:
+        gateway.stop()
+    assert obs.messages == ()
+    assert any(m.retained and m.key == "status" for m in obs.heard), obs.heard
+    presence = presence_of(obs, device.source, window=0.5)
+    assert presence.live == ()
+    assert presence.present
+
+
+def test_a_retained_check_with_a_match_listens_to_the_end_and_judges_the_retained_copy(
+    broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
+) -> None:
+    # With a match the first message may not count, so the window is "never", not "each".
+    gateway, _ = start_gateway(broker)
+    device = open_gateway(broker.url(gateway.prefix))
+    check = message_check(
+        "{device: gateway, topic: status, expect: retained, window: 0.5 s, match: {/state: online}}"
+    )
+    verdict, reason, _ = run(check, device)
+    assert verdict is Verdict.PASS, reason
+    assert "a retained message is present" in reason
 
 
 def test_the_embedded_broker_refuses_tls(tmp_path: Path) -> None:

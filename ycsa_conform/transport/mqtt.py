@@ -324,6 +324,11 @@ class MqttLink:
     so transactions that overlap - the observation windows of several checks run at the same
     time - each take an idle connection or open another; a connection is kept for the next
     transaction unless it was lost. Every connection has a client id of its own.
+
+    Windows do not share a connection, not even those that judge live traffic ("live",
+    "never"): the broker sends a filter's retained messages only in answer to a SUBSCRIBE, to
+    the whole connection, and those windows still judge the retained copies they receive
+    (docs/concurrency.md names which).
     """
 
     def __init__(self, name: str, address: DeviceAddress, options: LinkOptions) -> None:
