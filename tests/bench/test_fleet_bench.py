@@ -244,3 +244,31 @@ def test_a_fleet_is_at_most_max_poles() -> None:
     assert MAX_POLES == 1000
     with pytest.raises(ValueError, match=r"poles=1001: a bench simulates 1 to 1000 poles"):
         Bench.start("smart-pole", poles=MAX_POLES + 1)
+
+
+def test_a_fleet_on_the_embedded_broker_spreads_its_gateways_over_several_brokers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # amqtt carrying 1,000 gateways fell seconds behind: a fleet on it gets one broker process
+    # per _EMBEDDED_GATEWAYS poles (here 16, so 17 poles take two), whole buses to each, and
+    # every pole's site entry names its own broker, which serves its gateway.
+    import ycsa_conform.bench as bench_module
+
+    monkeypatch.setattr(bench_module, "_EMBEDDED_GATEWAYS", BUS_POLES)
+    with Bench.start("smart-pole", poles=BUS_POLES + 1, broker="embedded") as bench:
+        assert _broker_processes() == 2
+        targets = _targets(bench)
+        uris = {
+            pole: targets[pole]["devices"]["gateway"]["uri"] for pole in ("P001", "P016", "P017")
+        }
+        assert uris["P001"].split("/")[2] == uris["P016"].split("/")[2]
+        assert uris["P001"].split("/")[2] != uris["P017"].split("/")[2]
+        for pole in ("P001", "P017"):
+            entry = targets[pole]["devices"]["gateway"]
+            devicemap = load_devicemap(bench.site_path.parent / entry["map"])
+            gateway = open_device("gateway", entry["uri"], devicemap, LinkOptions(timeout=5.0))
+            try:
+                assert gateway.read("supply_voltage").value.to("V").magnitude > 200  # type: ignore[union-attr]
+            finally:
+                gateway.close()
+    assert _broker_processes() == 0

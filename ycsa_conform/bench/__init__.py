@@ -140,12 +140,13 @@ class Bench:
         stack = contextlib.ExitStack()
         try:
             every = [*definition.devices, *(dev for d, _ in members for dev in d.devices)]
-            mqtt = (
-                _start_broker(stack, broker, fleet=len(fleet) > 1)
+            brokers = (
+                _start_brokers(stack, broker, poles=len(fleet))
                 if any(d.transport == "mqtt" for d in every)
-                else None
+                else []
             )
-            endpoints = _start_servers(definition.devices, fleet, stack, mqtt=mqtt)
+            mqtt = brokers[0] if brokers else None
+            endpoints = _start_servers(definition.devices, fleet, stack, mqtt=mqtt, brokers=brokers)
             if not isinstance(fleet[0], Community):
                 return cls(
                     definition=definition, faults=chosen, fleet=fleet, poles=endpoints, stack=stack
@@ -410,16 +411,26 @@ def _identity(device: SimulatedDevice, member: str, k: int) -> SimulatedDevice:
     return dataclasses.replace(device, address=address, prefix=prefix)
 
 
-def _start_broker(
-    stack: contextlib.ExitStack, kind: str, *, fleet: bool = False
-) -> tuple[str, int]:
-    """Start the bench's one broker, stopped by `stack`; its host and port. A fleet's
-    embedded broker runs in a process of its own."""
-    from .broker import start_broker
+# Gateways per embedded broker in a fleet: amqtt 0.12.1 (one event loop) carrying 1,000 fell
+# seconds behind; a fleet on the embedded broker gets one broker process per this many poles.
+_EMBEDDED_GATEWAYS = 200
 
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
-    running = stack.enter_context(start_broker(kind=kind, directory=folder, own_process=fleet))
-    return running.host, running.port
+
+def _start_brokers(stack: contextlib.ExitStack, kind: str, *, poles: int) -> list[tuple[str, int]]:
+    """Start the bench's broker, stopped by `stack`: their hosts and ports. One, except for a
+    fleet on the embedded broker, which gets one per `_EMBEDDED_GATEWAYS` poles, each in a
+    process of its own (a district may well have several brokers)."""
+    from .broker import mosquitto_missing_reason, start_broker
+
+    fleet = poles > 1
+    embedded = kind == "embedded" or (kind == "auto" and mosquitto_missing_reason() is not None)
+    count = -(-poles // _EMBEDDED_GATEWAYS) if fleet and embedded else 1
+    brokers = []
+    for _ in range(count):
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ycsa-bench-")))
+        running = stack.enter_context(start_broker(kind=kind, directory=folder, own_process=fleet))
+        brokers.append((running.host, running.port))
+    return brokers
 
 
 def _start_servers(
@@ -428,6 +439,7 @@ def _start_servers(
     stack: contextlib.ExitStack,
     *,
     mqtt: tuple[str, int] | None,
+    brokers: Sequence[tuple[str, int]] = (),
 ) -> list[dict[str, str]]:
     """Start the servers of every member; each is stopped by `stack`. Returns their endpoints.
 
@@ -439,7 +451,9 @@ def _start_servers(
     if "mqtt" in transports and mqtt is None:
         raise ValueError("a bench with MQTT devices needs a broker; give mqtt=(host, port)")
     if len(fleet) > 1 and all(isinstance(p, Pole) for p in fleet):
-        return _start_district(devices, [p for p in fleet if isinstance(p, Pole)], stack, mqtt)
+        return _start_district(
+            devices, [p for p in fleet if isinstance(p, Pole)], stack, brokers or [mqtt]
+        )
     if "modbus-rtu" in transports or "dlt645" in transports:
         from .pty import PtyPair  # serial only when a bench has a serial device
     if "dlt645" in transports:
@@ -481,9 +495,10 @@ def _start_district(
     devices: Sequence[SimulatedDevice],
     fleet: Sequence[Pole],
     stack: contextlib.ExitStack,
-    mqtt: tuple[str, int] | None,
+    brokers: Sequence[tuple[str, int] | None],
 ) -> list[dict[str, str]]:
     """A fleet as a district system reaches it, every server on one event loop (bench/loop.py).
+    The gateways of consecutive buses share a broker of `brokers`, as many poles to each.
 
     Each pole has its own Modbus TCP port (its gateway's address) and its own gateway on the
     broker; per road bus of `BUS_POLES` poles, the lamp controllers sit on one RS-485 bus
@@ -499,7 +514,7 @@ def _start_district(
     shared = SharedLoop()
     stack.callback(shared.stop)  # callbacks run last first: the loop goes after its servers
     hub = None
-    if mqtt is not None and any(d.transport == "mqtt" for d in devices):
+    if brokers[0] is not None and any(d.transport == "mqtt" for d in devices):
         hub = GatewayHub(shared)
         stack.callback(hub.stop)
     poles: list[dict[str, str]] = []
@@ -509,6 +524,7 @@ def _start_district(
         lamps: list[tuple[SimulatedDevice, Pole]] = []
         meters: list[SimMeter645] = []
         bus_poles: list[dict[str, str]] = []
+        mqtt = brokers[first * len(brokers) // len(fleet)]
         for i, pole in bus:
             k = first + i
             fitted = [_identity(d, _pole_id(k), k) for d in devices]
