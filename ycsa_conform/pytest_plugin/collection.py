@@ -10,7 +10,6 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest._io import TerminalWriter
 
-from ycsa_conform.bench.broker import mosquitto_missing_reason
 from ycsa_conform.executor import BENCH_FLEET_CONCURRENCY, DEFAULT_CONCURRENCY, Executor
 from ycsa_conform.pace import Pace
 from ycsa_conform.result import Incident, Result, Verdict
@@ -250,11 +249,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The bench's broker is our own: a fleet may hold more sessions than a field broker.
     fleet = distribution.on_bench_fleet(config)
     default = BENCH_FLEET_CONCURRENCY if fleet else DEFAULT_CONCURRENCY
-    if fleet and mosquitto_missing_reason() is not None:
-        # The embedded broker (amqtt) carries a fleet's gateways on some 0.4 of a core; with
-        # 64 cases at once beside it, its messages fell seconds behind (1,000 poles: 5,374
-        # results in error or fail); with 16 every one passed.
-        default = DEFAULT_CONCURRENCY
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
     if given is None and workers > 1:  # the bench's share is the whole session's, not each's
         default = max(DEFAULT_CONCURRENCY, default // workers)
