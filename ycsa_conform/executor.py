@@ -18,10 +18,11 @@ pytest reports each item, in its own order, as its result arrives:
 - while the machine is busy (`pace.Pace`: this process late, or no idle core share left) no
   further target is opened, so that an observation judged against time is not made late by the
   run itself - or, on a bench, by its simulated devices' share of the cores;
-- a case that did not pass although this process stalled while it was decided (`pace`: a
-  full pass of the cycle collector, no core free) is decided once more, since its devices
-  were observed late by us, not necessarily slow; the result says so. Not while recording:
-  a replay must meet the traffic of one decision;
+- an observation that did not pass although this process stalled while it was decided
+  (`pace`: a full pass of the cycle collector, no core free) is decided once more, since its
+  devices were observed late by us, not necessarily slow; the result says so. Never a case
+  that writes (a second try would take the state the first left for the one to restore), and
+  not while recording: a replay must meet the traffic of one decision;
 - a case that frees a target (an actuation) goes before observations of targets not begun;
 - one transaction at a time per device and per serial bus is the transports' own rule (their
   locks); an MQTT device serves overlapping windows on connections of their own.
@@ -306,11 +307,13 @@ class Executor:
             self._finished(target)
 
     def _decided(self, case: Case, nodeid: str) -> Result:
-        """The case's result; decided once more if it did not pass and this process stalled
-        meanwhile (see the module's docstring)."""
+        """The case's result; an observation is decided once more if it did not pass and this
+        process stalled meanwhile (see the module's docstring)."""
         began = time.monotonic()
         result = self.run.decide(case, nodeid=nodeid)
         if not self.retry or self.pace is None or result.verdict not in _DISTURBABLE:
+            return result
+        if changes_state(self.run, case):
             return result
         stall = self.pace.stalled(began, time.monotonic())
         if stall < self.pace.stall:

@@ -11,7 +11,7 @@ verdicts going wrong.
 The same thread notes the stalls: times this process ran nothing for `stall` s or more (a
 full pass of the cycle collector stops every thread; so does a machine with no core free).
 An observation that overlapped one judged its device by when this process got round to it;
-the executor decides a case again when a stall overlapped it and it did not pass.
+the executor decides an observation again when a stall overlapped it and it did not pass.
 
 Two gauges, sampled by a thread of its own every `period` s:
 - this process's lateness: how much later than asked a `period` s sleep wakes (smoothed);
@@ -49,7 +49,6 @@ class Pace:
         self.period = period
         self.lateness = 0.0  # s, smoothed
         self.idle: float | None = None  # share of the cores idle over the last second
-        self.held = 0  # times busy() said wait
         self.stall = stall
         # (from, until) in time.monotonic() of the latest stalls
         self.stalls: deque[tuple[float, float]] = deque(maxlen=1000)
@@ -59,11 +58,9 @@ class Pace:
 
     def busy(self) -> bool:
         """True when this process runs late or the machine has no idle core share to spare."""
-        busy = self.lateness > self.late_limit or (
+        return self.lateness > self.late_limit or (
             self.idle is not None and self.idle < self.idle_floor
         )
-        self.held += busy
-        return busy
 
     def stalled(self, since: float, until: float) -> float:
         """The longest stall (s) that overlapped `since`..`until` (time.monotonic()); 0 if

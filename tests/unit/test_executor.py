@@ -351,17 +351,19 @@ class Decided:
 
 
 @pytest.mark.parametrize(
-    ("first", "stalled", "retry", "decisions"),
+    ("first", "stalled", "retry", "writes", "decisions"),
     [
-        (Verdict.FAIL, 0.5, True, 2),  # observed late by us: decided again
-        (Verdict.ERROR, 0.5, True, 2),
-        (Verdict.PASS, 0.5, True, 1),  # a pass stands: a stall never makes a device better
-        (Verdict.FAIL, 0.1, True, 1),  # no stall worth the name: the fail stands
-        (Verdict.FAIL, 0.5, False, 1),  # recording: one decision per case
+        (Verdict.FAIL, 0.5, True, False, 2),  # observed late by us: decided again
+        (Verdict.ERROR, 0.5, True, False, 2),
+        (Verdict.PASS, 0.5, True, False, 1),  # a pass stands: a stall never makes it better
+        (Verdict.FAIL, 0.1, True, False, 1),  # no stall worth the name: the fail stands
+        (Verdict.FAIL, 0.5, False, False, 1),  # recording: one decision per case
+        # a write is never tried twice: the second would restore what the first left
+        (Verdict.ERROR, 0.5, True, True, 1),
     ],
 )
-def test_a_case_that_did_not_pass_while_the_run_stalled_is_decided_again(
-    first: Verdict, stalled: float, retry: bool, decisions: int
+def test_an_observation_that_did_not_pass_while_the_run_stalled_is_decided_again(
+    first: Verdict, stalled: float, retry: bool, writes: bool, decisions: int
 ) -> None:
     verdicts = iter([first, Verdict.PASS])
 
@@ -373,7 +375,7 @@ def test_a_case_that_did_not_pass_while_the_run_stalled_is_decided_again(
     run = Judging()
     pace = Pace(stalled)
     pace.is_busy = False
-    pairs = [(cast(Case, case("P001")), "obs[P001]")]
+    pairs = [(cast(Case, case("P001", writes=writes)), "obs[P001]")]
     ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=1, pace=cast(Any, pace), retry=retry)
     try:
         result = cast(Any, ex.result("obs[P001]"))
