@@ -69,6 +69,8 @@ def executor(
     concurrency: int = 8,
     open_targets: int | None = None,
     per_bus: int = 8,
+    pace: Any = None,
+    retry: bool = True,
 ) -> Executor:
     pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
     return Executor(
@@ -77,6 +79,8 @@ def executor(
         concurrency=concurrency,
         open_targets=open_targets,
         per_bus=per_bus,
+        pace=pace,
+        retry=retry,
     )
 
 
@@ -332,8 +336,7 @@ def test_while_the_machine_is_busy_no_further_target_opens() -> None:
         "obs[P001]": case("P001", body=first),
         "obs[P002]": case("P002", body=opened_second.set),
     }
-    pairs = [(cast(Case, c), nodeid) for nodeid, c in cases.items()]
-    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=2, pace=cast(Any, pace), retry=False)
+    ex = executor(run, cases, concurrency=2, pace=pace, retry=False)
     ex.start()
     try:
         assert [ex.result(n) for n in cases] == [f"decided {n}" for n in cases]
@@ -375,8 +378,8 @@ def test_an_observation_that_did_not_pass_while_the_run_stalled_is_decided_again
     run = Judging()
     pace = Pace(stalled)
     pace.is_busy = False
-    pairs = [(cast(Case, case("P001", writes=writes)), "obs[P001]")]
-    ex = Executor(cast(AcceptanceRun, run), pairs, concurrency=1, pace=cast(Any, pace), retry=retry)
+    cases = {"obs[P001]": case("P001", writes=writes)}
+    ex = executor(run, cases, concurrency=1, pace=pace, retry=retry)
     try:
         result = cast(Any, ex.result("obs[P001]"))
     finally:

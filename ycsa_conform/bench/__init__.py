@@ -420,10 +420,10 @@ def _start_brokers(stack: contextlib.ExitStack, kind: str, *, poles: int) -> lis
     """Start the bench's broker, stopped by `stack`: their hosts and ports. One, except for a
     fleet on the embedded broker, which gets one per `_EMBEDDED_GATEWAYS` poles, each in a
     process of its own (a district may well have several brokers)."""
-    from .broker import mosquitto_missing_reason, start_broker
+    from .broker import broker_kind, start_broker
 
     fleet = poles > 1
-    embedded = kind == "embedded" or (kind == "auto" and mosquitto_missing_reason() is not None)
+    embedded = broker_kind(kind) == "embedded"
     count = -(-poles // _EMBEDDED_GATEWAYS) if fleet and embedded else 1
     brokers = []
     for _ in range(count):

@@ -45,6 +45,7 @@ __all__ = [
     "Broker",
     "BrokerError",
     "Certificates",
+    "broker_kind",
     "make_certificates",
     "mosquitto_missing_reason",
     "start_broker",
@@ -200,6 +201,16 @@ class Broker:
         return f"<Broker {self.kind} {self.host}:{self.port}{tls}{state}>"
 
 
+def broker_kind(kind: str) -> BrokerKind:
+    """The broker `kind` ("auto", "mosquitto", "embedded") starts: auto is mosquitto when it
+    is on PATH, else the embedded one."""
+    if kind not in _KINDS:
+        raise ValueError(f"kind={kind!r} is not a broker kind; use one of {', '.join(_KINDS)}")
+    if kind == "auto":
+        return "mosquitto" if mosquitto_missing_reason() is None else "embedded"
+    return "mosquitto" if kind == "mosquitto" else "embedded"
+
+
 def start_broker(
     *,
     kind: str = "auto",
@@ -215,10 +226,7 @@ def start_broker(
     than a thread (a fleet's: amqtt carrying 1,000 gateways takes half a core, which the
     simulated devices' own thread cannot then share the interpreter lock with).
     """
-    if kind not in _KINDS:
-        raise ValueError(f"kind={kind!r} is not a broker kind; use one of {', '.join(_KINDS)}")
-    if kind == "auto":
-        kind = "mosquitto" if mosquitto_missing_reason() is None else "embedded"
+    kind = broker_kind(kind)
     if kind == "embedded":
         if tls or users:
             raise ValueError(
