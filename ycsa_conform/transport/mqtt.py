@@ -583,6 +583,10 @@ class MqttLink:
 
     def _subscribe(self, session: _Session, topics: Sequence[str], qos: int) -> None:
         result, mid = session.client.subscribe([(t, qos) for t in topics])
+        if result == paho.MQTT_ERR_NO_CONN:
+            # Closed by the broker before paho's thread noticed (another client took the idle
+            # connection's id): nothing observed or sent, so again on a new connection.
+            raise _NotStarted(f"{self._where}: the broker closed the connection")
         if result != paho.MQTT_ERR_SUCCESS or mid is None:
             raise DeviceError(f"{self._where}: cannot subscribe: {paho.error_string(result)}")
         deadline = time.monotonic() + self.options.timeout
