@@ -472,12 +472,13 @@ def test_a_quiet_window_hears_the_retained_status_as_evidence_the_device_is_ther
     gateway = _quiet_gateway(broker)
     try:
         device = open_gateway(broker.url(gateway.prefix))
-        obs = device.observe("events", window=0.5, stop="never", witnesses=True)
+        # long enough for a loaded broker to send the retained status: the window runs to its end
+        obs = device.observe("events", window=2.0, stop="never", witnesses=True)
     finally:
         gateway.stop()
     assert obs.messages == ()
     assert any(m.retained and m.key == "status" for m in obs.heard), obs.heard
-    presence = presence_of(obs, device.source, window=0.5)
+    presence = presence_of(obs, device.source, window=2.0)
     assert presence.live == ()
     assert presence.present
 
