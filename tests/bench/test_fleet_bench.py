@@ -8,6 +8,7 @@ fleet (two buses) with a fault is shared by the module; life-cycle tests start t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
@@ -206,10 +207,9 @@ def _descriptors() -> set[tuple[str, str]]:
     before, never a change in the count."""
     found = set()
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        # The listing's own descriptor, or one closed meanwhile, is gone by the readlink.
+        with contextlib.suppress(FileNotFoundError):
             found.add((fd, os.readlink(f"/proc/self/fd/{fd}")))
-        except FileNotFoundError:  # the listing's own descriptor, or one closed meanwhile
-            pass
     return found
 
 
