@@ -1,4 +1,4 @@
-"""MQTT end to end: a real broker (mosquitto and the embedded amqtt), the simulated gateway,
+"""MQTT end to end: a real broker (mosquitto and the embedded one), the simulated gateway,
 read and commanded through `MqttDevice`, and the `message` check kind on live traffic."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 
 from ycsa_conform.bench.broker import (
     Broker,
-    _SnapshotKeys,
     make_certificates,
     mosquitto_missing_reason,
     start_broker,
@@ -376,11 +375,6 @@ def test_a_closed_device_leaves_no_socket_of_its_broker_connections_open(
 def test_a_connection_the_broker_closed_while_idle_does_not_fail_the_next_window(
     broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
 ) -> None:
-    if broker.kind == "embedded":
-        pytest.skip(
-            "amqtt keeps the older connection open when another client takes its id (MQTT "
-            "3.1.1 §3.1.4 has the broker close it): it has no way to close ours on cue"
-        )
     gateway, _ = start_gateway(broker)
     device = open_gateway(broker.url(gateway.prefix))
     device.read("supply_voltage")
@@ -851,32 +845,3 @@ def test_an_unknown_topic_cannot_be_decided(live: tuple[SimGateway, MqttDevice])
         "has no topic 'alarms'; it declares: telemetry, heartbeat, status, equipment, events, "
         "cmd, ack" in reason
     )
-
-
-def test_the_embedded_broker_s_subscription_table_may_change_while_it_is_iterated() -> None:
-    # amqtt 0.12.1 awaits inside loops over its table; another client's subscription made
-    # meanwhile must not raise "dictionary changed size during iteration" (bench.broker).
-    table = _SnapshotKeys({"a/#": [], "b/#": []})
-    seen = []
-    for topic in table:
-        seen.append(topic)
-        table[f"{topic}/new"] = []
-        table.pop("b/#", None)
-    assert seen == ["a/#", "b/#"]
-    assert set(table) == {"a/#", "a/#/new", "b/#/new"}
-
-
-def test_the_embedded_broker_tries_only_the_subscriptions_that_can_match_a_topic() -> None:
-    # A fleet's 1,000 command subscriptions are not tried on every message: the filter equal
-    # to the topic and the wildcard filters are, and the table's changes are followed.
-    table = _SnapshotKeys({"a/b": [1], "a/+": [2]})
-    table["a/#"] = [3]
-    table["c/d"] = [4]
-    table["#"] = [5]
-    assert table.matching("a/b") == [("a/b", [1]), ("a/+", [2]), ("a/#", [3]), ("#", [5])]
-    del table["a/+"]
-    table.pop("#")
-    assert table.matching("a/b") == [("a/b", [1]), ("a/#", [3])]
-    assert table.matching("c/d") == [("c/d", [4]), ("a/#", [3])]
-    table.clear()
-    assert table.matching("a/b") == []

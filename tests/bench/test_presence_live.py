@@ -399,7 +399,8 @@ def _publish_equipment(broker: Broker, prefix: str, stamp: float) -> None:
         publisher.transact(
             {"op": "publish", "topic": topic, "payload": json.dumps(body), "qos": 1, "retain": True}
         )
-        # amqtt acknowledges a publication before it stores it as retained: wait until it has.
+        # A broker may acknowledge a publication before it stores it as retained (amqtt, the
+        # embedded broker before 0.7, did): wait until it holds it.
         for _ in range(20):
             held = publisher.transact(
                 {"op": "collect", "topics": [topic], "window": 0.25, "stop": "each", "qos": 1}

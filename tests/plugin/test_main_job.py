@@ -252,7 +252,8 @@ def test_main_job_needs_nothing_outside_pip(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # With neither mosquitto nor socat on PATH the bench falls back to the embedded broker
-    # (amqtt) and the pure-Python pty bridge, and the profile still reads all four schemes.
+    # (bench/mqtt_server.py) and the pure-Python pty bridge, and the profile still reads all
+    # four schemes.
     monkeypatch.setenv("PATH", str(pytester.path / "empty-bin"))
 
     result = pytester.runpytest("--profile", "smart-pole")

@@ -18,8 +18,8 @@ name faults of either bench; each goes to the bench it is for.
 
 Every transport is real: Modbus TCP on a loopback port, Modbus RTU and DL/T 645 on
 pseudo-terminal pairs (one RS-485 bus each; socat when it is installed, a pure-Python bridge
-otherwise) and MQTT through a broker (mosquitto when it is on PATH, the embedded amqtt broker
-otherwise).
+otherwise) and MQTT through a broker (mosquitto when it is on PATH, the embedded broker of
+`bench/mqtt_server.py` otherwise).
 """
 
 from __future__ import annotations

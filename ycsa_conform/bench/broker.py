@@ -1,12 +1,12 @@
-"""The bench's MQTT broker: mosquitto as a managed subprocess, or amqtt embedded in a thread.
+"""The bench's MQTT broker: mosquitto as a managed subprocess, or our own embedded in a thread.
 
     with start_broker(directory=tmp_path) as broker:
         broker.url("city/pole/P001")       # 'mqtt://127.0.0.1:40213/city/pole/P001'
 
 `kind="auto"` takes mosquitto when it is on PATH: it is correct (retained QoS, MQTT 5), fast,
-starts in about 50 ms and does TLS and password login. amqtt is the fallback for machines
-without it; it speaks only MQTT 3.1.1 and delivers a retained QoS 0 message at the
-subscription's QoS (reference/dependencies.md §4), which nothing in ycsa-conform relies on.
+starts in about 50 ms and does TLS and password login. The embedded broker
+(`bench/mqtt_server.py`, pure Python) is the fallback for machines without it: MQTT 3.1.1, QoS
+0 and 1 out, no TLS and no passwords.
 
 mosquitto 2.0 quirks handled here:
 - it cannot bind port 0, so a free port is picked first; another process may take it before
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import logging
 import os
 import secrets
 import shutil
@@ -33,7 +32,7 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -223,14 +222,14 @@ def start_broker(
 
     `users` maps user names to passwords; with them, anonymous clients are refused. TLS and
     users need mosquitto. `own_process` runs the embedded broker in a child process rather
-    than a thread (a fleet's: amqtt carrying 1,000 gateways takes half a core, which the
+    than a thread (a fleet's: carrying 1,000 gateways it takes a good share of a core, which the
     simulated devices' own thread cannot then share the interpreter lock with).
     """
     kind = broker_kind(kind)
     if kind == "embedded":
         if tls or users:
             raise ValueError(
-                "the embedded broker (amqtt) is started without TLS and password login; "
+                "the embedded broker is started without TLS and password login; "
                 "install mosquitto for tls=True or users=, or use kind='auto' without them"
             )
         return _start_embedded_process(directory) if own_process else _start_embedded()
@@ -380,154 +379,22 @@ def _wait_until_listening(process: subprocess.Popen[bytes], port: int) -> bool:
     return False
 
 
-# -- amqtt ----------------------------------------------------------------------------------
-
-_AMQTT_CONFIG: dict[str, Any] = {
-    "listeners": {"default": {"type": "tcp", "bind": f"{_HOST}:0"}},
-    # The default plugin set publishes $SYS topics and logs every packet; keep only the
-    # anonymous login, which amqtt needs to accept any client at all.
-    "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-}
-
-
-class _SnapshotKeys(dict[str, Any]):
-    """amqtt's table of subscriptions, iterated over a copy of its keys, and indexed.
-
-    amqtt 0.12.1 iterates the table with awaits inside the loop, when a client connects
-    (`_handle_client_session`) and when one leaves (`_del_all_subscriptions`). A subscription
-    made meanwhile by another client raises "dictionary changed size during iteration", and the
-    connecting client's connection is dropped. Many checks subscribing at once, as a concurrent
-    run does, hit that within seconds.
-
-    amqtt also tries every subscription on every message (and formats a debug line for each one
-    that does not match, logging on or off): with a fleet's 1,000 gateways subscribed to their
-    command topics, that took a whole core. `matching(topic)` gives the filters that can match
-    a topic: the one equal to it and those with wildcards (`_Broker` uses it).
-    """
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._wild: dict[str, None] = dict.fromkeys(k for k in self if _wildcard(k))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self.keys()))
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        if _wildcard(key):
-            self._wild[key] = None
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._wild.pop(key, None)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        self._wild.pop(key, None)
-        return super().pop(key, *default)
-
-    def clear(self) -> None:
-        super().clear()
-        self._wild.clear()
-
-    def matching(self, topic: str) -> list[tuple[str, Any]]:
-        found = [(topic, self[topic])] if topic in self else []
-        found += [(f, self[f]) for f in list(self._wild) if f in self]
-        return found
-
-
-def _wildcard(topic_filter: str) -> bool:
-    return "+" in topic_filter or "#" in topic_filter
-
-
-def _broker_class() -> Any:
-    """amqtt's Broker, with two loops that a fleet made cost a core cut short.
-
-    `_run_broadcast` is amqtt 0.12.1's own, with the loop over every subscription replaced by
-    `_SnapshotKeys.matching` and its per-subscription debug lines left out.
-    `_publish_retained_messages_for_subscription` tried every retained message (a fleet keeps
-    some 5,000) on each SUBSCRIBE, formatting a debug line for each; a filter without wildcards
-    now looks its one topic up."""
-    from amqtt.broker import Broker as AmqttBroker  # type: ignore[import-untyped]  # no py.typed
-    from amqtt.contexts import Action  # type: ignore[import-untyped]
-    from amqtt.mqtt.constants import QOS_1, QOS_2  # type: ignore[import-untyped]
-
-    class _Broker(AmqttBroker):  # type: ignore[misc]  # amqtt is untyped
-        async def _run_broadcast(self, running_tasks: Any) -> None:
-            broadcast = await self._broadcast_queue.get()
-            topic = broadcast["topic"]
-            for k_filter, subscriptions in self._subscriptions.matching(topic):
-                if not self._matches(topic, k_filter):
-                    continue
-                for target_session, sub_qos in subscriptions:
-                    qos = broadcast.get("qos", sub_qos)
-                    sendable = await self._topic_filtering(
-                        target_session, topic=topic, action=Action.RECEIVE
-                    )
-                    if not sendable:
-                        continue
-                    # [MQTT 3.1.2.4]: kept for a session not connected, not clean, QoS 1 or 2
-                    if (
-                        target_session.transitions.state != "connected"
-                        and not target_session.clean_session
-                        and qos in (QOS_1, QOS_2)
-                        and not target_session.is_anonymous
-                    ):
-                        await self._retain_broadcast_message(broadcast, qos, target_session)
-                        continue
-                    if target_session.transitions.state != "connected":
-                        continue
-                    handler = self._get_handler(target_session)
-                    if handler:
-                        task = asyncio.ensure_future(
-                            handler.mqtt_publish(topic, broadcast["data"], qos, retain=False)
-                        )
-                        running_tasks.append(task)
-
-        async def _publish_retained_messages_for_subscription(
-            self, subscription: tuple[str, int], session: Any
-        ) -> None:
-            topic_filter, qos = subscription
-            if _wildcard(topic_filter):
-                candidates = list(self._retained_messages.items())
-            else:
-                one = self._retained_messages.get(topic_filter)
-                candidates = [(topic_filter, one)] if one is not None else []
-            tasks = []
-            for topic, retained in candidates:
-                if not self._matches(topic, topic_filter):
-                    continue
-                handler = self._get_handler(session)
-                if handler:
-                    publish = handler.mqtt_publish(
-                        retained.topic, retained.data, min(qos, retained.qos or qos), retain=True
-                    )
-                    tasks.append(asyncio.Task(publish))
-            if tasks:
-                await asyncio.wait(tasks)
-
-    return _Broker
+# -- the embedded broker --------------------------------------------------------------------
 
 
 def _start_embedded() -> Broker:
-    # amqtt logs at ERROR what is routine on a bench: a TCP probe that sends nothing ("No data
-    # to decode MQTT packet fixed header"), a client that drops its socket. Its real failures
-    # reach the tests anyway, as DeviceErrors of the clients.
-    logging.getLogger("amqtt").setLevel(logging.CRITICAL)
-    AmqttBroker = _broker_class()
+    """`MqttServer` in an event loop of its own, on a daemon thread."""
+    from ycsa_conform.bench.mqtt_server import MqttServer
 
     loop = asyncio.new_event_loop()
-    started: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    server = MqttServer()
+    started: concurrent.futures.Future[int] = concurrent.futures.Future()
 
     async def start() -> None:
         try:
-            # amqtt binds its listener to the running loop, so it is built inside it.
-            broker = AmqttBroker(dict(_AMQTT_CONFIG))
-            broker._subscriptions = _SnapshotKeys(broker._subscriptions)
-            await broker.start()
+            started.set_result(await server.start(_HOST))
         except Exception as exc:
             started.set_exception(exc)
-            return
-        started.set_result(broker)
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
@@ -535,38 +402,20 @@ def _start_embedded() -> Broker:
             loop.run_until_complete(start())
             if started.exception() is None:
                 loop.run_forever()
-            # Sessions amqtt did not wait for would be reported as "Task was destroyed but it
-            # is pending" when the loop is collected; end them here, in the loop's own thread.
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-
-            async def finish() -> None:
-                # gather() inside the loop: amqtt's shutdown may leave the thread with no
-                # current event loop, and gather() outside one then raises RuntimeError.
-                await asyncio.gather(*pending, return_exceptions=True)
-
-            loop.run_until_complete(finish())
+                loop.run_until_complete(server.close())
         finally:
             loop.close()
 
     thread = threading.Thread(target=serve, name="ycsa-embedded-broker", daemon=True)
     thread.start()
     try:
-        amqtt = started.result(_START_TIMEOUT)
+        port = started.result(_START_TIMEOUT)
     except concurrent.futures.TimeoutError:
         loop.call_soon_threadsafe(loop.stop)
-        raise BrokerError(
-            f"the embedded broker (amqtt) did not start in {_START_TIMEOUT:g} s"
-        ) from None
-    except Exception as exc:
-        raise BrokerError(f"the embedded broker (amqtt) did not start: {exc}") from exc
-    stop = functools.partial(_stop_embedded, amqtt, loop, thread)
-    try:
-        port = _amqtt_port(amqtt)
-    except BrokerError:
-        stop()
-        raise
+        raise BrokerError(f"the embedded broker did not start in {_START_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise BrokerError(f"the embedded broker could not listen on {_HOST}: {exc}") from exc
+    stop = functools.partial(_stop_embedded, loop, thread)
     return Broker(kind="embedded", port=port, ca_path=None, stop=stop)
 
 
@@ -577,7 +426,7 @@ def _start_embedded_process(directory: Path) -> Broker:
     import sys
 
     directory.mkdir(parents=True, exist_ok=True)
-    log_path = directory / "amqtt.log"
+    log_path = directory / "embedded-broker.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "ycsa_conform.bench.broker"],
@@ -607,29 +456,10 @@ def _serve_embedded() -> None:
     broker.close()
 
 
-def _amqtt_port(amqtt: Any) -> int:
-    # amqtt 0.12 keeps the listening sockets private; bind 127.0.0.1:0 leaves no other way to
-    # learn the port it got.
-    try:
-        port: int = amqtt._servers["default"].instance.sockets[0].getsockname()[1]
-    except (AttributeError, KeyError, IndexError, TypeError) as exc:
-        raise BrokerError(
-            "cannot find the embedded broker's port: amqtt no longer keeps its listener at "
-            "Broker._servers['default'].instance.sockets (checked on amqtt 0.12.1); update "
-            f"ycsa_conform/bench/broker.py for the installed amqtt ({exc!r})"
-        ) from None
-    return port
-
-
-def _stop_embedded(amqtt: Any, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+def _stop_embedded(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
     if not thread.is_alive():
         return
-    shutdown = asyncio.run_coroutine_threadsafe(amqtt.shutdown(), loop)
-    try:
-        shutdown.result(_STOP_TIMEOUT)
-    except Exception:  # the loop is stopped below either way
-        shutdown.cancel()
-    loop.call_soon_threadsafe(loop.stop)
+    loop.call_soon_threadsafe(loop.stop)  # serve() then closes the server in the loop
     thread.join(_STOP_TIMEOUT)
 
 

@@ -89,7 +89,7 @@ __all__ = [
 EVENTS = ("door_open", "water_immersion", "tilt_alarm", "emergency_call")
 SWITCH = {"on": True, "off": False}
 
-_CONNECT_TIMEOUT = 15.0  # s; a fleet connects its gateways to one broker in a burst (amqtt is slow)
+_CONNECT_TIMEOUT = 15.0  # s; a fleet connects its gateways to one broker in a burst
 _QOS = 1
 _EVENT_PERIOD = 0.5  # s: the longest between two looks for events
 _CLOSE_TIMEOUT = 2.0  # s a gateway on a hub waits for its "offline" and its disconnection

@@ -127,7 +127,7 @@ def make_client(
 ) -> paho.Client:
     """A paho client speaking MQTT 3.1.1 with the version-2 callback API (not yet connected).
 
-    3.1.1, not 5: the embedded bench broker (amqtt) speaks only 3.1.1, and so do most pole
+    3.1.1, not 5: the embedded bench broker speaks only 3.1.1, and so do most pole
     gateways in the field. `reconnect=False`: when the connection drops, paho's network thread
     ends instead of retrying (its retry sleeps up to 1 s, and `loop_stop` waits for that).
     """
