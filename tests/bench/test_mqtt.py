@@ -845,3 +845,63 @@ def test_an_unknown_topic_cannot_be_decided(live: tuple[SimGateway, MqttDevice])
         "has no topic 'alarms'; it declares: telemetry, heartbeat, status, equipment, events, "
         "cmd, ack" in reason
     )
+
+
+@pytest.mark.parametrize("on_hub", [False, True], ids=["own-thread", "hub"])
+def test_the_gateway_reports_an_event_as_the_pole_changes_not_at_its_next_look(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch, on_hub: bool
+) -> None:
+    # A district's bench ran late enough that an alarm cleared by the check's write was seen
+    # only at the gateway's next look (every 0.5 s) plus that lateness, past the 1 s limit.
+    # Field gateways report an alarm as it happens; so does the bench's, on every change of
+    # the pole. Its periodic look is put out of reach here: only the change can publish.
+    import ycsa_conform.bench.gateway as gateway_module
+    from ycsa_conform.bench.hub import GatewayHub
+    from ycsa_conform.bench.loop import SharedLoop
+    from ycsa_conform.bench.physics import PoleSettings
+    from ycsa_conform.bench.pole import Pole as BenchPole
+
+    monkeypatch.setattr(gateway_module, "_EVENT_PERIOD", 3600.0)
+    pole = BenchPole(PoleSettings())
+    shared = SharedLoop() if on_hub else None
+    hub = GatewayHub(shared) if shared is not None else None
+    gateway = SimGateway(
+        broker.host,
+        broker.port,
+        prefix=f"test/{uuid.uuid4().hex[:8]}/pole",
+        values=lambda: pole.readings("pole-gateway"),
+        on_command=lambda command: "ok",
+        pole=pole,
+        period=3600.0,
+        hub=hub,
+    )
+    heard: list[dict[str, Any]] = []
+    listener = make_client(unique_client_id("test-events"), reconnect=False)
+    listener.on_message = lambda c, u, m: heard.append(json.loads(m.payload))
+    listener.connect(broker.host, broker.port)
+    listener.loop_start()
+    try:
+        subscribed = threading.Event()
+        listener.on_subscribe = lambda *args: subscribed.set()
+        listener.subscribe(gateway.topic("events"), 1)
+        assert subscribed.wait(TIMEOUT * 10)
+        gateway.start()
+        try:
+            for threshold, active in ((0.01, True), (1.0, False)):
+                pole.command("tilt_alarm_threshold", threshold)
+                deadline = time.monotonic() + 10  # generous: only the change can publish it
+                while not any(e.get("active") is active for e in heard):
+                    assert time.monotonic() < deadline, f"no tilt_alarm active={active}: {heard}"
+                    time.sleep(0.01)
+            assert [(e["type"], e["active"]) for e in heard] == [
+                ("tilt_alarm", True),
+                ("tilt_alarm", False),
+            ]
+        finally:
+            gateway.stop()
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
+        if hub is not None and shared is not None:
+            hub.stop()
+            shared.stop()

@@ -260,9 +260,12 @@ class SimGateway:
         self._tick_handle: asyncio.TimerHandle | None = None  # on a hub: the next step
         self._later: set[asyncio.TimerHandle] = set()  # on a hub: commands awaiting latency
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # without a hub: look for events now
         self._subscribed = threading.Event()
         self._failure: BaseException | None = None
         self._seq = 0
+        if pole is not None:
+            pole.watch(self.look_for_events)
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}/{name}"
@@ -359,6 +362,7 @@ class SimGateway:
             self._raise_failure()
             return
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -382,6 +386,7 @@ class SimGateway:
         """`stop()` on the hub's loop, so that a fleet stops its gateways at once."""
         assert self._hub is not None
         self._stopping.set()
+        self._wake.set()
         for handle in (self._tick_handle, *self._later):
             if handle is not None:
                 handle.cancel()
@@ -414,6 +419,7 @@ class SimGateway:
         """Die as a killed process does: stop at once, close the connection without a
         DISCONNECT (so the broker publishes the last will), never reconnect."""
         self._stopping.set()
+        self._wake.set()
         if self._hub is not None:
             self._hub.shared.call(self._vanish_on_loop)
             return
@@ -469,10 +475,32 @@ class SimGateway:
 
     # -- publishing -----------------------------------------------------------------------------
 
+    def look_for_events(self) -> None:
+        """Look for events now rather than at the next periodic look (the pole changed): a
+        field gateway reports an alarm as it is raised. From any thread."""
+        if self._stopping.is_set():
+            return
+        if self._hub is not None:
+            self._hub.shared.loop.call_soon_threadsafe(self._look_now)
+        elif self._thread is not None:
+            self._next_events = time.monotonic()
+            self._wake.set()
+
+    def _look_now(self) -> None:
+        if self._stopping.is_set() or self._tick_handle is None:
+            return  # not publishing yet, or no more
+        self._tick_handle.cancel()
+        self._next_events = time.monotonic()
+        self._tick()
+
     def _run(self) -> None:
         """The publishing thread of a gateway without a hub."""
         due = self._schedule(time.monotonic())
-        while not self._stopping.wait(max(0.0, due - time.monotonic())):
+        while not self._stopping.is_set():
+            self._wake.wait(max(0.0, due - time.monotonic()))
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
             due = self._step(time.monotonic())
 
     def _tick(self) -> None:

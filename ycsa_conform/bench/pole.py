@@ -57,6 +57,16 @@ class Pole:
         self.tilt_alarm_threshold = settings.tilt_alarm_threshold
         self._lock = threading.Lock()
         self._on = self._switched_on(0.0)
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed()` after every command and settings update (from the thread that made
+        it): the gateway reports a raised or cleared event at once, as field gateways do."""
+        self._watchers.append(changed)
+
+    def _changed(self) -> None:
+        for changed in self._watchers:
+            changed()
 
     def command(self, point: str, value: float | bool) -> None:
         """A write the device accepted."""
@@ -77,6 +87,7 @@ class Pole:
             else:
                 return
             self._advance()  # counts a switch-on the command caused
+        self._changed()
 
     def update(self, **changes: Any) -> PoleSettings:
         """Change the pole's settings while it runs (a door opens, the evening gets late)."""
@@ -88,7 +99,9 @@ class Pole:
                 self.switch_on_illuminance = self.settings.photocell_threshold
             if "tilt_alarm_threshold" in changes:
                 self.tilt_alarm_threshold = self.settings.tilt_alarm_threshold
-            return self.settings
+            settings = self.settings
+        self._changed()
+        return settings
 
     def readings(self, model: str) -> dict[str, float | bool | str]:
         """The values a device of `model` reports now, in canonical units."""
