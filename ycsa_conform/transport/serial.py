@@ -200,12 +200,14 @@ def share_port(address: DeviceAddress, *, timeout: float | None) -> SharedPort:
 
 
 def read_exactly(port: BusPort, count: int, deadline: float) -> bytes:
-    """Up to `count` bytes, fewer only when the monotonic `deadline` passes first."""
+    """Up to `count` bytes, fewer only when the monotonic `deadline` passes first.
+
+    Bytes already waiting are taken even past the deadline: a thread that was not scheduled
+    for a while (a busy machine, the cycle collector) wakes after it with the whole answer in
+    the buffer, and must not call that answer incomplete."""
     data = bytearray()
     while len(data) < count:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
+        remaining = max(0.0, deadline - time.monotonic())  # 0: only what is already there
         # poll(), not select(): with many devices open, descriptors pass FD_SETSIZE (1024).
         poller = select.poll()
         poller.register(port.fileno(), select.POLLIN)
