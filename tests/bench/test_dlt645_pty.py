@@ -365,3 +365,57 @@ def test_an_answer_cut_short_is_a_timeout_showing_the_bytes(pty: PtyPair, connec
     assert "within 0.3 s (reading DI 02010100): 8 bytes (FE FE FE FE 68 12 90 78)" in str(
         info.value
     )
+
+
+def _answer_with(pty: PtyPair, *answers: bytes) -> threading.Thread:
+    """A hand-made line: on the first request it sends `answers`, in order, and stops."""
+    import serial
+
+    def serve() -> None:
+        with serial.Serial(pty.bench_path, timeout=5) as line:
+            line.read(1)  # the request has begun
+            time.sleep(0.05)
+            line.reset_input_buffer()
+            for answer in answers:
+                line.write(answer)
+                line.flush()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    time.sleep(0.1)  # the line is open before the request goes
+    return thread
+
+
+def test_a_late_answer_of_another_meter_is_passed_over_for_the_one_asked(
+    pty: PtyPair, devicemap: DeviceMap
+) -> None:
+    # Under load a district run's meter answered a request that had already timed out; the
+    # next request, to the meter beside it, took that late answer and erred ("the answer comes
+    # from meter address …397, not …396") although its own meter's answer followed.
+    point = devicemap.points["frequency"]
+    assert isinstance(point, Dlt645Point)
+    late = encode_reply("000000000397", point.di, encode_value(point, 49.0))
+    own = encode_reply(ADDRESS, point.di, encode_value(point, 50.01))
+    server = _answer_with(pty, late, own)
+    with contextlib.closing(_patient(pty, devicemap)) as meter:
+        assert meter.read("frequency").value == ureg.Quantity(50.01, "Hz")
+    server.join(5)
+
+
+def test_only_another_meter_answering_is_still_said_so(pty: PtyPair, devicemap: DeviceMap) -> None:
+    point = devicemap.points["frequency"]
+    assert isinstance(point, Dlt645Point)
+    server = _answer_with(pty, encode_reply("000000000397", point.di, encode_value(point, 49.0)))
+    match = "the answer comes from meter address 000000000397"
+    with (
+        contextlib.closing(_patient(pty, devicemap)) as meter,
+        pytest.raises(DecodeError, match=match),
+    ):
+        meter.read("frequency")
+    server.join(5)
+
+
+def _patient(pty: PtyPair, devicemap: DeviceMap) -> Device:
+    """The meter at ADDRESS with a 2 s timeout: the hand-made line's thread may run late."""
+    uri = f"dlt645://{pty.device_path}?address={ADDRESS}"
+    return open_device("meter", uri, devicemap, LinkOptions(timeout=2.0))

@@ -414,9 +414,23 @@ class Dlt645Link:
 
 def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, bool, float]:
     """The bytes of one answer frame, preamble included, whether the frame is whole, and when
-    (time.monotonic()) its first byte had been read."""
+    (time.monotonic()) its first byte had been read.
+
+    A whole frame from another address than the one asked is set aside and the wait goes on:
+    it is a late answer to an earlier request that timed out (the bus stays busy with it), or
+    another meter's. Only when nothing else comes by the deadline is it returned, so that the
+    caller can say which meter answered instead."""
+    start_at = request.find(START)
+    asked = request[start_at + 1 : start_at + 7]
+    foreign: tuple[bytes, bool, float] | None = None
     received = bytearray()
     first = deadline
+
+    def give_up() -> tuple[bytes, bool, float]:
+        if not received and foreign is not None:
+            return foreign
+        return bytes(received), False, first
+
     while True:
         while True:  # wake-up preamble (and any noise) up to the start byte
             byte = read_exactly(port, 1, deadline)
@@ -424,23 +438,32 @@ def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, boo
                 first = time.monotonic()
             received += byte
             if not byte:
-                return bytes(received), False, first
+                return give_up()
             if byte[0] == START:
                 break
         start = len(received) - 1
         header = read_exactly(port, 9, deadline)  # address, 68, control, length
         received += header
         if len(header) < 9:
-            return bytes(received), False, first
+            return give_up()
         tail = read_exactly(port, header[8] + 2, deadline)  # data, checksum, 16
         received += tail
         if len(tail) < header[8] + 2:
-            return bytes(received), False, first
-        if received[start:] == request[request.find(START) :]:
+            return give_up()
+        if received[start:] == request[start_at:]:
             # RS-485 adapters without automatic echo suppression hand back what was sent.
             received.clear()
             continue
+        if not _addressed(asked, received[start + 1 : start + 7]):
+            foreign = foreign or (bytes(received), True, first)
+            received.clear()
+            continue
         return bytes(received), True, first
+
+
+def _addressed(asked: bytes, answered: bytes | bytearray) -> bool:
+    """Whether an answer's address field is one the request asked (AA bytes are wildcards)."""
+    return all(a == 0xAA or a == b for a, b in zip(asked, answered, strict=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
