@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,7 +20,13 @@ from ycsa_conform.bench import Bench
 from ycsa_conform.bench.pole import Pole
 from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.transport import Device, LinkOptions, open_device, parse_device_uri
-from ycsa_conform.transport.mqtt import Message, MqttDevice, MqttLink
+from ycsa_conform.transport.mqtt import (
+    Message,
+    MqttDevice,
+    MqttLink,
+    make_client,
+    unique_client_id,
+)
 from ycsa_conform.units import ureg
 
 TIMEOUT = 1.0  # s
@@ -81,6 +89,38 @@ def _next_event(gateway: MqttDevice, kind: str, *, active: bool, within: float =
             if isinstance(data, dict) and data.get("type") == kind and data["active"] is active:
                 return message
     pytest.fail(f"no {kind} event with active={active} within {within} s")
+
+
+def _event_after(
+    bench: Bench, act: Callable[[], object], kind: str, *, active: bool, within: float = 10.0
+) -> dict[str, Any]:
+    """The first event of `kind` with `active` after `act()`, heard on a subscription made
+    before it."""
+    address = parse_device_uri(_entry(bench, "gateway")["uri"])
+    heard: queue.Queue[dict[str, Any]] = queue.Queue()
+    subscribed = threading.Event()
+    client = make_client(unique_client_id("test-events"), reconnect=False)
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.on_message = lambda c, u, m: heard.put(json.loads(m.payload))
+    assert address.port is not None
+    client.connect(address.host, address.port)
+    client.loop_start()
+    try:
+        client.subscribe(f"{address.path.strip('/')}/events", 1)
+        assert subscribed.wait(within), "the broker did not confirm the subscription"
+        act()
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                data = heard.get(timeout=left)
+            except queue.Empty:
+                break
+            if data.get("type") == kind and data.get("active") is active:
+                return data
+        pytest.fail(f"no {kind} event with active={active} within {within} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 # -- lamp controller (Modbus RTU) --------------------------------------------------------------
@@ -158,7 +198,7 @@ def test_noise_and_vibration_follow_the_settings(
 
 @pytest.mark.parametrize("kind", ["door_open", "water_immersion", "emergency_call"])
 def test_a_pole_state_raises_an_event_and_its_end_clears_it(
-    pole: Pole, device: Callable[[str], Device], kind: str
+    bench: Bench, pole: Pole, device: Callable[[str], Device], kind: str
 ) -> None:
     gateway = _gateway(device)
     pole.update(**{kind: True})
@@ -167,9 +207,10 @@ def test_a_pole_state_raises_an_event_and_its_end_clears_it(
     assert raised.retained is False
     assert abs(raised.data["ts"] - time.time()) < 5
     assert gateway.read(kind).value is True  # the telemetry's alarm state agrees
-    pole.update(**{kind: False})
-    cleared = _next_event(gateway, kind, active=False)
-    assert cleared.data["seq"] > raised.data["seq"]
+    # The gateway reports the end at once and only once (events are not retained): listen
+    # first, then end it.
+    cleared = _event_after(bench, lambda: pole.update(**{kind: False}), kind, active=False)
+    assert cleared["seq"] > raised.data["seq"]
 
 
 def test_a_tilt_beyond_the_alarm_threshold_raises_a_tilt_alarm(
