@@ -57,6 +57,7 @@ class Reporter:
         self.collect_only = bool(config.getoption("collectonly", False))
         # The node ids selected to run, once collection (or, under xdist, a worker's) is done.
         self.selected: set[str] | None = None
+        self._planned: list[Planned] | None = None
         self.worker_traffic: list[dict[str, Any]] = []
         self.scope: Scope | None = None
         self.decided_nothing = False
@@ -111,9 +112,21 @@ class Reporter:
 
     def planned(self) -> list[Planned] | None:
         """Every requirement × target the profiles hold for the site, in profile order, each
-        with the reason it was not selected; None before the selection is known."""
-        if self.selected is None:
-            return None
+        with the reason it was not selected; None before the selection is known, or when the
+        cases cannot be listed (an incident: a report without a scope is not partial, but the
+        incident keeps it from being accepted)."""
+        if self.selected is None or self._planned is not None:
+            return self._planned
+        try:
+            self._planned = self._plan(self.selected)
+        except Exception as exc:
+            self.selected = None  # the scope is not known; and no second try from incident()
+            incident = Incident.from_exception("collection", exc, where="scope")
+            if all(i.cause != incident.cause for i in self.state.incidents):
+                self.incident(incident)  # (a failed collection has said it already)
+        return self._planned
+
+    def _plan(self, selected: set[str]) -> list[Planned]:
         reason = _not_selected_reason(self.config)
         return [
             Planned(
@@ -123,7 +136,7 @@ class Reporter:
                 title=dict(case.requirement.title),
                 area=case.requirement.area.value,
                 level=case.requirement.level.value,
-                reason="" if f"{case.profile.id}::{case.name}" in self.selected else reason,
+                reason="" if f"{case.profile.id}::{case.name}" in selected else reason,
             )
             for case in self.state.run.cases()
         ]
@@ -134,8 +147,8 @@ class Reporter:
         self.selected = nodeids
         if self.journal is not None:  # opened by an incident, or resumed
             planned = self.planned()
-            assert planned is not None  # for mypy: selected is set
-            self.guarded("journal", partial(self.journal.plan, planned))
+            if planned is not None:
+                self.guarded("journal", partial(self.journal.plan, planned))
         elif self.state.resumed is not None:
             self._journal()
 
@@ -389,8 +402,8 @@ def _not_selected_reason(config: pytest.Config) -> str:
         given.append("--lf (not among the last run's failures)")
     if config.getoption("stepwise", False):
         given.append("--stepwise")
-    if config.args_source is pytest.Config.ArgsSource.ARGS and config.args:
-        given.append("the test paths or node ids given")
+    # (Test paths and node ids on the command line do not select requirement items: they are
+    # made from the profiles whatever the paths, and `PROFILE::REQ[TARGET]` is no file.)
     return f"deselected with {', '.join(given)}" if given else "not selected"
 
 

@@ -187,8 +187,8 @@ def conclude(
             en=f"{whole.en} (partial: {part_en})",
             zh=f"{whole.zh}（部分检验：{part_zh}）",
         )
-    if whole.status == "incomplete":
-        rest_en, rest_zh = f"; {whole.en}", f"；{whole.zh}"
+    if whole.status == "incomplete":  # "Not accepted: …", said of the part that was run
+        rest_en, rest_zh = f"; {whole.en[:1].lower()}{whole.en[1:]}", f"；{whole.zh}"
     else:
         rest_en = rest_zh = ""
     return Conclusion(
