@@ -72,7 +72,8 @@ def test_a_requirement_decided_twice_is_refused_naming_both_folders(
 
     assert code == 1
     err = capsys.readouterr().err
-    assert f"SP-PWR-001 on P001 was also decided in {road}; leave one of the two folders out" in err
+    run = road / (road / "LATEST").read_text().strip()  # a --report-dir means its latest run
+    assert f"SP-PWR-001 on P001 was also decided in {run}; leave one of the two folders out" in err
     assert not (tmp_path / "d").exists()
 
 
