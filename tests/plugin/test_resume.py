@@ -20,7 +20,13 @@ import pytest
 from ycsa_conform.cli import main
 from ycsa_conform.report.folder import latest_run
 
-FAULTY = ["--profile", "smart-pole", "--bench-fault", "pole-tilt", "-p", "no:cacheprovider"]
+# SP-DATA-006 judges the meter's response delay (at most 500 ms): on a loaded machine one of
+# two runs of the bench can see it late, whatever resuming does; the other 69 are compared.
+SELECTION = "not SP-DATA-006"
+FAULTY = [
+    "--profile", "smart-pole", "--bench-fault", "pole-tilt", "-k", SELECTION,
+    "-p", "no:cacheprovider",
+]  # fmt: skip
 KILL_AFTER = 10  # results in the journal
 
 
@@ -45,6 +51,12 @@ def results_in(folder: Path) -> int:
         return sum(line["type"] == "result" for line in journal_lines(folder))
     except (OSError, ValueError):  # not made yet, or a line being written
         return 0
+
+
+def lines_started(run: Path) -> str:
+    """When the session that resumed the run began (its `resume` line)."""
+    (started,) = [line["started"] for line in journal_lines(run) if line["type"] == "resume"]
+    return str(started)
 
 
 def verdicts(report: dict[str, Any]) -> dict[tuple[str, str], str]:
@@ -80,7 +92,7 @@ def test_a_killed_run_resumed_ends_as_an_uninterrupted_run_and_decides_nothing_t
     before = journal_lines(run)
     decided_before = [line for line in before if line["type"] == "result"]
     # The kill came half-way: results journalled, not all, and the session never ended.
-    assert KILL_AFTER <= len(decided_before) < 70
+    assert KILL_AFTER <= len(decided_before) < 69
     assert "end" not in {line["type"] for line in before}
     assert not (run / "report.json").exists()
 
@@ -89,9 +101,10 @@ def test_a_killed_run_resumed_ends_as_an_uninterrupted_run_and_decides_nothing_t
     cut = json.loads((run / "report.json").read_text(encoding="utf-8"))
     assert cut["scope"]["decided"] == len(decided_before)
     assert cut["scope"]["partial"] is True
-    assert cut["scope"]["why"] == [
-        "not run: the run was cut short (its journal ends before the run did: killed?)"
-    ]
+    assert set(cut["scope"]["why"]) == {  # (in the order of the first pair of each)
+        f"deselected with -k {SELECTION!r}",
+        "not run: the run was cut short (its journal ends before the run did: killed?)",
+    }
     assert cut["conclusion"]["status"] in ("partial", "fails")
     assert (reports / "report.json").read_bytes() == (run / "report.json").read_bytes()
 
@@ -105,7 +118,12 @@ def test_a_killed_run_resumed_ends_as_an_uninterrupted_run_and_decides_nothing_t
     report = json.loads((run / "report.json").read_text(encoding="utf-8"))
     assert verdicts(report) == verdicts(uninterrupted)
     assert report["conclusion"] == uninterrupted["conclusion"]
-    assert report["scope"]["partial"] is False
+    assert report["scope"]["decided"] == 69
+    assert report["scope"]["why"] == [
+        f"deselected with -k {SELECTION!r}",
+        f"resumed {lines_started(run)}: {len(decided_before)} result(s) kept from the journal, "
+        "the rest run then",
+    ]
     assert report["started"] == before[0]["started"]  # the run began before the kill
 
     # Nothing decided twice: the journal holds each requirement once, those decided before
@@ -117,8 +135,8 @@ def test_a_killed_run_resumed_ends_as_an_uninterrupted_run_and_decides_nothing_t
     assert kinds[-1] == "end"
     assert lines[len(before)]["reused"] == len(decided_before)
     decided = [(line["requirement"], line["target"]) for line in lines if line["type"] == "result"]
-    assert len(decided) == 70
-    assert len(set(decided)) == 70
+    assert len(decided) == 69
+    assert len(set(decided)) == 69
     # ... and no device was asked anything for them: every exchange the resumed run recorded
     # was made for a requirement left undecided by the kill.
     recorded = Counter(

@@ -31,7 +31,11 @@ def files_of(folder: Path) -> dict[Path, bytes]:
 def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
     pytester: pytest.Pytester,
 ) -> None:
-    faulty = pytester.runpytest("--profile", "smart-pole", "--bench-fault", "pole-tilt")
+    # (Not SP-DATA-006: it judges the meter's response delay, which a loaded machine can make
+    # fail too, and this test needs the one failure the fault makes.)
+    faulty = pytester.runpytest(
+        "--profile", "smart-pole", "--bench-fault", "pole-tilt", "-k", "not SP-DATA-006"
+    )
     assert faulty.ret == pytest.ExitCode.TESTS_FAILED
     first = latest(pytester)
     first_files = files_of(first)
@@ -122,14 +126,17 @@ def test_a_stopped_run_says_which_requirements_it_did_not_run_and_why(
 
 
 def test_xdist_workers_hand_back_their_device_traffic(pytester: pytest.Pytester) -> None:
+    # Every kind of device, without the one requirement a loaded machine can fail (SP-DATA-006
+    # judges the meter's response delay).
+    selection = "(SP-PWR or SP-DATA-00) and not SP-DATA-006"
     serial = pytester.runpytest_subprocess(
-        "--profile", "smart-pole", "-k", "SP-PWR or SP-DATA-00", "-p", "no:cacheprovider"
+        "--profile", "smart-pole", "-k", selection, "-p", "no:cacheprovider"
     )
     assert serial.ret == pytest.ExitCode.OK
     alone = load(latest(pytester) / "report.json")["traffic"]["devices"]
 
     spread = pytester.runpytest_subprocess(
-        "--profile", "smart-pole", "-k", "SP-PWR or SP-DATA-00", "-n", "2",
+        "--profile", "smart-pole", "-k", selection, "-n", "2",
         "-p", "no:cacheprovider",
     )  # fmt: skip
 
