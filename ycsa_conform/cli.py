@@ -859,6 +859,20 @@ def _cmd_report_merge(args: argparse.Namespace) -> int:
     return 0 if conclusion["status"] in ("conforms", "pending") else 1
 
 
+def _cmd_report_render(args: argparse.Namespace) -> int:
+    from ycsa_conform.report.rebuild import rebuild_report
+
+    rebuilt = rebuild_report(Path(args.folder))
+    report = json.loads(rebuilt.paths.json.read_text(encoding="utf-8"))
+    summary, conclusion = report["summary"], report["conclusion"]
+    counts = ", ".join(f"{summary[k]} {k}" for k in summary if k != "total" and summary[k])
+    cut = " (the journal ends before the run did)" if rebuilt.cut_short else ""
+    print(f"{summary['total']} results from the journal of {rebuilt.folder}{cut}: {counts}")
+    print(f"{conclusion['en']} / {conclusion['zh']}")
+    print(f"report: {rebuilt.paths.json}\n        {rebuilt.paths.html}")
+    return 0 if conclusion["status"] in ("conforms", "pending") else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ycsa-conform",
@@ -982,6 +996,15 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--site-id", help="the merged site's id (default: the runs' ids joined)")
     merge.add_argument("--title", help="the merged site's title")
     merge.set_defaults(func=_cmd_report_merge)
+    render = report_sub.add_parser(
+        "render",
+        help="rebuild a run's report.json and report.html from its journal alone",
+        description="Read DIR's journal.jsonl (DIR is a run's folder, or a --report-dir for "
+        "its latest run) and write report.json and report.html beside it: after a run was "
+        "killed before writing them, or to write them again.",
+    )
+    render.add_argument("folder", metavar="DIR", help="a run's folder or a --report-dir")
+    render.set_defaults(func=_cmd_report_render)
 
     p = sub.add_parser(
         "lighting",

@@ -242,10 +242,16 @@ def test_report_dir_option(pytester: pytest.Pytester, tmp_path: Path) -> None:
     target = tmp_path / "out"
     pytester.runpytest("--profile", "smart-pole", "-k", "SP-LUM-001", "--report-dir", str(target))
 
+    # The run has its own folder, named in LATEST (and by the `latest` link); its report is
+    # also copied to the top of the folder, where earlier versions wrote it.
+    run = target / (target / "LATEST").read_text().strip()
+    assert run.parent == target / "runs"
+    assert (target / "latest").resolve() == run.resolve()
+    assert (target / "report.json").read_bytes() == (run / "report.json").read_bytes()
     assert json.loads((target / "report.json").read_text())["summary"]["total"] == 1
-    lines = (target / "journal.jsonl").read_text().splitlines()
-    assert json.loads(lines[0])["type"] == "run"
-    assert json.loads(lines[1])["requirement"] == "SP-LUM-001"
+    lines = [json.loads(line) for line in (run / "journal.jsonl").read_text().splitlines()]
+    assert [line["type"] for line in lines] == ["run", "plan", "result", "end"]
+    assert lines[2]["requirement"] == "SP-LUM-001"
 
 
 def test_main_job_needs_nothing_outside_pip(

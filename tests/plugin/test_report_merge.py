@@ -43,7 +43,9 @@ def test_runs_merge_into_one_report(
 
     code = main(["report", "merge", *map(str, two_runs), "--out", str(out), "--site-id", "D1"])
 
-    assert code == 0
+    # Both "roads" are the bench's one pole, three of its seventy requirements run: the district
+    # is partial, and not accepted (exit 1).
+    assert code == 1
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert sorted(r["requirement"] for r in report["results"]) == [
         "SP-LUM-001",
@@ -53,6 +55,11 @@ def test_runs_merge_into_one_report(
     assert report["summary"]["pass"] == 3
     assert report["site"]["id"] == "D1"
     assert (out / "report.html").is_file()
+    assert report["scope"]["requirements"] == 70
+    assert report["scope"]["decided"] == 3
+    assert report["scope"]["partial"] is True
+    assert report["scope"]["why"] == ["deselected with -k 'SP-PWR-001 or SP-LUM-001'"]
+    assert report["conclusion"]["status"] == "partial"
     assert capsys.readouterr().out.splitlines()[0] == "3 results from 2 runs: 3 pass"
 
 
@@ -65,7 +72,8 @@ def test_a_requirement_decided_twice_is_refused_naming_both_folders(
 
     assert code == 1
     err = capsys.readouterr().err
-    assert f"SP-PWR-001 on P001 was also decided in {road}; leave one of the two folders out" in err
+    run = road / (road / "LATEST").read_text().strip()  # a --report-dir means its latest run
+    assert f"SP-PWR-001 on P001 was also decided in {run}; leave one of the two folders out" in err
     assert not (tmp_path / "d").exists()
 
 
@@ -75,4 +83,7 @@ def test_a_folder_without_a_journal_is_refused(
     code = main(["report", "merge", str(tmp_path), "--out", str(tmp_path / "d")])
 
     assert code == 1
-    assert "has no journal.jsonl; give the --report-dir of a run" in capsys.readouterr().err
+    assert (
+        "has no journal.jsonl and no LATEST; give the --report-dir of a run, or one of its runs/"
+        in capsys.readouterr().err
+    )

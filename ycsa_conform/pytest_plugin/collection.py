@@ -70,23 +70,18 @@ class RequirementItem(pytest.Item):
         if decidable(self.config.stash[STATE].run, case):
             self.add_marker("decidable")
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.case.profile.id, self.case.requirement.id, self.case.target.id)
+
     def setup(self) -> None:
         # The check runs in setup so that "could not decide" is reported by pytest as an ERROR,
         # distinct from a FAIL: pytest reports exceptions raised in setup as errors.
         state = self.config.stash[STATE]
         try:
-            worker = is_worker(self.config)
-            if state.executor is not None and worker and self.nodeid not in state.executor:
-                # A worker's executor takes the items as the controller hands them over: this
-                # one and those queued behind it, once per batch.
-                handed = [self.session.items[i] for i in distribution.handed(self.config)]
-                batch = [i for i in (self, *handed) if isinstance(i, RequirementItem)]
-                state.executor.add([(i.case, i.nodeid) for i in batch])
-            if state.executor is not None and self.nodeid in state.executor:
-                result = state.executor.result(self.nodeid)
-            else:
-                with deciding(self.nodeid):
-                    result = state.run.decide(self.case, nodeid=self.nodeid)
+            # --resume: a result decided before the interruption is reported as journalled;
+            # its devices are not asked again.
+            result = state.reused.get(self.key) or self._decide(state)
         except Exception as exc:
             # A bug, not a device problem: keep the result (verdict error), show the traceback.
             result = state.run.crashed(self.case, exc, nodeid=self.nodeid)
@@ -110,6 +105,23 @@ class RequirementItem(pytest.Item):
             pytest.skip(result.reason)
         if result.verdict is Verdict.PENDING and not state.strict:
             pytest.skip(f"PENDING {result.reason}")
+
+    def _decide(self, state: State) -> Result:
+        executor = state.executor
+        if executor is not None and is_worker(self.config) and self.nodeid not in executor:
+            # A worker's executor takes the items as the controller hands them over: this
+            # one and those queued behind it, once per batch.
+            handed = [self.session.items[i] for i in distribution.handed(self.config)]
+            batch = [
+                i
+                for i in (self, *handed)
+                if isinstance(i, RequirementItem) and i.key not in state.reused
+            ]
+            executor.add([(i.case, i.nodeid) for i in batch])
+        if state.executor is not None and self.nodeid in state.executor:
+            return state.executor.result(self.nodeid)
+        with deciding(self.nodeid):
+            return state.run.decide(self.case, nodeid=self.nodeid)
 
     def runtest(self) -> None:
         assert self.result is not None
@@ -258,7 +270,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # A pytest-xdist worker is handed its items a batch at a time: its executor starts empty
     # and takes each batch as its first item comes (RequirementItem.setup).
     worker = is_worker(config)
-    cases = [(i.case, i.nodeid) for i in session.items if isinstance(i, RequirementItem)]
+    cases = [
+        (i.case, i.nodeid)
+        for i in session.items
+        if isinstance(i, RequirementItem) and i.key not in state.reused
+    ]
     if cases:
         # The items, profiles and site live as long as the session: a full pass of the cycle
         # collector over them stops every thread - and every observation window - for a time

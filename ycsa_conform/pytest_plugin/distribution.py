@@ -5,7 +5,9 @@ The controller starts the bench (or none, for a field site) and hands its site t
 requirements of a target - and of targets that share a serial bus - to the same worker: two
 processes would otherwise fight over one serial port, and an actuation in one could overlap a
 window on the same pole in another. Tests that are not requirements keep xdist's grouping by
-module (`--dist loadscope`). The hooks are optional: without pytest-xdist they never run.
+module (`--dist loadscope`). The devices are read in the workers, so each worker counts its
+device traffic and hands it back (`WORKER_TRAFFIC` in `workeroutput`); the controller's report
+sums them. The hooks are optional: without pytest-xdist they never run.
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ from typing import Any
 
 import pytest
 
+from ycsa_conform.result import Incident
 from ycsa_conform.run import AcceptanceRun
 
-from .state import SHARED_BENCH, STATE
+from .state import RESUMED_JOURNAL, SHARED_BENCH, STATE, is_worker
 
 __all__ = [
+    "WORKER_TRAFFIC",
     "bus_groups",
     "handed",
     "on_bench_fleet",
     "pytest_configure_node",
+    "pytest_sessionfinish",
     "pytest_xdist_make_scheduler",
+    "sum_traffic",
     "target_of",
 ]
+
+# The key of `workeroutput` under which a worker hands back its device traffic (State.traffic),
+# or {"incident": ...} when it could not be counted.
+WORKER_TRAFFIC = "ycsa_traffic"
 
 
 def bus_groups(run: AcceptanceRun) -> dict[str, str]:
@@ -74,9 +84,14 @@ def handed(config: pytest.Config) -> list[int]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Controller: hand each worker the bench this process started."""
+    """Controller: hand each worker the bench this process started, and the journal of the
+    run it resumes."""
     state = node.config.stash.get(STATE, None)
-    if state is None or state.bench is None:
+    if state is None:
+        return
+    if state.resumed is not None:
+        node.workerinput[RESUMED_JOURNAL] = str(state.resumed.journal.path)
+    if state.bench is None:
         return
     node.workerinput[SHARED_BENCH] = {
         "path": str(state.bench.site_path),
@@ -113,3 +128,42 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return f"ycsa-target {groups[target]}"
 
     return TargetScheduling(config, log)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Worker: hand the controller this worker's device traffic. (collection's wrapper of this
+    hook has closed the requirements under way before, so the devices are at rest.)"""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or not is_worker(config) or config.option.collectonly:
+        return
+    try:
+        traffic: dict[str, Any] = state.traffic()
+    except Exception as exc:  # the controller records it as its incident
+        traffic = {"incident": Incident.from_exception("traffic accounting", exc).as_dict()}
+    config.workeroutput[WORKER_TRAFFIC] = traffic  # type: ignore[attr-defined]  # xdist's
+
+
+_COUNTED = ("point_reads", "observations", "probes", "transactions", "minimum")
+
+
+def sum_traffic(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The traffic of a session from its workers': their devices, a device that two workers
+    used (a target's requirements are on one worker, but a retried batch may move) summed."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in parts:
+        for row in part.get("devices") or []:
+            key = (str(row["target"]), str(row["device"]))
+            if key in rows:
+                kept = rows[key]
+                for name in _COUNTED:
+                    if name in row:
+                        kept[name] = int(kept.get(name, 0)) + int(row[name])
+            else:
+                rows[key] = dict(row)
+    first = parts[0] if parts else {}
+    return {
+        "recorded": first.get("recorded"),
+        "replayed": first.get("replayed"),
+        "devices": list(rows.values()),
+    }

@@ -74,7 +74,18 @@ def add_options(parser: pytest.Parser) -> None:
         dest="ycsa_report_dir",
         default="ycsa-report",
         metavar="DIR",
-        help="where report.json, report.html and the journal go (default: ycsa-report)",
+        help="where the reports go (default: ycsa-report): each run in its own folder "
+        "DIR/runs/TIME/ (journal.jsonl, report.json, report.html), DIR/latest and DIR/LATEST "
+        "naming the latest, and a copy of its report.json and report.html in DIR",
+    )
+    group.addoption(
+        "--resume",
+        action="store_true",
+        dest="ycsa_resume",
+        help="continue the latest run in --report-dir (one interrupted or killed): its "
+        "journalled results are kept and reported as they were, without contacting the devices "
+        "again; only the requirements it did not decide are run, and the report is rewritten "
+        "in that run's folder",
     )
     group.addoption(
         "--record",

@@ -1,7 +1,13 @@
 """Results as they arrive: the journal, then report.json / report.html and a terminal summary.
 
 Results travel in `report.user_properties`, so the same code collects them in a plain run and
-in a pytest-xdist controller. Workers write nothing.
+in a pytest-xdist controller. Workers write nothing (they hand back their device traffic).
+
+Each run has its own folder (`report.folder`), made with the first result or incident: `--co`
+and a run that decides nothing leave the last report as it was. The report states its scope:
+every requirement × target the profiles hold for the site, those this run selected (after
+-k, -m, --lf, node ids) and, for the rest, why they were not run; a partial run concludes
+nothing on the whole. `--resume` continues the latest run's folder and journal.
 
 Nothing escapes these hooks: whatever a device, a map or a check does, each stage (the
 journal, collection, traffic accounting, the reports) is guarded; what fails is an incident,
@@ -11,19 +17,24 @@ the exit status is not 0. A run with an incident is not accepted.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from ycsa_conform.report import Journal, summarize, write_reports
-from ycsa_conform.report.journal import JOURNAL_NAME
-from ycsa_conform.report.native import ReportPaths, conclude, untested_cause
-from ycsa_conform.result import Incident, Result, Verdict
+from ycsa_conform.report.folder import new_run, point_latest, publish
+from ycsa_conform.report.journal import JOURNAL_NAME, resume_note, run_from_dict
+from ycsa_conform.report.native import ReportPaths, conclude, timestamp, untested_cause
+from ycsa_conform.report.scope import Planned, Scope, scope_summary
+from ycsa_conform.result import Incident, Result, RunInfo, Verdict
 
 from .collection import INCIDENT_PROPERTY, RESULT_PROPERTY
-from .state import STATE, State, is_worker
+from .distribution import WORKER_TRAFFIC, sum_traffic
+from .state import STATE, Key, State, is_worker
 
 __all__ = ["Reporter", "pytest_configure"]
 
@@ -38,20 +49,108 @@ class Reporter:
         self.config = config
         self.state = state
         self.journal: Journal | None = None
+        self.journal_failed = False  # opening it failed once: not tried again
+        self.run_dir: Path | None = None  # this run's folder, once made (or the resumed one's)
         self.paths: ReportPaths | None = None
         self.devices: list[dict[str, object]] = []
         # `--co` lists the items and writes nothing: the last run's reports stay as they are.
         self.collect_only = bool(config.getoption("collectonly", False))
+        # The node ids selected to run, once collection (or, under xdist, a worker's) is done.
+        self.selected: set[str] | None = None
+        self._planned: list[Planned] | None = None
+        self.worker_traffic: list[dict[str, Any]] = []
+        self.scope: Scope | None = None
+        self.decided_nothing = False
+        # --resume: the run continued, its results (kept, never decided again) and incidents.
+        resumed = state.resumed
+        self.prior: dict[Key, Result] = dict(state.reused)
+        self.prior_incidents = list(resumed.journal.incidents) if resumed else []
+        self.run_info: RunInfo = run_from_dict(resumed.journal.run) if resumed else state.info
 
     # -- incidents ----------------------------------------------------------------------------
 
     def incident(self, incident: Incident) -> None:
         self.state.incidents.append(incident)
-        if self.journal is not None and not self.journal.closed:
+        journal = self._journal()
+        if journal is not None and not journal.closed:
             try:
-                self.journal.incident(incident)
+                journal.incident(incident)
             except Exception:  # losing the journal loses no incident: the reports hold them
                 self.journal = None
+                self.journal_failed = True
+
+    def _journal(self) -> Journal | None:
+        """The journal, opened (with this run's folder) when the run first has something to
+        record; None when it cannot be (an incident says why)."""
+        if self.journal is not None or self.journal_failed or self.collect_only:
+            return self.journal
+        self.journal_failed = True  # an incident while opening must not open it again
+        self.journal = self.guarded("journal", self._open_journal, where=str(self._where()))
+        self.journal_failed = self.journal is None
+        return self.journal
+
+    def _where(self) -> Path:
+        return (self.run_dir or self.state.report_dir) / JOURNAL_NAME
+
+    def _open_journal(self) -> Journal:
+        resumed = self.state.resumed
+        if resumed is not None:
+            self.run_dir = resumed.folder
+            journal = Journal.resume(
+                resumed.journal.path, started=self.state.info.started, reused=len(self.prior)
+            )
+        else:
+            self.run_dir = new_run(self.state.report_dir)
+            point_latest(self.state.report_dir, self.run_dir)
+            journal = Journal.open(self.run_dir / JOURNAL_NAME, self.state.info)
+        planned = self.planned()
+        if planned is not None:
+            journal.plan(planned)
+        return journal
+
+    # -- scope --------------------------------------------------------------------------------
+
+    def planned(self) -> list[Planned] | None:
+        """Every requirement × target the profiles hold for the site, in profile order, each
+        with the reason it was not selected; None before the selection is known, or when the
+        cases cannot be listed (an incident: a report without a scope is not partial, but the
+        incident keeps it from being accepted)."""
+        if self.selected is None or self._planned is not None:
+            return self._planned
+        try:
+            self._planned = self._plan(self.selected)
+        except Exception as exc:
+            self.selected = None  # the scope is not known; and no second try from incident()
+            incident = Incident.from_exception("collection", exc, where="scope")
+            if all(i.cause != incident.cause for i in self.state.incidents):
+                self.incident(incident)  # (a failed collection has said it already)
+        return self._planned
+
+    def _plan(self, selected: set[str]) -> list[Planned]:
+        reason = _not_selected_reason(self.config)
+        return [
+            Planned(
+                profile=case.profile.id,
+                requirement=case.requirement.id,
+                target=case.target.id,
+                title=dict(case.requirement.title),
+                area=case.requirement.area.value,
+                level=case.requirement.level.value,
+                reason="" if f"{case.profile.id}::{case.name}" in selected else reason,
+            )
+            for case in self.state.run.cases()
+        ]
+
+    def _selection_known(self, nodeids: set[str]) -> None:
+        if self.selected is not None:
+            return
+        self.selected = nodeids
+        if self.journal is not None:  # opened by an incident, or resumed
+            planned = self.planned()
+            if planned is not None:
+                self.guarded("journal", partial(self.journal.plan, planned))
+        elif self.state.resumed is not None:
+            self._journal()
 
     def guarded(self, stage: str, step: Callable[[], T], *, where: str = "") -> T | None:
         """`step()`, or None after recording what it raised as an incident of `stage`."""
@@ -63,14 +162,24 @@ class Reporter:
 
     # -- hooks --------------------------------------------------------------------------------
 
-    def pytest_sessionstart(self) -> None:
-        if self.collect_only:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.collect_only and not self.config.getoption("numprocesses", None):
+            self._selection_known({item.nodeid for item in session.items})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Every worker collects and selects the same items; the first to finish says which.
+        self._selection_known(set(ids))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        traffic = getattr(node, "workeroutput", {}).get(WORKER_TRAFFIC)
+        if not isinstance(traffic, dict):
             return
-        self.journal = self.guarded(
-            "journal",
-            lambda: Journal.open(self.state.report_dir / JOURNAL_NAME, self.state.info),
-            where=str(self.state.report_dir / JOURNAL_NAME),
-        )
+        if "incident" in traffic:
+            self.incident(Incident.from_dict(traffic["incident"]))
+        else:
+            self.worker_traffic.append(traffic)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -89,10 +198,14 @@ class Reporter:
                 self.guarded("check", partial(self._incident_from, value), where=report.nodeid)
             elif name == RESULT_PROPERTY:
                 result = self.guarded("results", partial(Result.from_dict, value))
-                if result is not None:
-                    self.state.results.append(result)
-                    if self.journal is not None:
-                        self.guarded("journal", partial(self.journal.write, result))
+                if result is None:
+                    continue
+                if (result.profile, result.requirement, result.target) in self.prior:
+                    continue  # --resume: journalled and counted already
+                self.state.results.append(result)
+                journal = self._journal()
+                if journal is not None:
+                    self.guarded("journal", partial(journal.write, result))
 
     def _incident_from(self, data: dict[str, Any]) -> None:
         self.incident(Incident.from_dict(data))
@@ -102,26 +215,54 @@ class Reporter:
         # tryfirst: the exit status is settled here, before other plugins read it.
         if self.collect_only:
             return
-        # Under xdist the devices were read in the workers, so the controller has no traffic.
-        traffic: dict[str, Any] | None = None
-        if not self.config.getoption("numprocesses", None):
+        if not self.state.results and not self.state.incidents and self.state.resumed is None:
+            # Nothing decided (all deselected, or stopped before the first result): the last
+            # run's report stays as it was, and no run folder is made.
+            self.decided_nothing = True
+            return
+        traffic: dict[str, Any] | None
+        if self.config.getoption("numprocesses", None):
+            # Under xdist the devices were read in the workers, which handed their traffic back.
+            traffic = sum_traffic(self.worker_traffic) if self.worker_traffic else None
+        else:
             traffic = self.guarded("traffic accounting", self.state.traffic)
-            devices = traffic.get("devices") if traffic else None
-            self.devices = devices if isinstance(devices, list) else []
+        devices = traffic.get("devices") if traffic else None
+        self.devices = devices if isinstance(devices, list) else []
+        finished = timestamp()
+        stopped = _stopped(session)
+        planned = self.planned()
+        if planned is not None:
+            self.scope = Scope(
+                planned=tuple(planned), stopped=stopped, ended=True, notes=self._notes()
+            )
+        journal = self._journal()
+        if journal is not None:
+            self.guarded(
+                "journal", partial(journal.end, finished=finished, stopped=stopped, traffic=traffic)
+            )
+        run_dir = self.run_dir or self.state.report_dir
         self.paths = self.guarded(
             "report writing",
             lambda: write_reports(
-                self.state.report_dir,
-                self.state.info,
-                self.state.results,
+                run_dir,
+                self.run_info,
+                [*self.prior.values(), *self.state.results],
+                finished=finished,
                 traffic=traffic,
-                incidents=tuple(self.state.incidents),
+                incidents=(*self.prior_incidents, *self.state.incidents),
+                scope=self.scope,
             ),
-            where=str(self.state.report_dir),
+            where=str(run_dir),
         )
         if self.paths is not None:
             for incident in self.paths.incidents:
                 self.incident(incident)
+            if self.run_dir is not None:
+                self.guarded(
+                    "report writing",
+                    partial(publish, self.state.report_dir, self.run_dir),
+                    where=str(self.state.report_dir),
+                )
         if self.journal is not None:
             self.guarded("journal", self.journal.close)
         if self.state.incidents and session.exitstatus in (
@@ -138,7 +279,31 @@ class Reporter:
         if self.collect_only:
             tr.write_line("collect only: no report written (the last one is left as it was)")
             return
-        results = self.state.results
+        if self.decided_nothing:
+            tr.write_line("nothing decided: no report written (the last one is left as it was)")
+            return
+        results = [*self.prior.values(), *self.state.results]
+        if self.prior:
+            tr.write_line(
+                f"RESUMED {self.run_dir}: {len(self.prior)} result(s) kept from its journal "
+                "(the devices were not asked again), "
+                f"{len(self.state.results)} decided now",
+                bold=True,
+            )
+        scope = scope_summary(self.scope, results) if self.scope is not None else None
+        if self.scope is not None and scope is not None and scope["partial"]:
+            decided = {(r.profile, r.requirement, r.target) for r in results}
+            not_run = Counter(
+                self.scope.not_run_reason(p) for p in self.scope.planned if p.key not in decided
+            )
+            tr.write_line(
+                f"PARTIAL: {scope['decided']} of {scope['requirements']} requirement(s) decided; "
+                f"{scope['requirements'] - scope['decided']} not run:",
+                yellow=True,
+                bold=True,
+            )
+            for why, count in not_run.items():
+                tr.write_line(f"  {count} {why}", yellow=True)
         pending = [r for r in results if r.verdict is Verdict.PENDING]
         if pending:
             tr.write_line(
@@ -186,7 +351,10 @@ class Reporter:
             self.paths.conclusion
             if self.paths is not None and self.paths.conclusion is not None
             else conclude(
-                results, strict_acceptance=self.state.strict, incidents=self.state.incidents
+                results,
+                strict_acceptance=self.state.strict,
+                incidents=self.state.incidents,
+                scope=scope,
             )
         )
         tr.write_line(f"{summary['total']} results: {counts or 'none'}")
@@ -205,10 +373,49 @@ class Reporter:
             tr.write_line(f"        {self.paths.html}")
         else:
             tr.write_line(
-                f"report: NOT written to {self.state.report_dir} (see the incidents above); "
-                f"the journal {self.state.report_dir / JOURNAL_NAME} holds the results",
+                f"report: NOT written to {self.run_dir or self.state.report_dir} (see the "
+                f"incidents above); the journal {self._where()} holds the results",
                 red=True,
             )
+
+    def _notes(self) -> tuple[str, ...]:
+        """One note per session that resumed the run, this one last (as the journal says)."""
+        resumed = self.state.resumed
+        if resumed is None:
+            return ()
+        earlier = [resume_note(s.started, s.reused) for s in resumed.journal.sessions if s.resumed]
+        return (*earlier, resume_note(self.state.info.started, len(self.prior)))
+
+
+def _not_selected_reason(config: pytest.Config) -> str:
+    """Why the run did not select a requirement item, from the options that select."""
+    given = []
+    keyword = config.getoption("keyword", "")
+    if keyword:
+        given.append(f"-k {keyword!r}")
+    markexpr = config.getoption("markexpr", "")
+    if markexpr:
+        given.append(f"-m {markexpr!r}")
+    if config.getoption("deselect", None):
+        given.append("--deselect")
+    if config.getoption("lf", False):
+        given.append("--lf (not among the last run's failures)")
+    if config.getoption("stepwise", False):
+        given.append("--stepwise")
+    # (Test paths and node ids on the command line do not select requirement items: they are
+    # made from the profiles whatever the paths, and `PROFILE::REQ[TARGET]` is no file.)
+    return f"deselected with {', '.join(given)}" if given else "not selected"
+
+
+def _stopped(session: pytest.Session) -> str:
+    """Why selected items may have been left undecided, "" when the session ran them all."""
+    if session.shouldfail:
+        return f"not run: the session stopped early ({session.shouldfail}; -x / --maxfail)"
+    if session.shouldstop:
+        return f"not run: the session stopped early ({session.shouldstop})"
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "not run: interrupted (Ctrl-C)"
+    return ""
 
 
 def _traffic_line(devices: list[dict[str, object]], *, replayed: bool) -> str:

@@ -15,6 +15,8 @@ from ycsa_conform import __version__
 from ycsa_conform.errors import InputError
 from ycsa_conform.evidence import load_evidence
 from ycsa_conform.profile import Profile, load_profile
+from ycsa_conform.report.folder import latest_run
+from ycsa_conform.report.journal import JOURNAL_NAME, JournalContent, load_journal, run_as_dict
 from ycsa_conform.report.native import timestamp
 from ycsa_conform.result import Incident, ProfileInfo, Result, RunInfo
 from ycsa_conform.run import AcceptanceRun, DeviceOpener, open_live, parse_param_option
@@ -27,11 +29,36 @@ if TYPE_CHECKING:
     from ycsa_conform.bench.process import RemoteBench
     from ycsa_conform.executor import Executor
 
-__all__ = ["SHARED_BENCH", "STATE", "State", "bench_for", "build_state", "is_worker"]
+__all__ = [
+    "RESUMED_JOURNAL",
+    "SHARED_BENCH",
+    "STATE",
+    "Resumed",
+    "State",
+    "bench_for",
+    "build_state",
+    "is_worker",
+]
 
 # The key of `workerinput` under which a pytest-xdist controller hands its workers the bench it
 # started (the site file's path and text): one bench for the session, not one per process.
 SHARED_BENCH = "ycsa_bench_site"
+# ... and the journal of the run it resumes (`--resume`), whose results the workers reuse.
+RESUMED_JOURNAL = "ycsa_resumed_journal"
+
+Key = tuple[str, str, str]  # (profile, requirement, target)
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The run `--resume` continues: its folder and its journal as read at the start."""
+
+    folder: Path
+    journal: JournalContent
+
+    @property
+    def results(self) -> dict[Key, Result]:
+        return {(r.profile, r.requirement, r.target): r for r in self.journal.results}
 
 
 @dataclass(slots=True)
@@ -46,6 +73,9 @@ class State:
     recorder: Recorder | None = None
     replay: Replay | None = None
     executor: Executor | None = None  # deciding the selected items, once they are known
+    resumed: Resumed | None = None  # --resume: the run continued, whose results are reused
+    # The results reused from the resumed run's journal (never decided again), by key.
+    reused: dict[Key, Result] = field(default_factory=dict)
     results: list[Result] = field(default_factory=list)
     # What went wrong in the session itself (reporting.Reporter records them).
     incidents: list[Incident] = field(default_factory=list)
@@ -225,17 +255,72 @@ def build_state(config: pytest.Config) -> State:
         resolved_parameters=tuple(run.resolved_parameters()),
         devices=tuple(run.devices()),
     )
+    report_dir = Path(config.getoption("ycsa_report_dir"))
+    try:
+        resumed = _resumed(config, info, report_dir)
+    except BaseException:
+        if bench is not None:
+            bench.stop()
+        raise
     return State(
         profiles=profiles,
         site=site,
         run=run,
         info=info,
         bench=bench,
-        report_dir=Path(config.getoption("ycsa_report_dir")),
+        report_dir=report_dir,
         strict=bool(config.getoption("ycsa_strict")),
         recorder=recorder,
         replay=replay,
+        resumed=resumed,
+        reused=resumed.results if resumed else {},
     )
+
+
+# What a resumed run must share with the run it continues: a verdict reused from the journal
+# was judged with these, and the report states them once for all its results.
+_SAME_FOR_RESUME = (
+    ("profiles", "profiles"),
+    ("site", "site"),
+    ("parameters", "--param options"),
+    ("bench_faults", "--bench-fault options"),
+    ("strict_acceptance", "--strict-acceptance"),
+    ("allow_actuation", "--allow-actuation"),
+)
+
+
+def _resumed(config: pytest.Config, info: RunInfo, report_dir: Path) -> Resumed | None:
+    """The run `--resume` continues (the latest in --report-dir), held to this one's options."""
+    shared = getattr(config, "workerinput", {}).get(RESUMED_JOURNAL)
+    if shared:  # a pytest-xdist worker: the controller checked it
+        path = Path(shared)
+        return Resumed(folder=path.parent, journal=load_journal(path))
+    if not config.getoption("ycsa_resume"):
+        return None
+    folder = latest_run(report_dir)
+    if folder is None:
+        raise pytest.UsageError(
+            f"--resume: {report_dir} holds no run to resume (no LATEST, no {JOURNAL_NAME}); "
+            "run without --resume, or give the --report-dir of the interrupted run"
+        )
+    journal = load_journal(folder / JOURNAL_NAME)
+    theirs, mine = journal.run, run_as_dict(info)
+    for key, what in _SAME_FOR_RESUME:
+        if _comparable(key, theirs.get(key)) != _comparable(key, mine.get(key)):
+            raise pytest.UsageError(
+                f"--resume: the run in {folder} ran with other {what} "
+                f"({_comparable(key, theirs.get(key))}, here {_comparable(key, mine.get(key))}); "
+                "resume with the same options, or start a new run without --resume"
+            )
+    return Resumed(folder=folder, journal=journal)
+
+
+def _comparable(key: str, value: object) -> object:
+    if key == "profiles" and isinstance(value, list):
+        return [f"{p['id']} {p['version']} sha256 {p['sha256'][:12]}" for p in value]
+    if key == "site" and isinstance(value, dict):
+        return f"site {value.get('id')} ({value.get('kind')})"
+    return value
 
 
 def bench_for(profiles: tuple[Profile, ...]) -> str:

@@ -10,7 +10,11 @@ merge reads them, holds them to one another and writes one `report.json` and `re
   or leave one folder out);
 - the merged run is "field" if any run was, starts with the first run and ends with the last;
   parameters, devices, bench faults and incidents are those of every run, each still naming
-  its targets.
+  its targets;
+- its scope is every requirement × target any run planned: a district whose roads were not all
+  run (or a run that was itself partial) is partial, and concludes nothing on the whole.
+
+A folder is a run's own folder (`runs/TIME/`) or a `--report-dir`, meaning its latest run.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pathlib import Path
 from ycsa_conform.errors import InputError, Problem
 from ycsa_conform.result import Incident, Result, RunInfo
 
-from .journal import JOURNAL_NAME, read_journal, run_from_dict
+from .folder import run_folder
+from .journal import JOURNAL_NAME, JournalContent, load_journal, run_from_dict
 from .native import ReportPaths, write_reports
+from .scope import merge_scopes
 
 __all__ = ["merge_reports"]
 
@@ -38,17 +44,19 @@ def merge_reports(
 ) -> ReportPaths:
     """Merge the journals of `folders` into report.json and report.html in `out`."""
     runs: list[tuple[Path, RunInfo, list[Result], list[Incident]]] = []
+    journals: list[JournalContent] = []
     problems: list[Problem] = []
-    for folder in folders:
-        journal = folder / JOURNAL_NAME
-        if not journal.is_file():
-            problems.append(
-                _problem(folder, f"has no {JOURNAL_NAME}; give the --report-dir of a run")
-            )
+    for given in folders:
+        try:
+            folder = run_folder(given)
+        except InputError as exc:
+            problems.extend(exc.problems)
             continue
-        data, results = read_journal(journal)
-        incidents = [Incident.from_dict(i) for i in data.pop("incidents", ())]
-        runs.append((folder, run_from_dict(data), results, incidents))
+        journal = load_journal(folder / JOURNAL_NAME)
+        journals.append(journal)
+        runs.append(
+            (folder, run_from_dict(journal.run), list(journal.results), list(journal.incidents))
+        )
     if problems:
         raise InputError(problems)
     if not runs:
@@ -99,8 +107,19 @@ def merge_reports(
     )
     results = [r for _, _, rs, _ in runs for r in rs]
     incidents = [i for _, _, _, found in runs for i in found]
-    finished = max((_finished(folder) for folder, _, _, _ in runs), default="")
-    return write_reports(out, merged, results, finished=finished or None, incidents=incidents)
+    finished = max(
+        (
+            j.finished or _finished(folder)
+            for j, (folder, _, _, _) in zip(journals, runs, strict=True)
+        ),
+        default="",
+    )
+    scopes = [j.scope() for j in journals]
+    # A run of an earlier version wrote no plan: then what the district holds is not known.
+    scope = merge_scopes([s for s in scopes if s is not None]) if None not in scopes else None
+    return write_reports(
+        out, merged, results, finished=finished or None, incidents=incidents, scope=scope
+    )
 
 
 def _finished(folder: Path) -> str:

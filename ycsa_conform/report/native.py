@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 
 from ycsa_conform.errors import YcsaError
 from ycsa_conform.report.journal import run_as_dict
+from ycsa_conform.report.scope import Scope, coverage, scope_summary
 from ycsa_conform.result import Incident, Result, RunInfo, Verdict
 from ycsa_conform.source import compile_fast, is_valid_fast
 
@@ -83,7 +84,10 @@ class Conclusion:
       pending evidence) or the session had an incident: not accepted;
     - `fails`: a requirement failed or could not be decided (error), or strict acceptance
       fails what is pending or not tested;
-    - `empty`: nothing was tested.
+    - `empty`: nothing was tested;
+    - `partial`: the run decided only part of what the profiles hold for the site (requirements
+      deselected, a run stopped, interrupted or killed) and nothing it decided failed: no
+      conclusion on the whole. A failure in part of the site still fails it.
     """
 
     status: str
@@ -160,13 +164,47 @@ def conclude(
     *,
     strict_acceptance: bool = False,
     incidents: Sequence[Incident] = (),
+    scope: Mapping[str, Any] | None = None,
 ) -> Conclusion:
     """What a run's results mean for acceptance.
 
-    A failure or an error fails the run. A mandatory requirement not tested or pending
-    evidence leaves it incomplete (not accepted), as does an incident of the session; under
-    strict acceptance pending and untested mandatory requirements fail it.
+    A failure or an error fails the run. A run that decided part of the site only (`scope`,
+    see `scope.scope_summary`, is partial) concludes nothing on the whole. A mandatory
+    requirement not tested or pending evidence leaves it incomplete (not accepted), as does
+    an incident of the session; under strict acceptance pending and untested mandatory
+    requirements fail it.
     """
+    whole = _conclude_whole(results, strict_acceptance=strict_acceptance, incidents=incidents)
+    if scope is None or not scope.get("partial"):
+        return whole
+    decided, total = int(scope["decided"]), int(scope["requirements"])
+    part_en = f"{decided} of {total} requirement{'s' if total != 1 else ''} run"
+    part_zh = f"{total} 项中检验了 {decided} 项"
+    if whole.status == "fails":
+        # What failed fails the site whatever was not run; the sentence still says how much ran.
+        return Conclusion(
+            status="fails",
+            en=f"{whole.en} (partial: {part_en})",
+            zh=f"{whole.zh}（部分检验：{part_zh}）",
+        )
+    if whole.status == "incomplete":  # "Not accepted: …", said of the part that was run
+        rest_en, rest_zh = f"; {whole.en[:1].lower()}{whole.en[1:]}", f"；{whole.zh}"
+    else:
+        rest_en = rest_zh = ""
+    return Conclusion(
+        status="partial",
+        en=f"Partial: {part_en}; no conclusion on the whole{rest_en}",
+        zh=f"部分检验：{part_zh}，不对整体下结论{rest_zh}",
+    )
+
+
+def _conclude_whole(
+    results: Sequence[Result],
+    *,
+    strict_acceptance: bool,
+    incidents: Sequence[Incident],
+) -> Conclusion:
+    """The conclusion of `conclude` as if `results` were everything the site holds."""
     summary = summarize(results)
     fail, error, pending = summary["fail"], summary["error"], summary["pending"]
     untested = [r for r in results if r.untested]
@@ -267,6 +305,7 @@ _KEY_ORDER = (
     "started",
     "finished",
     "conclusion",
+    "scope",
     "summary",
     "incidents",
     "strict_acceptance",
@@ -276,6 +315,7 @@ _KEY_ORDER = (
     "devices",
     "bench_faults",
     "results",
+    "coverage",
     "subsystems",
     "traffic",
 )
@@ -299,10 +339,13 @@ def build_report(
     *,
     traffic: Mapping[str, Any] | None = None,
     incidents: Sequence[Incident] = (),
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
     """The content of report.json, validated against the shipped schema.
 
-    A section that cannot be built, or that breaks the schema, is left out and named in
+    With `scope` (what the profiles hold for the site, and what was selected), the report says
+    how much of it was decided (`scope`, `coverage`) and a partial run concludes nothing on
+    the whole. A section that cannot be built, or that breaks the schema, is left out and named in
     `incidents`, as is a result that breaks it; the conclusion counts those incidents. Only a
     part no report can be without (the run's identity, the summary) raises ReportError.
     """
@@ -328,10 +371,18 @@ def build_report(
     section("devices", lambda: _devices(run, ordered))
     if traffic is not None:
         section("traffic", lambda: json.loads(json.dumps(dict(traffic))))
+    if scope is not None:
+        section("scope", lambda: scope_summary(scope, ordered))
+        section("coverage", lambda: coverage(scope, ordered))
     found += _drop_invalid(report)
     all_incidents = [*incidents, *found]
     report["incidents"] = [i.as_dict() for i in all_incidents]
-    conclusion = conclude(ordered, strict_acceptance=run.strict_acceptance, incidents=all_incidents)
+    conclusion = conclude(
+        ordered,
+        strict_acceptance=run.strict_acceptance,
+        incidents=all_incidents,
+        scope=report.get("scope"),
+    )
     report["conclusion"] = conclusion.as_dict()
     _validate({**report, "results": []})  # the results were checked (and not changed) above
     return {key: report[key] for key in _KEY_ORDER if key in report}
@@ -403,6 +454,7 @@ def write_reports(
     finished: str | None = None,
     traffic: Mapping[str, Any] | None = None,
     incidents: Sequence[Incident] = (),
+    scope: Scope | None = None,
 ) -> ReportPaths:
     """Write report.json and report.html into `report_dir`, each replaced atomically.
 
@@ -415,10 +467,12 @@ def write_reports(
         finished = timestamp()
     found: list[Incident] = []
     try:
-        report = build_report(run, results, finished, traffic=traffic, incidents=incidents)
+        report = build_report(
+            run, results, finished, traffic=traffic, incidents=incidents, scope=scope
+        )
     except Exception as exc:  # ReportError, or a bug: write what can be written
         found.append(Incident.from_exception("report.json", exc))
-        report = _unvalidated_report(run, results, finished, [*incidents, *found])
+        report = _unvalidated_report(run, results, finished, [*incidents, *found], scope)
     try:
         html = render_html(report)
     except Exception as exc:  # the template failed: a plain page says what the report says
@@ -439,7 +493,11 @@ def write_reports(
 
 
 def _unvalidated_report(
-    run: RunInfo, results: Sequence[Result], finished: str, incidents: Sequence[Incident]
+    run: RunInfo,
+    results: Sequence[Result],
+    finished: str,
+    incidents: Sequence[Incident],
+    scope: Scope | None = None,
 ) -> dict[str, Any]:
     """The report when build_report failed: the run, the summary, every result that can be
     written, the incidents and the conclusion, not checked against the schema."""
@@ -455,6 +513,10 @@ def _unvalidated_report(
         with contextlib.suppress(Exception):  # counted in the summary, named nowhere else
             rows.append(result.as_dict())
     report["results"] = rows
+    if scope is not None:
+        # A partial run must not read as conforming, even in a report that could not be built.
+        with contextlib.suppress(Exception):
+            report["scope"] = scope_summary(scope, results)
     report["incidents"] = []
     _add_incidents(report, run, results, incidents)
     return {key: report[key] for key in _KEY_ORDER if key in report}
@@ -470,7 +532,7 @@ def _add_incidents(
     report["incidents"] = [*report.get("incidents", []), *(i.as_dict() for i in incidents)]
     every = [Incident.from_dict(i) for i in report["incidents"]]
     report["conclusion"] = conclude(
-        results, strict_acceptance=run.strict_acceptance, incidents=every
+        results, strict_acceptance=run.strict_acceptance, incidents=every, scope=report.get("scope")
     ).as_dict()
 
 
@@ -514,6 +576,7 @@ def _conclusion_of(report: dict[str, Any]) -> Conclusion:
         [Result.from_dict(r) for r in report["results"]],
         strict_acceptance=report.get("strict_acceptance", False),
         incidents=[Incident.from_dict(i) for i in report.get("incidents", [])],
+        scope=report.get("scope"),
     )
 
 
