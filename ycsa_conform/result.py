@@ -391,3 +391,5 @@ class RunInfo:
     allow_actuation: bool = False
     resolved_parameters: tuple[ResolvedParameter, ...] = ()
     devices: tuple[DeviceInfo, ...] = ()
+    # Who ran the acceptance (--operator), for the report's cover and sign-off; "" if not given.
+    operator: str = ""

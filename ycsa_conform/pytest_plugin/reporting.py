@@ -116,6 +116,7 @@ class Reporter:
                 self.state.results,
                 traffic=traffic,
                 incidents=tuple(self.state.incidents),
+                lang=self.config.getoption("ycsa_report_lang"),
             ),
             where=str(self.state.report_dir),
         )
