@@ -48,7 +48,7 @@ def _num(value: float) -> str:
 
 def _svg(body: Sequence[str], title: str, height: int = _H) -> str:
     return (
-        f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {height}" '
+        f'<svg class="plot" viewBox="0 0 {_W} {height}" '
         f'role="img" aria-label="{escape(title)}" font-family="inherit" font-size="11">'
         f"<title>{escape(title)}</title>" + "".join(body) + "</svg>"
     )
