@@ -123,10 +123,15 @@ class Series:
             d["x_unit"] = self.x_unit
         d["x"] = [round(v, 6) for v in self.x]
         d["y"] = [round(v, 6) for v in self.y]
-        for key in ("columns", "lower", "upper", "limit", "start", "end"):
+        if self.columns:
+            d["columns"] = self.columns
+        # A bound of 0 is a bound (0 lx, a window from 0 s): only None is left out.
+        for key in ("lower", "upper", "start", "end"):
             value = getattr(self, key)
-            if value not in (None, "", 0):
-                d[key] = round(value, 6) if isinstance(value, float) else value
+            if value is not None:
+                d[key] = round(value, 6)
+        if self.limit:
+            d["limit"] = self.limit
         return d
 
     @classmethod
