@@ -289,6 +289,14 @@ def _steps(s: Mapping[str, Any], label: Label) -> str:
     body.append(f'<polyline points="{points}" fill="none" stroke="{_LINE}" stroke-width="1.5"/>')
     for x, y in zip(xs, ys, strict=False):
         body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{_LINE}"/>')
-        body.append(_text(sx(x) + 6, sy(y) - 6, f"{_num(x)} → {_num(y)}"))
+        near_right = sx(x) > right - 70
+        body.append(
+            _text(
+                sx(x) - 6 if near_right else sx(x) + 6,
+                sy(y) + 14 if near_right else sy(y) - 6,
+                f"{_num(x)} → {_num(y)}",
+                anchor="end" if near_right else "start",
+            )
+        )
     title = f"{s['name']}: " + label("dimming curve", "调光曲线")
     return _svg(body, title)
