@@ -137,6 +137,11 @@ def test_chinese_only_and_english_only(fault_report: dict[str, Any]) -> None:
         assert label_en in en
         assert label_zh not in en
     assert "供配电" in zh  # area names
+    # the Chinese summary of a failure, from its measurements
+    assert re.search(
+        r"不满足：supply_voltage [^<]*（限值 198 V \.\. 235\.4 V", _block(zh, "SP-PWR-001")
+    )
+    assert 'class="gloss"' not in en
     assert CJK.search(en.replace("张工", "")) is None
     assert 'lang="zh-CN"' in zh
 

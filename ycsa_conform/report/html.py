@@ -167,6 +167,40 @@ def resolve_text(row: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
+def gloss_zh(row: Mapping[str, Any]) -> str:
+    """A Chinese sentence for a result, built from its verdict and measurements (the reason
+    itself is the check's English): what failed with its value and limit, or why nothing was
+    decided."""
+    verdict = row["verdict"]
+    measurements = row.get("measurements", [])
+    if row.get("untested"):
+        cause = (
+            "未允许操作设备（--allow-actuation）"
+            if "--allow-actuation" in row.get("reason", "")
+            else "条款要求的前提状态不成立"
+        )
+        return f"适用但未检验：{cause}。"
+    if verdict == "not_applicable":
+        return "不适用（原因见说明）。"
+    if verdict == "pending":
+        return "待补证据：尚未提交本条款所需的证据。"
+    if verdict == "error":
+        return "无法判定：设备未应答、应答无效或数值不可信（详见说明）。"
+    failing = [m for m in measurements if m.get("verdict") in ("fail", "marginal")]
+    if failing:
+        word = "不满足" if verdict == "fail" else "临界"
+        parts = [
+            f"{m['name']} 实测 {_short(m.get('value'))} {m.get('unit', '')}".rstrip()
+            + f"（限值 {m.get('limit') or '—'}）"
+            for m in failing[:3]
+        ]
+        more = f"等 {len(failing)} 项" if len(failing) > 3 else ""
+        return f"{word}：" + "；".join(parts) + more + "。"
+    if measurements:
+        return f"全部 {len(measurements)} 项测量满足限值。"
+    return "合格。" if verdict == "pass" else ""
+
+
 def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -243,6 +277,7 @@ def html_context(
             if svg:
                 row["plots"].append(Markup(svg))  # plots.py escapes every value it writes
         row["resolve"] = resolve_text(row)
+        row["gloss"] = gloss_zh(row) if lang != "en" else ""
     punch = sorted(
         (r for r in by_place if r["verdict"] in _PUNCH or r.get("untested")),
         key=lambda r: (
