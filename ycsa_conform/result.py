@@ -90,7 +90,10 @@ MAX_SERIES_POINTS = 400
 class Series:
     """The values a verdict was judged on, kept for the report's plots.
 
-    `kind` says how to draw them: `samples` (y over time x, against the limit band),
+    `kind` says how to draw them: `pole` (wind forces y at heights x: the first `columns`
+    are the shaft's segments, the rest attachments named in `labels`; `end` the height,
+    `lower`/`upper` base shear and moment, `limit` the utilisation), `samples` (y over time x,
+    against the limit band),
     `arrivals` (message times x within a window from `start` to `end`, the limit the largest
     gap allowed), `grid` (row-major `y` with `columns` values a row, x the column positions)
     and `steps` (commanded x against measured y). `lower`/`upper` are the limit band in
@@ -109,10 +112,11 @@ class Series:
     limit: str = ""
     start: float | None = None
     end: float | None = None
+    labels: tuple[str, ...] = ()  # a name per point where points are things (attachments)
 
     def __post_init__(self) -> None:
         # Bounded: a report is not a data logger; the first points are kept, in order.
-        for attr in ("x", "y"):
+        for attr in ("x", "y", "labels"):
             values = getattr(self, attr)
             if len(values) > MAX_SERIES_POINTS:
                 object.__setattr__(self, attr, tuple(values[:MAX_SERIES_POINTS]))
@@ -132,6 +136,8 @@ class Series:
                 d[key] = round(value, 6)
         if self.limit:
             d["limit"] = self.limit
+        if self.labels:
+            d["labels"] = list(self.labels)
         return d
 
     @classmethod
@@ -149,6 +155,7 @@ class Series:
             limit=data.get("limit", ""),
             start=data.get("start"),
             end=data.get("end"),
+            labels=tuple(data.get("labels", ())),
         )
 
 

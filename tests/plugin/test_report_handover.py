@@ -104,6 +104,9 @@ def test_heartbeat_timeline_grid_and_dimming_plots_are_drawn(html: str) -> None:
     assert "class limit Eav" in grid
     assert "20 lx" in grid
     assert "dimming curve" in _block(html, "SP-LUM-010")
+    pole = _block(html, "SP-LOAD-006")
+    assert "wind load on the pole" in pole
+    assert "base moment" in pole
 
 
 def test_is_one_file_with_no_script_and_no_fetch(html: str) -> None:

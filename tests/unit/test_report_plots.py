@@ -79,6 +79,22 @@ def test_dimming_steps_show_the_band_of_the_commanded_step() -> None:
     assert "50 → 50.2" in text
 
 
+def test_the_pole_diagram_draws_each_attachment_and_the_base_actions() -> None:
+    pole = Series(kind="pole", name="wind load", unit="kN", x_unit="m",
+                  x=(1.0, 3.0, 5.0, 9.5, 4.0), y=(0.1, 0.1, 0.1, 0.24, 0.42), columns=3,
+                  labels=("", "", "", "luminaire", "LED screen"), start=0.0, end=10.0,
+                  lower=1.56, upper=9.5, limit="0.269")  # fmt: skip
+    svg = _svg(pole)
+    texts = " ".join(e.text or "" for e in svg.iter("text"))
+    assert "luminaire 0.24 kN @ 9.5 m" in texts
+    assert "LED screen 0.42 kN @ 4 m" in texts
+    assert "V = 1.56 kN" in texts
+    assert "M = 9.5 kN·m" in texts
+    assert "base stress utilisation 0.269" in texts
+    arrows = [e for e in svg.iter("line") if e.get("stroke") in ("#0969da", "#cf222e")]
+    assert len(arrows) == 5
+
+
 def test_text_in_a_plot_is_escaped() -> None:
     text = plot(Series(kind="samples", name="<b>&", y=(1.0, 2.0)).as_dict(), label)
     assert "<b>" not in text

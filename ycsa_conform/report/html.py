@@ -302,7 +302,12 @@ def html_context(
         "punch": punch,
         "by_target": _by_target(by_place),
         "coverage": _coverage(report, by_place, targets, order),
-        "areas": _breakdown(by_place, "area"),
+        "areas": sorted(
+            _breakdown(by_place, "area"),
+            key=lambda a: (
+                list(AREA_LABELS).index(a[0]) if a[0] in AREA_LABELS else len(AREA_LABELS)
+            ),
+        ),
         "subsystem_counts": _subsystem_counts(by_place),
         "target_counts": _breakdown(by_place, "target"),
         "evidence": [r for r in by_place if r.get("check") in ("evidence", "record")],

@@ -37,6 +37,8 @@ def plot(series: Mapping[str, Any], label: Label) -> str:
         return _arrivals(series, label)
     if kind == "grid" and series.get("y") and series.get("columns"):
         return _grid(series, label)
+    if kind == "pole" and series.get("y") and series.get("end"):
+        return _pole(series, label)
     if kind == "steps" and series.get("y"):
         return _steps(series, label)
     return ""
@@ -284,7 +286,15 @@ def _steps(s: Mapping[str, Any], label: Label) -> str:
             'stroke-dasharray="3 2"/>'
         )
         band = " .. ".join(_num(v) for v in (lower, upper) if v is not None)
-        body.append(_text(sx(xs[-1]) + 10, top_y + 10, f"{label('limit', '限值')} {band} {unit}"))
+        body.append(
+            _text(
+                sx(xs[-1]) - 12,
+                top_y + 10,
+                f"{label('limit', '限值')} {band} {unit}",
+                anchor="end",
+                fill=_FAIL,
+            )
+        )
     points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=False))
     body.append(f'<polyline points="{points}" fill="none" stroke="{_LINE}" stroke-width="1.5"/>')
     for x, y in zip(xs, ys, strict=False):
@@ -298,5 +308,76 @@ def _steps(s: Mapping[str, Any], label: Label) -> str:
                 anchor="end" if near_right else "start",
             )
         )
+    body.append(_text(_W - _PAD_R, _PAD_T - 8, s["name"], anchor="end", fill=_MUTED))
     title = f"{s['name']}: " + label("dimming curve", "调光曲线")
     return _svg(body, title)
+
+
+def _pole(s: Mapping[str, Any], label: Label) -> str:
+    """The pole in elevation: the shaft tapering to its top, each segment's wind force and
+    each attachment's as arrows in proportion, the base shear and moment, the utilisation."""
+    height = float(s["end"])
+    n = int(s.get("columns", 0))
+    zs, forces = [float(v) for v in s["x"]], [float(v) for v in s["y"]]
+    names = list(s.get("labels") or [""] * len(zs))
+    h_px, top = 250, 40
+    base_y = top + h_px
+    sy = _scale(0.0, height, base_y, top)
+    pole_x = 150.0
+    longest = max(forces) or 1.0
+    sx = _scale(0.0, longest, 0.0, 160.0)
+    body = [
+        _text(8, 14, label("wind load on the pole", "灯杆风荷载") + f" ({s.get('unit', 'kN')})"),
+        # the shaft, wider at the base
+        f'<polygon points="{pole_x - 7},{base_y} {pole_x + 7},{base_y} {pole_x + 3},{top} '
+        f'{pole_x - 3},{top}" fill="#d0d7de" stroke="{_MUTED}"/>',
+        f'<line x1="{pole_x - 40}" x2="{pole_x + 40}" y1="{base_y}" y2="{base_y}" '
+        f'stroke="#1f2328" stroke-width="3"/>',
+        _text(pole_x - 14, top - 6, f"{_num(height)} m", anchor="end", fill=_MUTED),
+    ]
+    last_label = -100.0  # attachment labels keep 13 px apart, top down
+    order = sorted(range(len(zs)), key=lambda k: -zs[k])
+    for k in order:
+        z, f = zs[k], forces[k]
+        y = sy(z)
+        attachment = k >= n
+        colour = _FAIL if attachment else _LINE
+        start = pole_x + (10 if attachment else 5)
+        end = start + max(4.0, sx(f))
+        body.append(
+            f'<line x1="{start:.1f}" x2="{end:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            f'stroke-width="{2.2 if attachment else 1.2}"/>'
+            f'<polygon points="{end:.1f},{y - 3:.1f} {end + 6:.1f},{y:.1f} {end:.1f},{y + 3:.1f}" '
+            f'fill="{colour}"/>'
+        )
+        if attachment:
+            body.append(
+                f'<rect x="{pole_x - 16}" y="{y - 6:.1f}" width="12" height="12" fill="{colour}" '
+                'fill-opacity="0.3"/>'
+            )
+            name = names[k] if k < len(names) else ""
+            text_y = max(y + 4, last_label + 13)
+            last_label = text_y
+            body.append(
+                _text(end + 10, text_y, f"{name} {_num(f)} kN @ {_num(z)} m".strip(), fill=colour)
+            )
+    shear, moment, utilisation = s.get("lower"), s.get("upper"), s.get("limit", "")
+    facts = []
+    if shear is not None:
+        facts.append(label("base shear", "底部剪力") + f" V = {_num(shear)} kN")
+    if moment is not None:
+        facts.append(label("base moment", "底部弯矩") + f" M = {_num(moment)} kN·m")
+    if utilisation:
+        facts.append(label("base stress utilisation", "杆底应力比") + f" {utilisation}")
+    for k, fact in enumerate(facts):
+        body.append(_text(_W - 8, 40 + 18 * k, fact, anchor="end"))
+    body.append(
+        _text(
+            _W - 8,
+            base_y,
+            label("blue: shaft segments · red: attachments", "蓝：杆身分段 · 红：挂载设备"),
+            anchor="end",
+            fill=_MUTED,
+        )
+    )
+    return _svg(body, label("wind load on the pole", "灯杆风荷载"), base_y + 16)
