@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ycsa_conform.report.plots import plot
+from ycsa_conform.report.plots import plot, svg_file
 from ycsa_conform.result import MAX_SERIES_POINTS, Result, Series, Verdict
 
 
@@ -93,6 +93,12 @@ def test_the_pole_diagram_draws_each_attachment_and_the_base_actions() -> None:
     assert "base stress utilisation 0.269" in texts
     arrows = [e for e in svg.iter("line") if e.get("stroke") in ("#0969da", "#cf222e")]
     assert len(arrows) == 5
+
+
+def test_a_standalone_svg_file_names_its_namespace() -> None:
+    series = Series(kind="samples", name="v", y=(1.0, 2.0)).as_dict()
+    assert 'xmlns="http://www.w3.org/2000/svg"' in svg_file(series, label)
+    assert "xmlns" not in plot(series, label)  # inline in report.html: no web address
 
 
 def test_text_in_a_plot_is_escaped() -> None:

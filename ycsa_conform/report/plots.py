@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["Label", "plot"]
+__all__ = ["Label", "plot", "svg_file"]
 
 # label(en, zh) -> the text in the report's language(s)
 Label = Callable[[str, str], str]
@@ -42,6 +42,15 @@ def plot(series: Mapping[str, Any], label: Label) -> str:
     if kind == "steps" and series.get("y"):
         return _steps(series, label)
     return ""
+
+
+def svg_file(series: Mapping[str, Any], label: Label) -> str:
+    """The same drawing as a standalone .svg file (inline SVG in HTML needs no namespace; a
+    file does)."""
+    drawing = plot(series, label)
+    if not drawing:
+        return ""
+    return drawing.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
 
 
 def _num(value: float) -> str:
