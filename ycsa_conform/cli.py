@@ -871,6 +871,27 @@ def _cmd_report_render(args: argparse.Namespace) -> int:
     print(f"{conclusion['en']} / {conclusion['zh']}")
     print(f"report: {rebuilt.paths.json}\n        {rebuilt.paths.html}")
     return 0 if conclusion["status"] in ("conforms", "pending") else 1
+def _cmd_report_pdf(args: argparse.Namespace) -> int:
+    from ycsa_conform.report.pdf import PdfUnavailable, render_pdf
+
+    folder = Path(args.folder)
+    source = folder / "report.json"
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"{source}: no report.json here; give a run's --report-dir", file=sys.stderr)
+        return 1
+    except json.JSONDecodeError as exc:
+        print(f"{source}:{exc.lineno}: not JSON ({exc.msg})", file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else folder / "report.pdf"
+    try:
+        render_pdf(report, out, lang=args.lang)
+    except PdfUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"report: {out}")
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -1005,6 +1026,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("folder", metavar="DIR", help="a run's folder or a --report-dir")
     render.set_defaults(func=_cmd_report_render)
+    pdf = report_sub.add_parser(
+        "pdf",
+        help="the report of a run as PDF (A4, page numbers, Chinese included); needs "
+        "ycsa-conform[pdf]",
+        description="Read DIR/report.json and write DIR/report.pdf: the same sections as "
+        "report.html (plots excepted), drawn with reportlab.",
+    )
+    pdf.add_argument("folder", metavar="DIR", help="a run's --report-dir")
+    pdf.add_argument("--out", metavar="FILE", help="where the PDF goes (default DIR/report.pdf)")
+    pdf.add_argument(
+        "--lang",
+        choices=("both", "zh", "en"),
+        default="both",
+        help="language: both (the default), zh or en",
+    )
+    pdf.set_defaults(func=_cmd_report_pdf)
 
     p = sub.add_parser(
         "lighting",

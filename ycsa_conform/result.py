@@ -15,6 +15,7 @@ __all__ = [
     "ResolvedParameter",
     "Result",
     "RunInfo",
+    "Series",
     "Source",
     "Verdict",
     "worst",
@@ -80,6 +81,84 @@ class Measurement:
         }
 
 
+# A series keeps at most this many points: enough for a 120-point illuminance grid or a
+# window of samples, small enough that a district's report (70,000 results) stays small.
+MAX_SERIES_POINTS = 400
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series:
+    """The values a verdict was judged on, kept for the report's plots.
+
+    `kind` says how to draw them: `pole` (wind forces y at heights x: the first `columns`
+    are the shaft's segments, the rest attachments named in `labels`; `end` the height,
+    `lower`/`upper` base shear and moment, `limit` the utilisation), `samples` (y over time x,
+    against the limit band),
+    `arrivals` (message times x within a window from `start` to `end`, the limit the largest
+    gap allowed), `grid` (row-major `y` with `columns` values a row, x the column positions)
+    and `steps` (commanded x against measured y). `lower`/`upper` are the limit band in
+    `unit`, None when open; `limit` is the limit as written.
+    """
+
+    kind: str
+    name: str
+    unit: str = ""
+    x_unit: str = ""
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+    columns: int = 0
+    lower: float | None = None
+    upper: float | None = None
+    limit: str = ""
+    start: float | None = None
+    end: float | None = None
+    labels: tuple[str, ...] = ()  # a name per point where points are things (attachments)
+
+    def __post_init__(self) -> None:
+        # Bounded: a report is not a data logger; the first points are kept, in order.
+        for attr in ("x", "y", "labels"):
+            values = getattr(self, attr)
+            if len(values) > MAX_SERIES_POINTS:
+                object.__setattr__(self, attr, tuple(values[:MAX_SERIES_POINTS]))
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "name": self.name, "unit": self.unit}
+        if self.x_unit:
+            d["x_unit"] = self.x_unit
+        d["x"] = [round(v, 6) for v in self.x]
+        d["y"] = [round(v, 6) for v in self.y]
+        if self.columns:
+            d["columns"] = self.columns
+        # A bound of 0 is a bound (0 lx, a window from 0 s): only None is left out.
+        for key in ("lower", "upper", "start", "end"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = round(value, 6)
+        if self.limit:
+            d["limit"] = self.limit
+        if self.labels:
+            d["labels"] = list(self.labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Series:
+        return cls(
+            kind=data["kind"],
+            name=data["name"],
+            unit=data.get("unit", ""),
+            x_unit=data.get("x_unit", ""),
+            x=tuple(float(v) for v in data.get("x", ())),
+            y=tuple(float(v) for v in data.get("y", ())),
+            columns=int(data.get("columns", 0)),
+            lower=data.get("lower"),
+            upper=data.get("upper"),
+            limit=data.get("limit", ""),
+            start=data.get("start"),
+            end=data.get("end"),
+            labels=tuple(data.get("labels", ())),
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
     """The decision on one requirement for one target."""
@@ -105,6 +184,8 @@ class Result:
     # allowed, or a state it assumes does not hold): a mandatory one keeps a run from
     # concluding "Conforms".
     untested: bool = False
+    # What the plots of report.html draw (samples, arrivals, a grid); empty for most checks.
+    series: tuple[Series, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -113,7 +194,7 @@ class Result:
             object.__setattr__(self, "source_profile", self.profile)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "requirement": self.requirement,
             "profile": self.profile,
             "target": self.target,
@@ -131,6 +212,9 @@ class Result:
             "nodeid": self.nodeid,
             "untested": self.untested,
         }
+        if self.series:  # left out when empty: most results have none
+            d["series"] = [s.as_dict() for s in self.series]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
@@ -163,6 +247,7 @@ class Result:
             duration=float(data.get("duration", 0.0)),
             nodeid=data.get("nodeid", ""),
             untested=bool(data.get("untested", False)),
+            series=tuple(Series.from_dict(s) for s in data.get("series", ())),
         )
 
 
@@ -318,3 +403,5 @@ class RunInfo:
     allow_actuation: bool = False
     resolved_parameters: tuple[ResolvedParameter, ...] = ()
     devices: tuple[DeviceInfo, ...] = ()
+    # Who ran the acceptance (--operator), for the report's cover and sign-off; "" if not given.
+    operator: str = ""

@@ -346,6 +346,7 @@ class AcceptanceRun:
             duration=time.perf_counter() - started,
             nodeid=nodeid,
             untested=outcome.untested and outcome.verdict is Verdict.NOT_APPLICABLE,
+            series=outcome.series,
         )
 
     def settled(self, case: Case) -> Outcome | None:

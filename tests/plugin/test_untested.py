@@ -147,8 +147,9 @@ def test_the_report_holds_every_parameter_with_the_layer_it_came_from(
     assert defaults
     assert all(p["origin"] == "" and p["targets"] == ["P001"] for p in defaults)
     html = (pytester.path / "ycsa-report" / "report.html").read_text(encoding="utf-8")
-    inputs = html.split('id="inputs"', 1)[1]
-    assert "<code>heartbeat_window</code></td><td>4 s</td><td>site</td>" in inputs
+    cover = html.split('id="cover"', 1)[1].split("</section>", 1)[0]
+    assert "<code>heartbeat_window</code></td><td>4 s</td><td>site file" in cover
+    assert f"{site}:" in cover  # where it was set
 
 
 def test_the_report_names_each_device_its_identity_and_its_map(

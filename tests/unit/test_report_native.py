@@ -239,7 +239,7 @@ def test_a_failing_template_gives_a_plain_page_with_the_incident(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A mock of a template bug, which we cannot cause otherwise.
-    def broken(report: dict[str, Any]) -> str:
+    def broken(report: dict[str, Any], **options: Any) -> str:
         raise jinja2.UndefinedError("'dict object' has no attribute 'nonsense'")
 
     monkeypatch.setattr(native, "render_html", broken)
@@ -430,35 +430,38 @@ class TestHtml:
 
     def test_states_the_conclusion_and_counts(self, html: str) -> None:
         assert "Does not conform: 1 failed, 1 undecided (error)" in html
-        assert "Fail · 不合格: 1" in html
-        assert "Pending · 待补证据: 1" in html
+        cover = html.split('id="cover"', 1)[1].split("</section>", 1)[0]
+        assert "<strong>4</strong>" in cover
+        assert 'Fail <span class="zh" lang="zh-CN">不合格</span></span> 1' in cover
+        assert 'Pending <span class="zh" lang="zh-CN">待补证据</span></span> 1' in cover
 
     def test_lists_failures_and_errors_before_pending(self, html: str) -> None:
-        attention = html.split("Needs attention", 1)[1].split("</ul>", 1)[0]
-        order = [attention.index(req) for req in ("SP-PWR-002", "SP-MNT-001", "SP-LGT-001")]
+        punch = html.split('id="punch"', 1)[1].split("</section>", 1)[0]
+        order = [punch.index(req) for req in ("SP-PWR-002", "SP-MNT-001", "SP-LGT-001")]
         assert order == sorted(order)
-        assert "SP-PWR-001" not in attention
+        assert "SP-PWR-001" not in punch
 
     def test_has_no_subsystem_headings_or_origins_without_them(self, html: str) -> None:
         assert 'class="subsystem"' not in html
-        assert "from " not in html.split('<section class="target"', 1)[1]
+        detail = html.split('id="detail"', 1)[1].split("</section>", 1)[0]
+        assert "来自" not in detail
 
     def test_has_a_table_per_target_and_breakdowns(self, html: str) -> None:
-        assert "检验对象</span> P001</h2>" in html
-        assert "检验对象</span> P002</h2>" in html
+        assert "检验对象</span> P001</h3>" in html
+        assert "检验对象</span> P002</h3>" in html
         assert "By area" in html
-        assert "<td>mounting</td>" in html
+        assert "<td>mounting</td>" in html  # an area without a label is shown as it is
 
     def test_shows_measurements_with_limit_and_source(self, html: str) -> None:
         assert "<strong>229.87</strong> V" in html
-        assert "limit 198 V .. 242 V" in html
+        assert "<td>198 V .. 242 V</td>" in html
         assert "meter · modbus-tcp" in html
 
     def test_shows_references_with_the_empty_association_slot(self, html: str) -> None:
         assert "GB/T 12325-2008" in html
         assert "§4.3" in html
         assert '<span class="tag" title="confidence">M</span>' in html
-        assert "association clause: —" in html
+        assert 'association clause <span class="zh" lang="zh-CN">协会条款</span>: —' in html
         assert "GB 50009-2012" in html  # clause unknown: shown as a dash, never invented
 
     def test_is_printable(self, html: str) -> None:

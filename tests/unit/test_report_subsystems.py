@@ -218,6 +218,7 @@ def test_report_html_heads_each_subsystem_and_names_the_defining_profile(
     html = render_html(report)
 
     assert html.count('<h3 class="subsystem">') == 2
-    assert 'Subsystem <span class="zh">子系统</span> video' in html
-    assert html.count("from pole 0.3.0") == 2  # the two inherited requirements
-    assert 'extends <span class="zh">继承</span> pole 0.3.0' in html
+    assert 'Subsystem <span class="zh" lang="zh-CN">子系统</span> video' in html
+    # the two inherited requirements
+    assert html.count("来自</span> pole 0.3.0") == 2
+    assert 'extends <span class="zh" lang="zh-CN">继承</span> pole 0.3.0' in html

@@ -49,7 +49,7 @@ from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
 from ycsa_conform.transport import Commands, Device
 from ycsa_conform.units import parse_unit, ureg
 
@@ -256,7 +256,61 @@ class ActuateCheck:
             verdict=verdict,
             reason=f"{undecided}set {commanded}, after {settle:g} s {texts}; restored {restored}",
             measurements=tuple(d.measurement for d in decided),
+            series=self._curve(prior, decided, limits),
         )
+
+    def _curve(
+        self,
+        prior: Mapping[str, Value],
+        decided: Sequence[Decided],
+        limits: Mapping[str, ResolvedLimit],
+    ) -> tuple[Series, ...]:
+        """A dimming step as points of its curve, for the report's plot: the commanded level
+        (before, after) against each observation in percent (the level read after, or a ratio
+        to before as 100 % → ratio)."""
+        if len(self.set) != 1:
+            return ()
+        point, value = self.set[0]
+        old = prior.get(point)
+        percent = ureg.percent
+        if not (
+            isinstance(value, pint.Quantity)
+            and isinstance(old, pint.Quantity)
+            and value.is_compatible_with(percent)
+            and old.is_compatible_with(percent)
+        ):
+            return ()
+        x0, x1 = float(old.to(percent).magnitude), float(value.to(percent).magnitude)
+        curves: list[Series] = []
+        judged = {
+            o.point: next((d for d in decided if d.measurement.name.startswith(o.point)), None)
+            for o in self.observe
+            if o.point != ROUND_TRIP
+        }
+        for point_observed, d in judged.items():
+            if d is None:
+                continue
+            m, limit = d.measurement, limits.get(point_observed)
+            if not isinstance(m.value, float | int) or isinstance(m.value, bool):
+                continue
+            scale = 100.0 if m.unit == "" else 1.0 if m.unit == "%" else None
+            if scale is None:
+                continue
+            ratio = scale == 100.0
+            curves.append(
+                Series(
+                    kind="steps",
+                    name=m.name,
+                    unit="%",
+                    x_unit="%",
+                    x=(x0, x1) if ratio else (x1,),
+                    y=(100.0, m.value * scale) if ratio else (float(m.value),),
+                    lower=_scaled(limit.lower if limit else None, scale),
+                    upper=_scaled(limit.upper if limit else None, scale),
+                    limit=m.limit,
+                )
+            )
+        return tuple(curves)
 
     def _observe(
         self, device: Device, before: Mapping[str, Any], limits: Mapping[str, ResolvedLimit]
@@ -455,3 +509,16 @@ def _observation(
         )
         return None
     return Observe(point=point, limit=limit, ratio_to_prior=ratio)
+
+
+def _scaled(bound: pint.Quantity[Any] | None, scale: float) -> float | None:
+    """A limit's bound in percent: a plain ratio times 100, a percentage as it is."""
+    if bound is None:
+        return None
+    if bound.is_compatible_with(ureg.percent):
+        return (
+            float(bound.to(ureg.percent).magnitude)
+            if scale == 1.0
+            else (float(bound.to(ureg.dimensionless).magnitude) * 100.0)
+        )
+    return None

@@ -14,7 +14,7 @@ from ycsa_conform.errors import Problem
 from ycsa_conform.evaluation import judge
 from ycsa_conform.evidence import EvidenceFile
 from ycsa_conform.limit import Limit, LimitError, ResolvedLimit, parse_limit
-from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
 from ycsa_conform.site import Target
 from ycsa_conform.source import Document, JsonPath
 from ycsa_conform.transport import Device
@@ -134,6 +134,8 @@ class Outcome:
     # because actuation is not allowed, or because a state it assumes does not hold now. A
     # mandatory requirement left so keeps a run from concluding "Conforms".
     untested: bool = False
+    # The values judged, for the report's plots (samples over a window, arrivals, a grid).
+    series: tuple[Series, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,6 +14,7 @@ only inform (`Value(decides=False)`, shown as read) next to the ones the limit d
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from ycsa_conform.design import DESIGN_KEYS
 from ycsa_conform.engineering import lighting, poe, pole, wind
 from ycsa_conform.engineering.lighting import GridMethod
 from ycsa_conform.limit import Limit
-from ycsa_conform.result import Source
+from ycsa_conform.result import Series, Source
 from ycsa_conform.site import Equipment
 from ycsa_conform.units import Quantity, format_quantity, parse_unit
 
@@ -540,7 +541,38 @@ class ComputeCheck:
                 value = value * parse_unit("")
             judged = limit if result.decides else None
             decided.append(decide_value(result.name, value, judged, result.source))
-        return combine(decided)
+        outcome = combine(decided)
+        if self.formula.name == "base_stress_utilisation" and outcome.measurements:
+            try:
+                diagram = _pole_series(_structure(ctx))
+            except Exception:  # a plot never changes a verdict: the result goes without it
+                return outcome
+            outcome = dataclasses.replace(outcome, series=(diagram,))
+        return outcome
+
+
+def _pole_series(s: analysis.Structure) -> Series:
+    """The wind forces on the shaft's segments and on each attachment, for the report's pole
+    diagram, with the base shear, base moment and the base stress utilisation."""
+    loads = s.loads
+    stress = s.check("base stress")
+    return Series(
+        kind="pole",
+        name="wind load",
+        unit="kN",
+        x_unit="m",
+        x=tuple(float(g.z.to("m").magnitude) for g in loads.segments)
+        + tuple(float(a.z.to("m").magnitude) for a in loads.attachments),
+        y=tuple(float(g.force.to("kN").magnitude) for g in loads.segments)
+        + tuple(float(a.force.to("kN").magnitude) for a in loads.attachments),
+        columns=len(loads.segments),
+        labels=("",) * len(loads.segments) + tuple(a.name for a in loads.attachments),
+        start=0.0,
+        end=float(s.shaft.height.to("m").magnitude),
+        lower=float(loads.base_shear.to("kN").magnitude),
+        upper=float(loads.base_moment.to("kN*m").magnitude),
+        limit=f"{stress.utilisation:.3g}" if stress.utilisation is not None else "",
+    )
 
 
 def _did_you_mean(name: str, known: Mapping[str, object]) -> str:

@@ -52,12 +52,13 @@ from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
-from ycsa_conform.result import Measurement, Verdict, worst
+from ycsa_conform.result import Measurement, Series, Verdict, worst
 from ycsa_conform.transport import Device, Reading, ReadsFresh
 from ycsa_conform.units import (
     Quantity,
     UnitError,
     format_quantity,
+    format_unit,
     parse_quantity,
     parse_unit,
     ureg,
@@ -313,6 +314,7 @@ class MeasureCheck:
     ) -> Outcome:
         measurements: list[Measurement] = []
         texts: list[tuple[Verdict, str]] = []
+        kept: list[Series] = []
         n = len(rounds)
         for point in self._judged():
             values = [self._value(point, r, limit) for r in rounds]
@@ -326,6 +328,22 @@ class MeasureCheck:
                 raise DeviceError(f"{self.device} {point} did not read as a number in every sample")
             unit = quantities[0].units
             numbers = [float(q.to(unit).magnitude) for q in quantities]
+            read = rounds[0][self.points[0] if point == RESULTANT else point].at
+            kept.append(
+                Series(
+                    kind="samples",
+                    name=name,
+                    unit=format_unit(unit),
+                    x_unit="s",
+                    x=tuple(
+                        r[self.points[0] if point == RESULTANT else point].at - read for r in rounds
+                    ),
+                    y=tuple(numbers),
+                    lower=_in_unit(limit.lower if limit else None, unit),
+                    upper=_in_unit(limit.upper if limit else None, unit),
+                    limit=limit.describe() if limit else "",
+                )
+            )
             summary = {"min": min(numbers), "max": max(numbers), "mean": statistics.fmean(numbers)}
             for key, number in summary.items():
                 shown = decide_value(
@@ -349,7 +367,18 @@ class MeasureCheck:
             verdict=overall,
             reason="; ".join(t for v, t in texts if v == overall),
             measurements=tuple(measurements),
+            series=tuple(kept),
         )
+
+
+def _in_unit(bound: pint.Quantity[Any] | None, unit: Any) -> float | None:
+    """A limit's bound as a number in the samples' unit, for the plot's band."""
+    if bound is None:
+        return None
+    try:
+        return float(bound.to(unit).magnitude)
+    except pint.DimensionalityError:
+        return None
 
 
 def _is_angle(limit: ResolvedLimit | None) -> bool:

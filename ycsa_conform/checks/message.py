@@ -74,7 +74,7 @@ import pint
 
 from ycsa_conform.errors import DeviceError, LostContact
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
-from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
 from ycsa_conform.transport import Observes
 from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 
@@ -497,8 +497,23 @@ class MessageCheck:
         return self._decide(run, ureg.Quantity(float(len(run.messages)), ureg.dimensionless))
 
     def _interval(self, run: _Observed) -> Outcome:
+        # The arrivals go to the report's timeline plot, none (a silent window) included.
+        allowed = run.limit.upper if run.limit is not None else None
+        arrivals = (
+            Series(
+                kind="arrivals",
+                name=run.topic,
+                unit="s",
+                x_unit="s",
+                x=tuple(m.at - run.obs.started for m in run.messages),
+                start=0.0,
+                end=run.obs.ended - run.obs.started,
+                upper=_seconds_of(allowed),
+                limit=run.limit.describe() if run.limit is not None else "",
+            ),
+        )
         if not run.messages:
-            return self._silent(run, "s")
+            return dataclasses.replace(self._silent(run, "s"), series=arrivals)
         times = [run.obs.started, *(m.at for m in run.messages), run.obs.ended]
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         if min(gaps) < 0:
@@ -509,7 +524,7 @@ class MessageCheck:
                 "stepped back during the window, or the times come from different clocks; "
                 "run it again",
             )
-        return self._decide(run, _seconds(max(gaps)))
+        return dataclasses.replace(self._decide(run, _seconds(max(gaps))), series=arrivals)
 
     def _absent(self, run: _Observed) -> Outcome:
         verdict = Verdict.FAIL if run.messages else Verdict.PASS
@@ -805,3 +820,10 @@ def _window_parameter(name: str, ctx: ParseContext) -> ParamRef | None:
         )
         return None
     return ParamRef(name)
+
+
+def _seconds_of(bound: pint.Quantity[Any] | None) -> float | None:
+    """A limit's bound in seconds, for the timeline plot; None when it is not a duration."""
+    if bound is None or not bound.is_compatible_with(ureg.second):
+        return None
+    return float(bound.to(ureg.second).magnitude)

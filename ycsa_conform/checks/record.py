@@ -54,7 +54,7 @@ from ycsa_conform.engineering.power import probability_value_95, voltage_unbalan
 from ycsa_conform.errors import InputError, Problem
 from ycsa_conform.instrument import InstrumentRecord, Row, read_record
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
-from ycsa_conform.result import Measurement, Source, Verdict, worst
+from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
 from ycsa_conform.units import format_quantity, format_unit, parse_unit, ureg
 
 from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
@@ -171,7 +171,21 @@ class GridRecordCheck:
             f"{stats.points} points): {figures}; {limits.source} class "
             f"{limits.road_class.value} {limits.grade.value} grade"
         )
-        return Outcome(verdict=verdict, reason=reason, measurements=measurements)
+        grid_series = Series(
+            kind="grid",
+            name=f"record {self.record}",
+            unit="lx",
+            x_unit="m",
+            x=grid.x,
+            y=tuple(v for row in grid.lux for v in row),
+            columns=len(grid.x),
+            lower=float(limits.average_illuminance.to("lx").magnitude),
+            limit=f"Eav >= {format_quantity(limits.average_illuminance)}, "
+            f"UE >= {limits.illuminance_uniformity:g}",
+        )
+        return Outcome(
+            verdict=verdict, reason=reason, measurements=measurements, series=(grid_series,)
+        )
 
     @staticmethod
     def _text(ctx: CheckContext, value: str | ParamRef) -> str:

@@ -88,6 +88,21 @@ def add_options(parser: pytest.Parser) -> None:
         "in that run's folder",
     )
     group.addoption(
+        "--report-lang",
+        dest="ycsa_report_lang",
+        default="both",
+        choices=("both", "zh", "en"),
+        help="language of report.html: both (English with Chinese beside it, the default), "
+        "zh or en",
+    )
+    group.addoption(
+        "--operator",
+        dest="ycsa_operator",
+        default="",
+        metavar="NAME",
+        help="who runs the acceptance: on report.html's cover and first sign-off line",
+    )
+    group.addoption(
         "--record",
         dest="ycsa_record",
         metavar="DIR",

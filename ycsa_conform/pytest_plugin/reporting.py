@@ -251,6 +251,7 @@ class Reporter:
                 traffic=traffic,
                 incidents=(*self.prior_incidents, *self.state.incidents),
                 scope=self.scope,
+                lang=self.config.getoption("ycsa_report_lang"),
             ),
             where=str(run_dir),
         )

@@ -254,6 +254,7 @@ def build_state(config: pytest.Config) -> State:
         allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
         resolved_parameters=tuple(run.resolved_parameters()),
         devices=tuple(run.devices()),
+        operator=config.getoption("ycsa_operator") or "",
     )
     report_dir = Path(config.getoption("ycsa_report_dir"))
     try:

@@ -71,7 +71,7 @@ def run_as_dict(run: RunInfo) -> dict[str, Any]:
         "bench_faults": list(run.bench_faults),
         "strict_acceptance": run.strict_acceptance,
         "allow_actuation": run.allow_actuation,
-    }
+    } | ({"operator": run.operator} if run.operator else {})
 
 
 def run_from_dict(data: dict[str, Any]) -> RunInfo:
@@ -102,6 +102,7 @@ def run_from_dict(data: dict[str, Any]) -> RunInfo:
             ResolvedParameter.from_dict(p) for p in data.get("resolved_parameters", ())
         ),
         devices=tuple(DeviceInfo.from_dict(d) for d in data.get("devices", ())),
+        operator=str(data.get("operator", "")),
     )
 
 

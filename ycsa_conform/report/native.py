@@ -17,10 +17,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from jsonschema import Draft202012Validator
 
 from ycsa_conform.errors import YcsaError
+from ycsa_conform.report.html import environment as html_environment
+from ycsa_conform.report.html import html_context
 from ycsa_conform.report.journal import run_as_dict
 from ycsa_conform.report.scope import Scope, coverage, scope_summary
 from ycsa_conform.result import Incident, Result, RunInfo, Verdict
@@ -302,6 +303,7 @@ _KEY_ORDER = (
     "tool",
     "profiles",
     "site",
+    "operator",
     "started",
     "finished",
     "conclusion",
@@ -455,6 +457,7 @@ def write_reports(
     traffic: Mapping[str, Any] | None = None,
     incidents: Sequence[Incident] = (),
     scope: Scope | None = None,
+    lang: str = "both",
 ) -> ReportPaths:
     """Write report.json and report.html into `report_dir`, each replaced atomically.
 
@@ -474,7 +477,7 @@ def write_reports(
         found.append(Incident.from_exception("report.json", exc))
         report = _unvalidated_report(run, results, finished, [*incidents, *found], scope)
     try:
-        html = render_html(report)
+        html = render_html(report, lang=lang, base=report_dir)
     except Exception as exc:  # the template failed: a plain page says what the report says
         found.append(Incident.from_exception("report.html", exc, where="templates/report.html.j2"))
         _add_incidents(report, run, results, found[-1:])
@@ -536,34 +539,20 @@ def _add_incidents(
     ).as_dict()
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """report.html from a report built by `build_report`: one file, no scripts, no downloads."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ycsa_conform.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def render_html(report: dict[str, Any], *, lang: str = "both", base: Path | None = None) -> str:
+    """report.html from a report built by `build_report`: one file, no scripts, no downloads.
+
+    `lang` is `both` (English with Chinese beside it), `zh` or `en`; `base` is the folder the
+    file goes to, so that links to the run's other files (a recording) are relative to it.
+    """
+    env = html_environment()
     env.filters["value"] = _format_value
-    # Copies with an anchor for the "Needs attention" links; `report` itself stays as written.
-    results = [{**r, "anchor": f"r{i}"} for i, r in enumerate(report["results"], start=1)]
     return env.get_template("report.html.j2").render(
         report=report,
         conclusion=_conclusion_of(report),
-        verdicts=[(v.value, *_VERDICT_LABELS[v]) for v in Verdict],
-        levels=_LEVEL_LABELS,
-        attention=sorted(
-            (r for r in results if r["verdict"] in _ATTENTION),
-            key=lambda r: _ATTENTION.index(r["verdict"]),
-        ),
-        untested=[r for r in results if r.get("untested")],
-        areas=_breakdown(results, "area"),
-        targets=_breakdown(results, "target"),
-        by_target=[(target, _by_subsystem(rows)) for target, rows in _group(results, "target")],
-        several_profiles=len({r["profile"] for r in results}) > 1,
         versions=_versions(report["profiles"]),
         parameters=_parameter_rows(report),
+        **html_context(report, lang=lang, base=base),
     )
 
 
