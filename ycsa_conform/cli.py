@@ -871,6 +871,8 @@ def _cmd_report_render(args: argparse.Namespace) -> int:
     print(f"{conclusion['en']} / {conclusion['zh']}")
     print(f"report: {rebuilt.paths.json}\n        {rebuilt.paths.html}")
     return 0 if conclusion["status"] in ("conforms", "pending") else 1
+
+
 def _cmd_report_pdf(args: argparse.Namespace) -> int:
     from ycsa_conform.report.pdf import PdfUnavailable, render_pdf
 
