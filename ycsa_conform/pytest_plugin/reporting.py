@@ -261,7 +261,12 @@ class Reporter:
             if self.run_dir is not None:
                 self.guarded(
                     "report writing",
-                    partial(publish, self.state.report_dir, self.run_dir),
+                    partial(
+                        publish,
+                        self.state.report_dir,
+                        self.run_dir,
+                        lang=self.config.getoption("ycsa_report_lang"),
+                    ),
                     where=str(self.state.report_dir),
                 )
         if self.journal is not None:

@@ -17,6 +17,7 @@ Folder names are UTC times; two runs begun in the same second get `-2`, `-3`, â€
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import uuid
@@ -116,8 +117,11 @@ def run_folder(path: Path) -> Path:
     return latest
 
 
-def publish(report_dir: Path, run: Path) -> None:
-    """Copy the report of `run` to the top of `report_dir` when `run` is its latest run."""
+def publish(report_dir: Path, run: Path, *, lang: str = "both") -> None:
+    """Copy the report of `run` to the top of `report_dir` when `run` is its latest run.
+
+    report.html is rendered again for its new place (in `lang`), so that its links to files
+    beside the report folder (the recording) stay right; a copy when that fails."""
     latest = latest_run(report_dir)
     if latest is None or latest.resolve() != run.resolve() or run.resolve() == report_dir.resolve():
         return
@@ -125,11 +129,25 @@ def publish(report_dir: Path, run: Path) -> None:
         if (run / name).is_file():
             tmp = report_dir / f".{name}.{uuid.uuid4().hex[:12]}.tmp"
             try:
-                shutil.copyfile(run / name, tmp)
+                html = _html_for(report_dir, run, lang) if name == "report.html" else None
+                if html is None:
+                    shutil.copyfile(run / name, tmp)
+                else:
+                    tmp.write_text(html, encoding="utf-8")
                 os.replace(tmp, report_dir / name)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+
+
+def _html_for(report_dir: Path, run: Path, lang: str) -> str | None:
+    from .native import render_html
+
+    try:
+        report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+        return render_html(report, lang=lang, base=report_dir)
+    except Exception:  # the run's own report.html is copied as it is
+        return None
 
 
 def _write_atomic(path: Path, text: str) -> None:
