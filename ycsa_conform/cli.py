@@ -801,16 +801,11 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         origin = "estimated, Rayleigh" if r["frequency_estimated"] else "design"
         # A polygon's sizes are across flats; its forces use the across-corners width b.
         polygon = shaft["sides"] is not None
-        tube = (
-            f"{shaft['sides']}-sided tube {q(shaft['base_diameter'], 'mm', 0)}→"
-            f"{q(shaft['top_diameter'], 'mm', 0)} across flats"
-            if polygon
-            else f"{shaft['shape']} tube Ø{q(shaft['base_diameter'], 'mm', 0)}→"
-            f"{q(shaft['top_diameter'], 'mm', 0)}"
-        )
+        kind = f"{shaft['sides']}-sided tube " if polygon else f"{shaft['shape']} tube Ø"
         print(
             f"{r['pole']}: {format_quantity(shaft['height'])} {shaft['steel_grade']} "
-            f"{tube}×{q(shaft['wall_thickness'], 'mm', 1)} mm, "
+            f"{kind}{q(shaft['base_diameter'], 'mm', 0)}→{q(shaft['top_diameter'], 'mm', 0)}"
+            f"×{q(shaft['wall_thickness'], 'mm', 1)} mm{' across flats' if polygon else ''}, "
             f"terrain {r['terrain']}, w0 {format_quantity(r['w0'])}, "
             f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin}), "
             f"βz at the top {r['top_wind_vibration_factor']:.3f}"

@@ -498,3 +498,36 @@ def test_the_deflection_table_is_recomputed() -> None:
         expected = [(moment, m), (second, i_cm4), (arm, H - zi), (term, contribution)]
         assert all(_matches(p, v) for p, v in expected), expected
     assert total == pytest.approx(hand["deflection mm"], rel=1e-12)
+
+
+def test_loads_prints_a_polygonal_pole_across_flats_with_the_wind_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ycsa_conform.cli import main
+    from ycsa_conform.resources import data_dir
+
+    # The fixture site beside links to what it names relative to itself.
+    fixtures = data_dir("fixtures")
+    (tmp_path / "sites").mkdir()
+    for entry in [*fixtures.iterdir(), *(fixtures / "sites").iterdir()]:
+        link = tmp_path / entry.relative_to(fixtures)
+        if entry.name != "sites" and not link.exists():
+            link.symlink_to(entry)
+    text = (fixtures / "sites" / "kunming-main-road.yaml").read_text(encoding="utf-8")
+    text = text.replace("../../benches/", f"{fixtures.parent / 'benches'}/")
+    text = text.replace("base_diameter: 219 mm", "base_diameter: 200 mm")
+    text = text.replace("top_diameter: 114 mm", "top_diameter: 100 mm")
+    text = text.replace(
+        "    design: &design\n",
+        "    design: &design\n      section_shape: polygonal\n      sides: 8\n",
+    )
+    site = tmp_path / "sites" / "octagonal.yaml"
+    site.write_text(text, encoding="utf-8")
+
+    assert main(["loads", str(site), "--pole", "P001"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("P001: 10 m Q355 8-sided tube 200→100×5.0 mm across flats, terrain C")
+    assert out[1].split()[:5] == ["segment", "(m)", "z", "(m)", "b"]
+    assert out[11].split()[2] == "113.7"  # top segment: b = 105 mm across flats / cos 22.5°
+    assert any(line.split()[:2] == ["base", "b/t"] and "pass" in line for line in out)

@@ -149,8 +149,8 @@ class PoleShaft:
             )
         if not 0 < top <= base:
             raise ValueError(
-                f"top diameter {_fmt(self.top_diameter)} must be above 0 and at most the base "
-                f"diameter {_fmt(self.base_diameter)}"
+                f"top {self._size_name} {_fmt(self.top_diameter)} must be above 0 and at most "
+                f"the base {self._size_name} {_fmt(self.base_diameter)}"
             )
         if not 0 < 2 * t < top:
             raise ValueError(
