@@ -95,6 +95,24 @@ def test_a_polygonal_pole_is_read_across_flats_with_its_sides(tmp_path: Path) ->
     assert result.loads.segments[0].width > result.loads.segments[0].diameter
 
 
+def test_the_profile_formulas_read_the_polygonal_checks(tmp_path: Path) -> None:
+    from ycsa_conform.checks.base import CheckContext
+    from ycsa_conform.checks.compute import FORMULAS
+
+    p001, _ = _fixture(tmp_path, add="      section_shape: polygonal\n      sides: 8\n")
+    ctx = CheckContext(target=p001, parameters={}, device=lambda role: None)
+    result = analysis.structure(p001)
+
+    (buckling,) = FORMULAS["local_buckling_utilisation"].compute(ctx, None)
+    (stress,) = FORMULAS["base_stress_utilisation"].compute(ctx, None)
+
+    assert buckling.name.startswith("base b/t ")
+    assert "flat b/t ≤ 45·εk" in buckling.name
+    assert buckling.value == result.check("base b/t").utilisation
+    assert stress.value == result.check("base stress").utilisation
+    assert "W at the corner fibre" in stress.name
+
+
 def test_a_polygonal_pole_without_sides_is_unusable(tmp_path: Path) -> None:
     p001, _ = _fixture(tmp_path, add="      section_shape: polygonal\n")
 
