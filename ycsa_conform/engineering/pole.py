@@ -160,14 +160,8 @@ class PoleShaft:
 
     @property
     def _size_name(self) -> str:
-        return "diameter" if self.shape is SectionShape.CIRCULAR else "size across flats"
-
-    @property
-    def description(self) -> str:
-        """'round tube' or '8-sided tube across flats', for reports."""
-        if SectionShape(self.shape) is SectionShape.CIRCULAR:
-            return "round tube"
-        return f"{self.sides}-sided tube across flats"
+        circular = SectionShape(self.shape) is SectionShape.CIRCULAR
+        return "diameter" if circular else "size across flats"
 
     def diameter_at(self, z: pint.Quantity[Any]) -> pint.Quantity[Any]:
         """Outside diameter (across flats for a polygon) at height z, linear taper."""
@@ -189,7 +183,7 @@ class PoleShaft:
 
 def local_buckling_check_name(shaft: PoleShaft) -> str:
     """'base D/t' for a round shaft, 'base b/t' (flat width) for a polygonal one."""
-    return "base D/t" if shaft.shape is SectionShape.CIRCULAR else "base b/t"
+    return "base D/t" if SectionShape(shaft.shape) is SectionShape.CIRCULAR else "base b/t"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
