@@ -227,6 +227,7 @@ def _structure(inputs: _Inputs) -> Structure:
     attachments = _attachments(target)
     terrain, w0 = str(design["terrain_category"]), _q(target, "basic_wind_pressure")
     altitude = _optional_q(target, "site_altitude")
+    sides = design.get("sides")  # the loader gives a number; the schema allows 8, 12, 16
     try:
         shaft = pole.PoleShaft(
             height=_q(target, "height"),
@@ -235,6 +236,7 @@ def _structure(inputs: _Inputs) -> Structure:
             wall_thickness=_q(target, "wall_thickness"),
             steel_grade=pole.SteelGrade(str(design["steel_grade"])),
             shape=wind.SectionShape(str(design.get("section_shape", "circular"))),
+            sides=int(sides) if isinstance(sides, float) else None,
         )
         loads = pole.analyse_pole(
             shaft,

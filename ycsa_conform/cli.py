@@ -770,6 +770,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
                 "base_shear": loads.base_shear,
                 "base_moment": loads.base_moment,
                 "base_axial": loads.base_axial,
+                "base_section": asdict(loads.base_section),
                 "base_stress": loads.base_stress,
                 "top_deflection": loads.top_deflection,
                 "critical_wind_speed": loads.critical_wind_speed,
@@ -798,19 +799,23 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     for r in results:
         shaft = r["shaft"]
         origin = "estimated, Rayleigh" if r["frequency_estimated"] else "design"
+        # A polygon's sizes are across flats; its forces use the across-corners width b.
+        polygon = shaft["sides"] is not None
+        kind = f"{shaft['sides']}-sided tube " if polygon else f"{shaft['shape']} tube Ø"
         print(
             f"{r['pole']}: {format_quantity(shaft['height'])} {shaft['steel_grade']} "
-            f"{shaft['shape']} tube Ø{q(shaft['base_diameter'], 'mm', 0)}→"
-            f"{q(shaft['top_diameter'], 'mm', 0)}×{q(shaft['wall_thickness'], 'mm', 1)} mm, "
+            f"{kind}{q(shaft['base_diameter'], 'mm', 0)}→{q(shaft['top_diameter'], 'mm', 0)}"
+            f"×{q(shaft['wall_thickness'], 'mm', 1)} mm{' across flats' if polygon else ''}, "
             f"terrain {r['terrain']}, w0 {format_quantity(r['w0'])}, "
             f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin}), "
             f"βz at the top {r['top_wind_vibration_factor']:.3f}"
         )
-        print("  segment (m)   z (m)  d (mm)   μz     μs     βz   wk (kN/m²)  F (kN)")
+        width = "b (mm)" if polygon else "d (mm)"
+        print(f"  segment (m)   z (m)  {width}   μz     μs     βz   wk (kN/m²)  F (kN)")
         for s in r["segments"]:
             print(
                 f"  {q(s['bottom'], 'm', 1):>5}–{q(s['top'], 'm', 1):<6} {q(s['z'], 'm', 2):>6}"
-                f" {q(s['diameter'], 'mm', 1):>7} {s['mu_z']:6.3f} {s['mu_s']:6.3f}"
+                f" {q(s['width'], 'mm', 1):>7} {s['mu_z']:6.3f} {s['mu_s']:6.3f}"
                 f" {s['beta_z']:6.3f} {q(s['pressure'], 'kN/m^2'):>11} {q(s['force'], 'kN'):>7}"
             )
         print("  attachment            z (m)  A (m²)   μs     βz   wk (kN/m²)  F (kN)  M (kN·m)")

@@ -71,10 +71,14 @@ DESIGN_KEYS = _keys(
         "allows",
     ),
     DesignKey(
-        name="base_diameter", unit="mm", description="outside diameter of the shaft at the base"
+        name="base_diameter",
+        unit="mm",
+        description="outside diameter of the shaft at the base; across flats for a polygonal shaft",
     ),
     DesignKey(
-        name="top_diameter", unit="mm", description="outside diameter of the shaft at the top"
+        name="top_diameter",
+        unit="mm",
+        description="outside diameter of the shaft at the top; across flats for a polygonal shaft",
     ),
     DesignKey(name="wall_thickness", unit="mm", description="wall thickness of the shaft tube"),
     DesignKey(
@@ -86,8 +90,15 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="section_shape",
         unit="text",
-        description="cross-section of the shaft (circular if not given)",
+        description="cross-section of the shaft (circular if not given); polygonal needs sides, "
+        "and its diameters are then measured across flats",
         values=("circular", "polygonal"),
+    ),
+    DesignKey(
+        name="sides",
+        unit="",
+        description="number of sides of a polygonal shaft: 8, 12 or 16 (regular polygon, "
+        "diameters across flats)",
     ),
     DesignKey(
         name="first_frequency",

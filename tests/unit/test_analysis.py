@@ -59,7 +59,7 @@ def test_missing_structure_keys_are_named_together_with_examples(tmp_path: Path)
     message = str(caught.value)
     assert message.startswith(
         "target P001 declares no design.base_diameter (outside diameter of the shaft at the "
-        "base), design.steel_grade (steel of the shaft"
+        "base; across flats for a polygonal shaft), design.steel_grade (steel of the shaft"
     )
     assert "add 'base_diameter: 219 mm', 'steel_grade: Q355' to its design block at " in message
     assert "kunming-main-road.yaml:" in message
@@ -76,6 +76,62 @@ def test_contradicting_design_values_are_unusable_not_a_crash(tmp_path: Path) ->
         match=r"top diameter 300 mm must be above 0 and at most the base diameter 219 mm",
     ):
         analysis.structure(p001)
+
+
+def test_a_polygonal_pole_is_read_across_flats_with_its_sides(tmp_path: Path) -> None:
+    p001, _ = _fixture(
+        tmp_path,
+        add="      section_shape: polygonal\n      sides: 12\n      first_frequency: 1.85 Hz\n",
+    )
+
+    result = analysis.structure(p001)
+
+    assert result.shaft.sides == 12
+    base = result.loads.base_section
+    # Ø219 read across flats of a dodecagon: A = 12·tan15°·(109.5² − 104.5²) mm².
+    tan15 = 2 - 3**0.5
+    assert base.area.to("mm^2").magnitude == pytest.approx(12 * tan15 * (109.5**2 - 104.5**2))
+    assert result.check("base b/t").verdict.value == "pass"
+    assert result.loads.segments[0].width > result.loads.segments[0].diameter
+
+
+def test_the_profile_formulas_read_the_polygonal_checks(tmp_path: Path) -> None:
+    from ycsa_conform.checks.base import CheckContext
+    from ycsa_conform.checks.compute import FORMULAS
+
+    p001, _ = _fixture(tmp_path, add="      section_shape: polygonal\n      sides: 8\n")
+    ctx = CheckContext(target=p001, parameters={}, device=lambda role: None)
+    result = analysis.structure(p001)
+
+    (buckling,) = FORMULAS["local_buckling_utilisation"].compute(ctx, None)
+    (stress,) = FORMULAS["base_stress_utilisation"].compute(ctx, None)
+
+    assert buckling.name.startswith("base b/t ")
+    assert "flat b/t ≤ 45·εk" in buckling.name
+    assert buckling.value == result.check("base b/t").utilisation
+    assert stress.value == result.check("base stress").utilisation
+    assert "W at the corner fibre" in stress.name
+
+
+def test_a_polygonal_pole_without_sides_is_unusable(tmp_path: Path) -> None:
+    p001, _ = _fixture(tmp_path, add="      section_shape: polygonal\n")
+
+    with pytest.raises(
+        analysis.UnusableDesignData,
+        match=r"target P001: a polygonal shaft with no number of sides: give design.sides 8, 12 "
+        r"or 16 .* measured across flats; correct the design block at .*kunming-main-road.yaml",
+    ):
+        analysis.structure(p001)
+
+
+def test_sides_other_than_8_12_16_are_refused_by_the_schema(tmp_path: Path) -> None:
+    text = SITE.read_text(encoding="utf-8").replace(
+        "    design: &design\n",
+        "    design: &design\n      section_shape: polygonal\n      sides: 6\n",
+    )
+
+    with pytest.raises(InputError, match=r"design.sides: 6 is not allowed.*use one of: 8, 12, 16"):
+        load_site(SITE, text=text)
 
 
 def test_the_equipment_budget_needs_no_shaft_data(tmp_path: Path) -> None:

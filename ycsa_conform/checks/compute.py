@@ -237,7 +237,9 @@ def _base_stress(ctx: CheckContext, _: str | None) -> list[Value]:
 
 
 def _local_buckling(ctx: CheckContext, _: str | None) -> list[Value]:
-    return _check_ratio(ctx, "base D/t", "base D/t")
+    # 'base D/t' for a round shaft, 'base b/t' (flat width) for a polygonal one.
+    name = pole.local_buckling_check_name(_structure(ctx).shaft)
+    return _check_ratio(ctx, name, name)
 
 
 def _top_deflection(ctx: CheckContext, _: str | None) -> list[Value]:
@@ -429,7 +431,8 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
             _formula(
                 "local_buckling_utilisation",
                 "",
-                "base D/t ÷ 100·εk² (GB 50017-2017 Table 3.5.1)",
+                "base D/t ÷ 100·εk² of a round shaft, or flat b/t ÷ 45·εk of a polygonal one "
+                "(GB 50017-2017 Table 3.5.1)",
                 _local_buckling,
             ),
             _formula(

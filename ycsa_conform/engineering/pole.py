@@ -1,9 +1,12 @@
 """Wind on a whole pole: segment and attachment forces, base actions, deflection, checks.
 
-The shaft is a tapered steel tube fixed at the base. It is split into `segments` equal lengths;
-each carries w_k = βz·μs·μz·w0 (GB 50009-2012 eq. 8.1.1-1) on its projected area d·Δz at its
-mid-height. Attachments load the pole with the same βz (they are loads on the main structure);
-the equipment *budget* keeps eq. 8.1.1-2 with βgz, as the profile's compute check does.
+The shaft is a tapered steel tube, round or a regular 8-, 12- or 16-sided polygon given across
+flats (`section.py`), fixed at the base. It is split into `segments` equal lengths; each
+carries w_k = βz·μs·μz·w0 (GB 50009-2012 eq. 8.1.1-1) on its projected area b·Δz at its
+mid-height, b the diameter or, for a polygon, the across-corners width. Attachments load the
+pole with the same βz (they are loads on the main structure); the equipment *budget* keeps
+eq. 8.1.1-2 with βgz, as the profile's compute check does. Area, I and W come from the section
+at each height, so dead load, deflection, frequency and stress all see the polygon.
 
 Deflections use the unit-load method with the midpoint rule over the same segments,
 y(z) = Σ M_i·max(z − z_i, 0)·Δz/(E·I_i), so an engineer can follow them in a table (I: the
@@ -12,7 +15,8 @@ the design gives no first frequency, Rayleigh's method estimates it from the def
 the pole's own weight applied sideways, f1 = (1/2π)·√(g·Σm·y / Σm·y²) (I: textbook structural
 dynamics, e.g. Clough & Penzien, *Dynamics of Structures*, ch. 8).
 
-docs/engineering/wind.md works the Kunming fixture pole through by hand.
+docs/engineering/wind.md works the Kunming fixture pole through by hand, and
+docs/engineering/polygonal.md an octagonal pole.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import pint
 
 from ycsa_conform.units import Quantity, format_quantity
 
-from . import wind
+from . import section, wind
+from .section import POLYGON_SIDES, Section
 from .wind import MIN_BASIC_WIND_PRESSURE, SectionShape
 
 __all__ = [
     "DEFLECTION_LIMIT_RATIO",
+    "FLAT_WIDTH_LIMIT_FACTOR",
     "GAMMA_G",
     "GAMMA_Q",
     "STEEL_DENSITY",
@@ -48,6 +54,7 @@ __all__ = [
     "Verdict",
     "analyse_pole",
     "equipment_budget",
+    "local_buckling_check_name",
 ]
 
 GRAVITY = 9.80665  # m/s², standard gravity
@@ -97,6 +104,13 @@ STEEL_GRADES = MappingProxyType(
 )
 # Tube local buckling: D/t ≤ 100·εk², εk = √(235/f_y) (GB 50017 Table 3.5.1, S4 class; U).
 _LOCAL_BUCKLING_FACTOR = 100
+# Flat faces of a polygonal tube: b/t ≤ 45·εk. standards.md has no row for it; 45·εk is the S4
+# limit of a box section's wall between webs (b0/t) for compression-bending members in
+# GB 50017-2017 Table 3.5.1, from memory (U) — the same table and class as the tube rule above,
+# S4 because the stress check uses the elastic W. A face of a polygon is restrained by its
+# neighbours at an obtuse angle, less stiffly than a box flange by its webs, and ASCE 48 is
+# remembered (U) as stricter for 12 and 16 sides; so this is a keyword: verify before relying.
+FLAT_WIDTH_LIMIT_FACTOR = 45.0
 
 
 class Verdict(StrEnum):
@@ -113,30 +127,63 @@ class PoleShaft:
     wall_thickness: pint.Quantity[Any]
     steel_grade: SteelGrade
     shape: SectionShape = SectionShape.CIRCULAR
+    sides: int | None = None  # 8, 12 or 16 when polygonal; diameters are then across flats
 
     def __post_init__(self) -> None:
         h, t = self.height.to("m").magnitude, self.wall_thickness.to("mm").magnitude
         base, top = self.base_diameter.to("mm").magnitude, self.top_diameter.to("mm").magnitude
         if h <= 0:
             raise ValueError(f"pole height {_fmt(self.height)} must be above 0")
+        if SectionShape(self.shape) is SectionShape.POLYGONAL:
+            if self.sides not in POLYGON_SIDES:
+                given = "no number of sides" if self.sides is None else f"sides {self.sides}"
+                raise ValueError(
+                    f"a polygonal shaft with {given}: give design.sides 8, 12 or 16 (the shape "
+                    "coefficient and flat-width rule are stated for those), with base_diameter "
+                    "and top_diameter measured across flats"
+                )
+        elif self.sides is not None:
+            raise ValueError(
+                f"sides {self.sides} given for a circular shaft: set section_shape: polygonal "
+                "or remove sides"
+            )
         if not 0 < top <= base:
             raise ValueError(
-                f"top diameter {_fmt(self.top_diameter)} must be above 0 and at most the base "
-                f"diameter {_fmt(self.base_diameter)}"
+                f"top {self._size_name} {_fmt(self.top_diameter)} must be above 0 and at most "
+                f"the base {self._size_name} {_fmt(self.base_diameter)}"
             )
         if not 0 < 2 * t < top:
             raise ValueError(
                 f"wall thickness {_fmt(self.wall_thickness)} must be above 0 and below half "
-                f"the top diameter {_fmt(self.top_diameter)}"
+                f"the top {self._size_name} {_fmt(self.top_diameter)}"
             )
 
+    @property
+    def _size_name(self) -> str:
+        circular = SectionShape(self.shape) is SectionShape.CIRCULAR
+        return "diameter" if circular else "size across flats"
+
     def diameter_at(self, z: pint.Quantity[Any]) -> pint.Quantity[Any]:
-        """Outside diameter at height z, linear taper."""
+        """Outside diameter (across flats for a polygon) at height z, linear taper."""
         ratio = float((z / self.height).to("").magnitude)
         d: pint.Quantity[Any] = (
             self.base_diameter + (self.top_diameter - self.base_diameter) * ratio
         ).to("mm")
         return d
+
+    def section_at(self, z: pint.Quantity[Any]) -> Section:
+        """The cross-section at height z: area, I, W at the extreme fibre, wind width."""
+        return section.tube(
+            self.shape,
+            size=self.diameter_at(z),
+            wall_thickness=self.wall_thickness,
+            sides=self.sides,
+        )
+
+
+def local_buckling_check_name(shaft: PoleShaft) -> str:
+    """'base D/t' for a round shaft, 'base b/t' (flat width) for a polygonal one."""
+    return "base D/t" if SectionShape(shaft.shape) is SectionShape.CIRCULAR else "base b/t"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,7 +200,8 @@ class SegmentLoad:
     bottom: pint.Quantity[Any]
     top: pint.Quantity[Any]
     z: pint.Quantity[Any]  # mid-height, where the force acts
-    diameter: pint.Quantity[Any]  # at mid-height
+    diameter: pint.Quantity[Any]  # at mid-height; across flats for a polygon
+    width: pint.Quantity[Any]  # wind width b: the diameter, or across corners for a polygon
     mu_z: float
     mu_s: float
     beta_z: float
@@ -197,6 +245,7 @@ class PoleLoads:
     base_shear: pint.Quantity[Any]
     base_moment: pint.Quantity[Any]
     base_axial: pint.Quantity[Any]  # characteristic dead weight of pole and equipment
+    base_section: Section  # A and W of the stress check
     base_stress: pint.Quantity[Any]  # γG·N/A + γQ·M/W
     top_deflection: pint.Quantity[Any]
     critical_wind_speed: pint.Quantity[Any]
@@ -207,14 +256,6 @@ class PoleLoads:
     @property
     def passed(self) -> bool:
         return all(c.verdict is not Verdict.FAIL for c in self.checks)
-
-
-def _tube(d: float, t: float) -> tuple[float, float, float]:
-    """Area, second moment and section modulus of a tube, SI (m², m⁴, m³)."""
-    inner = d - 2 * t
-    area = math.pi / 4 * (d * d - inner * inner)
-    second = math.pi / 64 * (d**4 - inner**4)
-    return area, second, second / (d / 2)
 
 
 def _deflections(
@@ -247,6 +288,7 @@ def analyse_pole(
     surface: wind.Surface = wind.Surface.SMOOTH,
     polygonal_shape_coefficient: float = wind.POLYGONAL_SHAPE_COEFFICIENT,
     deflection_limit_ratio: float = DEFLECTION_LIMIT_RATIO,
+    flat_width_limit_factor: float = FLAT_WIDTH_LIMIT_FACTOR,
 ) -> PoleLoads:
     """Wind loads, base actions, top deflection and the strength, deflection and vortex checks."""
     # Sea-level air, 1.25 kg/m³ (E.2.4-3 at altitude 0); pass `wind.air_density(altitude)`.
@@ -254,7 +296,6 @@ def analyse_pole(
     if segments < 1:
         raise ValueError(f"segments={segments} must be at least 1")
     strength = STEEL_GRADES[SteelGrade(shaft.steel_grade)]
-    t = float(shaft.wall_thickness.to("m").magnitude)
     if shaft.wall_thickness > strength.max_thickness:
         raise ValueError(
             f"wall thickness {_fmt(shaft.wall_thickness)} is above "
@@ -274,10 +315,11 @@ def analyse_pole(
     rho_s = float(STEEL_DENSITY.to("kg/m^3").magnitude)
 
     stations = [(i + 0.5) * dz for i in range(segments)]
-    diameters = [float(shaft.diameter_at(Quantity(z, "m")).to("m").magnitude) for z in stations]
-    sections = [_tube(d, t) for d in diameters]
-    stiffness = [e * s[1] for s in sections]
-    masses = [rho_s * s[0] * dz for s in sections]
+    sections = [shaft.section_at(Quantity(z, "m")) for z in stations]
+    diameters = [float(s.size.to("m").magnitude) for s in sections]
+    widths = [float(s.wind_width.to("m").magnitude) for s in sections]
+    stiffness = [e * float(s.second_moment.to("m^4").magnitude) for s in sections]
+    masses = [rho_s * float(s.area.to("m^2").magnitude) * dz for s in sections]
 
     estimated = first_frequency is None
     if first_frequency is None:
@@ -300,7 +342,7 @@ def analyse_pole(
 
     mean_d = Quantity((shaft.base_diameter + shaft.top_diameter).to("m").magnitude / 2, "m")
     segment_loads = []
-    for i, (z, d) in enumerate(zip(stations, diameters, strict=True)):
+    for i, (z, d, b_w) in enumerate(zip(stations, diameters, widths, strict=True)):
         mu_z = wind.height_coefficient(Quantity(z, "m"), terrain)
         # H/d of the whole shaft with its mean diameter; μz·w0·d² with the local diameter.
         mu_s = wind.shaft_shape_coefficient(
@@ -320,12 +362,13 @@ def analyse_pole(
                 top=Quantity((i + 1) * dz, "m"),
                 z=Quantity(z, "m"),
                 diameter=Quantity(d * 1000, "mm"),
+                width=Quantity(b_w * 1000, "mm"),
                 mu_z=mu_z,
                 mu_s=mu_s,
                 beta_z=b,
                 pressure=w_k,
-                force=(w_k * Quantity(d * dz, "m^2")).to("kN"),
-                second_moment=Quantity(sections[i][1], "m^4").to("cm^4"),
+                force=(w_k * Quantity(b_w * dz, "m^2")).to("kN"),
+                second_moment=sections[i].second_moment.to("cm^4"),
                 mass=Quantity(masses[i], "kg"),
             )
         )
@@ -362,10 +405,8 @@ def analyse_pole(
         (sum(masses) + sum(float(a.mass.to("kg").magnitude) for a in attachments)) * GRAVITY, "N"
     ).to("kN")
 
-    area0, _, modulus0 = _tube(float(shaft.base_diameter.to("m").magnitude), t)
-    stress = (
-        GAMMA_G * axial / Quantity(area0, "m^2") + GAMMA_Q * moment / Quantity(modulus0, "m^3")
-    ).to("N/mm^2")
+    base = shaft.section_at(Quantity(0, "m"))
+    stress = (GAMMA_G * axial / base.area + GAMMA_Q * moment / base.modulus).to("N/mm^2")
 
     checks = [
         Check(
@@ -374,7 +415,8 @@ def analyse_pole(
             limit=strength.design_strength,
             utilisation=float((stress / strength.design_strength).to("").magnitude),
             verdict=Verdict.PASS if stress <= strength.design_strength else Verdict.FAIL,
-            basis=f"γG·N/A + γQ·M/W ≤ f of {shaft.steel_grade}, GB 50017-2017 (M)",
+            basis=f"γG·N/A + γQ·M/W ≤ f of {shaft.steel_grade}, GB 50017-2017 (M)"
+            + ("" if base.sides is None else "; W at the corner fibre"),
         )
     ]
     deflection_limit = (shaft.height * deflection_limit_ratio).to("mm")
@@ -388,22 +430,32 @@ def analyse_pole(
             basis=f"characteristic wind, H/{1 / deflection_limit_ratio:.0f} (U, SP-LOAD-008)",
         )
     )
-    slenderness = float((shaft.base_diameter / shaft.wall_thickness).to("").magnitude)
-    slenderness_limit = _LOCAL_BUCKLING_FACTOR * float(
-        (Quantity(235, "N/mm^2") / strength.yield_strength).to("").magnitude
-    )
+    eps_k2 = float((Quantity(235, "N/mm^2") / strength.yield_strength).to("").magnitude)
+    if base.flat_width is None:
+        slenderness = float((shaft.base_diameter / shaft.wall_thickness).to("").magnitude)
+        slenderness_limit = _LOCAL_BUCKLING_FACTOR * eps_k2
+        rule = "D/t ≤ 100·εk², GB 50017 Table 3.5.1 (U)"
+    else:
+        slenderness = float((base.flat_width / shaft.wall_thickness).to("").magnitude)
+        slenderness_limit = flat_width_limit_factor * math.sqrt(eps_k2)
+        rule = (
+            f"flat b/t ≤ {flat_width_limit_factor:g}·εk, b = F·tan(180°/{base.sides}) between "
+            "the outer corners; GB 50017-2017 Table 3.5.1 box wall b0/t, S4 (U, not in "
+            "standards.md)"
+        )
     checks.append(
         Check(
-            name="base D/t",
+            name=local_buckling_check_name(shaft),
             value=Quantity(slenderness, ""),
             limit=Quantity(slenderness_limit, ""),
             utilisation=slenderness / slenderness_limit,
             verdict=Verdict.PASS if slenderness <= slenderness_limit else Verdict.FAIL,
-            basis="D/t ≤ 100·εk², GB 50017 Table 3.5.1 (U)",
+            basis=rule,
         )
     )
 
-    vortex_d = shaft.diameter_at(shaft.height * _DIAMETER_HEIGHT_FOR_VORTEX).to("m")
+    # The vortex figures use the wind width; 8.5.3 covers round sections only (below).
+    vortex_d = shaft.section_at(shaft.height * _DIAMETER_HEIGHT_FOR_VORTEX).wind_width.to("m")
     v_cr = wind.critical_wind_speed(vortex_d, (1 / f1).to("s"))
     v_h = wind.top_wind_speed(wind.height_coefficient(shaft.height, terrain), w, density)
     reynolds = wind.reynolds_number(v_cr, vortex_d)
@@ -440,6 +492,7 @@ def analyse_pole(
         base_shear=shear,
         base_moment=moment,
         base_axial=axial,
+        base_section=base,
         base_stress=stress,
         top_deflection=deflection,
         critical_wind_speed=v_cr,

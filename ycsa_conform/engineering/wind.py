@@ -170,7 +170,7 @@ def basic_wind_pressure(
 
 class SectionShape(StrEnum):
     CIRCULAR = "circular"
-    POLYGONAL = "polygonal"
+    POLYGONAL = "polygonal"  # regular, 8, 12 or 16 sides, sized across flats (section.py)
 
 
 class Surface(StrEnum):
@@ -192,8 +192,13 @@ _CIRCULAR_LOW = (0.7, 0.8, 1.2)  # μz·w0·d² ≤ 0.002, any surface (M)
 _CIRCULAR_X_LOW, _CIRCULAR_X_HIGH = 0.002, 0.015  # interpolate between these (M)
 
 # Polygonal sections are not covered by GB 50009; EN 1991-1-4 Table 7.11 gives c_f ≈ 1.3–1.45
-# for an octagon (U, standards.md §1.1). We default to the upper end; pass the value the pole
-# maker's wind-tunnel or EN 1991-1-4 calculation gives when there is one.
+# for an octagon (U, standards.md §1.1). standards.md has no 12- or 16-sided value; a
+# transcription of Table 7.11 read for issue 15 (S) gives dodecagon 1.30/1.10 (0.90 smooth and
+# rounded) and 16–18 sides 0.70 or "as a circular cylinder", none above the octagon's 1.45. So
+# 1.45 is the default for 8, 12 and 16 sides, applied to the across-corners width b, the
+# table's "diameter of circumscribed circumference" (S; section.py); the end-effect factor ψλ
+# (≤ 1) is not applied. Pass the Table 7.11 value for the pole's n, Re and corner radius, or
+# the maker's wind-tunnel value, when there is one.
 POLYGONAL_SHAPE_COEFFICIENT = 1.45
 
 
