@@ -173,3 +173,26 @@ def test_resume_without_a_run_says_so(tmp_path: Path) -> None:
 
     assert lonely.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--resume: ycsa-report holds no run to resume" in output
+
+
+def test_an_interrupted_run_writes_a_partial_report_that_says_so(tmp_path: Path) -> None:
+    reports = tmp_path / "ycsa-report"
+    interrupted = pytest_run(tmp_path, "--profile", "smart-pole", "--concurrency", "2")
+    while interrupted.poll() is None:  # Ctrl-C once some results are journalled
+        run = latest_run(reports)
+        if run is not None and results_in(run) >= KILL_AFTER:
+            break
+        time.sleep(0.02)
+    interrupted.send_signal(signal.SIGINT)
+    output = interrupted.communicate()[0].decode()
+
+    assert interrupted.returncode == pytest.ExitCode.INTERRUPTED, output
+    run = latest_run(reports)
+    assert run is not None
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    decided = report["scope"]["decided"]
+    assert KILL_AFTER <= decided < 70
+    assert report["scope"]["why"] == ["not run: interrupted (Ctrl-C)"]
+    assert report["conclusion"]["status"] == "partial"
+    assert f"Partial: {decided} of 70 requirements run; no conclusion on the whole" in output
+    assert journal_lines(run)[-1]["stopped"] == "not run: interrupted (Ctrl-C)"

@@ -15,6 +15,7 @@ from ycsa_conform.errors import InputError
 from ycsa_conform.report.folder import latest_run, new_run, point_latest, publish, run_folder
 from ycsa_conform.report.journal import Journal, load_journal
 from ycsa_conform.report.native import build_report, conclude, write_reports
+from ycsa_conform.report.rebuild import rebuild_report
 from ycsa_conform.report.scope import (
     CUT_SHORT,
     UNDECIDED,
@@ -284,3 +285,25 @@ def test_only_the_latest_runs_report_is_copied_to_the_top(tmp_path: Path) -> Non
     publish(tmp_path, new)
     assert (tmp_path / "report.json").read_bytes() == (new / "report.json").read_bytes()
     assert (tmp_path / "report.html").read_bytes() == (new / "report.html").read_bytes()
+
+
+def test_render_rebuilds_a_finished_run_as_it_was_written(tmp_path: Path) -> None:
+    run = new_run(tmp_path)
+    point_latest(tmp_path, run)
+    results = [result("SP-PWR-001")]
+    with Journal.open(run / "journal.jsonl", RUN) as journal:
+        journal.plan(PLAN)
+        for r in results:
+            journal.write(r)
+        journal.end(finished="2025-06-01T09:05:00+08:00", stopped="", traffic=None)
+    written = write_reports(
+        run, RUN, results, finished="2025-06-01T09:05:00+08:00", scope=Scope(planned=PLAN)
+    )
+    first = written.json.read_bytes()
+    written.json.unlink()
+
+    rebuilt = rebuild_report(run)  # the run's own folder: the top-level copies follow too
+
+    assert (rebuilt.folder, rebuilt.cut_short) == (run, False)
+    assert (run / "report.json").read_bytes() == first
+    assert (tmp_path / "report.json").read_bytes() == first

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .folder import publish, run_folder
+from .folder import RUNS, publish, run_folder
 from .journal import JOURNAL_NAME, load_journal, run_from_dict
 from .native import ReportPaths, write_reports
 
@@ -47,6 +47,8 @@ def rebuild_report(path: Path) -> Rebuilt:
         incidents=journal.incidents,
         scope=journal.scope(),
     )
-    if folder != path:
-        publish(path, folder)
+    # The top-level copies of its --report-dir follow, if this is its latest run.
+    report_dir = folder.parent.parent if folder.parent.name == RUNS else None
+    if report_dir is not None:
+        publish(report_dir, folder)
     return Rebuilt(folder=folder, paths=paths, cut_short=journal.finished is None)
