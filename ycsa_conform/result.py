@@ -100,6 +100,10 @@ class Result:
     refs: tuple[dict[str, Any], ...] = ()
     check: str = ""
     duration: float = 0.0
+    # When deciding began (wall clock, seconds since the epoch; 0 when unknown): the executor
+    # decides ahead of the items, so the item's own timing is not the observation's. Not in
+    # `as_dict`: it serves Allure, in the process that decided.
+    started: float = 0.0
     nodeid: str = ""
     # The requirement applies but was not tested (not applicable only because actuation is not
     # allowed, or a state it assumes does not hold): a mandatory one keeps a run from
