@@ -322,3 +322,8 @@ class RunInfo:
     allow_actuation: bool = False
     resolved_parameters: tuple[ResolvedParameter, ...] = ()
     devices: tuple[DeviceInfo, ...] = ()
+    site_path: str = ""  # the site file ("" when unknown)
+    # The other files the verdicts read: {"kind": "evidence" | "evidence-file" | "record",
+    # "path", "target" (a record's, or an evidence entry's; "" for the site)}. An evidence
+    # bundle (report/bundle.py) takes them with the site file, the profiles and the maps.
+    inputs: tuple[dict[str, str], ...] = ()

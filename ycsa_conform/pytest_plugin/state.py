@@ -224,6 +224,8 @@ def build_state(config: pytest.Config) -> State:
         allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
         resolved_parameters=tuple(run.resolved_parameters()),
         devices=tuple(run.devices()),
+        site_path=str(site.path.resolve()),
+        inputs=_inputs(site, run),
     )
     return State(
         profiles=profiles,
@@ -236,6 +238,26 @@ def build_state(config: pytest.Config) -> State:
         recorder=recorder,
         replay=replay,
     )
+
+
+def _inputs(site: Site, run: AcceptanceRun) -> tuple[dict[str, str], ...]:
+    """The files besides profiles, site and maps that the verdicts read (report.json `inputs`)."""
+    found: list[dict[str, str]] = []
+    for target in site.targets:
+        found.extend(
+            {"kind": "record", "path": str(path), "target": target.id}
+            for path in target.records.values()
+        )
+    evidence = run.evidence
+    if evidence is not None:
+        found.append({"kind": "evidence", "path": str(evidence.path.resolve()), "target": ""})
+        for entry in evidence.entries.values():
+            found.extend(
+                {"kind": "evidence-file", "path": str(path), "target": entry.target or ""}
+                for path in entry.files
+            )
+    unique = {(i["kind"], i["path"], i["target"]): i for i in found}
+    return tuple(unique.values())
 
 
 def bench_for(profiles: tuple[Profile, ...]) -> str:

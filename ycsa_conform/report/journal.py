@@ -44,7 +44,8 @@ def run_as_dict(run: RunInfo) -> dict[str, Any]:
     return {
         "tool": {"name": "ycsa-conform", "version": run.tool_version},
         "profiles": [p.as_dict() for p in run.profiles],
-        "site": {"id": run.site_id, "kind": run.site_kind, "title": run.site_title},
+        "site": {"id": run.site_id, "kind": run.site_kind, "title": run.site_title}
+        | ({"path": run.site_path} if run.site_path else {}),
         "started": run.started,
         "parameters": dict(run.parameters),
         "resolved_parameters": [p.as_dict() for p in run.resolved_parameters],
@@ -52,7 +53,7 @@ def run_as_dict(run: RunInfo) -> dict[str, Any]:
         "bench_faults": list(run.bench_faults),
         "strict_acceptance": run.strict_acceptance,
         "allow_actuation": run.allow_actuation,
-    }
+    } | ({"inputs": [dict(i) for i in run.inputs]} if run.inputs else {})
 
 
 def run_from_dict(data: dict[str, Any]) -> RunInfo:
@@ -83,6 +84,8 @@ def run_from_dict(data: dict[str, Any]) -> RunInfo:
             ResolvedParameter.from_dict(p) for p in data.get("resolved_parameters", ())
         ),
         devices=tuple(DeviceInfo.from_dict(d) for d in data.get("devices", ())),
+        site_path=site.get("path", ""),
+        inputs=tuple(dict(i) for i in data.get("inputs", ())),
     )
 
 
