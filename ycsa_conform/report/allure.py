@@ -28,6 +28,7 @@ import html
 import json
 import math
 import platform
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
@@ -47,6 +48,7 @@ __all__ = [
     "attach_traffic",
     "description",
     "finish",
+    "strip_analytics",
     "status_message",
     "title",
     "write_categories",
@@ -313,6 +315,25 @@ def write_environment(
     text = "".join(f"{_property_key(k)}={_property_value(v)}\n" for k, v in pairs)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# Allure's HTML templates load Google Analytics (Allure 2 CLI, and the awesome, classic and
+# dashboard plugins of Allure 3 unconditionally): the loader tag, then the inline gtag() setup.
+_ANALYTICS = re.compile(
+    r"<script[^>]*googletagmanager\.com[^>]*>\s*</script>\s*"
+    r"(?:<script[^>]*>(?:(?!</script>)[\s\S])*?\bgtag\((?:(?!</script>)[\s\S])*</script>)?",
+    re.IGNORECASE,
+)
+
+
+def strip_analytics(report: Path) -> int:
+    """Remove the analytics scripts from an Allure HTML file, in place; how many were removed.
+    (`ALLURE_NO_ANALYTICS=true` with Allure 3's `allure2` plugin writes none: docs/allure.md.)"""
+    text = report.read_text(encoding="utf-8")
+    stripped, count = _ANALYTICS.subn("", text)
+    if count:
+        report.write_text(stripped, encoding="utf-8")
+    return count
 
 
 def _running_test(config: pytest.Config) -> Any:
