@@ -169,7 +169,14 @@ def test_each_pole_of_a_fleet_has_its_own_history(pytester: pytest.Pytester) -> 
     # target parameter keeps the poles apart, or Allure would show P002 as a retry of P001.
     out = pytester.path / "allure-results"
     pytester.runpytest(
-        "--profile", "smart-pole", "--bench-poles", "2", "-k", "SP-LOAD-001", "--alluredir", str(out)
+        "--profile",
+        "smart-pole",
+        "--bench-poles",
+        "2",
+        "-k",
+        "SP-LOAD-001",
+        "--alluredir",
+        str(out),
     )
     results = [json.loads(p.read_text("utf-8")) for p in out.glob("*-result.json")]
     assert len(results) == 2

@@ -30,9 +30,7 @@ def _cases(path: Path) -> dict[str, ET.Element]:
 
 def test_cases_carry_the_title_and_the_file_is_xunit2_valid(pytester: pytest.Pytester) -> None:
     out = pytester.path / "junit.xml"
-    pytester.runpytest(*RUN, "--junitxml", str(out)).assert_outcomes(
-        passed=1, failed=1, errors=1
-    )
+    pytester.runpytest(*RUN, "--junitxml", str(out)).assert_outcomes(passed=1, failed=1, errors=1)
     schema = xmlschema.XMLSchema(XUNIT2)
     problems = [f"{e.path}: {e.reason}" for e in schema.iter_errors(str(out))]
     assert problems == []
@@ -50,8 +48,7 @@ def test_cases_carry_the_title_and_the_file_is_xunit2_valid(pytester: pytest.Pyt
     assert cases["SP-LOAD-012[P001] Installed pole is vertical"].find("error") is not None
     # xunit2 has no properties in a test case: the suite holds the run, as JSON.
     properties = {
-        p.get("name"): p.get("value", "")
-        for p in ET.parse(out).getroot().iter("property")
+        p.get("name"): p.get("value", "") for p in ET.parse(out).getroot().iter("property")
     }
     assert set(properties) == {"ycsa_run"}
     run = json.loads(properties["ycsa_run"])
