@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,7 +193,8 @@ def verify(path: Path) -> list[str]:
             try:
                 for chunk in _chunks(archive, name):
                     digest.update(chunk)
-            except (OSError, zipfile.BadZipFile) as exc:  # a CRC error: altered inside the zip
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                # a bad CRC or damaged compressed data: altered inside the zip
                 problems.append(f"{name}: altered (cannot be read: {exc})")
                 continue
             if digest.hexdigest() != entry.get("sha256"):
