@@ -207,6 +207,10 @@ class Reporter:
             extra.append(("replayed", str(self.state.replay.directory.resolve())))
         allure.write_environment(directory, self.state.info, extra=extra)
         allure.write_categories(directory)
+        info = self.state.info
+        allure.write_allurerc(
+            directory, name=f"{info.site_title or info.site_id} — acceptance / 验收"
+        )
 
     def _junit_run(self, xml: LogXML) -> None:
         """The suite's `ycsa_run` property: the run, its conclusion and summary, as JSON."""

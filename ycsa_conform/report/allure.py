@@ -15,7 +15,9 @@ An item is annotated in two steps, because of when allure-pytest writes what:
   would be lost or show 0 ms.
 
 `write_environment` and `write_categories` fill the Allure report's "Environment" and
-"Categories" panels (``environment.properties``, ``categories.json`` in the alluredir).
+"Categories" panels (``environment.properties``, ``categories.json`` in the alluredir);
+`write_allurerc` writes the Allure 3 configuration that renders one HTML file without an
+analytics script, and `strip_analytics` takes that script out of a page rendered otherwise.
 """
 
 # allure-python ships py.typed but leaves allure.dynamic unannotated; this adapter is where that
@@ -51,6 +53,7 @@ __all__ = [
     "status_message",
     "strip_analytics",
     "title",
+    "write_allurerc",
     "write_categories",
     "write_environment",
 ]
@@ -273,6 +276,21 @@ def alluredir(config: pytest.Config) -> Path | None:
     """The `--alluredir` of this run, or None."""
     given = getattr(config.option, "allure_report_dir", None)
     return Path(given) if given else None
+
+
+def write_allurerc(directory: Path, *, name: str) -> Path:
+    """``allurerc.json`` for Allure 3: one self-contained HTML file, with no analytics script
+    when run with ``ALLURE_NO_ANALYTICS=true`` (docs/allure.md). Its ``allure2`` plugin is the
+    one that honours that variable; ``awesome`` (the default), ``classic`` and ``dashboard``
+    always embed Google Analytics (allure 3.18.0)."""
+    config = {
+        "name": name,
+        "plugins": {"allure2": {"options": {"singleFile": True, "reportName": name}}},
+    }
+    path = directory / "allurerc.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def write_categories(directory: Path) -> Path:
