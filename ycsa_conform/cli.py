@@ -901,6 +901,38 @@ def _cmd_report_pdf(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report_bundle(args: argparse.Namespace) -> int:
+    from ycsa_conform.report.bundle import BundleError, bundle
+
+    folder = Path(args.folder)
+    try:
+        done = bundle(folder, Path(args.out) if args.out else folder / "bundle.zip")
+    except BundleError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for gap in done.missing:
+        where = f" {gap['source']}" if gap["source"] else ""
+        print(f"not in the bundle: {gap['role']}{where}: {gap['reason']}", file=sys.stderr)
+    print(f"bundle: {done.path} ({done.files} files)")
+    print(f"MANIFEST.json sha256 {done.manifest_sha256} (write it in the handover documents)")
+    return 0
+
+
+def _cmd_report_verify(args: argparse.Namespace) -> int:
+    from ycsa_conform.report.bundle import BundleError, verify
+
+    try:
+        problems = verify(Path(args.bundle))
+    except BundleError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"{args.bundle}: {problem}")
+    if not problems:
+        print(f"{args.bundle}: every file matches MANIFEST.json")
+    return 1 if problems else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ycsa-conform",
@@ -1049,6 +1081,23 @@ def _parser() -> argparse.ArgumentParser:
         help="language: both (the default), zh or en",
     )
     pdf.set_defaults(func=_cmd_report_pdf)
+    bundle = report_sub.add_parser(
+        "bundle",
+        help="one zip with a run's reports, the files its verdicts read and their SHA-256",
+        description="Zip report.json, report.html, the journal, the recording, the evidence "
+        "and records, the site file, the profiles and the device maps of a run, with a "
+        "MANIFEST.json of their SHA-256 (docs/report.md).",
+    )
+    bundle.add_argument("folder", metavar="DIR", help="the run's --report-dir")
+    bundle.add_argument("--out", metavar="FILE", help="the zip to write (default DIR/bundle.zip)")
+    bundle.set_defaults(func=_cmd_report_bundle)
+    verify = report_sub.add_parser(
+        "verify",
+        help="check a bundle against its MANIFEST.json: exit 1 if a file was altered, added "
+        "or removed",
+    )
+    verify.add_argument("bundle", metavar="BUNDLE", help="a zip written by `report bundle`")
+    verify.set_defaults(func=_cmd_report_verify)
 
     p = sub.add_parser(
         "lighting",

@@ -179,6 +179,10 @@ class Result:
     refs: tuple[dict[str, Any], ...] = ()
     check: str = ""
     duration: float = 0.0
+    # When deciding began (wall clock, seconds since the epoch; 0 when unknown): the executor
+    # decides ahead of the items, so the item's own timing is not the observation's. Not in
+    # `as_dict`: it serves Allure, in the process that decided.
+    started: float = 0.0
     nodeid: str = ""
     # The requirement applies but was not tested (not applicable only because actuation is not
     # allowed, or a state it assumes does not hold): a mandatory one keeps a run from
@@ -405,3 +409,8 @@ class RunInfo:
     devices: tuple[DeviceInfo, ...] = ()
     # Who ran the acceptance (--operator), for the report's cover and sign-off; "" if not given.
     operator: str = ""
+    site_path: str = ""  # the site file ("" when unknown)
+    # The other files the verdicts read: {"kind": "evidence" | "evidence-file" | "record",
+    # "path", "target" (a record's, or an evidence entry's; "" for the site)}. An evidence
+    # bundle (report/bundle.py) takes them with the site file, the profiles and the maps.
+    inputs: tuple[dict[str, str], ...] = ()

@@ -309,9 +309,9 @@ class AcceptanceRun:
             device.close()
 
     def decide(self, case: Case, *, nodeid: str = "") -> Result:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         outcome = self._decide(case)
-        return self._result(case, outcome, started, nodeid)
+        return self._result(case, outcome, started, nodeid, wall=wall)
 
     def crashed(self, case: Case, exc: BaseException, *, nodeid: str = "") -> Result:
         """The result of a check that raised unexpectedly: an error, never a silent pass."""
@@ -326,6 +326,8 @@ class AcceptanceRun:
         outcome: Outcome,
         started: float,
         nodeid: str,
+        *,
+        wall: float | None = None,
     ) -> Result:
         requirement = case.requirement
         cite = "; ".join(r.cite() for r in requirement.refs)
@@ -344,6 +346,7 @@ class AcceptanceRun:
             measurements=outcome.measurements,
             refs=tuple(r.as_dict() for r in requirement.refs),
             duration=time.perf_counter() - started,
+            started=time.time() if wall is None else wall,
             nodeid=nodeid,
             untested=outcome.untested and outcome.verdict is Verdict.NOT_APPLICABLE,
             series=outcome.series,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,68 @@ def test_a_requirement_not_tested_is_tagged_so(pytester: pytest.Pytester) -> Non
     assert "not tested" in labels(by_level["optional"], "tag")
     assert labels(by_level["optional"], "verdict") == ["not_applicable"]
     assert "not tested" not in labels(by_level["mandatory"], "tag")
+
+
+def _categorised(status: str, message: str) -> list[str]:
+    from ycsa_conform.report.allure import CATEGORIES
+
+    return [
+        c["name"]
+        for c in CATEGORIES
+        if status in c["matchedStatuses"]
+        and re.fullmatch(c.get("messageRegex", r"[\s\S]*"), message)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "untested", "status", "category"),
+    [
+        ("fail", False, "failed", "Does not conform / 不合格"),
+        ("error", False, "broken", "Could not be decided (device, map or tool) / 无法判定"),
+        ("not_applicable", False, "skipped", "Not applicable / 不适用"),
+        ("not_applicable", True, "skipped", "Not tested (applies, could not be tested) / 未检验"),
+        ("not_applicable", True, "failed", "Not tested (applies, could not be tested) / 未检验"),
+        ("pending", False, "skipped", "Pending evidence / 待补证据"),
+        ("pending", False, "failed", "Pending evidence / 待补证据"),
+    ],
+)
+def test_each_kind_of_result_falls_in_one_category(
+    verdict: str, untested: bool, status: str, category: str
+) -> None:
+    # `status` as allure-pytest sets it (failed under --strict-acceptance for the last ones).
+    from ycsa_conform.report.allure import status_message
+    from ycsa_conform.result import Result, Verdict
+
+    result = Result(
+        requirement="SP-PWR-009",
+        profile="smart-pole",
+        target="P001",
+        area="power",
+        level="mandatory",
+        title={"en": "Dimming", "zh": "调光"},
+        verdict=Verdict(verdict),
+        untested=untested,
+        reason="SP-PWR-009 actuation is not allowed on field devices (practice, I)",
+    )
+    assert _categorised(status, status_message(result)) == [category]
+
+
+def test_analytics_scripts_are_stripped_from_an_allure_page(tmp_path: Path) -> None:
+    from ycsa_conform.report.allure import strip_analytics
+
+    page = tmp_path / "index.html"
+    page.write_text(
+        '<html><head><script src="data:text/javascript;base64,AAA="></script>\n'
+        '    <script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></script>\n'
+        "    <script>\n      window.dataLayer = window.dataLayer || [];\n"
+        "      function gtag(){dataLayer.push(arguments);}\n      gtag('js', new Date());\n"
+        "    </script>\n    <script>window.allureReportDataReady = false;</script></head></html>",
+        encoding="utf-8",
+    )
+    assert strip_analytics(page) == 1
+    text = page.read_text(encoding="utf-8")
+    assert "googletagmanager" not in text
+    assert "gtag" not in text
+    assert "data:text/javascript;base64,AAA=" in text
+    assert "window.allureReportDataReady = false;" in text
+    assert strip_analytics(page) == 0

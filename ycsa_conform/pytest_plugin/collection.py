@@ -97,6 +97,8 @@ class RequirementItem(pytest.Item):
         annotate(result, profile_title=self.case.profile.title.get("en", self.case.profile.id))
         if state.recorder is not None:
             attach_traffic(state.recorder.lines_for(self.nodeid))
+        elif state.replay is not None:
+            attach_traffic(state.replay.lines_for(self.nodeid), replayed=True)
         if result.verdict is Verdict.ERROR:
             raise RequirementUndecided(result)
         # Strict acceptance fails a mandatory requirement that applies but was not tested.

@@ -13,10 +13,17 @@ Nothing escapes these hooks: whatever a device, a map or a check does, each stag
 journal, collection, traffic accounting, the reports) is guarded; what fails is an incident,
 kept in `State.incidents`, written to the journal and both reports, said on the terminal, and
 the exit status is not 0. A run with an incident is not accepted.
+
+Allure and JUnit get what CI views show: with ``--alluredir`` each requirement item's title,
+description and real timing are set in its teardown (`pytest_runtest_teardown`), and the
+controller writes ``environment.properties`` and ``categories.json``; with ``--junitxml`` a
+test case is named with its requirement's title, and the file stays xunit2-valid (see
+`Reporter.junit`).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -24,19 +31,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from _pytest.junitxml import LogXML, xml_key
 
 from ycsa_conform.report import Journal, summarize, write_reports
 from ycsa_conform.report.folder import new_run, point_latest, publish
 from ycsa_conform.report.journal import JOURNAL_NAME, resume_note, run_from_dict
-from ycsa_conform.report.native import ReportPaths, conclude, timestamp, untested_cause
+from ycsa_conform.report.native import (
+    Conclusion,
+    ReportPaths,
+    conclude,
+    timestamp,
+    untested_cause,
+)
 from ycsa_conform.report.scope import Planned, Scope, scope_summary
 from ycsa_conform.result import Incident, Result, RunInfo, Verdict
 
-from .collection import INCIDENT_PROPERTY, RESULT_PROPERTY
+from .collection import INCIDENT_PROPERTY, RESULT_PROPERTY, RequirementItem
 from .distribution import WORKER_TRAFFIC, sum_traffic
 from .state import STATE, Key, State, is_worker
 
-__all__ = ["Reporter", "pytest_configure"]
+__all__ = ["Reporter", "pytest_configure", "pytest_runtest_teardown"]
+
+_OUR_PROPERTIES = (RESULT_PROPERTY, INCIDENT_PROPERTY)
 
 
 T = TypeVar("T")
@@ -188,9 +204,17 @@ class Reporter:
     def pytest_internalerror(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.incident(Incident.from_exception("session", excinfo.value))
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "teardown":
-            return
+        if report.when == "teardown":
+            self._collect(report)
+        # After collecting, as `junit` may take our properties off the report; tryfirst,
+        # so that it comes before the JUnit writer reads the report.
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            self.guarded("junit", partial(self.junit, xml, report), where=report.nodeid)
+
+    def _collect(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if not isinstance(value, dict):
                 continue
@@ -206,6 +230,35 @@ class Reporter:
                 journal = self._journal()
                 if journal is not None:
                     self.guarded("journal", partial(journal.write, result))
+
+    @staticmethod
+    def junit(xml: LogXML, report: pytest.TestReport) -> None:
+        """A requirement's test case is named `SP-PWR-008[P001] Luminaire power factor at full
+        output`; its result, which travels as a user property, is written as JSON, and only
+        where the family allows properties in a test case: xunit2 (pytest's default, the
+        Jenkins junit-10.xsd) does not, so there the suite's `ycsa_run` property holds the run
+        and report.json every result."""
+        ours = [(n, v) for n, v in report.user_properties if n in _OUR_PROPERTIES]
+        if not ours:
+            return
+        if report.when == "setup":
+            result = next(
+                (v for n, v in ours if n == RESULT_PROPERTY and isinstance(v, dict)), None
+            )
+            title = (result or {}).get("title", {}).get("en") or (result or {}).get(
+                "title", {}
+            ).get("zh")
+            if title:
+                name = report.nodeid.rsplit("::", 1)[-1]
+                xml.node_reporter(report).add_attribute("name", f"{name} {title}")
+        elif report.when == "teardown":
+            # A new list: the item's own stays as it is for the other readers.
+            others = [(n, v) for n, v in report.user_properties if n not in _OUR_PROPERTIES]
+            if xml.family == "xunit2":
+                report.user_properties = others
+            else:
+                encoded = [(n, json.dumps(v, ensure_ascii=False)) for n, v in ours]
+                report.user_properties = [*others, *encoded]
 
     def _incident_from(self, data: dict[str, Any]) -> None:
         self.incident(Incident.from_dict(data))
@@ -269,6 +322,10 @@ class Reporter:
                     ),
                     where=str(self.state.report_dir),
                 )
+        self.guarded("allure", self._allure_files)
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            self.guarded("junit", partial(self._junit_run, xml))
         if self.journal is not None:
             self.guarded("journal", self.journal.close)
         if self.state.incidents and session.exitstatus in (
@@ -278,6 +335,55 @@ class Reporter:
         ):
             # The tool itself failed somewhere: say so in the exit status, whatever the tests.
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def _conclusion(self) -> Conclusion:
+        """The report's conclusion, or (no report written) one drawn the same way."""
+        if self.paths is not None and self.paths.conclusion is not None:
+            return self.paths.conclusion
+        results = [*self.prior.values(), *self.state.results]
+        return conclude(
+            results,
+            strict_acceptance=self.state.strict,
+            incidents=self.state.incidents,
+            scope=scope_summary(self.scope, results) if self.scope is not None else None,
+        )
+
+    def _allure_files(self) -> None:
+        """environment.properties and categories.json, for the Allure report's panels."""
+        from ycsa_conform.report import allure
+
+        directory = allure.alluredir(self.config)
+        if directory is None:
+            return
+        conclusion = self._conclusion()
+        extra = [("conclusion", f"{conclusion.status}: {conclusion.en}")]
+        if self.paths is not None:
+            extra.append(("report", str(self.paths.json.resolve())))
+        if self.state.recorder is not None:
+            extra.append(("recorded", str(self.state.recorder.directory.resolve())))
+        if self.state.replay is not None:
+            extra.append(("replayed", str(self.state.replay.directory.resolve())))
+        allure.write_environment(directory, self.state.info, extra=extra)
+        allure.write_categories(directory)
+        info = self.state.info
+        allure.write_allurerc(
+            directory, name=f"{info.site_title or info.site_id} — acceptance / 验收"
+        )
+
+    def _junit_run(self, xml: LogXML) -> None:
+        """The suite's `ycsa_run` property: the run, its conclusion and summary, as JSON."""
+        info, conclusion = self.state.info, self._conclusion()
+        run = {
+            "tool": {"name": "ycsa-conform", "version": info.tool_version},
+            "profiles": [
+                {"id": p.id, "version": p.version, "sha256": p.sha256} for p in info.profiles
+            ],
+            "site": {"id": info.site_id, "kind": info.site_kind},
+            "conclusion": {"status": conclusion.status, "en": conclusion.en, "zh": conclusion.zh},
+            "summary": summarize(self.state.results),
+            "report": str(self.paths.json.resolve()) if self.paths is not None else None,
+        }
+        xml.add_global_property("ycsa_run", json.dumps(run, ensure_ascii=False))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         tr = terminalreporter
@@ -353,16 +459,7 @@ class Reporter:
         )
         if summary["untested"]:
             counts += f" ({summary['untested']} of them not tested)"
-        conclusion = (
-            self.paths.conclusion
-            if self.paths is not None and self.paths.conclusion is not None
-            else conclude(
-                results,
-                strict_acceptance=self.state.strict,
-                incidents=self.state.incidents,
-                scope=scope,
-            )
-        )
+        conclusion = self._conclusion()
         tr.write_line(f"{summary['total']} results: {counts or 'none'}")
         tr.write_line(
             f"{conclusion.en} / {conclusion.zh}",
@@ -444,6 +541,20 @@ def _cause(report: pytest.CollectReport) -> str:
         return " ".join(str(crash.message).split())
     lines = [line.strip() for line in report.longreprtext.splitlines() if line.strip()]
     return lines[-1] if lines else "collection failed"
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Allure's title, description and timing of a requirement item (in every process: under
+    pytest-xdist the workers write the Allure results)."""
+    if not isinstance(item, RequirementItem) or item.result is None:
+        return
+    from ycsa_conform.report.allure import alluredir, finish
+
+    if alluredir(item.config) is None:
+        return
+    title = item.case.profile.title
+    profile_title = " / ".join(t for t in (title.get("en"), title.get("zh")) if t)
+    finish(item.config, item.result, profile_title=profile_title or item.case.profile.id)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -255,6 +255,8 @@ def build_state(config: pytest.Config) -> State:
         resolved_parameters=tuple(run.resolved_parameters()),
         devices=tuple(run.devices()),
         operator=config.getoption("ycsa_operator") or "",
+        site_path=str(site.path.resolve()),
+        inputs=_inputs(site, run),
     )
     report_dir = Path(config.getoption("ycsa_report_dir"))
     try:
@@ -322,6 +324,26 @@ def _comparable(key: str, value: object) -> object:
     if key == "site" and isinstance(value, dict):
         return f"site {value.get('id')} ({value.get('kind')})"
     return value
+
+
+def _inputs(site: Site, run: AcceptanceRun) -> tuple[dict[str, str], ...]:
+    """The files besides profiles, site and maps that the verdicts read (report.json `inputs`)."""
+    found: list[dict[str, str]] = []
+    for target in site.targets:
+        found.extend(
+            {"kind": "record", "path": str(path), "target": target.id}
+            for path in target.records.values()
+        )
+    evidence = run.evidence
+    if evidence is not None:
+        found.append({"kind": "evidence", "path": str(evidence.path.resolve()), "target": ""})
+        for entry in evidence.entries.values():
+            found.extend(
+                {"kind": "evidence-file", "path": str(path), "target": entry.target or ""}
+                for path in entry.files
+            )
+    unique = {(i["kind"], i["path"], i["target"]): i for i in found}
+    return tuple(unique.values())
 
 
 def bench_for(profiles: tuple[Profile, ...]) -> str:

@@ -60,18 +60,23 @@ JOURNAL_NAME = "journal.jsonl"  # in a run's report folder
 
 def run_as_dict(run: RunInfo) -> dict[str, Any]:
     """The run as report.json describes it (without `finished`, `summary` and `results`)."""
-    return {
-        "tool": {"name": "ycsa-conform", "version": run.tool_version},
-        "profiles": [p.as_dict() for p in run.profiles],
-        "site": {"id": run.site_id, "kind": run.site_kind, "title": run.site_title},
-        "started": run.started,
-        "parameters": dict(run.parameters),
-        "resolved_parameters": [p.as_dict() for p in run.resolved_parameters],
-        "devices": [d.as_dict() for d in run.devices],
-        "bench_faults": list(run.bench_faults),
-        "strict_acceptance": run.strict_acceptance,
-        "allow_actuation": run.allow_actuation,
-    } | ({"operator": run.operator} if run.operator else {})
+    return (
+        {
+            "tool": {"name": "ycsa-conform", "version": run.tool_version},
+            "profiles": [p.as_dict() for p in run.profiles],
+            "site": {"id": run.site_id, "kind": run.site_kind, "title": run.site_title}
+            | ({"path": run.site_path} if run.site_path else {}),
+            "started": run.started,
+            "parameters": dict(run.parameters),
+            "resolved_parameters": [p.as_dict() for p in run.resolved_parameters],
+            "devices": [d.as_dict() for d in run.devices],
+            "bench_faults": list(run.bench_faults),
+            "strict_acceptance": run.strict_acceptance,
+            "allow_actuation": run.allow_actuation,
+        }
+        | ({"operator": run.operator} if run.operator else {})
+        | ({"inputs": [dict(i) for i in run.inputs]} if run.inputs else {})
+    )
 
 
 def run_from_dict(data: dict[str, Any]) -> RunInfo:
@@ -103,6 +108,8 @@ def run_from_dict(data: dict[str, Any]) -> RunInfo:
         ),
         devices=tuple(DeviceInfo.from_dict(d) for d in data.get("devices", ())),
         operator=str(data.get("operator", "")),
+        site_path=site.get("path", ""),
+        inputs=tuple(dict(i) for i in data.get("inputs", ())),
     )
 
 

@@ -315,6 +315,7 @@ _KEY_ORDER = (
     "parameters",
     "resolved_parameters",
     "devices",
+    "inputs",
     "bench_faults",
     "results",
     "coverage",

@@ -247,6 +247,9 @@ class Replay:
         self.directory = directory
         self.manifest = read_manifest(directory)
         self._exchanges: dict[tuple[str, str], list[_Exchange]] = defaultdict(list)
+        # What each requirement was answered, as a recording's lines (attached to its report).
+        self._served: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._served_lock = threading.Lock()
         for path in traffic_files(directory):
             for exchange_key, exchange in self._read(path):
                 self._exchanges[exchange_key].append(exchange)
@@ -290,6 +293,25 @@ class Replay:
     def exchanges(self, target: str, device: str) -> list[_Exchange]:
         return self._exchanges.get((target, device), [])
 
+    def served(self, head: Mapping[str, Any], request: Request, exchange: _Exchange) -> None:
+        """Note that the requirement being decided was answered `exchange`."""
+        current = _DECIDING.get()
+        if not current:
+            return
+        tx = {**head, "direction": "tx", "request": dict(request), "replayed": True}
+        rx: dict[str, Any] = {**head, "direction": "rx", "replayed": True}
+        if exchange.error is not None:
+            rx["error"] = dict(exchange.error)
+        else:
+            rx["response"] = dict(exchange.response or {})
+        with self._served_lock:
+            self._served[current].extend((tx, rx))
+
+    def lines_for(self, requirement: str) -> list[dict[str, Any]]:
+        """The recorded exchanges that answered `requirement` in this replay, in order."""
+        with self._served_lock:
+            return list(self._served.get(requirement, []))
+
 
 class ReplayLink:
     """A link answered from a recording: no device, no wire."""
@@ -323,6 +345,8 @@ class ReplayLink:
                 f"the recording {self.replay.directory} has no answer for {self.device} of "
                 f"{self.target}: {_describe(request)}; record this run again with --record"
             )
+        head = {"target": self.target, "device": self.device, "scheme": self._scheme}
+        self.replay.served(head, request, exchange)
         if exchange.error is not None:
             raise _error_from(exchange.error)
         assert exchange.response is not None
