@@ -80,9 +80,13 @@ def test_a_field_run_without_actuation_is_not_accepted_and_says_what_was_not_tes
         ]
     )
     html = (pytester.path / "ycsa-report" / "report.html").read_text(encoding="utf-8")
-    top = html.split('<section class="target"', 1)[0]
+    top = html.split('<section id="detail"', 1)[0]
     assert "Not accepted: 4 mandatory requirements not tested" in top
-    assert all(requirement in top.split("Not tested", 1)[1] for requirement in ACTUATED)
+    # the punch list, before the detail, names each with what to do
+    punch = top.split('<section id="punch"', 1)[1]
+    assert all(requirement in punch for requirement in ACTUATED)
+    assert punch.count("Not tested") >= len(ACTUATED)
+    assert "--allow-actuation" in punch
 
 
 def test_strict_acceptance_fails_what_was_not_tested(

@@ -277,7 +277,9 @@ def html_context(
             if svg:
                 row["plots"].append(Markup(svg))  # plots.py escapes every value it writes
         row["resolve"] = resolve_text(row)
-        row["gloss"] = gloss_zh(row) if lang != "en" else ""
+        # Chinese only: every result; both: where it says more than the badge (not a pass).
+        wanted = lang == "zh" or (lang == "both" and row["verdict"] != "pass")
+        row["gloss"] = gloss_zh(row) if wanted else ""
     punch = sorted(
         (r for r in by_place if r["verdict"] in _PUNCH or r.get("untested")),
         key=lambda r: (
