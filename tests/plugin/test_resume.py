@@ -196,3 +196,24 @@ def test_an_interrupted_run_writes_a_partial_report_that_says_so(tmp_path: Path)
     assert report["conclusion"]["status"] == "partial"
     assert f"Partial: {decided} of 70 requirements run; no conclusion on the whole" in output
     assert journal_lines(run)[-1]["stopped"] == "not run: interrupted (Ctrl-C)"
+
+
+def test_resume_holds_parameter_values_and_device_maps_not_their_origins_or_addresses() -> None:
+    # Results kept from the interrupted run were judged with its limits and maps: a value edited
+    # in the site file, or a changed device map, refuses --resume. A bench's addresses are new
+    # each time, and an origin's line may move, without changing a verdict.
+    from ycsa_conform.pytest_plugin.state import _comparable
+
+    parameter = {"profile": "smart-pole", "name": "heartbeat_window", "value": "4 s"}
+    site = {**parameter, "layer": "site", "origin": "site.yaml:10: $.p", "targets": ["P001"]}
+    moved = {**site, "origin": "site.yaml:12: $.p"}
+    edited = {**site, "value": "8 s"}
+    key = "resolved_parameters"
+    assert _comparable(key, [site]) == _comparable(key, [moved])
+    assert _comparable(key, [site]) != _comparable(key, [edited])
+    device = {"target": "P001", "role": "meter", "address": "dlt645:///dev/ttyA?address=1"}
+    mapped = {**device, "map": {"id": "m", "sha256": "a" * 64}}
+    elsewhere = {**mapped, "address": "dlt645:///dev/ttyB?address=1"}
+    changed = {**mapped, "map": {"id": "m", "sha256": "b" * 64}}
+    assert _comparable("devices", [mapped]) == _comparable("devices", [elsewhere])
+    assert _comparable("devices", [mapped]) != _comparable("devices", [changed])

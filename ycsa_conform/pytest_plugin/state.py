@@ -289,6 +289,10 @@ _SAME_FOR_RESUME = (
     ("bench_faults", "--bench-fault options"),
     ("strict_acceptance", "--strict-acceptance"),
     ("allow_actuation", "--allow-actuation"),
+    # A limit edited in the site file, or a device map changed, would judge the rest by other
+    # rules than the results kept. Addresses may differ (a bench's ports are new each time).
+    ("resolved_parameters", "parameter values (site file or profile defaults)"),
+    ("devices", "device maps"),
 )
 
 
@@ -323,6 +327,16 @@ def _comparable(key: str, value: object) -> object:
         return [f"{p['id']} {p['version']} sha256 {p['sha256'][:12]}" for p in value]
     if key == "site" and isinstance(value, dict):
         return f"site {value.get('id')} ({value.get('kind')})"
+    if key == "resolved_parameters" and isinstance(value, list):
+        return sorted(
+            f"{p.get('profile')}:{p.get('name')}={p.get('value')} for {p.get('targets')}"
+            for p in value
+        )
+    if key == "devices" and isinstance(value, list):
+        maps = (
+            (d.get("target"), d.get("role"), (d.get("map") or {}).get("sha256", "")) for d in value
+        )
+        return sorted(f"{target}/{role} map sha256 {sha[:12]}" for target, role, sha in maps)
     return value
 
 
