@@ -77,8 +77,10 @@ class _Session:
                 _publish_packet(message.topic, message.payload, 0, retain, 0, dup=False)
             )
             return
+        if len(self.inflight) >= 65535:
+            return  # every packet id awaits an acknowledgement: the client is not reading
         packet_id = next(self._ids)
-        while packet_id in self.inflight:  # 65,535 unacknowledged: the client is not reading
+        while packet_id in self.inflight:
             packet_id = next(self._ids)
         self.inflight[packet_id] = _Message(message.topic, message.payload, qos, retain)
         connection.send(
