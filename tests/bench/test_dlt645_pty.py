@@ -419,3 +419,34 @@ def _patient(pty: PtyPair, devicemap: DeviceMap) -> Device:
     """The meter at ADDRESS with a 2 s timeout: the hand-made line's thread may run late."""
     uri = f"dlt645://{pty.device_path}?address={ADDRESS}"
     return open_device("meter", uri, devicemap, LinkOptions(timeout=2.0))
+
+
+def test_a_line_streaming_garbage_ends_the_read(pty: PtyPair, devicemap: DeviceMap) -> None:
+    # Bytes already waiting are read past the deadline; a line that never stops sending must
+    # still end the read (as an incomplete answer), not hold it for as long as it streams.
+    import serial
+
+    reading = threading.Event()
+    stop = threading.Event()
+
+    def stream() -> None:
+        with serial.Serial(pty.bench_path, timeout=5, write_timeout=0.2) as line:
+            line.read(1)
+            reading.set()
+            while not stop.is_set():
+                # The reader gone, the pty's buffer fills: the write times out, and stop decides.
+                with contextlib.suppress(serial.SerialTimeoutException):
+                    line.write(b"\x00" * 64)
+
+    server = threading.Thread(target=stream, daemon=True)
+    server.start()
+    try:
+        with (
+            contextlib.closing(_patient(pty, devicemap)) as meter,
+            pytest.raises(DeviceTimeout, match="incomplete answer"),
+        ):
+            meter.read("frequency")
+        assert reading.is_set()
+    finally:
+        stop.set()
+        server.join(5)

@@ -423,6 +423,7 @@ def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, boo
     start_at = request.find(START)
     asked = request[start_at + 1 : start_at + 7]
     foreign: tuple[bytes, bool, float] | None = None
+    skipped = 0  # whole frames passed over: an echo, another meter's
     received = bytearray()
     first = deadline
 
@@ -432,6 +433,9 @@ def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, boo
         return bytes(received), False, first
 
     while True:
+        if skipped and time.monotonic() > deadline:
+            return give_up()  # past the deadline the frame under way is finished, no more
+        noise = 0
         while True:  # wake-up preamble (and any noise) up to the start byte
             byte = read_exactly(port, 1, deadline)
             if byte and not received:
@@ -441,6 +445,9 @@ def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, boo
                 return give_up()
             if byte[0] == START:
                 break
+            noise += 1
+            if noise > _MAX_NOISE:  # a line that streams garbage never ends a read
+                return give_up()
         start = len(received) - 1
         header = read_exactly(port, 9, deadline)  # address, 68, control, length
         received += header
@@ -453,12 +460,19 @@ def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, boo
         if received[start:] == request[start_at:]:
             # RS-485 adapters without automatic echo suppression hand back what was sent.
             received.clear()
+            skipped += 1
             continue
         if not _addressed(asked, received[start + 1 : start + 7]):
             foreign = foreign or (bytes(received), True, first)
             received.clear()
+            skipped += 1
             continue
         return bytes(received), True, first
+
+
+# Bytes before a frame's start byte that a read passes over: a wake-up preamble is 4 (FE), line
+# noise a few more; past this the line is streaming garbage.
+_MAX_NOISE = 256
 
 
 def _addressed(asked: bytes, answered: bytes | bytearray) -> bool:
