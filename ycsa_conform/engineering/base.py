@@ -27,7 +27,7 @@ Strengths are GB 50017-2017 design values (M, from memory: verify before relying
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -253,6 +253,22 @@ def bolt_forces(actions: Actions, bolts: AnchorBolts) -> tuple[pint.Quantity[Any
     )
 
 
+def _largest(values: Sequence[pint.Quantity[Any]]) -> pint.Quantity[Any]:
+    best = values[0]
+    for v in values[1:]:
+        if v > best:
+            best = v
+    return best
+
+
+def _smallest(values: Sequence[pint.Quantity[Any]]) -> pint.Quantity[Any]:
+    best = values[0]
+    for v in values[1:]:
+        if v < best:
+            best = v
+    return best
+
+
 def _check(name: str, value: pint.Quantity[Any], limit: pint.Quantity[Any], basis: str) -> Check:
     ratio = float((value / limit).to("").magnitude)
     return Check(
@@ -304,8 +320,9 @@ def check_base(
         shear=actions.shear,
         moment=actions.moment,
     )
-    tension = max(max(bolt_forces(relieved, bolts)), Quantity(0, "kN"))
-    compression = max(-min(bolt_forces(actions, bolts)), Quantity(0, "kN"))
+    zero = Quantity(0, "kN")
+    tension = _largest((*bolt_forces(relieved, bolts), zero))
+    compression = -_smallest((*bolt_forces(actions, bolts), zero))
     shear = (actions.shear / n).to("kN")
     t_cap = (area * strength.tension).to("kN")
     v_cap = (area * f_v).to("kN")
@@ -341,7 +358,7 @@ def check_base(
     )
     lever = ((bolts.circle_diameter - shaft.size) / 2).to("mm")
     width = min(bolts.spacing, 2 * lever).to("mm")
-    force: pint.Quantity[Any] = tension if tension >= compression else compression
+    force = _largest((tension, compression))
     stress = (6 * force * lever / (width * plate.thickness**2)).to("N/mm^2")
     f = plate_design_strength(plate.steel_grade, plate.thickness)
     checks.append(
