@@ -322,7 +322,9 @@ def check_base(
     )
     zero = Quantity(0, "kN")
     tension = _largest((*bolt_forces(relieved, bolts), zero))
-    compression = -_smallest((*bolt_forces(actions, bolts), zero))
+    compression = Quantity(
+        -_smallest((*bolt_forces(actions, bolts), zero)).to("kN").magnitude, "kN"
+    )
     shear = (actions.shear / n).to("kN")
     t_cap = (area * strength.tension).to("kN")
     v_cap = (area * f_v).to("kN")
