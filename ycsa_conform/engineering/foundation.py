@@ -349,7 +349,7 @@ def check_pile(
     capacity = broms_lateral_capacity(pile, soil, eccentricity=eccentricity)
     soil_rule = (
         "H_u = 0.5·γ·D·L³·K_p/(e + L), K_p = (1 + sinφ)/(1 − sinφ)"
-        if soil.type is SoilType.COHESIONLESS
+        if soil.type is not None and SoilType(soil.type) is SoilType.COHESIONLESS
         else "H_u = 9·c_u·D·f, f² + (4e + 6D + 2(L − 1.5D))·f − (L − 1.5D)² = 0"
     )
     return (
