@@ -190,12 +190,12 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="foundation_width",
         unit="m",
-        description="pad width b, along the wind (the checks take the worst direction)",
+        description="pad width (the checks bend the pad along its shorter side)",
     ),
     DesignKey(
         name="foundation_length",
         unit="m",
-        description="pad length l, across the wind (the width if not given: a square pad)",
+        description="pad length (the width if not given: a square pad)",
     ),
     DesignKey(
         name="foundation_depth",

@@ -237,3 +237,15 @@ def test_from_design() -> None:
     built = foundation.from_design({**pile, "soil_friction_angle": q(30, "degree")})
     assert built is not None
     assert isinstance(built.foundation, foundation.BoredPile)
+
+
+def test_a_rectangular_pad_is_bent_along_its_shorter_side() -> None:
+    long_way = foundation.PadFoundation(width=q(2.0, "m"), length=q(1.0, "m"), depth=q(1.5, "m"))
+    short_way = foundation.PadFoundation(width=q(1.0, "m"), length=q(2.0, "m"), depth=q(1.5, "m"))
+    a = by_name(foundation.check_pad(characteristic(), long_way, SOIL))
+    b = by_name(foundation.check_pad(characteristic(), short_way, SOIL))
+    n = N_G + 20 * 2.0 * 1.5
+    m_f = M_K + V_K * 1.5
+    for checks in (a, b):
+        # b = 1.0 m: K = (N_G + G)·0.5/M_f, not ·1.0.
+        assert checks["foundation overturning"].value.magnitude == pytest.approx(n * 0.5 / m_f)

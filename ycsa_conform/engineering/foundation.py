@@ -4,7 +4,9 @@ Characteristic actions at the top of the foundation (ground level): N (compressi
 its permanent part N_G (`Actions.dead_axial`), V and M. docs/engineering/base.md works a pad and
 a pile through by hand.
 
-**Pad** b × l (b along the moment), underside at depth d below ground:
+**Pad** b × l, underside at depth d below ground; the wind is taken along the shorter side b
+(the worst direction for overturning; a diagonal wind raises a square pad's corner pressure,
+which is not computed here):
 - foundation and soil on it G = γ_G·b·l·d with γ_G = 20 kN/m³, the mean unit weight of concrete
   and backfill GB 50007-2011 uses for this (M); moment at the underside M_f = M + V·d;
 - bearing (GB 50007-2011, M): p_k = (N + G)/(b·l) ≤ f_a; with e = M_f/(N + G),
@@ -112,8 +114,8 @@ class Soil:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PadFoundation:
-    width: pint.Quantity[Any]  # b, along the moment
-    length: pint.Quantity[Any]  # l, across it
+    width: pint.Quantity[Any]  # one side
+    length: pint.Quantity[Any]  # the other; the checks bend the pad along the shorter
     depth: pint.Quantity[Any]  # d, ground to underside
     fill_unit_weight: pint.Quantity[Any] = FILL_UNIT_WEIGHT
 
@@ -122,6 +124,12 @@ class PadFoundation:
         _positive(self.length, "pad length")
         _positive(self.depth, "pad depth")
         _positive(self.fill_unit_weight, "pad fill unit weight")
+
+    @property
+    def shorter_side(self) -> pint.Quantity[Any]:
+        """b, the side the wind bends the pad along in the checks."""
+        side: pint.Quantity[Any] = min(self.width.to("m"), self.length.to("m"))
+        return side
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,7 +178,8 @@ def _require_characteristic(actions: Actions, what: str) -> None:
 
 def pad_pressure(actions: Actions, pad: PadFoundation) -> PadPressure:
     """Bearing pressure under the pad, GB 50007-2011 eccentric-load formulas (M)."""
-    b, ell, d = _si(pad.width, "m"), _si(pad.length, "m"), _si(pad.depth, "m")
+    b, ell = sorted((_si(pad.width, "m"), _si(pad.length, "m")))
+    d = _si(pad.depth, "m")
     weight = _si(pad.fill_unit_weight, "kN/m^3") * b * ell * d
     n = _si(actions.axial, "kN") + weight
     if n <= 0:
@@ -260,7 +269,7 @@ def check_pad(
             Check(
                 name="foundation edge bearing pressure",
                 value=pressure.eccentricity.to("mm"),
-                limit=(pad.width / 2).to("mm"),
+                limit=(pad.shorter_side / 2).to("mm"),
                 utilisation=None,
                 verdict=Verdict.FAIL,
                 basis="e = M_f/(N + G) ≥ b/2: the resultant is outside the pad, no bearing "
@@ -277,7 +286,7 @@ def check_pad(
             )
         )
     dead = actions.axial if actions.dead_axial is None else actions.dead_axial
-    stabilising = (dead.to("kN") + pressure.weight) * pad.width.to("m") / 2
+    stabilising = (dead.to("kN") + pressure.weight) * pad.shorter_side.to("m") / 2
     overturning = pressure.moment
     factor = (
         math.inf
