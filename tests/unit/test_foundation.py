@@ -14,9 +14,10 @@ from typing import Any
 import pint
 import pytest
 
-from ycsa_conform.engineering import foundation
+from ycsa_conform.engineering import base, fatigue, foundation
 from ycsa_conform.engineering.actions import Actions, Limit
 from ycsa_conform.engineering.pole import Verdict
+from ycsa_conform.site import load_site
 from ycsa_conform.units import Quantity
 
 DOC = (Path(__file__).parents[2] / "docs" / "engineering" / "base.md").read_text(encoding="utf-8")
@@ -249,3 +250,28 @@ def test_a_rectangular_pad_is_bent_along_its_shorter_side() -> None:
     for checks in (a, b):
         # b = 1.0 m: K = (N_G + G)·0.5/M_f, not ·1.0.
         assert checks["foundation overturning"].value.magnitude == pytest.approx(n * 0.5 / m_f)
+
+
+def test_a_site_file_declares_the_base_and_the_foundation(tmp_path: Path) -> None:
+    """The keys pass the site schema and loader and come out as the modules read them."""
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "site: s\nkind: field\ntargets:\n  - id: P1\n    kind: pole\n    design:\n"
+        "      steel_grade: Q235\n      base_plate_thickness: 25 mm\n"
+        "      base_plate_width: 360 mm\n      anchor_bolt_count: 4\n"
+        "      anchor_bolt_diameter: 24 mm\n      anchor_bolt_circle_diameter: 300 mm\n"
+        "      anchor_bolt_grade: 8.8\n      foundation_type: pile\n"
+        "      pile_diameter: 0.6 m\n      pile_length: 2 m\n      soil_type: cohesive\n"
+        "      soil_unit_weight: 18 kN/m^3\n      soil_undrained_shear_strength: 50 kPa\n"
+        "      weld_detail_category: EN 71\n",
+        encoding="utf-8",
+    )
+    (target,) = load_site(site).targets
+    connection = base.from_design(target.design)
+    assert connection is not None
+    assert connection.bolts.grade is base.AnchorGrade.BOLT_8_8  # YAML's 8.8 is a number
+    built = foundation.from_design(target.design)
+    assert built is not None
+    assert built.foundation == foundation.BoredPile(diameter=q(0.6, "m"), length=q(2, "m"))
+    assert built.soil.undrained_shear_strength == q(50, "kPa")
+    assert fatigue.from_design(target.design) == fatigue.FatigueDesign(weld_category="EN 71")
