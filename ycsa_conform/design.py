@@ -161,6 +161,11 @@ DESIGN_KEYS = _keys(
         values=("Q235", "Q355"),
     ),
     DesignKey(
+        name="base_weld_size",
+        unit="mm",
+        description="leg h_f of the fillet weld joining the shaft to the base plate",
+    ),
+    DesignKey(
         name="anchor_bolt_count",
         unit="",
         description="number of anchor bolts, evenly spaced on one circle (at least 4)",

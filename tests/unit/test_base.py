@@ -148,6 +148,28 @@ def test_the_worked_example_bolts_and_plate() -> None:
         assert text in DOC, text
 
 
+def test_the_worked_example_weld() -> None:
+    welded = base.BaseConnection(plate=example().plate, bolts=example().bolts, weld_size=q(8, "mm"))
+    weld = by_name(base.check_base(ultimate(), welded, SHAFT))["base weld"]
+    throat = 0.7 * 8
+    # The ring's A and W from its inner and outer radius, not the thin-ring formulas.
+    outer, inner = 100 + throat / 2, 100 - throat / 2
+    area = math.pi * (outer**2 - inner**2)
+    modulus = math.pi / 4 * (outer**4 - inner**4) / 100  # I/r at the mid-throat radius
+    sigma = 1.3 * N_G * 1000 / area + 1.5 * M_K * 1e6 / modulus
+    tau = 2 * 1.5 * V_K * 1000 / area
+    stress = math.hypot(sigma / 1.22, tau)
+    # The thin ring differs from the thick one by (h_e/D)² terms: 0.1 % here.
+    assert weld.value.to("N/mm^2").magnitude == pytest.approx(stress, rel=2e-3)
+    assert weld.limit.to("N/mm^2").magnitude == 160
+    assert weld.verdict is Verdict.PASS
+    value = weld.value.to("N/mm^2").magnitude
+    assert f"= **{value:.2f} N/mm²** ≤ 160 →\n**{value / 160:.3f}**" in DOC
+    assert "no base weld" not in DOC
+    without = by_name(base.check_base(ultimate(), example(), SHAFT))
+    assert "base weld" not in without  # no weld size, no row
+
+
 def test_a_thinner_plate_fails_as_the_document_says() -> None:
     thin = base.BaseConnection(
         plate=base.BasePlate(
@@ -341,5 +363,19 @@ def test_the_bench_pole_passes_at_its_base() -> None:
         *foundation.check_foundation(unfactored, ground),
         *fatigue.check_fatigue(loads, fatigue_data, connection.bolts),
     )
-    assert len(checks) == 12
+    assert len(checks) == 13
     assert [c.name for c in checks if c.verdict is not Verdict.PASS] == []
+
+
+def test_the_weld_in_pure_shear_takes_the_thin_ring_peak() -> None:
+    shear_only = Actions(
+        combination="V",
+        limit=Limit.ULTIMATE,
+        axial=q(0, "kN"),
+        shear=q(100, "kN"),
+        moment=q(0, "kN*m"),
+    )
+    weld = base.base_weld_check(shear_only, SHAFT, q(8, "mm"), SteelGrade.Q355)
+    # τ_max = 2V/A of a thin ring (the centroidal Q·V/(I·2t) of a tube: V·(2r²t)/(πr³t·2t)).
+    assert weld.value.to("N/mm^2").magnitude == pytest.approx(2 * 100e3 / (math.pi * 200 * 5.6))
+    assert weld.limit.to("N/mm^2").magnitude == 200  # E50 with Q355

@@ -21,6 +21,12 @@ Model (docs/engineering/base.md works one pole through by hand):
   from the bolt to the face); σ = 6·F·e/(b_eff·t²) ≤ f of the plate (I: common practice for
   unstiffened base plates; stiffeners, a yield-line model or a ring model give other figures).
 
+- **Weld of the shaft to the plate** (when its leg h_f is given): a fillet all round the
+  shaft's foot taken as a thin ring of diameter D (across flats for a polygon: its inscribed
+  circle, less weld than the polygon has) and throat 0.7·h_f: σ_f = N/A_w + M/W_w normal to the
+  weld, τ_f = 2V/A_w (the peak shear of a thin ring), √((σ_f/β_f)² + τ_f²) ≤ f_f^w (GB 50017-2017
+  fillet-weld rule, M; the ring model I).
+
 Strengths are GB 50017-2017 design values (M, from memory: verify before relying on them).
 """
 
@@ -52,6 +58,7 @@ __all__ = [
     "BaseConnection",
     "BasePlate",
     "PlateShape",
+    "base_weld_check",
     "bolt_forces",
     "check_base",
     "from_design",
@@ -168,6 +175,15 @@ def plate_design_strength(grade: SteelGrade, thickness: pint.Quantity[Any]) -> p
     )
 
 
+# Fillet welds, GB 50017-2017 (M): f_f^w of the matching electrode (E43 for Q235, E50 for
+# Q355: I, the usual match) and the factor β_f = 1.22 on stress normal to the weld's length
+# under static load.
+_FILLET_STRENGTH: Mapping[SteelGrade, tuple[str, float]] = MappingProxyType(
+    {SteelGrade.Q235: ("E43", 160.0), SteelGrade.Q355: ("E50", 200.0)}
+)
+_FRONT_FILLET_FACTOR = 1.22
+
+
 class PlateShape(StrEnum):
     SQUARE = "square"
     CIRCULAR = "circular"
@@ -227,8 +243,11 @@ class AnchorBolts:
 class BaseConnection:
     plate: BasePlate
     bolts: AnchorBolts
+    weld_size: pint.Quantity[Any] | None = None  # leg h_f of the fillet weld shaft-to-plate
 
     def __post_init__(self) -> None:
+        if self.weld_size is not None and _mm(self.weld_size) <= 0:
+            raise ValueError(f"base weld size {_fmt(self.weld_size)} must be above 0")
         if _mm(self.bolts.circle_diameter) + _mm(self.bolts.diameter) > _mm(self.plate.width):
             raise ValueError(
                 f"bolt circle {_fmt(self.bolts.circle_diameter)} with "
@@ -374,7 +393,38 @@ def check_base(
             "GB 50017-2017 (M)",
         )
     )
+    if connection.weld_size is not None:
+        checks.append(base_weld_check(actions, shaft, connection.weld_size, plate.steel_grade))
     return tuple(checks)
+
+
+def base_weld_check(
+    actions: Actions,
+    shaft: Section,
+    weld_size: pint.Quantity[Any],
+    steel_grade: SteelGrade,
+) -> Check:
+    """Static strength of the fillet weld all round the shaft's foot (module docstring)."""
+    d = _mm(shaft.size)
+    throat = 0.7 * _mm(weld_size)
+    area = math.pi * d * throat  # thin ring on the shaft's outside
+    modulus = math.pi * d * d * throat / 4
+    sigma = (
+        abs(float(actions.axial.to("N").magnitude)) / area
+        + abs(float(actions.moment.to("N*mm").magnitude)) / modulus
+    )
+    tau = 2 * abs(float(actions.shear.to("N").magnitude)) / area
+    stress = math.hypot(sigma / _FRONT_FILLET_FACTOR, tau)
+    electrode, strength = _FILLET_STRENGTH[SteelGrade(steel_grade)]
+    return _check(
+        "base weld",
+        Quantity(stress, "N/mm^2"),
+        Quantity(strength, "N/mm^2"),
+        f"√((σ_f/β_f)² + τ_f²), σ_f = N/A_w + M/W_w, τ_f = 2V/A_w, A_w = π·D·0.7h_f, "
+        f"W_w = π·D²·0.7h_f/4 (I: thin ring at D = {_fmt(shaft.size)}, h_f = "
+        f"{_fmt(weld_size)}), β_f = 1.22 ≤ f_f^w = {strength:g} N/mm² ({electrode}), "
+        "GB 50017-2017 (M)",
+    )
 
 
 # --- design data ----------------------------------------------------------------------------
@@ -388,7 +438,7 @@ REQUIRED_KEYS = (
     "anchor_bolt_circle_diameter",
     "anchor_bolt_grade",
 )
-OPTIONAL_KEYS = ("base_plate_shape", "base_plate_grade")
+OPTIONAL_KEYS = ("base_plate_shape", "base_plate_grade", "base_weld_size")
 
 
 def from_design(design: Mapping[str, object]) -> BaseConnection | None:
@@ -416,4 +466,5 @@ def from_design(design: Mapping[str, object]) -> BaseConnection | None:
         circle_diameter=quantity(design, "anchor_bolt_circle_diameter"),
         grade=AnchorGrade(str(design["anchor_bolt_grade"])),
     )
-    return BaseConnection(plate=plate, bolts=bolts)
+    weld = quantity(design, "base_weld_size") if "base_weld_size" in design else None
+    return BaseConnection(plate=plate, bolts=bolts, weld_size=weld)
