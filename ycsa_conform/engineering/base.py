@@ -307,7 +307,7 @@ def check_base(
     *,
     shear_strength: pint.Quantity[Any] | None = None,
 ) -> tuple[Check, ...]:
-    """Anchor bolt tension, shear, tension with shear, and base plate bending.
+    """Anchor bolt tension, shear, tension with shear, base plate bending; the weld if sized.
 
     `actions` are the factored (ultimate) actions at the base; `shaft` is the base section
     (pole.PoleLoads.base_section). When `actions.dead_axial` is given, the bolt tension is
