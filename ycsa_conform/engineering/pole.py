@@ -878,6 +878,8 @@ def _seismic_action(
     }
     alpha = seismic.response_coefficient(period, **kw)  # type: ignore[arg-type]
     plateau = seismic.response_coefficient(sei.characteristic_period, **kw)  # type: ignore[arg-type]
+    top = max(shape)
+    shape = [x / top for x in shape]  # X normalised to 1 at its largest (the top)
     sum_xg = sum(g * x for (_, g), x in zip(weights, shape, strict=True))
     sum_x2g = sum(g * x * x for (_, g), x in zip(weights, shape, strict=True))
     gamma1 = sum_xg / sum_x2g
