@@ -198,7 +198,7 @@ def test_loads_json_gives_every_section_and_combination(pytester: pytest.Pyteste
     assert set(actions) == {*combinations, "G + W", "G + E"}
     assert actions["G + W"]["limit"] == "characteristic"
     assert actions["1.0×(1.3G + 1.5W)"]["moment"]["unit"] == "kN·m"
-    assert [b["name"] for b in only["brackets"]][0] == "luminaire"
+    assert only["brackets"][0]["name"] == "luminaire"
     # Slots for the checks below the shaft, built on another branch.
     for slot in ("base_plate", "anchor_bolts", "foundation", "fatigue"):
         assert only[slot] is None
