@@ -806,6 +806,7 @@ def analyse_pole(
         strength=strength.design_strength,
         deflection_limit=deflection_limit,
     )
+    checks.append(whole.deflection)
     moment_tapered = sum(
         (g.force * g.beta_z_tapered / g.beta_z * g.z for g in segment_loads),
         Quantity(0, "kN*m"),
@@ -862,6 +863,7 @@ class _Whole:
     base_actions: tuple[Actions, ...]
     seismic: SeismicAction | None
     top_deflection: pint.Quantity[Any]
+    deflection: Check
 
 
 def _seismic_action(
@@ -1111,22 +1113,21 @@ def _whole_pole(
                 )
                 if combo.name == "G + W":
                     top_second = Quantity(ys[h] * amp, "m").to("mm")
-    checks.append(
-        Check(
-            name="top deflection, P-Δ",
-            value=top_second,
-            limit=deflection_limit,
-            utilisation=float((top_second / deflection_limit).to("").magnitude),
-            verdict=Verdict.PASS if top_second <= deflection_limit else Verdict.FAIL,
-            basis="G + W with βz per the taper rule, first-order y × the base's P-Δ A (I); "
-            "limit as SP-LOAD-008 (U)",
-            height=shaft.height,
-            combination="G + W",
-        )
+    deflection = Check(
+        name="top deflection, P-Δ",
+        value=top_second,
+        limit=deflection_limit,
+        utilisation=float((top_second / deflection_limit).to("").magnitude),
+        verdict=Verdict.PASS if top_second <= deflection_limit else Verdict.FAIL,
+        basis="G + W with βz per the taper rule, first-order y × the base's P-Δ A (I); "
+        "limit as SP-LOAD-008 (U)",
+        height=shaft.height,
+        combination="G + W",
     )
     return _Whole(
         forces=tuple(forces),
         checks=tuple(checks),
+        deflection=deflection,
         base_actions=tuple(base_actions),
         seismic=action,
         top_deflection=top_second,
