@@ -10,6 +10,7 @@ number the document prints appears below as a literal.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ycsa_conform.engineering import pole, seismic, section, wind
+from ycsa_conform.engineering import pole, section, seismic, wind
 from ycsa_conform.units import Quantity
 
 DOC = Path(__file__).parents[2] / "docs" / "engineering" / "pole.md"
@@ -135,8 +136,8 @@ def _deflect(points: list[float], loads: list[tuple[float, float]], st: list[Any
 
 def _by_hand() -> dict[str, Any]:
     bounds = sorted({round(i * H / SLICES, 9) for i in range(SLICES + 1)} | {DOOR_BOTTOM, 6.0})
-    zs = [(a + b) / 2 for a, b in zip(bounds, bounds[1:], strict=False)]
-    dzs = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    zs = [(a + b) / 2 for a, b in itertools.pairwise(bounds)]
+    dzs = [b - a for a, b in itertools.pairwise(bounds)]
     sizes = [_size(z) for z in zs]
     props = [_octagon(f, t) for f, t in sizes]
     st = [(z, dz, p[1]) for z, dz, p in zip(zs, dzs, props, strict=True)]
@@ -204,7 +205,7 @@ def _by_hand() -> dict[str, Any]:
     }
     results: dict[tuple[str, str], dict[str, float]] = {}
     for name, (gamma_g, lateral, strength) in combos.items():
-        points = heights + [0.0, DOOR_BOTTOM, 6.0, H]
+        points = [*heights, 0.0, DOOR_BOTTOM, 6.0, H]
         y = dict(zip(points, _deflect(points, lateral, st), strict=True))
         for where, (z, sides) in locations.items():
             n = gamma_g * sum(g for zj, g in dead if zj >= z)
@@ -520,7 +521,7 @@ def test_without_a_seismic_intensity_there_is_no_seismic_combination() -> None:
 
 def test_segments_must_agree_with_the_shaft_summary() -> None:
     shaft = _shaft()
-    with pytest.raises(ValueError, match="design.top_diameter 140 mm differs from the last"):
+    with pytest.raises(ValueError, match=r"design\.top_diameter 140 mm differs from the last"):
         pole.PoleShaft(
             height=shaft.height,
             base_diameter=shaft.base_diameter,
@@ -631,7 +632,7 @@ def test_the_document_prints_the_hand_numbers() -> None:
     printed = _printed()
     missing = []
     for key, (value, tolerance) in printed.items():
-        digits = max(0, -int(math.floor(math.log10(tolerance * 2))))
+        digits = max(0, -math.floor(math.log10(tolerance * 2)))
         shown = f"{value:.{digits}f}"
         if not re.search(rf"(?<![\d.]){re.escape(shown)}(?![\d])", text):
             missing.append(f"{key} {shown}")
