@@ -637,3 +637,35 @@ def test_the_document_prints_the_hand_numbers() -> None:
         if not re.search(rf"(?<![\d.]){re.escape(shown)}(?![\d])", text):
             missing.append(f"{key} {shown}")
     assert not missing, missing
+
+
+def test_the_station_table_is_recomputed() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    bounds = HAND["bounds"]
+    theta_v = HAND["theta_v"]
+
+    def theta(z: float) -> float:
+        return _size(min(z, H), below=z >= H)[0] / SEGMENTS[0][1] * theta_v
+
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        z, dz = (a + b) / 2, b - a
+        f, t = _size(z)
+        area, second, _ = _octagon(f, t)
+        width = f / math.cos(THETA)
+        beta, tapered = _beta(z), _beta(z, theta(z))
+        force = max(beta, tapered) * MU_S * MU_Z * W0 * width * dz
+        weight = RHO * area * dz * G / 1000
+        row = (
+            f"| {a:.1f}–{b:.1f} | {z:.2f} | {f * 1e3:.1f} | {t * 1e3:.0f} | {area * 1e6:.1f} | "
+            f"{second * 1e8:.1f} | {width * 1e3:.1f} | {beta:.3f} | {theta(z):.3f} | "
+            f"{tapered:.3f} | {force:.4f} | {weight:.4f} | {HAND['x'][i]:.4f} |"
+        )
+        assert row in text, row
+    for j, (name, kg, area, z, _) in enumerate(EQUIPMENT):
+        beta, tapered = _beta(z), _beta(z, theta(z))
+        row = (
+            f"| {name} | {z:.2f} | {area:.2f} | {beta:.3f} | {theta(z):.3f} | {tapered:.3f} | "
+            f"{max(beta, tapered) * 1.3 * MU_Z * W0 * area:.4f} | {kg * G / 1000:.4f} | "
+            f"{HAND['x'][len(bounds) - 1 + j]:.4f} |"
+        )
+        assert row in text, row
