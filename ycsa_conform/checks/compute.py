@@ -295,13 +295,20 @@ def _seismic_stress(ctx: CheckContext, _: str | None) -> list[Value]:
 
 
 def _top_deflection(ctx: CheckContext, _: str | None) -> list[Value]:
+    # Judged on the whole pole's G + W: βz with θB·θv where larger (8.4.6, U) and the P-Δ
+    # amplification (I); the first-order figure of docs/engineering/wind.md is shown beside it.
     s = _structure(ctx)
-    deflection = s.loads.top_deflection
+    first = s.loads.top_deflection
+    deflection = s.loads.top_deflection_second_order or first
     name = (
         f"top deflection {_q(deflection, 'mm', 4)} ÷ height {_q(s.shaft.height, 'm', 3)} "
-        "(characteristic wind, GB 50009-2012 8.1.1-1)"
+        "(characteristic wind G + W, GB 50009-2012 8.1.1-1, with θB·θv where larger and P-Δ; "
+        f"first order without θB·θv {_q(first, 'mm', 4)})"
     )
-    return [Value(name, _ratio(deflection, s.shaft.height))]
+    return [
+        Value("top deflection, first order", first.to("mm"), decides=False),
+        Value(name, _ratio(deflection, s.shaft.height)),
+    ]
 
 
 def _base_moment(ctx: CheckContext, _: str | None) -> list[Value]:
@@ -504,7 +511,7 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
             _formula(
                 "top_deflection_ratio",
                 "",
-                "top deflection under characteristic wind ÷ pole height",
+                "top deflection under characteristic wind (θB·θv where larger, P-Δ) ÷ pole height",
                 _top_deflection,
             ),
             _formula(
