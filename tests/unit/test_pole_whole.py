@@ -669,3 +669,29 @@ def test_the_station_table_is_recomputed() -> None:
             f"{HAND['x'][len(bounds) - 1 + j]:.4f} |"
         )
         assert row in text, row
+
+
+@pytest.mark.parametrize(
+    ("ratio", "theta_v"),
+    [
+        (1.0, 1.00),
+        (0.9, 1.10),
+        (0.75, 1.26),
+        (0.469, 1.75 + 0.33 * 0.31),
+        (0.1, 5.60),
+        (0.05, 5.60),
+    ],
+)
+def test_theta_v_is_table_8_4_6_interpolated(ratio: float, theta_v: float) -> None:
+    base = Quantity(300, "mm")
+    top = base * ratio
+    theta_b, found = wind.taper_factors(top, base_width=base, top_width=top)
+
+    assert found == pytest.approx(theta_v, rel=1e-9)
+    assert theta_b == pytest.approx(ratio, rel=1e-12)
+
+
+def test_an_intensity_outside_the_table_asks_for_alpha_max() -> None:
+    with pytest.raises(ValueError, match=r"give design\.seismic_alpha_max"):
+        seismic.alpha_max("8", Quantity(0.25, "gravity"))
+    assert seismic.alpha_max("7", Quantity(0.15, "gravity")) == 0.12

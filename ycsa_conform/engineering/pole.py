@@ -799,8 +799,6 @@ def analyse_pole(
         attachment_loads=attachment_loads,
         shape=shape,
         first_frequency=f1,
-        terrain=terrain,
-        w0=w,
         importance_factor=importance_factor,
         seismic_input=seismic_input,
         strength=strength.design_strength,
@@ -850,7 +848,7 @@ def analyse_pole(
         section_checks=whole.checks,
         base_actions=whole.base_actions,
         brackets=_brackets(
-            shaft, attachments, attachment_loads, terrain=terrain, w0=w, gamma0=importance_factor
+            attachments, attachment_loads, terrain=terrain, w0=w, gamma0=importance_factor
         ),
         top_deflection_second_order=whole.top_deflection,
     )
@@ -915,15 +913,12 @@ def _whole_pole(
     attachment_loads: Sequence[AttachmentLoad],
     shape: Sequence[float],
     first_frequency: pint.Quantity[Any],
-    terrain: str,
-    w0: pint.Quantity[Any],
     importance_factor: float,
     seismic_input: seismic.Seismic | None,
     strength: pint.Quantity[Any],
     deflection_limit: pint.Quantity[Any],
 ) -> _Whole:
     """Every combination at the base, every section change and the door, with P-Δ."""
-    del terrain, w0  # the wind is in the loads already
     g0 = importance_factor
     g0_text = f"{g0:.1f}" if round(g0, 1) == g0 else f"{g0:g}"
     dead = [(z, m * GRAVITY) for z, m in zip(stations, masses, strict=True)]
@@ -1135,7 +1130,6 @@ def _whole_pole(
 
 
 def _brackets(
-    shaft: PoleShaft,
     attachments: Sequence[Attachment],
     loads: Sequence[AttachmentLoad],
     *,
@@ -1144,7 +1138,6 @@ def _brackets(
     gamma0: float,
 ) -> tuple[Bracket, ...]:
     """Each attachment's connection with βgz (eq. 8.1.1-2), γ0·γQ and γ0·γG (M)."""
-    del shaft
     rows = []
     for a, load in zip(attachments, loads, strict=True):
         beta_gz = wind.gust_factor_attachment(a.height, terrain)
