@@ -680,6 +680,13 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> ComputeCheck | None:
             )
             return None
         unit_text = DESIGN_KEYS[design].unit
+        if unit_text == "list":
+            ctx.problem(
+                "design",
+                f"design key {design!r} is a list, not one value a limit can judge; "
+                "name a single design value",
+            )
+            return None
     elif design is not None:
         ctx.problem("design", f"formula {formula.name} takes no 'design' key; remove it")
         return None
