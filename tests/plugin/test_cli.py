@@ -267,3 +267,30 @@ def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pyteste
         ]
     )
     assert len(result.stderr.lines) == 1
+
+
+def test_validate_refuses_a_pole_loads_cannot_compute(pytester: pytest.Pytester) -> None:
+    # A luminaire at 35 m is above the 30 m of GB 50009 Table 8.6.1 as transcribed: `loads`
+    # refuses the pole, and `validate` says so before a run (issue 15).
+    fixtures = pytester.path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), fixtures)
+    shutil.copytree(data_dir("benches") / "devicemaps", pytester.path / "benches" / "devicemaps")
+    site = fixtures / "sites" / "kunming-main-road.yaml"
+    text = site.read_text(encoding="utf-8")
+    site.write_text(
+        text.replace("      height: 10 m\n", "      height: 35 m\n").replace(
+            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 10 m}",
+            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 35 m}",
+        ),
+        encoding="utf-8",
+    )
+
+    checked = _cli(pytester, "validate", str(site))
+    refused = _cli(pytester, "loads", str(site), "--pole", "P001")
+
+    assert checked.ret == 1
+    checked.stderr.fnmatch_lines(
+        ["*kunming-main-road.yaml:16: $.targets[[]0]: target P001: height 35.0 m is above 30.0 m*"]
+    )
+    assert refused.ret == 1
+    refused.stderr.fnmatch_lines(["target P001: height 35.0 m is above 30.0 m, *"])
