@@ -909,7 +909,7 @@ def _print_loads(r: dict[str, Any]) -> None:
             f"(on the plateau: {q(e['plateau_base_shear'], 'kN')} kN); {e['basis']}"
         )
     print(
-        "  section                 z (m)  combination               N (kN)  M1 (kN·m)  P-Δ A"
+        "  section                 z (m)  combination               N (kN)  M1 (kN·m)  P-Δ η"
         "   M (kN·m)  σ (N/mm²)  util  verdict"
     )
     rows = {(c["name"], c["combination"]): c for c in r["section_checks"]}

@@ -13,10 +13,34 @@ y(z) = Σ M_i·max(z − z_i, 0)·Δz/(E·I_i), so an engineer can follow them i
 quadrature is ours; with 10 segments it is within a few per cent of the exact integral). When
 the design gives no first frequency, Rayleigh's method estimates it from the deflection under
 the pole's own weight applied sideways, f1 = (1/2π)·√(g·Σm·y / Σm·y²) (I: textbook structural
-dynamics, e.g. Clough & Penzien, *Dynamics of Structures*, ch. 8).
+dynamics, e.g. Clough & Penzien, *Dynamics of Structures*, ch. 8). Rayleigh's quotient with
+an assumed shape is an **upper bound** on the true f1: for these poles it runs about 1 % high
+(issue 15; docs/engineering/wind.md), which puts βz about as much low and v_cr as much high;
+give the design's modal f1 or a pluck test's (`first_frequency`) when the margin is thin.
 
-docs/engineering/wind.md works the Kunming fixture pole through by hand, and
-docs/engineering/polygonal.md an octagonal pole.
+The whole pole (issue 15; docs/engineering/pole.md). The shaft may be several tapered segments
+(`ShaftSegment`) with a door opening (`DoorOpening`); the stations are split again at every
+section change and at the door's bottom, and each combination is checked at the base, at every
+section change (the weaker side) and at the door's cut section (`section.cut_section`):
+
+- γ0·(1.3G + 1.5W) and γ0·(1.0G + 1.5W), GB 55001-2021 (M), γ0 the importance factor (1.0 for
+  safety class 2, 1.1 for class 1, GB 55001 / GB 50068, M); G + W characteristic (deflection,
+  foundation); where the site declares a seismic intensity, 1.2G + 1.3E + 0.2×1.4W against
+  f/γRE and G + E (GB 50011 5.4.1, 5.4.2, M; the first-mode forces in `seismic.py`, with the
+  Rayleigh deflection shape as the mode shape, I).
+- W takes βz with the taper correction θB·θv of GB 50009 8.4.6 (Table 8.4.6 from memory, U) or
+  without it, whichever is larger at the height (`TaperRule.ENVELOPE`); both are reported.
+- P-Δ (I): the amplification of an iterative P-Δ summed as a geometric series, the B2 form of
+  AISC 360 Appendix 8 / Chen & Lui applied section by section: ΔM₁(z) = Σ P_i·(y_i − y(z)) over
+  the factored weights above z with the first-order deflections y of the combination's lateral
+  loads, η(z) = 1/(1 − ΔM₁(z)/M₁(z)), M(z) = η·M₁.
+- Attachments' brackets with their own gust factor βgz (eq. 8.1.1-2, R): F_d = γ0·γQ·βgz·μs·μz·
+  w0·A, while the base actions keep βz for the main structure.
+- `PoleLoads.base_actions`: one `actions.Actions` per combination at the base, for the base
+  plate, anchor bolts, foundation and fatigue checks.
+
+docs/engineering/wind.md works the Kunming fixture pole through by hand (first order),
+docs/engineering/polygonal.md an octagonal pole and docs/engineering/pole.md the whole pole.
 """
 
 from __future__ import annotations
@@ -385,8 +409,8 @@ class SectionForces:
     axial: pint.Quantity[Any]  # N, compression positive
     shear: pint.Quantity[Any]
     first_order_moment: pint.Quantity[Any]
-    amplification: float  # A = 1/(1 − ΔM₁/M₁), P-Δ (I)
-    moment: pint.Quantity[Any]  # A·M₁
+    amplification: float  # η = 1/(1 − ΔM₁/M₁), P-Δ (I)
+    moment: pint.Quantity[Any]  # η·M₁
     area: pint.Quantity[Any]
     modulus: pint.Quantity[Any]
     stress: pint.Quantity[Any]  # N/A + M/W (ultimate); 0 for a characteristic combination
@@ -1089,8 +1113,8 @@ def _whole_pole(
                         limit=limit,
                         utilisation=ratio,
                         verdict=Verdict.PASS if ratio <= 1 else Verdict.FAIL,
-                        basis=f"N/A + A·M₁/W{f' ({side})' if side else ''}, P-Δ A = {amp:.4f} "
-                        f"(I); {combo.basis}; f of {shaft.steel_grade}, GB 50017-2017 (M)",
+                        basis=f"N/A + M/W{f' ({side})' if side else ''}, M = {amp:.4f}·M₁ "
+                        f"(P-Δ, I); {combo.basis}; f of {shaft.steel_grade}, GB 50017-2017 (M)",
                         height=Quantity(z, "m"),
                         combination=combo.name,
                     )
@@ -1114,7 +1138,7 @@ def _whole_pole(
         limit=deflection_limit,
         utilisation=float((top_second / deflection_limit).to("").magnitude),
         verdict=Verdict.PASS if top_second <= deflection_limit else Verdict.FAIL,
-        basis="G + W with βz per the taper rule, first-order y × the base's P-Δ A (I); "
+        basis="G + W with βz per the taper rule, first-order y × the base's P-Δ η (I); "
         "limit as SP-LOAD-008 (U)",
         height=shaft.height,
         combination="G + W",
