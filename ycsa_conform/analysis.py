@@ -26,7 +26,7 @@ import pint
 
 from .design import DESIGN_KEYS
 from .engineering import lighting as lighting_tables
-from .engineering import pole, wind
+from .engineering import pole, seismic, wind
 from .engineering.lighting import GridMethod, GridStats, IlluminanceGrid, RoadLightingClass
 from .engineering.photometry import (
     GlareIntensities,
@@ -40,6 +40,7 @@ from .engineering.photometry import (
 )
 from .errors import InputError
 from .site import Target
+from .units import Quantity
 
 __all__ = [
     "LIGHTING_KEYS",
@@ -124,7 +125,8 @@ class _Inputs:
 
 def _inputs(target: Target, *extra: object) -> _Inputs:
     design = tuple(sorted((k, str(v)) for k, v in target.design.items()))
-    return _Inputs(key=(design, tuple(map(repr, target.equipment)), *extra), target=target)
+    shop = (tuple(map(repr, target.equipment)), tuple(map(repr, target.shaft_segments)))
+    return _Inputs(key=(design, *shop, *extra), target=target)
 
 
 # --- structure ------------------------------------------------------------------------------
@@ -157,6 +159,7 @@ def _attachments(target: Target) -> tuple[pole.Attachment, ...]:
             shape_coefficient=wind.attachment_shape_coefficient(
                 wind.AttachmentKind.BOX, declared=e.shape_coefficient
             ),
+            arm=e.arm,
         )
         for e in target.equipment
     )
@@ -218,6 +221,73 @@ def structure(
     return _structure(_inputs(target, deflection_limit_ratio))
 
 
+def _number(target: Target, key: str) -> float | None:
+    value = target.design.get(key)
+    if value is None:
+        return None
+    assert isinstance(value, float), key  # the loader gives numbers for unit ""
+    return value
+
+
+def _door(target: Target) -> pole.DoorOpening | None:
+    keys = ("door_bottom", "door_height", "door_width")
+    given = [k for k in keys if k in target.design]
+    if not given:
+        return None
+    require(target, {"door_bottom": "0.5 m", "door_height": "0.6 m", "door_width": "150 mm"})
+    return pole.DoorOpening(
+        bottom=_q(target, "door_bottom"),
+        height=_q(target, "door_height"),
+        width=_q(target, "door_width"),
+    )
+
+
+def _seismic(target: Target) -> seismic.Seismic | None:
+    """The site's seismic input, or None where the design declares no intensity."""
+    design = target.design
+    if "seismic_intensity" not in design:
+        return None
+    intensity = str(design["seismic_intensity"])
+    require(
+        target,
+        {"design_ground_acceleration": "0.20"}
+        | ({} if "characteristic_period" in design else {"site_class": "II"})
+        | ({} if "characteristic_period" in design else {"seismic_design_group": "3"}),
+    )
+    g = _number(target, "design_ground_acceleration")
+    assert g is not None
+    acceleration = Quantity(g, "gravity")
+    declared_alpha = _number(target, "seismic_alpha_max")
+    alpha = (
+        declared_alpha if declared_alpha is not None else seismic.alpha_max(intensity, acceleration)
+    )
+    period = _optional_q(target, "characteristic_period")
+    if period is None:
+        group = _number(target, "seismic_design_group")
+        assert group is not None
+        site_class = str(design["site_class"])
+        period = seismic.characteristic_period(site_class, int(group))
+        tg = f"Tg by site class {site_class}, group {int(group)} (GB 50011 Table 5.1.4-2, M)"
+    else:
+        tg = "Tg as declared (design.characteristic_period)"
+    alpha_basis = (
+        "α_max as declared (design.seismic_alpha_max)"
+        if declared_alpha is not None
+        else f"α_max of intensity {intensity}, {g:g} g, frequent earthquake (GB 50011 Table "
+        "5.1.4-1, M)"
+    )
+    damping = _number(target, "seismic_damping_ratio")
+    return seismic.Seismic(
+        intensity=intensity,
+        acceleration=acceleration,
+        alpha_max=alpha,
+        characteristic_period=period,
+        damping_ratio=damping if damping is not None else seismic.POLE_DAMPING_RATIO,
+        basis=f"{alpha_basis}; {tg}; ζ "
+        + ("as declared" if damping is not None else "0.02 (U, tower practice)"),
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _structure(inputs: _Inputs) -> Structure:
     target = inputs.target
@@ -237,7 +307,18 @@ def _structure(inputs: _Inputs) -> Structure:
             steel_grade=pole.SteelGrade(str(design["steel_grade"])),
             shape=wind.SectionShape(str(design.get("section_shape", "circular"))),
             sides=int(sides) if isinstance(sides, float) else None,
+            segments=tuple(
+                pole.ShaftSegment(
+                    bottom=g.bottom,
+                    base_diameter=g.base_diameter,
+                    top_diameter=g.top_diameter,
+                    wall_thickness=g.wall_thickness,
+                )
+                for g in target.shaft_segments
+            ),
+            door=_door(target),
         )
+        importance = _number(target, "importance_factor")
         loads = pole.analyse_pole(
             shaft,
             attachments,
@@ -246,6 +327,8 @@ def _structure(inputs: _Inputs) -> Structure:
             first_frequency=_optional_q(target, "first_frequency"),
             air_density=wind.air_density(altitude) if altitude is not None else None,
             deflection_limit_ratio=deflection_limit_ratio,
+            importance_factor=importance if importance is not None else pole.IMPORTANCE_FACTOR,
+            seismic_input=_seismic(target),
         )
         budget = _budget_rows(target, attachments)
         beta_top = wind.wind_vibration_factor(

@@ -721,8 +721,6 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from . import analysis
-    from .engineering import pole
-    from .units import format_quantity
 
     try:
         site = _site_for(args, "loads")
@@ -749,13 +747,17 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             errors.append(str(exc))
             continue
         loads, shaft = result.loads, result.shaft
-        checks = [*loads.checks, *result.budget]
         # A declared damper or strakes answers a failed vortex check (GB 50009 8.5.3), as the
-        # profile's vortex_shedding formula does; its test report is for the reviewer.
+        # profile's vortex_shedding formula does (its verdict 'mitigated'); the device's test
+        # report is for the reviewer.
         mitigation = str(target.design.get("vortex_mitigation", "none"))
-        failed = [c.name for c in checks if c.verdict is pole.Verdict.FAIL]
-        if mitigation != "none" and failed == ["vortex v_cr"]:
-            failed = []
+        checks = [asdict(c) for c in (*loads.checks, *result.budget)]
+        for c in checks:
+            if c["name"] == "vortex v_cr" and c["verdict"] == "fail" and mitigation != "none":
+                c["verdict"] = "mitigated"
+        section_checks = [asdict(c) for c in loads.section_checks]
+        failed = [c["name"] for c in (*checks, *section_checks) if c["verdict"] == "fail"]
+        door = loads.door_section
         results.append(
             {
                 "pole": target.id,
@@ -776,7 +778,31 @@ def _cmd_loads(args: argparse.Namespace) -> int:
                 "critical_wind_speed": loads.critical_wind_speed,
                 "top_wind_speed": loads.top_wind_speed,
                 "reynolds": loads.reynolds,
-                "checks": [asdict(c) for c in checks],
+                "checks": checks,
+                # The whole pole (issue 15): every section, every combination.
+                "importance_factor": loads.importance_factor,
+                "taper": {
+                    "rule": str(loads.taper_rule),
+                    "top_to_base_width": loads.taper_ratio,
+                    "theta_v": loads.theta_v,
+                    "basis": "GB 50009-2012 8.4.6, θv table from memory (U)",
+                    "base_moment_without": loads.base_moment,
+                    "base_moment_with": loads.base_moment_tapered,
+                    "base_moment_used": loads.base_moment_design,
+                },
+                "seismic": asdict(loads.seismic) if loads.seismic is not None else None,
+                "door_section": asdict(door) if door is not None else None,
+                "section_checks": section_checks,
+                "section_forces": [asdict(f) for f in loads.section_forces],
+                "base_actions": [asdict(a) for a in loads.base_actions],
+                "brackets": [asdict(b) for b in loads.brackets],
+                "top_deflection_second_order": loads.top_deflection_second_order,
+                # Slots for the checks below the shaft, built on another branch of issue 15;
+                # null until they are wired in.
+                "base_plate": None,
+                "anchor_bolts": None,
+                "foundation": None,
+                "fatigue": None,
                 "vortex_mitigation": mitigation,
                 "passed": not failed,
             }
@@ -797,55 +823,146 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         return f"{value.to(unit).magnitude:.{digits}f}"
 
     for r in results:
-        shaft = r["shaft"]
-        origin = "estimated, Rayleigh" if r["frequency_estimated"] else "design"
-        # A polygon's sizes are across flats; its forces use the across-corners width b.
-        polygon = shaft["sides"] is not None
-        kind = f"{shaft['sides']}-sided tube " if polygon else f"{shaft['shape']} tube Ø"
-        print(
-            f"{r['pole']}: {format_quantity(shaft['height'])} {shaft['steel_grade']} "
-            f"{kind}{q(shaft['base_diameter'], 'mm', 0)}→{q(shaft['top_diameter'], 'mm', 0)}"
-            f"×{q(shaft['wall_thickness'], 'mm', 1)} mm{' across flats' if polygon else ''}, "
-            f"terrain {r['terrain']}, w0 {format_quantity(r['w0'])}, "
-            f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin}), "
-            f"βz at the top {r['top_wind_vibration_factor']:.3f}"
-        )
-        width = "b (mm)" if polygon else "d (mm)"
-        print(f"  segment (m)   z (m)  {width}   μz     μs     βz   wk (kN/m²)  F (kN)")
-        for s in r["segments"]:
-            print(
-                f"  {q(s['bottom'], 'm', 1):>5}–{q(s['top'], 'm', 1):<6} {q(s['z'], 'm', 2):>6}"
-                f" {q(s['width'], 'mm', 1):>7} {s['mu_z']:6.3f} {s['mu_s']:6.3f}"
-                f" {s['beta_z']:6.3f} {q(s['pressure'], 'kN/m^2'):>11} {q(s['force'], 'kN'):>7}"
-            )
-        print("  attachment            z (m)  A (m²)   μs     βz   wk (kN/m²)  F (kN)  M (kN·m)")
-        for a in r["attachments"]:
-            print(
-                f"  {a['name']:<20} {q(a['z'], 'm', 2):>6} {q(a['area'], 'm^2'):>7}"
-                f" {a['mu_s']:6.3f} {a['beta_z']:6.3f} {q(a['pressure'], 'kN/m^2'):>11}"
-                f" {q(a['force'], 'kN'):>7} {q(a['moment'], 'kN*m'):>9}"
-            )
-        print(
-            f"  base shear {q(r['base_shear'], 'kN')} kN, base moment "
-            f"{q(r['base_moment'], 'kN*m')} kN·m, dead load {q(r['base_axial'], 'kN')} kN, "
-            f"top deflection {q(r['top_deflection'], 'mm', 1)} mm"
-        )
-        print("  check               value           limit           util  verdict  basis")
-        for c in r["checks"]:
-            util = f"{c['utilisation']:.2f}" if c["utilisation"] is not None else "—"
-            print(
-                f"  {c['name']:<19} {format_quantity(c['value']):<15} "
-                f"{format_quantity(c['limit']):<15} {util:>5}  {c['verdict']:<8} {c['basis']}"
-            )
-        note = ""
-        vortex = next(c for c in r["checks"] if c["name"] == "vortex v_cr")
-        if vortex["verdict"] == "fail" and r["vortex_mitigation"] != "none":
-            note = (
-                f" (vortex: {r['vortex_mitigation']} declared against v_cr "
-                f"{format_quantity(vortex['value'])}; check its test report)"
-            )
-        print(f"  {r['pole']}: {'pass' if r['passed'] else 'FAIL'}{note}")
+        _print_loads(r)
     return 0
+
+
+def _print_loads(r: dict[str, Any]) -> None:
+    """One pole of `ycsa-conform loads` as text."""
+    from .units import format_quantity
+
+    def q(value: Any, unit: str, digits: int = 3) -> str:
+        return f"{value.to(unit).magnitude:.{digits}f}"
+
+    shaft = r["shaft"]
+    # Rayleigh's quotient is an upper bound on f1 (about 1 % high for these poles).
+    origin = (
+        "estimated, Rayleigh: an upper bound, ~1 % high" if r["frequency_estimated"] else "design"
+    )
+    # A polygon's sizes are across flats; its forces use the across-corners width b.
+    polygon = shaft["sides"] is not None
+    kind = f"{shaft['sides']}-sided tube " if polygon else f"{shaft['shape']} tube Ø"
+    print(
+        f"{r['pole']}: {format_quantity(shaft['height'])} {shaft['steel_grade']} "
+        f"{kind}{q(shaft['base_diameter'], 'mm', 0)}→{q(shaft['top_diameter'], 'mm', 0)}"
+        f"×{q(shaft['wall_thickness'], 'mm', 1)} mm{' across flats' if polygon else ''}, "
+        f"terrain {r['terrain']}, w0 {format_quantity(r['w0'])}, "
+        f"f1 {q(r['first_frequency'], 'Hz', 2)} Hz ({origin}), "
+        f"βz at the top {r['top_wind_vibration_factor']:.3f}"
+    )
+    if len(shaft["segments"]) > 1:
+        parts = ", ".join(
+            f"from {q(g['bottom'], 'm', 1)} m {q(g['base_diameter'], 'mm', 0)}→"
+            f"{q(g['top_diameter'], 'mm', 0)}×{q(g['wall_thickness'], 'mm', 1)}"
+            for g in shaft["segments"]
+        )
+        print(f"  segments: {parts} mm")
+    if shaft["door"] is not None:
+        d = shaft["door"]
+        print(
+            f"  door: {q(d['width'], 'mm', 0)} mm wide, {q(d['height'], 'm', 2)} m high, "
+            f"from {q(d['bottom'], 'm', 2)} m"
+        )
+    width = "b (mm)" if polygon else "d (mm)"
+    print(f"  segment (m)   z (m)  {width}   μz     μs     βz  βz·θ   wk (kN/m²)  F (kN)")
+    for s in r["segments"]:
+        print(
+            f"  {q(s['bottom'], 'm', 1):>5}–{q(s['top'], 'm', 1):<6} {q(s['z'], 'm', 2):>6}"
+            f" {q(s['width'], 'mm', 1):>7} {s['mu_z']:6.3f} {s['mu_s']:6.3f}"
+            f" {s['beta_z']:6.3f} {s['beta_z_tapered']:5.3f}"
+            f" {q(s['pressure'], 'kN/m^2'):>11} {q(s['force'], 'kN'):>7}"
+        )
+    print("  attachment            z (m)  A (m²)   μs     βz   wk (kN/m²)  F (kN)  M (kN·m)")
+    for a in r["attachments"]:
+        print(
+            f"  {a['name']:<20} {q(a['z'], 'm', 2):>6} {q(a['area'], 'm^2'):>7}"
+            f" {a['mu_s']:6.3f} {a['beta_z']:6.3f} {q(a['pressure'], 'kN/m^2'):>11}"
+            f" {q(a['force'], 'kN'):>7} {q(a['moment'], 'kN*m'):>9}"
+        )
+    print(
+        f"  base shear {q(r['base_shear'], 'kN')} kN, base moment "
+        f"{q(r['base_moment'], 'kN*m')} kN·m, dead load {q(r['base_axial'], 'kN')} kN, "
+        f"top deflection {q(r['top_deflection'], 'mm', 1)} mm (first order, βz without θB·θv)"
+    )
+    print("  check               value           limit           util  verdict    basis")
+    for c in r["checks"]:
+        util = f"{c['utilisation']:.2f}" if c["utilisation"] is not None else "—"
+        print(
+            f"  {c['name']:<19} {format_quantity(c['value']):<15} "
+            f"{format_quantity(c['limit']):<15} {util:>5}  {c['verdict']:<10} {c['basis']}"
+        )
+    taper = r["taper"]
+    print(
+        f"  whole pole: γ0 {r['importance_factor']:g}; taper B(H)/B(0) "
+        f"{taper['top_to_base_width']:.3f}, θv {taper['theta_v']:.3f} (U); characteristic "
+        f"wind base moment {q(taper['base_moment_without'], 'kN*m')} kN·m without θB·θv, "
+        f"{q(taper['base_moment_with'], 'kN*m')} with, {q(taper['base_moment_used'], 'kN*m')} "
+        f"used ({taper['rule']}: the larger βz at each height)"
+    )
+    e = r["seismic"]
+    if e is not None:
+        print(
+            f"  seismic: intensity {e['intensity']} ({e['acceleration'].magnitude:g} g), "
+            f"α_max {e['alpha_max']:g}, Tg {q(e['characteristic_period'], 's', 2)} s, "
+            f"ζ {e['damping_ratio']:g}, T1 {q(e['period'], 's', 3)} s, α1 {e['alpha']:.4f}, "
+            f"γ1 {e['participation']:.3f}, F_Ek {q(e['base_shear'], 'kN')} kN "
+            f"(on the plateau: {q(e['plateau_base_shear'], 'kN')} kN); {e['basis']}"
+        )
+    print(
+        "  section                 z (m)  combination               N (kN)  M1 (kN·m)  P-Δ η"
+        "   M (kN·m)  σ (N/mm²)  util  verdict"
+    )
+    rows = {(c["name"], c["combination"]): c for c in r["section_checks"]}
+    for f in r["section_forces"]:
+        where = f["location"] + (f" ({f['side']})" if f["side"] else "")
+        z = f["z"].to("m").magnitude
+        name = "stress, base" if f["location"] == "base" else f"stress, {f['location']} {z:g} m"
+        check = rows.get((name, f["combination"]))
+        util = f"{check['utilisation']:.2f}" if check is not None else "—"
+        verdict = check["verdict"] if check is not None else "—"
+        sigma = q(f["stress"], "N/mm^2", 1) if check is not None else "—"
+        print(
+            f"  {where:<23} {z:5.2f}  {f['combination']:<24} {q(f['axial'], 'kN'):>7}"
+            f" {q(f['first_order_moment'], 'kN*m'):>9} {f['amplification']:7.4f}"
+            f" {q(f['moment'], 'kN*m'):>9} {sigma:>9}  {util:>5}  {verdict}"
+        )
+    if r["top_deflection_second_order"] is not None:
+        print(
+            "  top deflection, G + W with θB·θv and P-Δ: "
+            f"{q(r['top_deflection_second_order'], 'mm', 1)} mm"
+        )
+    print(
+        "  bracket (βgz)         z (m)   βgz   wk (kN/m²)  F_k (kN)  F_d (kN)  V_d (kN)  arm (m)"
+        "  M_d (kN·m)"
+    )
+    for b in r["brackets"]:
+        arm = q(b["arm"], "m", 2) + ("" if b["arm_declared"] else "*")
+        print(
+            f"  {b['name']:<20} {q(b['z'], 'm', 2):>6} {b['beta_gz']:5.2f}"
+            f" {q(b['pressure'], 'kN/m^2'):>11} {q(b['force'], 'kN'):>9}"
+            f" {q(b['design_force'], 'kN'):>9} {q(b['design_weight'], 'kN'):>9} {arm:>8}"
+            f" {q(b['design_moment'], 'kN*m'):>10}"
+        )
+    if any(not b["arm_declared"] for b in r["brackets"]):
+        print("  * arm not declared: √A/2, the device flat against the shaft (I)")
+    print(
+        "  brackets: F_d = γ0·1.5·βgz·μs·μz·w0·A (GB 50009 eq. 8.1.1-2), V_d = γ0·1.3·m·g, "
+        "M_d = √(F_d² + V_d²)·arm; the base actions carry βz"
+    )
+    print("  base actions             N (kN)  V (kN)  M (kN·m)  (P-Δ included)")
+    for a in r["base_actions"]:
+        print(
+            f"  {a['combination']:<24} {q(a['axial'], 'kN'):>6} {q(a['shear'], 'kN'):>7}"
+            f" {q(a['moment'], 'kN*m'):>9}  {a['limit']}"
+        )
+    note = ""
+    vortex = next(c for c in r["checks"] if c["name"] == "vortex v_cr")
+    if vortex["verdict"] == "mitigated":
+        note = (
+            f" (vortex: {r['vortex_mitigation']} declared against v_cr "
+            f"{format_quantity(vortex['value'])}; check its test report)"
+        )
+    print(f"  {r['pole']}: {'pass' if r['passed'] else 'FAIL'}{note}")
 
 
 def _cmd_report_merge(args: argparse.Namespace) -> int:

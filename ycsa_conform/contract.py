@@ -393,6 +393,25 @@ def roles_used(profiles: Sequence[Profile], kind: str | None = None) -> dict[str
     return used
 
 
+def _structure_refusals(site: Site) -> list[Finding]:
+    """A pole whose declared design the structural analysis cannot compute (a pole above the
+    transcribed 30 m of GB 50009 Table 8.6.1, segments that contradict the summary...): what
+    `ycsa-conform loads` would refuse, said by `validate` too (issue 15)."""
+    from . import analysis  # imports the engineering modules: only when validating a site
+
+    found = []
+    for target in site.targets:
+        if not all(k in target.design for k in analysis.STRUCTURE_KEYS):
+            continue  # the missing keys are the requirements' own errors
+        try:
+            analysis.structure(target)
+        except analysis.UnusableDesignData as exc:
+            found.append(Finding(severity=Severity.ERROR, origin=target.origin, message=str(exc)))
+        except analysis.MissingDesignData:
+            continue
+    return found
+
+
 def problems(
     profiles: Sequence[Profile],
     site: Site,
@@ -437,6 +456,7 @@ def problems(
                         message=f"{case.requirement.id} {outcome.reason}",
                     )
                 )
+    findings += _structure_refusals(site)
     seen: set[Path] = set()
     for target in site.targets:
         for spec in target.devices.values():

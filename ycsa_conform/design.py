@@ -14,7 +14,9 @@ __all__ = ["DESIGN_KEYS", "EQUIPMENT_FIELDS", "DesignKey"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DesignKey:
     name: str
-    unit: str  # a unit; "" dimensionless; "text" free text (or one of `values`); "file" a path
+    # a unit; "" dimensionless; "text" free text (or one of `values`); "file" a path; "list" a
+    # list of entries the site loader parses itself (shaft_segments)
+    unit: str
     description: str
     values: tuple[str, ...] = ()
 
@@ -135,6 +137,71 @@ DESIGN_KEYS = _keys(
         name="overturning_safety_factor",
         unit="",
         description="foundation overturning safety factor from the foundation design",
+    ),
+    # whole pole (issue 15)
+    DesignKey(
+        name="shaft_segments",
+        unit="list",
+        description="the shaft's segments bottom up as the shop drawing gives them: bottom "
+        "(height of the segment's lower end, 0 m for the first), base_diameter, top_diameter "
+        "(across flats for a polygonal shaft) and wall_thickness",
+    ),
+    DesignKey(
+        name="door_bottom",
+        unit="m",
+        description="height of the bottom of the door opening above the base plate",
+    ),
+    DesignKey(name="door_height", unit="m", description="clear height of the door opening"),
+    DesignKey(
+        name="door_width",
+        unit="mm",
+        description="width of the door opening, the chord across its jambs (no credit is "
+        "taken for a frame round it)",
+    ),
+    DesignKey(
+        name="importance_factor",
+        unit="",
+        description="structural importance factor γ0 (GB 55001-2021: 1.1 safety class 1, 1.0 "
+        "class 2, 0.9 class 3); 1.0 if not given",
+    ),
+    DesignKey(
+        name="seismic_intensity",
+        unit="text",
+        description="seismic fortification intensity of the site (GB 50011 Appendix A; Kunming 8)",
+        values=("6", "7", "8", "9"),
+    ),
+    DesignKey(
+        name="design_ground_acceleration",
+        unit="",
+        description="design basic ground acceleration in g (GB 50011 Appendix A; Kunming 0.20)",
+    ),
+    DesignKey(
+        name="site_class",
+        unit="text",
+        description="site class of GB 50011 4.1.6 from the geotechnical report",
+        values=("I0", "I1", "II", "III", "IV"),
+    ),
+    DesignKey(
+        name="seismic_design_group",
+        unit="",
+        description="design earthquake group 1, 2 or 3 (GB 50011 Appendix A)",
+    ),
+    DesignKey(
+        name="characteristic_period",
+        unit="s",
+        description="characteristic period Tg, instead of GB 50011 Table 5.1.4-2 by site class "
+        "and group",
+    ),
+    DesignKey(
+        name="seismic_alpha_max",
+        unit="",
+        description="α_max of the frequent earthquake, instead of GB 50011 Table 5.1.4-1 by "
+        "intensity",
+    ),
+    DesignKey(
+        name="seismic_damping_ratio",
+        unit="",
+        description="damping ratio of the pole for the seismic spectrum (0.02 if not given)",
     ),
     DesignKey(
         name="poe_budget",
@@ -322,5 +389,6 @@ EQUIPMENT_FIELDS = MappingProxyType(
         "height": "m",
         "shape_coefficient": "",
         "poe": "text",  # IEEE 802.3 PoE type of a PoE-powered device: af, at, bt-type3, bt-type4
+        "arm": "m",  # bracket arm from the shaft's face to the device's centre
     }
 )

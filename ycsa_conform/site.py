@@ -69,6 +69,17 @@ class Equipment:
     height: pint.Quantity[Any]
     shape_coefficient: float | None
     poe: str | None = None  # IEEE 802.3 type of a PoE-powered device (engineering.poe)
+    arm: pint.Quantity[Any] | None = None  # bracket arm, shaft face to the device's centre
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShaftSegmentSpec:
+    """One entry of `design.shaft_segments`: a tapered length of the shaft, bottom up."""
+
+    bottom: pint.Quantity[Any]
+    base_diameter: pint.Quantity[Any]  # across flats for a polygonal shaft
+    top_diameter: pint.Quantity[Any]
+    wall_thickness: pint.Quantity[Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +111,9 @@ class Target:
     subsystems: Mapping[str, Subsystem] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )
+    # The shaft as the shop drawing gives it (`design.shaft_segments`), bottom up; empty when the
+    # design gives one taper base_diameter → top_diameter.
+    shaft_segments: tuple[ShaftSegmentSpec, ...] = ()
 
     def subsystem_of(self, role: str) -> str | None:
         """The subsystem whose devices include `role`, or None (a pole's devices)."""
@@ -195,7 +209,7 @@ class _SiteBuilder:
         where: JsonPath = ("targets", index)
         design: dict[str, DesignValue] = {}
         for key, value in raw.get("design", {}).items():
-            if key == "equipment":
+            if key in ("equipment", "shaft_segments"):
                 continue
             parsed = self.design_value((*where, "design", key), key, value)
             if parsed is not None:
@@ -204,6 +218,11 @@ class _SiteBuilder:
             e
             for i, item in enumerate(raw.get("design", {}).get("equipment", []))
             if (e := self.equipment((*where, "design", "equipment", i), item)) is not None
+        )
+        segments = tuple(
+            g
+            for i, item in enumerate(raw.get("design", {}).get("shaft_segments", []))
+            if (g := self.shaft_segment((*where, "design", "shaft_segments", i), item)) is not None
         )
         devices = {}
         for role, spec in raw.get("devices", {}).items():
@@ -230,6 +249,7 @@ class _SiteBuilder:
             parameters=self.settings((*where, "parameters"), raw.get("parameters", {})),
             design=MappingProxyType(design),
             equipment=equipment,
+            shaft_segments=segments,
             devices=MappingProxyType(devices),
             origin=self.origin(where),
             records=MappingProxyType(records),
@@ -406,6 +426,17 @@ class _SiteBuilder:
             height=height,
             shape_coefficient=float(coefficient) if coefficient is not None else None,
             poe=str(raw["poe"]) if "poe" in raw else None,
+            arm=values.get("arm"),
+        )
+
+    def shaft_segment(self, where: JsonPath, raw: Mapping[str, Any]) -> ShaftSegmentSpec | None:
+        units = {"bottom": "m", "base_diameter": "mm", "top_diameter": "mm", "wall_thickness": "mm"}
+        values = {k: self.quantity((*where, k), raw[k], u) for k, u in units.items()}
+        bottom, base, top, wall = (values[k] for k in units)
+        if bottom is None or base is None or top is None or wall is None:
+            return None
+        return ShaftSegmentSpec(
+            bottom=bottom, base_diameter=base, top_diameter=top, wall_thickness=wall
         )
 
     def device(self, where: JsonPath, role: str, raw: Mapping[str, Any]) -> DeviceSpec | None:

@@ -58,6 +58,7 @@ NO_DESIGN = (
     "SP-LOAD-008",
     "SP-LOAD-009",
     "SP-LOAD-010",
+    "SP-LOAD-013",
     "SP-LOAD-014",
     "SP-LOAD-015",
     "SP-PWR-016",
@@ -87,7 +88,6 @@ NO_RECORD = (
 )
 # No evidence file: pending.
 NO_EVIDENCE = (
-    "SP-LOAD-013",
     "SP-PWR-007",
     "SP-PWR-011",
     "SP-PWR-014",

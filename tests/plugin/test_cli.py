@@ -171,13 +171,66 @@ def test_loads_prints_each_pole_with_its_checks(pytester: pytest.Pytester) -> No
             "P001: 10 m Q355 circular tube Ø219→114×5.0 mm, terrain C, w0 0.35 kN/m², *",
             "*9.0–10.0 *",
             "  luminaire *10.00 *0.250 *1.300*",
-            "  base shear * kN, base moment * kN·m, dead load * kN, top deflection * mm",
+            "  base shear * kN, base moment * kN·m, dead load * kN, top deflection * mm (first *",
             "  base stress *N/mm²*305 N/mm²*pass*",
             "  vortex v_cr *m/s*fail*8.5.3*",
             "  equipment mass *40 kg*150 kg*0.27*pass*",
+            "  seismic: intensity 8 (0.2 g), α_max 0.16, Tg 0.45 s, *",
+            "  base * 0.00  1.0×(1.3G + 1.5W) * pass",
+            "  base * 0.00  1.2G + 1.3E + 0.2×1.4W * pass",
+            "  luminaire * 10.00  2.05 *",
+            "  1.0×(1.3G + 1.5W) * ultimate",
+            "  P001: FAIL",
         ]
     )
     assert "P002" not in result.stdout.str()
+
+
+def test_loads_of_a_pole_whose_vortex_is_mitigated_agrees_row_and_summary(
+    pytester: pytest.Pytester,
+) -> None:
+    # The bench declares a damper: the vortex row and the pole's summary say the same thing.
+    result = _cli(pytester, "loads")
+
+    assert result.ret == 0, result.stderr.str()
+    result.stdout.fnmatch_lines(
+        [
+            "  vortex v_cr *m/s*mitigated*8.5.3*",
+            "  P001: pass (vortex: damper declared against v_cr *; check its test report)",
+        ]
+    )
+    assert "  vortex v_cr" in result.stdout.str()
+    assert not [line for line in result.stdout.lines if "vortex v_cr" in line and " fail " in line]
+
+
+def test_loads_says_rayleigh_is_an_upper_bound(pytester: pytest.Pytester) -> None:
+    result = _cli(pytester, "loads")
+
+    result.stdout.fnmatch_lines(["P001: * (estimated, Rayleigh: an upper bound, ~1 % high), *"])
+
+
+def test_loads_into_a_reader_that_stops_early_gets_no_traceback(
+    pytester: pytest.Pytester,
+) -> None:
+    # `ycsa-conform loads SITE | head`, made certain: a real pipe whose reader has already left.
+    site = data_dir("fixtures") / "sites" / "kunming-main-road.yaml"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "ycsa_conform", "loads", str(site)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            cwd=pytester.path,
+        )
+    finally:
+        os.close(write_end)
+
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "BrokenPipeError" not in run.stderr
 
 
 def test_loads_json_gives_the_same_numbers(pytester: pytest.Pytester) -> None:
@@ -214,3 +267,30 @@ def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pyteste
         ]
     )
     assert len(result.stderr.lines) == 1
+
+
+def test_validate_refuses_a_pole_loads_cannot_compute(pytester: pytest.Pytester) -> None:
+    # A luminaire at 35 m is above the 30 m of GB 50009 Table 8.6.1 as transcribed: `loads`
+    # refuses the pole, and `validate` says so before a run (issue 15).
+    fixtures = pytester.path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), fixtures)
+    shutil.copytree(data_dir("benches") / "devicemaps", pytester.path / "benches" / "devicemaps")
+    site = fixtures / "sites" / "kunming-main-road.yaml"
+    text = site.read_text(encoding="utf-8")
+    site.write_text(
+        text.replace("      height: 10 m\n", "      height: 35 m\n").replace(
+            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 10 m}",
+            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 35 m}",
+        ),
+        encoding="utf-8",
+    )
+
+    checked = _cli(pytester, "validate", str(site))
+    refused = _cli(pytester, "loads", str(site), "--pole", "P001")
+
+    assert checked.ret == 1
+    checked.stderr.fnmatch_lines(
+        ["*kunming-main-road.yaml:16: $.targets[[]0]: target P001: height 35.0 m is above 30.0 m*"]
+    )
+    assert refused.ret == 1
+    refused.stderr.fnmatch_lines(["target P001: height 35.0 m is above 30.0 m, *"])

@@ -51,6 +51,8 @@ CHECKS = {
         '{kind: compute, formula: top_deflection_ratio, limit: "<= $max_top_deflection_ratio"}'
     ),
     "AT-LOAD-009": '{kind: compute, formula: equipment_mass_utilisation, limit: "<= 1"}',
+    "AT-LOAD-013": '{kind: compute, formula: seismic_stress_utilisation, limit: "<= 1"}',
+    "AT-LOAD-016": '{kind: compute, formula: steel_stress_utilisation, limit: "<= 1"}',
     "AT-LOAD-014": '{kind: compute, formula: base_moment_utilisation, limit: "<= 1"}',
     "AT-LOAD-015": '{kind: compute, formula: equipment_area_utilisation, limit: "<= 1"}',
     "AT-LUM-002": (
@@ -113,9 +115,20 @@ def test_report_values_equal_the_loads_and_lighting_commands(pytester: pytest.Py
         assert report("AT-LOAD-003") == pytest.approx(utilisation["attachment moment"], rel=1e-12)
         assert report("AT-LOAD-009") == pytest.approx(utilisation["equipment mass"], rel=1e-12)
         assert report("AT-LOAD-015") == pytest.approx(utilisation["equipment μs·A"], rel=1e-12)
-        deflection = pole["top_deflection"]["value"] / 1000 / pole["shaft"]["height"]["value"]
-        assert pole["top_deflection"]["unit"] == "mm"
-        assert report("AT-LOAD-008") == pytest.approx(deflection, rel=1e-12)
+        # SP-LOAD-008 judges the whole pole's G + W deflection (θB·θv, P-Δ), shows the first.
+        second = pole["top_deflection_second_order"]
+        assert second["unit"] == "mm"
+        height = pole["shaft"]["height"]["value"]
+        assert report("AT-LOAD-008") == pytest.approx(second["value"] / 1000 / height, rel=1e-12)
+        assert report("AT-LOAD-008", "top deflection, first order") == pytest.approx(
+            pole["top_deflection"]["value"], rel=1e-12
+        )
+        # The whole pole: the worst section × combination, and the worst seismic one.
+        stresses = [c["utilisation"] for c in pole["section_checks"]]
+        assert report("AT-LOAD-016") == pytest.approx(max(stresses), rel=1e-12)
+        seismic = [c["utilisation"] for c in pole["section_checks"] if "E" in c["combination"]]
+        assert seismic
+        assert report("AT-LOAD-013") == pytest.approx(max(seismic), rel=1e-12)
         # design.rated_base_moment 10 kN·m, design_wind_vibration_factor 3.2 (fixture)
         assert pole["base_moment"]["unit"] == "kN·m"
         assert report("AT-LOAD-014") == pytest.approx(pole["base_moment"]["value"] / 10)
@@ -174,10 +187,34 @@ def test_loads_without_a_site_analyses_the_built_in_bench(pytester: pytest.Pytes
     (only,) = data["poles"]
     assert data["site"] == "bench-smart-pole"
     assert only["pole"] == "P001"
-    # The bench declares a damper: the vortex check fails, the pole passes (GB 50009 8.5.3).
-    assert {c["name"]: c["verdict"] for c in only["checks"]}["vortex v_cr"] == "fail"
+    # The bench declares a damper: v_cr is below the limit, the row says mitigated and the pole
+    # passes (GB 50009 8.5.3).
+    assert {c["name"]: c["verdict"] for c in only["checks"]}["vortex v_cr"] == "mitigated"
     assert only["vortex_mitigation"] == "damper"
     assert only["passed"] is True
+
+
+def test_loads_json_gives_every_section_and_combination(pytester: pytest.Pytester) -> None:
+    data = _cli(pytester, "loads", "--json")
+
+    (only,) = data["poles"]
+    where = {(c["name"], c["combination"]) for c in only["section_checks"]}
+    combinations = ["1.0×(1.3G + 1.5W)", "1.0×(1.0G + 1.5W)", "1.2G + 1.3E + 0.2×1.4W"]
+    for name in ("stress, base", "stress, section change 5 m", "stress, door 0.5 m"):
+        for combination in combinations:
+            assert (name, combination) in where
+    for check in only["section_checks"]:
+        assert set(check) >= {"name", "height", "combination", "value", "limit", "utilisation"}
+        assert set(check) >= {"verdict", "basis"}
+        assert check["verdict"] == "pass"
+    actions = {a["combination"]: a for a in only["base_actions"]}
+    assert set(actions) == {*combinations, "G + W", "G + E"}
+    assert actions["G + W"]["limit"] == "characteristic"
+    assert actions["1.0×(1.3G + 1.5W)"]["moment"]["unit"] == "kN·m"
+    assert only["brackets"][0]["name"] == "luminaire"
+    # Slots for the checks below the shaft, built on another branch.
+    for slot in ("base_plate", "anchor_bolts", "foundation", "fatigue"):
+        assert only[slot] is None
 
 
 def test_loads_deflection_limit_follows_the_option(pytester: pytest.Pytester) -> None:

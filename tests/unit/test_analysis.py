@@ -181,3 +181,66 @@ def test_equipment_poe_types_are_read() -> None:
         ("5G small cell", "bt-type3"),
         ("camera", "at"),
     ]
+
+
+# --- the whole pole from the site's design keys (issue 15; docs/engineering/pole.md) ---------
+
+SEGMENTS_AND_DOOR = (
+    "      shaft_segments:\n"
+    "        - {bottom: 0 m, base_diameter: 219 mm, top_diameter: 168 mm, wall_thickness: 5 mm}\n"
+    "        - {bottom: 5 m, base_diameter: 165 mm, top_diameter: 114 mm, wall_thickness: 4 mm}\n"
+    "      door_bottom: 0.5 m\n      door_height: 0.5 m\n      door_width: 100 mm\n"
+    "      importance_factor: 1.1\n"
+)
+
+
+def test_segments_door_and_importance_factor_reach_the_analysis(tmp_path: Path) -> None:
+    p001, _ = _fixture(tmp_path, add=SEGMENTS_AND_DOOR)
+
+    loads = analysis.structure(p001).loads
+
+    assert [float(z.magnitude) for z in analysis.structure(p001).shaft.section_changes] == [5.0]
+    assert loads.door_section is not None
+    where = {(c.name, c.combination) for c in loads.section_checks}
+    assert ("stress, door 0.5 m", "1.1×(1.3G + 1.5W)") in where
+    assert ("stress, section change 5 m", "1.1×(1.3G + 1.5W)") in where
+    # The fixture declares Kunming's intensity: the seismic combination is there too.
+    assert ("stress, base", "1.2G + 1.3E + 0.2×1.4W") in where
+    assert loads.seismic is not None
+    assert loads.seismic.alpha_max == 0.16
+    assert loads.seismic.characteristic_period.to("s").magnitude == pytest.approx(0.45)
+
+
+def test_a_seismic_intensity_without_site_class_names_the_keys(tmp_path: Path) -> None:
+    p001, _ = _fixture(tmp_path, drop=("site_class:", "seismic_design_group:"))
+
+    with pytest.raises(analysis.MissingDesignData) as caught:
+        analysis.structure(p001)
+
+    message = str(caught.value)
+    assert "design.site_class" in message
+    assert "design.seismic_design_group" in message
+    assert "'site_class: II', 'seismic_design_group: 3'" in message
+
+
+def test_a_declared_characteristic_period_replaces_the_table(tmp_path: Path) -> None:
+    p001, _ = _fixture(
+        tmp_path,
+        drop=("site_class:", "seismic_design_group:"),
+        add="      characteristic_period: 0.65 s\n",
+    )
+
+    quake = analysis.structure(p001).loads.seismic
+
+    assert quake is not None
+    assert quake.characteristic_period.to("s").magnitude == 0.65
+    assert "Tg as declared" in quake.basis
+
+
+def test_segments_that_disagree_with_the_summary_are_unusable(tmp_path: Path) -> None:
+    p001, _ = _fixture(
+        tmp_path, add=SEGMENTS_AND_DOOR.replace("base_diameter: 219", "base_diameter: 230")
+    )
+
+    with pytest.raises(analysis.UnusableDesignData, match=r"design\.base_diameter 219 mm differs"):
+        analysis.structure(p001)

@@ -313,3 +313,13 @@ def test_several_problems_are_all_reported_in_file_order(tmp_path: Path) -> None
     ]
     lines = [int(p.split(": ")[0].rsplit(":", 1)[1]) for p in found]
     assert lines == sorted(lines)
+
+
+def test_a_design_value_check_on_a_list_key_is_refused(tmp_path: Path) -> None:
+    path = variant(tmp_path, ("      design: terrain_category\n", "      design: shaft_segments\n"))
+    line = line_of(path, "design: shaft_segments")
+
+    assert problems(path) == [
+        f"{path}:{line}: {requirement('SP-LOAD-002')}.check.design: design key "
+        "'shaft_segments' is a list, not one value a limit can judge; name a single design value"
+    ]

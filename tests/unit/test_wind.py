@@ -323,6 +323,8 @@ def test_the_worked_example_pole() -> None:
         "top deflection": pole.Verdict.PASS,
         "base D/t": pole.Verdict.PASS,
         "vortex v_cr": pole.Verdict.FAIL,
+        # The whole pole's deflection under G + W with θB·θv and P-Δ (docs/engineering/pole.md).
+        "top deflection, P-Δ": pole.Verdict.PASS,
     }
 
 

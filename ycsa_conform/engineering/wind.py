@@ -42,6 +42,7 @@ __all__ = [
     "mode_shape",
     "reynolds_number",
     "shaft_shape_coefficient",
+    "taper_factors",
     "top_wind_speed",
     "wind_vibration_factor",
 ]
@@ -320,9 +321,9 @@ def wind_vibration_factor(
 
     R = √[π/(6ξ1)·x1²/(1+x1²)^(4/3)], x1 = 30·f1/√(kw·w0) (not below 5);
     Bz = k·H^a1·ρx·ρz·φ1(z)/μz·θB·θV with ρx = 1 (narrow), ρz = 10·√(H + 60e^(−H/60) − 60)/H.
-    θB and θV (tapered structures) are not transcribed in standards.md: they default to 1 (I);
-    θB < 1 for a taper, so 1 is on the safe side for it, while θV ≥ 1 must be given by the
-    engineer when the taper is large.
+    θB and θV of tapered structures (8.4.6) default to 1; `taper_factors` gives them from the
+    Table 8.4.6 transcription (U). Their product is below 1 near the top of a taper and above 1
+    lower down, so leaving them out is not always on the safe side.
     """
     t = _terrain(terrain)
     h = float(height.to("m").magnitude)
@@ -337,6 +338,30 @@ def wind_vibration_factor(
         _K_HIGH_RISING[t] * math.pow(h, _A1_HIGH_RISING[t]) * rho_z * phi / mu_z * theta_b * theta_v
     )
     return 1 + 2 * _PEAK_FACTOR * _TURBULENCE_10[t] * b_z * math.sqrt(1 + r * r)
+
+
+# θv of GB 50009-2012 Table 8.4.6 against B(H)/B(0), the top width over the base width, for
+# structures whose width varies (nearly) linearly with height (U: from memory; standards.md only
+# says "tapered poles also take θ_B and θ_V"). Linear between the listed ratios; 5.60 at and
+# below 0.1. θB = B(z)/B(0) (8.4.6, M). Because θv is uncertain, pole.py prints βz with and
+# without the correction and its checks take the larger at each height (the sensitivity).
+_THETA_V_RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_THETA_V = (5.60, 3.30, 2.53, 2.08, 1.75, 1.50, 1.32, 1.20, 1.10, 1.00)
+
+
+def taper_factors(
+    width: pint.Quantity[Any], *, base_width: pint.Quantity[Any], top_width: pint.Quantity[Any]
+) -> tuple[float, float]:
+    """(θB, θv) of GB 50009-2012 8.4.6 at a height where the windward width is `width` (U)."""
+    ratio = float((top_width / base_width).to("").magnitude)
+    if not 0 < ratio <= 1:
+        raise ValueError(f"top width ÷ base width {ratio:.3g} must be above 0 and at most 1")
+    theta_v = (
+        _THETA_V[0]
+        if ratio <= _THETA_V_RATIOS[0]
+        else _interpolate(ratio, _THETA_V_RATIOS, _THETA_V)
+    )
+    return float((width / base_width).to("").magnitude), theta_v
 
 
 # --- vortex shedding (8.5.3) ------------------------------------------------------------------
