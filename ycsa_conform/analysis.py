@@ -17,7 +17,9 @@ the key and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,9 @@ from typing import Any
 import pint
 
 from .design import DESIGN_KEYS
+from .engineering import base, fatigue, foundation, pole, seismic, wind
 from .engineering import lighting as lighting_tables
-from .engineering import pole, seismic, wind
+from .engineering.actions import Limit
 from .engineering.lighting import GridMethod, GridStats, IlluminanceGrid, RoadLightingClass
 from .engineering.photometry import (
     GlareIntensities,
@@ -139,6 +142,12 @@ class Structure:
     loads: pole.PoleLoads
     budget: tuple[pole.Check, ...]  # the equipment rows the design has ratings for
     top_wind_vibration_factor: float  # βz at the top, 8.4, with the analysis' f1
+    # Below the shaft (engineering/base.py, foundation.py, fatigue.py): None where the design
+    # declares none of it. Base plate and bolts per ultimate combination, the foundation per
+    # characteristic one; fatigue takes its defaults when nothing is declared.
+    base_connection: tuple[pole.Check, ...] | None = None
+    foundation: tuple[pole.Check, ...] | None = None
+    fatigue: tuple[pole.Check, ...] = ()
 
     def check(self, name: str) -> pole.Check:
         """A check of `analyse_pole` or `equipment_budget` by name ('base stress'...)."""
@@ -214,11 +223,17 @@ def _budget(inputs: _Inputs) -> Budget:
 
 
 def structure(
-    target: Target, *, deflection_limit_ratio: float = pole.DEFLECTION_LIMIT_RATIO
+    target: Target,
+    *,
+    deflection_limit_ratio: float = pole.DEFLECTION_LIMIT_RATIO,
+    min_safety_factor: float = foundation.MIN_SAFETY_FACTOR,
 ) -> Structure:
-    """Wind loads, structural checks and the equipment budget of a pole target."""
+    """Wind loads, structural checks, the equipment budget and the checks below the shaft.
+
+    `min_safety_factor` is the foundation's least overturning and sliding safety factor.
+    """
     require(target, STRUCTURE_KEYS)
-    return _structure(_inputs(target, deflection_limit_ratio))
+    return _structure(_inputs(target, deflection_limit_ratio, min_safety_factor))
 
 
 def _number(target: Target, key: str) -> float | None:
@@ -291,8 +306,9 @@ def _seismic(target: Target) -> seismic.Seismic | None:
 @functools.lru_cache(maxsize=64)
 def _structure(inputs: _Inputs) -> Structure:
     target = inputs.target
-    deflection_limit_ratio = inputs.key[-1]
-    assert isinstance(deflection_limit_ratio, float)
+    deflection_limit_ratio, min_safety_factor = inputs.key[-2:]
+    assert isinstance(deflection_limit_ratio, float), deflection_limit_ratio
+    assert isinstance(min_safety_factor, float), min_safety_factor
     design = target.design
     attachments = _attachments(target)
     terrain, w0 = str(design["terrain_category"]), _q(target, "basic_wind_pressure")
@@ -331,6 +347,7 @@ def _structure(inputs: _Inputs) -> Structure:
             seismic_input=_seismic(target),
         )
         budget = _budget_rows(target, attachments)
+        below = _below_the_shaft(target, loads, min_safety_factor)
         beta_top = wind.wind_vibration_factor(
             shaft.height,
             height=shaft.height,
@@ -348,7 +365,46 @@ def _structure(inputs: _Inputs) -> Structure:
         loads=loads,
         budget=budget,
         top_wind_vibration_factor=beta_top,
+        base_connection=below[0],
+        foundation=below[1],
+        fatigue=below[2],
     )
+
+
+def _below_the_shaft(
+    target: Target, loads: pole.PoleLoads, min_safety_factor: float
+) -> tuple[tuple[pole.Check, ...] | None, tuple[pole.Check, ...] | None, tuple[pole.Check, ...]]:
+    """Base plate and anchor bolts, foundation and fatigue under the pole's base actions.
+
+    Each row carries the combination it was checked under. The seismic combinations are
+    judged against f itself, without GB 50011's γRE = 0.75 relief (on the safe side).
+    """
+    design: Mapping[str, object] = target.design
+    connection = base.from_design(design)
+    base_rows: tuple[pole.Check, ...] | None = None
+    if connection is not None:
+        base_rows = tuple(
+            dataclasses.replace(c, combination=a.combination)
+            for a in loads.base_actions
+            if a.limit is Limit.ULTIMATE
+            for c in base.check_base(a, connection, loads.base_section)
+        )
+    found = foundation.from_design(design)
+    foundation_rows: tuple[pole.Check, ...] | None = None
+    if found is not None:
+        foundation_rows = tuple(
+            dataclasses.replace(c, combination=a.combination)
+            for a in loads.base_actions
+            if a.limit is Limit.CHARACTERISTIC
+            for c in foundation.check_foundation(a, found, safety_factor=min_safety_factor)
+        )
+    declared = fatigue.from_design(design)
+    fatigue_rows = fatigue.check_fatigue(
+        loads,
+        declared if declared is not None else fatigue.FatigueDesign(),
+        connection.bolts if connection is not None else None,
+    )
+    return base_rows, foundation_rows, fatigue_rows
 
 
 # --- lighting -------------------------------------------------------------------------------

@@ -721,6 +721,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from . import analysis
+    from .engineering import pole
 
     try:
         site = _site_for(args, "loads")
@@ -740,6 +741,14 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         return 1
     errors: list[str] = []
     results: list[dict[str, Any]] = []
+
+    def below(
+        rows: tuple[pole.Check, ...] | None, prefixes: tuple[str, ...]
+    ) -> list[dict[str, Any]] | None:
+        if rows is None:
+            return None
+        return [asdict(c) for c in rows if c.name.startswith(prefixes)]
+
     for target in targets:
         try:
             result = analysis.structure(target, deflection_limit_ratio=ratio)
@@ -756,7 +765,9 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             if c["name"] == "vortex v_cr" and c["verdict"] == "fail" and mitigation != "none":
                 c["verdict"] = "mitigated"
         section_checks = [asdict(c) for c in loads.section_checks]
+        under = (*(result.base_connection or ()), *(result.foundation or ()), *result.fatigue)
         failed = [c["name"] for c in (*checks, *section_checks) if c["verdict"] == "fail"]
+        failed += [c.name for c in under if c.verdict is pole.Verdict.FAIL]
         door = loads.door_section
         results.append(
             {
@@ -797,12 +808,12 @@ def _cmd_loads(args: argparse.Namespace) -> int:
                 "base_actions": [asdict(a) for a in loads.base_actions],
                 "brackets": [asdict(b) for b in loads.brackets],
                 "top_deflection_second_order": loads.top_deflection_second_order,
-                # Slots for the checks below the shaft, built on another branch of issue 15;
-                # null until they are wired in.
-                "base_plate": None,
-                "anchor_bolts": None,
-                "foundation": None,
-                "fatigue": None,
+                # Below the shaft (docs/engineering/base.md, fatigue.md): null where the design
+                # declares no base connection or foundation; fatigue takes its defaults.
+                "base_plate": below(result.base_connection, ("base plate", "base weld")),
+                "anchor_bolts": below(result.base_connection, ("anchor bolt",)),
+                "foundation": below(result.foundation, ("",)),
+                "fatigue": [asdict(c) for c in result.fatigue],
                 "vortex_mitigation": mitigation,
                 "passed": not failed,
             }
@@ -955,6 +966,23 @@ def _print_loads(r: dict[str, Any]) -> None:
             f"  {a['combination']:<24} {q(a['axial'], 'kN'):>6} {q(a['shear'], 'kN'):>7}"
             f" {q(a['moment'], 'kN*m'):>9}  {a['limit']}"
         )
+    for title, key in (
+        ("base plate and weld", "base_plate"),
+        ("anchor bolts", "anchor_bolts"),
+        ("foundation", "foundation"),
+        ("fatigue (recommended)", "fatigue"),
+    ):
+        if r[key] is None:
+            print(f"  {title}: not declared in the design (docs/engineering/base.md)")
+            continue
+        print(f"  {title:<32} combination            value           limit           util  verdict")
+        for c in r[key]:
+            util = f"{c['utilisation']:.2f}" if c["utilisation"] is not None else "—"
+            print(
+                f"  {c['name']:<32} {c['combination'] or '—':<22} "
+                f"{format_quantity(c['value']):<15} {format_quantity(c['limit']):<15} {util:>5}  "
+                f"{c['verdict']:<8} {c['basis']}"
+            )
     note = ""
     vortex = next(c for c in r["checks"] if c["name"] == "vortex v_cr")
     if vortex["verdict"] == "mitigated":

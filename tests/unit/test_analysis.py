@@ -244,3 +244,104 @@ def test_segments_that_disagree_with_the_summary_are_unusable(tmp_path: Path) ->
 
     with pytest.raises(analysis.UnusableDesignData, match=r"design\.base_diameter 219 mm differs"):
         analysis.structure(p001)
+
+
+# --- below the shaft: the whole pole's base actions feed base plate, foundation, fatigue -----
+
+_UNDERSIZED_BASE = (
+    "      base_plate_thickness: 20 mm\n"
+    "      base_plate_width: 400 mm\n"
+    "      anchor_bolt_count: 4\n"
+    "      anchor_bolt_diameter: 12 mm\n"
+    "      anchor_bolt_circle_diameter: 300 mm\n"
+    "      anchor_bolt_grade: Q235\n"
+)
+
+
+def test_anchor_bolts_take_the_whole_poles_factored_moment_less_the_dead_load(
+    tmp_path: Path,
+) -> None:
+    from ycsa_conform.checks.base import CheckContext
+    from ycsa_conform.checks.compute import FORMULAS
+    from ycsa_conform.engineering.pole import Verdict
+
+    p001, _ = _fixture(tmp_path, add=_UNDERSIZED_BASE)
+    s = analysis.structure(p001)
+    assert s.base_connection is not None
+    wind = next(a for a in s.loads.base_actions if a.combination.endswith("(1.3G + 1.5W)"))
+    tension = next(
+        c
+        for c in s.base_connection
+        if c.name == "anchor bolt tension" and c.combination == wind.combination
+    )
+    # By hand: 4 bolts on a 300 mm circle, elastic about the centre, N_t = 4M/(n·D) − N_G/n
+    # with the dead load unfactored; M12 holds A_s = 84.3 mm² (ISO 898-1) at 140 N/mm².
+    assert wind.dead_axial is not None
+    moment = wind.moment.to("kN*m").magnitude
+    expected = 4 * moment / (4 * 0.300) - wind.dead_axial.to("kN").magnitude / 4
+    assert tension.value.to("kN").magnitude == pytest.approx(expected, rel=1e-9)
+    assert tension.limit.to("kN").magnitude == pytest.approx(84.3 * 140 / 1000, rel=2e-3)
+    assert tension.verdict is Verdict.FAIL
+    ctx = CheckContext(target=p001, parameters={}, device=lambda role: None)
+    *shown, worst = FORMULAS["base_connection_utilisation"].compute(ctx, None)
+    assert worst.decides
+    assert worst.value > 1
+    assert "anchor bolt" in worst.name
+    assert len(shown) == len(s.base_connection)
+
+
+def test_without_base_or_foundation_data_the_declared_factor_decides_and_bolts_are_an_error(
+    tmp_path: Path,
+) -> None:
+    from ycsa_conform.checks.base import CheckContext
+    from ycsa_conform.checks.compute import FORMULAS
+
+    p001, _ = _fixture(tmp_path)
+    s = analysis.structure(p001)
+    assert s.base_connection is None
+    assert s.foundation is None
+    # Fatigue takes its defaults (weld E′, bolts D): the rows are there with a verdict.
+    assert {c.name for c in s.fatigue} >= {"base weld fatigue (gust)"}
+    ctx = CheckContext(target=p001, parameters={}, device=lambda role: None)
+    with pytest.raises(analysis.MissingDesignData, match="anchor_bolt_count"):
+        FORMULAS["base_connection_utilisation"].compute(ctx, None)
+    (declared,) = FORMULAS["foundation_utilisation"].compute(ctx, None)
+    assert declared.value == pytest.approx(1.5 / 1.8)  # the fixture declares 1.8
+    assert "no foundation and soil data" in declared.name
+
+
+def test_a_pad_too_small_fails_overturning_with_the_profiles_safety_factor(
+    tmp_path: Path,
+) -> None:
+    from ycsa_conform.checks.base import CheckContext
+    from ycsa_conform.checks.compute import FORMULAS
+
+    pad = (
+        "      foundation_type: pad\n"
+        "      foundation_width: 0.8 m\n"
+        "      foundation_depth: 1.0 m\n"
+        "      soil_bearing_capacity: 150 kPa\n"
+        "      soil_unit_weight: 18 kN/m^3\n"
+    )
+    p001, _ = _fixture(tmp_path, add=pad)
+    s = analysis.structure(p001, min_safety_factor=1.5)
+    assert s.foundation is not None
+    gw = next(a for a in s.loads.base_actions if a.combination == "G + W")
+    overturning = next(
+        c for c in s.foundation if c.name == "foundation overturning" and c.combination == "G + W"
+    )
+    # By hand, about the toe: K = (N_G + 20 kN/m³·b²·d)·(b/2) / (M + V·d).
+    assert gw.dead_axial is not None
+    n = gw.dead_axial.to("kN").magnitude + 20 * 0.8 * 0.8 * 1.0
+    k = n * 0.4 / (gw.moment.to("kN*m").magnitude + gw.shear.to("kN").magnitude * 1.0)
+    assert overturning.value.to("").magnitude == pytest.approx(k, rel=1e-6)
+    assert k < 1.5
+    ctx = CheckContext(target=p001, parameters={}, device=lambda role: None)
+    *_, worst = FORMULAS["foundation_utilisation"].compute(ctx, None)
+    assert worst.value > 1
+    # A stricter profile parameter reaches the recomputed factor.
+    strict = CheckContext(
+        target=p001, parameters={"min_overturning_safety_factor": 2.0}, device=lambda role: None
+    )
+    *_, stricter = FORMULAS["foundation_utilisation"].compute(strict, None)
+    assert stricter.value > worst.value

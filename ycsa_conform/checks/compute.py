@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -26,7 +27,8 @@ import pint
 from ycsa_conform import analysis
 from ycsa_conform.analysis import MissingDesignData, UnusableDesignData
 from ycsa_conform.design import DESIGN_KEYS
-from ycsa_conform.engineering import lighting, poe, pole, wind
+from ycsa_conform.engineering import base as base_connection
+from ycsa_conform.engineering import foundation, lighting, poe, pole, wind
 from ycsa_conform.engineering.lighting import GridMethod
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Series, Source
@@ -147,8 +149,20 @@ def _deflection_ratio(ctx: CheckContext) -> float:
     return float(value)
 
 
+def _min_safety_factor(ctx: CheckContext) -> float:
+    value = ctx.parameters.get("min_overturning_safety_factor", 1.5)
+    if isinstance(value, pint.Quantity):
+        return float(value.to("").magnitude)
+    assert isinstance(value, float | int), value
+    return float(value)
+
+
 def _structure(ctx: CheckContext) -> analysis.Structure:
-    return analysis.structure(ctx.target, deflection_limit_ratio=_deflection_ratio(ctx))
+    return analysis.structure(
+        ctx.target,
+        deflection_limit_ratio=_deflection_ratio(ctx),
+        min_safety_factor=_min_safety_factor(ctx),
+    )
 
 
 def _frequency_text(s: analysis.Structure) -> str:
@@ -271,6 +285,65 @@ def _worst_section(ctx: CheckContext, checks: tuple[pole.Check, ...], what: str)
 def _steel_stress(ctx: CheckContext, _: str | None) -> list[Value]:
     s = _structure(ctx)
     return _worst_section(ctx, s.loads.section_checks, "stress")
+
+
+def _worst_row(checks: tuple[pole.Check, ...], what: str) -> list[Value]:
+    """Every rated row shown, the worst deciding; rows that do not apply are listed with why."""
+    rated = [c for c in checks if c.utilisation is not None]
+    shown = [
+        Value(
+            f"{c.name}, {c.combination}" if c.combination else c.name,
+            c.utilisation or 0.0,
+            decides=False,
+        )
+        for c in rated
+    ]
+    skipped = [f"{c.name}: {c.basis}" for c in checks if c.utilisation is None]
+    worst = max(rated, key=lambda c: c.utilisation or 0.0)
+    assert worst.utilisation is not None
+    under = f" under {worst.combination}" if worst.combination else ""
+    name = (
+        f"worst {what}: {worst.name} {format_quantity(worst.value)} ÷ "
+        f"{format_quantity(worst.limit)}{under} ({worst.basis}); {len(rated)} rows"
+        + (f"; not applicable: {'; '.join(skipped)}" if skipped else "")
+    )
+    return [*shown, Value(name, worst.utilisation)]
+
+
+def _missing(ctx: CheckContext, what: str, keys: tuple[str, ...]) -> MissingDesignData:
+    listed = ", ".join(f"design.{k}" for k in keys)
+    return MissingDesignData(
+        f"target {ctx.target.id} declares no {what} ({listed}); add them at {ctx.target.origin} "
+        "(docs/engineering/base.md)"
+    )
+
+
+def _base_connection(ctx: CheckContext, _: str | None) -> list[Value]:
+    rows = _structure(ctx).base_connection
+    if rows is None:
+        raise _missing(ctx, "base plate and anchor bolts", base_connection.REQUIRED_KEYS)
+    return _worst_row(rows, "base connection utilisation")
+
+
+def _foundation(ctx: CheckContext, _: str | None) -> list[Value]:
+    """The recomputed pad or pile where the design gives it, else the declared factor."""
+    rows = _structure(ctx).foundation
+    if rows is not None:
+        return _worst_row(rows, "foundation utilisation")
+    if "overturning_safety_factor" not in ctx.target.design:
+        raise _missing(ctx, "foundation", (*foundation.PAD_KEYS, "overturning_safety_factor"))
+    declared = _number(ctx, "overturning_safety_factor")
+    required = _min_safety_factor(ctx)
+    name = (
+        f"required overturning factor {required:g} ÷ declared design.overturning_safety_factor "
+        f"{declared:g} (taken from the foundation design: the site gives no foundation and soil "
+        "data to recompute it, docs/engineering/base.md)"
+    )
+    return [Value(name, required / declared if declared > 0 else math.inf)]
+
+
+def _fatigue(ctx: CheckContext, _: str | None) -> list[Value]:
+    return _worst_row(_structure(ctx).fatigue, "fatigue stress range ÷ threshold")
 
 
 def _seismic_stress(ctx: CheckContext, _: str | None) -> list[Value]:
@@ -493,6 +566,28 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
                 "the worst of N/A + M/W (P-Δ included) at the base, every section change and the "
                 "door, over every ultimate combination, ÷ the steel's design strength",
                 _steel_stress,
+            ),
+            _formula(
+                "base_connection_utilisation",
+                "",
+                "the worst of anchor bolt tension, shear, tension with shear, base plate bending "
+                "and the base weld over every ultimate combination (engineering/base.py)",
+                _base_connection,
+            ),
+            _formula(
+                "foundation_utilisation",
+                "",
+                "the worst of the pad's bearing, overturning and sliding or the pile's lateral "
+                "capacity over the characteristic combinations; the declared overturning factor "
+                "where no foundation data is given (engineering/foundation.py)",
+                _foundation,
+            ),
+            _formula(
+                "fatigue_utilisation",
+                "",
+                "the worst gust or vortex stress range at the base weld and anchor bolts ÷ the "
+                "detail's threshold (engineering/fatigue.py)",
+                _fatigue,
             ),
             _formula(
                 "seismic_stress_utilisation",
