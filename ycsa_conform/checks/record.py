@@ -33,6 +33,7 @@ an error naming FILE:LINE and the fix; the profile's own mistakes are found when
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -74,7 +75,7 @@ from ycsa_conform.units import (
     ureg,
 )
 
-from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
+from .base import Check, CheckContext, Decided, Outcome, ParseContext, Use, decide_value
 
 __all__ = [
     "DERIVATIONS",
@@ -262,19 +263,30 @@ class _Series:
 class InstrumentRecordCheck:
     record: str
     judge: tuple[Judgement, ...]
+    # Decides instead when the target has no such record, or the record has none of the
+    # columns judged (a three-phase record for a single-phase requirement): SP-PWR-001 is
+    # judged on 10-min values where a recorder was fitted, on sampled readings otherwise.
+    otherwise: Check | None = None
 
     @property
     def kind(self) -> str:
         return "record"
 
     def needs(self) -> tuple[str, ...]:
-        return ()
+        # The fallback's device roles and points are held to the site before a run, record or
+        # not (docs/records.md): a pole without the meter, or a map without the point, is an
+        # error even where a record would decide. Simple, and never a false pass.
+        return self.otherwise.needs() if self.otherwise is not None else ()
 
     def uses(self) -> tuple[Use, ...]:
-        return ()
+        return self.otherwise.uses() if self.otherwise is not None else ()
 
     def run(self, ctx: CheckContext) -> Outcome:
         path = ctx.target.records.get(self.record)
+        if self.otherwise is not None:
+            why = self._fallback_reason(ctx, path)
+            if why is not None:
+                return self._fall_back(ctx, why)
         if path is None:
             return _missing(ctx, self.record)
         try:
@@ -287,16 +299,17 @@ class InstrumentRecordCheck:
         """The verdict on the record at `path` against `limits` (one per judgement)."""
         try:
             record = read_record(path)
+            judgements = self._judged({c.name for c in record.columns})
             judged = [
                 (judgement, series, limit)
-                for judgement, limit in zip(self.judge, limits, strict=True)
+                for judgement, limit in zip(judgements, limits, strict=True)
                 for series in _series(record, judgement)
             ]
             for _, series, limit in judged:
                 _check_comparable(record, series, limit.limit)
             shares = {
                 id(judgement): _share_times(record, judgement)
-                for judgement in self.judge
+                for judgement in judgements
                 if judgement.share is not None
             }
         except (InputError, _Undecidable) as exc:
@@ -322,6 +335,47 @@ class InstrumentRecordCheck:
         head = f"record {self.record} ({path.name}" + (f"; {described}" if described else "")
         reason = f"{head}): " + "; ".join(text for _, text in parts)
         return Outcome(verdict=verdict, reason=reason, measurements=tuple(measurements))
+
+    def _judged(self, present: set[str]) -> tuple[Judgement, ...]:
+        """The judgements as given; with `otherwise`, the columns the record lacks left out
+        (a single-phase pole's recorder has one of U1N, U2N, U3N)."""
+        if self.otherwise is None:
+            return self.judge
+        return tuple(
+            dataclasses.replace(j, columns=kept)
+            if j.derive is None and (kept := tuple(c for c in j.columns if c in present))
+            else j
+            for j in self.judge
+        )
+
+    def _fallback_reason(self, ctx: CheckContext, path: Path | None) -> str | None:
+        """Why the record cannot be the basis (no record, none of the columns), or None."""
+        if path is None:
+            return f"target {ctx.target.id} has no record {self.record!r}"
+        try:
+            record = read_record(path)
+        except InputError:
+            return None  # a record that cannot be read is an error, never a reason to fall back
+        names = {c.name for c in record.columns}
+        wanted = [c for j in self.judge for c in j.columns]
+        if any(c in names for c in wanted):
+            return None
+        return f"record {self.record} ({path.name}) has no column {', '.join(wanted)}"
+
+    def _fall_back(self, ctx: CheckContext, why: str) -> Outcome:
+        fallback = self.otherwise
+        assert fallback is not None
+        missing = [role for role in fallback.needs() if role not in ctx.target.devices]
+        if missing:
+            return Outcome(
+                verdict=Verdict.ERROR,
+                reason=f"cannot be decided: {why}, and it declares no {missing[0]!r} device "
+                f"for the {fallback.kind} check instead; add the record under 'records:' or "
+                f"the device under 'devices:' at {ctx.target.origin}",
+            )
+        outcome = fallback.run(ctx)
+        basis = f"basis: {fallback.kind} check, {why}"
+        return dataclasses.replace(outcome, reason=f"{outcome.reason} ({basis})")
 
 
 def _resolve(judgement: Judgement, parameters: Mapping[str, Any]) -> _Resolved:
@@ -693,9 +747,22 @@ def parse(
         ]
         if any(j is None for j in judge):
             return None
+        otherwise = None
+        if "otherwise" in raw:
+            from . import KINDS  # the registry imports this module
+
+            inner = ParseContext(ctx.doc, (*ctx.where, "otherwise"), ctx.parameters, ctx.problems)
+            otherwise = KINDS[raw["otherwise"]["kind"]](raw["otherwise"], inner)
+            if otherwise is None:
+                return None
         return InstrumentRecordCheck(
-            record=raw["record"], judge=tuple(j for j in judge if j is not None)
+            record=raw["record"],
+            judge=tuple(j for j in judge if j is not None),
+            otherwise=otherwise,
         )
+    if "otherwise" in raw:
+        ctx.problem("otherwise", "'otherwise' goes with 'judge'; a lighting grid has none")
+        return None
     road_class = _text_or_parameter(raw, "road_class", ctx)
     grade = _text_or_parameter(raw, "grade", ctx)
     if road_class is None or grade is None:
