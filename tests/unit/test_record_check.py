@@ -681,7 +681,7 @@ def test_an_unknown_aggregate_is_refused_with_the_known_ones(tmp_path: Path) -> 
 
     assert found == [
         '$.requirements[0].check.judge[0].aggregate: "average" is not allowed; '
-        'use one of: "each", "min", "max", "mean", "p95"'
+        'use one of: "each", "min", "max", "mean", "p95", "share"'
     ]
 
 

@@ -35,12 +35,14 @@ __all__ = [
     "PeriodShare",
     "Supply",
     "conductor_resistance",
+    "feeder_end_drop_closed_form",
     "feeder_voltage_drop",
     "interval_coverage",
     "load_current",
     "period_share",
     "probability_value_95",
     "total_harmonic_distortion",
+    "uniform_feeder",
     "voltage_deviation",
     "voltage_drop",
     "voltage_unbalance",
@@ -354,3 +356,35 @@ def feeder_voltage_drop(
     for current, length in loads:
         total = total + voltage_drop(current, length, resistance, reactance, power_factor, supply)
     return total
+
+
+def uniform_feeder(
+    poles: int,
+    first: pint.Quantity[Any],
+    spacing: pint.Quantity[Any],
+    current: pint.Quantity[Any],
+) -> list[tuple[pint.Quantity[Any], pint.Quantity[Any]]]:
+    """(current, cable length from the cabinet) of `poles` equal loads, the first at `first`
+    and the others every `spacing` after it: the loads of feeder_voltage_drop."""
+    if poles < 1:
+        raise ValueError(f"a feeder needs at least one pole, not {poles}")
+    return [(current, first + i * spacing) for i in range(poles)]
+
+
+def feeder_end_drop_closed_form(
+    poles: int,
+    first: pint.Quantity[Any],
+    spacing: pint.Quantity[Any],
+    current: pint.Quantity[Any],
+    resistance: pint.Quantity[Any],
+    reactance: pint.Quantity[Any],
+    power_factor: float,
+    supply: Supply | str,
+) -> pint.Quantity[Any]:
+    """The same drop for n equal loads in closed form: k·I·(n·L1 + s·n(n−1)/2)·(R cos φ + X sin φ);
+    the sum of the moments I·L_i. A check on feeder_voltage_drop, and the hand formula of
+    docs/engineering/power.md."""
+    if poles < 1:
+        raise ValueError(f"a feeder needs at least one pole, not {poles}")
+    moment_length = poles * first + spacing * (poles * (poles - 1) / 2)
+    return voltage_drop(current, moment_length, resistance, reactance, power_factor, supply)
