@@ -281,6 +281,12 @@ class InstrumentRecordCheck:
     def uses(self) -> tuple[Use, ...]:
         return self.otherwise.uses() if self.otherwise is not None else ()
 
+    def reads(self) -> dict[str, tuple[str, ...]]:
+        """The fallback's points by device role, polled with the run's others (run._plan)."""
+        reads = getattr(self.otherwise, "reads", None)
+        planned: dict[str, tuple[str, ...]] = reads() if reads is not None else {}
+        return planned
+
     def run(self, ctx: CheckContext) -> Outcome:
         path = ctx.target.records.get(self.record)
         if self.otherwise is not None:
