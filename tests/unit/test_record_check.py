@@ -905,9 +905,11 @@ def test_a_day_with_a_gap_is_an_error_naming_the_gap(tmp_path: Path) -> None:
     outcome = share_run(tmp_path, PWR_001_SHARE, pq=record)
 
     assert outcome.verdict is Verdict.ERROR
-    assert "138 of the 144 10-min values of 1 day, 6 intervals missing in 1 gaps" in (
+    assert "138 of the 144 10-min values of 1 day, 6 intervals missing in 1 gap)" in (
         outcome.reason
     )
+    # docs/engineering/power.md: 133 within, 92.36 % to 96.53 % over the day
+    assert "would be 92.36 % to 96.53 % against >= 95 %" in outcome.reason
 
 
 def test_a_short_record_fails_when_no_missing_value_could_save_it(tmp_path: Path) -> None:

@@ -23,9 +23,14 @@ columns are judged one way each::
         - {columns: [U12, U23, U31], aggregate: p95, limit: "== 380 V ± 7 %"}
         - {derive: voltage_unbalance, from: [U12, U23, U31], aggregate: max, limit: "<= 4 %"}
         - {column: resistance, where: {part: luminaire}, aggregate: min, limit: ">= 2 Mohm"}
+        - {columns: [U12], aggregate: share, limit: "== 380 V ± 7 %", share: ">= 95 %",
+           period: 1 day}
 
-Aggregates: each (every row, named by its first text column), min, max, mean and p95 (the
-GB/T 14549 / 15543 95 % value, engineering/power.probability_value_95). `where` keeps the rows
+Aggregates: each (every row, named by its first text column), min, max, mean, p95 (the
+GB/T 14549 / 15543 95 % value, engineering/power.probability_value_95) and share (the share of
+time-stamped values within the limit over a period, GB/T 12325; a record short of the period is
+never a pass). `otherwise: {kind: measure, ...}` decides instead when the target has no such
+record or it has none of the columns judged (docs/records.md). `where` keeps the rows
 whose text column has the value given. A target without the record, or a record that cannot be
 read or judged (unknown column, a unit the limit cannot compare, a cell that is no number), is
 an error naming FILE:LINE and the fix; the profile's own mistakes are found when it loads.
@@ -657,8 +662,9 @@ def _decide_share(
     highest = max(pairs, key=lambda p: float(p[1].to(unit).magnitude))
     outside = len(pairs) - share.within
     interval = _duration(coverage.interval).replace(" ", "-")  # "10-min values"
-    gaps = f", {coverage.missing} intervals missing in {len(coverage.gaps)} gaps" * bool(
-        coverage.gaps
+    count = len(coverage.gaps)
+    gaps = f", {coverage.missing} intervals missing in {count} gap{'s' * (count != 1)}" * bool(
+        count
     )
     covered = (
         f"{coverage.start:%Y-%m-%d %H:%M} to {coverage.end:%Y-%m-%d %H:%M}, "
