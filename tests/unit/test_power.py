@@ -5,7 +5,9 @@ from __future__ import annotations
 import cmath
 import csv
 import math
+import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -371,3 +373,42 @@ def test_a_zero_cross_section_or_an_empty_feeder_is_refused() -> None:
         conductor_resistance("Cu", Quantity(0, "mm^2"))
     with pytest.raises(ValueError, match="at least one"):
         feeder_voltage_drop([], Quantity(1, "ohm/km"), Quantity(0, "ohm/km"), 1.0, "three-phase")
+
+
+def _sp_pwr_019(site: str) -> tuple[str, str, list[tuple[str, object]]]:
+    from ycsa_conform.profile import load_profile
+    from ycsa_conform.run import AcceptanceRun
+    from ycsa_conform.site import load_site
+
+    run = AcceptanceRun(profiles=[load_profile("smart-pole")], site=load_site(site))
+    case = next(c for c in run.cases() if c.requirement.id == "SP-PWR-019")
+    result = run.decide(case)
+    return result.verdict.value, result.reason, [(m.name, m.value) for m in result.measurements]
+
+
+def test_sp_pwr_019_on_the_kunming_site_is_the_worked_feeder() -> None:
+    verdict, _, measurements = _sp_pwr_019(
+        str(data_dir("fixtures") / "sites" / "kunming-main-road.yaml")
+    )
+
+    assert verdict == "pass"
+    (_, drop), (name, terminal) = measurements
+    assert drop == pytest.approx(5.7927, abs=1e-4)
+    assert terminal == pytest.approx(100 * (220 - 5.792727) / 220, abs=1e-4)  # 97.37 %
+    assert "8 poles, 275 m of single-phase Cu 10 mm² cable" in name
+
+
+def test_sp_pwr_019_without_the_cable_data_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(data_dir("fixtures"), fixtures)
+    shutil.copytree(data_dir("benches") / "devicemaps", tmp_path / "benches" / "devicemaps")
+    site = fixtures / "sites" / "kunming-main-road.yaml"
+    site.write_text(
+        site.read_text(encoding="utf-8").replace("      supply_system: single-phase\n", ""),
+        encoding="utf-8",
+    )
+
+    verdict, reason, _ = _sp_pwr_019(str(site))
+
+    assert verdict == "error"
+    assert "declares no design.supply_system" in reason
