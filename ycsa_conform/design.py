@@ -141,6 +141,129 @@ DESIGN_KEYS = _keys(
         unit="W",
         description="PoE power the pole's switch can supply in total (its PSE budget)",
     ),
+    # base plate, anchor bolts, foundation, fatigue (issue 15)
+    DesignKey(name="base_plate_thickness", unit="mm", description="thickness of the base plate"),
+    DesignKey(
+        name="base_plate_width",
+        unit="mm",
+        description="side of a square base plate, or diameter of a round one",
+    ),
+    DesignKey(
+        name="base_plate_shape",
+        unit="text",
+        description="outline of the base plate (square if not given)",
+        values=("square", "circular"),
+    ),
+    DesignKey(
+        name="base_plate_grade",
+        unit="text",
+        description="steel of the base plate (the shaft's steel_grade if not given)",
+        values=("Q235", "Q355"),
+    ),
+    DesignKey(
+        name="base_weld_size",
+        unit="mm",
+        description="leg h_f of the fillet weld joining the shaft to the base plate",
+    ),
+    DesignKey(
+        name="anchor_bolt_count",
+        unit="",
+        description="number of anchor bolts, evenly spaced on one circle (at least 4)",
+    ),
+    DesignKey(
+        name="anchor_bolt_diameter",
+        unit="mm",
+        description="nominal thread diameter of the anchor bolts (M24 is 24 mm; coarse pitch)",
+    ),
+    DesignKey(
+        name="anchor_bolt_circle_diameter",
+        unit="mm",
+        description="diameter of the circle through the anchor bolts' centres",
+    ),
+    DesignKey(
+        name="anchor_bolt_grade",
+        unit="text",
+        description="anchor rod steel (Q235, Q355) or bolt property class (4.6, 8.8)",
+        values=("Q235", "Q355", "4.6", "8.8"),
+    ),
+    DesignKey(
+        name="foundation_type",
+        unit="text",
+        description="pad (spread footing) or pile (a short bored pile)",
+        values=("pad", "pile"),
+    ),
+    DesignKey(
+        name="foundation_width",
+        unit="m",
+        description="pad width (the checks bend the pad along its shorter side)",
+    ),
+    DesignKey(
+        name="foundation_length",
+        unit="m",
+        description="pad length (the width if not given: a square pad)",
+    ),
+    DesignKey(
+        name="foundation_depth",
+        unit="m",
+        description="depth of the pad's underside below ground",
+    ),
+    DesignKey(name="pile_diameter", unit="m", description="diameter of the bored pile"),
+    DesignKey(name="pile_length", unit="m", description="embedded length of the bored pile"),
+    DesignKey(
+        name="soil_type",
+        unit="text",
+        description="soil around a pile: cohesionless (sand, gravel; give the friction angle) "
+        "or cohesive (clay; give the undrained shear strength)",
+        values=("cohesionless", "cohesive"),
+    ),
+    DesignKey(
+        name="soil_bearing_capacity",
+        unit="kPa",
+        description="corrected characteristic bearing capacity f_a under the pad "
+        "(GB 50007, from the geotechnical report)",
+    ),
+    DesignKey(
+        name="soil_unit_weight",
+        unit="kN/m^3",
+        description="effective unit weight of the soil (buoyant below the water table)",
+    ),
+    DesignKey(
+        name="soil_friction_angle",
+        unit="degree",
+        description="internal friction angle of a cohesionless soil",
+    ),
+    DesignKey(
+        name="soil_undrained_shear_strength",
+        unit="kPa",
+        description="undrained shear strength c_u of a cohesive soil",
+    ),
+    DesignKey(
+        name="soil_base_friction",
+        unit="",
+        description="friction coefficient between the pad and the soil (0.30 if not given)",
+    ),
+    DesignKey(
+        name="weld_detail_category",
+        unit="text",
+        description="fatigue detail category of the shaft-to-base-plate weld: AASHTO (E') or "
+        "EN 1993-1-9 written 'EN 71'",
+    ),
+    DesignKey(
+        name="anchor_bolt_detail_category",
+        unit="text",
+        description="fatigue detail category of the anchor bolts: AASHTO (D) or 'EN 50'",
+    ),
+    DesignKey(
+        name="fatigue_importance_factor",
+        unit="",
+        description="AASHTO fatigue importance factor I_F (1.0 for category I)",
+    ),
+    DesignKey(
+        name="fatigue_damping_ratio",
+        unit="",
+        description="damping ratio of the pole for the vortex-shedding pressure (0.005 bare; "
+        "more with a damper)",
+    ),
     DesignKey(
         name="rated_altitude",
         unit="m",
