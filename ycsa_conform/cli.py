@@ -30,6 +30,7 @@ from typing import Any
 from . import __version__
 from .contract import Finding, Severity, catalogue, catalogue_markdown, describe, overlaps
 from .contract import problems as contract_problems
+from .design_range import heights_beyond_tables
 from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
@@ -237,6 +238,10 @@ def _validate_one(path: Path) -> tuple[list[Problem], object | None]:
         loaded = _LOADERS[kind](path)
     except InputError as exc:
         return exc.problems, None
+    if kind == "site":
+        beyond = heights_beyond_tables(doc)  # `loads` would refuse these poles
+        if beyond:
+            return beyond, None
     return [], loaded
 
 

@@ -566,9 +566,12 @@ def describe(requirement: Requirement, parameters: Mapping[str, object]) -> dict
     ]
     requires = getattr(check, "requires", None)
     windows: dict[str, Any] = {}
-    if dataclasses.is_dataclass(check):
+    # A record check's fallback (`otherwise`) keeps its windows: they are the run's when the
+    # target has no record.
+    timed = getattr(check, "otherwise", None) or check
+    if dataclasses.is_dataclass(timed):
         for name in _DURATIONS:
-            written = getattr(check, name, None) if name in _field_names(check) else None
+            written = getattr(timed, name, None) if name in _field_names(timed) else None
             if name == "settle" and written is None and isinstance(requires, Requires):
                 # A measure check's settle is its state's: waited only after setting it.
                 written = requires.settle if requires.writes() else None

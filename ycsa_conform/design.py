@@ -337,6 +337,52 @@ DESIGN_KEYS = _keys(
         description="highest altitude the pole's electrical equipment is rated for "
         "(IEC 60664-1: 2000 m unless the maker rates it higher)",
     ),
+    # supply cable (issue 15)
+    DesignKey(
+        name="supply_system",
+        unit="text",
+        description="how the feeder cable supplies the poles: single-phase (220 V line to "
+        "neutral) or three-phase (380 V line to line, balanced)",
+        values=("single-phase", "three-phase"),
+    ),
+    DesignKey(
+        name="cable_material",
+        unit="text",
+        description="conductor of the feeder cable: Cu (copper) or Al (aluminium)",
+        values=("Cu", "Al"),
+    ),
+    DesignKey(
+        name="cable_cross_section",
+        unit="mm^2",
+        description="cross-section of one phase conductor of the feeder cable",
+    ),
+    DesignKey(
+        name="cable_length",
+        unit="m",
+        description="cable length from the cabinet to the first pole of the feeder",
+    ),
+    DesignKey(
+        name="feeder_poles",
+        unit="",
+        description="number of poles on the feeder, this one included, spaced by pole_spacing "
+        "after the first (1 if not given)",
+    ),
+    DesignKey(
+        name="pole_load",
+        unit="W",
+        description="electrical load of one pole on the feeder (luminaires and equipment); "
+        "luminaire_power × luminaires_per_pole if not given",
+    ),
+    DesignKey(
+        name="load_power_factor",
+        unit="",
+        description="power factor of a pole's load, cos φ (0.9 if not given)",
+    ),
+    DesignKey(
+        name="cable_reactance",
+        unit="ohm/km",
+        description="reactance of one conductor of the feeder cable (0.08 Ω/km if not given)",
+    ),
     DesignKey(
         name="lanes",
         unit="",

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +78,7 @@ def test_profile_show_json_lists_requirements_with_refs(pytester: pytest.Pyteste
     data = json.loads(result.stdout.str())
     requirement = next(r for r in data["requirements"] if r["id"] == "SP-PWR-001")
     assert requirement["area"] == "power"
-    assert requirement["check"] == "measure"
+    assert requirement["check"] == "record"  # its 10-min record, else a measure check
     assert requirement["refs"][0]["source"] == "GB/T 12325-2008"
     assert requirement["refs"][0]["association_clause"] is None
     assert {r["area"] for r in data["requirements"]} >= {
@@ -245,6 +246,68 @@ def test_loads_json_gives_the_same_numbers(pytester: pytest.Pytester) -> None:
     assert p001["base_moment"]["unit"] == "kN·m"
     assert p001["base_moment"]["value"] > 0
     assert {c["name"]: c["verdict"] for c in p001["checks"]}["base stress"] == "pass"
+
+
+def _tall_site(pytester: pytest.Pytester, height: str, luminaire: str) -> str:
+    text = (data_dir("fixtures") / "sites" / "kunming-main-road.yaml").read_text(encoding="utf-8")
+    devices = text.split("targets:")[0]
+    site = pytester.makefile(
+        ".yaml",
+        site=devices + "targets:\n  - id: P009\n    kind: pole\n    design:\n"
+        f"      height: {height}\n"
+        "      terrain_category: C\n      basic_wind_pressure: 0.30 kN/m^2\n"
+        "      base_diameter: 219 mm\n      top_diameter: 114 mm\n      wall_thickness: 5 mm\n"
+        "      steel_grade: Q355\n      rated_equipment_mass: 150 kg\n"
+        "      rated_attachment_moment: 8 kN*m\n      rated_equipment_area: 1 m^2\n"
+        "      equipment:\n"
+        f"        - {{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: {luminaire}}}\n",
+    )
+    return str(site)
+
+
+@pytest.mark.parametrize(
+    ("height", "luminaire", "at", "path", "message"),
+    [
+        (
+            "35 m",
+            "34 m",
+            "height: 34 m}",
+            "$.targets[[]0[]].design.equipment[[]0[]].height",
+            "height of 'luminaire' 34 m is above 30.0 m, where GB 50009-2012 Table 8.6.1 "
+            "(βgz for attachments) stops as transcribed *",
+        ),
+        (
+            "55 m",
+            "20 m",
+            "height: 55 m",
+            "$.targets[[]0[]].design.height",
+            "pole height 55 m is above 50.0 m, where GB 50009-2012 Table 8.2.1 (μz) stops *",
+        ),
+    ],
+)
+def test_validate_refuses_a_pole_that_loads_refuses_at_the_line_of_the_height(
+    pytester: pytest.Pytester, height: str, luminaire: str, at: str, path: str, message: str
+) -> None:
+    site = _tall_site(pytester, height, luminaire)
+    lines = Path(site).read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.rstrip().endswith(at))
+
+    validated = _cli(pytester, "validate", site)
+    loads = _cli(pytester, "loads", site)
+
+    assert (validated.ret, loads.ret) == (1, 1)
+    validated.stderr.fnmatch_lines([f"*site.yaml:{line}: {path}: {message}"])
+    assert len(validated.stderr.lines) == 1
+    loads.stderr.fnmatch_lines(["target P009: height * is above *, beyond the transcribed table*"])
+
+
+def test_validate_accepts_a_pole_within_the_tables(pytester: pytest.Pytester) -> None:
+    # 35 m with the luminaire at 30 m: loads computes it (the tables reach), so validate agrees
+    site = _tall_site(pytester, "35 m", "30 m")
+
+    assert _cli(pytester, "loads", site).ret in (0, 1)  # a verdict, not a refusal
+    assert "beyond the transcribed table" not in _cli(pytester, "loads", site).stderr.str()
+    assert "above" not in _cli(pytester, "validate", site).stderr.str()
 
 
 def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pytester) -> None:

@@ -136,7 +136,7 @@ def test_a_limit_in_the_wrong_dimension(tmp_path: Path) -> None:
     line = line_of(path, "198 lx .. 235.4 lx")
 
     assert problems(path) == [
-        f"{path}:{line}: {requirement('SP-PWR-001')}.check.limit: '198 lx' in "
+        f"{path}:{line}: {requirement('SP-PWR-001')}.check.otherwise.limit: '198 lx' in "
         "'198 lx .. 235.4 lx marginal 2 lx' has the wrong dimension for supply_voltage, "
         "which is in V; give the limit in V"
     ]

@@ -7,7 +7,7 @@ run on a target whose records are the shipped fixtures or variants written into 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -681,7 +681,7 @@ def test_an_unknown_aggregate_is_refused_with_the_known_ones(tmp_path: Path) -> 
 
     assert found == [
         '$.requirements[0].check.judge[0].aggregate: "average" is not allowed; '
-        'use one of: "each", "min", "max", "mean", "p95"'
+        'use one of: "each", "min", "max", "mean", "p95", "share"'
     ]
 
 
@@ -766,3 +766,235 @@ def test_a_record_check_without_judge_or_grid_says_both_ways(tmp_path: Path) -> 
 
     assert found.startswith("$.requirements[0].check: ")
     assert "is required here; add it; " in found
+
+
+# -- share of 10-min values over the period (GB/T 12325; docs/engineering/power.md) -----------
+
+SHARE_PARAMETERS: Mapping[str, ParamValue] = {
+    **PARAMETERS,
+    "share_min": Quantity(95.0, "percent"),
+    "period": Quantity(1.0, "day"),
+}
+SHARE_PROFILE_PARAMETERS = (
+    "  share_min: {type: quantity, unit: percent, default: 95 %, title: {en: S, zh: S}}\n"
+    "  period: {type: quantity, unit: s, default: 1 day, title: {en: P, zh: P}}\n"
+)
+PWR_002_SHARE = (
+    "{kind: record, record: pq, judge: [{columns: [U12, U23, U31], aggregate: share, "
+    'limit: "== 380 V ± 7 %", share: ">= $share_min", period: $period}]}'
+)
+PWR_001_SHARE = (
+    "{kind: record, record: pq, judge: [{columns: [U1N, U2N, U3N], aggregate: share, "
+    'limit: "198 V .. 235.4 V", share: ">= $share_min", period: $period}], '
+    "otherwise: {kind: measure, device: meter, point: supply_voltage, "
+    'limit: "198 V .. 235.4 V", window: 1 s, samples: 2}}'
+)
+WORKED = FIXTURES / "worked-example-single-phase-voltage.csv"
+
+
+def share_run(tmp_path: Path, check: str, **records: Path) -> Outcome:
+    profile = PROFILE.replace("requirements:\n", SHARE_PROFILE_PARAMETERS + "requirements:\n")
+    path = tmp_path / "profile.yaml"
+    path.write_text(profile.replace("CHECK", check, 1), encoding="utf-8")
+    [requirement] = load_profile(path).requirements
+
+    def no_device(role: str) -> object:
+        raise AssertionError(f"a record check opened device {role}")
+
+    ctx = CheckContext(
+        target=target(**records),
+        parameters=SHARE_PARAMETERS,
+        device=no_device,  # type: ignore[arg-type]  # never called: the record decides
+    )
+    return requirement.check.run(ctx)
+
+
+def with_u12(tmp_path: Path, values: Mapping[str, str]) -> Path:
+    """The bench record with U12 of the rows stamped `values`' keys replaced."""
+    lines = (BENCH / "power-quality.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stamp = line.split(",", 1)[0]
+        if stamp in values:
+            cells = line.split(",")
+            cells[1] = values[stamp]
+            lines[i] = ",".join(cells)
+    path = tmp_path / "pq.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def keep_lines(tmp_path: Path, source: Path, keep: Callable[[int], bool]) -> Path:
+    """`source` with the data rows numbered 1.. kept where `keep(n)` holds."""
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(i for i, line in enumerate(lines) if line.startswith("time,"))
+    rows = [line for n, line in enumerate(lines[header + 1 :], start=1) if keep(n)]
+    path = tmp_path / "cut.csv"
+    path.write_text("".join(lines[: header + 1] + rows), encoding="utf-8")
+    return path
+
+
+def test_three_values_out_of_a_day_fail_every_value_but_pass_the_95_percent_share(
+    tmp_path: Path,
+) -> None:
+    record = with_u12(
+        tmp_path,
+        {"2026-11-18 03:00": "409.2", "2026-11-18 03:10": "408.0", "2026-11-18 19:00": "350.1"},
+    )
+
+    every_value = run(tmp_path, PWR_002, pq=record)
+    share = share_run(tmp_path, PWR_002_SHARE, pq=record)
+
+    assert every_value.verdict is Verdict.FAIL  # the old rule: any value outside fails
+    assert share.verdict is Verdict.PASS, share.reason
+    u12 = share.measurements[0]
+    assert u12.name == "U12 share within 353.4 V .. 406.6 V"
+    assert u12.value == pytest.approx(100 * 141 / 144)  # 97.92 %
+    assert "141 of 144 10-min values within 353.4 V .. 406.6 V, 3 outside" in share.reason
+    assert "lowest 350.1 V at 2026-11-18 19:00" in share.reason
+    assert "highest 409.2 V at 2026-11-18 03:00" in share.reason
+    assert "2026-11-18 00:00 to 2026-11-19 00:00, 144 of the 144 10-min values of 1 day" in (
+        share.reason
+    )
+
+
+def test_eight_values_out_of_a_day_fail_the_share(tmp_path: Path) -> None:
+    stamps = [f"2026-11-18 0{h}:{m}0" for h in (3, 4) for m in range(4)]
+    record = with_u12(tmp_path, dict.fromkeys(stamps, "410.0"))
+
+    outcome = share_run(tmp_path, PWR_002_SHARE, pq=record)
+
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.measurements[0].value == pytest.approx(100 * 136 / 144)  # 94.44 % < 95 %
+    assert [m.verdict for m in outcome.measurements[1:]] == [Verdict.PASS, Verdict.PASS]
+
+
+def test_the_worked_example_day_passes_sp_pwr_001_on_its_record(tmp_path: Path) -> None:
+    outcome = share_run(tmp_path, PWR_001_SHARE, pq=WORKED)
+
+    assert outcome.verdict is Verdict.PASS, outcome.reason
+    [u1n] = outcome.measurements  # U2N and U3N are not in a single-phase record
+    assert u1n.value == pytest.approx(96.527_777, abs=1e-5)
+    assert "139 of 144 10-min values within 198 V .. 235.4 V, 5 outside" in outcome.reason
+    assert "lowest 196.2 V at 2026-11-20 19:30 (line 128)" in outcome.reason
+    assert "highest 227 V at 2026-11-20 03:30 (line 32)" in outcome.reason
+    # the old rule, every value in the band, fails the same day
+    every = (
+        "{kind: record, record: pq, "
+        'judge: [{column: U1N, aggregate: each, limit: "198 V .. 235.4 V"}]}'
+    )
+    assert run(tmp_path, every, pq=WORKED).verdict is Verdict.FAIL
+
+
+def test_a_record_shorter_than_the_period_is_an_error_never_a_pass(tmp_path: Path) -> None:
+    record = keep_lines(tmp_path, WORKED, lambda n: n <= 109)  # 00:10 .. 18:10, all within
+
+    outcome = share_run(tmp_path, PWR_001_SHARE, pq=record)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert outcome.measurements[0].value == 100.0  # every value it has is within
+    assert (
+        "cannot be decided, the record covers 109 of the 144 10-min values of 1 day (the share "
+        "over the period would be 75.69 % to 100 % against >= 95 %); record at least 1 day "
+        "without gaps"
+    ) in outcome.reason
+
+
+def test_a_day_with_a_gap_is_an_error_naming_the_gap(tmp_path: Path) -> None:
+    record = keep_lines(tmp_path, WORKED, lambda n: not 50 <= n < 56)
+
+    outcome = share_run(tmp_path, PWR_001_SHARE, pq=record)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert "138 of the 144 10-min values of 1 day, 6 intervals missing in 1 gap)" in (
+        outcome.reason
+    )
+    # docs/engineering/power.md: 133 within, 92.36 % to 96.53 % over the day
+    assert "would be 92.36 % to 96.53 % against >= 95 %" in outcome.reason
+
+
+def test_a_short_record_fails_when_no_missing_value_could_save_it(tmp_path: Path) -> None:
+    # 100 values, 13 of them below the band: at most (87 + 44)/144 = 90.97 % over the day
+    stamps = [f"2026-11-18 0{h}:{m}0" for h in (1, 2) for m in range(6)] + ["2026-11-18 03:00"]
+    record = keep_lines(
+        tmp_path, with_u12(tmp_path, dict.fromkeys(stamps, "350.0")), lambda n: n <= 100
+    )
+
+    outcome = share_run(
+        tmp_path, PWR_002_SHARE.replace("columns: [U12, U23, U31]", "column: U12"), pq=record
+    )
+
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.measurements[0].value == pytest.approx(100 * 131 / 144)
+    assert "at most 90.97 % over 1 day even if the 44 missing values were within" in (
+        outcome.reason
+    )
+
+
+def test_values_that_are_not_ten_minutes_apart_are_an_error(tmp_path: Path) -> None:
+    record = small(
+        tmp_path,
+        "time,U1N (V)\n2026-11-20 00:01,220\n2026-11-20 00:02,221\n2026-11-20 00:03,222\n",
+    )
+
+    outcome = share_run(tmp_path, PWR_001_SHARE, pq=record)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert "not a whole number of 0:10:00 intervals; export one aggregated value" in (
+        outcome.reason
+    )
+
+
+def test_a_time_that_is_no_date_is_an_error_at_its_line(tmp_path: Path) -> None:
+    record = small(tmp_path, "time,U1N (V)\n2026-11-20 00:10,220\nnoon,221\n")
+
+    outcome = share_run(tmp_path, PWR_001_SHARE, pq=record)
+
+    assert outcome.verdict is Verdict.ERROR
+    assert f"{record}:3: time 'noon' is not a date and time" in outcome.reason
+
+
+def test_without_the_record_or_its_columns_the_fallback_decides(tmp_path: Path) -> None:
+    # The target has no meter: the fallback cannot run, and says what to add.
+    missing = share_run(tmp_path, PWR_001_SHARE)
+    three_phase = share_run(tmp_path, PWR_001_SHARE, pq=BENCH / "power-quality.csv")
+
+    assert missing.verdict is Verdict.ERROR
+    assert "target P001 has no record 'pq', and it declares no 'meter' device" in missing.reason
+    assert three_phase.verdict is Verdict.ERROR
+    assert (
+        "record pq (power-quality.csv) has no column U1N, U2N, U3N, and it declares no 'meter'"
+    ) in three_phase.reason
+
+
+@pytest.mark.parametrize(
+    ("judgement", "message"),
+    [
+        (
+            '{column: U12, aggregate: share, limit: "<= 400 V", period: 1 day}',
+            "'aggregate: share' needs 'share', like 'share: \">= 95 %\"'",
+        ),
+        (
+            '{column: U12, aggregate: share, limit: "<= 400 V", share: ">= 95 %"}',
+            "'aggregate: share' needs 'period', like 'period: 1 day'",
+        ),
+        (
+            '{column: U12, aggregate: share, limit: "<= 400 V", share: ">= 95 V", period: 1 day}',
+            "'>= 95 V' is no bound on a share; write it like '>= 95 %'",
+        ),
+        (
+            '{column: U12, aggregate: share, limit: "<= 400 V", share: ">= 95 %", period: 3 m}',
+            "'3 m' is no duration above zero; write one like '1 day'",
+        ),
+        (
+            '{column: U12, aggregate: max, limit: "<= 400 V", period: 1 day}',
+            "'period' goes with 'aggregate: share'; remove it or judge the share",
+        ),
+    ],
+)
+def test_a_share_judgement_that_cannot_work_is_refused(
+    tmp_path: Path, judgement: str, message: str
+) -> None:
+    found = problems(tmp_path, f"{{kind: record, record: pq, judge: [{judgement}]}}")
+
+    assert len(found) == 1
+    assert message in found[0]

@@ -28,7 +28,7 @@ from ycsa_conform import analysis
 from ycsa_conform.analysis import MissingDesignData, UnusableDesignData
 from ycsa_conform.design import DESIGN_KEYS
 from ycsa_conform.engineering import base as base_connection
-from ycsa_conform.engineering import foundation, lighting, poe, pole, wind
+from ycsa_conform.engineering import foundation, lighting, poe, pole, power, wind
 from ycsa_conform.engineering.lighting import GridMethod
 from ycsa_conform.limit import Limit
 from ycsa_conform.result import Series, Source
@@ -424,6 +424,49 @@ def _altitude(ctx: CheckContext, _: str | None) -> list[Value]:
     return [Value(name, _ratio(site, rated))]
 
 
+def _feeder_terminal_voltage(ctx: CheckContext, _: str | None) -> list[Value]:
+    # The drop at the far end of the feeder, the worst pole on it, with the cabinet at the
+    # nominal voltage: the design check before the field measurement of SP-PWR-003.
+    design = ctx.target.design
+    supply = power.Supply(str(_design(ctx, "supply_system")))
+    material = str(_design(ctx, "cable_material"))
+    section = _quantity(ctx, "cable_cross_section")
+    first = _quantity(ctx, "cable_length")
+    poles = int(_number(ctx, "feeder_poles")) if "feeder_poles" in design else 1
+    spacing = _quantity(ctx, "pole_spacing") if poles > 1 else Quantity(0.0, "m")
+    if "pole_load" in design:
+        load, load_basis = _quantity(ctx, "pole_load"), "design.pole_load"
+    else:
+        load = _quantity(ctx, "luminaire_power") * _number(ctx, "luminaires_per_pole")
+        load_basis = "luminaires only"
+    cos_phi = _number(ctx, "load_power_factor") if "load_power_factor" in design else 0.9
+    reactance = (
+        _quantity(ctx, "cable_reactance") if "cable_reactance" in design else power.CABLE_REACTANCE
+    )
+    nominal = Quantity(220.0 if supply is power.Supply.SINGLE_PHASE else 380.0, "V")
+    try:
+        resistance = power.conductor_resistance(material, section)
+        current = power.load_current(load, nominal, cos_phi, supply)
+        loads = power.uniform_feeder(poles, first, spacing, current)
+        drop = power.feeder_voltage_drop(loads, resistance, reactance, cos_phi, supply)
+    except ValueError as exc:
+        raise UnusableDesignData(f"target {ctx.target.id}: {exc}") from None
+    terminal = Quantity(100.0 * float(((nominal - drop) / nominal).to("").magnitude), "percent")
+    far = loads[-1][1]
+    name = (
+        f"voltage at the far pole of the feeder ({poles} poles, {_q(far, 'm', 4)} of "
+        f"{supply.value} {material} {_q(section, 'mm^2', 3)} cable from the cabinet; "
+        f"{_q(load, 'W', 4)} per pole ({load_basis}), cos φ {cos_phi:g}, "
+        f"R {_q(resistance, 'ohm/km', 4)} at {_q(power.OPERATING_TEMPERATURE, 'degC', 3)}, "
+        f"X {_q(reactance, 'ohm/km', 3)}): ΔU {_q(drop, 'V', 4)} of {_q(nominal, 'V', 3)} "
+        "at the cabinet"
+    )
+    return [
+        Value("voltage drop to the far pole", drop.to("V"), decides=False),
+        Value(name, terminal),
+    ]
+
+
 # --- lighting --------------------------------------------------------------------------------
 
 
@@ -644,6 +687,13 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
                 "",
                 "design.site_altitude ÷ design.rated_altitude of the electrical equipment",
                 _altitude,
+            ),
+            _formula(
+                "feeder_terminal_voltage",
+                "percent",
+                "voltage at the far pole of the feeder in % of nominal, the cabinet at nominal: "
+                "ΔU = Σ k·I·L·(R cos φ + X sin φ) from the declared supply cable",
+                _feeder_terminal_voltage,
             ),
             _formula(
                 "lighting_power_density",

@@ -23,9 +23,14 @@ columns are judged one way each::
         - {columns: [U12, U23, U31], aggregate: p95, limit: "== 380 V ± 7 %"}
         - {derive: voltage_unbalance, from: [U12, U23, U31], aggregate: max, limit: "<= 4 %"}
         - {column: resistance, where: {part: luminaire}, aggregate: min, limit: ">= 2 Mohm"}
+        - {columns: [U12], aggregate: share, limit: "== 380 V ± 7 %", share: ">= 95 %",
+           period: 1 day}
 
-Aggregates: each (every row, named by its first text column), min, max, mean and p95 (the
-GB/T 14549 / 15543 95 % value, engineering/power.probability_value_95). `where` keeps the rows
+Aggregates: each (every row, named by its first text column), min, max, mean, p95 (the
+GB/T 14549 / 15543 95 % value, engineering/power.probability_value_95) and share (the share of
+time-stamped values within the limit over a period, GB/T 12325; a record short of the period is
+never a pass). `otherwise: {kind: measure, ...}` decides instead when the target has no such
+record or it has none of the columns judged (docs/records.md). `where` keeps the rows
 whose text column has the value given. A target without the record, or a record that cannot be
 read or judged (unknown column, a unit the limit cannot compare, a cell that is no number), is
 an error naming FILE:LINE and the fix; the profile's own mistakes are found when it loads.
@@ -33,9 +38,13 @@ an error naming FILE:LINE and the fix; the profile's own mistakes are found when
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -50,14 +59,28 @@ from ycsa_conform.engineering.lighting import (
     road_lighting_class,
 )
 from ycsa_conform.engineering.photometry import read_grid_csv
-from ycsa_conform.engineering.power import probability_value_95, voltage_unbalance
+from ycsa_conform.engineering.power import (
+    Coverage,
+    interval_coverage,
+    period_share,
+    probability_value_95,
+    voltage_unbalance,
+)
 from ycsa_conform.errors import InputError, Problem
+from ycsa_conform.evaluation import judge
 from ycsa_conform.instrument import InstrumentRecord, Row, read_record
-from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
+from ycsa_conform.limit import Limit, LimitError, ParamRef, ResolvedLimit, parse_limit
 from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
-from ycsa_conform.units import format_quantity, format_unit, parse_unit, ureg
+from ycsa_conform.units import (
+    UnitError,
+    format_quantity,
+    format_unit,
+    parse_quantity,
+    parse_unit,
+    ureg,
+)
 
-from .base import CheckContext, Decided, Outcome, ParseContext, Use, decide_value
+from .base import Check, CheckContext, Decided, Outcome, ParseContext, Use, decide_value
 
 __all__ = [
     "DERIVATIONS",
@@ -79,6 +102,7 @@ class Aggregate(StrEnum):
     MAX = "max"
     MEAN = "mean"
     P95 = "p95"
+    SHARE = "share"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +228,27 @@ class Judgement:
     where: Mapping[str, str]
     aggregate: Aggregate
     limit: Limit
+    share: ShareRule | None = None  # with aggregate share
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareRule:
+    """`aggregate: share`: the share of the values within `limit`, judged by `share`, over a
+    record that must cover `period` with one value per `interval`, stamped in column `time`."""
+
+    share: Limit
+    period: pint.Quantity[Any] | ParamRef
+    interval: pint.Quantity[Any]
+    time: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A judgement's limit with the parameters filled in, and its share rule's (if any)."""
+
+    limit: ResolvedLimit
+    share: ResolvedLimit | None = None
+    period: timedelta | None = None
 
 
 class _Undecidable(Exception):
@@ -223,38 +268,61 @@ class _Series:
 class InstrumentRecordCheck:
     record: str
     judge: tuple[Judgement, ...]
+    # Decides instead when the target has no such record, or the record has none of the
+    # columns judged (a three-phase record for a single-phase requirement): SP-PWR-001 is
+    # judged on 10-min values where a recorder was fitted, on sampled readings otherwise.
+    otherwise: Check | None = None
 
     @property
     def kind(self) -> str:
         return "record"
 
     def needs(self) -> tuple[str, ...]:
-        return ()
+        # The fallback's device roles and points are held to the site before a run, record or
+        # not (docs/records.md): a pole without the meter, or a map without the point, is an
+        # error even where a record would decide. Simple, and never a false pass.
+        return self.otherwise.needs() if self.otherwise is not None else ()
 
     def uses(self) -> tuple[Use, ...]:
-        return ()
+        return self.otherwise.uses() if self.otherwise is not None else ()
+
+    def reads(self) -> dict[str, tuple[str, ...]]:
+        """The fallback's points by device role, polled with the run's others (run._plan)."""
+        reads = getattr(self.otherwise, "reads", None)
+        planned: dict[str, tuple[str, ...]] = reads() if reads is not None else {}
+        return planned
 
     def run(self, ctx: CheckContext) -> Outcome:
         path = ctx.target.records.get(self.record)
+        if self.otherwise is not None:
+            why = self._fallback_reason(ctx, path)
+            if why is not None:
+                return self._fall_back(ctx, why)
         if path is None:
             return _missing(ctx, self.record)
         try:
-            limits = tuple(judgement.limit.resolve(ctx.parameters) for judgement in self.judge)
+            limits = tuple(_resolve(judgement, ctx.parameters) for judgement in self.judge)
         except InputError as exc:
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
         return _JUDGED.judge(self, path, limits)
 
-    def decide(self, path: Path, limits: tuple[ResolvedLimit, ...]) -> Outcome:
+    def decide(self, path: Path, limits: tuple[_Resolved, ...]) -> Outcome:
         """The verdict on the record at `path` against `limits` (one per judgement)."""
         try:
             record = read_record(path)
+            judgements = self._judged({c.name for c in record.columns})
             judged = [
                 (judgement, series, limit)
-                for judgement, limit in zip(self.judge, limits, strict=True)
+                for judgement, limit in zip(judgements, limits, strict=True)
                 for series in _series(record, judgement)
             ]
             for _, series, limit in judged:
-                _check_comparable(record, series, limit)
+                _check_comparable(record, series, limit.limit)
+            shares = {
+                id(judgement): _share_times(record, judgement)
+                for judgement in judgements
+                if judgement.share is not None
+            }
         except (InputError, _Undecidable) as exc:
             return Outcome(verdict=Verdict.ERROR, reason=f"cannot be decided: {exc}")
         described = record.describe_source()
@@ -262,15 +330,77 @@ class InstrumentRecordCheck:
         parts: list[tuple[Verdict, str]] = []
         measurements: list[Measurement] = []
         for judgement, series, limit in judged:
-            decided = _decide(record, device, judgement.aggregate, series, limit)
-            measurements.extend(d.measurement for d in decided)
-            parts.append(_summary(judgement.aggregate, series, decided, limit))
+            if judgement.share is not None:
+                decided, text = _decide_share(
+                    record, device, series, limit, shares[id(judgement)], judgement.share
+                )
+                measurements.append(decided.measurement)
+                parts.append((decided.measurement.verdict, text))
+                continue
+            values = _decide(record, device, judgement.aggregate, series, limit.limit)
+            measurements.extend(d.measurement for d in values)
+            parts.append(_summary(judgement.aggregate, series, values, limit.limit))
         verdict = worst([m.verdict for m in measurements])
         severity = [Verdict.ERROR, Verdict.FAIL, Verdict.MARGINAL, Verdict.PASS]
         parts.sort(key=lambda p: severity.index(p[0]) if p[0] in severity else len(severity))
         head = f"record {self.record} ({path.name}" + (f"; {described}" if described else "")
         reason = f"{head}): " + "; ".join(text for _, text in parts)
         return Outcome(verdict=verdict, reason=reason, measurements=tuple(measurements))
+
+    def _judged(self, present: set[str]) -> tuple[Judgement, ...]:
+        """The judgements as given; with `otherwise`, the columns the record lacks left out
+        (a single-phase pole's recorder has one of U1N, U2N, U3N)."""
+        if self.otherwise is None:
+            return self.judge
+        return tuple(
+            dataclasses.replace(j, columns=kept)
+            if j.derive is None and (kept := tuple(c for c in j.columns if c in present))
+            else j
+            for j in self.judge
+        )
+
+    def _fallback_reason(self, ctx: CheckContext, path: Path | None) -> str | None:
+        """Why the record cannot be the basis (no record, none of the columns), or None."""
+        if path is None:
+            return f"target {ctx.target.id} has no record {self.record!r}"
+        try:
+            record = read_record(path)
+        except InputError:
+            return None  # a record that cannot be read is an error, never a reason to fall back
+        names = {c.name for c in record.columns}
+        wanted = [c for j in self.judge for c in j.columns]
+        if any(c in names for c in wanted):
+            return None
+        return f"record {self.record} ({path.name}) has no column {', '.join(wanted)}"
+
+    def _fall_back(self, ctx: CheckContext, why: str) -> Outcome:
+        fallback = self.otherwise
+        assert fallback is not None
+        missing = [role for role in fallback.needs() if role not in ctx.target.devices]
+        if missing:
+            return Outcome(
+                verdict=Verdict.ERROR,
+                reason=f"cannot be decided: {why}, and it declares no {missing[0]!r} device "
+                f"for the {fallback.kind} check instead; add the record under 'records:' or "
+                f"the device under 'devices:' at {ctx.target.origin}",
+            )
+        outcome = fallback.run(ctx)
+        basis = f"basis: {fallback.kind} check, {why}"
+        return dataclasses.replace(outcome, reason=f"{outcome.reason} ({basis})")
+
+
+def _resolve(judgement: Judgement, parameters: Mapping[str, Any]) -> _Resolved:
+    limit = judgement.limit.resolve(parameters)
+    rule = judgement.share
+    if rule is None:
+        return _Resolved(limit)
+    period = rule.period
+    if isinstance(period, ParamRef):
+        value = parameters[period.name]
+        assert isinstance(value, pint.Quantity), value  # a duration: checked when parsed
+        period = value
+    seconds = float(period.to("s").magnitude)
+    return _Resolved(limit, rule.share.resolve(parameters), timedelta(seconds=seconds))
 
 
 class _Judged:
@@ -286,7 +416,7 @@ class _Judged:
         self._entries: dict[tuple[Any, ...], tuple[InstrumentRecordCheck, Outcome]] = {}
 
     def judge(
-        self, check: InstrumentRecordCheck, path: Path, limits: tuple[ResolvedLimit, ...]
+        self, check: InstrumentRecordCheck, path: Path, limits: tuple[_Resolved, ...]
     ) -> Outcome:
         try:
             stat = path.stat()
@@ -451,6 +581,130 @@ def _decide(
     return [decide_value(name, ureg.Quantity(value, unit), limit, source(chosen))]
 
 
+_Timed = tuple[Coverage, Mapping[int, datetime]]  # the coverage, and each row's stamp by line
+
+
+def _share_times(record: InstrumentRecord, judgement: Judgement) -> _Timed:
+    """The time stamps of the rows a share judgement counts, and the intervals they cover."""
+    rule = judgement.share
+    assert rule is not None
+    column = record.column(rule.time)
+    stamps: dict[int, datetime] = {}
+    for row in _rows(record, judgement.where):
+        text = record.text(row, column)
+        try:
+            stamps[row.line] = _stamp(text)
+        except ValueError:
+            raise _fail(
+                record,
+                row.line,
+                f"{rule.time} {text!r} is not a date and time; write it like "
+                "'2026-11-18 00:10' (the end of the 10-min interval)",
+            ) from None
+    interval = timedelta(seconds=float(rule.interval.to("s").magnitude))
+    try:
+        coverage = interval_coverage(list(stamps.values()), interval)
+    except ValueError as exc:
+        raise _fail(record, record.header_line, f"column {rule.time!r}: {exc}") from None
+    return coverage, MappingProxyType(stamps)
+
+
+_MIDNIGHT = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})[ T]24:00(:00)?$")
+
+
+def _stamp(text: str) -> datetime:
+    """An ISO date and time; '24:00' (the end of a day, as recorders stamp the last interval)
+    is midnight of the next day."""
+    midnight = _MIDNIGHT.match(text)
+    if midnight is not None:
+        return datetime.fromisoformat(midnight["day"]) + timedelta(days=1)
+    return datetime.fromisoformat(text)
+
+
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{days} day" + "s" * (days != 1) if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes or not (days or hours) else "",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+def _decide_share(
+    record: InstrumentRecord,
+    device: str,
+    series: _Series,
+    resolved: _Resolved,
+    timed: _Timed,
+    rule: ShareRule,
+) -> tuple[Decided, str]:
+    """The share of `series` within the band over the period: pass or fail when the record
+    covers the period, or when no value it lacks could change the verdict; error otherwise."""
+    coverage, stamps = timed
+    band, wanted, period = resolved.limit, resolved.share, resolved.period
+    assert wanted is not None
+    assert period is not None
+    pairs = [(row, v) for row, v in series.values if not isinstance(v, str)]
+    inside = [judge(v, band).verdict in (Verdict.PASS, Verdict.MARGINAL) for _, v in pairs]
+    required = max(1, math.ceil(period / coverage.interval - 1e-9))
+    share = period_share(inside, required=required)
+    unit = series.unit
+    assert unit is not None  # text columns are refused before (_check_comparable)
+
+    def shown(row: Row, value: pint.Quantity[Any]) -> str:
+        stamp = stamps[row.line].strftime("%Y-%m-%d %H:%M")
+        return f"{format_quantity(value.to(unit))} at {stamp} (line {row.line})"
+
+    lowest = min(pairs, key=lambda p: float(p[1].to(unit).magnitude))
+    highest = max(pairs, key=lambda p: float(p[1].to(unit).magnitude))
+    outside = len(pairs) - share.within
+    interval = _duration(coverage.interval).replace(" ", "-")  # "10-min values"
+    count = len(coverage.gaps)
+    gaps = f", {coverage.missing} intervals missing in {count} gap{'s' * (count != 1)}" * bool(
+        count
+    )
+    covered = (
+        f"{coverage.start:%Y-%m-%d %H:%M} to {coverage.end:%Y-%m-%d %H:%M}, "
+        f"{share.values} of the {required} {interval} values of {_duration(period)}{gaps}"
+    )
+    figures = (
+        f"{share.within} of {share.values} {interval} values within {band.describe()}, "
+        f"{outside} outside; lowest {shown(*lowest)}, highest {shown(*highest)}; {covered}"
+    )
+    name = f"{series.name} share within {band.describe()}"
+    source = Source(device=device, scheme="file", address=str(record.path))
+    if share.complete:
+        decided = decide_value(name, ureg.Quantity(share.share, "percent"), wanted, source)
+        return decided, f"{decided.text} ({figures})"
+    low, high = share.bounds
+    best = decide_value(name, ureg.Quantity(high, "percent"), wanted, source)
+    if best.measurement.verdict is Verdict.FAIL:
+        text = (
+            f"{name}: at most {high:.4g} % over {_duration(period)} even if the "
+            f"{required - share.values} missing values were within: {best.text.split(': ', 1)[1]} "
+            f"({figures})"
+        )
+        return best, text
+    measurement = Measurement(
+        name=name,
+        value=share.share,
+        unit="%",
+        limit=wanted.describe(),
+        verdict=Verdict.ERROR,
+        source=source,
+    )
+    text = (
+        f"{name}: cannot be decided, the record covers {share.values} of the {required} "
+        f"{interval} values of {_duration(period)} (the share over the period would be "
+        f"{low:.4g} % to {high:.4g} % against {wanted.describe()}); record at least "
+        f"{_duration(period)} without gaps ({figures})"
+    )
+    return Decided(measurement, text), text
+
+
 def _summary(
     aggregate: Aggregate, series: _Series, decided: list[Decided], limit: ResolvedLimit
 ) -> tuple[Verdict, str]:
@@ -505,9 +759,22 @@ def parse(
         ]
         if any(j is None for j in judge):
             return None
+        otherwise = None
+        if "otherwise" in raw:
+            from . import KINDS  # the registry imports this module
+
+            inner = ParseContext(ctx.doc, (*ctx.where, "otherwise"), ctx.parameters, ctx.problems)
+            otherwise = KINDS[raw["otherwise"]["kind"]](raw["otherwise"], inner)
+            if otherwise is None:
+                return None
         return InstrumentRecordCheck(
-            record=raw["record"], judge=tuple(j for j in judge if j is not None)
+            record=raw["record"],
+            judge=tuple(j for j in judge if j is not None),
+            otherwise=otherwise,
         )
+    if "otherwise" in raw:
+        ctx.problem("otherwise", "'otherwise' goes with 'judge'; a lighting grid has none")
+        return None
     road_class = _text_or_parameter(raw, "road_class", ctx)
     grade = _text_or_parameter(raw, "grade", ctx)
     if road_class is None or grade is None:
@@ -557,13 +824,88 @@ def _judgement(raw: Mapping[str, Any], ctx: ParseContext) -> Judgement | None:
             f"a list limit ({limit.text!r}) judges each row's text; use 'aggregate: each'",
         )
         return None
+    share: ShareRule | None = None
+    if aggregate is Aggregate.SHARE:
+        share = _share_rule(raw, ctx)
+        if share is None:
+            return None
+    else:
+        extra = [k for k in _SHARE_KEYS if k in raw]
+        if extra:
+            ctx.problem(
+                extra[0],
+                f"{extra[0]!r} goes with 'aggregate: share'; remove it or judge the share",
+            )
+            return None
     return Judgement(
         columns=columns,
         derive=derive,
         where=MappingProxyType(dict(raw.get("where", {}))),
         aggregate=aggregate,
         limit=limit,
+        share=share,
     )
+
+
+_SHARE_KEYS = ("share", "period", "interval", "time")
+_TEN_MINUTES = "10 min"
+
+
+def _share_rule(raw: Mapping[str, Any], ctx: ParseContext) -> ShareRule | None:
+    for key, example in (("share", '">= 95 %"'), ("period", "1 day")):
+        if key not in raw:
+            ctx.problem(
+                None,
+                f"'aggregate: share' needs '{key}', like '{key}: {example}' (the least share "
+                "of values within the limit, and the time the record must cover)",
+            )
+            return None
+    try:
+        share = parse_limit(raw["share"])
+    except LimitError as exc:
+        ctx.problem("share", str(exc))
+        return None
+    percent = parse_unit("percent")
+    units = [q.units for q in share.quantities()]
+    for name in sorted(share.parameters()):
+        info = ctx.parameter("share", name)
+        if info is None:
+            return None
+        units.append(info.unit if info.unit is not None else parse_unit("s"))
+    if share.nominal is not None or not all((1 * u).is_compatible_with(percent) for u in units):
+        ctx.problem("share", f"{share.text!r} is no bound on a share; write it like '>= 95 %'")
+        return None
+    period = _duration_or_parameter(raw["period"], "period", ctx)
+    interval = _duration_or_parameter(raw.get("interval", _TEN_MINUTES), "interval", ctx)
+    if period is None or interval is None:
+        return None
+    if isinstance(interval, ParamRef):
+        ctx.problem("interval", "give the interval as a duration, like '10 min'")
+        return None
+    return ShareRule(share=share, period=period, interval=interval, time=raw.get("time", "time"))
+
+
+def _duration_or_parameter(
+    text: Any, key: str, ctx: ParseContext
+) -> pint.Quantity[Any] | ParamRef | None:
+    seconds = parse_unit("s")
+    if isinstance(text, str) and text.startswith("$"):
+        info = ctx.parameter(key, text[1:])
+        if info is None:
+            return None
+        if info.unit is None or not (1 * info.unit).is_compatible_with(seconds):
+            ctx.problem(key, f"parameter {text} is no duration; name one in s, min, h or day")
+            return None
+        return ParamRef(text[1:])
+    try:
+        value = parse_quantity(text)
+    except UnitError as exc:
+        ctx.problem(key, f"{exc}; write a duration like '1 day'")
+        return None
+    if not value.is_compatible_with(seconds) or not value.to("s").magnitude > 0:
+        ctx.problem(key, f"{text!r} is no duration above zero; write one like '1 day'")
+        return None
+    return value
 
 
 def _text_or_parameter(
