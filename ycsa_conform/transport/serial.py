@@ -42,6 +42,7 @@ __all__ = [
     "ServerPort",
     "SharedPort",
     "bus_identity",
+    "line_time",
     "open_bus",
     "open_port",
     "read_exactly",
@@ -226,6 +227,18 @@ def line_settings(address: DeviceAddress) -> tuple[str, int]:
     if _is_pty(address.path):
         return serial.PARITY_NONE, serial.EIGHTBITS
     return address.parity, address.bytesize
+
+
+def line_time(address: DeviceAddress, nbytes: int) -> float:
+    """Seconds `nbytes` take on the line at the URI's settings, where the host's write waits
+    for them (a real serial port's tcdrain); 0 on a pseudo-terminal, whose bytes do not wait
+    for the baud rate, and on a serial server, whose write returns once the bytes are sent
+    over TCP."""
+    if not address.serial or _is_pty(address.path):
+        return 0.0
+    parity = 0 if address.parity == "N" else 1
+    bits = 1 + address.bytesize + parity + address.stopbits  # start, data, parity, stop
+    return nbytes * bits / address.baud
 
 
 def _is_pty(path: str) -> bool:
