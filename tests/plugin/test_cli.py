@@ -333,27 +333,23 @@ def test_loads_names_the_missing_design_key_and_the_fix(pytester: pytest.Pyteste
 
 
 def test_validate_refuses_a_pole_loads_cannot_compute(pytester: pytest.Pytester) -> None:
-    # A luminaire at 35 m is above the 30 m of GB 50009 Table 8.6.1 as transcribed: `loads`
-    # refuses the pole, and `validate` says so before a run (issue 15).
+    # A 20 mm wall of Q355 is past the 16 mm the design strength is transcribed for: `loads`
+    # refuses the pole, and `validate` says so before a run (issue 15). (Heights beyond the
+    # wind tables are refused where they are loaded, at the value's own line.)
     fixtures = pytester.path / "fixtures"
     shutil.copytree(data_dir("fixtures"), fixtures)
     shutil.copytree(data_dir("benches") / "devicemaps", pytester.path / "benches" / "devicemaps")
     site = fixtures / "sites" / "kunming-main-road.yaml"
     text = site.read_text(encoding="utf-8")
-    site.write_text(
-        text.replace("      height: 10 m\n", "      height: 35 m\n").replace(
-            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 10 m}",
-            "{name: luminaire, mass: 10 kg, area: 0.25 m^2, height: 35 m}",
-        ),
-        encoding="utf-8",
-    )
+    assert "      wall_thickness: 5 mm\n" in text
+    site.write_text(text.replace("      wall_thickness: 5 mm\n", "      wall_thickness: 20 mm\n"))
 
     checked = _cli(pytester, "validate", str(site))
     refused = _cli(pytester, "loads", str(site), "--pole", "P001")
 
     assert checked.ret == 1
     checked.stderr.fnmatch_lines(
-        ["*kunming-main-road.yaml:16: $.targets[[]0]: target P001: height 35.0 m is above 30.0 m*"]
+        ["*kunming-main-road.yaml:16: $.targets[[]0]: target P001: wall thickness 20 mm is above*"]
     )
     assert refused.ret == 1
-    refused.stderr.fnmatch_lines(["target P001: height 35.0 m is above 30.0 m, *"])
+    refused.stderr.fnmatch_lines(["target P001: wall thickness 20 mm is above 16 mm*"])

@@ -212,9 +212,22 @@ def test_loads_json_gives_every_section_and_combination(pytester: pytest.Pyteste
     assert actions["G + W"]["limit"] == "characteristic"
     assert actions["1.0×(1.3G + 1.5W)"]["moment"]["unit"] == "kN·m"
     assert only["brackets"][0]["name"] == "luminaire"
-    # Slots for the checks below the shaft, built on another branch.
-    for slot in ("base_plate", "anchor_bolts", "foundation", "fatigue"):
-        assert only[slot] is None
+    # Below the shaft: the bench declares its base plate, bolts and pad (checked per ultimate
+    # and characteristic combination); fatigue has no combination.
+    ultimate = {a for a, v in actions.items() if v["limit"] == "ultimate"}
+    for slot, under in (
+        ("base_plate", ultimate),
+        ("anchor_bolts", ultimate),
+        ("foundation", {"G + W", "G + E"}),
+    ):
+        assert {c["combination"] for c in only[slot]} == under, slot
+        assert all(c["verdict"] == "pass" for c in only[slot]), slot
+    assert {c["name"] for c in only["fatigue"]} == {
+        "base weld fatigue (gust)",
+        "anchor bolt fatigue (gust)",
+        "base weld fatigue (vortex)",
+        "anchor bolt fatigue (vortex)",
+    }
 
 
 def test_loads_deflection_limit_follows_the_option(pytester: pytest.Pytester) -> None:

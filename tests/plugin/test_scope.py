@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
+from ycsa_conform.profile import builtin_profiles, load_profile
+
 REPORT_DIR = "ycsa-report"
+
+# The built-in profile's size: a requirement added to it changes these runs' counts.
+SMART_POLE = len(load_profile(builtin_profiles()["smart-pole"]).requirements)
 
 
 def latest(pytester: pytest.Pytester) -> Path:
@@ -40,17 +45,17 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
     first = latest(pytester)
     first_files = files_of(first)
 
-    # The installer fixed the pole: the one failure passes now, the 70 others are not run.
+    # The installer fixed the pole: the one failure passes now, the others are not run.
     rerun = pytester.runpytest("--profile", "smart-pole", "--lf")
 
     assert rerun.ret == pytest.ExitCode.OK  # pytest's rule: what was selected passed
     rerun.stdout.fnmatch_lines(
         [
-            "PARTIAL: 1 of 71 requirement(s) decided; 70 not run:",
-            "  70 deselected with --lf (not among the last run's failures)",
+            f"PARTIAL: 1 of {SMART_POLE} requirement(s) decided; {SMART_POLE - 1} not run:",
+            f"  {SMART_POLE - 1} deselected with --lf (not among the last run's failures)",
             "1 results: 1 pass",
-            "Partial: 1 of 71 requirements run; no conclusion on the whole"
-            " / 部分检验：71 项中检验了 1 项，不对整体下结论",
+            f"Partial: 1 of {SMART_POLE} requirements run; no conclusion on the whole"
+            f" / 部分检验：{SMART_POLE} 项中检验了 1 项，不对整体下结论",
         ]
     )
     assert "Conforms" not in rerun.stdout.str()
@@ -60,13 +65,13 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
     assert report["conclusion"]["status"] == "partial"
     assert report["conclusion"]["conforms"] is False
     assert report["scope"] == {
-        "requirements": 71,
+        "requirements": SMART_POLE,
         "decided": 1,
         "partial": True,
         "why": ["deselected with --lf (not among the last run's failures)"],
     }
     coverage = report["coverage"]
-    assert len(coverage) == 71
+    assert len(coverage) == SMART_POLE
     assert [row["requirement"] for row in coverage[:2]] == ["SP-LOAD-001", "SP-LOAD-002"]
     run = [row for row in coverage if row["state"] != "not_run"]
     assert [(row["requirement"], row["target"], row["state"]) for row in run] == [
@@ -76,7 +81,7 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
         "deselected with --lf (not among the last run's failures)"
     }
     html = (second / "report.html").read_text(encoding="utf-8")
-    assert "Partial: 1 of 71 requirements run; no conclusion on the whole" in html
+    assert f"Partial: 1 of {SMART_POLE} requirements run; no conclusion on the whole" in html
     assert "Conforms" not in html
     # The top-level copy is the latest report; the fault run's folder is as it was.
     assert (pytester.path / REPORT_DIR / "report.json").read_bytes() == (
@@ -115,13 +120,13 @@ def test_a_stopped_run_says_which_requirements_it_did_not_run_and_why(
     report = load(latest(pytester) / "report.json")
     scope = report["scope"]
     # SP-LOAD-012 is the twelfth requirement: -x stops there.
-    assert (scope["requirements"], scope["decided"], scope["partial"]) == (71, 12, True)
+    assert (scope["requirements"], scope["decided"], scope["partial"]) == (SMART_POLE, 12, True)
     (why,) = scope["why"]
     assert why.startswith("not run: the session stopped early (stopping after 1 failures")
     assert report["conclusion"]["status"] == "fails"
     assert (
         report["conclusion"]["en"]
-        == "Does not conform: 1 failed (partial: 12 of 71 requirements run)"
+        == f"Does not conform: 1 failed (partial: 12 of {SMART_POLE} requirements run)"
     )
 
 
