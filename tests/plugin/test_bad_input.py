@@ -36,7 +36,7 @@ def test_unit_of_wrong_dimension(pytester: pytest.Pytester) -> None:
     _assert_clean_stop(result)
     result.stderr.fnmatch_lines(
         [
-            f"ERROR: *bad.yaml:{line}: $.requirements[[]17[]].check.limit: '198 lx' in "
+            f"ERROR: *bad.yaml:{line}: $.requirements[[]*[]].check.limit: '198 lx' in "
             "'198 lx .. 231 lx' has the wrong dimension for supply_voltage, which is in V; "
             "give the limit in V"
         ]

@@ -22,6 +22,9 @@ A payload that is not UTF-8 travels base64-encoded, with "encoding": "base64". T
 fresh correlation id into each command (or uses the request's "id"), so that a command request
 is the same in a recording and in its replay.
 
+A collect's window ("started") opens when the broker has acknowledged its subscriptions, not
+when it was asked for: a busy machine may take a while to subscribe, and nothing is heard before.
+
 A collect's optional "witnesses" are further topics listened to during the same window and
 returned with the rest; only "topics" decide when a `stop` is reached. An observation uses them
 to show the device is there at all (presence before absence: checks/presence.py). "acted" is
@@ -628,11 +631,13 @@ class MqttLink:
         deadline: Callable[[], float],
         act: Callable[[], None] | None = None,
         acted: Callable[[], None] = lambda: None,
+        subscribed: Callable[[], None] = lambda: None,
     ) -> None:
         with session.changed:
             session.sink = sink
         try:
             self._subscribe(session, sink.subscriptions, qos)
+            subscribed()
             if act is not None:
                 acted()  # before: the device may answer before the write's call returns
                 act()
@@ -659,7 +664,10 @@ class MqttLink:
             raise ValueError(f"{self.name}: bad collect request {dict(request)!r}")
         sink = _Sink(topics, live=stop == "live", witnesses=witnesses)
         started = time.time()
-        deadline = time.monotonic() + window
+        # The window opens when the broker has acknowledged the subscription: nothing can be
+        # heard before, and on a busy machine subscribing can take a good part of a short
+        # window (a quiet 2 s window missed the retained status the broker sends on SUBACK).
+        opened: list[tuple[float, float]] = []  # (time.time(), time.monotonic())
         acted: list[float] = []
         try:
             self._listen(
@@ -667,9 +675,10 @@ class MqttLink:
                 sink,
                 int(request.get("qos", 1)),
                 done=(lambda: sink.complete()) if stop != "never" else (lambda: False),
-                deadline=lambda: deadline,
+                deadline=lambda: opened[0][1] + window,
                 act=act,
                 acted=lambda: acted.append(time.time()),
+                subscribed=lambda: opened.append((time.time(), time.monotonic())),
             )
         except LostContact as exc:
             raise LostContact(
@@ -679,7 +688,7 @@ class MqttLink:
             ) from None
         response: dict[str, Any] = {
             "messages": sink.messages,
-            "started": started,
+            "started": opened[0][0] if opened else started,
             "ended": time.time(),
         }
         if acted:
