@@ -66,6 +66,7 @@ __all__ = [
     "road_luminance",
     "surround_ratio",
     "threshold_increment",
+    "veiling_luminance",
 ]
 
 EYE_HEIGHT = 1.5  # m, CIE 140 / EN 13201-3 (M)
