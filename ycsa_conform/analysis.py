@@ -290,8 +290,10 @@ class LightingDesign:
     @property
     def description(self) -> str:
         layout = self.layout
+        one_sided = self.geometry.layout is luminance_tables.Layout.ONE_SIDED
+        arrangement = "" if one_sided else f"{self.geometry.layout.value}, "
         return (
-            f"{Path(self.photometry.path).name}, {self.geometry.layout.value}, "
+            f"{Path(self.photometry.path).name}, {arrangement}"
             f"{layout.spacing.to('m').magnitude:g} m spacing, "
             f"{layout.mounting_height.to('m').magnitude:g} m high, "
             f"{layout.overhang.to('m').magnitude:g} m overhang, "

@@ -731,7 +731,9 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                 lum.pedestrian_illuminance(photometry, geometry),
             )
         layout_text = (
-            f"{Path(args.ies).name}, {args.layout}, {format_quantity(values['spacing'])} spacing, "
+            f"{Path(args.ies).name}, "
+            + ("" if args.layout == "one-sided" else f"{args.layout}, ")
+            + f"{format_quantity(values['spacing'])} spacing, "
             f"{format_quantity(values['height'])} high, {format_quantity(values['overhang'])} "
             f"overhang, {format_quantity(values['tilt'])} tilt, MF {args.maintenance_factor:g}"
         )

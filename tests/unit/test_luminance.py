@@ -231,9 +231,22 @@ def test_staggered_and_opposite_rows_light_the_span_equally_on_average(
         values = [v for row in lum.layout_grid(ies, geometry, x, y).lux for v in row]
         return sum(values) / len(values)
 
-    assert average(staggered) == pytest.approx(average(opposite), rel=1e-9)
-    # and the opposite row adds exactly what the mirrored near row gives
+    # (to 0.1 %: luminaires beyond 5 mounting heights are left out, whole spacings at a time,
+    # so the two rows' cut-offs differ slightly)
+    assert average(staggered) == pytest.approx(average(opposite), rel=1e-3)
+    # the opposite row adds what the mirrored near row gives
     assert average(opposite) == pytest.approx(2 * average(one_sided), rel=1e-9)
+    # but the staggered field is not the opposite one: its far row really is shifted
+    stag = lum.layout_grid(ies, staggered, x, y).lux
+    oppo = lum.layout_grid(ies, opposite, x, y).lux
+    assert (
+        max(
+            abs(a - b)
+            for r1, r2 in zip(stag, oppo, strict=True)
+            for a, b in zip(r1, r2, strict=True)
+        )
+        > 1.0
+    )
 
 
 def test_a_narrow_unobstructed_strip_narrows_the_surround_strips(ies: Photometry) -> None:
@@ -245,7 +258,7 @@ def test_a_narrow_unobstructed_strip_narrows_the_surround_strips(ies: Photometry
 
     def strip(y0: float, y1: float) -> float:
         ys = [y0 + (k + 0.5) * (y1 - y0) / 3 for k in range(3)]
-        values = [lum.horizontal_illuminance(ies, narrow, a, b) for a in x for b in ys]
+        values = [v for row in lum.layout_grid(ies, narrow, x, ys).lux for v in row]
         return sum(values) / len(values)
 
     near = strip(-2, 0) / strip(0, 2)
@@ -277,8 +290,9 @@ def test_the_ldt_fixture_gives_the_same_luminance_as_the_ies_fixture(ies: Photom
 def test_vertical_and_semicylindrical_illuminance_of_one_point_by_hand(
     ies: Photometry,
 ) -> None:
-    # a one-lane road, 200 m spacing: the span's two luminaires (x = 0 and 200 m) reach the
-    # grid; points at 1.5 m, faces looking +x and -x
+    # a one-lane road, 200 m spacing: luminaires at x = -200, 0, 200 and 400 m are counted
+    # (5 mounting heights either side of the span, rounded out to whole spacings); points at
+    # 1.5 m, faces looking +x and -x
     one = lum.RoadGeometry(width=3, lanes=1, spacing=200, mounting_height=10, overhang=1.5)
     x, y = lum.luminance_grid_positions(one)
     result = lum.pedestrian_illuminance(ies, one)
@@ -288,7 +302,7 @@ def test_vertical_and_semicylindrical_illuminance_of_one_point_by_hand(
         for py in y:
             for facing in (1, -1):
                 ev = esc = 0.0
-                for pole in (0.0, 200.0):
+                for pole in (-200.0, 0.0, 200.0, 400.0):
                     dx, dy, dz = pole - px, 1.5 - py, 8.5
                     d = math.sqrt(dx * dx + dy * dy + dz * dz)
                     horizontal = math.hypot(dx, dy)

@@ -324,6 +324,15 @@ def luminaires(geometry: RoadGeometry, x_from: float, x_to: float) -> list[Lumin
     return found
 
 
+def _in_reach(geometry: RoadGeometry, xs: Sequence[float]) -> list[Luminaire]:
+    """The luminaires within 5 mounting heights of the points, the range rounded out to whole
+    spacings as `photometry.predicted_grid` does (so a one-sided layout gives its numbers)."""
+    s, reach = geometry.spacing, _REACH_IN_HEIGHTS * geometry.mounting_height
+    first = math.floor((min(xs) - reach) / s) * s
+    last = math.ceil((max(xs) + reach) / s) * s
+    return luminaires(geometry, first, last)
+
+
 def _angles(lum: Luminaire, px: float, py: float, pz: float, tilt: float) -> tuple[float, float]:
     dx, dy, dz = px - lum.x, py - lum.y, pz - lum.z
     if lum.reversed:
@@ -355,9 +364,7 @@ def road_luminance(
     """Maintained luminance (cd/m²) at (x[i], y[j]) seen from `observer` (x, y; eye 1.5 m):
     rows by y, as `IlluminanceGrid.lux`."""
     g = geometry
-    h = g.mounting_height
-    reach = _REACH_IN_HEIGHTS * h
-    lums = luminaires(g, min(x) - reach, max(x) + reach)
+    lums = _in_reach(g, x)
     ox, oy = observer
     rows: list[tuple[float, ...]] = []
     for py in y:
@@ -387,12 +394,18 @@ def _plane_angle(ax: float, ay: float, bx: float, by: float) -> float:
 
 
 def horizontal_illuminance(
-    photometry: Photometry, geometry: RoadGeometry, px: float, py: float, *, initial: bool = False
+    photometry: Photometry,
+    geometry: RoadGeometry,
+    px: float,
+    py: float,
+    *,
+    initial: bool = False,
+    lums: Sequence[Luminaire] | None = None,
 ) -> float:
-    """Horizontal illuminance (lx) at a road point, maintained unless `initial`."""
-    h = geometry.mounting_height
+    """Horizontal illuminance (lx) at a road point, maintained unless `initial`; from `lums`
+    if given, else the luminaires in reach of the point."""
     total = 0.0
-    for lum in luminaires(geometry, px - _REACH_IN_HEIGHTS * h, px + _REACH_IN_HEIGHTS * h):
+    for lum in _in_reach(geometry, [px]) if lums is None else lums:
         d2 = (px - lum.x) ** 2 + (py - lum.y) ** 2 + lum.z**2
         c, gamma = _angles(lum, px, py, 0.0, geometry.tilt)
         total += photometry.intensity(c, gamma) * (lum.z / math.sqrt(d2)) / d2
@@ -408,8 +421,12 @@ def layout_grid(
     initial: bool = False,
 ) -> IlluminanceGrid:
     """Horizontal illuminance at (x[i], y[j]) for any layout (one-sided: as `predicted_grid`)."""
+    lums = _in_reach(geometry, x)
     rows = tuple(
-        tuple(horizontal_illuminance(photometry, geometry, px, py, initial=initial) for px in x)
+        tuple(
+            horizontal_illuminance(photometry, geometry, px, py, initial=initial, lums=lums)
+            for px in x
+        )
         for py in y
     )
     return IlluminanceGrid(x=tuple(x), y=tuple(y), lux=rows)
@@ -541,7 +558,7 @@ def threshold_increment(
 def _strip_average(photometry: Photometry, geometry: RoadGeometry, y0: float, y1: float) -> float:
     x, _ = luminance_grid_positions(geometry)
     ys = [y0 + (j + 0.5) * (y1 - y0) / 3 for j in range(3)]
-    values = [horizontal_illuminance(photometry, geometry, px, py) for px in x for py in ys]
+    values = [v for row in layout_grid(photometry, geometry, x, ys).lux for v in row]
     return sum(values) / len(values)
 
 
@@ -597,9 +614,8 @@ def pedestrian_illuminance(photometry: Photometry, geometry: RoadGeometry) -> Pe
     the face's normal and the direction back toward the luminaire.
     """
     x, y = luminance_grid_positions(geometry)
-    h_values = [horizontal_illuminance(photometry, geometry, px, py) for px in x for py in y]
-    reach = _REACH_IN_HEIGHTS * geometry.mounting_height
-    lums = luminaires(geometry, min(x) - reach, max(x) + reach)
+    h_values = [v for row in layout_grid(photometry, geometry, x, y).lux for v in row]
+    lums = _in_reach(geometry, x)
     ev_min = esc_min = math.inf
     for px in x:
         for py in y:
