@@ -55,7 +55,7 @@ def test_runs_merge_into_one_report(
     assert report["summary"]["pass"] == 3
     assert report["site"]["id"] == "D1"
     assert (out / "report.html").is_file()
-    assert report["scope"]["requirements"] == 70
+    assert report["scope"]["requirements"] == 73
     assert report["scope"]["decided"] == 3
     assert report["scope"]["partial"] is True
     assert report["scope"]["why"] == ["deselected with -k 'SP-PWR-001 or SP-LUM-001'"]

@@ -191,10 +191,10 @@ def test_an_interrupted_run_writes_a_partial_report_that_says_so(tmp_path: Path)
     assert run is not None
     report = json.loads((run / "report.json").read_text(encoding="utf-8"))
     decided = report["scope"]["decided"]
-    assert KILL_AFTER <= decided < 70
+    assert KILL_AFTER <= decided < 73
     assert report["scope"]["why"] == ["not run: interrupted (Ctrl-C)"]
     assert report["conclusion"]["status"] == "partial"
-    assert f"Partial: {decided} of 70 requirements run; no conclusion on the whole" in output
+    assert f"Partial: {decided} of 73 requirements run; no conclusion on the whole" in output
     assert journal_lines(run)[-1]["stopped"] == "not run: interrupted (Ctrl-C)"
 
 

@@ -40,17 +40,17 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
     first = latest(pytester)
     first_files = files_of(first)
 
-    # The installer fixed the pole: the one failure passes now, the 69 others are not run.
+    # The installer fixed the pole: the one failure passes now, the 72 others are not run.
     rerun = pytester.runpytest("--profile", "smart-pole", "--lf")
 
     assert rerun.ret == pytest.ExitCode.OK  # pytest's rule: what was selected passed
     rerun.stdout.fnmatch_lines(
         [
-            "PARTIAL: 1 of 70 requirement(s) decided; 69 not run:",
-            "  69 deselected with --lf (not among the last run's failures)",
+            "PARTIAL: 1 of 73 requirement(s) decided; 72 not run:",
+            "  72 deselected with --lf (not among the last run's failures)",
             "1 results: 1 pass",
-            "Partial: 1 of 70 requirements run; no conclusion on the whole"
-            " / 部分检验：70 项中检验了 1 项，不对整体下结论",
+            "Partial: 1 of 73 requirements run; no conclusion on the whole"
+            " / 部分检验：73 项中检验了 1 项，不对整体下结论",
         ]
     )
     assert "Conforms" not in rerun.stdout.str()
@@ -60,13 +60,13 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
     assert report["conclusion"]["status"] == "partial"
     assert report["conclusion"]["conforms"] is False
     assert report["scope"] == {
-        "requirements": 70,
+        "requirements": 73,
         "decided": 1,
         "partial": True,
         "why": ["deselected with --lf (not among the last run's failures)"],
     }
     coverage = report["coverage"]
-    assert len(coverage) == 70
+    assert len(coverage) == 73
     assert [row["requirement"] for row in coverage[:2]] == ["SP-LOAD-001", "SP-LOAD-002"]
     run = [row for row in coverage if row["state"] != "not_run"]
     assert [(row["requirement"], row["target"], row["state"]) for row in run] == [
@@ -76,7 +76,7 @@ def test_lf_after_a_fault_run_is_partial_everywhere_and_never_conforms(
         "deselected with --lf (not among the last run's failures)"
     }
     html = (second / "report.html").read_text(encoding="utf-8")
-    assert "Partial: 1 of 70 requirements run; no conclusion on the whole" in html
+    assert "Partial: 1 of 73 requirements run; no conclusion on the whole" in html
     assert "Conforms" not in html
     # The top-level copy is the latest report; the fault run's folder is as it was.
     assert (pytester.path / REPORT_DIR / "report.json").read_bytes() == (
@@ -115,13 +115,13 @@ def test_a_stopped_run_says_which_requirements_it_did_not_run_and_why(
     report = load(latest(pytester) / "report.json")
     scope = report["scope"]
     # SP-LOAD-012 is the twelfth requirement: -x stops there.
-    assert (scope["requirements"], scope["decided"], scope["partial"]) == (70, 12, True)
+    assert (scope["requirements"], scope["decided"], scope["partial"]) == (73, 12, True)
     (why,) = scope["why"]
     assert why.startswith("not run: the session stopped early (stopping after 1 failures")
     assert report["conclusion"]["status"] == "fails"
     assert (
         report["conclusion"]["en"]
-        == "Does not conform: 1 failed (partial: 12 of 70 requirements run)"
+        == "Does not conform: 1 failed (partial: 12 of 73 requirements run)"
     )
 
 

@@ -145,7 +145,7 @@ def test_failing_traffic_accounting_leaves_out_the_traffic_only(
         }
     ]
     assert report["conclusion"]["en"] == (
-        "Partial: 2 of 70 requirements run; no conclusion on the whole; "
+        "Partial: 2 of 73 requirements run; no conclusion on the whole; "
         "not accepted: 1 session incident(s) (traffic accounting)"
     )
     assert "traffic accounting" in html

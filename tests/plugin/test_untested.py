@@ -102,7 +102,7 @@ def test_strict_acceptance_fails_what_was_not_tested(
     result.assert_outcomes(passed=1, failed=4)
     assert report(pytester)["conclusion"]["en"] == (
         "Does not conform: 4 mandatory not tested under strict acceptance "
-        "(partial: 5 of 70 requirements run)"
+        "(partial: 5 of 73 requirements run)"
     )
 
 
@@ -119,7 +119,7 @@ def test_the_same_field_site_has_nothing_untested_when_actuation_is_allowed(
     # Five requirements of seventy were selected: no conclusion on the whole, and nothing
     # of those five is left untested.
     result.stdout.fnmatch_lines(
-        ["Partial: 5 of 70 requirements run; no conclusion on the whole / *"]
+        ["Partial: 5 of 73 requirements run; no conclusion on the whole / *"]
     )
     data = report(pytester)
     assert (data["summary"]["untested"], data["allow_actuation"]) == (0, True)
