@@ -670,13 +670,59 @@ class ComputeCheck:
             judged = limit if result.decides else None
             decided.append(decide_value(result.name, value, judged, result.source))
         outcome = combine(decided)
-        if self.formula.name == "base_stress_utilisation" and outcome.measurements:
+        drawing = _DIAGRAMS.get(self.formula.name)
+        if drawing is not None and outcome.measurements:
             try:
-                diagram = _pole_series(_structure(ctx))
+                diagram = drawing(ctx)
             except Exception:  # a plot never changes a verdict: the result goes without it
                 return outcome
             outcome = dataclasses.replace(outcome, series=(diagram,))
         return outcome
+
+
+def _illuminance_series(ctx: CheckContext) -> Series:
+    """The predicted maintained illuminance grid, for the report's heat map."""
+    design = analysis.lighting(ctx.target)
+    grid, limits = design.field_grid, design.limits
+    return Series(
+        kind="grid",
+        name="predicted illuminance",
+        unit="lx",
+        x_unit="m",
+        x=grid.x,
+        y=tuple(v for row in grid.lux for v in row),
+        columns=len(grid.x),
+        lower=float(limits.average_illuminance.to("lx").magnitude),
+        limit=f"Eav >= {format_quantity(limits.average_illuminance)}",
+    )
+
+
+def _luminance_series(ctx: CheckContext) -> Series:
+    """The predicted luminance grid seen by the observer with the lowest L_av."""
+    found = analysis.luminance(ctx.target)
+    r, limits = found.result, found.lighting.limits
+    averages = [sum(v for row in g for v in row) / (len(r.x) * len(r.y)) for g in r.grids]
+    lane = averages.index(min(averages))
+    return Series(
+        kind="grid",
+        name=f"predicted luminance, observer in lane {lane + 1}",
+        unit="cd/m^2",
+        x_unit="m",
+        x=r.x,
+        y=tuple(v for row in r.grids[lane] for v in row),
+        columns=len(r.x),
+        lower=float(limits.average_luminance.to("cd/m^2").magnitude),
+        limit=f"L_av >= {format_quantity(limits.average_luminance)}",
+    )
+
+
+_DIAGRAMS: Mapping[str, Callable[[CheckContext], Series]] = MappingProxyType(
+    {
+        "base_stress_utilisation": lambda ctx: _pole_series(_structure(ctx)),
+        "predicted_illuminance_class_ratio": _illuminance_series,
+        "predicted_luminance_class_ratio": _luminance_series,
+    }
+)
 
 
 def _pole_series(s: analysis.Structure) -> Series:
