@@ -149,6 +149,7 @@ def test_a_luminance_grid_is_titled_and_limited_as_luminance() -> None:
 
     assert "luminance at grid points (cd/m²)" in text
     assert "class limit L_av 1.5 cd/m²" in text
-    assert "U0 " in text and "illuminance" not in text
+    assert "U0 " in text
+    assert "illuminance" not in text
     outlined = [e for e in _svg(series).iter("rect") if e.get("stroke") == "#cf222e"]
     assert len(outlined) == 2  # 1.2 and 1.4 are below 1.5
