@@ -316,3 +316,19 @@ def test_vertical_and_semicylindrical_illuminance_of_one_point_by_hand(
                 ev_min, esc_min = min(ev_min, ev), min(esc_min, esc)
     assert result.vertical_minimum == pytest.approx(ev_min)
     assert result.semicylindrical_minimum == pytest.approx(esc_min)
+
+
+def test_ti_uses_initial_values_so_the_maintenance_factor_does_not_change_it(
+    ies: Photometry,
+) -> None:
+    table = lum.diffuse_r_table("R3")
+    new = dataclasses.replace(BENCH, maintenance_factor=1.0)
+
+    maintained = lum.threshold_increment(ies, BENCH, table, lane=0)
+    initial = lum.threshold_increment(ies, new, table, lane=0)
+
+    assert maintained == pytest.approx(initial)
+    # while L_av is maintained: 0.7 of the new installation's
+    assert lum.luminance_result(ies, BENCH, table).average == pytest.approx(
+        0.7 * lum.luminance_result(ies, new, table).average
+    )
