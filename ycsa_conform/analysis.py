@@ -29,6 +29,7 @@ import pint
 from .design import DESIGN_KEYS
 from .engineering import base, fatigue, foundation, pole, seismic, wind
 from .engineering import lighting as lighting_tables
+from .engineering import luminance as luminance_tables
 from .engineering.actions import Limit
 from .engineering.lighting import GridMethod, GridStats, IlluminanceGrid, RoadLightingClass
 from .engineering.photometry import (
@@ -36,9 +37,8 @@ from .engineering.photometry import (
     Photometry,
     RoadLayout,
     glare_intensities,
-    predicted_grid,
     read_grid_csv,
-    read_ies,
+    read_photometry,
     upward_light_ratio,
 )
 from .errors import InputError
@@ -50,12 +50,14 @@ __all__ = [
     "STRUCTURE_KEYS",
     "Budget",
     "LightingDesign",
+    "LuminanceDesign",
     "MissingDesignData",
     "PhotometricFigures",
     "Structure",
     "UnusableDesignData",
     "equipment_budget",
     "lighting",
+    "luminance",
     "measured_grid",
     "photometric_figures",
     "predicted_at",
@@ -416,6 +418,7 @@ class LightingDesign:
 
     photometry: Photometry
     layout: RoadLayout  # with the design's maintenance factor
+    geometry: luminance_tables.RoadGeometry  # the same, with the arrangement of the poles
     road_width: pint.Quantity[Any]
     lanes: int
     limits: RoadLightingClass
@@ -425,8 +428,10 @@ class LightingDesign:
     @property
     def description(self) -> str:
         layout = self.layout
+        one_sided = self.geometry.layout is luminance_tables.Layout.ONE_SIDED
+        arrangement = "" if one_sided else f"{self.geometry.layout.value}, "
         return (
-            f"{Path(self.photometry.path).name}, "
+            f"{Path(self.photometry.path).name}, {arrangement}"
             f"{layout.spacing.to('m').magnitude:g} m spacing, "
             f"{layout.mounting_height.to('m').magnitude:g} m high, "
             f"{layout.overhang.to('m').magnitude:g} m overhang, "
@@ -437,7 +442,7 @@ class LightingDesign:
 def _photometry(target: Target) -> Photometry:
     path = str(target.design["photometric_file"])
     try:
-        return read_ies(path)
+        return read_photometry(path)
     except InputError as exc:
         raise UnusableDesignData(
             f"target {target.id}: design.photometric_file: {exc}; fix the file or the path at "
@@ -477,6 +482,19 @@ def _lighting(inputs: _Inputs) -> LightingDesign:
         )
         if lanes != int(lanes) or lanes < 1:
             raise ValueError(f"lanes {lanes:g} must be a whole number of at least 1")
+        geometry = luminance_tables.RoadGeometry(
+            width=float(_q(target, "road_width").to("m").magnitude),
+            lanes=int(lanes),
+            spacing=float(layout.spacing.to("m").magnitude),
+            mounting_height=float(layout.mounting_height.to("m").magnitude),
+            overhang=float(layout.overhang.to("m").magnitude),
+            tilt=float(layout.tilt.to("degree").magnitude),
+            layout=luminance_tables.Layout(str(design.get("lighting_layout", "one-sided"))),
+            median_offset=float(
+                _q(target, "median_offset").to("m").magnitude if "median_offset" in design else 0.0
+            ),
+            maintenance_factor=maintenance,
+        )
         x, y = lighting_tables.field_grid_positions(
             layout.spacing, _q(target, "road_width"), lanes=int(lanes), method=GridMethod.CENTRE
         )
@@ -485,10 +503,11 @@ def _lighting(inputs: _Inputs) -> LightingDesign:
             f"target {target.id}: {exc}; correct the design block at {target.origin}"
         ) from None
     photometry = _photometry(target)
-    grid = predicted_grid(photometry, layout, x, y)
+    grid = luminance_tables.layout_grid(photometry, geometry, x, y)
     return LightingDesign(
         photometry=photometry,
         layout=layout,
+        geometry=geometry,
         road_width=_q(target, "road_width"),
         lanes=int(lanes),
         limits=limits,
@@ -510,15 +529,72 @@ def predicted_at(design: LightingDesign, grid: IlluminanceGrid, method: GridMeth
             f"the measured grid reaches beyond the span (0..{span:g} m along) or the road "
             f"(0..{width:g} m across); check design.pole_spacing and design.road_width"
         )
-    initial = RoadLayout(
-        spacing=design.layout.spacing,
-        mounting_height=design.layout.mounting_height,
-        overhang=design.layout.overhang,
-        tilt=design.layout.tilt,
-    )
     return lighting_tables.evaluate_grid(
-        predicted_grid(design.photometry, initial, grid.x, grid.y), method
+        luminance_tables.layout_grid(
+            design.photometry, design.geometry, grid.x, grid.y, initial=True
+        ),
+        method,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LuminanceDesign:
+    """The luminance quantities of the design (CIE 140 method) and the pedestrian figures."""
+
+    lighting: LightingDesign
+    table: luminance_tables.RTable
+    result: luminance_tables.LuminanceResult
+    pedestrian: luminance_tables.PedestrianResult
+
+    @property
+    def surface(self) -> str:
+        return f"{self.table.name} [{self.table.confidence}]"
+
+
+def luminance(target: Target) -> LuminanceDesign:
+    """L_av, U0, UL, TI, SR, EIR of the target's lighting design on its road surface."""
+    require(target, LIGHTING_KEYS)
+    table = str(target.design.get("road_surface_table", ""))
+    mtime = Path(table).stat().st_mtime if table and Path(table).is_file() else 0.0
+    return _luminance(_inputs(target, _mtime(target), mtime))
+
+
+@functools.lru_cache(maxsize=32)
+def _luminance(inputs: _Inputs) -> LuminanceDesign:
+    target = inputs.target
+    design = target.design
+    base = lighting(target)
+    surface = str(design.get("road_surface_class", "R3"))
+    q0 = design.get("road_surface_q0")
+    q0_value = float(q0) if isinstance(q0, float) else None
+    try:
+        if "road_surface_table" in design:
+            table = luminance_tables.read_r_table(
+                str(design["road_surface_table"]),
+                confidence=str(design.get("road_surface_table_confidence", "U")),
+                q0=luminance_tables.Q0[luminance_tables.SurfaceClass(surface)],
+            )
+            if q0_value is not None:
+                table = table.scaled(q0_value)
+        else:
+            table = luminance_tables.diffuse_r_table(surface, q0=q0_value)
+    except InputError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: design.road_surface_table: {exc}; fix the file or the path "
+            f"at {target.origin}"
+        ) from None
+    geometry = base.geometry
+    if "surround_strip_width" in design:
+        strip = float(_q(target, "surround_strip_width").to("m").magnitude)
+        geometry = dataclasses.replace(geometry, surround_strip=strip)
+    try:
+        result = luminance_tables.luminance_result(base.photometry, geometry, table)
+        pedestrian = luminance_tables.pedestrian_illuminance(base.photometry, geometry)
+    except ValueError as exc:
+        raise UnusableDesignData(
+            f"target {target.id}: {exc}; correct the design block at {target.origin}"
+        ) from None
+    return LuminanceDesign(lighting=base, table=table, result=result, pedestrian=pedestrian)
 
 
 def measured_grid(target: Target, record: str = "lighting_grid") -> IlluminanceGrid:

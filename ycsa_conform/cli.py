@@ -436,6 +436,92 @@ def _grid_stats(s: Any) -> dict[str, Any]:
     }
 
 
+def _luminance_json(result: Any, limits: Any, pedestrian: Any) -> dict[str, Any]:
+    """Aggregates, their CJJ 45 limits and the per-point grid each observer sees."""
+    ul = limits.longitudinal_uniformity
+    checks = [
+        ("L_av", result.average, float(limits.average_luminance.to("cd/m^2").magnitude), ">="),
+        ("U0", result.overall_uniformity, limits.overall_uniformity, ">="),
+        ("UL", result.longitudinal_uniformity, ul, ">="),
+        (
+            "TI",
+            result.threshold_increment,
+            float(limits.threshold_increment_max.to("percent").magnitude),
+            "<=",
+        ),
+        ("SR", result.surround_ratio, limits.surround_ratio_min, ">="),
+    ]
+    return {
+        "surface": {"table": result.table.name, "confidence": result.table.confidence},
+        "average_cd_m2": round(result.average, 4),
+        "minimum_cd_m2": round(result.minimum, 4),
+        "overall_uniformity": round(result.overall_uniformity, 4),
+        "longitudinal_uniformity": round(result.longitudinal_uniformity, 4),
+        "threshold_increment_percent": round(result.threshold_increment, 3),
+        "surround_ratio": round(result.surround_ratio, 4),
+        "edge_illuminance_ratio": round(result.edge_illuminance_ratio, 4),
+        "checks": [
+            {
+                "name": name,
+                "value": round(value, 4),
+                "limit": limit,
+                "verdict": "n/a"
+                if limit is None
+                else ("pass" if (value >= limit if op == ">=" else value <= limit) else "fail"),
+                "source": limits.source,
+                "confidence": limits.confidence,
+            }
+            for name, value, limit, op in checks
+        ],
+        "method": "CIE 140 / EN 13201-3 (M): observer 60 m before the field at 1.5 m eye height",
+        "grid": {
+            "x_m": [round(v, 3) for v in result.x],
+            "y_m": [round(v, 3) for v in result.y],
+            "observers": [
+                {
+                    "x_m": o[0],
+                    "y_m": round(o[1], 3),
+                    "cd_m2": [[round(v, 4) for v in row] for row in grid],
+                }
+                for o, grid in zip(result.observers, result.grids, strict=True)
+            ],
+        },
+        "pedestrian": {
+            "horizontal_average_lx": round(pedestrian.horizontal_average, 3),
+            "horizontal_minimum_lx": round(pedestrian.horizontal_minimum, 3),
+            "vertical_minimum_lx": round(pedestrian.vertical_minimum, 3),
+            "semicylindrical_minimum_lx": round(pedestrian.semicylindrical_minimum, 3),
+            "height_m": 1.5,
+        },
+    }
+
+
+def _print_luminance(data: dict[str, Any]) -> None:
+    checks = "  ".join(
+        f"{c['name']} {c['value']:.3g} {c['verdict']}" for c in data["checks"] if c["limit"]
+    )
+    print(
+        f"  luminance  L_av {data['average_cd_m2']:.2f} cd/m²  U0 {data['overall_uniformity']:.2f}"
+        f"  UL {data['longitudinal_uniformity']:.2f}  TI {data['threshold_increment_percent']:.1f}"
+        f" %  SR {data['surround_ratio']:.2f}  EIR {data['edge_illuminance_ratio']:.2f}  "
+        f"(surface {data['surface']['table']} [{data['surface']['confidence']}])"
+    )
+    print(f"             {checks}")
+    ped = data["pedestrian"]
+    print(
+        f"  at 1.5 m   E_v,min {ped['vertical_minimum_lx']:.1f} lx  E_sc,min "
+        f"{ped['semicylindrical_minimum_lx']:.1f} lx (pedestrian classes, CJJ 45 U)"
+    )
+
+
+def _grid_points(grid: Any) -> dict[str, Any]:
+    return {
+        "x_m": [round(v, 3) for v in grid.x],
+        "y_m": [round(v, 3) for v in grid.y],
+        "lux": [[round(v, 3) for v in row] for row in grid.lux],
+    }
+
+
 def _grid_checks(checks: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -494,6 +580,7 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
                     **_grid_stats(design.maintained),
                     "layout": design.description,
                     "checks": _grid_checks(judge_grid(design.maintained, design.limits)),
+                    "grid": _grid_points(design.field_grid),
                 },
                 "cutoff": {
                     "at_80_cd_per_klm": round(float(figures.glare.at_80.magnitude), 3),
@@ -503,6 +590,8 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
                 },
                 "upward_light_ratio_percent": round(100 * figures.upward_light_ratio, 4),
             }
+            found = analysis.luminance(target)
+            entry["luminance"] = _luminance_json(found.result, design.limits, found.pedestrian)
             if "lighting_grid" in target.records:
                 grid = analysis.measured_grid(target)
                 measured = evaluate_grid(grid, method)
@@ -549,6 +638,7 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
                 f"  survey / initial prediction  {m['average_lx']:.1f} / "
                 f"{i['average_lx']:.1f} lx = {e['measured_to_predicted']:.3f}"
             )
+        _print_luminance(e["luminance"])
         c = e["cutoff"]
         print(
             f"  cut-off    {c['at_80_cd_per_klm']:.1f} cd/klm at 80°, {c['at_90_cd_per_klm']:.1f} "
@@ -560,8 +650,9 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
 
 def _cmd_lighting(args: argparse.Namespace) -> int:
     """Judge a measured GB/T 5700 grid against CJJ 45; optionally predict it from an IES file."""
+    from .engineering import luminance as lum
     from .engineering.lighting import evaluate_grid, judge_grid, road_lighting_class
-    from .engineering.photometry import RoadLayout, predicted_grid, read_grid_csv, read_ies
+    from .engineering.photometry import read_grid_csv, read_photometry
     from .units import UnitError, format_quantity, parse_quantity
 
     if args.grid is None:
@@ -584,6 +675,8 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
     verdict = "pass" if all(c.verdict.value == "pass" for c in checks) else "fail"
 
     predicted = None
+    predicted_points = None
+    luminance: dict[str, Any] | None = None
     layout_text = ""
     if args.ies:
         import pint
@@ -613,15 +706,18 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 2
-        photometry = read_ies(args.ies)
-        layout = RoadLayout(
-            spacing=values["spacing"],
-            mounting_height=values["height"],
-            overhang=values["overhang"],
-            tilt=values["tilt"],
+        photometry = read_photometry(args.ies)
+        geometry = lum.RoadGeometry(
+            width=float(values["road_width"].to("m").magnitude),
+            lanes=args.lanes or 1,
+            spacing=float(values["spacing"].to("m").magnitude),
+            mounting_height=float(values["height"].to("m").magnitude),
+            overhang=float(values["overhang"].to("m").magnitude),
+            tilt=float(values["tilt"].to("degree").magnitude),
+            layout=lum.Layout(args.layout),
             maintenance_factor=args.maintenance_factor,
         )
-        width = float(values["road_width"].to("m").magnitude)
+        width = geometry.width
         span = float(values["spacing"].to("m").magnitude)
         if min(grid.y) < 0 or max(grid.y) > width or min(grid.x) < 0 or max(grid.x) > span:
             print(
@@ -630,9 +726,19 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        predicted = evaluate_grid(predicted_grid(photometry, layout, grid.x, grid.y), args.method)
+        predicted_points = lum.layout_grid(photometry, geometry, grid.x, grid.y)
+        predicted = evaluate_grid(predicted_points, args.method)
+        if args.lanes is not None:
+            table = lum.diffuse_r_table(args.surface, q0=args.q0)
+            luminance = _luminance_json(
+                lum.luminance_result(photometry, geometry, table),
+                limits,
+                lum.pedestrian_illuminance(photometry, geometry),
+            )
         layout_text = (
-            f"{Path(args.ies).name}, {format_quantity(values['spacing'])} spacing, "
+            f"{Path(args.ies).name}, "
+            + ("" if args.layout == "one-sided" else f"{args.layout}, ")
+            + f"{format_quantity(values['spacing'])} spacing, "
             f"{format_quantity(values['height'])} high, {format_quantity(values['overhang'])} "
             f"overhang, {format_quantity(values['tilt'])} tilt, MF {args.maintenance_factor:g}"
         )
@@ -647,8 +753,15 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
             "checks": _grid_checks(checks),
             "verdict": verdict,
         }
-        if predicted is not None:
-            data["predicted"] = {**_grid_stats(predicted), "ies": args.ies, "layout": layout_text}
+        if predicted is not None and predicted_points is not None:
+            data["predicted"] = {
+                **_grid_stats(predicted),
+                "ies": args.ies,
+                "layout": layout_text,
+                "grid": _grid_points(predicted_points),
+            }
+        if luminance is not None:
+            data["luminance"] = luminance
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
 
@@ -663,6 +776,8 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
     print(line("measured", measured))
     if predicted is not None:
         print(line("predicted", predicted) + f"  ({layout_text})")
+    if luminance is not None:
+        _print_luminance(luminance)
     print(f"{limits.source}, class {limits.road_class} {limits.grade} grade:")
     for c in checks:
         value = f"{c.value.magnitude:.1f} lx" if c.name == "Eav" else f"{c.value.magnitude:.2f}"
@@ -1268,13 +1383,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--grade", choices=["low", "high"], help="(with GRID.csv)")
     p.add_argument("--method", choices=["centre", "corners"], default="centre")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--ies", metavar="FILE", help="IES LM-63 file: add the predicted grid")
+    p.add_argument(
+        "--ies", metavar="FILE", help="IES LM-63 or EULUMDAT (.ldt) file: add the predicted grid"
+    )
     p.add_argument("--spacing", help="pole spacing, like 35m (with --ies)")
     p.add_argument("--height", help="mounting height (with --ies)")
     p.add_argument("--overhang", help="arm overhang over the road (with --ies)")
     p.add_argument("--tilt", help="upward tilt of the arm (with --ies)")
     p.add_argument("--road-width", help="carriageway width (with --ies)")
     p.add_argument("--maintenance-factor", type=float, default=1.0, help="(with --ies)")
+    p.add_argument(
+        "--layout",
+        choices=["one-sided", "opposite", "staggered", "twin-central"],
+        default="one-sided",
+        help="arrangement of the poles (with --ies)",
+    )
+    p.add_argument(
+        "--lanes", type=int, help="lanes of the carriageway: adds the luminance (with --ies)"
+    )
+    p.add_argument(
+        "--surface",
+        choices=["R1", "R2", "R3", "R4", "C1", "C2"],
+        default="R3",
+        help="CIE road surface class for the luminance (diffuse stand-in, tag I)",
+    )
+    p.add_argument("--q0", type=float, help="measured Q0 of the road surface (with --lanes)")
     p.set_defaults(func=_cmd_lighting)
     return parser
 

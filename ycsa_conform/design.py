@@ -425,6 +425,51 @@ DESIGN_KEYS = _keys(
         unit="",
         description="surround ratio SR of the lighting design report",
     ),
+    # luminance (issue 15)
+    DesignKey(
+        name="lighting_layout",
+        unit="text",
+        description="arrangement of the poles: one row at the near kerb (one-sided), both kerbs "
+        "face to face (opposite) or half a spacing apart (staggered), or a row in the central "
+        "reserve with two arms (twin-central); one-sided if not given",
+        values=("one-sided", "opposite", "staggered", "twin-central"),
+    ),
+    DesignKey(
+        name="road_surface_class",
+        unit="text",
+        description="CIE road surface class for luminance (R1-R4, C1-C2); R3 if not given",
+        values=("R1", "R2", "R3", "R4", "C1", "C2"),
+    ),
+    DesignKey(
+        name="road_surface_q0",
+        unit="",
+        description="average luminance coefficient Q0 of the road surface (cd/m² per lx) when "
+        "measured; the class's Q0 otherwise",
+    ),
+    DesignKey(
+        name="road_surface_table",
+        unit="file",
+        description="the road surface's r-table (CSV: header of β in degrees, rows of tan γ "
+        "then 10⁴·r), relative to the site file; a diffuse stand-in (tag I) if not given",
+    ),
+    DesignKey(
+        name="road_surface_table_confidence",
+        unit="text",
+        description="confidence tag of road_surface_table (R read in the standard, S, M, U, I)",
+        values=("R", "S", "M", "U", "I"),
+    ),
+    DesignKey(
+        name="median_offset",
+        unit="m",
+        description="twin-central: distance from the far kerb to the pole (half the central "
+        "reserve)",
+    ),
+    DesignKey(
+        name="surround_strip_width",
+        unit="m",
+        description="width of the unobstructed strip (footway, verge) beyond each kerb; the "
+        "SR strips are 5 m, half the carriageway or this, whichever is least",
+    ),
 )
 
 # Each entry of `design.equipment`: a mounted device with its mass, projected area and height.

@@ -73,6 +73,9 @@ NO_DESIGN = (
     "SP-LUM-015",
     "SP-LUM-016",
     "SP-LUM-017",
+    "SP-LUM-018",
+    "SP-LUM-019",
+    "SP-LUM-020",
 )
 # The site names no instrument records: error, naming the record to add.
 NO_RECORD = (

@@ -141,3 +141,57 @@ def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester)
 
     assert result.ret == 2
     result.stderr.fnmatch_lines(["*--tilt '5m' is not an angle; write it like 5deg"])
+
+
+LDT = data_dir("fixtures") / "photometry" / "synthetic-led-road-120w.ldt"
+
+
+def test_lighting_json_gives_the_luminance_grid_point_by_point_from_an_ldt_file(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _cli(
+        pytester,
+        str(GRID),
+        "--road-class",
+        "II",
+        "--grade",
+        "high",
+        "--ies",
+        str(LDT),
+        *LAYOUT,
+        "--road-width",
+        "15m",
+        "--layout",
+        "staggered",
+        "--lanes",
+        "4",
+        "--json",
+    )
+
+    assert result.ret == 0, result.stderr.str()
+    data = json.loads(result.stdout.str())
+    luminance = data["luminance"]
+    grid = luminance["grid"]
+    assert (len(grid["x_m"]), len(grid["y_m"])) == (12, 12)  # 35 m: N = 12; 3 per lane
+    assert [o["y_m"] for o in grid["observers"]] == [1.875, 5.625, 9.375, 13.125]
+    values = [v for row in grid["observers"][0]["cd_m2"] for v in row]
+    assert luminance["minimum_cd_m2"] <= min(values)
+    assert luminance["surface"] == {
+        "table": "diffuse stand-in for R3 (r = Q0·cos³γ, Q0 0.07)",
+        "confidence": "I",
+    }
+    assert {c["name"] for c in luminance["checks"]} == {"L_av", "U0", "UL", "TI", "SR"}
+    predicted = data["predicted"]["grid"]
+    assert len(predicted["lux"]) == len(predicted["y_m"])  # the illuminance points as well
+    assert "staggered" in data["predicted"]["layout"]
+
+
+def test_lighting_site_json_has_the_luminance_and_the_predicted_points(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _cli(pytester, "--bench", "smart-pole", "--json")
+
+    assert result.ret == 0, result.stderr.str()
+    pole = json.loads(result.stdout.str())["poles"][0]
+    assert all(c["verdict"] == "pass" for c in pole["luminance"]["checks"])
+    assert len(pole["predicted"]["grid"]["lux"]) == 12  # rows by y: 4 lanes × 3

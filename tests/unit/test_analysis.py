@@ -345,3 +345,32 @@ def test_a_pad_too_small_fails_overturning_with_the_profiles_safety_factor(
     )
     *_, stricter = FORMULAS["foundation_utilisation"].compute(strict, None)
     assert stricter.value > worst.value
+
+
+def test_a_site_r_table_is_read_with_its_tag_and_scaled_by_a_measured_q0(
+    tmp_path: Path,
+) -> None:
+    # a flat table (10⁴·r = 700 at every β and tan γ, not a CIE table) and the same with a
+    # measured Q0 twice the class's 0.07: L doubles, and the tag the site gives is kept
+    table = tmp_path / "flat.csv"
+    table.write_text("tanγ\\β,0,180\n0,700,700\n12,700,700\n", encoding="utf-8")
+    add = f"      road_surface_table: {table}\n      road_surface_table_confidence: S\n"
+    plain, _ = _fixture(tmp_path, add=add)
+    doubled, _ = _fixture(tmp_path, add=add + "      road_surface_q0: 0.14\n")
+
+    first, second = analysis.luminance(plain), analysis.luminance(doubled)
+
+    assert first.surface == "flat.csv [S]"
+    assert second.result.average == pytest.approx(2 * first.result.average)
+    assert second.result.overall_uniformity == pytest.approx(first.result.overall_uniformity)
+
+
+def test_a_layout_the_site_declares_changes_the_predicted_illuminance(tmp_path: Path) -> None:
+    one_sided, _ = _fixture(tmp_path)
+    opposite, _ = _fixture(tmp_path, add="      lighting_layout: opposite\n")
+
+    single = analysis.lighting(one_sided).maintained.average
+    double = analysis.lighting(opposite).maintained.average
+
+    # the fixture luminaire is symmetric front and back: the far row mirrors the near one
+    assert double.to("lx").magnitude == pytest.approx(2 * single.to("lx").magnitude, rel=1e-9)

@@ -139,3 +139,17 @@ def test_a_series_is_bounded_and_survives_the_journal() -> None:
 def test_svg_numbers_are_short() -> None:
     text = plot(Series(kind="samples", name="v", y=(1 / 3, 2 / 3)).as_dict(), label)
     assert not re.search(r"\d\.\d{5,}", text)
+
+
+def test_a_luminance_grid_is_titled_and_limited_as_luminance() -> None:
+    values = (1.2, 2.0, 3.1, 1.4, 2.2, 2.9)
+    series = Series(kind="grid", name="p", unit="cd/m^2", y=values, columns=3, lower=1.5)
+
+    text = " ".join("".join(e.itertext()) for e in _svg(series).iter())
+
+    assert "luminance at grid points (cd/m²)" in text
+    assert "class limit L_av 1.5 cd/m²" in text
+    assert "U0 " in text
+    assert "illuminance" not in text
+    outlined = [e for e in _svg(series).iter("rect") if e.get("stroke") == "#cf222e"]
+    assert len(outlined) == 2  # 1.2 and 1.4 are below 1.5

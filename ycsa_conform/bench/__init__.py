@@ -289,8 +289,9 @@ def _make_absolute(target: dict[str, Any], folder: Path) -> None:
     for name, file in records.items():
         records[name] = str((folder / file).resolve())
     design = target.get("design", {})
-    if "photometric_file" in design:
-        design["photometric_file"] = str((folder / design["photometric_file"]).resolve())
+    for key in ("photometric_file", "road_surface_table"):
+        if key in design:
+            design[key] = str((folder / design[key]).resolve())
 
 
 def _merged_evidence(

@@ -471,13 +471,16 @@ def _feeder_terminal_voltage(ctx: CheckContext, _: str | None) -> list[Value]:
 
 
 def _lpd(ctx: CheckContext, _: str | None) -> list[Value]:
+    # opposite and staggered layouts have two rows of poles over the one carriageway
+    rows = 2 if ctx.target.design.get("lighting_layout") in ("opposite", "staggered") else 1
     value = lighting.lighting_power_density(
         _quantity(ctx, "luminaire_power"),
-        _number(ctx, "luminaires_per_pole"),
+        _number(ctx, "luminaires_per_pole") * rows,
         _quantity(ctx, "pole_spacing"),
         _quantity(ctx, "road_width"),
     )
-    return [Value("lighting power density", value)]
+    name = "lighting power density" + (" (two rows of poles)" if rows == 2 else "")
+    return [Value(name, value)]
 
 
 def _predicted_class(ctx: CheckContext, _: str | None) -> list[Value]:
@@ -547,6 +550,98 @@ def _upward_light(ctx: CheckContext, _: str | None) -> list[Value]:
     )
     name = f"upward light ratio (share of flux above the horizontal{tilted})"
     return [Value(name, Quantity(100 * figures.upward_light_ratio, "percent"))]
+
+
+def _luminance_where(found: analysis.LuminanceDesign) -> str:
+    r = found.result
+    return (
+        f"CIE 140 grid {len(r.x)} × {len(r.y)} points, observers 60 m before the field at 1.5 m "
+        f"in each of {len(r.observers)} lane centres (M); surface {found.surface}; "
+        f"{found.lighting.description}"
+    )
+
+
+def _luminance_class(ctx: CheckContext, _: str | None) -> list[Value]:
+    found = analysis.luminance(ctx.target)
+    limits, r = found.lighting.limits, found.result
+    cls = f"{limits.source} class {limits.road_class} {limits.grade} grade ({limits.confidence})"
+    required = float(limits.average_luminance.to("cd/m^2").magnitude)
+    return [
+        Value("predicted L_av", Quantity(r.average, "cd/m^2"), decides=False),
+        Value(
+            f"predicted maintained L_av {r.average:.3f} cd/m² (lowest over the observers) ÷ "
+            f"{required:g} cd/m² of {cls} ({_luminance_where(found)})",
+            r.average / required,
+        ),
+    ]
+
+
+def _luminance_uniformity(ctx: CheckContext, _: str | None) -> list[Value]:
+    found = analysis.luminance(ctx.target)
+    limits, r = found.lighting.limits, found.result
+    cls = f"{limits.source} class {limits.road_class} {limits.grade} grade ({limits.confidence})"
+    values = [
+        Value("predicted U0", r.overall_uniformity, decides=False),
+        Value("predicted UL", r.longitudinal_uniformity, decides=False),
+        Value(
+            f"predicted U0 {r.overall_uniformity:.3f} ÷ {limits.overall_uniformity:g} of {cls} "
+            f"({_luminance_where(found)})",
+            r.overall_uniformity / limits.overall_uniformity,
+        ),
+    ]
+    if limits.longitudinal_uniformity is not None:
+        values.append(
+            Value(
+                f"predicted UL {r.longitudinal_uniformity:.3f} (lowest lane centre line) ÷ "
+                f"{limits.longitudinal_uniformity:g} of {cls}",
+                r.longitudinal_uniformity / limits.longitudinal_uniformity,
+            )
+        )
+    return values
+
+
+def _threshold_increment(ctx: CheckContext, _: str | None) -> list[Value]:
+    found = analysis.luminance(ctx.target)
+    values = []
+    declared = ctx.target.design.get("threshold_increment")
+    if isinstance(declared, pint.Quantity):
+        values.append(Value("design.threshold_increment (declared)", declared, decides=False))
+    values.append(
+        Value(
+            "computed TI, highest over the lane centres and one span of observer positions "
+            f"(Lv = 10·ΣE/θ², TI = 65·Lv/L_av^0.8, initial values; M; {_luminance_where(found)})",
+            Quantity(found.result.threshold_increment, "percent"),
+        )
+    )
+    return values
+
+
+def _surround_ratio(ctx: CheckContext, _: str | None) -> list[Value]:
+    found = analysis.luminance(ctx.target)
+    values = []
+    declared = ctx.target.design.get("surround_ratio")
+    if isinstance(declared, float):
+        values.append(Value("design.surround_ratio (declared)", declared, decides=False))
+    values.append(
+        Value(
+            "computed SR, lower kerb: average E on the strip outside ÷ inside (5 m, half the "
+            f"carriageway or the unobstructed strip, whichever least; M); "
+            f"{found.lighting.description}",
+            found.result.surround_ratio,
+        )
+    )
+    return values
+
+
+def _edge_illuminance(ctx: CheckContext, _: str | None) -> list[Value]:
+    found = analysis.luminance(ctx.target)
+    return [
+        Value(
+            "computed EIR, lower kerb: average E on a lane-wide strip outside ÷ inside "
+            f"(EN 13201-2:2015, U); {found.lighting.description}",
+            found.result.edge_illuminance_ratio,
+        )
+    ]
 
 
 def _modbus_unit_ids(ctx: CheckContext, _: str | None) -> list[Value]:
@@ -727,6 +822,36 @@ FORMULAS: Mapping[str, Formula] = MappingProxyType(
                 _upward_light,
             ),
             _formula(
+                "predicted_luminance_class_ratio",
+                "",
+                "predicted maintained L_av (CIE 140 observers) ÷ the CJJ 45 Table 3.3.1 L_av",
+                _luminance_class,
+            ),
+            _formula(
+                "predicted_luminance_uniformity_ratio",
+                "",
+                "predicted U0 and UL ÷ the CJJ 45 Table 3.3.1 values of the declared class",
+                _luminance_uniformity,
+            ),
+            _formula(
+                "threshold_increment",
+                "percent",
+                "threshold increment TI computed from the photometric file and the layout",
+                _threshold_increment,
+            ),
+            _formula(
+                "surround_ratio",
+                "",
+                "surround ratio SR computed from the photometric file and the layout",
+                _surround_ratio,
+            ),
+            _formula(
+                "edge_illuminance_ratio",
+                "",
+                "edge illuminance ratio EIR (EN 13201-2:2015) computed from the layout",
+                _edge_illuminance,
+            ),
+            _formula(
                 "modbus_unit_ids",
                 "",
                 "the unit id of every Modbus device of the target",
@@ -763,14 +888,60 @@ class ComputeCheck:
             judged = limit if result.decides else None
             decided.append(decide_value(result.name, value, judged, result.source))
         outcome = combine(decided)
-        diagram_formulas = ("base_stress_utilisation", "steel_stress_utilisation")
-        if self.formula.name in diagram_formulas and outcome.measurements:
+        drawing = _DIAGRAMS.get(self.formula.name)
+        if drawing is not None and outcome.measurements:
             try:
-                diagram = _pole_series(_structure(ctx))
+                diagram = drawing(ctx)
             except Exception:  # a plot never changes a verdict: the result goes without it
                 return outcome
             outcome = dataclasses.replace(outcome, series=(diagram,))
         return outcome
+
+
+def _illuminance_series(ctx: CheckContext) -> Series:
+    """The predicted maintained illuminance grid, for the report's heat map."""
+    design = analysis.lighting(ctx.target)
+    grid, limits = design.field_grid, design.limits
+    return Series(
+        kind="grid",
+        name="predicted illuminance",
+        unit="lx",
+        x_unit="m",
+        x=grid.x,
+        y=tuple(v for row in grid.lux for v in row),
+        columns=len(grid.x),
+        lower=float(limits.average_illuminance.to("lx").magnitude),
+        limit=f"Eav >= {format_quantity(limits.average_illuminance)}",
+    )
+
+
+def _luminance_series(ctx: CheckContext) -> Series:
+    """The predicted luminance grid seen by the observer with the lowest L_av."""
+    found = analysis.luminance(ctx.target)
+    r, limits = found.result, found.lighting.limits
+    averages = [sum(v for row in g for v in row) / (len(r.x) * len(r.y)) for g in r.grids]
+    lane = averages.index(min(averages))
+    return Series(
+        kind="grid",
+        name=f"predicted luminance, observer in lane {lane + 1}",
+        unit="cd/m^2",
+        x_unit="m",
+        x=r.x,
+        y=tuple(v for row in r.grids[lane] for v in row),
+        columns=len(r.x),
+        lower=float(limits.average_luminance.to("cd/m^2").magnitude),
+        limit=f"L_av >= {format_quantity(limits.average_luminance)}",
+    )
+
+
+_DIAGRAMS: Mapping[str, Callable[[CheckContext], Series]] = MappingProxyType(
+    {
+        "base_stress_utilisation": lambda ctx: _pole_series(_structure(ctx)),
+        "steel_stress_utilisation": lambda ctx: _pole_series(_structure(ctx)),
+        "predicted_illuminance_class_ratio": _illuminance_series,
+        "predicted_luminance_class_ratio": _luminance_series,
+    }
+)
 
 
 def _pole_series(s: analysis.Structure) -> Series:

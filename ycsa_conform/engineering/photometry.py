@@ -7,8 +7,10 @@ Grid CSV (one file per span, documented in docs/engineering/lighting.md)::
     0.625,28.1,19.4,12.0          <- y position in metres, then one lux reading per x
     1.875,27.0,18.8,11.7
 
-IES LM-63-2002 photometry: Type C only (photometric type 1), TILT=NONE only. EULUMDAT (.ldt)
-is not read.
+IES LM-63-2002 photometry: Type C only (photometric type 1), TILT=NONE only. EULUMDAT (.ldt,
+the public format description, tag M): the same `Photometry`, from the file's cd/klm table times
+the lamp flux; symmetry indicators Isym 0–4 are unfolded into the IES C ranges (0–360,
+one plane, 0–180, 90–270, 0–90). C 0° along the road and C 90° toward the street side in both.
 
 Predicted illuminance, point by point (inverse-square cosine law)::
 
@@ -46,6 +48,8 @@ __all__ = [
     "predicted_grid",
     "read_grid_csv",
     "read_ies",
+    "read_ldt",
+    "read_photometry",
     "upward_light_ratio",
 ]
 
@@ -334,6 +338,163 @@ def read_ies(path: Path | str) -> Photometry:
         input_power=Quantity(watts, "W"),
         vertical_angles=tuple(vertical),
         horizontal_angles=tuple(horizontal),
+        candela=tuple(table),
+    )
+
+
+def read_photometry(path: Path | str) -> Photometry:
+    """An IES file, or an EULUMDAT file when its name ends in .ldt (any case)."""
+    return read_ldt(path) if str(path).lower().endswith(".ldt") else read_ies(path)
+
+
+# EULUMDAT symmetry indicator → (C range the stored planes cover, which of the Mc planes are
+# stored: first index and count as functions of Mc). Public EULUMDAT description (M).
+_ISYM_PLANES = {
+    0: "all planes C 0°..360° − Dc",
+    1: "one plane (rotational symmetry about the vertical axis)",
+    2: "C 0°..180° (symmetric about the C0–C180 plane)",
+    3: "C 90°..270° (symmetric about the C90–C270 plane)",
+    4: "C 0°..90° (symmetric about both planes)",
+}
+
+
+def read_ldt(path: Path | str) -> Photometry:
+    """Read an EULUMDAT (.ldt) file: 26 header lines + lamp sets + 10 direct ratios, angles,
+    then the intensities in cd/klm of lamp flux for the planes the symmetry indicator keeps."""
+    path = Path(path)
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="latin-1").splitlines()]
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read the photometric file: {exc.strerror}") from exc
+
+    def text(line: int, what: str) -> str:
+        if line > len(lines):
+            raise _fail(
+                path,
+                len(lines),
+                f"the file ends before line {line} ({what}); "
+                "an EULUMDAT file has 26 header lines, lamp sets, 10 direct ratios, "
+                "the angles and the intensities",
+            )
+        return lines[line - 1]
+
+    def number(line: int, what: str) -> float:
+        raw = text(line, what)
+        value = _number(raw.replace(",", "."))
+        if value is None:
+            raise _fail(path, line, f"{what} {raw!r} is not a number — write it as a number")
+        return value
+
+    def count(line: int, what: str, low: int = 0) -> int:
+        value = number(line, what)
+        if value != int(value) or value < low:
+            raise _fail(path, line, f"{what} {value:g} must be a whole number ≥ {low}")
+        return int(value)
+
+    isym = count(3, "the symmetry indicator Isym")
+    if isym not in _ISYM_PLANES:
+        raise _fail(
+            path,
+            3,
+            f"symmetry indicator {isym} is not 0..4 — use 0 (none), 1 "
+            "(vertical axis), 2 (C0-C180), 3 (C90-C270) or 4 (both planes)",
+        )
+    mc = count(4, "the number of C planes Mc", 1)
+    number(5, "the C-plane step Dc")  # the C angles are listed; Dc is only checked
+    ng = count(6, "the number of γ angles Ng", 1)
+    conversion = number(24, "the intensity conversion factor")
+    sets = count(26, "the number of lamp sets n", 1)
+    lamps = 0
+    flux = 0.0
+    watts = 0.0
+    for k in range(sets):
+        lamps += abs(count(27 + k, f"lamp set {k + 1}: number of lamps"))
+        flux += number(27 + 2 * sets + k, f"lamp set {k + 1}: total lamp flux (lm)")
+        watts += number(27 + 5 * sets + k, f"lamp set {k + 1}: wattage with ballast (W)")
+    if flux <= 0:
+        raise _fail(
+            path,
+            27 + 2 * sets,
+            f"total lamp flux {flux:g} lm must be above zero — give the lamp set's flux in lumens",
+        )
+    at = 27 + 6 * sets + 10  # after the 10 direct ratios
+    c_angles = [number(at + k, f"C angle {k + 1}") for k in range(mc)]
+    at += mc
+    gammas = [number(at + k, f"γ angle {k + 1}") for k in range(ng)]
+    at += ng
+    if isym == 1:
+        first, stored = 0, 1
+    elif isym == 0:
+        first, stored = 0, mc
+    elif isym == 4:
+        first, stored = 0, mc // 4 + 1
+    else:
+        first, stored = (0 if isym == 2 else mc // 4), mc // 2 + 1
+    if isym in (2, 3, 4) and mc % (4 if isym != 2 else 2):
+        raise _fail(
+            path,
+            4,
+            f"Mc = {mc} planes cannot be halved for symmetry {isym} — the "
+            "file's Mc or Isym is wrong",
+        )
+    planes = c_angles[first : first + stored]
+    scale = conversion * flux / 1000.0
+    table: list[tuple[float, ...]] = []
+    for p, c in enumerate(planes):
+        row: list[float] = []
+        for g in range(ng):
+            line = at + p * ng + g
+            value = number(line, f"intensity at C {c:g}° γ {gammas[g]:g}°")
+            if value < 0:
+                raise _fail(
+                    path, line, f"intensity {value:g} cd/klm is negative — intensities are ≥ 0"
+                )
+            row.append(value * scale)
+        table.append(tuple(row))
+    end = at + stored * ng
+    extra = [n for n in range(end, len(lines) + 1) if lines[n - 1]]
+    if extra:
+        raise _fail(
+            path,
+            extra[0],
+            f"unexpected {lines[extra[0] - 1]!r} after the intensity "
+            f"table — Isym {isym} with Mc {mc}, Ng {ng} promises {stored} × {ng} values",
+        )
+    for name, angles in (("C", planes), ("γ", gammas)):
+        for k in range(1, len(angles)):
+            if angles[k] <= angles[k - 1]:
+                raise _fail(
+                    path,
+                    None,
+                    f"{name} angle {angles[k]:g}° does not increase after "
+                    f"{angles[k - 1]:g}° — list the angles in increasing order",
+                )
+    if isym == 0:  # close the circle for interpolation between the last plane and C 360°
+        planes = [*planes, 360.0]
+        table.append(table[0])
+    elif isym == 1:
+        planes = [0.0]
+    expected = {2: (0.0, 180.0), 3: (90.0, 270.0), 4: (0.0, 90.0)}.get(isym)
+    if expected is not None and (planes[0], planes[-1]) != expected:
+        raise _fail(
+            path,
+            27 + 6 * sets + 10,
+            f"the stored planes run C {planes[0]:g}°.."
+            f"{planes[-1]:g}°; symmetry {isym} stores {_ISYM_PLANES[isym]}",
+        )
+    return Photometry(
+        path=str(path),
+        keywords={
+            "MANUFAC": lines[0],
+            "LUMINAIRE": text(9, "the luminaire name"),
+            "LUMCAT": text(10, "the luminaire number"),
+            "FORMAT": "EULUMDAT",
+        },
+        lamps=max(lamps, 1),
+        lumens_per_lamp=flux / max(lamps, 1),
+        input_power=Quantity(watts, "W"),
+        vertical_angles=tuple(gammas),
+        horizontal_angles=tuple(planes),
         candela=tuple(table),
     )
 

@@ -202,7 +202,13 @@ def _grid(s: Mapping[str, Any], label: Label) -> str:
     cell_h = min(28.0, 150 / max(1, len(rows)))
     height = int(_PAD_T + cell_h * len(rows) + 56)
     left, top = 40.0, float(_PAD_T)
-    body = [_text(left, 14, label("illuminance at grid points", "测点照度") + f" ({unit})")]
+    luminance = unit.startswith("cd")
+    what = (
+        label("luminance at grid points", "测点亮度")
+        if luminance
+        else label("illuminance at grid points", "测点照度")
+    )
+    body = [_text(left, 14, what + f" ({unit.replace('^2', '²')})")]
     for j, row in enumerate(rows):
         for i, v in enumerate(row):
             x, y = left + i * cell_w, top + j * cell_h
@@ -245,7 +251,12 @@ def _grid(s: Mapping[str, Any], label: Label) -> str:
             _text(
                 mx,
                 sy + 26,
-                label("class limit Eav", "等级限值 Eav") + f" {_num(limit)} {unit}",
+                (
+                    label("class limit L_av", "等级限值 L_av")
+                    if luminance
+                    else label("class limit Eav", "等级限值 Eav")
+                )
+                + f" {_num(limit)} {unit.replace('^2', '²')}",
                 anchor="middle",
                 fill=_FAIL,
             )
@@ -255,12 +266,15 @@ def _grid(s: Mapping[str, Any], label: Label) -> str:
         _text(
             _W - 8,
             14,
-            label("mean", "平均") + f" {average:.3g} · min {lo:.3g} · UE {lo / average:.3g}",
+            label("mean", "平均")
+            + f" {average:.3g} · min {lo:.3g} · {'U0' if luminance else 'UE'} {lo / average:.3g}",
             anchor="end",
             fill=_MUTED,
         )
     )
-    title = f"{s['name']}: " + label("illuminance grid", "照度网格")
+    title = f"{s['name']}: " + (
+        label("luminance grid", "亮度网格") if luminance else label("illuminance grid", "照度网格")
+    )
     return _svg(body, title, height + 14)
 
 
