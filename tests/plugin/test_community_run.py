@@ -137,16 +137,16 @@ def test_a_user_overlay_extends_the_built_in_profile(pytester: pytest.Pytester) 
         "extends:\n"
         "  - profile: smart-pole\n"
         "    exclude: [SP-LUM-015]\n"
-        "    parameters: {max_upward_light_ratio: 0.01 %}\n",
+        "    parameters: {min_ra: 80}\n",
         encoding="utf-8",
     )
-    result = pytester.runpytest("--profile", str(overlay), "-k", "SP-LUM-013 or SP-LUM-015")
+    result = pytester.runpytest("--profile", str(overlay), "-k", "SP-LUM-007 or SP-LUM-015")
 
-    # The bench luminaire's ULR (about 0.03 %) is above the overlay's stricter limit.
+    # The bench luminaire's Ra 70 is below the overlay's stricter 80 (smart-pole asks 70).
     result.assert_outcomes(failed=1)
     (row,) = _report(pytester)["results"]
     assert (row["requirement"], row["profile"], row["source_profile"]) == (
-        "SP-LUM-013",
+        "SP-LUM-007",
         "kunming-branch-roads",
         "smart-pole",
     )
