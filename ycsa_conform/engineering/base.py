@@ -45,7 +45,7 @@ from ycsa_conform.units import Quantity, format_quantity
 
 from .actions import Actions, Limit
 from .design_data import declared, quantity, whole_number
-from .pole import Check, SteelGrade, Verdict
+from .pole import Check, SteelGrade, Verdict, ratio_check
 from .section import Section
 
 __all__ = [
@@ -288,18 +288,6 @@ def _smallest(values: Sequence[pint.Quantity[Any]]) -> pint.Quantity[Any]:
     return best
 
 
-def _check(name: str, value: pint.Quantity[Any], limit: pint.Quantity[Any], basis: str) -> Check:
-    ratio = float((value / limit).to("").magnitude)
-    return Check(
-        name=name,
-        value=value,
-        limit=limit.to(value.units),
-        utilisation=ratio,
-        verdict=Verdict.PASS if ratio <= 1 else Verdict.FAIL,
-        basis=basis,
-    )
-
-
 def check_base(
     actions: Actions,
     connection: BaseConnection,
@@ -349,14 +337,14 @@ def check_base(
     v_cap = (area * f_v).to("kN")
     group = f"n = {n}, D_b = {_fmt(bolts.circle_diameter)}"
     checks = [
-        _check(
+        ratio_check(
             "anchor bolt tension",
             tension,
             t_cap,
             f"N_t = 4M/(n·D_b) − N/n ({group}; elastic bolt group about the centre, I) ≤ "
             f"A_s·f_t, A_s = {_fmt(area.to('mm^2'))} (ISO 898-1, M); {strength.basis}",
         ),
-        _check(
+        ratio_check(
             "anchor bolt shear",
             shear,
             v_cap,
@@ -383,7 +371,7 @@ def check_base(
     stress = (6 * force * lever / (width * plate.thickness**2)).to("N/mm^2")
     f = plate_design_strength(plate.steel_grade, plate.thickness)
     checks.append(
-        _check(
+        ratio_check(
             "base plate bending",
             stress,
             f,
@@ -416,7 +404,7 @@ def base_weld_check(
     tau = 2 * abs(float(actions.shear.to("N").magnitude)) / area
     stress = math.hypot(sigma / _FRONT_FILLET_FACTOR, tau)
     electrode, strength = _FILLET_STRENGTH[SteelGrade(steel_grade)]
-    return _check(
+    return ratio_check(
         "base weld",
         Quantity(stress, "N/mm^2"),
         Quantity(strength, "N/mm^2"),

@@ -44,7 +44,7 @@ from ycsa_conform.units import Quantity, format_quantity
 
 from .actions import Actions, Limit
 from .design_data import declared, number, quantity, text
-from .pole import Check, Verdict
+from .pole import Check, Verdict, ratio_check
 
 __all__ = [
     "DEFAULT_BASE_FRICTION",
@@ -205,20 +205,6 @@ def pad_pressure(actions: Actions, pad: PadFoundation) -> PadPressure:
     )
 
 
-def _ratio_check(
-    name: str, value: pint.Quantity[Any], limit: pint.Quantity[Any], basis: str
-) -> Check:
-    ratio = float((value / limit).to("").magnitude)
-    return Check(
-        name=name,
-        value=value,
-        limit=limit.to(value.units),
-        utilisation=ratio,
-        verdict=Verdict.PASS if ratio <= 1 else Verdict.FAIL,
-        basis=basis,
-    )
-
-
 def _factor_check(name: str, factor: float, required: float, basis: str) -> Check:
     """A safety factor K against its minimum: utilisation = required / K."""
     utilisation = 0.0 if math.isinf(factor) else required / factor
@@ -249,7 +235,7 @@ def check_pad(
     fa = soil.bearing_capacity.to("kPa")
     pressure = pad_pressure(actions, pad)
     checks = [
-        _ratio_check(
+        ratio_check(
             "foundation mean bearing pressure",
             pressure.mean,
             fa,
@@ -278,7 +264,7 @@ def check_pad(
         )
     else:
         checks.append(
-            _ratio_check(
+            ratio_check(
                 "foundation edge bearing pressure",
                 pressure.maximum,
                 edge_limit,
@@ -362,7 +348,7 @@ def check_pile(
         else "H_u = 9·c_u·D·f, f² + (4e + 6D + 2(L − 1.5D))·f − (L − 1.5D)² = 0"
     )
     return (
-        _ratio_check(
+        ratio_check(
             "pile lateral capacity",
             (safety_factor * shear).to("kN"),
             capacity,

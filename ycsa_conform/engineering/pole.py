@@ -88,6 +88,7 @@ __all__ = [
     "analyse_pole",
     "equipment_budget",
     "local_buckling_check_name",
+    "ratio_check",
 ]
 
 GRAVITY = 9.80665  # m/s², standard gravity
@@ -396,6 +397,22 @@ class Check:
     basis: str  # the rule and where it comes from, with its confidence tag
     height: pint.Quantity[Any] | None = None  # the section checked, for whole-pole checks
     combination: str | None = None  # the load combination, for whole-pole checks
+
+
+def ratio_check(
+    name: str, value: pint.Quantity[Any], limit: pint.Quantity[Any], basis: str
+) -> Check:
+    """Demand `value` against capacity `limit`: utilisation value/limit, pass at most 1 (a NaN
+    ratio fails)."""
+    ratio = float((value / limit).to("").magnitude)
+    return Check(
+        name=name,
+        value=value,
+        limit=limit.to(value.units),
+        utilisation=ratio,
+        verdict=Verdict.PASS if ratio <= 1 else Verdict.FAIL,
+        basis=basis,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1208,17 +1225,7 @@ def equipment_budget(
     rows: list[Check] = []
 
     def row(name: str, value: pint.Quantity[Any], limit: pint.Quantity[Any], basis: str) -> None:
-        ratio = float((value / limit).to("").magnitude)
-        rows.append(
-            Check(
-                name=name,
-                value=value,
-                limit=limit.to(value.units),
-                utilisation=ratio,
-                verdict=Verdict.PASS if ratio <= 1 else Verdict.FAIL,
-                basis=basis,
-            )
-        )
+        rows.append(ratio_check(name, value, limit, basis))
 
     if rated_mass is not None:
         total = sum((a.mass.to("kg") for a in attachments), start=Quantity(0, "kg"))
