@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -103,7 +104,30 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Pa
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
     # Scalars: compose() has already resolved their tags (int, float, bool, null, str).
-    return yaml.constructor.SafeConstructor().construct_object(node)
+    value = _CONSTRUCTOR.construct_object(node)
+    if (isinstance(value, float) and not math.isfinite(value)) or (
+        isinstance(value, int) and abs(value) > _LARGEST_INT
+    ):
+        # '.nan', '.inf' or a number past float range ('1.0e+400'): no limit can judge it, and
+        # every comparison with a NaN is false, so "power_factor: nan" would meet ">= 0.9".
+        raise InputError(
+            [
+                Problem(
+                    file=file,
+                    line=node.start_mark.line + 1,
+                    path=render_path(path),
+                    message=f"{node.value!r} is not a finite number; write the value as a "
+                    "plain number, like '0.95' or '230 V'",
+                )
+            ]
+        )
+    return value
+
+
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_LARGEST_INT = (
+    2**63
+)  # past it no register, count or dimension makes sense, and float() may overflow
 
 
 def _key_problem(file: Path, key_node: yaml.Node, path: JsonPath, message: str) -> InputError:
