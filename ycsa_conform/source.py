@@ -28,6 +28,7 @@ __all__ = [
     "load_document",
     "load_schema",
     "read_document",
+    "read_text",
     "render_path",
     "validate",
 ]
@@ -254,6 +255,14 @@ def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:
                 )
             ]
         ) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character YAML does not allow; the reader knows only its position.
+        line = text.count("\n", 0, exc.position) + 1
+        message = (
+            f"character U+{int(exc.character):04X} is not allowed in YAML (a binary file, or a "
+            "control character pasted in?); delete it"
+        )
+        raise InputError([Problem(file=path, line=line, path="$", message=message)]) from None
     except yaml.YAMLError as exc:
         raise InputError(
             [Problem(file=path, line=None, path="$", message=f"broken YAML: {exc}")]
@@ -264,20 +273,44 @@ def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:
     return builder.build(node, ()), builder.lines
 
 
+def read_text(file: Path) -> str:
+    """A user file's text; a file that is missing, a directory, unreadable or not UTF-8 text is
+    refused with the line of its first bad byte."""
+
+    def refuse(message: str, line: int | None = None) -> InputError:
+        return InputError([Problem(file=file, line=line, path="$", message=message)])
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise refuse("file not found; check the path") from None
+    except IsADirectoryError:
+        raise refuse("is a directory, not a file; name the file inside it") from None
+    except PermissionError:
+        raise refuse("cannot be read: permission denied; check the file's permissions") from None
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}; check the path") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 text (a binary file, or saved in another "
+            "encoding such as GBK or Latin-1?); save the file as UTF-8",
+            data.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    if "\x00" in text:
+        raise refuse(
+            "holds a NUL byte (a binary file?); a user file must be plain UTF-8 text",
+            text.count("\n", 0, text.index("\x00")) + 1,
+        )
+    return text
+
+
 def read_document(path: Path | str, *, text: str | None = None) -> Document:
     """Read a YAML (or JSON) file with line numbers, without validating it."""
     file = Path(path)
-    try:
-        if text is None:
-            text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            [Problem(file=file, line=None, path="$", message="file not found; check the path")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            [Problem(file=file, line=None, path="$", message=f"cannot be read: {exc}")]
-        ) from None
+    if text is None:
+        text = read_text(file)
     data, lines = _parse(text, file)
     return Document(path=file, data=data, lines=lines, text=text)
 
