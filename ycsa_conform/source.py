@@ -144,8 +144,14 @@ class _Builder:
                 )
                 for base in bases:
                     built = self.build(base, path)
-                    if isinstance(built, dict):
-                        inherited.update(built)
+                    if not isinstance(built, dict):  # safe_load refuses it; it was dropped
+                        raise self._refuse(
+                            base,
+                            path,
+                            "'<<' merges a mapping (an alias like *base) or a list of them, "
+                            f"not {_describe(built)}; give a mapping's alias",
+                        )
+                    inherited.update(built)
                 continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):

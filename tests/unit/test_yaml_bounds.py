@@ -88,3 +88,18 @@ def test_an_unknown_tag_is_refused_at_its_line(tmp_path: Path) -> None:
     assert _refusal(tmp_path, "x: !python/object x\n") == (
         "1: $.x: the tag !python/object is not one we read; remove it"
     )
+
+
+@pytest.mark.parametrize("merged", ["1", "x", "[*b, 2]", "[1, 2]"])
+def test_a_merge_of_something_else_than_a_mapping_is_refused(tmp_path: Path, merged: str) -> None:
+    # It used to be dropped silently, with the keys the writer meant to inherit.
+    refusal = _refusal(tmp_path, f"b: &b {{k: 1}}\nt:\n  <<: {merged}\n  id: 1\n")
+
+    assert refusal.startswith("3: $.t: '<<' merges a mapping (an alias like *base) or a list")
+
+
+def test_a_merge_of_a_list_of_mappings_loads(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("a: &a {k: 1}\nb: &b {j: 2}\nt: {<<: [*a, *b], k: 3}\n")
+
+    assert read_document(path).data["t"] == {"k": 3, "j": 2}
