@@ -146,6 +146,9 @@ def _numbered(device_id: str) -> tuple[str, str] | None:
     return device_id[:-digits], device_id[-digits:]
 
 
+_LONGEST_WAIT_S = 86_400.0  # a device's timeout or max_age
+
+
 def load_site(path: Path | str, *, text: str | None = None) -> Site:
     """Load a site file (or `text` standing for it) with its device maps; InputError lists all."""
     doc = load_document(path, schema="site", text=text)
@@ -567,6 +570,16 @@ class _SiteBuilder:
         if value < 0 or (value == 0 and not zero):
             self.problems.append(
                 self.doc.problem((*where, key), f"{key} must be above 0 s, not {raw[key]!r}")
+            )
+            return None
+        if value > _LONGEST_WAIT_S:
+            # '1e300 s' overflowed the transport's deadline arithmetic; no device answers a
+            # day late.
+            self.problems.append(
+                self.doc.problem(
+                    (*where, key),
+                    f"{key} {raw[key]!r} is longer than a day; give it in seconds, like '1 s'",
+                )
             )
             return None
         return value

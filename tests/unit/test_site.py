@@ -203,6 +203,15 @@ def test_a_timeout_of_zero_is_rejected(site_dir: Path) -> None:
     ]
 
 
+def test_a_timeout_past_a_day_is_rejected(site_dir: Path) -> None:
+    path = write(site_dir, POLE + meter(", timeout: 1e300 s"))
+
+    assert problems(path) == [
+        f"{path}:7: $.targets[0].devices.meter.timeout: timeout '1e300 s' is longer than a day; "
+        "give it in seconds, like '1 s'"
+    ]
+
+
 def test_a_timeout_must_be_a_time(site_dir: Path) -> None:
     path = write(site_dir, POLE + meter(", timeout: 5 m"))
 
