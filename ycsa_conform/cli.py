@@ -227,6 +227,14 @@ def _validate_one(path: Path) -> tuple[list[Problem], object | None]:
     try:
         doc = read_document(path)
         kind = _kind_of(doc.data)
+        if doc.data is None:
+            return [
+                doc.problem(
+                    (),
+                    "the file is empty; write a profile, site, device map or evidence "
+                    "document in it, or name another file",
+                )
+            ], None
         if kind is None:
             return [
                 doc.problem(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["DESIGN_KEYS", "EQUIPMENT_FIELDS", "DesignKey"]
+__all__ = ["DESIGN_KEYS", "EQUIPMENT_DOMAINS", "EQUIPMENT_FIELDS", "DesignKey"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,6 +19,10 @@ class DesignKey:
     unit: str
     description: str
     values: tuple[str, ...] = ()
+    # The values that can be physically true, (low, high) inclusive in `unit`: a value outside
+    # is a typo or a wrong unit (a negative mass, a 0 m pole spacing that divides by zero), refused
+    # where the site is loaded. Broad on purpose: the bounds catch nonsense, not bad designs.
+    domain: tuple[float, float] | None = None
 
 
 def _keys(*keys: DesignKey) -> MappingProxyType[str, DesignKey]:
@@ -26,7 +30,13 @@ def _keys(*keys: DesignKey) -> MappingProxyType[str, DesignKey]:
 
 
 DESIGN_KEYS = _keys(
-    DesignKey(name="height", unit="m", description="pole height above ground"),
+    DesignKey(
+        name="height",
+        unit="m",
+        # street poles 3-15 m, high masts to about 40 m
+        domain=(1, 100),
+        description="pole height above ground",
+    ),
     DesignKey(
         name="terrain_category",
         unit="text",
@@ -36,6 +46,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="basic_wind_pressure",
         unit="kN/m^2",
+        # GB 50009 Table E.5 lists 0.1-1.9 kN/m2 for 50 years
+        domain=(0.05, 5),
         description="basic wind pressure w0 the structure was designed for",
     ),
     DesignKey(
@@ -50,39 +62,79 @@ DESIGN_KEYS = _keys(
         description="CJJ 45-2015 grade within the level",
         values=("low", "high"),
     ),
-    DesignKey(name="luminaire_power", unit="W", description="system power of one luminaire"),
+    DesignKey(
+        name="luminaire_power",
+        unit="W",
+        # an LED street luminaire draws 10-400 W, a high-mast flood a few kW
+        domain=(1, 10000),
+        description="system power of one luminaire",
+    ),
     DesignKey(name="luminaires_per_pole", unit="", description="number of luminaires on a pole"),
-    DesignKey(name="pole_spacing", unit="m", description="distance between poles on one side"),
-    DesignKey(name="road_width", unit="m", description="lit carriageway width per pole row"),
-    DesignKey(name="luminaire_cct", unit="K", description="correlated colour temperature"),
+    DesignKey(
+        name="pole_spacing",
+        unit="m",
+        # zero would divide the lit area by zero; street spacings are 15-60 m
+        domain=(1, 500),
+        description="distance between poles on one side",
+    ),
+    DesignKey(
+        name="road_width",
+        unit="m",
+        # one lane is about 3 m; no carriageway is wider than a few hundred metres
+        domain=(1, 200),
+        description="lit carriageway width per pole row",
+    ),
+    DesignKey(
+        name="luminaire_cct",
+        unit="K",
+        # candlelight is about 1800 K, a blue sky about 15000 K
+        domain=(1000, 20000),
+        description="correlated colour temperature",
+    ),
     DesignKey(name="luminaire_ra", unit="", description="general colour rendering index Ra"),
     DesignKey(
         name="rated_equipment_mass",
         unit="kg",
+        # a mass cannot be negative; a pole carries at most a few hundred kg
+        domain=(0, 10000),
         description="mounted-equipment mass the pole's design certificate allows",
     ),
     DesignKey(
         name="rated_attachment_moment",
         unit="kN*m",
+        # a rated capacity cannot be negative
+        domain=(0, 10000),
         description="base moment from wind on mounted equipment the certificate allows",
     ),
     DesignKey(
         name="rated_equipment_area",
         unit="m^2",
+        # an area cannot be negative; a pole carries a few m2 of equipment
+        domain=(0, 100),
         description="Σ shape coefficient × projected area of mounted equipment the certificate "
         "allows",
     ),
     DesignKey(
         name="base_diameter",
         unit="mm",
+        # a shaft is tens to hundreds of mm across
+        domain=(20, 5000),
         description="outside diameter of the shaft at the base; across flats for a polygonal shaft",
     ),
     DesignKey(
         name="top_diameter",
         unit="mm",
+        # a shaft is tens to hundreds of mm across
+        domain=(20, 5000),
         description="outside diameter of the shaft at the top; across flats for a polygonal shaft",
     ),
-    DesignKey(name="wall_thickness", unit="mm", description="wall thickness of the shaft tube"),
+    DesignKey(
+        name="wall_thickness",
+        unit="mm",
+        # zero would be no tube; poles use 2-20 mm
+        domain=(0.5, 200),
+        description="wall thickness of the shaft tube",
+    ),
     DesignKey(
         name="steel_grade",
         unit="text",
@@ -105,12 +157,16 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="first_frequency",
         unit="Hz",
+        # zero would divide by zero; poles sway at 0.5-10 Hz
+        domain=(0.01, 1000),
         description="first natural frequency of the pole (modal calculation or pluck test); "
         "estimated from the geometry if not given",
     ),
     DesignKey(
         name="site_altitude",
         unit="m",
+        # the Dead Sea shore is at -430 m, Everest at 8849 m
+        domain=(-500, 9000),
         description="altitude of the site, for the air density in the vortex check and the "
         "equipment's altitude rating",
     ),
@@ -130,6 +186,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="rated_base_moment",
         unit="kN*m",
+        # a rated capacity cannot be negative
+        domain=(0, 100000),
         description="design base bending moment of the pole's certificate (wind on shaft and "
         "equipment)",
     ),
@@ -149,12 +207,22 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="door_bottom",
         unit="m",
+        # a height above ground, on the pole
+        domain=(0, 20),
         description="height of the bottom of the door opening above the base plate",
     ),
-    DesignKey(name="door_height", unit="m", description="clear height of the door opening"),
+    DesignKey(
+        name="door_height",
+        unit="m",
+        # zero would be no door opening
+        domain=(0.01, 10),
+        description="clear height of the door opening",
+    ),
     DesignKey(
         name="door_width",
         unit="mm",
+        # zero would be no door opening
+        domain=(10, 5000),
         description="width of the door opening, the chord across its jambs (no credit is "
         "taken for a frame round it)",
     ),
@@ -189,6 +257,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="characteristic_period",
         unit="s",
+        # GB 50011 Table 5.1.4-2 gives 0.20-0.90 s
+        domain=(0.01, 20),
         description="characteristic period Tg, instead of GB 50011 Table 5.1.4-2 by site class "
         "and group",
     ),
@@ -206,13 +276,23 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="poe_budget",
         unit="W",
+        # a power budget cannot be negative
+        domain=(0, 100000),
         description="PoE power the pole's switch can supply in total (its PSE budget)",
     ),
     # base plate, anchor bolts, foundation, fatigue (issue 15)
-    DesignKey(name="base_plate_thickness", unit="mm", description="thickness of the base plate"),
+    DesignKey(
+        name="base_plate_thickness",
+        unit="mm",
+        # zero would be no plate; plates are 10-60 mm
+        domain=(1, 500),
+        description="thickness of the base plate",
+    ),
     DesignKey(
         name="base_plate_width",
         unit="mm",
+        # zero would be no plate
+        domain=(10, 10000),
         description="side of a square base plate, or diameter of a round one",
     ),
     DesignKey(
@@ -230,6 +310,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="base_weld_size",
         unit="mm",
+        # zero would be no weld
+        domain=(0.5, 200),
         description="leg h_f of the fillet weld joining the shaft to the base plate",
     ),
     DesignKey(
@@ -240,11 +322,15 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="anchor_bolt_diameter",
         unit="mm",
+        # zero would be no bolt; bolts are M16-M64
+        domain=(1, 500),
         description="nominal thread diameter of the anchor bolts (M24 is 24 mm; coarse pitch)",
     ),
     DesignKey(
         name="anchor_bolt_circle_diameter",
         unit="mm",
+        # zero would put every bolt on the axis
+        domain=(10, 10000),
         description="diameter of the circle through the anchor bolts' centres",
     ),
     DesignKey(
@@ -262,20 +348,38 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="foundation_width",
         unit="m",
+        # zero would be no foundation
+        domain=(0.05, 50),
         description="pad width (the checks bend the pad along its shorter side)",
     ),
     DesignKey(
         name="foundation_length",
         unit="m",
+        # zero would be no foundation
+        domain=(0.05, 50),
         description="pad length (the width if not given: a square pad)",
     ),
     DesignKey(
         name="foundation_depth",
         unit="m",
+        # zero would be no foundation
+        domain=(0.05, 50),
         description="depth of the pad's underside below ground",
     ),
-    DesignKey(name="pile_diameter", unit="m", description="diameter of the bored pile"),
-    DesignKey(name="pile_length", unit="m", description="embedded length of the bored pile"),
+    DesignKey(
+        name="pile_diameter",
+        unit="m",
+        # zero would be no pile
+        domain=(0.05, 10),
+        description="diameter of the bored pile",
+    ),
+    DesignKey(
+        name="pile_length",
+        unit="m",
+        # zero would be no pile
+        domain=(0.1, 200),
+        description="embedded length of the bored pile",
+    ),
     DesignKey(
         name="soil_type",
         unit="text",
@@ -286,22 +390,30 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="soil_bearing_capacity",
         unit="kPa",
+        # soft clay about 50 kPa, rock a few MPa
+        domain=(1, 10000),
         description="corrected characteristic bearing capacity f_a under the pad "
         "(GB 50007, from the geotechnical report)",
     ),
     DesignKey(
         name="soil_unit_weight",
         unit="kN/m^3",
+        # soils weigh 14-22 kN/m3
+        domain=(1, 50),
         description="effective unit weight of the soil (buoyant below the water table)",
     ),
     DesignKey(
         name="soil_friction_angle",
         unit="degree",
+        # an angle of internal friction lies between 0 and 90 degrees
+        domain=(0, 90),
         description="internal friction angle of a cohesionless soil",
     ),
     DesignKey(
         name="soil_undrained_shear_strength",
         unit="kPa",
+        # a strength cannot be negative
+        domain=(0, 10000),
         description="undrained shear strength c_u of a cohesive soil",
     ),
     DesignKey(
@@ -334,6 +446,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="rated_altitude",
         unit="m",
+        # equipment is rated for 1000-5000 m
+        domain=(0, 9000),
         description="highest altitude the pole's electrical equipment is rated for "
         "(IEC 60664-1: 2000 m unless the maker rates it higher)",
     ),
@@ -354,11 +468,15 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="cable_cross_section",
         unit="mm^2",
+        # zero would divide by zero; feeders are 2.5-240 mm2
+        domain=(0.1, 2000),
         description="cross-section of one phase conductor of the feeder cable",
     ),
     DesignKey(
         name="cable_length",
         unit="m",
+        # zero or negative lengths have no voltage drop to judge
+        domain=(0.1, 100000),
         description="cable length from the cabinet to the first pole of the feeder",
     ),
     DesignKey(
@@ -370,6 +488,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="pole_load",
         unit="W",
+        # a load cannot be negative
+        domain=(0, 100000),
         description="electrical load of one pole on the feeder (luminaires and equipment); "
         "luminaire_power × luminaires_per_pole if not given",
     ),
@@ -381,6 +501,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="cable_reactance",
         unit="ohm/km",
+        # a reactance per km cannot be negative; cables have about 0.08 ohm/km
+        domain=(0, 10),
         description="reactance of one conductor of the feeder cable (0.08 Ω/km if not given)",
     ),
     DesignKey(
@@ -397,16 +519,22 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="mounting_height",
         unit="m",
+        # zero would put the luminaire on the road
+        domain=(0.5, 100),
         description="height of the luminaire above the road surface",
     ),
     DesignKey(
         name="overhang",
         unit="m",
+        # negative is a setback behind the kerb
+        domain=(-50, 50),
         description="horizontal distance from the kerb to the luminaire, toward the road",
     ),
     DesignKey(
         name="luminaire_tilt",
         unit="degree",
+        # a tilt beyond vertical makes no sense
+        domain=(-90, 90),
         description="upward tilt of the luminaire toward the road (an upcast arm)",
     ),
     DesignKey(
@@ -418,6 +546,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="threshold_increment",
         unit="percent",
+        # a TI is a percentage of the luminance difference
+        domain=(0, 100),
         description="threshold increment TI of the lighting design report",
     ),
     DesignKey(
@@ -482,4 +612,10 @@ EQUIPMENT_FIELDS = MappingProxyType(
         "poe": "text",  # IEEE 802.3 PoE type of a PoE-powered device: af, at, bt-type3, bt-type4
         "arm": "m",  # bracket arm from the shaft's face to the device's centre
     }
+)
+
+# As DesignKey.domain, for a mounted device's fields: no negative masses, areas or heights; a
+# pole carries devices of at most a few hundred kg at at most its own height.
+EQUIPMENT_DOMAINS: MappingProxyType[str, tuple[float, float]] = MappingProxyType(
+    {"mass": (0, 10_000), "area": (0, 100), "height": (0, 100), "arm": (0, 50)}
 )

@@ -495,8 +495,14 @@ def _mqtt_topics(doc: Document, problems: list[Problem]) -> dict[str, MqttTopic]
                         where, f"{schema_path} not found; give a path relative to {doc.path.name}"
                     )
                 )
+            except IsADirectoryError:
+                problems.append(doc.problem(where, f"{schema_path} is a directory; name a file"))
             except (OSError, ValueError) as exc:
                 problems.append(doc.problem(where, f"{schema_path} is not JSON: {exc}"))
+            except RecursionError:
+                problems.append(
+                    doc.problem(where, f"{schema_path} is nested too deeply; flatten it")
+                )
             except jsonschema.SchemaError as exc:
                 problems.append(
                     doc.problem(where, f"{schema_path} is not a valid JSON Schema: {exc.message}")

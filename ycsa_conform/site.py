@@ -11,14 +11,14 @@ from typing import Any
 
 import pint
 
-from .design import DESIGN_KEYS, EQUIPMENT_FIELDS
+from .design import DESIGN_KEYS, EQUIPMENT_DOMAINS, EQUIPMENT_FIELDS
 from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .source import Document, JsonPath, load_document, render_path
 from .transport import LinkOptions
 from .transport.address import DeviceAddress, parse_device_uri
 from .transport.secret import Secret, parse_secret
-from .units import UnitError, parse_quantity, parse_unit
+from .units import UnitError, format_unit, parse_quantity, parse_unit
 
 __all__ = [
     "DesignValue",
@@ -144,6 +144,9 @@ def _numbered(device_id: str) -> tuple[str, str] | None:
     if digits == 0:
         return None
     return device_id[:-digits], device_id[-digits:]
+
+
+_LONGEST_WAIT_S = 86_400.0  # a device's timeout or max_age
 
 
 def load_site(path: Path | str, *, text: str | None = None) -> Site:
@@ -408,13 +411,44 @@ class _SiteBuilder:
             return str(resolved)
         if spec.unit == "":
             return float(value)
-        return self.quantity(where, value, spec.unit)
+        q = self.quantity(where, value, spec.unit)
+        if q is None or spec.domain is None:
+            return q
+        return self.within(where, q, spec.unit, spec.domain, spec.description)
+
+    def within(
+        self,
+        where: JsonPath,
+        q: pint.Quantity[Any],
+        unit: str,
+        domain: tuple[float, float],
+        what: str,
+    ) -> pint.Quantity[Any] | None:
+        """`q`, or None with a problem when it lies outside the values `what` can have."""
+        low, high = domain
+        if low <= q.to(unit).magnitude <= high:
+            return q
+        shown = format_unit(parse_unit(unit))
+        self.problems.append(
+            self.doc.problem(
+                where,
+                f"{q.magnitude:g} {format_unit(q.units)} is not a plausible {what}: it lies "
+                f"outside "
+                f"{low:g} {shown} .. {high:g} {shown}; check the number and its unit",
+            )
+        )
+        return None
 
     def equipment(self, where: JsonPath, raw: Mapping[str, Any]) -> Equipment | None:
         values = {}
         for field, unit in EQUIPMENT_FIELDS.items():
             if field in raw and unit and unit != "text":
-                values[field] = self.quantity((*where, field), raw[field], unit)
+                q = self.quantity((*where, field), raw[field], unit)
+                if q is not None and field in EQUIPMENT_DOMAINS:
+                    q = self.within(
+                        (*where, field), q, unit, EQUIPMENT_DOMAINS[field], f"equipment {field}"
+                    )
+                values[field] = q
         mass, area, height = values["mass"], values["area"], values["height"]
         if mass is None or area is None or height is None:
             return None
@@ -432,6 +466,10 @@ class _SiteBuilder:
     def shaft_segment(self, where: JsonPath, raw: Mapping[str, Any]) -> ShaftSegmentSpec | None:
         units = {"bottom": "m", "base_diameter": "mm", "top_diameter": "mm", "wall_thickness": "mm"}
         values = {k: self.quantity((*where, k), raw[k], u) for k, u in units.items()}
+        for k, q in values.items():
+            spec = DESIGN_KEYS.get(k)
+            if q is not None and spec is not None and spec.domain is not None:
+                values[k] = self.within((*where, k), q, spec.unit, spec.domain, spec.description)
         bottom, base, top, wall = (values[k] for k in units)
         if bottom is None or base is None or top is None or wall is None:
             return None
@@ -532,6 +570,16 @@ class _SiteBuilder:
         if value < 0 or (value == 0 and not zero):
             self.problems.append(
                 self.doc.problem((*where, key), f"{key} must be above 0 s, not {raw[key]!r}")
+            )
+            return None
+        if value > _LONGEST_WAIT_S:
+            # '1e300 s' overflowed the transport's deadline arithmetic; no device answers a
+            # day late.
+            self.problems.append(
+                self.doc.problem(
+                    (*where, key),
+                    f"{key} {raw[key]!r} is longer than a day; give it in seconds, like '1 s'",
+                )
             )
             return None
         return value

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +28,7 @@ __all__ = [
     "load_document",
     "load_schema",
     "read_document",
+    "read_text",
     "render_path",
     "validate",
 ]
@@ -71,9 +73,66 @@ class Document:
         )
 
 
-def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Path) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+# Bounds on what a small file may make us build. Aliases share nodes, so seven levels of
+# "&a [*b, *b, ...]" in 1.4 kB expand to millions (63 s and 5.6 GB before these bounds); no
+# profile, site, map or evidence file nests more than about a dozen levels or repeats through
+# aliases more than a few times its own size.
+MAX_DEPTH = 100
+MAX_ALIASED_NODES = 10_000  # built through aliases, or 100 times the file's own nodes if more
+_ALIAS_FACTOR = 100
+# Past it no register, count or dimension makes sense, and float() of it may overflow.
+_LARGEST_INT = 2**63
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class _Builder:
+    """Turns composed nodes into Python data, recording the line of every JSON path, within
+    the bounds above."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.lines: dict[JsonPath, int] = {}
+        self._built = 0
+        self._own: set[int] = set()  # ids of the distinct nodes built: the file's own
+        self._open: set[int] = set()  # ids of the collections being built: a cycle's guard
+
+    def _refuse(self, node: yaml.Node, path: JsonPath, message: str) -> InputError:
+        line = node.start_mark.line + 1
+        return InputError(
+            [Problem(file=self.file, line=line, path=render_path(path), message=message)]
+        )
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.lines[path] = node.start_mark.line + 1
+        self._built += 1
+        self._own.add(id(node))
+        bound = max(MAX_ALIASED_NODES, _ALIAS_FACTOR * len(self._own))
+        if self._built - len(self._own) > bound:
+            raise self._refuse(
+                node,
+                path,
+                f"aliases expand to more than {bound} copied values (an alias bomb?); "
+                "write the repeated parts out or use fewer nested aliases",
+            )
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._open:
+            raise self._refuse(
+                node, path, "an alias refers to a value that contains it; remove the alias"
+            )
+        if len(self._open) >= MAX_DEPTH:
+            raise self._refuse(
+                node, path, f"nested deeper than {MAX_DEPTH} levels; flatten the structure"
+            )
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self._open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         # "<<: *base" (or a list of them) gives inherited keys; the mapping's own keys win,
         # wherever they stand, as in yaml.safe_load. Only an own key may not appear twice.
         inherited: dict[str, Any] = {}
@@ -84,26 +143,61 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: Pa
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )
                 for base in bases:
-                    built = _build(base, path, lines, file)
-                    if isinstance(built, dict):
-                        inherited.update(built)
+                    built = self.build(base, path)
+                    if not isinstance(built, dict):  # safe_load refuses it; it was dropped
+                        raise self._refuse(
+                            base,
+                            path,
+                            "'<<' merges a mapping (an alias like *base) or a list of them, "
+                            f"not {_describe(built)}; give a mapping's alias",
+                        )
+                    inherited.update(built)
                 continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 raise _key_problem(
-                    file, key_node, path, "mapping keys must be plain text; quote the key"
+                    self.file, key_node, path, "mapping keys must be plain text; quote the key"
                 )
             if key in own:
                 raise _key_problem(
-                    file, key_node, (*path, key), f"key {key!r} appears twice; keep one of them"
+                    self.file,
+                    key_node,
+                    (*path, key),
+                    f"key {key!r} appears twice; keep one of them",
                 )
-            own[key] = _build(value_node, (*path, key), lines, file)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            own[key] = self.build(value_node, (*path, key))
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
         return {**inherited, **own}
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
-    # Scalars: compose() has already resolved their tags (int, float, bool, null, str).
-    return yaml.constructor.SafeConstructor().construct_object(node)
+
+    def _scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
+        # compose() has already resolved the tag (int, float, bool, null, timestamp, str).
+        try:
+            value = _CONSTRUCTOR.construct_object(node)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            # '2026-13-01' resolves to a timestamp that is no date; '!!binary' that is not base64.
+            if not node.tag.startswith("tag:yaml.org,2002:"):
+                what = f"the tag {node.tag} is not one we read; remove it"
+            elif node.tag.endswith(":timestamp"):
+                what = (
+                    f"{node.value!r} is not a real date; write it as YYYY-MM-DD with a real "
+                    "month and day, or quote it to keep it as text"
+                )
+            else:
+                kind = node.tag.rsplit(":", 1)[-1]
+                what = f"{node.value!r} is not a valid {kind}; correct it, or quote it as text"
+            raise self._refuse(node, path, what) from None
+        if (isinstance(value, float) and not math.isfinite(value)) or (
+            isinstance(value, int) and abs(value) > _LARGEST_INT
+        ):
+            # '.nan', '.inf' or a number past float range ('1.0e+400'): no limit can judge it,
+            # and every comparison with a NaN is false, so "power_factor: nan" met ">= 0.9".
+            raise self._refuse(
+                node,
+                path,
+                f"{node.value!r} is not a finite number; write the value as a plain number, "
+                "like '0.95' or '230 V'",
+            )
+        return value
 
 
 def _key_problem(file: Path, key_node: yaml.Node, path: JsonPath, message: str) -> InputError:
@@ -117,16 +211,40 @@ def _key_problem(file: Path, key_node: yaml.Node, path: JsonPath, message: str) 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _compose(text: str, path: Path) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except yaml.YAMLError:
+            return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        # Both composers recurse once per level: thousands of levels exhaust the stack before
+        # the builder can bound them. The parser's events are flat: count them for the line.
+        raise InputError([_too_deep(text, path)]) from None
+
+
+def _too_deep(text: str, path: Path) -> Problem:
+    depth = 0
+    line = None
+    for event in yaml.parse(text, Loader=_FAST_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                break
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return Problem(
+        file=path,
+        line=line,
+        path="$",
+        message=f"nested deeper than {MAX_DEPTH} levels; flatten the structure",
+    )
 
 
 def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:
     try:
-        node = _compose(text)
+        node = _compose(text, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -143,30 +261,62 @@ def _parse(text: str, path: Path) -> tuple[Any, dict[JsonPath, int]]:
                 )
             ]
         ) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character YAML does not allow; the reader knows only its position.
+        line = text.count("\n", 0, exc.position) + 1
+        message = (
+            f"character U+{int(exc.character):04X} is not allowed in YAML (a binary file, or a "
+            "control character pasted in?); delete it"
+        )
+        raise InputError([Problem(file=path, line=line, path="$", message=message)]) from None
     except yaml.YAMLError as exc:
         raise InputError(
             [Problem(file=path, line=None, path="$", message=f"broken YAML: {exc}")]
         ) from None
-    lines: dict[JsonPath, int] = {}
     if node is None:
-        return None, lines
-    return _build(node, (), lines, path), lines
+        return None, {}
+    builder = _Builder(path)
+    return builder.build(node, ()), builder.lines
+
+
+def read_text(file: Path) -> str:
+    """A user file's text; a file that is missing, a directory, unreadable or not UTF-8 text is
+    refused with the line of its first bad byte."""
+
+    def refuse(message: str, line: int | None = None) -> InputError:
+        return InputError([Problem(file=file, line=line, path="$", message=message)])
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise refuse("file not found; check the path") from None
+    except IsADirectoryError:
+        raise refuse("is a directory, not a file; name the file inside it") from None
+    except PermissionError:
+        raise refuse("cannot be read: permission denied; check the file's permissions") from None
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}; check the path") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 text (a binary file, or saved in another "
+            "encoding such as GBK or Latin-1?); save the file as UTF-8",
+            data.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    if "\x00" in text:
+        raise refuse(
+            "holds a NUL byte (a binary file?); a user file must be plain UTF-8 text",
+            text.count("\n", 0, text.index("\x00")) + 1,
+        )
+    return text
 
 
 def read_document(path: Path | str, *, text: str | None = None) -> Document:
     """Read a YAML (or JSON) file with line numbers, without validating it."""
     file = Path(path)
-    try:
-        if text is None:
-            text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            [Problem(file=file, line=None, path="$", message="file not found; check the path")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            [Problem(file=file, line=None, path="$", message=f"cannot be read: {exc}")]
-        ) from None
+    if text is None:
+        text = read_text(file)
     data, lines = _parse(text, file)
     return Document(path=file, data=data, lines=lines, text=text)
 

@@ -52,7 +52,13 @@ def parse_quantity(text: str | float | int) -> pint.Quantity[Any]:
     if isinstance(text, bool):
         raise UnitError(f"{text!r} is not a quantity")
     if isinstance(text, int | float):
-        return Quantity(float(text), ureg.dimensionless)
+        try:
+            bare = float(text)
+        except OverflowError:  # an int past float range
+            bare = math.inf
+        if not math.isfinite(bare):
+            raise UnitError(f"{text!r} is not a finite number; write a plain number")
+        return Quantity(bare, ureg.dimensionless)
     stripped = text.strip()
     if not stripped or not _QUANTITY_TEXT.match(stripped) or "±" in stripped:
         raise UnitError(f"{text!r} is not a quantity; write a number and a unit, like '230 V'")

@@ -137,3 +137,32 @@ def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path
     result.stderr.fnmatch_lines(
         ['*bad.yaml:*: $.requirements[[]0[]].level: "must" is not allowed*']
     )
+
+
+@pytest.mark.parametrize(
+    ("param", "problem"),
+    [
+        ("min_ra=true", "'true' is not a finite number; write a plain number, like '0.9'"),
+        ("min_ra=nan", "'nan' is not a finite number; write a plain number, like '0.9'"),
+        ("min_ra=1e400", "'1e400' is not a finite number; write a plain number, like '0.9'"),
+        ("heartbeat_window=1e400 s", "'1e400 s' is not a finite number*"),
+    ],
+)
+def test_a_non_finite_param_is_refused(pytester: pytest.Pytester, param: str, problem: str) -> None:
+    # 'true' for a number parameter used to become NaN, and NaN meets every limit.
+    result = pytester.runpytest("--profile", "smart-pole", "--param", param)
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines([f"ERROR: --param {param}: {problem}"])
+
+
+def test_an_impossible_date_in_a_site_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    # An unquoted date with month 13 crashed pytest (INTERNALERROR) when the site was loaded.
+    site = pytester.path / "site.yaml"
+    site.write_text("site: demo\nkind: field\nissued: 2026-13-01\ntargets: []\n")
+
+    result = pytester.runpytest("--profile", "smart-pole", "--site", str(site))
+
+    _assert_clean_stop(result)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stderr.fnmatch_lines(["ERROR: *site.yaml:3: $.issued: '2026-13-01' is not a real date*"])

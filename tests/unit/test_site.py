@@ -203,6 +203,15 @@ def test_a_timeout_of_zero_is_rejected(site_dir: Path) -> None:
     ]
 
 
+def test_a_timeout_past_a_day_is_rejected(site_dir: Path) -> None:
+    path = write(site_dir, POLE + meter(", timeout: 1e300 s"))
+
+    assert problems(path) == [
+        f"{path}:7: $.targets[0].devices.meter.timeout: timeout '1e300 s' is longer than a day; "
+        "give it in seconds, like '1 s'"
+    ]
+
+
 def test_a_timeout_must_be_a_time(site_dir: Path) -> None:
     path = write(site_dir, POLE + meter(", timeout: 5 m"))
 
@@ -257,3 +266,61 @@ def test_a_malformed_unit_in_a_design_value_is_an_input_error(site_dir: Path) ->
         f"{path}:7: $.targets[0].design.basic_wind_pressure: 'kN/m^' is not a unit we know; "
         "write it like '1 kN/m^2'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "written", "message"),
+    [
+        (
+            "site_altitude",
+            "-600 m",
+            "-600 m is not a plausible altitude of the site, for the air density in the vortex "
+            "check and the equipment's altitude rating: it lies outside -500 m .. 9000 m",
+        ),
+        ("luminaire_cct", "500 K", "500 K is not a plausible correlated colour temperature"),
+        ("luminaire_cct", "40000 K", "40000 K is not a plausible correlated colour temperature"),
+        ("luminaire_power", "-180 W", "-180 W is not a plausible system power of one luminaire"),
+        ("pole_spacing", "0 m", "0 m is not a plausible distance between poles on one side"),
+        ("rated_equipment_mass", "-150 kg", "-150 kg is not a plausible mounted-equipment mass"),
+        ("height", "10 km", "10 km is not a plausible pole height above ground: it lies outside"),
+    ],
+)
+def test_a_physically_impossible_design_value_is_refused_with_its_domain(
+    site_dir: Path, key: str, written: str, message: str
+) -> None:
+    path = write(site_dir, POLE + f"    design:\n      {key}: {written}\n")
+
+    [problem] = problems(path)
+
+    assert problem.startswith(f"{path}:7: $.targets[0].design.{key}: {message}")
+    assert problem.endswith("; check the number and its unit")
+
+
+def test_design_values_at_the_edges_of_their_domains_load(site_dir: Path) -> None:
+    design = "    design: {site_altitude: -430 m, luminaire_cct: 1800 K, pole_spacing: 1 m}\n"
+
+    [pole] = load_site(write(site_dir, POLE + design)).targets
+
+    assert pole.design["site_altitude"] == Quantity(-430.0, "m")
+
+
+def test_a_negative_equipment_mass_is_refused(site_dir: Path) -> None:
+    design = (
+        "    design:\n      equipment:\n"
+        "        - {name: camera, mass: -5 kg, area: 0.05 m^2, height: 6 m}\n"
+    )
+    path = write(site_dir, POLE + design)
+
+    assert problems(path) == [
+        f"{path}:8: $.targets[0].design.equipment[0].mass: -5 kg is not a plausible equipment "
+        "mass: it lies outside 0 kg .. 10000 kg; check the number and its unit"
+    ]
+
+
+def test_an_infinite_wind_vibration_factor_is_refused(site_dir: Path) -> None:
+    path = write(site_dir, POLE + "    design:\n      design_wind_vibration_factor: .inf\n")
+
+    [problem] = problems(path)
+
+    assert problem.startswith(f"{path}:7: $.targets[0].design.design_wind_vibration_factor: ")
+    assert "'.inf' is not a finite number" in problem

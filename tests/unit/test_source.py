@@ -106,7 +106,10 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
 
     [problem] = problems(path)
 
-    assert problem.startswith(f"{path}: $: cannot be read: 'utf-8' codec can't decode")
+    assert problem == (
+        f"{path}:1: $: byte 0xff is not UTF-8 text (a binary file, or saved in another encoding "
+        "such as GBK or Latin-1?); save the file as UTF-8"
+    )
 
 
 def test_a_key_that_is_not_text_is_reported(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -106,9 +107,16 @@ class Parameter:
             return text
         if self.type is ParameterType.NUMBER:
             try:
-                return float(raw) if not isinstance(raw, bool) else float("nan")
-            except ValueError:
-                raise ValueError(f"{raw!r} is not a number") from None
+                # A YAML 'true' is a bool: not a number (it used to become NaN, which met
+                # every limit). float('nan'), float('inf') and '1e400' are no numbers either.
+                number = math.nan if isinstance(raw, bool) else float(raw)
+            except (ValueError, OverflowError):
+                number = math.nan
+            if not math.isfinite(number):
+                raise ValueError(
+                    f"{raw!r} is not a finite number; write a plain number, like '0.9'"
+                )
+            return number
         if isinstance(raw, bool):
             return raw
         if str(raw).lower() in ("true", "yes", "1"):
