@@ -69,7 +69,13 @@ DESIGN_KEYS = _keys(
         domain=(1, 10000),
         description="system power of one luminaire",
     ),
-    DesignKey(name="luminaires_per_pole", unit="", description="number of luminaires on a pole"),
+    DesignKey(
+        name="luminaires_per_pole",
+        # a pole carries one luminaire or a few
+        domain=(1, 20),
+        unit="",
+        description="number of luminaires on a pole",
+    ),
     DesignKey(
         name="pole_spacing",
         unit="m",
@@ -91,7 +97,13 @@ DESIGN_KEYS = _keys(
         domain=(1000, 20000),
         description="correlated colour temperature",
     ),
-    DesignKey(name="luminaire_ra", unit="", description="general colour rendering index Ra"),
+    DesignKey(
+        name="luminaire_ra",
+        # Ra is at most 100 by definition
+        domain=(0, 100),
+        unit="",
+        description="general colour rendering index Ra",
+    ),
     DesignKey(
         name="rated_equipment_mass",
         unit="kg",
@@ -151,6 +163,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="sides",
         unit="",
+        # a polygon; 8, 12 and 16 are checked where the shaft is built
+        domain=(3, 64),
         description="number of sides of a polygonal shaft: 8, 12 or 16 (regular polygon, "
         "diameters across flats)",
     ),
@@ -173,6 +187,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="design_wind_vibration_factor",
         unit="",
+        # βz = 1 + 2·g·I10·Bz·√(1+R²) is at least 1
+        domain=(1, 10),
         description="wind-vibration factor βz the design certificate used at the top of the pole "
         "(GB 50009-2012 8.4)",
     ),
@@ -194,6 +210,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="overturning_safety_factor",
         unit="",
+        # a factor, not a design judgement: nonsense only
+        domain=(0.01, 1000),
         description="foundation overturning safety factor from the foundation design",
     ),
     # whole pole (issue 15)
@@ -229,6 +247,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="importance_factor",
         unit="",
+        # γ0 is 0.9-1.1 in GB 55001 practice (M); broad bounds
+        domain=(0.5, 2),
         description="structural importance factor γ0 (GB 55001-2021: 1.1 safety class 1, 1.0 "
         "class 2, 0.9 class 3); 1.0 if not given",
     ),
@@ -241,6 +261,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="design_ground_acceleration",
         unit="",
+        # in g: 0.05-0.40 g in GB 50011 (M)
+        domain=(0, 2),
         description="design basic ground acceleration in g (GB 50011 Appendix A; Kunming 0.20)",
     ),
     DesignKey(
@@ -252,6 +274,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="seismic_design_group",
         unit="",
+        # GB 50011 has groups 1, 2 and 3
+        domain=(1, 3),
         description="design earthquake group 1, 2 or 3 (GB 50011 Appendix A)",
     ),
     DesignKey(
@@ -265,12 +289,16 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="seismic_alpha_max",
         unit="",
+        # α_max of GB 50011 reaches 1.40 for rare earthquakes (M)
+        domain=(0, 2),
         description="α_max of the frequent earthquake, instead of GB 50011 Table 5.1.4-1 by "
         "intensity",
     ),
     DesignKey(
         name="seismic_damping_ratio",
         unit="",
+        # a damping ratio; steel poles about 0.01-0.02
+        domain=(0.001, 0.5),
         description="damping ratio of the pole for the seismic spectrum (0.02 if not given)",
     ),
     DesignKey(
@@ -317,6 +345,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="anchor_bolt_count",
         unit="",
+        # bolts on one circle
+        domain=(3, 64),
         description="number of anchor bolts, evenly spaced on one circle (at least 4)",
     ),
     DesignKey(
@@ -419,6 +449,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="soil_base_friction",
         unit="",
+        # a friction coefficient; 0.2-0.6 for concrete on soil
+        domain=(0, 1.5),
         description="friction coefficient between the pad and the soil (0.30 if not given)",
     ),
     DesignKey(
@@ -435,11 +467,15 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="fatigue_importance_factor",
         unit="",
+        # AASHTO I_F is at most 1 (M); broad bounds
+        domain=(0, 2),
         description="AASHTO fatigue importance factor I_F (1.0 for category I)",
     ),
     DesignKey(
         name="fatigue_damping_ratio",
         unit="",
+        # a damping ratio
+        domain=(0.0001, 0.5),
         description="damping ratio of the pole for the vortex-shedding pressure (0.005 bare; "
         "more with a damper)",
     ),
@@ -482,6 +518,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="feeder_poles",
         unit="",
+        # poles on one feeder
+        domain=(1, 1000),
         description="number of poles on the feeder, this one included, spaced by pole_spacing "
         "after the first (1 if not given)",
     ),
@@ -496,6 +534,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="load_power_factor",
         unit="",
+        # cos φ lies in (0, 1]
+        domain=(0.01, 1),
         description="power factor of a pole's load, cos φ (0.9 if not given)",
     ),
     DesignKey(
@@ -508,6 +548,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="lanes",
         unit="",
+        # lanes of one carriageway
+        domain=(1, 20),
         description="number of traffic lanes of the lit carriageway (GB/T 5700 grid: 3 points "
         "per lane)",
     ),
@@ -540,6 +582,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="maintenance_factor",
         unit="",
+        # a maintained share of the initial output
+        domain=(0.1, 1),
         description="maintenance factor of the lighting design (CJJ 45: 0.70 above IP54, "
         "0.65 at IP54 or below)",
     ),
@@ -553,6 +597,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="surround_ratio",
         unit="",
+        # SR of a design report; near 0.5-1
+        domain=(0, 10),
         description="surround ratio SR of the lighting design report",
     ),
     # luminance (issue 15)
@@ -573,6 +619,8 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="road_surface_q0",
         unit="",
+        # Q0 of road surfaces is about 0.05-0.15 cd/m²/lx
+        domain=(0.01, 1),
         description="average luminance coefficient Q0 of the road surface (cd/m² per lx) when "
         "measured; the class's Q0 otherwise",
     ),
@@ -591,12 +639,16 @@ DESIGN_KEYS = _keys(
     DesignKey(
         name="median_offset",
         unit="m",
+        # metres to the central reserve
+        domain=(0, 100),
         description="twin-central: distance from the far kerb to the pole (half the central "
         "reserve)",
     ),
     DesignKey(
         name="surround_strip_width",
         unit="m",
+        # metres of footway or verge
+        domain=(0, 100),
         description="width of the unobstructed strip (footway, verge) beyond each kerb; the "
         "SR strips are 5 m, half the carriageway or this, whichever is least",
     ),

@@ -410,7 +410,18 @@ class _SiteBuilder:
                 return None
             return str(resolved)
         if spec.unit == "":
-            return float(value)
+            number = float(value)
+            if spec.domain is None or spec.domain[0] <= number <= spec.domain[1]:
+                return number
+            low, high = spec.domain
+            self.problems.append(
+                self.doc.problem(
+                    where,
+                    f"{number:g} is not a plausible {spec.description}: it lies outside "
+                    f"{low:g} .. {high:g}; check the number",
+                )
+            )
+            return None
         q = self.quantity(where, value, spec.unit)
         if q is None or spec.domain is None:
             return q

@@ -324,3 +324,33 @@ def test_an_infinite_wind_vibration_factor_is_refused(site_dir: Path) -> None:
 
     assert problem.startswith(f"{path}:7: $.targets[0].design.design_wind_vibration_factor: ")
     assert "'.inf' is not a finite number" in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("design_wind_vibration_factor", "0.5"),  # βz is at least 1 by its formula
+        ("maintenance_factor", "1.7"),
+        ("lanes", "0"),
+        ("load_power_factor", "1.2"),
+        ("road_surface_q0", "5"),
+        ("surround_ratio", "50"),
+        ("seismic_damping_ratio", "0.9"),
+        ("anchor_bolt_count", "200"),
+    ],
+)
+def test_a_dimensionless_design_number_outside_its_domain_is_refused_at_its_line(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "site: s\nkind: bench\ntargets:\n  - id: P1\n    kind: pole\n    design:\n"
+        f"      {key}: {value}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        load_site(site)
+    message = str(caught.value)
+    # the schema's bounds where it has them, the design key's domain otherwise
+    assert f"site.yaml:7: $.targets[0].design.{key}: {value} is " in message
+    assert "out of range" in message or "is not a plausible" in message
