@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ycsa_conform.resources import data_dir
+from ycsa_conform.transport.dlt645 import TIMING_ATTEMPTS, TIMING_SLACK
 
 PROFILE = (data_dir("profiles") / "smart-pole.yaml").read_text(encoding="utf-8")
 REF = "      - {source: practice, clause: null, confidence: I, association_clause: null}\n"
@@ -77,13 +78,17 @@ def test_a_recording_holds_the_probes_bytes_and_the_meters_delays(
     answers = [line["response"]["raw"] for line in recorded if "raw" in line.get("response", {})]
     assert {"tx": "0119c1ea", "rx": "0199018b90"} in answers  # function 25 and exception 01
     timed = [line for line in recorded if line.get("request", {}).get("probe") == "response_time"]
-    assert len(timed) == 3
-    delays = [line["response"]["delay"] for line in recorded if "delay" in line.get("response", {})]
-    assert delays
-    assert all(0.02 <= d <= 0.5 for d in delays)
+    # Three timed reads; one the busy host sent late is taken again (at most three tries each),
+    # and every try is recorded with the host's lateness, so a replay takes the same ones.
+    assert 3 <= len(timed) <= 3 * TIMING_ATTEMPTS
+    answers_timed = [line["response"] for line in recorded if "delay" in line.get("response", {})]
+    assert len(answers_timed) == len(timed)
+    on_time = [r["delay"] for r in answers_timed if r["host"] <= TIMING_SLACK]
+    assert on_time  # the kept tries
+    assert all(0.02 <= d <= 0.5 for d in on_time)
     report = json.loads((pytester.path / "ycsa-report" / "report.json").read_text())
     traffic = {row["device"]: row for row in report["traffic"]["devices"]}
-    assert traffic["meter"]["probes"] == 3
+    assert traffic["meter"]["probes"] == len(timed)
     # Probes are all this run sent (it selected no point reads), and are counted apart.
     for row in traffic.values():
         assert row["point_reads"] == 0
