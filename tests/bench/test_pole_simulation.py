@@ -206,7 +206,12 @@ def test_a_pole_state_raises_an_event_and_its_end_clears_it(
     assert raised.problem is None  # valid against gateway-events.schema.json
     assert raised.retained is False
     assert abs(raised.data["ts"] - time.time()) < 5
-    assert gateway.read(kind).value is True  # the telemetry's alarm state agrees
+    # The telemetry's alarm state agrees, from its next periodic message on (the event goes
+    # out at once, the telemetry every 0.5 s): waited for with a bound, not assumed in time.
+    deadline = time.monotonic() + 10
+    while gateway.read(kind).value is not True and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gateway.read(kind).value is True
     # The gateway reports the end at once and only once (events are not retained): listen
     # first, then end it.
     cleared = _event_after(bench, lambda: pole.update(**{kind: False}), kind, active=False)
