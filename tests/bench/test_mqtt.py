@@ -477,6 +477,30 @@ def test_a_quiet_window_hears_the_retained_status_as_evidence_the_device_is_ther
     assert presence.present
 
 
+def test_a_window_opens_no_later_than_the_first_message_heard_in_it(
+    broker: Broker, open_gateway: DeviceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The thread that subscribed is kept from running for 0.2 s after the SUBACK (a busy
+    # machine, made here by a sleep): the retained status arrives and is stamped meanwhile.
+    # The window must not open after it, or a gap from the opening comes out negative.
+    subscribe = MqttLink._subscribe
+
+    def late(self: MqttLink, *args: Any, **kwargs: Any) -> None:
+        subscribe(self, *args, **kwargs)
+        time.sleep(0.2)
+
+    monkeypatch.setattr(MqttLink, "_subscribe", late)
+    gateway = _quiet_gateway(broker)
+    try:
+        device = open_gateway(broker.url(gateway.prefix))
+        obs = device.observe("events", window=1.0, stop="never", witnesses=True)
+    finally:
+        gateway.stop()
+    (status,) = [m for m in obs.heard if m.key == "status"]
+    assert status.retained
+    assert obs.started <= status.at
+
+
 def test_a_retained_check_with_a_match_listens_to_the_end_and_judges_the_retained_copy(
     broker: Broker, start_gateway: GatewayFactory, open_gateway: DeviceFactory
 ) -> None:

@@ -686,9 +686,14 @@ class MqttLink:
                 f"{', '.join(topics)}; the window cannot be judged: check the broker and the "
                 "network path to it"
             ) from None
+        # A message the broker sent right after its SUBACK (a retained one, say) may be stamped
+        # on arrival before this thread had stamped the opening: the window opened no later
+        # than the first message heard in it.
+        opening = opened[0][0] if opened else started
+        arrivals = [float(m["at"]) for m in sink.messages]
         response: dict[str, Any] = {
             "messages": sink.messages,
-            "started": opened[0][0] if opened else started,
+            "started": min([opening, *arrivals]),
             "ended": time.time(),
         }
         if acted:
