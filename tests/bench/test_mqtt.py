@@ -929,3 +929,30 @@ def test_the_gateway_reports_an_event_as_the_pole_changes_not_at_its_next_look(
         if hub is not None and shared is not None:
             hub.stop()
             shared.stop()
+
+
+def test_a_clock_is_never_judged_on_the_retained_message(
+    broker: Broker, open_gateway: DeviceFactory
+) -> None:
+    # The gateway published its telemetry once (retained) and is quiet since: that message's
+    # arrival is when it was asked for, not when it was sent, so its age would count as the
+    # clock's offset, and a clock ahead by as much would pass. Only a live message will do.
+    from ycsa_conform.checks.measure import parse as parse_measure
+
+    gateway = _quiet_gateway(broker)
+    try:
+        time.sleep(1.5)  # the retained telemetry is 1.5 s old: within ±3 s, so it would pass
+        device = open_gateway(broker.url(gateway.prefix), timeout=0.5)
+        doc = read_document(
+            "profile.yaml",
+            text="kind: measure\ndevice: gateway\npoint: device_clock\n"
+            "relative_to: host_clock\nlimit: '-3 s .. 3 s'\n",
+        )
+        ctx = ParseContext(doc=doc, where=(), parameters=WINDOWS)
+        check = parse_measure(doc.data, ctx)
+        assert check is not None
+        assert not ctx.problems, ctx.problems
+        with pytest.raises(DeviceTimeout, match="only the one the broker retained"):
+            check.run(CheckContext(target=TARGET, parameters={}, device=lambda role: device))
+    finally:
+        gateway.stop()

@@ -49,7 +49,7 @@ from typing import Any, Literal
 import pint
 
 from ycsa_conform.devicemap import unknown_point_message
-from ycsa_conform.errors import DeviceError
+from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
 from ycsa_conform.result import Measurement, Series, Verdict, worst
@@ -193,7 +193,9 @@ class MeasureCheck:
             settle = seconds
         # A state is read with the points it qualifies, in one fresh read: a poll may be older
         # than the state it would be judged in.
-        fresh = self.window is not None or requires is not None
+        # A clock is compared with the host's at its message's arrival: a live message, not
+        # the retained one (read_fresh waits for one), whose arrival is not when it was sent.
+        fresh = self.window is not None or requires is not None or self.relative_to == HOST_CLOCK
         readings = read_fresh(device, wanted) if fresh else _read(device, wanted)
 
         def judged(now: Mapping[str, Reading]) -> Outcome:
@@ -275,6 +277,15 @@ class MeasureCheck:
         value = reading.value
         reference: pint.Quantity[Any] | None = None
         if self.relative_to == HOST_CLOCK:
+            if reading.retained:
+                # Its age would count as the clock's offset (and a clock ahead by as much
+                # would pass): only a message sent now shows the device's clock.
+                raise DeviceTimeout(
+                    f"{self.device} sent no live message with {point} in time, only the one "
+                    "the broker retained, which arrived when asked for, not when it was sent: "
+                    "its clock cannot be compared with the host's; give the device a longer "
+                    "timeout than its reporting interval"
+                )
             # The host clock when the answer arrived, so replay judges the recorded moment.
             reference = Quantity(reading.at, "s")
         elif self.relative_to is not None:

@@ -70,12 +70,16 @@ Explain = Callable[[Response], Mapping[str, str]]
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """A value read from a device, and when (host clock, seconds since the epoch) it arrived."""
+    """A value read from a device, and when (host clock, seconds since the epoch) it arrived.
+
+    `retained`: the value came in a message the broker kept (MQTT), so it arrived when it was
+    asked for, not when the device sent it."""
 
     point: str
     value: Value
     at: float
     source: Source
+    retained: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

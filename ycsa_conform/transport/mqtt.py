@@ -1162,7 +1162,7 @@ class MqttDevice(DeviceBase):
                 return DecodeError(f"{where} is {raw}, not a finite number")
             # 12 significant digits hide binary noise of the scale (2301 * 0.1).
             value = ureg.Quantity(float(f"{raw * spec.scale:.12g}"), spec.unit)
-        return Reading(spec.name, value, message.at, self.source)
+        return Reading(spec.name, value, message.at, self.source, retained=message.retained)
 
     def _explain(
         self, specs: Sequence[MqttPoint], window: float, response: Response
