@@ -893,7 +893,9 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             if c["name"] == "vortex v_cr" and c["verdict"] == "fail" and mitigation != "none":
                 c["verdict"] = "mitigated"
         section_checks = [asdict(c) for c in loads.section_checks]
-        under = (*(result.base_connection or ()), *(result.foundation or ()), *result.fatigue)
+        under = (*(result.base_connection or ()), *(result.foundation or ()))
+        # Fatigue is a recommended check (SP-LOAD-017): said apart, not the pole's verdict.
+        fatigue_failed = [c.name for c in result.fatigue if c.verdict is pole.Verdict.FAIL]
         failed = [c["name"] for c in (*checks, *section_checks) if c["verdict"] == "fail"]
         failed += [c.name for c in under if c.verdict is pole.Verdict.FAIL]
         door = loads.door_section
@@ -944,6 +946,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
                 "fatigue": [asdict(c) for c in result.fatigue],
                 "vortex_mitigation": mitigation,
                 "passed": not failed,
+                "recommended_failed": fatigue_failed,
             }
         )
     if errors:
@@ -1118,6 +1121,8 @@ def _print_loads(r: dict[str, Any]) -> None:
             f" (vortex: {r['vortex_mitigation']} declared against v_cr "
             f"{format_quantity(vortex['value'])}; check its test report)"
         )
+    if r["recommended_failed"]:
+        note += f"; recommended, not met: {', '.join(r['recommended_failed'])}"
     print(f"  {r['pole']}: {'pass' if r['passed'] else 'FAIL'}{note}")
 
 
