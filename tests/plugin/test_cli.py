@@ -181,7 +181,7 @@ def test_loads_prints_each_pole_with_its_checks(pytester: pytest.Pytester) -> No
             "  base * 0.00  1.2G + 1.3E + 0.2×1.4W * pass",
             "  luminaire * 10.00  2.05 *",
             "  1.0×(1.3G + 1.5W) * ultimate",
-            "  P001: FAIL",
+            "  P001: FAIL; recommended, not met: base weld fatigue (gust)",
         ]
     )
     assert "P002" not in result.stdout.str()
