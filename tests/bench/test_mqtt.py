@@ -387,6 +387,13 @@ def test_a_connection_the_broker_closed_while_idle_does_not_fail_the_next_window
     intruder.connect(broker.host, broker.port)
     intruder.loop_start()
     try:
+        # Closed while idle: wait until our side knows (the broker takes the intruder's
+        # CONNECT when it gets to it; on a busy machine that can be after the next window
+        # subscribed, which is a connection lost mid-window, another test's case).
+        deadline = time.monotonic() + 10
+        while idle.lost is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert idle.lost is not None, "the broker did not close the idle connection"
         reading = device.read_fresh(["supply_voltage"])["supply_voltage"]
         assert not isinstance(reading, DeviceError), reading
         assert reading.value.magnitude > 0
