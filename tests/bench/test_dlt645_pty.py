@@ -371,8 +371,11 @@ def _answer_with(pty: PtyPair, *answers: bytes) -> threading.Thread:
     """A hand-made line: on the first request it sends `answers`, in order, and stops."""
     import serial
 
+    opened = threading.Event()
+
     def serve() -> None:
         with serial.Serial(pty.bench_path, timeout=5) as line:
+            opened.set()
             line.read(1)  # the request has begun
             time.sleep(0.05)
             line.reset_input_buffer()
@@ -382,7 +385,8 @@ def _answer_with(pty: PtyPair, *answers: bytes) -> threading.Thread:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    time.sleep(0.1)  # the line is open before the request goes
+    # The line is open before the request goes: pyserial empties the input on open.
+    assert opened.wait(10)
     return thread
 
 
@@ -426,11 +430,13 @@ def test_a_line_streaming_garbage_ends_the_read(pty: PtyPair, devicemap: DeviceM
     # still end the read (as an incomplete answer), not hold it for as long as it streams.
     import serial
 
+    opened = threading.Event()
     reading = threading.Event()
     stop = threading.Event()
 
     def stream() -> None:
         with serial.Serial(pty.bench_path, timeout=5, write_timeout=0.2) as line:
+            opened.set()
             line.read(1)
             reading.set()
             while not stop.is_set():
@@ -440,6 +446,9 @@ def test_a_line_streaming_garbage_ends_the_read(pty: PtyPair, devicemap: DeviceM
 
     server = threading.Thread(target=stream, daemon=True)
     server.start()
+    # pyserial empties the input on open: a request sent before the line's end was open would
+    # be lost, and the meter would hear no answer at all (seen on a busy machine).
+    assert opened.wait(10)
     try:
         with (
             contextlib.closing(_patient(pty, devicemap)) as meter,
