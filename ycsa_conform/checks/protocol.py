@@ -672,12 +672,10 @@ def _run_response_time(
         longest = decide_value(
             name, ureg.Quantity((t.delay + t.uncertainty) * 1000, "ms"), limit, source
         )
-        if measured.measurement.verdict is Verdict.FAIL and longest.measurement.verdict in (
-            Verdict.PASS,
-            Verdict.MARGINAL,
-        ):
+        ends = {measured.measurement.verdict, longest.measurement.verdict}
+        if Verdict.FAIL in ends and ends != {Verdict.FAIL}:
             # Sent late by a busy host, the delay lies somewhere in a range that the limit
-            # cuts: neither a pass nor the meter's failure.
+            # cuts (at either end): neither a pass nor the meter's failure.
             measured = Decided(
                 dataclasses.replace(measured.measurement, verdict=Verdict.ERROR),
                 f"{name}: between {t.delay * 1000:.4g} and {(t.delay + t.uncertainty) * 1000:.4g}"
