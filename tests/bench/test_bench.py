@@ -385,14 +385,17 @@ def test_a_slow_meter_answers_late_but_answers() -> None:
     with Bench.start(faults=["slow-meter"]) as faulty:
         entry = site_devices(faulty)["meter"]
         dm = devicemap(faulty, "meter")
-        patient = open_device("meter", entry["uri"], dm, LinkOptions(timeout=2.5))
-        hasty = open_device("meter", entry["uri"], dm, LinkOptions(timeout=1.0))
+        patient = open_device("meter", entry["uri"], dm, LinkOptions(timeout=5.0))
+        hasty = open_device("meter", entry["uri"], dm, LinkOptions(timeout=1.0, retries=1))
         with contextlib.closing(patient), contextlib.closing(hasty):
             started = time.monotonic()
             assert 227 <= _magnitude(patient, "supply_voltage", "V") <= 231
-            assert 1.5 <= time.monotonic() - started < 2.5
-            # The site's 1 s is not enough.
-            with pytest.raises(DeviceTimeout, match=r"no answer from meter .* within 1 s"):
+            # Not before the fault's delay (no upper bound: a busy machine only adds to it).
+            assert time.monotonic() - started >= 2.5
+            # The bench site's 1 s, asked twice, is not enough.
+            with pytest.raises(
+                DeviceTimeout, match=r"no answer from meter .* within 1 s \(2 tries\)"
+            ):
                 hasty.read("frequency")
 
 

@@ -99,7 +99,7 @@ class PoleSettings:
     # Devices that answer, but only `slow_delay` s after each request (Modbus units and
     # DL/T 645 meters; the gateway publishes on its own schedule, so it has no "late").
     slow_roles: frozenset[str] = field(default_factory=frozenset)
-    slow_delay: float = 1.5  # s; the bench site's timeout is 1 s
+    slow_delay: float = 2.5  # s; the bench site's reads wait 1 s, twice
     # Modbus units that answer every request with exception `exception_code` (4: device failure).
     exception_roles: frozenset[str] = field(default_factory=frozenset)
     exception_code: int = 4
