@@ -442,3 +442,47 @@ def test_an_equipment_status_stamped_in_milliseconds_is_judged_only_when_declare
     (age,) = as_declared.measurements
     assert isinstance(age.value, float)
     assert 0 <= age.value <= 5
+
+
+def test_a_gateway_gone_before_the_window_but_heard_earlier_in_the_run_is_lost_contact(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # Killed between two windows of one run (a bench or a gateway dying mid-run): the second
+    # window hears nothing, as a gateway never there would; the first heard it, so this is
+    # lost contact (error), not "never heard from" (fail).
+    gateway = start_gateway(prefix)
+    uri = broker.url(prefix)
+    device = open_gateway(uri)
+    device.read_fresh(["supply_voltage"])  # a live telemetry message: it was there
+    gateway.vanish()
+
+    with pytest.raises(LostContact) as caught:
+        decide(HEARTBEAT_INTERVAL, device, heartbeat_window="0.5 s", heartbeat_interval_max="0.4 s")
+
+    message = str(caught.value)
+    assert message.startswith(f"lost contact with gateway at {uri}: heard at ")
+    assert f"earlier in this run (on {prefix}/telemetry), then nothing live" in message
+    assert 'its retained status says offline ({"state": "offline"})' in message
+
+
+def test_a_gateway_heard_only_by_retained_messages_before_is_still_never_heard(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # Retained telemetry may be years old: it is not "heard earlier in this run".
+    gateway = start_gateway(prefix)
+    device = open_gateway(broker.url(prefix))
+    gateway.vanish()
+    device.read("supply_voltage")  # answered from the retained telemetry only
+
+    outcome = decide(
+        HEARTBEAT_INTERVAL, device, heartbeat_window="0.5 s", heartbeat_interval_max="0.4 s"
+    )
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert outcome.reason.startswith("never heard from gateway at ")

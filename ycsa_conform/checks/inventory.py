@@ -327,6 +327,9 @@ class InventoryCheck:
         # window; without time stamps a retained report may be years old.
         talking = presence.present or (self.timestamp is not None and bool(reports.reported))
         if not talking and outcome.verdict is Verdict.FAIL:
+            gone = presence.gone()
+            if gone is not None:
+                raise LostContact(gone)
             # Missing devices of a gateway not there say nothing of the devices.
             judged_text = f" ({outcome.reason})" if reports.messages else ""
             return Outcome(

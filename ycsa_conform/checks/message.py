@@ -260,6 +260,9 @@ class MessageCheck:
         if not presence.present and (
             not run.messages or (outcome.verdict is Verdict.PASS and self.expect in _QUIET)
         ):
+            gone = presence.gone()
+            if gone is not None:
+                raise LostContact(gone)
             limit = run.limit.describe() if run.limit is not None else self.expect.value
             unit = "" if self.expect in (Expect.COUNT, Expect.VALID) else "s"
             measurement = self._measured(run, None, unit, limit, Verdict.FAIL)

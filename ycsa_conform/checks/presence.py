@@ -11,6 +11,10 @@ decides, before judging, which of these holds:
     never heard  neither: no live message, no retained status (or only an offline one). A
                  quiet window then proves nothing: the verdict is `fail`, "never heard from",
                  since the device is not doing what the platform needs; never `pass`
+    gone         not present in the window, but an earlier window of this run heard it live:
+                 it went away before this window opened (a gateway killed or powered off
+                 mid-run). `error` (LostContact), "lost contact with …, heard at … earlier in
+                 this run", never the `fail` of never heard: what went away cannot be judged
     lost         it was there and went away during the window: its offline status (the will
                  the broker publishes when its session drops, or the one it sends going away)
                  arrived live and nothing followed it for the rest of the window, at least
@@ -97,6 +101,7 @@ class Presence:
     status: Message | None  # the retained status the broker sent on subscribing
     offline: Message | None  # its offline status, arrived live with nothing live after it
     retained: int  # retained messages on its other topics (which may be old)
+    earlier: Message | None = None  # its last live message heard before this window, if any
 
     @property
     def present(self) -> bool:
@@ -123,6 +128,26 @@ class Presence:
         return (
             f"never heard from {self.device} during the {self.window:g} s window: {said} and "
             f"{status}; is it connected and is the prefix right?"
+        )
+
+    def gone(self) -> str | None:
+        """Why a device not `present` in this window counts as lost, not never heard: an
+        earlier window of this run heard it live. It was there and went away before this
+        window opened (killed, powered off, its link down), so the window cannot be judged.
+        None when it is present or was never heard in this run."""
+        earlier = self.earlier
+        if self.present or earlier is None:
+            return None
+        status = (
+            f", and its retained status says offline ({_excerpt(self.status.payload)})"
+            if self.status is not None and is_offline(self.status)
+            else ""
+        )
+        return (
+            f"lost contact with {self.device}: heard at {clock_time(earlier.at)} earlier in "
+            f"this run (on {earlier.topic}), then nothing live on any of its topics during "
+            f"this {self.window:g} s window{status}; the window cannot be judged: is it still "
+            "powered and connected?"
         )
 
     def lost(self) -> str | None:
@@ -169,6 +194,7 @@ def presence_of(obs: Observation, source: Source, *, window: float) -> Presence:
     elif offline is not None and obs.ended - offline.at < RECONNECT_GRACE:
         offline = None  # too near the end of the window to tell a loss from a blip
     retained = sum(1 for m in every if m.retained and m.key != STATUS_TOPIC)
+    earlier = [m for m in obs.earlier if m.at < obs.started and not is_offline(m)]
     return Presence(
         device=f"{source.device} at {source.address}" if source.address else source.device,
         topic=obs.key,
@@ -179,6 +205,7 @@ def presence_of(obs: Observation, source: Source, *, window: float) -> Presence:
         status=status,
         offline=offline,
         retained=retained,
+        earlier=max(earlier, key=lambda m: m.at) if earlier else None,
     )
 
 

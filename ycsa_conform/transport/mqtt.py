@@ -803,6 +803,21 @@ class Observation:
     acted: float | None = None
     time_unit: str = "s"  # the unit of the time stamps in this topic's payloads (device map)
     device_map: Path | None = None  # the device map's file, to name it in reasons
+    # The last live (not retained) message of each of the device's topics that an earlier
+    # window of this device heard: the device was there before this window opened.
+    earlier: tuple[Message, ...] = ()
+
+
+def _by_key(response: Response, topics: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """The response's messages with the key of the topic (of `topics`: key -> full topic or
+    filter) each came on; messages on none of them are left out."""
+    found = []
+    for entry in response["messages"]:
+        topic = str(entry["topic"])
+        key = next((k for k, f in topics.items() if paho.topic_matches_sub(f, topic)), None)
+        if key is not None:
+            found.append((key, entry))
+    return found
 
 
 def _number(value: float) -> float | int:
@@ -832,6 +847,9 @@ class MqttDevice(DeviceBase):
             for key, topic in devicemap.topics.items()
             if topic.schema is not None
         }
+        # What this device was last heard saying on each topic, live (see Observation.earlier).
+        self._heard: dict[str, Message] = {}
+        self._heard_lock = threading.Lock()
 
     def topic(self, key: str) -> str:
         """The full topic of the device map's topic `key`: PREFIX/TOPIC."""
@@ -870,8 +888,26 @@ class MqttDevice(DeviceBase):
         except DeviceError as exc:
             names = ", ".join(s.name for s in specs)
             return {s.name: type(exc)(f"{exc} [points: {names}]") for s in specs}
+        self._remember(
+            [
+                self._message(self.devicemap.topics[k], e)
+                for k, e in _by_key(response, {k: self.topic(k) for k in keys})
+                if not e.get("retained", False)
+            ]
+        )
         decoded = self._decode(specs, window, response)
         return {p: decoded[p] for p in dict.fromkeys(points)}
+
+    def _remember(self, messages: Sequence[Message]) -> tuple[Message, ...]:
+        """Keep the live messages among `messages` as what the device was last heard saying;
+        the ones kept before, as `Observation.earlier`."""
+        with self._heard_lock:
+            earlier = tuple(self._heard.values())
+            for message in messages:
+                last = self._heard.get(message.key)
+                if not message.retained and (last is None or message.at > last.at):
+                    self._heard[message.key] = message
+        return earlier
 
     def minimum_transactions(self, points: Sequence[str]) -> int:
         """One collect covers every topic, however many points and topics."""
@@ -932,19 +968,23 @@ class MqttDevice(DeviceBase):
             key = next((k for k in others if paho.topic_matches_sub(self.topic(k), topic)), None)
             if key is not None:
                 heard.append(self._message(self.devicemap.topics[key], entry))
+        # What other windows heard before this one opened (they may end after it opened).
+        started = float(response["started"])
+        earlier = tuple(m for m in self._remember((*messages, *heard)) if m.at < started)
         acted = response.get("acted")
         return Observation(
             key=topic_key,
             topic=full,
             schema=spec.schema_path,
             messages=tuple(messages),
-            started=float(response["started"]),
+            started=started,
             ended=float(response["ended"]),
             heard=tuple(heard),
             witnesses=tuple(self.topic(k) for k in others),
             acted=float(acted) if acted is not None else None,
             time_unit=spec.time_unit,
             device_map=self.devicemap.path,
+            earlier=earlier,
         )
 
     def _witness_keys(self, topic_key: str) -> list[str]:
