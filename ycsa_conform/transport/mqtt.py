@@ -113,6 +113,10 @@ _IDLE_MAX = 2
 # Pauses before a transaction whose connection was lost before it subscribed is tried again
 # on a new one (a broker shedding load at a burst of subscriptions): three tries in all.
 _RETRY_PAUSES = (0.2, 1.0)
+# A broker that restarts (or drops our session) mid-run: how long it may take to take a
+# connection again, and the pause between attempts, before its windows are errors.
+_BROKER_BACK_WITHIN = 10.0  # s
+_BROKER_RETRY_PAUSE = 0.5  # s
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Process-wide on purpose: two links of one process (or a link and the bench's simulated
 # gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
@@ -208,6 +212,10 @@ def _message(msg: paho.MQTTMessage, at: float) -> dict[str, Any]:
         entry["encoding"] = "base64"
     entry["at"] = at
     return entry
+
+
+class _ConnectionLost(LostContact):
+    """Our connection to the broker closed during a collect: its window was cut short."""
 
 
 class _NotStarted(DeviceError):
@@ -346,6 +354,7 @@ class MqttLink:
         self._idle: list[_Session] = []
         self._busy: set[_Session] = set()
         self._closed = False
+        self._connected_once = False  # the broker has taken a connection of this link
 
     @property
     def scheme(self) -> str:
@@ -382,6 +391,42 @@ class MqttLink:
         op = request.get("op")
         if op not in ("collect", "publish", "command"):
             raise ValueError(f"{self.name}: unknown MQTT request op {op!r}")
+        try:
+            return self._transact(request, act)
+        except _ConnectionLost as lost:
+            # A window the broker cut short (restarted, dropped our session) is observed once
+            # more, whole, when the broker is back; never a stimulus's window or a command,
+            # whose effect may already have happened.
+            if op != "collect" or act is not None:
+                raise
+            self._await_broker(lost)
+        except DeviceRefused as refused:
+            # The broker took our connections before and refuses now: restarting, perhaps.
+            if not self._connected_once:
+                raise
+            self._await_broker(refused)
+        return self._transact(request, act)
+
+    def _await_broker(self, cause: DeviceError) -> None:
+        """Wait up to _BROKER_BACK_WITHIN s for the broker to take a connection again (kept
+        idle for the next transaction); `cause`, with what was tried, when it does not."""
+        deadline = time.monotonic() + _BROKER_BACK_WITHIN
+        while True:
+            try:
+                session = self._connect()
+            except DeviceRefused as exc:
+                if time.monotonic() + _BROKER_RETRY_PAUSE > deadline:
+                    raise type(cause)(
+                        f"{cause}; the broker did not take a connection again within "
+                        f"{_BROKER_BACK_WITHIN:g} s ({exc})"
+                    ) from None
+                time.sleep(_BROKER_RETRY_PAUSE)
+                continue
+            self._give_back(session)
+            return
+
+    def _transact(self, request: Request, act: Callable[[], None] | None) -> Response:
+        op = request.get("op")
         for pause in (*_RETRY_PAUSES, None):
             session = self._take()
             try:
@@ -466,6 +511,7 @@ class MqttLink:
         if connack is None or connack.is_failure:
             session.close()
             raise self._connack_refusal(connack, session.lost, host, port)
+        self._connected_once = True
         return session
 
     def _connack_refusal(
@@ -643,7 +689,7 @@ class MqttLink:
                 act()
             session.wait(done, deadline())
             if session.lost is not None:
-                raise LostContact(
+                raise _ConnectionLost(
                     f"lost contact with the broker of {self._where}: our connection closed "
                     f"({session.lost})"
                 )
@@ -681,7 +727,7 @@ class MqttLink:
                 subscribed=lambda: opened.append((time.time(), time.monotonic())),
             )
         except LostContact as exc:
-            raise LostContact(
+            raise type(exc)(
                 f"{exc} {time.time() - started:.1f} s into the {window:g} s window on "
                 f"{', '.join(topics)}; the window cannot be judged: check the broker and the "
                 "network path to it"
