@@ -6,6 +6,7 @@ smart-community fault when the smart-community profile runs against the communit
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ from ycsa_conform.bench.fault import (
     resolve_faults,
 )
 from ycsa_conform.errors import InputError
+from ycsa_conform.executor import DEFAULT_CONCURRENCY, Executor
 from ycsa_conform.profile import Profile, load_profile
-from ycsa_conform.result import Result, Verdict
+from ycsa_conform.report.native import build_report, timestamp
+from ycsa_conform.result import Result, RunInfo, Verdict
 from ycsa_conform.run import AcceptanceRun
 from ycsa_conform.site import load_site
 
@@ -40,22 +43,44 @@ def community_profile() -> Profile:
     return load_profile("smart-community")
 
 
+# A hang guard, not a speed limit: a run of the bench with any one fault must end within it
+# (a healthy bench run takes well under a minute; a fault's timeouts add a few seconds each).
+RUN_BOUND = 300.0  # s
+
+
 def results(profile: Profile, bench: Bench, *, target: str | None = None) -> dict[str, Result]:
     """Every requirement of the profile against the running bench (or its `target` only):
-    id -> result.
+    id -> result, decided as a real run decides them (the executor, concurrently), ending
+    within RUN_BOUND, and written into a report (report.json's content, validated against its
+    schema) that holds every one of them, with no incident.
 
     The run reads the bench site's own (stand-in) evidence file, as every run does.
     """
     site = load_site(bench.site_path, text=bench.site_text)
     run = AcceptanceRun(profiles=[profile], site=site)
+    began = time.monotonic()
     try:
-        return {
-            case.requirement.id: run.decide(case)
-            for case in run.cases()
-            if target in (None, case.target.id)
-        }
+        cases = [(c, c.requirement.id) for c in run.cases() if target in (None, c.target.id)]
+        executor = Executor(run, cases, concurrency=DEFAULT_CONCURRENCY)
+        executor.start()
+        decided = {nodeid: executor.result(nodeid) for _, nodeid in cases}
     finally:
         run.close()
+    took = time.monotonic() - began
+    assert took < RUN_BOUND, f"the run took {took:.0f} s, over its {RUN_BOUND:g} s bound"
+    info = RunInfo(
+        tool_version="test",
+        profiles=(),
+        site_id=site.id,
+        site_kind=site.kind,
+        site_title=site.id,
+        started=timestamp(),
+    )
+    report = build_report(info, list(decided.values()), timestamp())
+    assert report["incidents"] == []
+    assert {r["requirement"] for r in report["results"]} == set(decided)
+    assert report["summary"]["total"] == len(decided)
+    return decided
 
 
 def verdicts(profile: Profile, bench: Bench, *, target: str | None = None) -> dict[str, Verdict]:

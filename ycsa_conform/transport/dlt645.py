@@ -344,6 +344,10 @@ class Dlt645Link:
         self.options = options
         self._lock = threading.Lock()
         self._port: SharedPort | None = None
+        # DI -> when (time.time()) a request for it last went unanswered within the timeout:
+        # its answer may still come, late, and would pass for the answer to a later request
+        # for the same DI (a DL/T 645 answer names the DI, not the request).
+        self._unanswered: dict[str, float] = {}
 
     @property
     def scheme(self) -> str:
@@ -369,6 +373,9 @@ class Dlt645Link:
                         port.flush()  # tcdrain: the request has left the host
                         sent = time.monotonic()
                         received, complete, first = _receive(port, frame, sent + timeout)
+                        unanswered = self._unanswered.get(str(request["di"]))
+                        if not complete:
+                            self._unanswered[str(request["di"])] = time.time()
                     except OSError as exc:  # serial.SerialException is an OSError
                         self._drop(broken=True)
                         check = (
@@ -385,12 +392,15 @@ class Dlt645Link:
                         # waiting after the write (a busy machine) stamps `sent` late, and
                         # the true delay may be up to this much longer than `delay`.
                         host = sent - start - line_time(self.address, len(frame))
-                        return {
+                        response: dict[str, Any] = {
                             "frame": _hex(received),
                             "at": time.time(),
                             "delay": delay,
                             "host": round(max(host, 0.0), 6),
                         }
+                        if unanswered is not None:
+                            response["unanswered"] = unanswered
+                        return response
                     if received:
                         raise DeviceTimeout(
                             f"incomplete answer from {where} within {timeout:g} s ({doing}): "
@@ -423,6 +433,11 @@ class Dlt645Link:
         if self._port is not None:
             self._port.release(broken=broken)
             self._port = None
+
+
+def _clock(at: float) -> str:
+    """A host time (time.time()) as HH:MM:SS.sss, local time."""
+    return time.strftime("%H:%M:%S", time.localtime(at)) + f".{round(at * 1000) % 1000:03d}"
 
 
 def _receive(port: BusPort, request: bytes, deadline: float) -> tuple[bytes, bool, float]:
@@ -611,6 +626,15 @@ class Dlt645Device(DeviceBase):
                         "'delay' time (a recording made before response times were kept?); "
                         "record it again"
                     ) from None
+                unanswered = response.get("unanswered")
+                if unanswered is not None:
+                    # Never a delay timed on an answer that may be another request's.
+                    raise DeviceError(
+                        f"{where}: cannot be timed: a read of the same DI at "
+                        f"{_clock(float(unanswered))} got no answer within the link's timeout, "
+                        "and its answer, coming late, would pass for this read's; the meter "
+                        "answers late or not at all"
+                    )
                 if best is None or host < best[2]:
                     best = (raw, delay, host)
                 if host <= TIMING_SLACK:
