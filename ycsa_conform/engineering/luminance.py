@@ -41,7 +41,7 @@ from pathlib import Path
 from ycsa_conform.errors import InputError, Problem
 
 from .lighting import IlluminanceGrid
-from .photometry import Photometry, _luminaire_angles
+from .photometry import Photometry, _csv_text, _luminaire_angles
 
 __all__ = [
     "EYE_HEIGHT",
@@ -191,10 +191,7 @@ def read_r_table(path: Path | str, *, confidence: str, q0: float) -> RTable:
     def fail(line: int | None, message: str) -> InputError:
         return InputError([Problem(file=str(path), line=line, path="", message=message)])
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise fail(None, f"cannot read the r-table: {exc.strerror}") from exc
+    text = _csv_text(path)
     rows = [
         (n, cells)
         for n, cells in enumerate(csv.reader(text.splitlines()), start=1)
