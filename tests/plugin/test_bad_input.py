@@ -132,7 +132,7 @@ def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path
 
     result = pytester.run(sys.executable, "-m", "ycsa_conform", "validate", str(good), str(bad))
 
-    assert result.ret == 1
+    assert result.ret == 4
     result.stdout.fnmatch_lines([f"{good}: ok"])
     result.stderr.fnmatch_lines(
         ['*bad.yaml:*: $.requirements[[]0[]].level: "must" is not allowed*']

@@ -157,7 +157,7 @@ def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester)
 
     result = _cli(pytester, "validate", str(other))
 
-    assert result.ret == 1
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["*other.yaml:1: $: not a profile, site or device map*"])
 
 
@@ -295,7 +295,7 @@ def test_validate_refuses_a_pole_that_loads_refuses_at_the_line_of_the_height(
     validated = _cli(pytester, "validate", site)
     loads = _cli(pytester, "loads", site)
 
-    assert (validated.ret, loads.ret) == (1, 1)
+    assert (validated.ret, loads.ret) == (4, 1)
     validated.stderr.fnmatch_lines([f"*site.yaml:{line}: {path}: {message}"])
     assert len(validated.stderr.lines) == 1
     loads.stderr.fnmatch_lines(["target P009: height * is above *, beyond the transcribed table*"])

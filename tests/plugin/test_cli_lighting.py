@@ -97,7 +97,7 @@ def test_lighting_json_has_checks_with_limit_and_confidence(pytester: pytest.Pyt
     assert 19 < data["predicted"]["average_lx"] < 21
 
 
-def test_lighting_bad_csv_exits_1_with_one_line_naming_file_and_line(
+def test_lighting_bad_csv_exits_4_with_one_line_naming_file_and_line(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     bad = tmp_path / "grid.csv"
@@ -105,7 +105,7 @@ def test_lighting_bad_csv_exits_1_with_one_line_naming_file_and_line(
 
     result = _cli(pytester, str(bad), "--road-class", "II", "--grade", "high")
 
-    assert result.ret == 1
+    assert result.ret == 4
     assert result.stderr.lines == [
         f"{bad}:2: row has 1 lux readings, the header has 2 x positions; "
         "give one reading per x position"
@@ -119,7 +119,7 @@ def test_lighting_ies_without_a_layout_option_says_which_is_missing(
         pytester, str(GRID), "--road-class", "II", "--grade", "high", "--ies", str(IES), *LAYOUT
     )
 
-    assert result.ret == 2
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["ycsa-conform lighting: --ies needs --road-width, like 35m"])
 
 
@@ -139,7 +139,7 @@ def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester)
         "15m",
     )
 
-    assert result.ret == 2
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["*--tilt '5m' is not an angle; write it like 5deg"])
 
 
