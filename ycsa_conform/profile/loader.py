@@ -347,10 +347,11 @@ def _parameters(
             source=spec.get("source"),
             confidence=Confidence(spec["confidence"]) if "confidence" in spec else None,
         )
-        if "range" in spec:
-            plausible = _plausible(doc, (*where, "range"), parameter, spec["range"], problems)
-            if plausible is None:
-                continue
+        # A bad range keeps the parameter declared (without one), so limits using it do not
+        # also report it unknown; the profile is rejected for the range anyway.
+        if "range" in spec and (
+            plausible := _plausible(doc, (*where, "range"), parameter, spec["range"], problems)
+        ):
             parameter = dataclasses.replace(
                 parameter, plausible=plausible, plausible_text=" ".join(spec["range"].split())
             )
