@@ -168,6 +168,8 @@ CORPUS = {
     "negative-mass.site.yaml": "7: $.targets[0].design.rated_equipment_mass: -150 kg is not a "
     "plausible",
     "cct-in-mired.site.yaml": "7: $.targets[0].design.luminaire_cct: 250 K is not a plausible",
+    "huge-timeout.site.yaml": "7: $.targets[0].devices.lamp.timeout: timeout '1e300 s' is "
+    "longer than a day",
 }
 
 
