@@ -387,6 +387,14 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
         for f in builtin_faults().values()
         if args.bench in (None, f.bench)
     ]
+    if not rows:
+        benches = ", ".join(sorted({f.bench for f in builtin_faults().values()}))
+        print(
+            f"ycsa-conform bench faults: --bench {args.bench!r} has no faults; the benches "
+            f"are {benches}",
+            file=sys.stderr,
+        )
+        return USAGE
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -1181,10 +1189,10 @@ def _cmd_report_pdf(args: argparse.Namespace) -> int:
         report = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         print(f"{source}: no report.json here; give a run's --report-dir", file=sys.stderr)
-        return 1
+        return USAGE
     except json.JSONDecodeError as exc:
         print(f"{source}:{exc.lineno}: not JSON ({exc.msg})", file=sys.stderr)
-        return 1
+        return USAGE
     out = Path(args.out) if args.out else folder / "report.pdf"
     try:
         render_pdf(report, out, lang=args.lang)
