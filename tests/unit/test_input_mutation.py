@@ -1,14 +1,16 @@
 """Valid user files of every format, mutated as a careless or hostile hand would (a line
 deleted, duplicated or replaced, a NaN, an infinity or a huge number for a value, random bytes,
 a truncation): the loader accepts the file or raises InputError naming the file, never anything
-else. Formats: profile, site, device map, evidence (YAML); instrument records and the lux grid
-(CSV); IES and EULUMDAT photometry; a recording's traffic.jsonl and manifest.json (--replay).
+else. Formats: profile, site, device map, evidence (YAML); instrument records, the lux grid and
+a road surface's r-table (CSV); IES and EULUMDAT photometry; a recording's traffic.jsonl and
+manifest.json (--replay).
 Deterministic (derandomized, no example database) so that CI sees the same examples."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ycsa_conform.devicemap import load_devicemap
+from ycsa_conform.engineering.luminance import read_r_table
 from ycsa_conform.engineering.photometry import read_grid_csv, read_ies, read_ldt
 from ycsa_conform.errors import InputError
 from ycsa_conform.evidence import load_evidence
@@ -61,6 +64,7 @@ FORMATS: dict[str, tuple[Callable[[Path], object], str]] = {
     "grid": (read_grid_csv, "fixtures/records/kunming-main-road-lighting-grid.csv"),
     "ies": (read_ies, "fixtures/photometry/synthetic-led-road-120w.ies"),
     "ldt": (read_ldt, "fixtures/photometry/synthetic-led-road-120w.ldt"),
+    "r-table": (partial(read_r_table, confidence="I", q0=0.07), "r-table.csv"),
     "traffic": (_replayed("traffic.jsonl"), "recording/traffic.jsonl"),
     "manifest": (_replayed("manifest.json"), "recording/manifest.json"),
 }
@@ -105,6 +109,7 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("fixtures", "profiles", "benches"):
         shutil.copytree(data_dir(name), root / name)
     shutil.copytree(RECORDING, root / "recording")
+    shutil.copyfile(RECORDING.parent / "r-table.csv", root / "r-table.csv")
     return root
 
 
