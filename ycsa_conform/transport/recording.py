@@ -188,17 +188,36 @@ def _check_answer(
             raise _damaged(path, number, f"{len(values)} {name} answer a read of {count!r}")
         if type(request.get("address")) is not int:
             raise _damaged(path, number, "the read it answers has no whole 'address'")
-    if "frame" in response and not isinstance(response["frame"], str):
-        raise _damaged(path, number, "'frame' is not text (hex bytes)")
-    for name in ("delay", "host", "started", "ended"):
-        if name in response and not _finite(response[name]):
-            raise _damaged(path, number, f"{name!r} is {response[name]!r}, not a number")
-    if "messages" in response:
-        messages = response["messages"]
-        if not isinstance(messages, list) or not all(
-            isinstance(m, dict) and isinstance(m.get("topic"), str) for m in messages
-        ):
-            raise _damaged(path, number, "'messages' is a list of objects with a 'topic'")
+    if op == "read" and "di" in request and not isinstance(response.get("frame"), str):
+        raise _damaged(path, number, "a DL/T 645 read's answer needs its 'frame' as text")
+    if op == "read" and "at" not in response:
+        raise _damaged(path, number, "a read's answer needs 'at', the time it came")
+    needed = {"collect": ("started", "ended"), "command": ("sent", "at")}.get(str(op), ())
+    for name in (*needed, "delay", "host", "started", "ended", "sent", "acted"):
+        if (name in needed or name in response) and not _finite(response.get(name)):
+            raise _damaged(path, number, f"{name!r} is {response.get(name)!r}, not a time")
+    messages = response.get("messages", [])
+    if op == "collect" and "messages" not in response:
+        raise _damaged(path, number, "a collect's answer needs 'messages'")
+    if op == "command":
+        messages = [response.get("ack")]
+    if not isinstance(messages, list) or not all(_is_message(m) for m in messages):
+        raise _damaged(
+            path,
+            number,
+            "an MQTT message is an object with 'topic' and 'payload' as text and 'at' a time",
+        )
+
+
+def _is_message(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("topic"), str)
+        and isinstance(entry.get("payload"), str)
+        and _finite(entry.get("at"))
+        and type(entry.get("retained", False)) is bool
+        and type(entry.get("qos", 0)) is int
+    )
 
 
 def _is_bit(value: object) -> bool:
