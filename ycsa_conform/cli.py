@@ -714,12 +714,14 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
         import pint
 
         values: dict[str, Any] = {}
-        for name, unit in (
-            ("spacing", "m"),
-            ("height", "m"),
-            ("overhang", "m"),
-            ("tilt", "degree"),
-            ("road_width", "m"),
+        # The plausible values of each (our choice): a road's layout, not a slip of the hand
+        # (0 m divided by zero, 1e300 m overflowed, 95° pointed the luminaire at the sky).
+        for name, unit, low, high in (
+            ("spacing", "m", 1.0, 200.0),
+            ("height", "m", 2.0, 60.0),
+            ("overhang", "m", -20.0, 20.0),
+            ("tilt", "degree", -45.0, 45.0),
+            ("road_width", "m", 1.0, 100.0),
         ):
             option, text = f"--{name.replace('_', '-')}", getattr(args, name)
             example = "5deg" if unit == "degree" else "35m"
@@ -735,6 +737,25 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                 print(
                     f"ycsa-conform lighting: {option} {text!r} is not {kind}; write it like "
                     f"{example}",
+                    file=sys.stderr,
+                )
+                return USAGE
+            if not low <= values[name].magnitude <= high:
+                print(
+                    f"ycsa-conform lighting: {option} {text!r} is not a plausible {name} "
+                    f"(within {low:g} .. {high:g} {'°' if unit == 'degree' else unit})",
+                    file=sys.stderr,
+                )
+                return USAGE
+        for option, number, low, high in (
+            ("--maintenance-factor", args.maintenance_factor, 0.0, 1.0),
+            ("--q0", 0.05 if args.q0 is None else args.q0, 0.0, 1.0),
+            ("--lanes", 1 if args.lanes is None else args.lanes, 0.0, 20.0),
+        ):
+            if not low < number <= high:  # NaN too
+                print(
+                    f"ycsa-conform lighting: {option} {number:g} must lie above {low:g} and at "
+                    f"most {high:g}",
                     file=sys.stderr,
                 )
                 return USAGE

@@ -195,3 +195,33 @@ def test_lighting_site_json_has_the_luminance_and_the_predicted_points(
     pole = json.loads(result.stdout.str())["poles"][0]
     assert all(c["verdict"] == "pass" for c in pole["luminance"]["checks"])
     assert len(pole["predicted"]["grid"]["lux"]) == 12  # rows by y: 4 lanes × 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--spacing", "0m", "--spacing '0m' is not a plausible spacing (within 1 .. 200 m)"),
+        (
+            "--spacing",
+            "1e300m",
+            "--spacing '1e300m' is not a plausible spacing (within 1 .. 200 m)",
+        ),
+        ("--tilt", "95deg", "--tilt '95deg' is not a plausible tilt (within -45 .. 45 °)"),
+        ("--maintenance-factor", "nan", "--maintenance-factor nan must lie above 0 and at most 1"),
+    ],
+)
+def test_a_layout_number_no_road_has_is_a_usage_error(
+    pytester: pytest.Pytester, option: str, value: str, message: str
+) -> None:
+    # 0 m divided by zero and 1e300 m overflowed inside the calculation (a traceback before).
+    args = dict(zip(LAYOUT[::2], LAYOUT[1::2], strict=True))
+    args["--road-width"] = "15m"
+    args[option] = value
+    flat = [part for pair in args.items() for part in pair]
+
+    result = _cli(
+        pytester, str(GRID), "--road-class", "II", "--grade", "high", "--ies", str(IES), *flat
+    )
+
+    assert result.ret == 4
+    assert result.stderr.lines == [f"ycsa-conform lighting: {message}"]
