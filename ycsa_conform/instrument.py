@@ -8,7 +8,9 @@
     E2,2.05,fall-of-potential
 
 Reading checks the layout only; a number cell is read when a check asks for its column, so a
-bad cell in a column nobody judges does not stop the judgement of the others.
+bad cell in a column nobody judges does not stop the judgement of the others. A cell no
+instrument reads (NaN, infinity, beyond 10¹², a negative resistance, time, length, current or
+frequency) is refused at its line, never judged. The file is UTF-8 (a BOM is fine).
 """
 
 from __future__ import annotations

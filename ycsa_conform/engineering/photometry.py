@@ -3,9 +3,12 @@
 Grid CSV (one file per span, documented in docs/engineering/lighting.md)::
 
     # comment lines start with '#'; blank lines are skipped
-    y\\x (m),1.75,5.25,8.75      <- header: any label, then x positions in metres
-    0.625,28.1,19.4,12.0          <- y position in metres, then one lux reading per x
-    1.875,27.0,18.8,11.7
+    y\\x (m),1.75,5.25,8.75      <- header: a label, then x positions (in the label's unit,
+    0.625,28.1,19.4,12.0             metres without one); each row: y position, one lux
+    1.875,27.0,18.8,11.7             reading per x
+
+A grid, an IES or a EULUMDAT file that no instrument or luminaire gives (binary, a NUL, lux
+above 200 klx, a multiplier of 0 or 1e308, intensities above 10 Mcd) is refused at its line.
 
 IES LM-63-2002 photometry: Type C only (photometric type 1), TILT=NONE only. EULUMDAT (.ldt,
 the public format description, tag M): the same `Photometry`, from the file's cd/klm table times

@@ -24,6 +24,10 @@ made for any requirement, so the order in which concurrent requirements happened
 not change what each one is answered. A Modbus read that was not recorded as such is answered from
 a recorded read of the same unit and table that covers it, so a replay may select fewer
 requirements (`-k`) than the recording ran. Anything else is an error naming what is missing.
+
+A recording is a user file like any other: every line and the manifest are checked when they
+are read (the frame of a line, and that an answer has what its request's codec reads), and a
+damaged one stops the replay with `FILE:LINE: problem; the recording is damaged …`.
 """
 
 from __future__ import annotations
