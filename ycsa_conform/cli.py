@@ -4,7 +4,8 @@ ycsa-conform profiles                     built-in profiles
 ycsa-conform profile show NAME|PATH [--json] [--site SITE [--pole ID]] [--param K=V]...
 ycsa-conform validate [--profile NAME]... [--param K=V]... FILE...
                                           profiles, sites, device maps; a site against the
-                                          profiles (docs/contract.md); exit 1 on errors
+                                          profiles (docs/contract.md); exit 4 when a file
+                                          cannot be loaded, 1 when the contract finds errors
 ycsa-conform points [--json|--markdown]   device roles, logical points, who uses each
 ycsa-conform bench faults [--bench NAME] [--json]   the built-in benches' fault catalogue
 ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
@@ -14,6 +15,10 @@ ycsa-conform loads SITE [--pole ID] [--json]           wind loads per pole (GB 5
 ycsa-conform lighting GRID.csv --road-class II --grade high [--method centre|corners]
                       [--ies FILE --spacing --height --overhang --tilt --road-width] [--json]
                                           a measured illuminance grid against CJJ 45-2015
+
+Exit status of every verb: 0 ok; 1 something checked does not conform; 3 an internal error
+(one line naming the inputs, no traceback); 4 a usage error: a file that cannot be read or
+loaded, or a wrong argument (FILE:LINE: $.path: problem — fix), as pytest's usage error.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import gc
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .contract import Finding, Severity, catalogue, catalogue_markdown, describe, overlaps
@@ -38,7 +44,10 @@ from .profile import Profile, builtin_profiles, load_profile
 from .site import Site, Target, load_site
 from .source import read_document
 
-__all__ = ["main"]
+__all__ = ["INTERNAL", "USAGE", "main"]
+
+INTERNAL = 3  # an exception nobody expected: pytest's INTERNAL_ERROR
+USAGE = 4  # a bad input file or argument: pytest's USAGE_ERROR
 
 
 def _profile_dict(
@@ -122,7 +131,7 @@ def _cmd_profile_show(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     parameters, resolved_with = _show_parameters(profile, args)
     if parameters is None:
-        return 2
+        return USAGE
     data = _profile_dict(profile, parameters, resolved_with)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -275,7 +284,10 @@ def _findings(loaded: object, args: argparse.Namespace) -> tuple[list[Finding], 
     if not isinstance(loaded, Site):
         return [], ""
     profiles = _profiles_for(loaded, args.profile)
-    overrides = dict(parse_param_option(text) for text in args.param)
+    try:
+        overrides = dict(parse_param_option(text) for text in args.param)
+    except ValueError as exc:
+        raise _Usage(f"ycsa-conform validate: {exc}") from None
     against = ", ".join(f"{p.id} {p.version}" for p in profiles)
     if not profiles:
         kinds = ", ".join(sorted({t.kind for t in loaded.targets}))
@@ -305,11 +317,13 @@ def _chosen_targets(site: Site, pole: str | None) -> list[Target]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    failed = 0
+    """Exit USAGE when a file cannot be loaded, 1 when a loaded one has errors (the contract's
+    findings), 0 otherwise."""
+    failed = refused = 0
     for name in args.files:
         problems, loaded = _validate_one(Path(name))
         if problems:
-            failed += 1
+            refused += 1
             for problem in problems:
                 print(problem, file=sys.stderr)
             continue
@@ -318,14 +332,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(finding, file=sys.stderr)
         errors = sum(f.severity is Severity.ERROR for f in findings)
         warnings = len(findings) - errors
-        if errors:
+        if any(f.severity is Severity.ERROR and f.origin.startswith("--param") for f in findings):
+            refused += 1  # the command line's mistake, not the file's
+        elif errors:
             failed += 1
             print(f"{name}: {errors} error(s), {warnings} warning(s){against}")
         elif warnings:
             print(f"{name}: ok, {warnings} warning(s){against}")
         else:
             print(f"{name}: ok{against}")
-    return 1 if failed else 0
+    return USAGE if refused else 1 if failed else 0
 
 
 def _cmd_points(args: argparse.Namespace) -> int:
@@ -371,6 +387,14 @@ def _cmd_bench_faults(args: argparse.Namespace) -> int:
         for f in builtin_faults().values()
         if args.bench in (None, f.bench)
     ]
+    if not rows:
+        benches = ", ".join(sorted({f.bench for f in builtin_faults().values()}))
+        print(
+            f"ycsa-conform bench faults: --bench {args.bench!r} has no faults; the benches "
+            f"are {benches}",
+            file=sys.stderr,
+        )
+        return USAGE
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -407,7 +431,7 @@ def _cmd_bench_serve(args: argparse.Namespace) -> int:
         bench = Bench.start(args.bench, faults=args.fault, poles=args.poles)
     except ValueError as exc:
         print(f"ycsa-conform bench: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     # The fleet lives as long as the process: kept out of the cycle collector's full passes,
     # which otherwise stop every simulated device for a time that grows with the fleet.
     gc.freeze()
@@ -558,15 +582,15 @@ def _cmd_lighting_site(args: argparse.Namespace) -> int:
                 "block gives it",
                 file=sys.stderr,
             )
-            return 2
+            return USAGE
     try:
         site = _site_for(args, "lighting")
     except _Usage as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return USAGE
     targets = _chosen_targets(site, args.pole)
     if not targets:
-        return 1
+        return USAGE
     method = GridMethod(args.method)
     errors: list[str] = []
     poles: list[dict[str, Any]] = []
@@ -670,12 +694,12 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
             "ycsa-conform lighting: give GRID.csv or a site (--site, --bench), not both",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     for option in ("road_class", "grade"):
         if getattr(args, option) is None:
             flag = "--" + option.replace("_", "-")
             print(f"ycsa-conform lighting: GRID.csv needs {flag}", file=sys.stderr)
-            return 2
+            return USAGE
     limits = road_lighting_class(args.road_class, args.grade)
     grid = read_grid_csv(args.grid)
     measured = evaluate_grid(grid, args.method)
@@ -690,12 +714,14 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
         import pint
 
         values: dict[str, Any] = {}
-        for name, unit in (
-            ("spacing", "m"),
-            ("height", "m"),
-            ("overhang", "m"),
-            ("tilt", "degree"),
-            ("road_width", "m"),
+        # The plausible values of each (our choice): a road's layout, not a slip of the hand
+        # (0 m divided by zero, 1e300 m overflowed, 95° pointed the luminaire at the sky).
+        for name, unit, low, high in (
+            ("spacing", "m", 1.0, 200.0),
+            ("height", "m", 2.0, 60.0),
+            ("overhang", "m", -20.0, 20.0),
+            ("tilt", "degree", -45.0, 45.0),
+            ("road_width", "m", 1.0, 100.0),
         ):
             option, text = f"--{name.replace('_', '-')}", getattr(args, name)
             example = "5deg" if unit == "degree" else "35m"
@@ -703,7 +729,7 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                 print(
                     f"ycsa-conform lighting: --ies needs {option}, like {example}", file=sys.stderr
                 )
-                return 2
+                return USAGE
             try:
                 values[name] = parse_quantity(text).to(unit)
             except (UnitError, pint.DimensionalityError):
@@ -713,7 +739,26 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                     f"{example}",
                     file=sys.stderr,
                 )
-                return 2
+                return USAGE
+            if not low <= values[name].magnitude <= high:
+                print(
+                    f"ycsa-conform lighting: {option} {text!r} is not a plausible {name} "
+                    f"(within {low:g} .. {high:g} {'°' if unit == 'degree' else unit})",
+                    file=sys.stderr,
+                )
+                return USAGE
+        for option, number, low, high in (
+            ("--maintenance-factor", args.maintenance_factor, 0.0, 1.0),
+            ("--q0", 0.05 if args.q0 is None else args.q0, 0.0, 1.0),
+            ("--lanes", 1 if args.lanes is None else args.lanes, 0.0, 20.0),
+        ):
+            if not low < number <= high:  # NaN too
+                print(
+                    f"ycsa-conform lighting: {option} {number:g} must lie above {low:g} and at "
+                    f"most {high:g}",
+                    file=sys.stderr,
+                )
+                return USAGE
         photometry = read_photometry(args.ies)
         geometry = lum.RoadGeometry(
             width=float(values["road_width"].to("m").magnitude),
@@ -829,7 +874,7 @@ def _site_for(args: argparse.Namespace, command: str) -> Any:
 
 
 class _Usage(Exception):
-    """A command-line mistake: the message is printed and the exit code is 2."""
+    """A command-line mistake: the message is printed and the exit code is USAGE."""
 
 
 def _loads_json(value: Any) -> Any:
@@ -855,7 +900,7 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         site = _site_for(args, "loads")
     except _Usage as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return USAGE
     ratio = args.max_top_deflection_ratio
     if not 0 < ratio < 1:
         print(
@@ -863,10 +908,10 @@ def _cmd_loads(args: argparse.Namespace) -> int:
             "like 0.0133 for H/75",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     targets = _chosen_targets(site, args.pole)
     if not targets:
-        return 1
+        return USAGE
     errors: list[str] = []
     results: list[dict[str, Any]] = []
 
@@ -1165,10 +1210,10 @@ def _cmd_report_pdf(args: argparse.Namespace) -> int:
         report = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         print(f"{source}: no report.json here; give a run's --report-dir", file=sys.stderr)
-        return 1
+        return USAGE
     except json.JSONDecodeError as exc:
         print(f"{source}:{exc.lineno}: not JSON ({exc.msg})", file=sys.stderr)
-        return 1
+        return USAGE
     out = Path(args.out) if args.out else folder / "report.pdf"
     try:
         render_pdf(report, out, lang=args.lang)
@@ -1187,7 +1232,7 @@ def _cmd_report_bundle(args: argparse.Namespace) -> int:
         done = bundle(folder, Path(args.out) if args.out else folder / "bundle.zip")
     except BundleError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return USAGE
     for gap in done.missing:
         where = f" {gap['source']}" if gap["source"] else ""
         print(f"not in the bundle: {gap['role']}{where}: {gap['reason']}", file=sys.stderr)
@@ -1203,7 +1248,7 @@ def _cmd_report_verify(args: argparse.Namespace) -> int:
         problems = verify(Path(args.bundle))
     except BundleError as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return USAGE
     for problem in problems:
         print(f"{args.bundle}: {problem}")
     if not problems:
@@ -1212,7 +1257,7 @@ def _cmd_report_verify(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ycsa-conform",
         description="Conformance profiles for smart poles and smart communities. "
         "Run them with: pytest --profile smart-pole",
@@ -1245,8 +1290,8 @@ def _parser() -> argparse.ArgumentParser:
         "$.path: message. A site is also held to the profiles (--profile, else the built-in "
         "profiles for its target kinds): parameters, device roles, and every point, topic "
         "and command each requirement's check uses of a role's device map, as a run would "
-        "meet them; and its Modbus maps for overlapping registers. Exit 1 on errors; "
-        "warnings alone exit 0 (docs/contract.md).",
+        "meet them; and its Modbus maps for overlapping registers. Exit 4 when a file cannot be "
+        "loaded, 1 when the contract finds errors; warnings alone exit 0 (docs/contract.md).",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument(
@@ -1425,19 +1470,70 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with a usage mistake exiting USAGE as pytest's does (argparse: 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one verb. Exit status: 0 ok, 1 a check or file found not conforming, 3 an internal
+    error (a bug: one line, no traceback), 4 a usage error (a bad input file or argument)."""
     args = _parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except InputError as exc:
+    except (InputError, _Usage) as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return USAGE
     except BrokenPipeError:  # `ycsa-conform points | head`: the reader stopped reading
         # Python would flush stdout again at exit and print a second traceback: point it at
         # /dev/null (the recipe in the signal module's documentation).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        if exc.filename is None:
+            print(_internal_error(args, exc), file=sys.stderr)
+            return INTERNAL
+        # A path the verb was given that is missing, a directory, or not allowed: the input's.
+        reason = exc.strerror or type(exc).__name__
+        print(f"{exc.filename}: {reason}; check the path", file=sys.stderr)
+        return USAGE
+    except Exception as exc:
+        print(_internal_error(args, exc), file=sys.stderr)
+        return INTERNAL
     return code
+
+
+def _internal_error(args: argparse.Namespace, exc: Exception) -> str:
+    """One line for an exception nobody expected: where it arose and the inputs it came from.
+
+    The exception's own text is left out: it may hold a value read from a file or a device,
+    such as a credential (issue 16), and the type and place are what a bug report needs."""
+    ours = [f for f in traceback.extract_tb(exc.__traceback__) if "ycsa_conform" in f.filename]
+    frame = ours[-1] if ours else None
+    place = f" at {Path(frame.filename).name}:{frame.lineno}" if frame is not None else ""
+    inputs = [
+        str(value)
+        for value in _values(vars(args))
+        if isinstance(value, str) and value and Path(value).exists()
+    ]
+    given = f" with {', '.join(inputs)}" if inputs else ""
+    verb = " ".join(
+        str(v) for v in (getattr(args, "command", None), getattr(args, "action", None)) if v
+    )
+    return (
+        f"ycsa-conform {verb}: internal error ({type(exc).__name__}{place}){given}; this is a "
+        "bug in ycsa-conform, not in the input: report it with the command line and the files"
+    )
+
+
+def _values(options: Mapping[str, object]) -> list[object]:
+    found: list[object] = []
+    for value in options.values():
+        found.extend(value if isinstance(value, list) else [value])
+    return found
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import unquote
 
 import jsonschema
 import pint
@@ -478,6 +479,54 @@ def _dlt645_points(doc: Document, problems: list[Problem]) -> dict[str, Point]:
     return points
 
 
+def _outside_refs(node: Any, root: Any) -> str | None:
+    """The first `$ref` (or `$dynamicRef`) of a schema that does not point inside the file, or
+    points at nothing there, said with the fix; None when every one resolves within it. A
+    remote '$ref' passed `validate` and then failed the run inside the validator library."""
+    if isinstance(node, list):
+        return next((found for item in node if (found := _outside_refs(item, root))), None)
+    if not isinstance(node, dict):
+        return None
+    for key in ("$ref", "$dynamicRef"):
+        ref = node.get(key)
+        if ref is None:
+            continue
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return (
+                f"{key} {ref!r} points outside the file; the run never fetches a schema (no "
+                "network on site): copy the definition into the file's $defs and refer to it "
+                "as '#/$defs/NAME'"
+            )
+        if not _resolves(root, ref[1:]) and ref[1:] not in _anchors(root):
+            return f"{key} {ref!r} points at nothing in the file; correct the pointer"
+    return next((found for value in node.values() if (found := _outside_refs(value, root))), None)
+
+
+def _anchors(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_anchors(item) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    own = {str(node[k]) for k in ("$anchor", "$dynamicAnchor") if k in node}
+    return own.union(*(_anchors(value) for value in node.values()))
+
+
+def _resolves(root: Any, pointer: str) -> bool:
+    """Whether a JSON pointer ('/$defs/a', '' for the root) names something in `root`."""
+    if not pointer.startswith("/"):
+        return pointer == ""
+    at = root
+    for raw in pointer[1:].split("/"):
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(at, dict) and part in at:
+            at = at[part]
+        elif isinstance(at, list) and part.isdigit() and int(part) < len(at):
+            at = at[int(part)]
+        else:
+            return False
+    return True
+
+
 def _mqtt_topics(doc: Document, problems: list[Problem]) -> dict[str, MqttTopic]:
     topics: dict[str, MqttTopic] = {}
     for key, raw in doc.data["topics"].items():
@@ -489,6 +538,15 @@ def _mqtt_topics(doc: Document, problems: list[Problem]) -> dict[str, MqttTopic]
             try:
                 schema = json.loads(schema_path.read_text(encoding="utf-8"))
                 jsonschema.Draft202012Validator.check_schema(schema)
+                outside = _outside_refs(schema, schema)
+                if outside:
+                    problems.append(
+                        doc.problem(
+                            where,
+                            f"{schema_path}: {outside}",
+                        )
+                    )
+                    schema = None
             except FileNotFoundError:
                 problems.append(
                     doc.problem(

@@ -9,6 +9,7 @@ cites are paths relative to the evidence file and must exist.
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +21,11 @@ from .errors import InputError, Problem
 from .source import Document, JsonPath, load_document, render_path
 
 __all__ = ["Evidence", "EvidenceFile", "EvidenceVerdict", "load_evidence"]
+
+# How alike an unknown item must be to an asked one to be taken for its misspelling (difflib's
+# ratio; a dropped or doubled letter in 'ip_rating_certificate' gives 0.97, another item of the
+# profiles, like 'charger_ip_rating', less than 0.7).
+_TYPO = 0.8
 
 
 class EvidenceVerdict(StrEnum):
@@ -61,10 +67,29 @@ class EvidenceFile:
         """The target's own entry for `item`, else the site-wide one, else None."""
         return self.entries.get((item, target)) or self.entries.get((item, None))
 
-    def mismatches(self, site: str, targets: Iterable[str]) -> list[Problem]:
-        """Where the file disagrees with the site of the run: another site id, or a target the
-        site does not have (a typo would otherwise leave a check pending)."""
+    def mismatches(
+        self, site: str, targets: Iterable[str], items: Iterable[str] = ()
+    ) -> list[Problem]:
+        """Where the file disagrees with the run: another site id, a target the site does not
+        have, or an item the run's profiles do not ask for that is close to one they do (a
+        typo would otherwise leave a check pending and the entry silently unused). An item
+        close to none may be another profile's and is left alone."""
         problems = []
+        asked = sorted(set(items))
+        for e in self.entries.values():
+            if e.item in asked:
+                continue
+            close = difflib.get_close_matches(e.item, asked, n=1, cutoff=_TYPO)
+            if close:
+                problems.append(
+                    Problem(
+                        file=e.file,
+                        line=e.line,
+                        path=f"{e.where}.item",
+                        message=f"no requirement of the run asks for evidence {e.item!r}; "
+                        f"did you mean {close[0]!r}? Correct the item's name",
+                    )
+                )
         if self.site is not None and self.site != site:
             problems.append(
                 Problem(

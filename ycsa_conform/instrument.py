@@ -8,7 +8,9 @@
     E2,2.05,fall-of-potential
 
 Reading checks the layout only; a number cell is read when a check asks for its column, so a
-bad cell in a column nobody judges does not stop the judgement of the others.
+bad cell in a column nobody judges does not stop the judgement of the others. A cell no
+instrument reads (NaN, infinity, beyond 10¹², a negative resistance, time, length, current or
+frequency) is refused at its line, never judged. The file is UTF-8 (a BOM is fine).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +28,7 @@ from typing import Any
 import pint
 
 from .errors import InputError, Problem
+from .source import read_text
 from .units import UnitError, parse_unit, ureg
 
 __all__ = ["Column", "InstrumentRecord", "Row", "read_record"]
@@ -109,6 +112,15 @@ class InstrumentRecord:
                 f"column {column.name!r} is {shown}, not a number; write the reading as a "
                 f"plain number in {_unit_text(column.unit)}, like '1.5'",
             )
+        if abs(value) > _READING_MAX or (value < 0 and _never_negative(column.unit)):
+            raise _fail(
+                self.path,
+                row.line,
+                f"column {column.name!r} is {cell!r}, which no instrument reads "
+                f"({'below zero' if value < 0 else 'more digits than a display shows'}); "
+                f"write the reading in {_unit_text(column.unit)} as the instrument shows it, "
+                "or fix the unit in the header",
+            )
         return ureg.Quantity(value, column.unit)
 
     def describe_source(self) -> str:
@@ -134,6 +146,19 @@ class InstrumentRecord:
         return ", ".join(parts)
 
 
+# No instrument shows a reading beyond 10¹² of its unit (a megohmmeter tops out near 10⁷ MΩ);
+# 1e308 or forty nines are a slip that would meet any '>=' limit.
+_READING_MAX = 1e12
+# Magnitudes an instrument reads that cannot be below zero: resistance, time, length, current
+# (RMS or residual), frequency. A negative earth resistance would meet '<= 4 Ω'.
+_NEVER_NEGATIVE = ("ohm", "second", "meter", "ampere", "hertz")
+
+
+def _never_negative(unit: pint.Unit) -> bool:
+    dimensionality = ureg.Quantity(1, unit).dimensionality
+    return any(dimensionality == ureg.Quantity(1, u).dimensionality for u in _NEVER_NEGATIVE)
+
+
 def _unit_text(unit: pint.Unit) -> str:
     text = f"{unit:~P}".replace("percent", "%")
     return text or "plain numbers"
@@ -143,33 +168,34 @@ def read_record(path: Path | str) -> InstrumentRecord:
     """Read an instrument record; a file that is not one raises InputError at FILE:LINE."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read the record: {exc.strerror}") from exc
-    except UnicodeDecodeError:
-        raise _fail(path, None, "the record is not UTF-8 text; save it as CSV (UTF-8)") from None
+        text = read_text(path).removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    except InputError as exc:
+        raise InputError([replace(p, path="") for p in exc.problems]) from None
     metadata: dict[str, str] = {}
     header: tuple[int, list[str]] | None = None
     rows: list[Row] = []
     lines = text.splitlines()
-    for number, cells in enumerate(csv.reader(lines), start=1):
+    reader = csv.reader(lines)
+    following = 1
+    for cells in reader:
+        start, following = following, reader.line_num + 1  # a quoted cell may span lines
         if not cells or not any(c.strip() for c in cells):
             continue
         if cells[0].lstrip().startswith("#"):
-            if header is None and (match := _METADATA.match(lines[number - 1].strip())):
+            if header is None and (match := _METADATA.match(lines[start - 1].strip())):
                 metadata.setdefault(match["key"].strip().lower(), match["value"])
             continue
         if header is None:
-            header = (number, cells)
+            header = (start, cells)
             continue
         if len(cells) != len(header[1]):
             raise _fail(
                 path,
-                number,
+                start,
                 f"row has {len(cells)} cells, the header has {len(header[1])} columns; "
                 "give one cell per column (an empty cell is written as nothing between commas)",
             )
-        rows.append(Row(line=number, cells=tuple(cells)))
+        rows.append(Row(line=start, cells=tuple(cells)))
     if header is None:
         raise _fail(path, 1, f"no header in the file; {_HEADER_HINT}")
     header_line, names = header

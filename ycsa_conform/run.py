@@ -19,6 +19,7 @@ from typing import cast
 from . import contract
 from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
+from .checks.evidence import EvidenceCheck
 from .errors import DeviceError, InputError, Problem
 from .evidence import EvidenceFile, load_evidence
 from .limit import LimitError
@@ -95,8 +96,14 @@ class AcceptanceRun:
         # The site's own evidence file unless the caller gives one (--evidence replaces it).
         if evidence is None and site.evidence is not None:
             evidence = load_evidence(site.evidence)
+        asked = (
+            r.check.item
+            for p in self.profiles
+            for r in p.requirements
+            if isinstance(r.check, EvidenceCheck)
+        )
         if evidence is not None and (
-            mismatches := evidence.mismatches(site.id, (t.id for t in site.targets))
+            mismatches := evidence.mismatches(site.id, (t.id for t in site.targets), asked)
         ):
             raise InputError(mismatches)
         self.evidence = evidence

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_validate_cli_reports_every_bad_file(pytester: pytest.Pytester, tmp_path
 
     result = pytester.run(sys.executable, "-m", "ycsa_conform", "validate", str(good), str(bad))
 
-    assert result.ret == 1
+    assert result.ret == 4
     result.stdout.fnmatch_lines([f"{good}: ok"])
     result.stderr.fnmatch_lines(
         ['*bad.yaml:*: $.requirements[[]0[]].level: "must" is not allowed*']
@@ -166,3 +167,77 @@ def test_an_impossible_date_in_a_site_is_a_usage_error(pytester: pytest.Pytester
     _assert_clean_stop(result)
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     result.stderr.fnmatch_lines(["ERROR: *site.yaml:3: $.issued: '2026-13-01' is not a real date*"])
+
+
+def test_a_param_outside_its_plausible_range_stops_the_run(pytester: pytest.Pytester) -> None:
+    # 1e12 s overflowed the window arithmetic; 0 s where a window is needed divided by zero.
+    result = pytester.runpytest("--profile", "smart-pole", "--param", "voltage_window=1e12 s")
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --param voltage_window=1e12 s: '1e12 s' lies outside the plausible range "
+            "0.1 s .. 86400 s of voltage_window; give a value within it"
+        ]
+    )
+
+
+@pytest.mark.parametrize("option", ["--report-dir", "--record"])
+def test_a_folder_option_naming_a_file_stops_the_run_before_it_starts(
+    pytester: pytest.Pytester, option: str
+) -> None:
+    pytester.makefile(".txt", taken="a file\n")
+
+    result = pytester.runpytest("--profile", "smart-pole", option, "taken.txt")
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        [f"ERROR: {option} taken.txt: taken.txt is a file, not a folder; name a folder*"]
+    )
+
+
+def test_a_damaged_recording_stops_the_replay_at_its_line(pytester: pytest.Pytester) -> None:
+    folder = pytester.path / "recorded"
+    shutil.copytree(Path(__file__).parents[1] / "unit" / "data" / "recording", folder)
+    with (folder / "traffic.jsonl").open("a", encoding="utf-8") as traffic:
+        traffic.write('{"target": "P001", "device": "lamp", "direction": "rx", "response": 7}\n')
+    lines = (folder / "traffic.jsonl").read_text(encoding="utf-8").count("\n")
+
+    result = pytester.runpytest("--profile", "smart-pole", "--replay", str(folder))
+
+    _assert_clean_stop(result)
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: {folder}/traffic.jsonl:{lines}: 'response' is not an object; the "
+            "recording is damaged; record the run again with --record"
+        ]
+    )
+
+
+def test_an_unexpected_exception_while_loading_is_one_line_without_its_text(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug cannot be had on purpose: this stands one in where the session loads its files.
+    # Its text holds what a bug's message might (a value read from a file): it is not shown.
+    from ycsa_conform.pytest_plugin import collection
+
+    def broken(config: pytest.Config) -> object:
+        raise TypeError("token=s3cr3t-value")
+
+    monkeypatch.setattr(collection, "build_state", broken)
+
+    result = pytester.runpytest("--profile", "smart-pole", "--param", "city=Dali")
+
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    assert "s3cr3t" not in output
+    result.stderr.fnmatch_lines(
+        [
+            "Exit: ycsa-conform: internal error (TypeError at *.py:*) while loading "
+            "the profiles, the site and its files with --profile smart-pole, --param city=Dali; "
+            "this is a bug in ycsa-conform, not in the input: report it with the command line "
+            "and the files"
+        ]
+    )

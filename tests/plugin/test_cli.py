@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -12,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from ycsa_conform.resources import data_dir
+
+SITE = data_dir("fixtures") / "sites" / "kunming-main-road.yaml"
 
 
 def _cli(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -157,7 +160,7 @@ def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester)
 
     result = _cli(pytester, "validate", str(other))
 
-    assert result.ret == 1
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["*other.yaml:1: $: not a profile, site or device map*"])
 
 
@@ -295,7 +298,7 @@ def test_validate_refuses_a_pole_that_loads_refuses_at_the_line_of_the_height(
     validated = _cli(pytester, "validate", site)
     loads = _cli(pytester, "loads", site)
 
-    assert (validated.ret, loads.ret) == (1, 1)
+    assert (validated.ret, loads.ret) == (4, 1)
     validated.stderr.fnmatch_lines([f"*site.yaml:{line}: {path}: {message}"])
     assert len(validated.stderr.lines) == 1
     loads.stderr.fnmatch_lines(["target P009: height * is above *, beyond the transcribed table*"])
@@ -353,3 +356,48 @@ def test_validate_refuses_a_pole_loads_cannot_compute(pytester: pytest.Pytester)
     )
     assert refused.ret == 1
     refused.stderr.fnmatch_lines(["target P001: wall thickness 20 mm is above 16 mm*"])
+
+
+def test_a_usage_mistake_of_any_kind_exits_4(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    # argparse's own mistakes exit 2 elsewhere; here as pytest's usage error, like the rest.
+    grid = tmp_path / "grid.csv"
+    grid.write_bytes(b"y\\x (m),1.75\n0.625,caf\xe9\n")
+
+    wrong_choice = _cli(pytester, "lighting", "--road-class", "IV", "--grade", "high")
+    unreadable = _cli(pytester, "lighting", str(grid), "--road-class", "II", "--grade", "high")
+    unknown_pole = _cli(pytester, "loads", "--pole", "P999")
+    bad_param = _cli(pytester, "validate", "--param", "min_ra", str(SITE))
+
+    assert [r.ret for r in (wrong_choice, unreadable, unknown_pole, bad_param)] == [4, 4, 4, 4]
+    assert unreadable.stderr.lines == [
+        f"{grid}:2: byte 0xe9 is not UTF-8 text (a binary file, "
+        "or saved in another encoding such as GBK or Latin-1?); save the file as UTF-8"
+    ]
+    bad_param.stderr.fnmatch_lines(["ycsa-conform validate: --param 'min_ra': write it as KEY=*"])
+
+
+def test_an_unexpected_exception_is_one_line_naming_the_verb_and_its_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A bug cannot be had on purpose: this stands one in for the `loads` verb. Its text holds
+    # what a bug's message might (a value read from a file): it is not shown.
+    from ycsa_conform import cli
+
+    def broken(args: object) -> int:
+        raise KeyError("password=s3cr3t")
+
+    monkeypatch.setattr(cli, "_cmd_loads", broken)
+
+    status = cli.main(["loads", str(SITE)])
+
+    captured = capsys.readouterr()
+    assert status == cli.INTERNAL == 3
+    assert captured.out == ""
+    assert "s3cr3t" not in captured.err
+    assert "Traceback" not in captured.err
+    (line,) = captured.err.splitlines()
+    assert fnmatch.fnmatch(
+        line,
+        f"ycsa-conform loads: internal error (KeyError at cli.py:*) with {SITE}; this is a bug "
+        "in ycsa-conform, not in the input: report it with the command line and the files",
+    )

@@ -242,7 +242,7 @@ def test_loads_deflection_limit_follows_the_option(pytester: pytest.Pytester) ->
 def test_loads_of_an_unknown_bench_suggests_the_name(pytester: pytest.Pytester) -> None:
     result = pytester.run(sys.executable, "-m", "ycsa_conform", "loads", "--bench", "smart-pol")
 
-    assert result.ret == 2
+    assert result.ret == 4
     result.stderr.fnmatch_lines(
         ["ycsa-conform loads: --bench: unknown bench 'smart-pol'; did you mean 'smart-pole'?*"]
     )
@@ -282,7 +282,7 @@ def test_a_pole_the_site_lacks_is_named_with_the_ones_it_has(
 ) -> None:
     result = pytester.run(sys.executable, "-m", "ycsa_conform", command, "--pole", "P999")
 
-    assert result.ret == 1
+    assert result.ret == 4
     assert result.stdout.str() == ""
     assert (
         result.stderr.str()

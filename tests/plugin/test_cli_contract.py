@@ -197,7 +197,7 @@ def test_validate_checks_param_options_against_the_profiles(pytester: pytest.Pyt
 
     result = _cli(pytester, "validate", "--param", "road_clas=II", str(site))
 
-    assert result.ret == 1
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["--param road_clas=II: unknown parameter 'road_clas'; *"])
 
 

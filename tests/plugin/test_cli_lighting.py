@@ -97,7 +97,7 @@ def test_lighting_json_has_checks_with_limit_and_confidence(pytester: pytest.Pyt
     assert 19 < data["predicted"]["average_lx"] < 21
 
 
-def test_lighting_bad_csv_exits_1_with_one_line_naming_file_and_line(
+def test_lighting_bad_csv_exits_4_with_one_line_naming_file_and_line(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
     bad = tmp_path / "grid.csv"
@@ -105,7 +105,7 @@ def test_lighting_bad_csv_exits_1_with_one_line_naming_file_and_line(
 
     result = _cli(pytester, str(bad), "--road-class", "II", "--grade", "high")
 
-    assert result.ret == 1
+    assert result.ret == 4
     assert result.stderr.lines == [
         f"{bad}:2: row has 1 lux readings, the header has 2 x positions; "
         "give one reading per x position"
@@ -119,7 +119,7 @@ def test_lighting_ies_without_a_layout_option_says_which_is_missing(
         pytester, str(GRID), "--road-class", "II", "--grade", "high", "--ies", str(IES), *LAYOUT
     )
 
-    assert result.ret == 2
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["ycsa-conform lighting: --ies needs --road-width, like 35m"])
 
 
@@ -139,7 +139,7 @@ def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester)
         "15m",
     )
 
-    assert result.ret == 2
+    assert result.ret == 4
     result.stderr.fnmatch_lines(["*--tilt '5m' is not an angle; write it like 5deg"])
 
 
@@ -195,3 +195,33 @@ def test_lighting_site_json_has_the_luminance_and_the_predicted_points(
     pole = json.loads(result.stdout.str())["poles"][0]
     assert all(c["verdict"] == "pass" for c in pole["luminance"]["checks"])
     assert len(pole["predicted"]["grid"]["lux"]) == 12  # rows by y: 4 lanes × 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--spacing", "0m", "--spacing '0m' is not a plausible spacing (within 1 .. 200 m)"),
+        (
+            "--spacing",
+            "1e300m",
+            "--spacing '1e300m' is not a plausible spacing (within 1 .. 200 m)",
+        ),
+        ("--tilt", "95deg", "--tilt '95deg' is not a plausible tilt (within -45 .. 45 °)"),
+        ("--maintenance-factor", "nan", "--maintenance-factor nan must lie above 0 and at most 1"),
+    ],
+)
+def test_a_layout_number_no_road_has_is_a_usage_error(
+    pytester: pytest.Pytester, option: str, value: str, message: str
+) -> None:
+    # 0 m divided by zero and 1e300 m overflowed inside the calculation (a traceback before).
+    args = dict(zip(LAYOUT[::2], LAYOUT[1::2], strict=True))
+    args["--road-width"] = "15m"
+    args[option] = value
+    flat = [part for pair in args.items() for part in pair]
+
+    result = _cli(
+        pytester, str(GRID), "--road-class", "II", "--grade", "high", "--ies", str(IES), *flat
+    )
+
+    assert result.ret == 4
+    assert result.stderr.lines == [f"ycsa-conform lighting: {message}"]

@@ -164,10 +164,10 @@ def test_paths_the_report_lacks_are_named_in_the_manifest(
 def test_not_a_report_folder_or_not_a_bundle_is_said(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["report", "bundle", str(tmp_path)]) == 2
+    assert main(["report", "bundle", str(tmp_path)]) == 4
     assert "no report.json here" in capsys.readouterr().err
     plain = tmp_path / "plain.zip"
     with zipfile.ZipFile(plain, "w") as archive:
         archive.writestr("report.json", "{}")
-    assert main(["report", "verify", str(plain)]) == 2
+    assert main(["report", "verify", str(plain)]) == 4
     assert "MANIFEST.json is missing" in capsys.readouterr().err

@@ -51,7 +51,7 @@ def test_bytes_that_are_not_text_are_refused_at_their_line(
 
     status, lines = _validate(path, capsys)
 
-    assert status == 1
+    assert status == cli.USAGE
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}:3: {message}")
 
@@ -76,7 +76,7 @@ def test_an_empty_file_is_refused(
     path.write_text(content, encoding="utf-8")
 
     assert _validate(path, capsys) == (
-        1,
+        cli.USAGE,
         [
             f"{path}: $: the file is empty; write a profile, site, device map or evidence "
             "document in it, or name another file"
@@ -89,6 +89,6 @@ def test_a_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     path.mkdir()
 
     assert _validate(path, capsys) == (
-        1,
+        cli.USAGE,
         [f"{path}: $: is a directory, not a file; name the file inside it"],
     )

@@ -1,12 +1,16 @@
-"""Valid user files of each YAML format, mutated as a careless or hostile hand would (a line
+"""Valid user files of every format, mutated as a careless or hostile hand would (a line
 deleted, duplicated or replaced, a NaN, an infinity or a huge number for a value, random bytes,
 a truncation): the loader accepts the file or raises InputError naming the file, never anything
-else. Deterministic (derandomized, no example database) so that CI sees the same examples."""
+else. Formats: profile, site, device map, evidence (YAML); instrument records, the lux grid and
+a road surface's r-table (CSV); IES and EULUMDAT photometry; a recording's traffic.jsonl and
+manifest.json (--replay).
+Deterministic (derandomized, no example database) so that CI sees the same examples."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,11 +18,40 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ycsa_conform.devicemap import load_devicemap
+from ycsa_conform.engineering.luminance import read_r_table
+from ycsa_conform.engineering.photometry import read_grid_csv, read_ies, read_ldt
 from ycsa_conform.errors import InputError
 from ycsa_conform.evidence import load_evidence
+from ycsa_conform.instrument import InstrumentRecord, read_record
 from ycsa_conform.profile.loader import load_profile
 from ycsa_conform.resources import data_dir
 from ycsa_conform.site import load_site
+from ycsa_conform.transport.recording import Replay
+
+RECORDING = Path(__file__).parent / "data" / "recording"  # a cut of a real --record folder
+
+
+def _read_every_number(path: Path) -> InstrumentRecord:
+    """Read a record the way its checks do: the layout first, then every number cell."""
+    record = read_record(path)
+    for row in record.rows:
+        for column in record.columns:
+            if column.unit is not None:
+                record.quantity(row, column)
+    return record
+
+
+def _replayed(name: str) -> Callable[[Path], object]:
+    """Load a recording folder whose file `name` is the mutated one, the other from RECORDING."""
+
+    def load(path: Path) -> Replay:
+        folder = path.parent / f"recording-{name}"
+        shutil.copytree(RECORDING, folder, dirs_exist_ok=True)
+        shutil.copyfile(path, folder / name)
+        return Replay(folder)
+
+    return load
+
 
 # (loader, the valid file, relative to a copy of the repository's data folders)
 FORMATS: dict[str, tuple[Callable[[Path], object], str]] = {
@@ -26,6 +59,14 @@ FORMATS: dict[str, tuple[Callable[[Path], object], str]] = {
     "profile": (load_profile, "profiles/smart-pole.yaml"),
     "devicemap": (load_devicemap, "benches/devicemaps/lamp-controller.yaml"),
     "evidence": (load_evidence, "benches/evidence/smart-pole.evidence.yaml"),
+    "record": (_read_every_number, "fixtures/records/kunming-main-road-P001-insulation.csv"),
+    "analyser": (_read_every_number, "fixtures/records/kunming-main-road-power-quality.csv"),
+    "grid": (read_grid_csv, "fixtures/records/kunming-main-road-lighting-grid.csv"),
+    "ies": (read_ies, "fixtures/photometry/synthetic-led-road-120w.ies"),
+    "ldt": (read_ldt, "fixtures/photometry/synthetic-led-road-120w.ldt"),
+    "r-table": (partial(read_r_table, confidence="I", q0=0.07), "r-table.csv"),
+    "traffic": (_replayed("traffic.jsonl"), "recording/traffic.jsonl"),
+    "manifest": (_replayed("manifest.json"), "recording/manifest.json"),
 }
 
 # What a hand puts where a value was: non-finite, huge, zero, negative, wrong types, YAML tricks.
@@ -52,7 +93,7 @@ def mutations(draw: st.DrawFn, text: str) -> bytes:
         key, colon, _ = lines[i].partition(":")
         if colon:
             lines[i] = f"{key}: {draw(st.sampled_from(VALUES))}\n"
-    data = "".join(lines).encode("utf-8", "surrogatepass")
+    data = "".join(lines).encode("utf-8", "surrogateescape")
     if kind == "bytes":
         at = draw(st.integers(0, len(data)))
         data = data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at:]
@@ -67,6 +108,8 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
     for name in ("fixtures", "profiles", "benches"):
         shutil.copytree(data_dir(name), root / name)
+    shutil.copytree(RECORDING, root / "recording")
+    shutil.copyfile(RECORDING.parent / "r-table.csv", root / "r-table.csv")
     return root
 
 
@@ -95,7 +138,7 @@ def _settings() -> settings:
 def test_a_mutated_file_is_loaded_or_refused_with_its_place(kind: str, copies: Path) -> None:
     load, relative = FORMATS[kind]
     original = copies / relative
-    text = original.read_text(encoding="utf-8")
+    text = original.read_bytes().decode("utf-8", "surrogateescape")  # IES/LDT are Latin-1
     mutated = original.with_name("mutated-" + original.name)
 
     @_settings()
@@ -130,11 +173,63 @@ CORPUS = {
     "negative-mass.site.yaml": "7: $.targets[0].design.rated_equipment_mass: -150 kg is not a "
     "plausible",
     "cct-in-mired.site.yaml": "7: $.targets[0].design.luminaire_cct: 250 K is not a plausible",
+    "huge-timeout.site.yaml": "7: $.targets[0].devices.lamp.timeout: timeout '1e300 s' is "
+    "longer than a day",
+}
+
+
+# Malformed files of the other formats, with their loader (a recording and a device map with
+# its schema are folders) and the start of their one problem after "FILE:". Before issue 16
+# these crashed (a grid not in UTF-8, a damaged recording: INTERNALERROR), were accepted (an
+# IES multiplier of 1e308 gave "ULR nan % meets", a negative earth resistance met <= 4 Ω) or
+# failed the run later (a remote $ref, inside the validator library).
+OTHER_CORPUS: dict[str, tuple[Callable[[Path], object], str, str]] = {
+    "grid-huge-lux.csv": (
+        read_grid_csv,
+        "",
+        "2: column 3 reading '1e308' lx is not a plausible road illuminance",
+    ),
+    "grid-latin1.csv": (read_grid_csv, "", "4: byte 0xe9 is not UTF-8 text"),
+    "grid-positions-in-volts.csv": (
+        read_grid_csv,
+        "",
+        "1: column 1 header 'y\\x (V)' gives the positions in 'V', which is not a length",
+    ),
+    "ies-huge-multiplier.ies": (read_ies, "", "11: the candela multiplier is '1e308'; it must"),
+    "ies-zero-multiplier.ies": (read_ies, "", "11: the candela multiplier is '0'; it must be"),
+    "ies-truncated.ies": (read_ies, "", "18: the file ends before candela value 9"),
+    "ldt-binary.ldt": (read_ldt, "", "3: holds a NUL byte: not an EULUMDAT file"),
+    "ldt-zero-conversion.ldt": (read_ldt, "", "24: the intensity conversion factor 0 must be"),
+    "record-duplicate-column.csv": (
+        _read_every_number,
+        "",
+        "3: column name 'resistance' appears twice",
+    ),
+    "record-huge-reading.csv": (
+        _read_every_number,
+        "",
+        "5: column 'resistance' is '1e308', which no instrument reads",
+    ),
+    "record-negative-resistance.csv": (
+        _read_every_number,
+        "",
+        "5: column 'resistance' is '-2.12', which no instrument reads (below zero)",
+    ),
+    "record-nul.csv": (_read_every_number, "", "5: holds a NUL byte"),
+    "recording-manifest-list": (Replay, "manifest.json", "1: the manifest is a JSON object"),
+    "recording-not-json": (Replay, "traffic.jsonl", "29: not a JSON line"),
+    "recording-seq-text": (Replay, "traffic.jsonl", "1: 'seq' is 'one', not a whole number"),
+    "recording-short-read": (Replay, "traffic.jsonl", "2: 1 registers answer a read of 2"),
+    "devicemap-remote-ref": (
+        lambda folder: load_devicemap(folder / "map.yaml"),
+        "map.yaml",
+        "6: $.topics.telemetry.schema: ",
+    ),
 }
 
 
 def test_the_corpus_holds_every_malformed_file() -> None:
-    assert sorted(p.name for p in MALFORMED.iterdir()) == sorted(CORPUS)
+    assert sorted(p.name for p in MALFORMED.iterdir()) == sorted([*CORPUS, *OTHER_CORPUS])
 
 
 @pytest.mark.parametrize("name", CORPUS)
@@ -145,3 +240,27 @@ def test_a_malformed_file_of_the_corpus_gives_its_one_line(name: str) -> None:
         load_site(path)
 
     assert str(excinfo.value.problems[0]).startswith(f"{path}:{CORPUS[name]}")
+
+
+@pytest.mark.parametrize("name", OTHER_CORPUS)
+def test_a_malformed_file_of_another_format_gives_its_one_line(name: str) -> None:
+    load, inside, expected = OTHER_CORPUS[name]
+    path = MALFORMED / name
+
+    with pytest.raises(InputError) as excinfo:
+        load(path)
+
+    (problem,) = excinfo.value.problems
+    assert str(problem).startswith(f"{path / inside if inside else path}:{expected}")
+    assert "\n" not in str(problem)
+
+
+def test_a_remote_schema_reference_is_refused_with_the_fix() -> None:
+    with pytest.raises(InputError) as excinfo:
+        load_devicemap(MALFORMED / "devicemap-remote-ref" / "map.yaml")
+
+    assert str(excinfo.value).endswith(
+        "$ref 'https://example.com/schemas/voltage.json' points outside the file; the run "
+        "never fetches a schema (no network on site): copy the definition into the file's "
+        "$defs and refer to it as '#/$defs/NAME'"
+    )

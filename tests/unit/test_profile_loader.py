@@ -158,7 +158,8 @@ def test_an_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
 
     assert problems(path) == [
         f"{path}:{line}: $.parameters.max_cct.notes: unknown key 'notes'; did you mean "
-        "'note'? allowed keys here: confidence, default, note, source, title, type, unit, values"
+        "'note'? allowed keys here: confidence, default, note, range, source, title, type, unit, "
+        "values"
     ]
 
 

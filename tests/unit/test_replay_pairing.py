@@ -7,6 +7,9 @@ from pathlib import Path
 
 from ycsa_conform.transport.recording import Replay
 
+# What an answer to an MQTT window holds besides its own (a replay refuses an answer without).
+WINDOW = {"messages": [], "started": 1.0, "ended": 2.0}
+
 
 def _write(directory: Path, lines: list[dict[str, object]]) -> None:
     (directory / "manifest.json").write_text("{}", encoding="utf-8")
@@ -21,16 +24,16 @@ def test_overlapping_requests_of_one_device_pair_by_their_seq(tmp_path: Path) ->
         [
             {"seq": 1, "direction": "tx", "request": {"op": "collect", "n": 1}, "requirement": "a"},
             {"seq": 2, "direction": "tx", "request": {"op": "collect", "n": 2}, "requirement": "b"},
-            {"seq": 3, "direction": "rx", "tx": 2, "response": {"answer": 2}},
-            {"seq": 4, "direction": "rx", "tx": 1, "response": {"answer": 1}},
+            {"seq": 3, "direction": "rx", "tx": 2, "response": {"answer": 2, **WINDOW}},
+            {"seq": 4, "direction": "rx", "tx": 1, "response": {"answer": 1, **WINDOW}},
         ],
     )
 
     exchanges = Replay(tmp_path).exchanges("P001", "gateway")
 
     assert [(e.request["n"], e.response, e.requirement) for e in exchanges] == [
-        (2, {"answer": 2}, "b"),
-        (1, {"answer": 1}, "a"),
+        (2, {"answer": 2, **WINDOW}, "b"),
+        (1, {"answer": 1, **WINDOW}, "a"),
     ]
 
 
@@ -41,7 +44,7 @@ def test_a_recording_without_tx_pairs_an_answer_with_its_device_s_latest_request
         tmp_path,
         [
             {"seq": 1, "direction": "tx", "request": {"op": "read", "n": 1}},
-            {"seq": 2, "direction": "rx", "response": {"answer": 1}},
+            {"seq": 2, "direction": "rx", "response": {"answer": 1, "at": 1.5}},
             {"seq": 3, "direction": "tx", "request": {"op": "read", "n": 2}},
             {"seq": 4, "direction": "rx", "error": {"type": "DeviceTimeout", "message": "x"}},
         ],
@@ -50,6 +53,6 @@ def test_a_recording_without_tx_pairs_an_answer_with_its_device_s_latest_request
     exchanges = Replay(tmp_path).exchanges("P001", "gateway")
 
     assert [(e.request["n"], e.response, e.error) for e in exchanges] == [
-        (1, {"answer": 1}, None),
+        (1, {"answer": 1, "at": 1.5}, None),
         (2, None, {"type": "DeviceTimeout", "message": "x"}),
     ]

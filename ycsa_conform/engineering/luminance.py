@@ -41,7 +41,7 @@ from pathlib import Path
 from ycsa_conform.errors import InputError, Problem
 
 from .lighting import IlluminanceGrid
-from .photometry import Photometry, _luminaire_angles
+from .photometry import Photometry, _csv_text, _luminaire_angles
 
 __all__ = [
     "EYE_HEIGHT",
@@ -184,6 +184,12 @@ def diffuse_r_table(surface: SurfaceClass | str, *, q0: float | None = None) -> 
     )
 
 
+# Bounds of a real r-table (our choice): the CIE tables end at tan γ 12 and their largest
+# 10⁴·r is below 10⁴ (a wet, specular surface's peak); beyond these a column is misplaced.
+_TAN_GAMMA_MAX = 100.0
+_R_MAX = 100_000.0
+
+
 def read_r_table(path: Path | str, *, confidence: str, q0: float) -> RTable:
     """A site's r-table: CSV, header `tanγ\\β` then β in degrees; rows tan γ then 10⁴·r."""
     path = Path(path)
@@ -191,10 +197,7 @@ def read_r_table(path: Path | str, *, confidence: str, q0: float) -> RTable:
     def fail(line: int | None, message: str) -> InputError:
         return InputError([Problem(file=str(path), line=line, path="", message=message)])
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise fail(None, f"cannot read the r-table: {exc.strerror}") from exc
+    text = _csv_text(path)
     rows = [
         (n, cells)
         for n, cells in enumerate(csv.reader(text.splitlines()), start=1)
@@ -203,17 +206,17 @@ def read_r_table(path: Path | str, *, confidence: str, q0: float) -> RTable:
     if len(rows) < 2:
         raise fail(1, "no table — write a header 'tanγ\\β,0,2,5,…' then rows 'tanγ,10⁴·r,…'")
 
-    def num(line: int, cell: str) -> float:
+    def num(line: int, cell: str, high: float, what: str) -> float:
         try:
             value = float(cell)
         except ValueError:
             raise fail(line, f"{cell.strip()!r} is not a number — write plain numbers") from None
-        if not math.isfinite(value) or value < 0:
-            raise fail(line, f"{cell.strip()!r} must be a number ≥ 0")
+        if not 0 <= value <= high:  # also NaN and infinity
+            raise fail(line, f"{what} {cell.strip()!r} must be a number within 0 .. {high:g}")
         return value
 
     head_line, head = rows[0]
-    beta = tuple(num(head_line, c) for c in head[1:])
+    beta = tuple(num(head_line, c, 180.0, "β") for c in head[1:])
     tans: list[float] = []
     table: list[tuple[float, ...]] = []
     for line, cells in rows[1:]:
@@ -222,11 +225,11 @@ def read_r_table(path: Path | str, *, confidence: str, q0: float) -> RTable:
                 line,
                 f"{len(cells) - 1} values for {len(beta)} β columns — one 10⁴·r per β",
             )
-        t = num(line, cells[0])
+        t = num(line, cells[0], _TAN_GAMMA_MAX, "tan γ")
         if tans and t <= tans[-1]:
             raise fail(line, f"tan γ {t:g} does not increase after {tans[-1]:g} — sort the rows")
         tans.append(t)
-        table.append(tuple(num(line, c) for c in cells[1:]))
+        table.append(tuple(num(line, c, _R_MAX, "10⁴·r") for c in cells[1:]))
     if any(b2 <= b1 for b1, b2 in itertools.pairwise(beta)):
         raise fail(head_line, "β must increase along the header")
     return RTable(

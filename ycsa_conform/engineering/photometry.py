@@ -3,9 +3,12 @@
 Grid CSV (one file per span, documented in docs/engineering/lighting.md)::
 
     # comment lines start with '#'; blank lines are skipped
-    y\\x (m),1.75,5.25,8.75      <- header: any label, then x positions in metres
-    0.625,28.1,19.4,12.0          <- y position in metres, then one lux reading per x
-    1.875,27.0,18.8,11.7
+    y\\x (m),1.75,5.25,8.75      <- header: a label, then x positions (in the label's unit,
+    0.625,28.1,19.4,12.0             metres without one); each row: y position, one lux
+    1.875,27.0,18.8,11.7             reading per x
+
+A grid, an IES or a EULUMDAT file that no instrument or luminaire gives (binary, a NUL, lux
+above 200 klx, a multiplier of 0 or 1e308, intensities above 10 Mcd) is refused at its line.
 
 IES LM-63-2002 photometry: Type C only (photometric type 1), TILT=NONE only. EULUMDAT (.ldt,
 the public format description, tag M): the same `Photometry`, from the file's cd/klm table times
@@ -29,14 +32,15 @@ import bisect
 import csv
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pint
 
 from ycsa_conform.errors import InputError, Problem
-from ycsa_conform.units import Quantity
+from ycsa_conform.source import read_text
+from ycsa_conform.units import Quantity, UnitError, parse_unit
 
 from .lighting import IlluminanceGrid
 
@@ -60,6 +64,44 @@ def _fail(path: Path, line: int | None, message: str) -> InputError:
     return InputError([Problem(file=str(path), line=line, path="", message=message)])
 
 
+def _csv_text(path: Path) -> str:
+    """A CSV file's text: UTF-8 (a BOM is dropped); missing, a directory, binary or in another
+    encoding is refused at its line."""
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        raise InputError([replace(p, path="") for p in exc.problems]) from None
+    return text.removeprefix("\ufeff")
+
+
+def _latin1_lines(path: Path, what: str) -> list[str]:
+    """The lines of an IES or EULUMDAT file. Both are 8-bit text (Latin-1 or the exporting
+    machine's code page); the numbers are ASCII, so any byte decodes, but a NUL is binary."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise _fail(path, None, f"is a directory, not {what}; name the file inside it") from None
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read the photometric file: {exc.strerror}") from exc
+    if b"\x00" in data:
+        raise _fail(
+            path,
+            data.count(b"\n", 0, data.index(b"\x00")) + 1,
+            f"holds a NUL byte: not {what} (a binary file?); export the photometry as text",
+        )
+    return data.decode("latin-1").splitlines()
+
+
+# Readings and positions beyond these are typing or export slips, not light on a road (our
+# choice): full sunlight is about 100 000 lx, and one grid covers one span of a street.
+_LUX_MAX = 200_000.0
+_POSITION_MAX_M = 1_000.0
+# No road or area luminaire is brighter than 10 Mcd (a searchlight's class), and none is
+# lit by more than 1 MW: beyond them the multiplier, conversion factor or flux is wrong.
+_INTENSITY_MAX_CD = 1.0e7
+_WATTS_MAX = 1.0e6
+
+
 def _number(text: str) -> float | None:
     try:
         value = float(text)
@@ -69,23 +111,43 @@ def _number(text: str) -> float | None:
 
 
 def read_grid_csv(path: Path | str) -> IlluminanceGrid:
-    """Read a measured grid: header of x positions, then rows of y position and lux readings."""
+    """Read a measured grid: header of x positions, then rows of y position and lux readings.
+
+    The first header cell may name the positions' unit, like 'y\\x (m)' or 'y\\x (mm)';
+    positions in another length unit are converted to metres, a unit that is no length is
+    refused. Without a unit they are metres."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read the grid: {exc.strerror}") from exc
-    rows = [
-        (number, cells)
-        for number, cells in enumerate(csv.reader(text.splitlines()), start=1)
-        if cells and any(c.strip() for c in cells) and not cells[0].lstrip().startswith("#")
-    ]
+    text = _csv_text(path)
+    reader = csv.reader(text.splitlines())
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    for cells in reader:
+        if cells and any(c.strip() for c in cells) and not cells[0].lstrip().startswith("#"):
+            rows.append((start, cells))
+        start = reader.line_num + 1
     if not rows:
         raise _fail(path, 1, f"no grid in the file; {_GRID_HEADER_HINT}")
     header_line, header = rows[0]
+    to_metres = _position_unit(path, header_line, header[0])
+
+    def position(cell: str, line: int, what: str) -> float | None:
+        value = _number(cell)
+        if value is None:
+            return None
+        metres = value * to_metres
+        if abs(metres) > _POSITION_MAX_M:
+            raise _fail(
+                path,
+                line,
+                f"{what} {cell.strip()!r} is {metres:g} m from the pole, beyond "
+                f"{_POSITION_MAX_M:g} m; a grid covers one span: check the unit in the first "
+                "header cell, like 'y\\x (m)'",
+            )
+        return metres
+
     x: list[float] = []
     for column, cell in enumerate(header[1:], start=2):
-        value = _number(cell)
+        value = position(cell, header_line, "x position")
         if value is None:
             raise _fail(
                 path,
@@ -105,19 +167,19 @@ def read_grid_csv(path: Path | str) -> IlluminanceGrid:
     y: list[float] = []
     lux: list[tuple[float, ...]] = []
     for line, cells in rows[1:]:
-        position = _number(cells[0])
-        if position is None:
+        at = position(cells[0], line, "y position")
+        if at is None:
             raise _fail(
                 path,
                 line,
                 f"y position {cells[0].strip()!r} is not a number; start each row with its "
                 "y position in metres",
             )
-        if y and position <= y[-1]:
+        if y and at <= y[-1]:
             raise _fail(
                 path,
                 line,
-                f"y position {position:g} m does not increase after {y[-1]:g} m; "
+                f"y position {at:g} m does not increase after {y[-1]:g} m; "
                 "list the rows in increasing y",
             )
         readings = cells[1:]
@@ -138,12 +200,39 @@ def read_grid_csv(path: Path | str) -> IlluminanceGrid:
                     f"column {column} reading {cell.strip()!r} is not a lux value; "
                     "write a number ≥ 0 without a unit, like '21.4'",
                 )
+            if value > _LUX_MAX:
+                raise _fail(
+                    path,
+                    line,
+                    f"column {column} reading {cell.strip()!r} lx is not a plausible road "
+                    f"illuminance (above {_LUX_MAX:g} lx, brighter than sunlight); write the "
+                    "lux meter's reading in lx",
+                )
             values.append(value)
-        y.append(position)
+        y.append(at)
         lux.append(tuple(values))
     if not y:
         raise _fail(path, header_line, "the grid has no rows of readings; add a row per y position")
     return IlluminanceGrid(x=tuple(x), y=tuple(y), lux=tuple(lux))
+
+
+def _position_unit(path: Path, line: int, label: str) -> float:
+    """Metres per unit of the grid's positions, from the first header cell 'y\\x (UNIT)'."""
+    cell = label.strip()
+    if not cell.endswith(")") or "(" not in cell:
+        return 1.0
+    written = cell[cell.rindex("(") + 1 : -1].strip()
+    try:
+        unit = parse_unit(written)
+        factor = float(Quantity(1.0, unit).to("m").magnitude)
+    except (UnitError, pint.DimensionalityError):
+        raise _fail(
+            path,
+            line,
+            f"column 1 header '{cell}' gives the positions in {written!r}, which is not a "
+            "length; write the unit of the x and y positions, like 'y\\x (m)'",
+        ) from None
+    return factor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,10 +311,7 @@ def _tokens(lines: Sequence[str], start: int) -> Iterator[tuple[int, str]]:
 def read_ies(path: Path | str) -> Photometry:
     """Read an IES LM-63-2002 file (also -1995/-1991 headers); Type C and TILT=NONE only."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="latin-1").splitlines()
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read the photometric file: {exc.strerror}") from exc
+    lines = _latin1_lines(path, "an IES file")
     if not lines or not lines[0].strip().upper().startswith("IESNA"):
         raise _fail(path, 1, "not an IES LM-63 file: the first line must be 'IESNA:LM-63-2002'")
     keywords: dict[str, str] = {}
@@ -277,6 +363,25 @@ def read_ies(path: Path | str) -> Photometry:
     head = [number_at(i, name) for i, name in enumerate(names)]
     lamps, lumens, multiplier, n_v, n_h, kind = head[:6]
     ballast, watts = head[10], head[12]
+    # Each must be above zero and below a bound no real file reaches (a multiplier of 1e308
+    # overflowed the table to infinity, and a zero one gave a dark luminaire that still met).
+    for index, value, rule in (
+        (0, lamps, "a whole number ≥ 1"),
+        (2, multiplier, "a number above 0 (usually 1)"),
+        (10, ballast, "a number above 0 (usually 1)"),
+        (12, watts, f"a power above 0 W and at most {_WATTS_MAX:g} W"),
+    ):
+        if not 0 < value <= _WATTS_MAX or (index == 0 and value != int(value)):
+            raise _fail(
+                path, tokens[index][0], f"{names[index]} is {tokens[index][1]!r}; it must be {rule}"
+            )
+    if lumens != -1 and not 0 < lumens <= _WATTS_MAX * 1000:
+        raise _fail(
+            path,
+            tokens[1][0],
+            f"the lumens per lamp is {tokens[1][1]!r}; give the lamp's flux in lm, or -1 for "
+            "absolute photometry",
+        )
     if kind != 1:
         raise _fail(
             path,
@@ -319,6 +424,7 @@ def read_ies(path: Path | str) -> Photometry:
             value = number_at(at, f"candela value {v + 1} at horizontal angle {horizontal[h]:g}°")
             if value < 0:
                 raise _fail(path, tokens[at][0], f"candela value {value:g} is negative")
+            _plausible_intensity(path, tokens[at][0], value * scale, "the candela multiplier")
             row.append(value * scale)
             at += 1
         table.append(tuple(row))
@@ -342,6 +448,16 @@ def read_ies(path: Path | str) -> Photometry:
     )
 
 
+def _plausible_intensity(path: Path, line: int, candela: float, suspect: str) -> None:
+    if not candela <= _INTENSITY_MAX_CD:  # also NaN and inf: a multiplier of 1e308 overflows
+        raise _fail(
+            path,
+            line,
+            f"this intensity scales to {candela:g} cd, more than any road luminaire gives "
+            f"({_INTENSITY_MAX_CD:g} cd); check {suspect}",
+        )
+
+
 def read_photometry(path: Path | str) -> Photometry:
     """An IES file, or an EULUMDAT file when its name ends in .ldt (any case)."""
     return read_ldt(path) if str(path).lower().endswith(".ldt") else read_ies(path)
@@ -362,10 +478,7 @@ def read_ldt(path: Path | str) -> Photometry:
     """Read an EULUMDAT (.ldt) file: 26 header lines + lamp sets + 10 direct ratios, angles,
     then the intensities in cd/klm of lamp flux for the planes the symmetry indicator keeps."""
     path = Path(path)
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="latin-1").splitlines()]
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read the photometric file: {exc.strerror}") from exc
+    lines = [line.strip() for line in _latin1_lines(path, "an EULUMDAT file")]
 
     def text(line: int, what: str) -> str:
         if line > len(lines):
@@ -403,6 +516,10 @@ def read_ldt(path: Path | str) -> Photometry:
     number(5, "the C-plane step Dc")  # the C angles are listed; Dc is only checked
     ng = count(6, "the number of γ angles Ng", 1)
     conversion = number(24, "the intensity conversion factor")
+    if conversion <= 0:
+        raise _fail(
+            path, 24, f"the intensity conversion factor {conversion:g} must be above 0 (usually 1)"
+        )
     sets = count(26, "the number of lamp sets n", 1)
     lamps = 0
     flux = 0.0
@@ -411,11 +528,19 @@ def read_ldt(path: Path | str) -> Photometry:
         lamps += abs(count(27 + k, f"lamp set {k + 1}: number of lamps"))
         flux += number(27 + 2 * sets + k, f"lamp set {k + 1}: total lamp flux (lm)")
         watts += number(27 + 5 * sets + k, f"lamp set {k + 1}: wattage with ballast (W)")
-    if flux <= 0:
+    if not 0 < flux <= _WATTS_MAX * 1000:
         raise _fail(
             path,
             27 + 2 * sets,
-            f"total lamp flux {flux:g} lm must be above zero — give the lamp set's flux in lumens",
+            f"total lamp flux {flux:g} lm must be above zero and plausible — give the lamp "
+            "set's flux in lumens",
+        )
+    if not 0 <= watts <= _WATTS_MAX:
+        raise _fail(
+            path,
+            27 + 5 * sets,
+            f"total wattage {watts:g} W must lie within 0..{_WATTS_MAX:g} W — give the lamp "
+            "set's wattage with its ballast",
         )
     at = 27 + 6 * sets + 10  # after the 10 direct ratios
     c_angles = [number(at + k, f"C angle {k + 1}") for k in range(mc)]
@@ -449,6 +574,9 @@ def read_ldt(path: Path | str) -> Photometry:
                 raise _fail(
                     path, line, f"intensity {value:g} cd/klm is negative — intensities are ≥ 0"
                 )
+            _plausible_intensity(
+                path, line, value * scale, "the conversion factor (line 24) or the lamp flux"
+            )
             row.append(value * scale)
         table.append(tuple(row))
     end = at + stored * ng

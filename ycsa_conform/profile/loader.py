@@ -15,7 +15,7 @@ from ycsa_conform.design import DESIGN_KEYS
 from ycsa_conform.errors import InputError, Problem
 from ycsa_conform.resources import data_dir
 from ycsa_conform.source import Document, load_document
-from ycsa_conform.units import UnitError, parse_unit
+from ycsa_conform.units import UnitError, format_unit, parse_unit
 
 from .model import (
     Area,
@@ -25,6 +25,7 @@ from .model import (
     Level,
     Parameter,
     ParameterType,
+    ParamValue,
     Profile,
     Reference,
     Requirement,
@@ -346,6 +347,14 @@ def _parameters(
             source=spec.get("source"),
             confidence=Confidence(spec["confidence"]) if "confidence" in spec else None,
         )
+        # A bad range keeps the parameter declared (without one), so limits using it do not
+        # also report it unknown; the profile is rejected for the range anyway.
+        if "range" in spec and (
+            plausible := _plausible(doc, (*where, "range"), parameter, spec["range"], problems)
+        ):
+            parameter = dataclasses.replace(
+                parameter, plausible=plausible, plausible_text=" ".join(spec["range"].split())
+            )
         try:
             default = parameter.coerce(spec["default"])
         except ValueError as exc:
@@ -353,17 +362,37 @@ def _parameters(
             # the profile is rejected for this problem anyway.
             problems.append(doc.problem((*where, "default"), f"default {exc}"))
             default = spec["default"]
-        parameters[name] = Parameter(
-            name=name,
-            title=parameter.title,
-            type=kind,
-            unit=unit,
-            values=parameter.values,
-            default=default,
-            source=parameter.source,
-            confidence=parameter.confidence,
-        )
+        parameters[name] = dataclasses.replace(parameter, default=default)
     return parameters
+
+
+def _plausible(
+    doc: Document,
+    where: tuple[str, ...],
+    parameter: Parameter,
+    text: str,
+    problems: list[Problem],
+) -> tuple[ParamValue, ParamValue] | None:
+    """The `range: LOW .. HIGH` of a number or quantity parameter, in its unit."""
+    if parameter.type not in (ParameterType.NUMBER, ParameterType.QUANTITY):
+        problems.append(doc.problem(where, f"a {parameter.type} parameter has no range; remove it"))
+        return None
+    low_text, sep, high_text = text.partition("..")
+    example = "'0 .. 1'"
+    if parameter.unit is not None:
+        unit = format_unit(parameter.unit)
+        example = f"'1 {unit} .. 60 {unit}'"
+    try:
+        if not sep:
+            raise ValueError("no '..'")
+        ends = (parameter.convert(low_text.strip()), parameter.convert(high_text.strip()))
+    except ValueError:
+        problems.append(doc.problem(where, f"{text!r} is not a range; write it like {example}"))
+        return None
+    if not ends[0] <= ends[1]:  # type: ignore[operator]  # both of the parameter's kind
+        problems.append(doc.problem(where, f"{text!r} runs downwards; write LOW .. HIGH"))
+        return None
+    return ends
 
 
 def _condition(

@@ -82,12 +82,34 @@ class Parameter:
     default: ParamValue
     source: str | None
     confidence: Confidence | None
+    # The values it can plausibly take, as the profile's `range: LOW .. HIGH` gives them (in
+    # `unit` for a quantity); None: any finite value. A window of 1e12 s or a zero limit where
+    # a positive one is meant is a slip of the hand, refused where it is set.
+    plausible: tuple[ParamValue, ParamValue] | None = None
+    plausible_text: str = ""  # the range as the profile writes it
 
     def coerce(self, raw: str | float | bool) -> ParamValue:
         """Turn a value from a site file or --param into this parameter's type.
 
         Raises ValueError saying what is expected.
         """
+        value = self.convert(raw)
+        if self.plausible is not None and isinstance(value, (float, pint.Quantity)):
+            low, high = self.plausible
+            if not low <= value <= high:  # type: ignore[operator]  # same kind, same unit
+                raise ValueError(
+                    f"{raw!r} lies outside the plausible range {self.range_text()} of "
+                    f"{self.name}; give a value within it"
+                )
+        return value
+
+    def range_text(self) -> str:
+        if self.plausible is None:
+            return ""
+        return self.plausible_text or " .. ".join(self.show(v) for v in self.plausible)
+
+    def convert(self, raw: str | float | bool) -> ParamValue:
+        """`coerce` without the plausible range."""
         if self.type is ParameterType.QUANTITY:
             assert self.unit is not None
             unit = format_unit(self.unit) or "a number"

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point `pytest11: ycsa_conform`).
 
 Each concern is a module that is itself a plugin, as in pytest's own source:
-`options` (command-line options), `collection` (profiles → items), `distribution`
+`options` (command-line options), `boundary` (what escapes the session's setup becomes one
+line), `collection` (profiles → items), `distribution`
 (pytest-xdist: one bench, a target per worker), `fixtures` (for users' own tests), `reporting`
 (journal, report.json/html, terminal summary).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import collection, distribution, fixtures, options, reporting
+from . import boundary, collection, distribution, fixtures, options, reporting
 
 __all__ = ["pytest_addoption", "pytest_configure"]
 
@@ -21,5 +22,5 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for module in (collection, distribution, fixtures, reporting):
+    for module in (boundary, collection, distribution, fixtures, reporting):
         config.pluginmanager.register(module, f"ycsa_conform.{module.__name__.rsplit('.', 1)[-1]}")

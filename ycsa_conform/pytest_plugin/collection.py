@@ -17,6 +17,7 @@ from ycsa_conform.run import AcceptanceRun, Case
 from ycsa_conform.transport.recording import deciding
 
 from . import distribution
+from .boundary import guarded
 from .options import PROFILE_TAKEN
 from .state import STATE, State, build_state, is_worker
 
@@ -202,7 +203,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--concurrency {concurrency}: give 1 or more (1 decides one requirement at a time)"
         )
-    state = build_state(config)
+    with guarded(config, "loading the profiles, the site and its files"):
+        state = build_state(config)
     config.stash[STATE] = state
     config.add_cleanup(state.close)
     if config.args_source is not pytest.Config.ArgsSource.ARGS:

@@ -123,6 +123,9 @@ def build_state(config: pytest.Config) -> State:
     Any bad file raises pytest.UsageError carrying the one-line `FILE:LINE: $.path:` errors.
     """
     names: list[str] = config.getoption("ycsa_profiles") or []
+    for option, dest in (("--report-dir", "ycsa_report_dir"), ("--record", "ycsa_record")):
+        if config.getoption(dest):
+            _folder_option(option, Path(config.getoption(dest)))
     bench: Bench | RemoteBench | None = None  # stopped again if a later file is bad
     try:
         profiles = tuple(load_profile(n) for n in dict.fromkeys(names))
@@ -278,6 +281,19 @@ def build_state(config: pytest.Config) -> State:
         resumed=resumed,
         reused=resumed.results if resumed else {},
     )
+
+
+def _folder_option(option: str, folder: Path) -> None:
+    """Refuse a folder option naming a file, or a folder under a file, before anything runs:
+    the reports (or the recording) could not be written at the end of the run."""
+    for at in (folder, *folder.parents):
+        if at.exists():
+            if not at.is_dir():
+                raise pytest.UsageError(
+                    f"{option} {folder}: {at} is a file, not a folder; name a folder, new or "
+                    "existing"
+                )
+            return
 
 
 # What a resumed run must share with the run it continues: a verdict reused from the journal

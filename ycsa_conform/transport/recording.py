@@ -24,18 +24,23 @@ made for any requirement, so the order in which concurrent requirements happened
 not change what each one is answered. A Modbus read that was not recorded as such is answered from
 a recorded read of the same unit and table that covers it, so a replay may select fewer
 requirements (`-k`) than the recording ran. Anything else is an error naming what is missing.
+
+A recording is a user file like any other: every line and the manifest are checked when they
+are read (the frame of a line, and that an answer has what its request's codec reads), and a
+damaged one stops the replay with `FILE:LINE: problem; the recording is damaged …`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -46,8 +51,11 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
     ImplausibleValue,
+    InputError,
     LostContact,
+    Problem,
 )
+from ycsa_conform.source import read_text
 
 from . import Explain, Link, Request, Response
 
@@ -91,17 +99,141 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
     if not directory.is_dir():
         raise ValueError(f"--replay {directory}: no such directory; give a --record directory")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.is_file():
         raise ValueError(
             f"--replay {directory}: {MANIFEST} is missing; this is not a --record directory"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot be read as JSON: {exc}") from None
+        )
+    try:
+        text = read_text(path)
+    except InputError as exc:
+        raise InputError([replace(p, path="") for p in exc.problems]) from None
+    try:
+        manifest = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _damaged(path, exc.lineno, f"not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(manifest, dict):
+        raise _damaged(path, 1, f"the manifest is a JSON object, not {type(manifest).__name__}")
+    site = manifest.get("site")
+    if site is not None and (
+        not isinstance(site, dict)
+        or not all(isinstance(site.get(k, ""), str) for k in ("path", "text", "id", "kind"))
+    ):
+        raise _damaged(
+            path, 1, "'site' is an object whose 'path', 'text', 'id' and 'kind' are text"
+        )
     if not traffic_files(directory):
         raise ValueError(f"--replay {directory}: no traffic*.jsonl in it; record again")
     return manifest
+
+
+_DAMAGED = "the recording is damaged; record the run again with --record"
+
+
+def _damaged(path: Path, line: int, message: str) -> InputError:
+    return InputError(
+        [Problem(file=str(path), line=line, path="", message=f"{message}; {_DAMAGED}")]
+    )
+
+
+def _traffic_line(path: Path, number: int, text: str) -> dict[str, Any]:
+    """One line of traffic*.jsonl, its frame checked: what replay reads of it has its type."""
+    try:
+        line = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _damaged(path, number, f"not a JSON line ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(line, dict):
+        raise _damaged(path, number, f"a traffic line is a JSON object, not {type(line).__name__}")
+    for name in ("target", "device"):
+        if not isinstance(line.get(name), str):
+            raise _damaged(path, number, f"{name!r} is missing or not text")
+    if line.get("direction") not in ("tx", "rx"):
+        raise _damaged(path, number, f"'direction' is {line.get('direction')!r}, not tx or rx")
+    for name in ("seq", "tx"):
+        if name in line and (type(line[name]) is not int):
+            raise _damaged(path, number, f"{name!r} is {line[name]!r}, not a whole number")
+    if line["direction"] == "tx":
+        if not isinstance(line.get("request"), dict):
+            raise _damaged(path, number, "a request line ('tx') has no 'request' object")
+        return line
+    answers = [name for name in ("response", "error") if name in line]
+    if len(answers) != 1:
+        raise _damaged(path, number, "an answer line ('rx') has one of 'response' or 'error'")
+    if not isinstance(line[answers[0]], dict):
+        raise _damaged(path, number, f"{answers[0]!r} is not an object")
+    error = line.get("error")
+    if error is not None and (
+        not isinstance(error.get("type"), str)
+        or not isinstance(error.get("message", ""), str)
+        or type(error.get("code", 0)) is not int
+    ):
+        raise _damaged(path, number, "'error' needs 'type' and 'message' as text ('code' whole)")
+    return line
+
+
+def _check_answer(
+    path: Path, number: int, request: Mapping[str, Any], line: Mapping[str, Any]
+) -> None:
+    """The recorded response has what the device's codec reads for this request."""
+    response = line.get("response")
+    if response is None:
+        return
+    if "at" in response and not _finite(response["at"]):
+        raise _damaged(path, number, f"'at' is {response['at']!r}, not a time")
+    op, table = request.get("op"), request.get("table")
+    if op == "read" and table is not None:
+        count = request.get("count")
+        name = "bits" if table in ("coil", "discrete_input") else "registers"
+        values = response.get(name)
+        fits = _is_bit if name == "bits" else _is_register
+        if not isinstance(values, list) or not all(fits(v) for v in values):
+            kind = "true/false values" if name == "bits" else "16-bit register values"
+            raise _damaged(path, number, f"a {table} read's answer needs {name!r}: {kind}")
+        if type(count) is not int or len(values) != count:
+            raise _damaged(path, number, f"{len(values)} {name} answer a read of {count!r}")
+        if type(request.get("address")) is not int:
+            raise _damaged(path, number, "the read it answers has no whole 'address'")
+    if op == "read" and "di" in request and not isinstance(response.get("frame"), str):
+        raise _damaged(path, number, "a DL/T 645 read's answer needs its 'frame' as text")
+    if op == "read" and "at" not in response:
+        raise _damaged(path, number, "a read's answer needs 'at', the time it came")
+    needed = {"collect": ("started", "ended"), "command": ("sent", "at")}.get(str(op), ())
+    for name in (*needed, "delay", "host", "started", "ended", "sent", "acted"):
+        if (name in needed or name in response) and not _finite(response.get(name)):
+            raise _damaged(path, number, f"{name!r} is {response.get(name)!r}, not a time")
+    messages = response.get("messages", [])
+    if op == "collect" and "messages" not in response:
+        raise _damaged(path, number, "a collect's answer needs 'messages'")
+    if op == "command":
+        messages = [response.get("ack")]
+    if not isinstance(messages, list) or not all(_is_message(m) for m in messages):
+        raise _damaged(
+            path,
+            number,
+            "an MQTT message is an object with 'topic' and 'payload' as text and 'at' a time",
+        )
+
+
+def _is_message(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("topic"), str)
+        and isinstance(entry.get("payload"), str)
+        and _finite(entry.get("at"))
+        and type(entry.get("retained", False)) is bool
+        and type(entry.get("qos", 0)) is int
+    )
+
+
+def _is_bit(value: object) -> bool:
+    return type(value) is bool
+
+
+def _is_register(value: object) -> bool:
+    return type(value) is int and 0 <= value <= 0xFFFF
+
+
+def _finite(value: object) -> bool:
+    return type(value) in (int, float) and math.isfinite(cast(float, value))
 
 
 def _error_record(exc: DeviceError) -> dict[str, Any]:
@@ -259,33 +391,31 @@ class Replay:
         # overlap, it answers its device's latest request.
         open_requests: dict[int, dict[str, Any]] = {}
         latest: dict[tuple[str, str], int] = {}
-        with path.open(encoding="utf-8") as lines:
-            for number, text in enumerate(lines, 1):
-                if not text.strip():
-                    continue
-                try:
-                    line = json.loads(text)
-                    key = (str(line["target"]), str(line["device"]))
-                    direction = line["direction"]
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise ValueError(
-                        f"{path}:{number}: not a traffic line ({exc}); the recording is damaged"
-                    ) from None
-                if direction == "tx":
-                    seq = int(line.get("seq", -number))  # unique either way
-                    open_requests[seq] = line
-                    latest[key] = seq
-                    continue
-                asked = line.get("tx", latest.get(key))
-                tx = open_requests.pop(asked, None) if asked is not None else None
-                if tx is not None:
-                    exchange = _Exchange(
-                        tx.get("request", {}),
-                        line.get("response"),
-                        line.get("error"),
-                        str(tx.get("requirement", "")),
-                    )
-                    yield key, exchange
+        try:
+            text_lines = read_text(path).splitlines()
+        except InputError as exc:
+            raise InputError([replace(p, path="") for p in exc.problems]) from None
+        for number, text in enumerate(text_lines, 1):
+            if not text.strip():
+                continue
+            line = _traffic_line(path, number, text)
+            key = (line["target"], line["device"])
+            if line["direction"] == "tx":
+                seq = line.get("seq", -number)  # unique either way
+                open_requests[seq] = line
+                latest[key] = seq
+                continue
+            asked = line.get("tx", latest.get(key))
+            tx = open_requests.pop(asked, None) if asked is not None else None
+            if tx is not None:
+                _check_answer(path, number, tx.get("request", {}), line)
+                exchange = _Exchange(
+                    tx.get("request", {}),
+                    line.get("response"),
+                    line.get("error"),
+                    str(tx.get("requirement", "")),
+                )
+                yield key, exchange
 
     def link(self, *, target: str, device: str, scheme: str) -> ReplayLink:
         return ReplayLink(self, target=target, device=device, scheme=scheme)
