@@ -74,7 +74,7 @@ def test_a_requirement_decided_twice_is_refused_naming_both_folders(
 
     code = main(["report", "merge", str(road), str(road), "--out", str(tmp_path / "d")])
 
-    assert code == 1
+    assert code == 4  # a usage error: the folders given, not a result
     err = capsys.readouterr().err
     run = road / (road / "LATEST").read_text().strip()  # a --report-dir means its latest run
     assert f"SP-PWR-001 on P001 was also decided in {run}; leave one of the two folders out" in err
@@ -86,7 +86,7 @@ def test_a_folder_without_a_journal_is_refused(
 ) -> None:
     code = main(["report", "merge", str(tmp_path), "--out", str(tmp_path / "d")])
 
-    assert code == 1
+    assert code == 4  # a usage error
     assert (
         "has no journal.jsonl and no LATEST; give the --report-dir of a run, or one of its runs/"
         in capsys.readouterr().err
