@@ -240,6 +240,8 @@ def test_an_internal_error_while_paho_holds_the_login_shows_no_locals_with_it(
 
     result = _run(pytester)
 
+    _artefacts(pytester)
+    assert _leaks(pytester, result) == []
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -249,5 +251,3 @@ def test_an_internal_error_while_paho_holds_the_login_shows_no_locals_with_it(
     )
     # -l did print locals: of our frames, with the secrets masked or absent.
     assert any(line.startswith("self ") for line in result.outlines)
-    _artefacts(pytester)
-    assert _leaks(pytester, result) == []
