@@ -143,14 +143,14 @@ def security_notes(site: Site) -> tuple[str, ...]:
             options, where = device.options, f"{target.id} {role} ({device.address})"
             if device.address.scheme == "mqtts" and not options.tls_verify:
                 notes.setdefault(
-                    f"{where}: TLS verification was off (tls: {{verify: false}}); the broker's "
-                    "identity was not checked",
+                    f"{where}: TLS verification is off (tls: {{verify: false}}); the broker's "
+                    "identity is not checked",
                     None,
                 )
             login = options.username is not None or options.password is not None
             if device.address.scheme == "mqtt" and login and options.allow_plain_credentials:
                 notes.setdefault(
-                    f"{where}: the login went over plain mqtt:// unencrypted "
+                    f"{where}: the login goes over plain mqtt:// unencrypted "
                     "(allow_plain_credentials: true)",
                     None,
                 )

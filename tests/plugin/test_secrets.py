@@ -193,9 +193,9 @@ def test_a_working_login_over_plain_mqtt_is_stated_and_never_shown(
 
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["ycsa-conform: security: P001 gateway (mqtt://*): the login went over plain mqtt://*"]
+        ["ycsa-conform: security: P001 gateway (mqtt://*): the login goes over plain mqtt://*"]
     )
-    assert "the login went over plain mqtt://" in json.dumps(_report(pytester))
+    assert "the login goes over plain mqtt://" in json.dumps(_report(pytester))
     _artefacts(pytester)
     assert _leaks(pytester, result) == []
 

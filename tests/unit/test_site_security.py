@@ -59,7 +59,7 @@ def test_a_login_over_plain_mqtt_is_refused_unless_allowed(site_dir: Path) -> No
     site = load_site(write(site_dir, device + "\nallow_plain_credentials: true"))
     assert site.targets[0].devices["gateway"].options.allow_plain_credentials
     (note,) = security_notes(site)
-    assert "P1 gateway (mqtt://broker.example:1883/x): the login went over plain mqtt://" in note
+    assert "P1 gateway (mqtt://broker.example:1883/x): the login goes over plain mqtt://" in note
     assert "(allow_plain_credentials: true)" in note
 
 
@@ -75,7 +75,7 @@ def test_tls_verification_is_on_unless_turned_off_and_then_noted(site_dir: Path)
     site = load_site(write(site_dir, "uri: mqtts://broker.example/x\ntls: {verify: false}"))
     assert not site.targets[0].devices["gateway"].options.tls_verify
     (note,) = security_notes(site)
-    assert "P1 gateway (mqtts://broker.example:8883/x): TLS verification was off" in note
+    assert "P1 gateway (mqtts://broker.example:8883/x): TLS verification is off" in note
 
 
 def test_tls_settings_on_a_plain_uri_are_refused(site_dir: Path) -> None:
@@ -94,3 +94,38 @@ def test_a_secret_file_open_to_others_is_noted_with_the_fix(site_dir: Path) -> N
     assert SEED not in note
     secret.chmod(0o600)
     assert security_notes(site) == ()
+
+
+def test_validate_never_echoes_a_rejected_credential_and_warns_of_a_plain_login(
+    site_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ycsa_conform.cli import main
+
+    user_part = write(site_dir, f"uri: mqtt://Usr-Q1:{SEED}@broker.example/x")
+    assert main(["validate", str(user_part)]) == 1
+    query = site_dir / "query.yaml"
+    query.write_text(
+        user_part.read_text().replace(f"Usr-Q1:{SEED}@", "").replace("/x", f"/x?password={SEED}")
+    )
+    assert main(["validate", str(query)]) == 1
+    inline = site_dir / "inline.yaml"
+    inline.write_text(
+        user_part.read_text().replace(f"Usr-Q1:{SEED}@", "") + f"        password: {SEED}\n"
+    )
+    assert main(["validate", str(inline)]) == 1
+    shown = capsys.readouterr()
+    assert shown.err.count("never put credentials in the URI") == 2
+    assert "the value is not a reference" in shown.err
+    assert SEED not in shown.out + shown.err
+    assert "Usr-Q1" not in shown.out + shown.err
+
+    plain = write(
+        site_dir,
+        "uri: mqtt://broker.example/x\nusername: env:U\npassword: env:P\n"
+        "allow_plain_credentials: true",
+    )
+    main(["validate", str(plain)])
+    shown = capsys.readouterr()
+    assert f"{plain}: warning: P1 gateway (mqtt://broker.example:1883/x): the login goes " in (
+        shown.err
+    )
