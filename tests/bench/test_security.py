@@ -206,3 +206,22 @@ def test_the_bench_listens_on_loopback_only(name: str) -> None:
     # The bench's Modbus TCP server, serial servers and broker at least.
     assert len(listening) >= 2, listening
     assert [local for local in listening if not _loopback(local)] == []
+
+
+def test_client_ids_differ_between_processes_even_with_the_same_pid() -> None:
+    # Two CI containers on one city broker may both run as pid 7: the tag tells them apart.
+    # Two interpreters here stand for them (their pids differ too; the tag is checked alone).
+    import subprocess
+
+    code = "from ycsa_conform.transport.mqtt import unique_client_id; print(unique_client_id())"
+    tags = set()
+    for _ in range(2):
+        shown = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        prefix, pid, number, tag = shown.rsplit("-", 3)
+        assert (prefix, number) == ("ycsa-conform", "1")
+        assert pid.isdigit()
+        assert len(tag) == 6
+        tags.add(tag)
+    assert len(tags) == 2

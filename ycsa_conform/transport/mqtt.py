@@ -56,6 +56,7 @@ import itertools
 import json
 import math
 import os
+import secrets
 import socket
 import ssl
 import threading
@@ -118,13 +119,16 @@ _RETRY_PAUSES = (0.2, 1.0)
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Process-wide on purpose: two links of one process (or a link and the bench's simulated
 # gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
-# pytest-xdist workers apart.
+# pytest-xdist workers apart; the random tag keeps apart machines on one city broker, CI
+# containers above all, where every run may have the same small pid.
 _CLIENT_NUMBERS = itertools.count(1)
+_PROCESS_TAG = secrets.token_hex(3)
 
 
 def unique_client_id(prefix: str = _DEFAULT_CLIENT_ID) -> str:
-    """'PREFIX-PID-N': unique among the clients of all processes on this host."""
-    return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}"
+    """'PREFIX-PID-N-TAG': unique among the clients of all processes, on this host and others
+    (TAG: 6 random hex digits per process)."""
+    return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}-{_PROCESS_TAG}"
 
 
 def make_client(
