@@ -36,6 +36,15 @@ an arrival from the recorded stimulus, not from the moment of replaying. Every t
 Our own connection to the broker closing during a transaction is `LostContact`: the window
 was cut short and cannot be judged, which is not the device's fault nor its conformance.
 
+Logins and TLS: the username and password are read from their references (secret.py) when a
+connection opens, as `Masked` strings that never show themselves, and taken out of paho's client
+once the CONNECT is sent. A login over plain mqtt:// is refused before connecting unless the
+device allows it (`allow_plain_credentials`). mqtts:// verifies the certificate chain and host
+name unless the site file turned it off (`tls: {verify: false}`; the report says so). An
+unexpected exception while paho holds the login is raised again as a RuntimeError without its
+traceback, the login masked in its message: paho's frames hold the CONNECT packet, password in
+plain bytes, and `pytest -l`, JUnit and Allure would print them.
+
 paho-mqtt 2.2 behaviour this module relies on or works around:
 - callbacks run on paho's network thread; one exception there would end the thread, so they
   only record what arrived and notify the waiting caller;
