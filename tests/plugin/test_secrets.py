@@ -196,6 +196,8 @@ def test_a_working_login_over_plain_mqtt_is_stated_and_never_shown(
         ["ycsa-conform: security: P001 gateway (mqtt://*): the login goes over plain mqtt://*"]
     )
     assert "the login goes over plain mqtt://" in json.dumps(_report(pytester))
+    html = next(pytester.path.joinpath("reports").rglob("report.html"))
+    assert "the login goes over plain mqtt://" in html.read_text(encoding="utf-8")
     _artefacts(pytester)
     assert _leaks(pytester, result) == []
 
