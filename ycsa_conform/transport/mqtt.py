@@ -480,6 +480,15 @@ class MqttLink:
             return len(self._idle) + len(self._busy)
 
     def _connect(self) -> _Session:
+        options = self.options
+        login = options.username is not None or options.password is not None
+        if login and self.address.scheme == "mqtt" and not options.allow_plain_credentials:
+            # Before any socket: the login must not leave this machine unencrypted.
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: the login would cross the network "
+                "unencrypted over mqtt://; use mqtts://, or set 'allow_plain_credentials: "
+                "true' on the device in the site file to send it in clear on purpose"
+            )
         host, port = self.address.host, self._port
         prefix = self.address.params.get("client_id") or _DEFAULT_CLIENT_ID
         # The link reconnects by itself, on the next transaction after a loss.
@@ -526,12 +535,6 @@ class MqttLink:
         options = self.options
         if options.username is None and options.password is None:
             return []
-        if self.address.scheme == "mqtt" and not options.allow_plain_credentials:
-            raise DeviceRefused(
-                f"cannot connect to {self._where}: the login would cross the network "
-                "unencrypted over mqtt://; use mqtts://, or set 'allow_plain_credentials: "
-                "true' on the device in the site file to send it in clear on purpose"
-            )
         username = _revealed(options.username, self._where) if options.username else Masked("")
         password = _revealed(options.password, self._where) if options.password else None
         client.username_pw_set(username, password)
