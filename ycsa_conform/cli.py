@@ -41,7 +41,7 @@ from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
-from .site import Site, Target, load_site
+from .site import Site, Target, load_site, security_notes
 from .source import read_document
 
 __all__ = ["INTERNAL", "USAGE", "main"]
@@ -299,7 +299,14 @@ def _findings(loaded: object, args: argparse.Namespace) -> tuple[list[Finding], 
                 "name one with --profile",
             )
         ], ""
-    return contract_problems(profiles, loaded, overrides=overrides), f" (against {against})"
+    # How devices are reached, where the run's report will say so too (TLS verification off,
+    # a login over plain MQTT, a secret file open to others).
+    security = [
+        Finding(severity=Severity.WARNING, origin=str(loaded.path), message=note)
+        for note in security_notes(loaded)
+    ]
+    findings = contract_problems(profiles, loaded, overrides=overrides)
+    return [*security, *findings], f" (against {against})"
 
 
 def _where(problem: Problem) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "Subsystem",
     "Target",
     "load_site",
+    "security_notes",
 ]
 
 DesignValue = pint.Quantity[Any] | str | float
@@ -131,6 +132,33 @@ class Site:
     # The site's own evidence file (`evidence:` in the site file), used unless --evidence
     # names another one.
     evidence: Path | None = None
+
+
+def security_notes(site: Site) -> tuple[str, ...]:
+    """What a reader of the run's report must know about how devices were reached: TLS
+    verification turned off, a login sent over plain MQTT, a secret file open to others."""
+    notes: dict[str, None] = {}
+    for target in site.targets:
+        for role, device in target.devices.items():
+            options, where = device.options, f"{target.id} {role} ({device.address})"
+            if device.address.scheme == "mqtts" and not options.tls_verify:
+                notes.setdefault(
+                    f"{where}: TLS verification is off (tls: {{verify: false}}); the broker's "
+                    "identity is not checked",
+                    None,
+                )
+            login = options.username is not None or options.password is not None
+            if device.address.scheme == "mqtt" and login and options.allow_plain_credentials:
+                notes.setdefault(
+                    f"{where}: the login goes over plain mqtt:// unencrypted "
+                    "(allow_plain_credentials: true)",
+                    None,
+                )
+            for secret in (options.username, options.password):
+                exposure = secret.exposure() if secret is not None else None
+                if exposure is not None:
+                    notes.setdefault(exposure, None)
+    return tuple(notes)
 
 
 # The most ids one range may declare: far beyond any community subsystem, and a guard against a
@@ -525,7 +553,9 @@ class _SiteBuilder:
                     secrets[key] = parse_secret(raw[key], base=self.doc.path.parent)
                 except ValueError as exc:
                     self.problems.append(self.doc.problem((*where, key), str(exc)))
-        tls = {k: (self.doc.path.parent / v).resolve() for k, v in raw.get("tls", {}).items()}
+        tls_raw = raw.get("tls", {})
+        tls_verify = bool(tls_raw.get("verify", True))
+        tls = {k: (self.doc.path.parent / v).resolve() for k, v in tls_raw.items() if k != "verify"}
         for key, file in tls.items():
             if not file.is_file():
                 self.problems.append(
@@ -534,9 +564,23 @@ class _SiteBuilder:
                         f"{file} not found; give the path relative to this site file",
                     )
                 )
-        if tls and ok and address.scheme != "mqtts":
+        if tls_raw and ok and address.scheme != "mqtts":
             self.problems.append(
-                self.doc.problem((*where, "tls"), f"TLS files need an mqtts:// URI, not {address}")
+                self.doc.problem(
+                    (*where, "tls"), f"TLS settings need an mqtts:// URI, not {address}"
+                )
+            )
+        plain = bool(raw.get("allow_plain_credentials", False))
+        login = [key for key in ("username", "password") if key in raw]
+        if login and ok and address.scheme == "mqtt" and not plain:
+            # Refused here, before anything is sent (the link refuses it too).
+            self.problems.append(
+                self.doc.problem(
+                    (*where, login[-1]),
+                    f"the login would cross the network unencrypted over {address}; use "
+                    "mqtts://, or add 'allow_plain_credentials: true' to the device to send it "
+                    "in clear on purpose (the report then says so)",
+                )
             )
         if ok and devicemap.protocol != address.protocol:
             self.problems.append(
@@ -558,6 +602,8 @@ class _SiteBuilder:
             ca=tls.get("ca"),
             cert=tls.get("cert"),
             key=tls.get("key"),
+            tls_verify=tls_verify,
+            allow_plain_credentials=plain,
         )
         return DeviceSpec(
             role=role,

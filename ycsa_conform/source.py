@@ -528,6 +528,9 @@ def _explain(error: jsonschema.ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = schema.get("x-hint")
     suffix = f"; {hint}" if isinstance(hint, str) else ""
+    if schema.get("x-secret"):
+        # A value that should have been a reference may be the secret itself: never quoted.
+        return f"the value is not a reference{suffix}"
     wanted: Any = error.validator_value
     if v == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message

@@ -107,3 +107,89 @@ def test_a_missing_secret_is_a_device_error_naming_the_fix(
         Secret("env", "YCSA_NOT_SET").reveal()
     with pytest.raises(DeviceError, match="cannot read secret file /nonexistent"):
         Secret("file", "/nonexistent/pw").reveal()
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown", "message"),
+    [
+        (
+            "mqtt://Alice-Q7:Pw-Q7x@broker.example/x",
+            "'mqtt://***@broker.example/x'",
+            "never put credentials in the URI",
+        ),
+        ("mqtt://Alice-Q7@broker.example/x", "'mqtt://***@broker.example/x'", "credentials"),
+        (
+            "modbus-tcp://Alice-Q7:Pw-Q7x@10.0.0.5?unit=1",
+            "'modbus-tcp://***@10.0.0.5?unit=1'",
+            "has no login",
+        ),
+        (
+            "mqtt://broker.example/x?password=Pw-Q7x",
+            "'mqtt://broker.example/x?password=***'",
+            "never put credentials in the URI",
+        ),
+        (
+            "mqtts://broker.example/x?client_id=a&Token=Pw-Q7x",
+            "Token=***",
+            "never put credentials in the URI",
+        ),
+        # A later mistake still quotes the URI masked.
+        (
+            "modbus-tcp://Alice-Q7:Pw-Q7x@10.0.0.5:99999?unit=1",
+            "modbus-tcp://***@10.0.0.5",
+            "port 99999",
+        ),
+    ],
+)
+def test_a_rejected_uri_never_echoes_its_user_part_or_a_password(
+    uri: str, shown: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as info:
+        parse_device_uri(uri)
+    text = str(info.value)
+    assert shown in text
+    assert message in text
+    assert "Pw-Q7x" not in text
+    assert "Alice-Q7" not in text
+
+
+def test_a_revealed_secret_is_masked_wherever_it_is_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pickle
+
+    from ycsa_conform.transport.secret import Masked
+
+    monkeypatch.setenv("YCSA_TEST_PASSWORD", "Pw-Q7x")
+    value = Secret("env", "YCSA_TEST_PASSWORD").reveal()
+    assert isinstance(value, Masked)
+    shown = [repr(value), str(value), f"{value}", f"{value!r}", "%s" % value, repr([value])]  # noqa: UP031 (the %-operator is a path of its own)
+    shown.append(pickle.loads(pickle.dumps(value)))
+    assert all("Pw-Q7x" not in text for text in shown), shown
+    # What the library gets: the value itself.
+    assert value.encode("utf-8") == b"Pw-Q7x"
+    assert value.plain() == "Pw-Q7x"
+    assert type(value.plain()) is str
+
+
+def test_a_secret_file_open_to_others_is_reported_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "pw.txt"
+    path.write_text("Pw-Q7x\n", encoding="utf-8")
+    path.chmod(0o644)
+    secret = parse_secret("file:pw.txt", base=tmp_path)
+    exposure = secret.exposure()
+    assert exposure is not None
+    assert f"secret file {path} is open to others than its owner (mode 0644)" in exposure
+    assert f"chmod 600 {path}" in exposure
+    path.chmod(0o600)
+    assert secret.exposure() is None
+    assert Secret("env", "YCSA_TEST_PASSWORD").exposure() is None
+
+
+def test_a_secret_file_that_is_not_text_is_refused_without_quoting_it(tmp_path: Path) -> None:
+    path = tmp_path / "pw.bin"
+    path.write_bytes(b"Pw-Q7x\xff\xfe")
+    with pytest.raises(DeviceError) as info:
+        Secret("file", str(path)).reveal()
+    assert "is not UTF-8 text" in str(info.value)
+    assert "Pw-Q7x" not in str(info.value)

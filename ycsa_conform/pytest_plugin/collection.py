@@ -14,6 +14,7 @@ from ycsa_conform.executor import BENCH_FLEET_CONCURRENCY, DEFAULT_CONCURRENCY, 
 from ycsa_conform.pace import Pace
 from ycsa_conform.result import Incident, Result, Verdict
 from ycsa_conform.run import AcceptanceRun, Case
+from ycsa_conform.site import security_notes
 from ycsa_conform.transport.recording import deciding
 
 from . import distribution
@@ -236,6 +237,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             lines.append(f"ycsa-conform: bench faults {', '.join(state.info.bench_faults)}")
         if state.recorder is not None:
             lines.append(f"ycsa-conform: recording device traffic to {state.recorder.path}")
+        if state.replay is None:
+            lines.extend(f"ycsa-conform: security: {note}" for note in security_notes(state.site))
     return lines
 
 

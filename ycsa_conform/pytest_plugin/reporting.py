@@ -45,6 +45,7 @@ from ycsa_conform.report.native import (
 )
 from ycsa_conform.report.scope import Planned, Scope, scope_summary
 from ycsa_conform.result import Incident, Result, RunInfo, Verdict
+from ycsa_conform.site import security_notes
 
 from .collection import INCIDENT_PROPERTY, RESULT_PROPERTY, RequirementItem
 from .distribution import WORKER_TRAFFIC, sum_traffic
@@ -482,12 +483,15 @@ class Reporter:
             )
 
     def _notes(self) -> tuple[str, ...]:
-        """One note per session that resumed the run, this one last (as the journal says)."""
+        """How devices were reached where a reader must know it (TLS verification off, a login
+        over plain MQTT, a secret file open to others); then one note per session that resumed
+        the run, this one last (as the journal says)."""
+        security = () if self.state.replay is not None else security_notes(self.state.site)
         resumed = self.state.resumed
         if resumed is None:
-            return ()
+            return security
         earlier = [resume_note(s.started, s.reused) for s in resumed.journal.sessions if s.resumed]
-        return (*earlier, resume_note(self.state.info.started, len(self.prior)))
+        return (*security, *earlier, resume_note(self.state.info.started, len(self.prior)))
 
 
 def _not_selected_reason(config: pytest.Config) -> str:

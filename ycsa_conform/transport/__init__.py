@@ -94,6 +94,12 @@ class LinkOptions:
     ca: Path | None = None  # TLS: CA certificate file
     cert: Path | None = None  # TLS: client certificate file
     key: Path | None = None  # TLS: client key file
+    # TLS: check the broker's certificate and host name. Off only when the site file says so
+    # (`tls: {verify: false}`), and the run's report then says it was off.
+    tls_verify: bool = True
+    # MQTT: a login may go over plain mqtt:// only when the site file says so
+    # (`allow_plain_credentials: true`), and the run's report then says it did.
+    allow_plain_credentials: bool = False
 
 
 class Link(Protocol):

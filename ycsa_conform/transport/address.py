@@ -11,7 +11,8 @@
     mqtts://HOST[:PORT]/PREFIX                             TLS; port defaults to 8883
 
 Serial paths are absolute (three slashes). Credentials never go into a URI: the site file names
-them by reference (`transport.secret`).
+them by reference (`transport.secret`). A URI that holds one anyway (a user part, `?password=`)
+is refused, and the refusal quotes it with the credential masked ('mqtt://***@host/...').
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ _SERIAL_DEFAULTS = {
 }
 _BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 # Userinfo and these query parameters never appear in reports or messages.
-_SECRET_PARAMETERS = frozenset({"password", "token", "secret", "key"})
+_SECRET_PARAMETERS = frozenset({"password", "passwd", "pass", "pwd", "token", "secret", "key"})
+_USERINFO = re.compile(r"^([^:/?#]+://)[^/?#]*@")
+_SECRET_QUERY = re.compile(
+    r"([?&](?:" + "|".join(sorted(_SECRET_PARAMETERS)) + r")=)[^&#]*", re.IGNORECASE
+)
 _EXAMPLE = {
     "modbus-tcp": "modbus-tcp://10.0.0.5:502?unit=1",
     "modbus-rtu": "modbus-rtu:///dev/ttyUSB0?baud=9600&parity=N&stopbits=1&unit=1",
@@ -152,8 +157,9 @@ def parse_device_uri(text: str) -> DeviceAddress:
     """Read a device URI; a ValueError says what is wrong and how to write it instead."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"{text!r} is not a device URI; write it like {_EXAMPLE['modbus-tcp']!r}")
-    # Messages quote the URI; a password in it is masked first.
-    text = re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", text.strip())
+    # Messages quote the URI: its user part (name and password) and secret parameters are
+    # masked first, so no message shows a credential the user put where it does not belong.
+    text = _masked(text.strip())
     if "://" not in text:
         raise ValueError(f"{text!r} has no scheme; write it like {_EXAMPLE['modbus-tcp']!r}")
     scheme = text.split("://", 1)[0].lower()
@@ -169,6 +175,12 @@ def parse_device_uri(text: str) -> DeviceAddress:
     if scheme in ("mqtt", "mqtts"):
         return _parse_mqtt(text, scheme)
     return _parse_modbus_tcp(text, scheme)
+
+
+def _masked(text: str) -> str:
+    """`text` with its user part ('user:password@' or 'user@') and the values of secret
+    query parameters replaced by '***'."""
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
 
 
 def _parse_serial(text: str, scheme: str) -> DeviceAddress:
@@ -288,6 +300,11 @@ def _params(text: str, query: str, scheme: str) -> dict[str, str]:
     allowed = _PARAMETERS[scheme]
     params: dict[str, str] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.lower() in _SECRET_PARAMETERS:
+            raise ValueError(
+                f"{text!r}: never put credentials in the URI; name them on the device in the "
+                "site file by reference, like 'password: env:NAME' (or file:PATH)"
+            )
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
             did_you_mean = f"did you mean {close[0]!r}? " if close else ""

@@ -36,6 +36,15 @@ an arrival from the recorded stimulus, not from the moment of replaying. Every t
 Our own connection to the broker closing during a transaction is `LostContact`: the window
 was cut short and cannot be judged, which is not the device's fault nor its conformance.
 
+Logins and TLS: the username and password are read from their references (secret.py) when a
+connection opens, as `Masked` strings that never show themselves, and taken out of paho's client
+once the CONNECT is sent. A login over plain mqtt:// is refused before connecting unless the
+device allows it (`allow_plain_credentials`). mqtts:// verifies the certificate chain and host
+name unless the site file turned it off (`tls: {verify: false}`; the report says so). An
+unexpected exception while paho holds the login is raised again as a RuntimeError without its
+traceback, the login masked in its message: paho's frames hold the CONNECT packet, password in
+plain bytes, and `pytest -l`, JUnit and Allure would print them.
+
 paho-mqtt 2.2 behaviour this module relies on or works around:
 - callbacks run on paho's network thread; one exception there would end the thread, so they
   only record what arrived and notify the waiting caller;
@@ -56,6 +65,7 @@ import itertools
 import json
 import math
 import os
+import secrets
 import socket
 import ssl
 import threading
@@ -79,6 +89,7 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
     LostContact,
+    YcsaError,
 )
 from ycsa_conform.point import POINTS
 from ycsa_conform.source import render_path
@@ -86,6 +97,7 @@ from ycsa_conform.units import format_quantity, ureg
 
 from . import DeviceBase, Explain, LinkOptions, Reading, Request, Response
 from .address import DeviceAddress
+from .secret import MASK, Masked, Secret
 from .writable import checked_magnitude
 
 __all__ = [
@@ -120,13 +132,16 @@ _BROKER_RETRY_PAUSE = 0.5  # s
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 # Process-wide on purpose: two links of one process (or a link and the bench's simulated
 # gateway) must never share a client id, or the broker disconnects the older one. The pid keeps
-# pytest-xdist workers apart.
+# pytest-xdist workers apart; the random tag keeps apart machines on one city broker, CI
+# containers above all, where every run may have the same small pid.
 _CLIENT_NUMBERS = itertools.count(1)
+_PROCESS_TAG = secrets.token_hex(3)
 
 
 def unique_client_id(prefix: str = _DEFAULT_CLIENT_ID) -> str:
-    """'PREFIX-PID-N': unique among the clients of all processes on this host."""
-    return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}"
+    """'PREFIX-PID-N-TAG': unique among the clients of all processes, on this host and others
+    (TAG: 6 random hex digits per process)."""
+    return f"{prefix}-{os.getpid()}-{next(_CLIENT_NUMBERS)}-{_PROCESS_TAG}"
 
 
 def make_client(
@@ -261,6 +276,36 @@ class _Sink:
     def complete(self) -> bool:
         """Every filter has had a message."""
         return len(self._seen) == len(self.filters)
+
+
+def _revealed(secret: Secret, where: str) -> Masked:
+    """The secret's value, checked to be text MQTT can carry (UTF-8)."""
+    try:
+        value = secret.reveal()
+    except DeviceError as exc:
+        raise DeviceRefused(f"cannot connect to {where}: {exc}") from None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Not quoted: the offending character is part of the secret.
+        raise DeviceRefused(
+            f"cannot connect to {where}: the value of {secret} is not valid UTF-8 text; "
+            "set it again as text"
+        ) from None
+    return value
+
+
+def _withheld(exc: Exception, where: str, revealed: Sequence[Masked]) -> str:
+    """The message of an unexpected exception raised while a login was in the client, with
+    the login's values masked."""
+    text = f"{type(exc).__name__}: {exc}"
+    for value in revealed:
+        if value.plain():
+            text = text.replace(value.plain(), MASK)
+    return (
+        f"{where}: connecting with a login failed: {text} "
+        "(traceback withheld: its frames hold the credentials)"
+    )
 
 
 class _Session:
@@ -480,19 +525,19 @@ class MqttLink:
             return len(self._idle) + len(self._busy)
 
     def _connect(self) -> _Session:
+        options = self.options
+        login = options.username is not None or options.password is not None
+        if login and self.address.scheme == "mqtt" and not options.allow_plain_credentials:
+            # Before any socket: the login must not leave this machine unencrypted.
+            raise DeviceRefused(
+                f"cannot connect to {self._where}: the login would cross the network "
+                "unencrypted over mqtt://; use mqtts://, or set 'allow_plain_credentials: "
+                "true' on the device in the site file to send it in clear on purpose"
+            )
         host, port = self.address.host, self._port
         prefix = self.address.params.get("client_id") or _DEFAULT_CLIENT_ID
         # The link reconnects by itself, on the next transaction after a loss.
         client = make_client(unique_client_id(prefix), reconnect=False)
-        options = self.options
-        if options.username is not None or options.password is not None:
-            # Read at connect time only; the values live in paho's client, never in a message.
-            try:
-                username = options.username.reveal() if options.username is not None else ""
-                password = options.password.reveal() if options.password is not None else None
-            except DeviceError as exc:
-                raise DeviceRefused(f"cannot connect to {self._where}: {exc}") from None
-            client.username_pw_set(username, password)
         if self.address.scheme == "mqtts":
             context = self._tls_context()
             self._check_certificate(context, host, port)
@@ -500,19 +545,46 @@ class MqttLink:
         connect_timeout = self._connect_timeout
         client.connect_timeout = connect_timeout
         session = _Session(client)
+        revealed: list[Masked] = []
         try:
-            client.connect(host, port, keepalive=_KEEPALIVE)
-        except OSError as exc:  # refused, timed out, TLS: one mapping for every way to connect
-            raise self._connect_refusal(exc, host, port) from None
-        client.loop_start()
-        deadline = time.monotonic() + connect_timeout
-        session.wait(lambda: session.connack is not None, deadline)
+            revealed = self._log_in(client)
+            try:
+                client.connect(host, port, keepalive=_KEEPALIVE)
+            except OSError as exc:  # refused, timed out, TLS: one mapping for every way to connect
+                raise self._connect_refusal(exc, host, port) from None
+            client.loop_start()
+            deadline = time.monotonic() + connect_timeout
+            session.wait(lambda: session.connack is not None, deadline)
+        except (YcsaError, OSError):
+            raise
+        except Exception as exc:
+            if not revealed:
+                raise
+            # A bug of ours or paho's while the login is in the client: raised again without
+            # its traceback, whose paho frames hold the CONNECT packet with the password in
+            # plain bytes (`pytest -l`, JUnit and Allure would print them).
+            raise RuntimeError(_withheld(exc, self._where, revealed)) from None
+        finally:
+            if revealed:
+                # Sent; paho needs them again only to reconnect, which links do themselves.
+                client.username_pw_set(None, None)
         connack = session.connack
         if connack is None or connack.is_failure:
             session.close()
             raise self._connack_refusal(connack, session.lost, host, port)
         self._connected_once = True
         return session
+
+    def _log_in(self, client: paho.Client) -> list[Masked]:
+        """Give `client` the device's login, if it has one: the values, as `Masked` strings
+        (secret.py), read now and never kept or put in a message."""
+        options = self.options
+        if options.username is None and options.password is None:
+            return []
+        username = _revealed(options.username, self._where) if options.username else Masked("")
+        password = _revealed(options.password, self._where) if options.password else None
+        client.username_pw_set(username, password)
+        return [username] if password is None else [username, password]
 
     def _connack_refusal(
         self, connack: ReasonCode | None, lost: str | None, host: str, port: int
@@ -560,6 +632,11 @@ class MqttLink:
                 f"{self._where}: CA file {ca} is not a PEM certificate ({exc}); give the CA "
                 "certificate that signed the broker's certificate"
             ) from None
+        if not self.options.tls_verify:
+            # The site file turned verification off (`tls: {verify: false}`), and the report
+            # says so: the connection is encrypted, but the broker is not known to be the one.
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         if cert is not None:
             try:
                 context.load_cert_chain(str(cert), str(key) if key is not None else None)
