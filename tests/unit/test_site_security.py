@@ -102,17 +102,17 @@ def test_validate_never_echoes_a_rejected_credential_and_warns_of_a_plain_login(
     from ycsa_conform.cli import main
 
     user_part = write(site_dir, f"uri: mqtt://Usr-Q1:{SEED}@broker.example/x")
-    assert main(["validate", str(user_part)]) == 1
+    assert main(["validate", str(user_part)]) == 4  # cannot be loaded: a usage error
     query = site_dir / "query.yaml"
     query.write_text(
         user_part.read_text().replace(f"Usr-Q1:{SEED}@", "").replace("/x", f"/x?password={SEED}")
     )
-    assert main(["validate", str(query)]) == 1
+    assert main(["validate", str(query)]) == 4
     inline = site_dir / "inline.yaml"
     inline.write_text(
         user_part.read_text().replace(f"Usr-Q1:{SEED}@", "") + f"        password: {SEED}\n"
     )
-    assert main(["validate", str(inline)]) == 1
+    assert main(["validate", str(inline)]) == 4
     shown = capsys.readouterr()
     assert shown.err.count("never put credentials in the URI") == 2
     assert "the value is not a reference" in shown.err
