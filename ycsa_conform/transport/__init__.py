@@ -31,7 +31,7 @@ from ycsa_conform.devicemap import DeviceMap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.result import Source
 
-from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesReads
+from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, SendsFrames, TimesReads
 from .address import SUPPORTED_SCHEMES, DeviceAddress, parse_device_uri
 from .secret import Secret
 
@@ -52,6 +52,7 @@ __all__ = [
     "Request",
     "Response",
     "Secret",
+    "SendsFrames",
     "TimesReads",
     "Value",
     "open_device",

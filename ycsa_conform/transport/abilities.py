@@ -7,6 +7,7 @@ Every device reads and writes points (`transport.Device`). The rest depends on t
     Commands     command: a write acknowledged with its round trip   MqttDevice
     Probes       probe, read_registers: Modbus protocol probes       ModbusDevice
     TimesReads   timed_reads: DL/T 645 response delays               Dlt645Device
+    SendsFrames  send_frame: raw frames, as they are (the fuzz check)  ModbusDevice, Dlt645Device
     Mapped       devicemap: the map the device is read by            every transport's device
 
 A check that needs an ability asks `isinstance(device, Observes)` (each protocol is
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from .modbus import ModbusDevice, Probe
     from .mqtt import MqttDevice, Observation
 
-__all__ = ["Commands", "Mapped", "Observes", "Probes", "ReadsFresh", "TimesReads"]
+__all__ = ["Commands", "Mapped", "Observes", "Probes", "ReadsFresh", "SendsFrames", "TimesReads"]
 
 
 @runtime_checkable
@@ -116,6 +117,20 @@ class TimesReads(Protocol):
 
 
 @runtime_checkable
+class SendsFrames(Protocol):
+    """Raw frames sent as they are, and the bytes that came back (b"": silence): the `fuzz`
+    check's malformed requests. Counted as probes."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def probes(self) -> int: ...
+
+    def send_frame(self, frame: bytes) -> tuple[bytes, bytes]: ...
+
+
+@runtime_checkable
 class Mapped(Protocol):
     """A device that carries the device map it is read by (None: it has none to consult)."""
 
@@ -127,6 +142,10 @@ if TYPE_CHECKING:
 
     def _proofs(
         mqtt: MqttDevice, modbus: ModbusDevice, meter: Dlt645Device
-    ) -> tuple[ReadsFresh, Observes, Commands, Probes, TimesReads, Mapped, Mapped, Mapped]:
+    ) -> tuple[
+        ReadsFresh, Observes, Commands, Probes, TimesReads, Mapped, Mapped, Mapped, SendsFrames
+    ]:
         """Which transport's device has which ability: mypy fails here if a signature drifts."""
-        return mqtt, mqtt, mqtt, modbus, meter, mqtt, modbus, meter
+        frames: SendsFrames = meter
+        del frames
+        return mqtt, mqtt, mqtt, modbus, meter, mqtt, modbus, meter, modbus
