@@ -78,8 +78,10 @@ def decide(check: FuzzCheck, where: Target, *, allowed: bool = True) -> tuple[Ou
 class FragileDevice:
     """A Modbus TCP unit written from the application protocol, not from pymodbus: input and
     holding registers 0..99 (zero), exceptions 01, 02 and 03 where the protocol asks them, and
-    one bug: a read asking more than 125 registers overruns its buffer, and the firmware drops
-    the connection and ignores everything for `deaf` s (a watchdog reset)."""
+    one bug: the count of a read is compared with 125 as a signed 16-bit number, so a count of
+    32768 or more passes as negative, overruns the answer buffer, and the firmware drops the
+    connection and ignores everything for `deaf` s (a watchdog reset). The boundary cases the
+    check tries first (counts 0 and 126) it refuses properly: only the search finds the bug."""
 
     def __init__(self, *, unit: int = 3, deaf: float = 0.3) -> None:
         self.unit = unit
@@ -120,9 +122,9 @@ class FragileDevice:
         if len(pdu) != 5:
             return bytes([function | 0x80, 3])
         address, count = int.from_bytes(pdu[1:3], "big"), int.from_bytes(pdu[3:5], "big")
-        if count > 125:
-            return None  # the bug: the answer buffer holds 125 registers and no check
-        if count < 1:
+        if count >= 0x8000:
+            return None  # the bug: int16 count "< 0" passed the "> 125" check, and overran
+        if count < 1 or count > 125:
             return bytes([function | 0x80, 3])
         if address + count > 100:
             return bytes([function | 0x80, 2])
@@ -160,9 +162,9 @@ def test_a_fragile_device_fails_with_the_shrunk_request_that_breaks_it() -> None
     assert outcome.verdict is Verdict.FAIL, outcome.reason
     assert fragile.crashes >= 1
     # Shrunk to the one request that breaks it: function 04 (the map's input registers) asking
-    # 126 registers, the least past the limit; what it got, and what it should have got.
-    assert "a read (function 04) of 126 from address 0: sent " in outcome.reason, outcome.reason
-    assert "to 1 request(s)" in outcome.reason or "1 request(s), not shrunk" in outcome.reason
+    # 32768 registers, the least that breaks it; what it got, and what it should have got.
+    assert "a read (function 04) of 32768 from address 0: sent " in outcome.reason, outcome.reason
+    assert "to 1 request(s)" in outcome.reason
     assert "no answer" in outcome.reason
     steps = [m for m in outcome.measurements if "fuzz request" in m.name]
     assert len(steps) == 1
@@ -185,7 +187,7 @@ def test_a_conforming_device_written_the_same_way_passes() -> None:
 
 def _fixed(answer: object) -> object:
     def fixed(unit: int, pdu: bytes) -> bytes | None:
-        if pdu[0] in (3, 4) and len(pdu) == 5 and int.from_bytes(pdu[3:5], "big") > 125:
+        if pdu[0] in (3, 4) and len(pdu) == 5 and int.from_bytes(pdu[3:5], "big") >= 0x8000:
             return bytes([pdu[0] | 0x80, 3])
         return answer(unit, pdu)  # type: ignore[operator]
 

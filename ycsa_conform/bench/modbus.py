@@ -61,7 +61,14 @@ from pymodbus.simulator import SimData, SimDevice
 
 from ycsa_conform.devicemap import DataType, ModbusPoint, Table
 from ycsa_conform.point import POINTS
-from ycsa_conform.transport.modbus import crc16, decode, encode, rtu_frame_size
+from ycsa_conform.transport.modbus import (
+    MAX_BITS,
+    MAX_REGISTERS,
+    crc16,
+    decode,
+    encode,
+    rtu_frame_size,
+)
 from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
@@ -342,8 +349,8 @@ class ModbusBench:
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
         self._sleepers: set[asyncio.Task[Any]] = set()
         # The function code of the request each answer is for (RTU: by unit; TCP: by unit and
-        # transaction id), for _decoding_refusal.
-        self._asked: dict[bytes, int] = {}
+        # transaction id) and the first 5 bytes of its PDU, for _decoding_refusal.
+        self._asked: dict[bytes, bytes] = {}
 
     def start(self) -> str:
         if self._thread is not None or self._server is not None:
@@ -392,7 +399,8 @@ class ModbusBench:
         unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
         if not sending:
             if len(data) > (1 if serial else 7):
-                self._asked[self._exchange(data, serial)] = data[1 if serial else 7]
+                start = 1 if serial else 7
+                self._asked[self._exchange(data, serial)] = data[start : start + 5]
             return data
         data = self._decoding_refusal(data, serial)
         addressed = self._by_id.get(unit)
@@ -425,9 +433,15 @@ class ModbusBench:
         pdu = data[1:-2] if serial else data[7:]
         if pdu != b"\x80\x01":
             return data
-        function = self._asked.pop(self._exchange(data, serial), None)
-        if function is None or function & 0x80:
+        asked = self._asked.pop(self._exchange(data, serial), None)
+        if not asked or asked[0] & 0x80:
             return data
+        function = asked[0]
+        unit = self._by_id.get(data[0] if serial else data[6])
+        if unit is not None and unit.device.role in unit.pole.settings.overrun_roles:
+            count = int.from_bytes(asked[3:5], "big") if len(asked) == 5 else 0
+            if count > (MAX_BITS if function in (1, 2) else MAX_REGISTERS):
+                return b""  # the fragile firmware: an overrun, and no answer
         refused = bytes([function | 0x80, 3])
         if serial:
             body = data[:1] + refused

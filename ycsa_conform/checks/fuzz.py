@@ -97,9 +97,11 @@ class Step:
     def describe(self) -> str:
         match self.kind:
             case "unknown_function":
-                return f"function code {self.function} (0x{self.function:02X}) with {len(self.data)} data bytes"
+                code = f"{self.function} (0x{self.function:02X})"
+                return f"function code {code} with {len(self.data)} data bytes"
             case "bad_count" | "address_wraps":
-                return f"a read (function {self.function:02d}) of {self.count} from address {self.address}"
+                read = f"a read (function {self.function:02d})"
+                return f"{read} of {self.count} from address {self.address}"
             case "bad_crc":
                 return f"a read of the first point with its CRC xor 0x{self.change:04X}"
             case "truncated":
@@ -177,9 +179,9 @@ class FuzzCheck:
             return Outcome(
                 verdict=Verdict.NOT_APPLICABLE,
                 reason=(
-                    "not applicable without --allow-actuation: malformed frames can make a field "
-                    f"device reset (a lamp controller that resets switches its lamp), so {self.device} "
-                    "is fuzzed only on a bench site or with --allow-actuation"
+                    "not applicable without --allow-actuation: malformed frames can make a "
+                    "field device reset (a lamp controller that resets switches its lamp), so "
+                    f"{self.device} is fuzzed only on a bench site or with --allow-actuation"
                 ),
                 untested=True,
             )
@@ -320,7 +322,7 @@ def _search(protocol: _Protocol, *, examples: int, seconds: float, length: int) 
     reported by Hypothesis: a shrink the budget cuts short, or a device that stopped
     answering, leaves Hypothesis without a reproducible failure (Flaky), and the best
     sequence found is still the answer."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
     from hypothesis import strategies as st
 
     search = _Search()
@@ -337,7 +339,7 @@ def _search(protocol: _Protocol, *, examples: int, seconds: float, length: int) 
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
         report_multiple_bugs=False,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
         print_blob=False,
     )
     @given(st.lists(protocol.steps(st), min_size=1, max_size=length))
@@ -363,6 +365,10 @@ def _search(protocol: _Protocol, *, examples: int, seconds: float, length: int) 
         search.findings.append(_Finding(list(steps), seen, after, alive))
         raise _Failed
 
+    # The boundary of each kind first, one request each, those that get an answer before
+    # those that must wait out silence: the classic bugs are found within a small budget.
+    for boundary in reversed(protocol.boundaries()):
+        sequence = example([boundary])(sequence)
     try:
         sequence()
     except _Failed:
@@ -386,6 +392,9 @@ class _Protocol:
     standard = ""
 
     def steps(self, st: Any) -> Any:
+        raise NotImplementedError
+
+    def boundaries(self) -> list[Step]:
         raise NotImplementedError
 
     def send(self, step: Step) -> _Seen:
@@ -448,6 +457,24 @@ class _Modbus(_Protocol):
                 ),
             ]
         return st.one_of(*kinds)
+
+    def boundaries(self) -> list[Step]:
+        functions = sorted(self.mapped)
+        steps = [Step(kind="unknown_function", function=UNASSIGNED[0])]
+        for f in functions:
+            address = self.mapped[f]
+            steps += [
+                Step(kind="bad_count", function=f, address=address, count=0),
+                Step(kind="bad_count", function=f, address=address, count=_LIMITS[f] + 1),
+                Step(kind="address_wraps", function=f, address=0xFFFF, count=2),
+            ]
+        if self.rtu:
+            steps += [
+                Step(kind="bad_crc", change=1),
+                Step(kind="truncated", change=len(self._read(self.first)) - 1),
+                Step(kind="oversized", change=_MAX_ADU + 1),
+            ]
+        return steps
 
     def _pdu(self, step: Step) -> bytes:
         if step.kind == "unknown_function":
@@ -581,6 +608,15 @@ class _Dlt645(_Protocol):
             ),
             st.builds(lambda n: Step(kind="truncated", change=n), st.integers(5, plain - 1)),
         )
+
+    def boundaries(self) -> list[Step]:
+        plain = len(self._read(self.first.di))
+        return [
+            Step(kind="unknown_di", data=bytes([0, 0, 0, 0x10])),
+            Step(kind="bad_checksum", change=1),
+            Step(kind="wrong_length", change=1),
+            Step(kind="truncated", change=plain - 1),
+        ]
 
     def _read(self, di: int) -> bytes:
         from ycsa_conform.transport.dlt645 import read_request
