@@ -8,8 +8,11 @@ check:
   time: $fuzz_time             # how long the search may take (a duration or a parameter)
   length: 4                    # requests per sequence at most (default 4)
 
-Hypothesis draws each sequence (a list of 1..length requests), sends it, and then reads the
-device map's first point with a normal request; a sequence fails when one of its requests is
+Hypothesis first tries the boundary of each kind alone (count 0 and one past the limit, the
+first unassigned function code, a wrap by one register; the requests that must get silence
+last, since each waits out the timeout), then draws sequences of 1..length requests. Each
+sequence is sent as raw frames (`SendsFrames.send_frame`), and then the device map's first
+point is read with a normal request; a sequence fails when one of its requests is
 not answered as the protocol says, or when the read after it is not answered. A failing
 sequence is shrunk (fewer requests, simpler ones) within the budget, and the shortest failing
 sequence found is the reason and the measurements of a `fail`, request by request, with the
@@ -41,8 +44,12 @@ device answers the read after it (a second read if the first gets silence: a dev
 frame sync on a frame it could not parse).
 
 Budget: at most `examples` sequences and `time` seconds for the search; shrinking a failure
-gets as long again. The budget bounds the requests sent; each request waits at most the
-device's timeout (silence, which several requests must get, waits the whole timeout).
+gets as long again. A sequence begun in time is finished, so the check may overrun by one
+sequence: each request waits at most the device's timeout (silence, which several requests
+must get, waits the whole timeout), the read after it twice that. A device that stops
+answering for good ends the search (its failing sequence cannot be shrunk, and the reason
+says so). Modbus TCP has no malformed framing of its own here (the MBAP length is always
+right); a device that closes the connection instead of answering gets "no answer".
 """
 
 from __future__ import annotations
@@ -150,8 +157,8 @@ class _Search:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuzzCheck:
     device: str
-    examples: int | str = 25  # a number, or the name of a number parameter
-    time: float | str = 3.0  # seconds, or the name of a duration parameter
+    examples: int | str = 25  # a number, or a number parameter ("$fuzz_examples")
+    time: float | str = 3.0  # seconds, or a duration parameter ("$fuzz_time")
     length: int = DEFAULT_LENGTH
 
     @property
@@ -244,7 +251,7 @@ class FuzzCheck:
 def _number(parameters: Mapping[str, Any], value: float | int | str, *, unit: str = "") -> float:
     if not isinstance(value, str):
         return float(value)
-    got = parameters[value]
+    got = parameters[value.removeprefix("$")]
     if hasattr(got, "to"):
         return float(got.to(unit or ureg.dimensionless).magnitude)
     return float(got)
@@ -690,7 +697,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> FuzzCheck | None:
                     "examples", f"parameter ${name} is not a number; name a number parameter"
                 )
                 return None
-            examples = name
+            examples = f"${name}"
         elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             examples = value
         else:
@@ -706,7 +713,7 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> FuzzCheck | None:
             if info.unit is None or not (1 * info.unit).is_compatible_with(ureg.second):
                 ctx.problem("time", f"parameter ${name} is not a duration; name one with 'unit: s'")
                 return None
-            seconds = name
+            seconds = f"${name}"
         else:
             try:
                 quantity = parse_quantity(str(value))
