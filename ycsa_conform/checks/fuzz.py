@@ -723,12 +723,13 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> FuzzCheck | None:
                 quantity is None
                 or quantity.units == ureg.dimensionless
                 or not quantity.is_compatible_with(ureg.second)
-                or not float(quantity.to(ureg.second).magnitude) > 0
-                or not math.isfinite(float(quantity.to(ureg.second).magnitude))
             ):
                 ctx.problem("time", f"{value!r} is not a duration; give one like '3 s'")
                 return None
             seconds = float(quantity.to(ureg.second).magnitude)
+            if not (math.isfinite(seconds) and seconds > 0):
+                ctx.problem("time", f"{value!r} leaves no time to search; give one like '3 s'")
+                return None
     return FuzzCheck(
         device=raw["device"],
         examples=examples,
