@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
 from ycsa_conform.bench import Bench
+from ycsa_conform.bench.broker import Broker, start_broker
+from ycsa_conform.bench.gateway import SimGateway, nominal_values
 from ycsa_conform.checks import CheckContext
 from ycsa_conform.checks.base import Outcome
 from ycsa_conform.checks.fuzz import FuzzCheck
@@ -215,9 +219,74 @@ def bench_target() -> Iterator[Target]:
         yield site.targets[0]
 
 
-@pytest.mark.parametrize("device", ["lamp", "environment", "meter"])  # RTU, TCP, DL/T 645
+@pytest.mark.parametrize("device", ["lamp", "environment", "meter", "gateway"])
 def test_the_bench_survives_its_own_fuzzing(bench_target: Target, device: str) -> None:
     outcome, sent = decide(FuzzCheck(device=device, examples=60, time=8.0), bench_target)
 
     assert outcome.verdict is Verdict.PASS, outcome.reason
     assert sent > 5
+
+
+# -- MQTT commands ------------------------------------------------------------------------------
+
+
+class LaxGateway(SimGateway):
+    """A gateway whose firmware takes a dimming level in any form float() reads ("50", true)
+    and never checks its range: it acknowledges what it should refuse."""
+
+    def _carry_out(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            level = float(command["dimming"])
+        except (KeyError, TypeError, ValueError):
+            return {"id": command.get("id"), "status": "rejected"}
+        self.level = level
+        return {"id": command.get("id"), "status": "ok"}
+
+
+def gateway_target(broker: Broker, gateway: SimGateway) -> Target:
+    uri = broker.url(gateway.prefix)
+    return target(
+        DeviceSpec(
+            role="gateway",
+            uri=uri,
+            address=parse_device_uri(uri),
+            devicemap=load_devicemap(MAPS / "gateway.yaml"),
+            options=LinkOptions(timeout=1.0),
+            max_age=10.0,
+            origin="test",
+        )
+    )
+
+
+@pytest.mark.parametrize(("lax", "verdict"), [(False, Verdict.PASS), (True, Verdict.FAIL)])
+def test_a_gateway_must_refuse_malformed_commands(
+    tmp_path: Path, lax: bool, verdict: Verdict
+) -> None:
+    kind = SimGateway if not lax else LaxGateway
+    with start_broker(kind="embedded", directory=tmp_path) as broker:
+        gateway = kind(
+            broker.host,
+            broker.port,
+            prefix=f"test/{uuid.uuid4().hex[:8]}/pole",
+            values=nominal_values,
+            on_command=lambda command: "ok",
+            devicemap=load_devicemap(MAPS / "gateway.yaml"),
+            period=0.2,
+        )
+        gateway.start()
+        try:
+            outcome, sent = decide(
+                FuzzCheck(device="gateway", examples=30, time=8.0), gateway_target(broker, gateway)
+            )
+        finally:
+            gateway.stop()
+
+    assert outcome.verdict is verdict, outcome.reason
+    assert sent > 2
+    if lax:
+        # The first boundary: a level sent as text, acknowledged "ok".
+        assert "accepted it (status 'ok')" in outcome.reason
+        assert 'a command whose value is "50" (the wrong type)' in outcome.reason, outcome.reason
+        assert "1 request(s)" in outcome.reason
+    else:
+        assert "refused every malformed request" in outcome.reason

@@ -54,17 +54,18 @@ right); a device that closes the connection instead of answering gets "no answer
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ycsa_conform.devicemap import DataType, Dlt645Point, ModbusPoint, Table
+from ycsa_conform.devicemap import DataType, Dlt645Point, ModbusPoint, MqttPoint, Table
 from ycsa_conform.errors import DecodeError, DeviceError
 from ycsa_conform.result import Measurement, Verdict
 from ycsa_conform.site import DeviceSpec
-from ycsa_conform.transport import SendsFrames
+from ycsa_conform.transport import Commands, Device, SendsFrames, SendsRaw
 from ycsa_conform.units import parse_quantity, ureg
 
 from .base import CheckContext, Outcome, ParseContext, Use
@@ -75,6 +76,7 @@ DEFAULT_LENGTH = 4
 MAX_LENGTH = 16
 _MODBUS = ("modbus-rtu", "modbus-rtu-tcp", "modbus-tcp")
 _RTU = ("modbus-rtu", "modbus-rtu-tcp")
+_MQTT = ("mqtt", "mqtts")
 # Public function codes the Modbus application protocol assigns (1-8, 11, 12, 15-17, 20-24,
 # 43), reserves (9, 10, 13, 14, 41, 42, 90, 91, 125-127) or leaves to users (65-72, 100-110):
 # a device may implement any of them. The rest are unknown to every conforming device.
@@ -113,12 +115,25 @@ class Step:
                 return f"a read of the first point with its CRC xor 0x{self.change:04X}"
             case "truncated":
                 return f"a read of the first point cut to {self.change} bytes"
+            case "oversized" if self.data == b"mqtt":
+                return f"a command whose value is a text of {self.change} kB"
             case "oversized":
                 return f"a frame of {self.change} bytes (past the {_MAX_ADU}-byte ADU)"
             case "bad_checksum":
                 return f"a read of the first DI with its checksum + {self.change}"
             case "wrong_length":
                 return f"a read of the first DI with its length byte {self.change:+d}"
+            case "wrong_type":
+                return f"a command whose value is {self.data.decode()} (the wrong type)"
+            case "out_of_range":
+                side = "above" if self.change > 0 else "below"
+                return f"a command whose value is {abs(self.change)} {side} its writable range"
+            case "no_command":
+                return "a command with its id and nothing to do"
+            case "not_json":
+                return "a payload that is not JSON"
+            case "not_object":
+                return f"a JSON payload that is not an object ({self.data.decode()})"
             case "unknown_di":
                 di = int.from_bytes(self.data, "little")
                 return f"a read of data identifier {di:08X}, which no meter has"
@@ -174,12 +189,21 @@ class FuzzCheck:
     def run(self, ctx: CheckContext) -> Outcome:
         spec = ctx.target.devices[self.device]
         scheme = spec.address.scheme
-        if scheme not in (*_MODBUS, "dlt645", "dlt645-tcp"):
+        if scheme not in (*_MODBUS, "dlt645", "dlt645-tcp", *_MQTT):
             return Outcome(
                 verdict=Verdict.NOT_APPLICABLE,
                 reason=(
                     f"not applicable: {self.device} speaks {scheme}; the fuzz check sends "
-                    "Modbus (RTU, TCP) and DL/T 645 frames"
+                    "Modbus (RTU, TCP) and DL/T 645 frames and MQTT commands"
+                ),
+            )
+        if scheme in _MQTT and _commanded(spec) is None:
+            return Outcome(
+                verdict=Verdict.NOT_APPLICABLE,
+                reason=(
+                    f"not applicable: the device map {spec.devicemap.path} of {self.device} "
+                    "declares no commands (a writable point with a command pointer): nothing "
+                    "to send malformed"
                 ),
             )
         if not ctx.actuation_allowed:
@@ -194,12 +218,18 @@ class FuzzCheck:
             )
         examples, seconds = self._budget(ctx)
         device = ctx.device(self.device)
-        if not isinstance(device, SendsFrames):
+        protocol: _Protocol
+        if scheme in _MQTT:
+            if not isinstance(device, SendsRaw) or not isinstance(device, Commands):
+                raise DeviceError(f"{self.device} ({device.source.scheme}) sends no raw commands")
+            protocol = _Mqtt(spec, device, device, device)
+        elif not isinstance(device, SendsFrames):
             raise DeviceError(
                 f"{self.device} ({device.source.scheme}) sends no raw frames; the fuzz check "
                 "needs a Modbus or DL/T 645 device"
             )
-        protocol: _Protocol = _Modbus(spec, device) if scheme in _MODBUS else _Dlt645(spec, device)
+        else:
+            protocol = _Modbus(spec, device) if scheme in _MODBUS else _Dlt645(spec, device)
         alive, baseline = protocol.alive(tries=2)
         if not alive:
             return Outcome(
@@ -232,7 +262,7 @@ class FuzzCheck:
                 verdict=Verdict.PASS,
                 reason=(
                     f"{self.device} refused every malformed request as {protocol.standard} "
-                    f"says and answered a normal read after each sequence: {summary}"
+                    f"says and answered {protocol.normal} after each sequence: {summary}"
                 ),
                 measurements=(measurement,),
             )
@@ -270,14 +300,12 @@ def _failed(role: str, protocol: _Protocol, search: _Search, summary: str, sourc
     measurements = []
     for number, seen in enumerate(best.seen, 1):
         got = seen.deviation or "as expected"
-        lines.append(
-            f"{number}. {seen.step.describe()}: sent {_hex(seen.sent)}, received "
-            f"{_hex(seen.received)} - {got}"
-        )
+        sent, received = protocol.show(seen.sent), protocol.show(seen.received)
+        lines.append(f"{number}. {seen.step.describe()}: sent {sent}, received {received} - {got}")
         measurements.append(
             Measurement(
                 name=f"{role} fuzz request {number}: {seen.step.describe()}",
-                value=f"sent {_hex(seen.sent)}, received {_hex(seen.received)}",
+                value=f"sent {sent}, received {received}",
                 unit="",
                 limit=seen.expected,
                 verdict=Verdict.FAIL if seen.deviation else Verdict.PASS,
@@ -286,7 +314,7 @@ def _failed(role: str, protocol: _Protocol, search: _Search, summary: str, sourc
         )
     measurements.append(
         Measurement(
-            name=f"{role}: normal read after the sequence",
+            name=f"{role}: {protocol.normal} after the sequence",
             value=best.after,
             unit="",
             limit="a normal answer",
@@ -304,7 +332,7 @@ def _failed(role: str, protocol: _Protocol, search: _Search, summary: str, sourc
     after = (
         f"then {best.after}"
         if best.alive
-        else f"then {best.after}: the device no longer answers a normal read"
+        else f"then {best.after}: the device no longer answers {protocol.normal}"
     )
     reason = (
         f"{role} does not refuse malformed requests as {protocol.standard} says; failing "
@@ -397,6 +425,10 @@ class _Failed(Exception):
 
 class _Protocol:
     standard = ""
+    normal = "a normal read"
+
+    def show(self, data: bytes) -> str:
+        return _hex(data)
 
     def steps(self, st: Any) -> Any:
         raise NotImplementedError
@@ -736,3 +768,176 @@ def parse(raw: Mapping[str, Any], ctx: ParseContext) -> FuzzCheck | None:
         time=seconds,
         length=int(raw.get("length", DEFAULT_LENGTH)),
     )
+
+
+# -- MQTT -----------------------------------------------------------------------------------
+
+
+def _commanded(spec: DeviceSpec) -> MqttPoint | None:
+    """The map's first point that takes commands (writable, with a command pointer)."""
+    if spec.devicemap.commands is None:
+        return None
+    for point in spec.devicemap.points.values():
+        if isinstance(point, MqttPoint) and point.writable is not None and point.command:
+            return point
+    return None
+
+
+_CORRELATED = ("wrong_type", "out_of_range", "no_command", "oversized")
+
+
+class _Mqtt(_Protocol):
+    """Commands on the map's command topic: those that carry a correlation id must be refused
+    with an acknowledgement whose status is not accepted (an oversized one may also go
+    unanswered); payloads that are no JSON object carry no id, and are judged by the device
+    still acknowledging the well-formed command after them."""
+
+    standard = "its device map's command contract"
+    normal = "a well-formed command"
+
+    def show(self, data: bytes) -> str:
+        if not data:
+            return "nothing"
+        text = data.decode("utf-8", "replace")
+        return repr(text) if len(text) <= 80 else f"{text[:60]!r} … ({len(data)} bytes)"
+
+    def __init__(
+        self, spec: DeviceSpec, device: SendsRaw, commanding: Commands, reader: Device
+    ) -> None:
+        point = _commanded(spec)
+        assert point is not None
+        assert point.writable is not None
+        assert point.command is not None
+        assert spec.devicemap.commands is not None
+        self.spec = spec
+        self.device = device
+        self.commanding = commanding
+        self.reader = reader
+        self.point = point
+        self.command = point.command
+        self.commands = spec.devicemap.commands
+        self.timeout = spec.options.timeout
+        limit = point.writable.resolve({})
+        unit = point.unit or ureg.dimensionless
+        self.low = None if limit.lower is None else float(limit.lower.to(unit).magnitude)
+        self.high = None if limit.upper is None else float(limit.upper.to(unit).magnitude)
+        self.now: Any = None  # the point's value when the search began, commanded again
+
+    def steps(self, st: Any) -> Any:
+        wrong = st.one_of(st.sampled_from(["50", True, None, [], {}]), st.text(max_size=4)).map(
+            lambda v: Step(kind="wrong_type", data=_json(v))
+        )
+        kinds = [
+            wrong,
+            st.just(Step(kind="no_command")),
+            st.integers(8, 64).map(lambda k: Step(kind="oversized", change=k, data=b"mqtt")),
+            st.sampled_from([b"[]", b"42", b'"on"', b"null", b"true"]).map(
+                lambda b: Step(kind="not_object", data=b)
+            ),
+            st.binary(min_size=1, max_size=32)
+            .filter(_not_json)
+            .map(lambda b: Step(kind="not_json", data=b)),
+        ]
+        if self.low is not None or self.high is not None:
+            kinds.insert(
+                1,
+                st.builds(
+                    lambda up, by: Step(kind="out_of_range", change=by if up else -by),
+                    st.booleans()
+                    if self.low is not None and self.high is not None
+                    else st.just(self.high is not None),
+                    st.integers(1, 10**6),
+                ),
+            )
+        return st.one_of(*kinds)
+
+    def boundaries(self) -> list[Step]:
+        steps = [Step(kind="wrong_type", data=_json("50")), Step(kind="no_command")]
+        if self.high is not None or self.low is not None:
+            steps.append(Step(kind="out_of_range", change=1 if self.high is not None else -1))
+        return [
+            *steps,
+            Step(kind="not_json", data=b"{"),
+            Step(kind="not_object", data=b"[]"),
+            Step(kind="oversized", change=64, data=b"mqtt"),
+        ]
+
+    def payload(self, step: Step) -> dict[str, Any]:
+        from ycsa_conform.transport.mqtt import set_pointer
+
+        body: dict[str, Any] = {}
+        if step.kind == "wrong_type":
+            set_pointer(body, self.command, json.loads(step.data))
+        elif step.kind == "out_of_range":
+            edge = self.high if step.change > 0 else self.low
+            assert edge is not None
+            set_pointer(body, self.command, (edge + step.change) / self.point.scale)
+        elif step.kind == "oversized":
+            set_pointer(body, self.command, "9" * (step.change * 1024))
+        return body  # no_command: an empty command, with only its id
+
+    def send(self, step: Step) -> _Seen:
+        if step.kind not in _CORRELATED:
+            self.device.publish_raw(step.data)
+            expected = "nothing to judge but the device acknowledging the next command"
+            return _Seen(step, step.data, b"", expected, None)
+        body = self.payload(step)
+        sent = json.dumps(body).encode()
+        expected = "an acknowledgement refusing it (a status not accepted)"
+        if step.kind == "oversized":
+            expected += ", or none"
+        ack = self.device.send_command(body, timeout=self.timeout)
+        if ack is None:
+            silent = (
+                None if step.kind == "oversized" else f"no acknowledgement in {self.timeout:g} s"
+            )
+            return _Seen(step, sent, b"", expected, silent)
+        received = ack.encode()
+        status = self._status(ack)
+        if status is None:
+            return _Seen(step, sent, received, expected, "an acknowledgement without a status")
+        if self._accepted(status):
+            return _Seen(step, sent, received, expected, f"accepted it (status {status!r})")
+        return _Seen(step, sent, received, expected, None)
+
+    def _status(self, ack: str) -> Any:
+        from ycsa_conform.transport.mqtt import resolve_pointer
+
+        try:
+            return resolve_pointer(json.loads(ack), self.commands.status)
+        except (ValueError, LookupError, TypeError):
+            return None
+
+    def _accepted(self, status: Any) -> bool:
+        return any(
+            isinstance(a, bool) == isinstance(status, bool) and a == status
+            for a in self.commands.accepted
+        )
+
+    def alive(self, *, tries: int) -> tuple[bool, str]:
+        """A well-formed command of the point's value when the search began, acknowledged
+        (which also puts back what a malformed command the device took changed)."""
+        name = self.point.name
+        if self.now is None:
+            try:
+                self.now = self.reader.read(name).value
+            except DeviceError as exc:
+                return False, f"a read of {name} (the value to command) got {exc}"
+        shown = f"a command of {name} = {self.now} (its value when the search began)"
+        try:
+            self.commanding.command(name, self.now, timeout=self.timeout)
+        except DeviceError as exc:
+            return False, f"{shown} got {exc}"
+        return True, f"{shown} was acknowledged"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _not_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return True
+    return False

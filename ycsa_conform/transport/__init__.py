@@ -31,7 +31,16 @@ from ycsa_conform.devicemap import DeviceMap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.result import Source
 
-from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, SendsFrames, TimesReads
+from .abilities import (
+    Commands,
+    Mapped,
+    Observes,
+    Probes,
+    ReadsFresh,
+    SendsFrames,
+    SendsRaw,
+    TimesReads,
+)
 from .address import SUPPORTED_SCHEMES, DeviceAddress, parse_device_uri
 from .secret import Secret
 
@@ -53,6 +62,7 @@ __all__ = [
     "Response",
     "Secret",
     "SendsFrames",
+    "SendsRaw",
     "TimesReads",
     "Value",
     "open_device",

@@ -8,6 +8,7 @@ Every device reads and writes points (`transport.Device`). The rest depends on t
     Probes       probe, read_registers: Modbus protocol probes       ModbusDevice
     TimesReads   timed_reads: DL/T 645 response delays               Dlt645Device
     SendsFrames  send_frame: raw frames, as they are (the fuzz check)  ModbusDevice, Dlt645Device
+    SendsRaw     send_command, publish_raw: raw MQTT commands (fuzz)   MqttDevice
     Mapped       devicemap: the map the device is read by            every transport's device
 
 A check that needs an ability asks `isinstance(device, Observes)` (each protocol is
@@ -22,7 +23,7 @@ mypy only, proves that their signatures match.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -39,7 +40,16 @@ if TYPE_CHECKING:
     from .modbus import ModbusDevice, Probe
     from .mqtt import MqttDevice, Observation
 
-__all__ = ["Commands", "Mapped", "Observes", "Probes", "ReadsFresh", "SendsFrames", "TimesReads"]
+__all__ = [
+    "Commands",
+    "Mapped",
+    "Observes",
+    "Probes",
+    "ReadsFresh",
+    "SendsFrames",
+    "SendsRaw",
+    "TimesReads",
+]
 
 
 @runtime_checkable
@@ -131,6 +141,23 @@ class SendsFrames(Protocol):
 
 
 @runtime_checkable
+class SendsRaw(Protocol):
+    """MQTT commands as they are: `send_command` returns the acknowledgement's payload carrying
+    the command's correlation id (None: none in time); `publish_raw` sends bytes that carry
+    none. The `fuzz` check's malformed commands."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def probes(self) -> int: ...
+
+    def send_command(self, payload: Mapping[str, Any], *, timeout: float) -> str | None: ...
+
+    def publish_raw(self, data: bytes) -> None: ...
+
+
+@runtime_checkable
 class Mapped(Protocol):
     """A device that carries the device map it is read by (None: it has none to consult)."""
 
@@ -147,5 +174,6 @@ if TYPE_CHECKING:
     ]:
         """Which transport's device has which ability: mypy fails here if a signature drifts."""
         frames: SendsFrames = meter
-        del frames
+        raw: SendsRaw = mqtt
+        del frames, raw
         return mqtt, mqtt, mqtt, modbus, meter, mqtt, modbus, meter, modbus
