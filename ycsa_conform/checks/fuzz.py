@@ -3,7 +3,7 @@ and still answer a normal read afterwards.
 
 check:
   kind: fuzz
-  device: lamp                 # a device role of the target (Modbus RTU/TCP or DL/T 645)
+  device: lamp                 # a device role of the target (Modbus RTU/TCP, DL/T 645, MQTT)
   examples: $fuzz_examples     # sequences tried at most (a number or a number parameter)
   time: $fuzz_time             # how long the search may take (a duration or a parameter)
   length: 4                    # requests per sequence at most (default 4)
@@ -35,7 +35,17 @@ DL/T 645-2007 (M/U, see the profile's references):
   bad checksum, wrong length (the length byte off, the checksum matching it), truncated:
                      no answer; unknown data identifier (DI3 0x10..0x7F, which the standard
                      assigns to nothing, U): an abnormal answer (control 0xD1) from the meter
-Only write-free requests are sent: no Modbus write function code, no DL/T 645 write or
+MQTT (the device map's `commands`: its command topic, acknowledgement topic, correlation id,
+status and accepted values; MQTT itself defines no command payloads, so this is practice, I):
+  on the command topic, with a fresh correlation id: the map's first commanded point with a
+  value of the wrong type, out of its writable range, or a text of 8-64 kB; a command with
+  nothing to do. Each must be acknowledged with a status the map does not accept (an
+  oversized one may also go unanswered); an accepted one fails, and so does silence (the
+  platform cannot tell a refused command from a lost one). Payloads that are not JSON or not
+  an object carry no id: they are sent, and judged by what follows. The normal request after
+  each sequence is a well-formed command of the point's value when the search began, which
+  must be accepted (and puts back whatever a malformed command the device took changed).
+Modbus and DL/T 645: only write-free requests are sent: no Modbus write function code, no DL/T 645 write or
 control code; still, a malformed frame can make a device reset (and a lamp controller that
 resets switches its lamp), so the check runs only on a bench site or with --allow-actuation,
 else it is not applicable (untested). A device that does not answer the first normal read
