@@ -48,8 +48,8 @@ status and accepted values; MQTT itself defines no command payloads, so this is 
 Modbus and DL/T 645: only write-free requests are sent: no Modbus write function code, no
 DL/T 645 write or control code. Still, a malformed frame can make a device reset (and a lamp
 controller that resets switches its lamp), and MQTT commands are commands, so the check runs
-only on a bench site or with --allow-actuation, else it is not applicable (untested). A device that does not answer the first normal read
-cannot be decided (error). Silence to a request that needs an answer is a failure only when the
+only on a bench site or with --allow-actuation, else it is not applicable (untested). A
+device that does not answer the first normal read cannot be decided (error). Silence to a request that needs an answer is a failure only when the
 device answers the read after it (a second read if the first gets silence: a device may lose
 frame sync on a frame it could not parse).
 
