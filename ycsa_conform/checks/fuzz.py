@@ -45,13 +45,13 @@ status and accepted values; MQTT itself defines no command payloads, so this is 
   an object carry no id: they are sent, and judged by what follows. The normal request after
   each sequence is a well-formed command of the point's value when the search began, which
   must be accepted (and puts back whatever a malformed command the device took changed).
-Modbus and DL/T 645: only write-free requests are sent: no Modbus write function code, no
-DL/T 645 write or control code. Still, a malformed frame can make a device reset (and a lamp
+Modbus and DL/T 645: only write-free requests are sent: no Modbus write function code, no DL/T
+645 write or control code. Still, a malformed frame can make a device reset (and a lamp
 controller that resets switches its lamp), and MQTT commands are commands, so the check runs
-only on a bench site or with --allow-actuation, else it is not applicable (untested). A
-device that does not answer the first normal read cannot be decided (error). Silence to a request that needs an answer is a failure only when the
-device answers the read after it (a second read if the first gets silence: a device may lose
-frame sync on a frame it could not parse).
+only on a bench site or with --allow-actuation, else it is not applicable (untested). A device
+that does not answer the first normal read cannot be decided (error). Silence to a request that
+needs an answer is a failure only when the device answers the read after it (a second read if
+the first gets silence: a device may lose frame sync on a frame it could not parse).
 
 Budget: at most `examples` sequences and `time` seconds for the search; shrinking a failure
 gets as long again. A sequence begun in time is finished, so the check may overrun by one
