@@ -370,6 +370,7 @@ def _search(protocol: _Protocol, *, examples: int, seconds: float, length: int) 
     from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
     from hypothesis import strategies as st
 
+    _keep_storage_out_of_the_working_directory()
     search = _Search()
     deadline = time.monotonic() + seconds
 
@@ -427,6 +428,27 @@ def _search(protocol: _Protocol, *, examples: int, seconds: float, length: int) 
             else:
                 raise
     return search
+
+
+def _keep_storage_out_of_the_working_directory() -> None:
+    """Hypothesis caches (character tables, the constants of local modules) in `.hypothesis/`
+    of the working directory; `pytest --profile smart-pole` in any directory should leave only
+    its report there. Unless this process already uses a Hypothesis directory (configured, set
+    by HYPOTHESIS_STORAGE_DIRECTORY, or one here already), the caches go to the temporary
+    directory. Process-wide, as Hypothesis's setting is."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from hypothesis import configuration
+
+    if (
+        os.getenv("HYPOTHESIS_STORAGE_DIRECTORY")
+        or getattr(configuration, "__hypothesis_home_directory", None) is not None
+        or (Path.cwd() / ".hypothesis").exists()
+    ):
+        return
+    configuration.set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ycsa-conform-hypothesis")
 
 
 class _Failed(Exception):
