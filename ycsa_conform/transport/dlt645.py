@@ -323,6 +323,10 @@ class Dlt645Link:
 
     Response:  {"frame": hex, "at": host time, "delay": s, "host": s}
 
+    Request:   {"op": "frame", "tx": hex}  (sent as it is: the fuzz check's broken frames)
+    Response:  {"tx": hex, "rx": hex, "at": host time}  ("rx" empty for silence, or the bytes
+               of an answer cut short)
+
     `delay` is the meter's response delay as the host sees it: from the moment the request's
     last byte has left the host's serial driver (tcdrain) to the moment the answer's first byte
     (the FE preamble) has been read. It includes the first byte's own transmission (4.6 ms at

@@ -558,7 +558,10 @@ class ModbusLink:
                {"op": "write", "table", "unit", "address", "values"[, "function"]}
                ("function": the write function code the device map names; without it 05/06
                for one bit or register, 15/16 for more)
+               {"op": "probe", "unit", "function"[, "address", "count"]}
+               {"op": "frame", "unit", "tx": hex}  (a whole ADU sent as it is: the fuzz check)
     Responses: {"registers" | "bits": [...], "at": host time, "raw": {"tx": hex, "rx": hex}}
+               (a probe or a frame: "at" and "raw" only; "rx" empty for silence)
 
     After a timeout it drops the connection, because pymodbus 3.16's TCP server answers a request
     that was slow with the transaction id of the *next* request on the same connection, so a late
