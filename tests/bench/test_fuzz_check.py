@@ -5,6 +5,7 @@ and its DL/T 645 meter survive their own fuzzing, and a deliberately fragile Mod
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -25,7 +26,8 @@ from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.result import Verdict
 from ycsa_conform.site import DeviceSpec, Target, load_site
-from ycsa_conform.transport import Device, LinkOptions, open_device, parse_device_uri
+from ycsa_conform.transport import Device, LinkOptions, open_device, open_link, parse_device_uri
+from ycsa_conform.transport.recording import Recorder
 
 MAPS = Path(__file__).parents[2] / "benches" / "devicemaps"
 
@@ -55,14 +57,19 @@ def target(*specs: DeviceSpec) -> Target:
     )
 
 
-def decide(check: FuzzCheck, where: Target, *, allowed: bool = True) -> tuple[Outcome, int]:
+def decide(
+    check: FuzzCheck, where: Target, *, allowed: bool = True, recorder: Recorder | None = None
+) -> tuple[Outcome, int]:
     """Run `check` as a run does; the outcome and the requests the device was sent."""
     opened: dict[str, Device] = {}
 
     def device(role: str) -> Device:
         if role not in opened:
             s = where.devices[role]
-            opened[role] = open_device(role, s.uri, s.devicemap, s.options)
+            link = open_link(role, s.address, s.options)
+            if recorder is not None:
+                link = recorder.wrap(link, target=where.id, device=role)
+            opened[role] = open_device(role, s.uri, s.devicemap, s.options, link=link)
         return opened[role]
 
     ctx = CheckContext(target=where, parameters={}, device=device, actuation_allowed=allowed)
@@ -156,12 +163,14 @@ class FragileDevice:
             writer.close()
 
 
-def test_a_fragile_device_fails_with_the_shrunk_request_that_breaks_it() -> None:
+def test_a_fragile_device_fails_with_the_shrunk_request_that_breaks_it(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "rec")
     with FragileDevice() as fragile:
         where = target(spec("environment", f"modbus-tcp://127.0.0.1:{fragile.port}?unit=3"))
         check = FuzzCheck(device="environment", examples=200, time=20.0, length=4)
 
-        outcome, sent = decide(check, where)
+        outcome, sent = decide(check, where, recorder=recorder)
+    recorder.close()
 
     assert outcome.verdict is Verdict.FAIL, outcome.reason
     assert fragile.crashes >= 1
@@ -176,6 +185,14 @@ def test_a_fragile_device_fails_with_the_shrunk_request_that_breaks_it() -> None
     assert steps[0].verdict is Verdict.FAIL
     assert "received nothing" in str(steps[0].value)
     assert sent > 2
+    # The recording holds every frame, the shrunk one too: read of 0x8000 input registers.
+    frames = [
+        json.loads(line)["request"]["tx"]
+        for line in (tmp_path / "rec" / "traffic.jsonl").read_text().splitlines()
+        if '"direction": "tx"' in line
+    ]
+    assert len(frames) == sent
+    assert any(f.endswith("0304" + "0000" + "8000") for f in frames), frames[-5:]
 
 
 def test_a_conforming_device_written_the_same_way_passes() -> None:
