@@ -755,9 +755,24 @@ class SimGateway:
 
     def _carry_out(self, command: Mapping[str, Any]) -> dict[str, Any]:
         command_id = command.get("id")
+        if not isinstance(command_id, str):
+            command_id = None  # an id the platform did not send as text cannot be echoed
         switch = command.get("switch")
         if "switch" in command and switch not in SWITCH:
             detail = f"switch={json.dumps(switch)}; use 'on' or 'off'"
+            return {"id": command_id, "status": "rejected", "detail": detail}
+        # The firmware's own checks (the fuzz check sends what they must catch): a number for
+        # dimming, inside 0..100 %, and something to do at all.
+        dimming = command.get("dimming")
+        if "dimming" in command and (
+            isinstance(dimming, bool)
+            or not isinstance(dimming, int | float)
+            or not 0 <= dimming <= 100
+        ):
+            detail = f"dimming={json.dumps(dimming)[:40]}; give a number 0..100"
+            return {"id": command_id, "status": "rejected", "detail": detail}
+        if "switch" not in command and "dimming" not in command:
+            detail = "nothing to do; give dimming (0..100) or switch ('on' or 'off')"
             return {"id": command_id, "status": "rejected", "detail": detail}
         try:
             status = str(self._on_command(command))

@@ -53,6 +53,7 @@ import pint
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusServerContext
+from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
@@ -60,7 +61,14 @@ from pymodbus.simulator import SimData, SimDevice
 
 from ycsa_conform.devicemap import DataType, ModbusPoint, Table
 from ycsa_conform.point import POINTS
-from ycsa_conform.transport.modbus import decode, encode, rtu_frame_size
+from ycsa_conform.transport.modbus import (
+    MAX_BITS,
+    MAX_REGISTERS,
+    crc16,
+    decode,
+    encode,
+    rtu_frame_size,
+)
 from ycsa_conform.transport.writable import within
 from ycsa_conform.units import parse_unit, ureg
 
@@ -273,6 +281,24 @@ def _unsupported_request(code: int) -> type[ModbusPDU]:
     return Unsupported
 
 
+class _ResyncingRtuFramer(FramerRTU):
+    """pymodbus's RTU framer, resynchronising as a device does after a broken frame.
+
+    A device finds frames by the 3.5-character silence between them, so a cut frame, a frame
+    with a bad CRC or an oversized one is dropped and the next request is heard. pymodbus 3.16
+    keeps a cut frame's bytes and then drops them together with the next request (its CRC
+    check spans both), so every request after a broken frame would go unanswered. This framer
+    looks for the first whole frame with a valid CRC at every offset of what it holds, and
+    consumes everything up to its end; bytes that never start a valid frame wait for one."""
+
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        for start in range(len(data)):
+            used, device_id, tid, pdu = super().decode(data[start:])
+            if pdu:
+                return start + used, device_id, tid, pdu
+        return 0, 0, 0, self.EMPTY
+
+
 async def _gateway_no_response(*_: Any) -> ExcCodes:
     return ExcCodes.GATEWAY_NO_RESPONSE
 
@@ -322,6 +348,9 @@ class ModbusBench:
         self._stop: asyncio.Event | None = None
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
         self._sleepers: set[asyncio.Task[Any]] = set()
+        # The function code of the request each answer is for (RTU: by unit; TCP: by unit and
+        # transaction id) and the first 5 bytes of its PDU, for _decoding_refusal.
+        self._asked: dict[bytes, bytes] = {}
 
     def start(self) -> str:
         if self._thread is not None or self._server is not None:
@@ -369,7 +398,11 @@ class ModbusBench:
         serial = self.transport in _RTU_FRAMING
         unit = data[0] if serial and data else data[6] if len(data) > 6 else -1
         if not sending:
+            if len(data) > (1 if serial else 7):
+                start = 1 if serial else 7
+                self._asked[self._exchange(data, serial)] = data[start : start + 5]
             return data
+        data = self._decoding_refusal(data, serial)
         addressed = self._by_id.get(unit)
         if addressed is None:
             # A unit nobody simulates (the catch-all answered): silence on a bus, 0x0B (gateway
@@ -386,6 +419,34 @@ class ModbusBench:
         if serial and settings.garbled_frames and data:
             return data[:-1] + bytes([data[-1] ^ 0xFF])
         return data
+
+    @staticmethod
+    def _exchange(data: bytes, serial: bool) -> bytes:
+        return data[:1] if serial else data[:2] + data[6:7]
+
+    def _decoding_refusal(self, data: bytes, serial: bool) -> bytes:
+        """pymodbus 3.16 answers a request of a known function that it cannot decode (a read
+        of 0 registers, or of more than 125) with function byte 0x80, exception 01: an
+        exception for function 0. Modbus asks exception 03 (illegal data value: the quantity,
+        or the structure of the rest of the request, is wrong) for the function asked, which
+        the fuzz check holds the bench to."""
+        pdu = data[1:-2] if serial else data[7:]
+        if pdu != b"\x80\x01":
+            return data
+        asked = self._asked.pop(self._exchange(data, serial), None)
+        if not asked or asked[0] & 0x80:
+            return data
+        function = asked[0]
+        unit = self._by_id.get(data[0] if serial else data[6])
+        if unit is not None and unit.device.role in unit.pole.settings.overrun_roles:
+            count = int.from_bytes(asked[3:5], "big") if len(asked) == 5 else 0
+            if count > (MAX_BITS if function in (1, 2) else MAX_REGISTERS):
+                return b""  # the fragile firmware: an overrun, and no answer
+        refused = bytes([function | 0x80, 3])
+        if serial:
+            body = data[:1] + refused
+            return body + crc16(body)
+        return data[:7] + refused
 
     # -- a thread of its own ---------------------------------------------------------------------
 
@@ -470,6 +531,8 @@ class ModbusBench:
                 custom_pdu=_unsupported_requests(),
             )
         setattr(server.context, _REFUSAL, self._refuse)  # see _unsupported_requests
+        if serial:
+            server.framer = _ResyncingRtuFramer  # the class each connection's framer is made of
         await server.serve_forever(background=True)
         self._server = server
         if on_port:

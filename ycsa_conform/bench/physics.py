@@ -103,6 +103,10 @@ class PoleSettings:
     # Modbus units that answer every request with exception `exception_code` (4: device failure).
     exception_roles: frozenset[str] = field(default_factory=frozenset)
     exception_code: int = 4
+    # Modbus units whose firmware drops a read asking more than the protocol's limit (125
+    # registers, 2000 bits) without an answer (its receive buffer overruns), where Modbus asks
+    # exception 03: what the `fuzz` check finds.
+    overrun_roles: frozenset[str] = field(default_factory=frozenset)
     # Modbus units whose firmware sends 32-bit values low word first, whatever their map says.
     word_swapped_roles: frozenset[str] = field(default_factory=frozenset)
     # The day and the photocell (see the module docstring).

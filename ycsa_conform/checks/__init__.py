@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from . import actuate, compute, evidence, inventory, measure, message, protocol, record
+from . import actuate, compute, evidence, fuzz, inventory, measure, message, protocol, record
 from .base import Check, CheckContext, Outcome, ParameterInfo, ParseContext
 
 __all__ = ["KINDS", "Check", "CheckContext", "Outcome", "ParameterInfo", "ParseContext"]
@@ -27,5 +27,6 @@ KINDS: Mapping[str, Parser] = MappingProxyType(
         "actuate": actuate.parse,
         "protocol": protocol.parse,
         "inventory": inventory.parse,
+        "fuzz": fuzz.parse,
     }
 )

@@ -31,7 +31,16 @@ from ycsa_conform.devicemap import DeviceMap
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.result import Source
 
-from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesReads
+from .abilities import (
+    Commands,
+    Mapped,
+    Observes,
+    Probes,
+    ReadsFresh,
+    SendsFrames,
+    SendsRaw,
+    TimesReads,
+)
 from .address import SUPPORTED_SCHEMES, DeviceAddress, parse_device_uri
 from .secret import Secret
 
@@ -52,6 +61,8 @@ __all__ = [
     "Request",
     "Response",
     "Secret",
+    "SendsFrames",
+    "SendsRaw",
     "TimesReads",
     "Value",
     "open_device",

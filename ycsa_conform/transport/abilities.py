@@ -7,6 +7,8 @@ Every device reads and writes points (`transport.Device`). The rest depends on t
     Commands     command: a write acknowledged with its round trip   MqttDevice
     Probes       probe, read_registers: Modbus protocol probes       ModbusDevice
     TimesReads   timed_reads: DL/T 645 response delays               Dlt645Device
+    SendsFrames  send_frame: raw frames, as they are (the fuzz check)  ModbusDevice, Dlt645Device
+    SendsRaw     send_command, publish_raw: raw MQTT commands (fuzz)   MqttDevice
     Mapped       devicemap: the map the device is read by            every transport's device
 
 A check that needs an ability asks `isinstance(device, Observes)` (each protocol is
@@ -21,7 +23,7 @@ mypy only, proves that their signatures match.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -38,7 +40,16 @@ if TYPE_CHECKING:
     from .modbus import ModbusDevice, Probe
     from .mqtt import MqttDevice, Observation
 
-__all__ = ["Commands", "Mapped", "Observes", "Probes", "ReadsFresh", "TimesReads"]
+__all__ = [
+    "Commands",
+    "Mapped",
+    "Observes",
+    "Probes",
+    "ReadsFresh",
+    "SendsFrames",
+    "SendsRaw",
+    "TimesReads",
+]
 
 
 @runtime_checkable
@@ -116,6 +127,37 @@ class TimesReads(Protocol):
 
 
 @runtime_checkable
+class SendsFrames(Protocol):
+    """Raw frames sent as they are, and the bytes that came back (b"": silence): the `fuzz`
+    check's malformed requests. Counted as probes."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def probes(self) -> int: ...
+
+    def send_frame(self, frame: bytes) -> tuple[bytes, bytes]: ...
+
+
+@runtime_checkable
+class SendsRaw(Protocol):
+    """MQTT commands as they are: `send_command` returns the acknowledgement's payload carrying
+    the command's correlation id (None: none in time); `publish_raw` sends bytes that carry
+    none. The `fuzz` check's malformed commands."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def probes(self) -> int: ...
+
+    def send_command(self, payload: Mapping[str, Any], *, timeout: float) -> str | None: ...
+
+    def publish_raw(self, data: bytes) -> None: ...
+
+
+@runtime_checkable
 class Mapped(Protocol):
     """A device that carries the device map it is read by (None: it has none to consult)."""
 
@@ -127,6 +169,11 @@ if TYPE_CHECKING:
 
     def _proofs(
         mqtt: MqttDevice, modbus: ModbusDevice, meter: Dlt645Device
-    ) -> tuple[ReadsFresh, Observes, Commands, Probes, TimesReads, Mapped, Mapped, Mapped]:
+    ) -> tuple[
+        ReadsFresh, Observes, Commands, Probes, TimesReads, Mapped, Mapped, Mapped, SendsFrames
+    ]:
         """Which transport's device has which ability: mypy fails here if a signature drifts."""
-        return mqtt, mqtt, mqtt, modbus, meter, mqtt, modbus, meter
+        frames: SendsFrames = meter
+        raw: SendsRaw = mqtt
+        del frames, raw
+        return mqtt, mqtt, mqtt, modbus, meter, mqtt, modbus, meter, modbus

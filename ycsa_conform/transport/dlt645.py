@@ -323,6 +323,10 @@ class Dlt645Link:
 
     Response:  {"frame": hex, "at": host time, "delay": s, "host": s}
 
+    Request:   {"op": "frame", "tx": hex}  (sent as it is: the fuzz check's broken frames)
+    Response:  {"tx": hex, "rx": hex, "at": host time}  ("rx" empty for silence, or the bytes
+               of an answer cut short)
+
     `delay` is the meter's response delay as the host sees it: from the moment the request's
     last byte has left the host's serial driver (tcdrain) to the moment the answer's first byte
     (the FE preamble) has been read. It includes the first byte's own transmission (4.6 ms at
@@ -357,6 +361,8 @@ class Dlt645Link:
         return f"<Dlt645Link {self.name} {self.address}>"
 
     def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
+        if request.get("op") == "frame":
+            return self._raw(request)
         frame, doing = self._frame(request)
         where = f"{self.name} at {self.address}"
         timeout = self.options.timeout
@@ -413,6 +419,28 @@ class Dlt645Link:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+    def _raw(self, request: Request) -> Response:
+        """Send `request["tx"]` as it is (the `fuzz` check's malformed frames) and return the
+        bytes of the answer within the timeout, whole or not, also none: {"rx": hex, "at"}."""
+        frame = bytes.fromhex(str(request["tx"]))
+        where = f"{self.name} at {self.address}"
+        with self._lock:
+            shared = self._port or self._share()
+            with shared.lock:
+                port = shared.port
+                try:
+                    port.reset_input_buffer()
+                    port.write(frame)
+                    port.flush()
+                    sent = time.monotonic()
+                    received, _, _ = _receive(port, frame, sent + self.options.timeout)
+                except OSError as exc:
+                    self._drop(broken=True)
+                    raise DeviceError(
+                        f"{where}: the serial port failed while sending a raw frame: {exc}"
+                    ) from None
+        return {"tx": _hex(frame), "rx": _hex(received), "at": time.time()}
 
     def _frame(self, request: Request) -> tuple[bytes, str]:
         try:
@@ -591,6 +619,21 @@ class Dlt645Device(DeviceBase):
             "read here, not written (a write needs the meter's password and a programming "
             "key press); check writable points on a Modbus or MQTT device"
         )
+
+    def send_frame(self, frame: bytes) -> tuple[bytes, bytes]:
+        """Send `frame` as it is and return it with what came back (b"": silence); counted as
+        a probe. For the `fuzz` check: checksums, lengths and identifiers a meter must refuse."""
+        request = {"op": "frame", "tx": _hex(frame)}
+        self._transactions += 1
+        self.probes += 1
+        response = self._link.transact(request)
+        try:
+            return frame, bytes.fromhex(str(response["rx"]))
+        except (KeyError, TypeError, ValueError):
+            raise DecodeError(
+                f"{self.name} at {self.address}: the raw-frame response {dict(response)!r} has "
+                "no 'rx' hex; record it again"
+            ) from None
 
     def timed_reads(self, count: int, *, point: str | None = None) -> list[Timed]:
         """Read `point` (default: the device map's first) `count` times, each timed; counted

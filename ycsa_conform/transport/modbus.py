@@ -558,7 +558,10 @@ class ModbusLink:
                {"op": "write", "table", "unit", "address", "values"[, "function"]}
                ("function": the write function code the device map names; without it 05/06
                for one bit or register, 15/16 for more)
+               {"op": "probe", "unit", "function"[, "address", "count"]}
+               {"op": "frame", "unit", "tx": hex}  (a whole ADU sent as it is: the fuzz check)
     Responses: {"registers" | "bits": [...], "at": host time, "raw": {"tx": hex, "rx": hex}}
+               (a probe or a frame: "at" and "raw" only; "rx" empty for silence)
 
     After a timeout it drops the connection, because pymodbus 3.16's TCP server answers a request
     that was slow with the transaction id of the *next* request on the same connection, so a late
@@ -610,6 +613,8 @@ class ModbusLink:
     def transact(self, request: Request, *, explain: Explain | None = None) -> Response:
         if request["op"] == "probe":
             return self._probe(request)
+        if request["op"] == "frame":
+            return self._frame(request)
         table = Table(request["table"])
         first, count = request["address"], request.get("count", len(request.get("values", [])))
         what = f"{_TABLE_NAMES[table]}s {first}..{first + count - 1}"
@@ -664,6 +669,46 @@ class ModbusLink:
                 self._execute(method, first, kw, at, unit=unit)
             raw = {"tx": self._traffic[True].hex(), "rx": self._traffic[False].hex()}
         return {"at": time.time(), "raw": raw}
+
+    def _frame(self, request: Request) -> Response:
+        """Send the bytes of `request["tx"]` as they are (the `fuzz` check's malformed frames:
+        a bad CRC, a cut or oversized frame, a PDU no request class could build) and return
+        what came back within the timeout, also nothing. The answer is taken as complete when
+        `parse_answer` can read one from it; a TCP connection that saw silence or garbage is
+        dropped, so that a late answer cannot pass for the next request's."""
+        sent = bytes.fromhex(str(request["tx"]))
+        unit = int(request.get("unit", self.address.unit))
+        at = f"{self.name} at {self.address} (sending a raw frame to unit {unit})"
+        tcp = self.address.scheme == "modbus-tcp"
+        with self._lock:
+            if self.address.bus is None:
+                return self._frame_held(sent, at, tcp=tcp)
+            if self._bus is None:
+                self._bus = _join_bus(self.name, self.address)
+            with self._bus.lock:
+                return self._frame_held(sent, at, tcp=tcp)
+
+    def _frame_held(self, sent: bytes, at: str, *, tcp: bool) -> Response:
+        client = self._client or self._connect(at)
+        received = bytearray()
+        try:
+            client.send(sent)
+            deadline = time.monotonic() + self.options.timeout
+            while time.monotonic() < deadline:
+                chunk = _read_some(client, deadline)
+                if chunk is None:  # the connection closed
+                    self._drop()
+                    break
+                received += chunk
+                if received and _complete(bytes(received), tcp=tcp):
+                    break
+        except (ConnectionException, OSError) as exc:
+            self._drop()
+            if not received:
+                return {"at": time.time(), "raw": {"tx": sent.hex(), "rx": ""}, "closed": str(exc)}
+        if not received or not _complete(bytes(received), tcp=tcp):
+            self._drop()  # nothing or garbage: start the next request on a clean line
+        return {"at": time.time(), "raw": {"tx": sent.hex(), "rx": bytes(received).hex()}}
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         self._traffic[sending] += data
@@ -777,6 +822,31 @@ class ModbusLink:
         return DeviceError(f"{at}: {exc}")
 
 
+def _read_some(client: ModbusTcpClient | ModbusSerialClient, deadline: float) -> bytes | None:
+    """What arrives on the client's line until `deadline` or a short pause after some bytes;
+    None when a TCP connection closed."""
+    import select
+
+    line = cast(Any, client).socket
+    if isinstance(client, ModbusSerialClient):
+        waited = max(0.0, deadline - time.monotonic())
+        line.timeout = min(waited, 0.05)
+        return bytes(line.read(max(1, line.in_waiting)))
+    ready, _, _ = select.select([line], [], [], max(0.0, min(deadline - time.monotonic(), 0.05)))
+    if not ready:
+        return b""
+    data = line.recv(4096)
+    return bytes(data) if data else None
+
+
+def _complete(received: bytes, *, tcp: bool) -> bool:
+    try:
+        parse_answer(received, tcp=tcp)
+    except DecodeError:
+        return False
+    return True
+
+
 _RAW = "execute"  # _call: send kw["pdu"], a PDU class, as it is
 _SINGLE_WRITES = {Table.COIL: 5, Table.HOLDING: 6}
 _MULTIPLE_WRITES = {Table.COIL: 15, Table.HOLDING: 16}
@@ -845,6 +915,22 @@ class ModbusDevice(DeviceBase):
         self.probes += 1
         response = self._link.transact(request)
         return _probe_result(request, response, tcp=self.address.scheme == "modbus-tcp")
+
+    def send_frame(self, frame: bytes) -> tuple[bytes, bytes]:
+        """Send `frame` (a whole ADU: RTU with its CRC, TCP with its MBAP header) as it is and
+        return it with what came back within the timeout (b"": silence); counted as a probe.
+        For the `fuzz` check: frames no request class would build."""
+        request = {"op": "frame", "unit": self.address.unit, "tx": frame.hex()}
+        self._transactions += 1
+        self.probes += 1
+        response = self._link.transact(request)
+        try:
+            return frame, bytes.fromhex(str(response["raw"]["rx"]))
+        except (KeyError, TypeError, ValueError):
+            raise DecodeError(
+                f"{self.name} at {self.address}: the raw-frame response {dict(response)!r} has "
+                "no raw rx bytes; record it again"
+            ) from None
 
     def read_registers(self, points: Sequence[str]) -> dict[str, list[int] | DeviceError]:
         """The undecoded registers of `points`, coalesced as reads are; counted as probes.

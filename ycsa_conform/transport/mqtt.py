@@ -82,7 +82,7 @@ from paho.mqtt import client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from ycsa_conform.devicemap import DeviceMap, MqttPoint, MqttTopic
+from ycsa_conform.devicemap import DeviceMap, MqttCommands, MqttPoint, MqttTopic
 from ycsa_conform.errors import (
     DecodeError,
     DeviceError,
@@ -1193,7 +1193,59 @@ class MqttDevice(DeviceBase):
             )
         return max(0.0, float(response["at"]) - float(response["sent"]))
 
+    def send_command(self, payload: Mapping[str, Any], *, timeout: float) -> str | None:
+        """Send `payload` as it is on the map's command topic, with a fresh correlation id at
+        the map's `correlation` pointer, and return the payload of the acknowledgement that
+        carries that id (None: none within `timeout` s). For the `fuzz` check: commands no
+        point write would build (wrong types, missing fields, values out of range)."""
+        commands = self._commands()
+        request = {
+            "op": "command",
+            "topic": self.topic(commands.topic),
+            "payload": dict(payload),
+            "ack_topic": self.topic(commands.ack),
+            "correlation": commands.correlation,
+            "timeout": timeout,
+            "qos": self._topic(commands.topic).qos,
+        }
+        self._transactions += 1
+        self.probes += 1
+        try:
+            response = self._link.transact(request)
+        except DeviceTimeout:
+            return None
+        return str(response["ack"]["payload"])
+
+    def publish_raw(self, data: bytes) -> None:
+        """Publish `data` as it is on the map's command topic (the `fuzz` check's payloads that
+        are no JSON object, which carry no correlation id and so get no acknowledgement that
+        could be told apart)."""
+        commands = self._commands()
+        try:
+            payload, extra = data.decode("utf-8"), {}
+        except UnicodeDecodeError:
+            payload, extra = base64.b64encode(data).decode("ascii"), {"encoding": "base64"}
+        request = {
+            "op": "publish",
+            "topic": self.topic(commands.topic),
+            "payload": payload,
+            "qos": self._topic(commands.topic).qos,
+            "retain": False,
+            **extra,
+        }
+        self._transactions += 1
+        self.probes += 1
+        self._link.transact(request)
+
     # -- internals ----------------------------------------------------------------------------
+
+    def _commands(self) -> MqttCommands:
+        if self.devicemap.commands is None:
+            raise ValueError(
+                f"{self._where()}: the device map {self.devicemap.path} declares no commands "
+                "(add 'commands: {topic, ack, correlation, status, accepted}')"
+            )
+        return self.devicemap.commands
 
     def _where(self) -> str:
         return f"{self.name} at {self.address}"

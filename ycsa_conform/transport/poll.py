@@ -44,7 +44,16 @@ from ycsa_conform.result import Source
 from ycsa_conform.units import format_unit, ureg
 
 from . import Device, Reading
-from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesReads
+from .abilities import (
+    Commands,
+    Mapped,
+    Observes,
+    Probes,
+    ReadsFresh,
+    SendsFrames,
+    SendsRaw,
+    TimesReads,
+)
 from .writable import within
 
 if TYPE_CHECKING:
@@ -125,7 +134,9 @@ class PolledDevice:
     def probes(self) -> int:
         """Requests the device sent as protocol probes (none from a device without them)."""
         device = self.device
-        return device.probes if isinstance(device, Probes | TimesReads) else 0
+        if isinstance(device, Probes | TimesReads | SendsFrames | SendsRaw):
+            return device.probes
+        return 0
 
     def read(self, point: str) -> Reading:
         result = self.read_many([point])[point]
@@ -235,11 +246,35 @@ class _TimingReads(PolledDevice):
         return device.timed_reads(count, point=point)
 
 
+class _Framing(PolledDevice):
+    def send_frame(self, frame: bytes) -> tuple[bytes, bytes]:
+        device = self.device
+        assert isinstance(device, SendsFrames)
+        self._polled_at = None  # a malformed frame may change what the device says next
+        return device.send_frame(frame)
+
+
+class _RawCommanding(PolledDevice):
+    def send_command(self, payload: Mapping[str, Any], *, timeout: float) -> str | None:
+        device = self.device
+        assert isinstance(device, SendsRaw)
+        self._polled_at = None  # a command the device took changes what it reports
+        return device.send_command(payload, timeout=timeout)
+
+    def publish_raw(self, data: bytes) -> None:
+        device = self.device
+        assert isinstance(device, SendsRaw)
+        self._polled_at = None
+        device.publish_raw(data)
+
+
 _WRAPPERS: tuple[tuple[type, type[PolledDevice]], ...] = (
     (Observes, _Observing),
     (Commands, _Commanding),
     (Probes, _Probing),
     (TimesReads, _TimingReads),
+    (SendsFrames, _Framing),
+    (SendsRaw, _RawCommanding),
 )
 
 
@@ -261,9 +296,13 @@ if TYPE_CHECKING:
         commanding: _Commanding,
         probing: _Probing,
         timing: _TimingReads,
-    ) -> tuple[Device, ReadsFresh, Mapped, Observes, Commands, Probes, TimesReads]:
+        framing: _Framing,
+        raw: _RawCommanding,
+    ) -> tuple[
+        Device, ReadsFresh, Mapped, Observes, Commands, Probes, TimesReads, SendsFrames, SendsRaw
+    ]:
         """The wrappers have the abilities they pass through: mypy fails here otherwise."""
-        return polled, polled, polled, observing, commanding, probing, timing
+        return polled, polled, polled, observing, commanding, probing, timing, framing, raw
 
 
 # A nonzero reading smaller than this fraction of its declared range's span is implausible:
