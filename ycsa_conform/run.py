@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import cast
 
 from . import contract
+from .actuation import RestoreJournal, WriteGuard
 from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
 from .errors import DeviceError, InputError, Problem
@@ -86,6 +87,7 @@ class AcceptanceRun:
         on_read: Callable[[tuple[str, str], bool], None] | None = None,
         evidence: EvidenceFile | None = None,
         allow_actuation: bool = False,
+        restore_journal: RestoreJournal | None = None,
     ) -> None:
         self.profiles = tuple(profiles)
         self.site = site
@@ -102,6 +104,8 @@ class AcceptanceRun:
         self.evidence = evidence
         # Field devices are read-only unless the operator allows actuation; a bench is ours.
         self.actuation_allowed = allow_actuation or site.kind == "bench"
+        # Field writes are journaled before they are sent (ycsa_conform.actuation).
+        self._journal = restore_journal if site.kind != "bench" else None
         self._devices: dict[tuple[str, str], PolledDevice] = {}
         self._opening = threading.Lock()  # cases decided at the same time share each device
         self._released: dict[tuple[str, str], dict[str, object]] = {}  # traffic of closed ones
@@ -259,6 +263,12 @@ class AcceptanceRun:
                 self._planned.get(key, ()),
                 max_age=spec.max_age,
                 on_read=(lambda fresh: hook(key, fresh)) if hook else None,
+                guard=WriteGuard(
+                    allowed=self.actuation_allowed,
+                    target=target.id,
+                    role=role,
+                    journal=self._journal,
+                ),
             )
         return self._devices[key]
 

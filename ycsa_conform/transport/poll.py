@@ -48,6 +48,8 @@ from .abilities import Commands, Mapped, Observes, Probes, ReadsFresh, TimesRead
 from .writable import within
 
 if TYPE_CHECKING:
+    from ycsa_conform.actuation import WriteGuard
+
     from .dlt645 import Timed
     from .modbus import Probe
     from .mqtt import Observation
@@ -73,6 +75,7 @@ class PolledDevice:
         clock: Callable[[], float] = time.monotonic,
         on_read: PollHook | None = None,
         devicemap: DeviceMap | None = None,
+        guard: WriteGuard | None = None,
     ) -> PolledDevice:
         if cls is not PolledDevice:  # a wrapper class, chosen already
             return object.__new__(cls)
@@ -88,6 +91,7 @@ class PolledDevice:
         clock: Callable[[], float] = time.monotonic,
         on_read: PollHook | None = None,
         devicemap: DeviceMap | None = None,
+        guard: WriteGuard | None = None,
     ) -> None:
         """`devicemap` declares the points' ranges; default: the device's own map."""
         self.device = device
@@ -105,6 +109,10 @@ class PolledDevice:
         # Checks decided at the same time share the device: one poll at a time, and a read
         # that arrives while one is under way is served from it.
         self._lock = threading.RLock()
+        # Every write and command asks `guard` first (ycsa_conform.actuation): refused on a field
+        # device without --allow-actuation, journaled with the point's last value read.
+        self.guard = guard
+        self._last: dict[str, pint.Quantity[Any] | bool] = {}
 
     @property
     def name(self) -> str:
@@ -145,6 +153,7 @@ class PolledDevice:
                 wanted = tuple(dict.fromkeys([*self.planned, *points]))
                 self._snapshot = self._checked(self.device.read_many(wanted))
                 self._polled_at = self._clock()
+                self._remember(self._snapshot)
             if self._on_read is not None:
                 self._on_read(not fresh)
             return {p: self._snapshot[p] for p in points}
@@ -161,6 +170,8 @@ class PolledDevice:
         with self._lock:
             self.requested += len(points)
         readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
+        with self._lock:
+            self._remember(readings)
         if self._on_read is not None:
             self._on_read(True)
         return readings
@@ -173,10 +184,19 @@ class PolledDevice:
             for name, result in results.items()
         }
 
+    def _remember(self, readings: Mapping[str, Reading | DeviceError]) -> None:
+        for name, reading in readings.items():
+            if isinstance(reading, Reading) and isinstance(reading.value, pint.Quantity | bool):
+                self._last[name] = reading.value
+
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         with self._lock:
+            if self.guard is not None:
+                self.guard.before(point, value, self._last.get(point))
             self._polled_at = None
             self.device.write(point, value)
+            if self.guard is not None:
+                self.guard.after(point, value)
 
     def close(self) -> None:
         self.device.close()
@@ -210,8 +230,14 @@ class _Commanding(PolledDevice):
         trip in seconds. The poll is dropped, as by `write`."""
         device = self.device
         assert isinstance(device, Commands)
-        self._polled_at = None
-        return device.command(point, value, timeout=timeout)
+        with self._lock:
+            if self.guard is not None:
+                self.guard.before(point, value, self._last.get(point))
+            self._polled_at = None
+        seconds = device.command(point, value, timeout=timeout)
+        if self.guard is not None:
+            self.guard.after(point, value)
+        return seconds
 
 
 class _Probing(PolledDevice):
