@@ -237,7 +237,8 @@ def apply_pending(
 ) -> tuple[list[Pending], list[tuple[Pending, str]]]:
     """Put back every pending point of `folder`'s journal with `write`; returns (restored,
     failed with the cause). Restored points get their `done` line; when none failed the journal
-    is removed. `only_site`: leave entries of another site alone (they are reported as failed)."""
+    is removed (also when it held nothing pending: the lines of a run that restored all).
+    `only_site`: leave entries of another site alone (reported as failed)."""
     pending = RestoreJournal.read(folder)
     restored: list[Pending] = []
     failed: list[tuple[Pending, str]] = []
@@ -255,7 +256,7 @@ def apply_pending(
             continue
         restored.append(entry)
         RestoreJournal(folder, site=entry.site).done(entry.target, entry.role, entry.point)
-    if not failed and pending:
+    if not failed:  # every run starts with an empty journal (it only grows within a run)
         (folder / JOURNAL_NAME).unlink(missing_ok=True)
     return restored, failed
 
