@@ -30,7 +30,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,6 +191,17 @@ class WriteGuard:
         self.journal = journal
         self.writes = 0  # writes and commands let through
         self._open: dict[str, Value | None] = {}  # point → the prior value journaled for it
+        self._expected: dict[
+            str, Value | None
+        ] = {}  # announced by a check, journaled at its 1st write
+
+    def expect(self, prior: Mapping[str, Value]) -> None:
+        """A check's prior values of the points it is about to change, side effects included
+        (a lamp_on write clears auto_mode): journaled with its first write, so that a kill
+        during the check leaves the side effects in the journal too."""
+        for point, value in prior.items():
+            if point not in self._open:
+                self._expected.setdefault(point, value)
 
     def before(self, point: str, value: Value, last: Value | None) -> None:
         """Called before `point` is sent `value`; `last` is the value the run last read of it."""
@@ -200,12 +211,17 @@ class WriteGuard:
                 "field device; run with --allow-actuation to allow it"
             )
         self.writes += 1
-        if self.journal is None or point in self._open:
+        if self.journal is None:
             return
-        if last is not None and _same(last, value):
-            return  # writing the value it has changes nothing
-        self.journal.pending(self.target, self.role, point, last)
-        self._open[point] = last
+        expected, self._expected = self._expected, {}
+        if point not in self._open and point not in expected:
+            if last is not None and _same(last, value):
+                return  # writing the value it has changes nothing
+            expected[point] = last  # None: never read
+        for name, prior in expected.items():
+            if name not in self._open:
+                self.journal.pending(self.target, self.role, name, prior)
+                self._open[name] = prior
 
     def after(self, point: str, value: Value) -> None:
         """Called once `point` was sent `value`: back at its prior value, its entry is done."""

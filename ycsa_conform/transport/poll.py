@@ -189,6 +189,13 @@ class PolledDevice:
             if isinstance(reading, Reading) and isinstance(reading.value, pint.Quantity | bool):
                 self._last[name] = reading.value
 
+    def expect_writes(self, prior: Mapping[str, pint.Quantity[Any] | bool]) -> None:
+        """The prior values of the points a check is about to change, its side effects
+        included: journaled before its first write (ycsa_conform.actuation)."""
+        if self.guard is not None:
+            with self._lock:
+                self.guard.expect(prior)
+
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         with self._lock:
             if self.guard is not None:
