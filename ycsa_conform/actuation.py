@@ -20,17 +20,19 @@ stops with a one-line error naming it: the operator must hear it before switchin
 A bench site has no journal (its devices end with the run).
 
 A line: {"op": "pending", "site": "/abs/site.yaml", "target": "P001", "role": "lamp",
-"point": "lamp_on", "prior": true | "50 %" | null, "at": 1767000000.0} or
-{"op": "done", "target": ..., "role": ..., "point": ...}.
+"point": "lamp_on", "prior": true | "50 %" | null, "at": 1767000000.0}, then
+{"op": "sent", ...} once a write of the point went out (not fsync'd: informative) and
+{"op": "done", "target": ..., "role": ..., "point": ...} when it is back at its prior value.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +73,10 @@ class Pending:
     role: str
     point: str
     prior: Value | None  # None: the run wrote it without having read it first
+    # The check's changes it belongs to (put back together), and whether it is a side effect
+    # of the others (put back after them: a lamp_on write clears auto_mode).
+    group: str = ""
+    side_effect: bool = False
 
     def describe(self) -> str:
         prior = "an unknown value" if self.prior is None else _show(self.prior)
@@ -103,7 +109,7 @@ class RestoreJournal:
         self.site = site
         self._lock = threading.Lock()
 
-    def _append(self, record: dict[str, object]) -> None:
+    def _append(self, record: dict[str, object], *, sync: bool = True) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,11 +117,21 @@ class RestoreJournal:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, line.encode("utf-8"))
-                os.fsync(fd)
+                if sync:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
 
-    def pending(self, target: str, role: str, point: str, prior: Value | None) -> None:
+    def pending(
+        self,
+        target: str,
+        role: str,
+        point: str,
+        prior: Value | None,
+        *,
+        group: str,
+        side_effect: bool = False,
+    ) -> None:
         self._append(
             {
                 "op": "pending",
@@ -124,9 +140,16 @@ class RestoreJournal:
                 "role": role,
                 "point": point,
                 "prior": _encode(prior),
+                "group": group,
+                "side_effect": side_effect,
                 "at": time.time(),
             }
         )
+
+    def sent(self, target: str, role: str, point: str) -> None:
+        """The write went out (informative: a kill between `pending` and this left the point
+        unchanged or changed; either way `pending` is put back)."""
+        self._append({"op": "sent", "target": target, "role": role, "point": point}, sync=False)
 
     def done(self, target: str, role: str, point: str) -> None:
         self._append({"op": "done", "target": target, "role": role, "point": point})
@@ -151,6 +174,8 @@ class RestoreJournal:
                 key = (str(record["target"]), str(record["role"]), str(record["point"]))
                 if record["op"] == "done":
                     open_.pop(key, None)
+                elif record["op"] == "sent":
+                    continue
                 elif key not in open_:  # the first prior is the one to go back to
                     open_[key] = Pending(
                         site=str(record["site"]),
@@ -158,6 +183,8 @@ class RestoreJournal:
                         role=key[1],
                         point=key[2],
                         prior=_decode(record.get("prior")),
+                        group=str(record.get("group", "")),
+                        side_effect=bool(record.get("side_effect", False)),
                     )
             except (ValueError, KeyError, TypeError) as exc:
                 # A line cut short by the kill that left the journal: only the last can be.
@@ -191,17 +218,19 @@ class WriteGuard:
         self.journal = journal
         self.writes = 0  # writes and commands let through
         self._open: dict[str, Value | None] = {}  # point → the prior value journaled for it
-        self._expected: dict[
-            str, Value | None
-        ] = {}  # announced by a check, journaled at its 1st write
+        # Announced by a check (`expect`), journaled with its first write.
+        self._expected: dict[str, Value | None] = {}
+        self._side_effects: set[str] = set()
+        self._groups = itertools.count(1)
 
-    def expect(self, prior: Mapping[str, Value]) -> None:
-        """A check's prior values of the points it is about to change, side effects included
-        (a lamp_on write clears auto_mode): journaled with its first write, so that a kill
-        during the check leaves the side effects in the journal too."""
+    def expect(self, prior: Mapping[str, Value], side_effects: Collection[str] = ()) -> None:
+        """A check's prior values of the points it is about to change, `side_effects`
+        included (a lamp_on write clears auto_mode): journaled with its first write, so that
+        a kill during the check leaves the side effects in the journal too."""
         for point, value in prior.items():
             if point not in self._open:
                 self._expected.setdefault(point, value)
+        self._side_effects |= set(side_effects)
 
     def before(self, point: str, value: Value, last: Value | None) -> None:
         """Called before `point` is sent `value`; `last` is the value the run last read of it."""
@@ -214,19 +243,29 @@ class WriteGuard:
         if self.journal is None:
             return
         expected, self._expected = self._expected, {}
+        side_effects, self._side_effects = self._side_effects, set()
         if point not in self._open and point not in expected:
             if last is not None and _same(last, value):
                 return  # writing the value it has changes nothing
             expected[point] = last  # None: never read
+        group = f"{os.getpid()}-{self.target}-{self.role}-{next(self._groups)}"
         for name, prior in expected.items():
             if name not in self._open:
-                self.journal.pending(self.target, self.role, name, prior)
+                self.journal.pending(
+                    self.target,
+                    self.role,
+                    name,
+                    prior,
+                    group=group,
+                    side_effect=name in side_effects and name != point,
+                )
                 self._open[name] = prior
 
     def after(self, point: str, value: Value) -> None:
         """Called once `point` was sent `value`: back at its prior value, its entry is done."""
         if self.journal is None or point not in self._open:
             return
+        self.journal.sent(self.target, self.role, point)
         prior = self._open[point]
         if prior is not None and _same(prior, value):
             del self._open[point]
@@ -245,6 +284,20 @@ def _same(a: Value, b: Value) -> bool:
         return False
 
 
+def _put_back_order(pending: Sequence[Pending]) -> list[Pending]:
+    """As the checks put points back: the last check's changes first; within one check's,
+    the points it set last first, then their side effects (a lamp_on put back clears
+    auto_mode, so auto_mode goes back after it)."""
+    groups: dict[str, list[Pending]] = {}
+    for n, entry in enumerate(pending):
+        groups.setdefault(entry.group or f"#{n}", []).append(entry)
+    order: list[Pending] = []
+    for entries in reversed(groups.values()):
+        order += reversed([e for e in entries if not e.side_effect])
+        order += [e for e in entries if e.side_effect]
+    return order
+
+
 def apply_pending(
     folder: Path,
     write: Callable[[Pending], None],
@@ -258,7 +311,7 @@ def apply_pending(
     pending = RestoreJournal.read(folder)
     restored: list[Pending] = []
     failed: list[tuple[Pending, str]] = []
-    for entry in reversed(pending):  # last changed first, as a check puts points back
+    for entry in _put_back_order(pending):
         if only_site is not None and entry.site != only_site:
             failed.append((entry, f"it belongs to site {entry.site}"))
             continue

@@ -213,7 +213,7 @@ class ActuateCheck:
         timeout = _round_trip_timeout(limits[ROUND_TRIP]) if round_trip is not None else None
         decided: list[Decided] = []
         unacknowledged: str | None = None
-        announce(device, prior)
+        announce(device, prior, [p for p in restore if p not in dict(self.set)])
         try:
             try:
                 for point, value in self.set:

@@ -241,7 +241,7 @@ def judge_in_state(
             )
         prior[point] = value
     written: list[str] = []
-    announce(device, prior)
+    announce(device, prior, [p for p in requires.restore if p not in {s.point for s in settable}])
     try:
         try:
             for state in settable:
@@ -283,12 +283,14 @@ def judge_in_state(
     )
 
 
-def announce(device: Device, prior: Mapping[str, Value]) -> None:
-    """Tell the run's device the prior values of the points about to change, side effects
+def announce(
+    device: Device, prior: Mapping[str, Value], side_effects: Collection[str] = ()
+) -> None:
+    """Tell the run's device the prior values of the points about to change, `side_effects`
     included, so that its restore journal holds them before the first write (a kill during
     the settle must leave auto_mode in the journal, not only lamp_on)."""
     if isinstance(device, PolledDevice):
-        device.expect_writes(prior)
+        device.expect_writes(prior, side_effects)
 
 
 def _restore(

@@ -10,6 +10,10 @@ report it writes for Ctrl-C.
 Only the first such signal interrupts: a second one, sent while the run restores its devices
 and writes its report, is ignored, since cutting a restore short is what the handler is for.
 SIGKILL cannot be caught; the restore journal covers it.
+
+Checks run on the executor's threads, not the main one: on any of these interrupts (and on
+Ctrl-C) the run is told (`AcceptanceRun.interrupt`), so a check waiting out a settle (120 s
+for a slow driver) stops waiting, is not judged, and puts its device back at once.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from typing import Any
 
 import pytest
 
+from .state import STATE
+
 _PREVIOUS = pytest.StashKey[dict[int, Any]]()
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_Interrupts(config), "ycsa_conform.interrupts")
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (pytester in-process)
     stopping = False
@@ -44,6 +51,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for signum in _SIGNALS:
         previous[signum] = signal.signal(signum, interrupt)
     config.stash[_PREVIOUS] = previous
+
+
+class _Interrupts:
+    """Before pytest ends an interrupted session: the checks under way stop waiting out their
+    settles and put their devices back now (the executor waits for them; ycsa_conform.run)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        state = self.config.stash.get(STATE, None)
+        if state is not None:
+            state.run.interrupt()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -32,7 +32,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import pint
@@ -189,12 +189,14 @@ class PolledDevice:
             if isinstance(reading, Reading) and isinstance(reading.value, pint.Quantity | bool):
                 self._last[name] = reading.value
 
-    def expect_writes(self, prior: Mapping[str, pint.Quantity[Any] | bool]) -> None:
-        """The prior values of the points a check is about to change, its side effects
+    def expect_writes(
+        self, prior: Mapping[str, pint.Quantity[Any] | bool], side_effects: Collection[str] = ()
+    ) -> None:
+        """The prior values of the points a check is about to change, its `side_effects`
         included: journaled before its first write (ycsa_conform.actuation)."""
         if self.guard is not None:
             with self._lock:
-                self.guard.expect(prior)
+                self.guard.expect(prior, side_effects)
 
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         with self._lock:
