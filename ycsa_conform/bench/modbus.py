@@ -168,7 +168,9 @@ class _Unit:
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         settings = self.pole.settings
-        if function_code in _WRITE_CODES:
+        if function_code in _WRITE_CODES and values:
+            # pymodbus calls the action twice for a write: to store (with the values), then to
+            # read back for the answer (without); only the first is the write.
             self.pole.write_received(self.device.role)
         if self.device.role in settings.silent_roles:
             await self._sleep(_SILENCE)
