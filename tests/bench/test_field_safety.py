@@ -230,3 +230,21 @@ def test_the_next_run_applies_a_journal_left_by_kill_9_and_says_so(served: Serve
         result.stderr
     ), result.stdout[-2000:]
     assert served.lamp() == before
+
+
+def test_a_dry_run_lists_reads_and_writes_and_touches_nothing(served: Served) -> None:
+    result = subprocess.run(
+        _pytest(served, "--dry-run", "-k", "SP-PWR-009 or SP-PWR-008"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=served.folder,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    lines = result.stdout.splitlines()
+    [standby] = [line for line in lines if line.startswith("P001 SP-PWR-009 [actuate]: lamp (")]
+    assert "reads lamp_on, active_power; writes lamp_on, auto_mode" in standby
+    assert "not sent: field site without --allow-actuation" in standby
+    assert any(line.startswith("P001 SP-PWR-008 [measure]: lamp (") for line in lines)
+    assert not (served.folder / "report").exists()  # no report, no journal
+    assert served.stop() == {"P001": {}}

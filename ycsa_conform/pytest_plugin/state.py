@@ -221,7 +221,7 @@ def build_state(config: pytest.Config) -> State:
         if replay is None and site.kind != "bench":
             folder = Path(config.getoption("ycsa_report_dir"))
             journal = RestoreJournal(folder, site=str(site.path.resolve()))
-            if not is_worker(config):
+            if not is_worker(config) and not config.getoption("ycsa_dry_run", False):
                 # A run killed with SIGKILL left points changed: put them back first.
                 put_back_journal(folder, site, only_site=journal.site)
         run = AcceptanceRun(
