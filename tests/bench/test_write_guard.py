@@ -4,7 +4,9 @@ would write; and the bench's children, which die with a parent killed by SIGKILL
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -184,6 +186,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _assert_none_left(children: list[int]) -> None:
+    left = [pid for pid in children if _alive(pid)]
+    for pid in left:  # orphans of a failed test are not left to the next one
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -210,4 +220,36 @@ def test_the_benchs_children_die_with_a_parent_killed_by_sigkill(tmp_path: Path)
     deadline = time.monotonic() + 30  # "does not hang": they go within moments
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in children if _alive(pid)] == []
+    _assert_none_left(children)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_pytest_run_killed_by_sigkill_leaves_no_bench_children(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pytest", "--profile", "smart-pole", "-p", "no:cacheprovider"),
+            *("-k", "SP-PWR-009", "--param", "standby_settle=120 s"),
+            *("--report-dir", str(tmp_path / "report")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        children: list[int] = []
+        while time.monotonic() < deadline:
+            children = _children(process.pid)
+            names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in children}
+            if "socat" in names:  # the bench is up (its serial links, and broker)
+                break
+            assert process.poll() is None, "the run ended before its bench was seen"
+            time.sleep(0.1)
+        assert children, "no bench children appeared"
+    finally:
+        process.kill()
+        process.wait(10)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _assert_none_left(children)
