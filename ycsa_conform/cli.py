@@ -461,6 +461,8 @@ def _cmd_bench_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
         stop.wait()
+        # The write requests the devices received, for a test that a field run wrote nothing.
+        print(json.dumps({"stopped": bench.name, "writes": bench.writes()}), flush=True)
     print("bench stopped", file=sys.stderr, flush=True)
     return 0
 
@@ -1263,6 +1265,30 @@ def _cmd_report_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_restore(args: argparse.Namespace) -> int:
+    """Put back what an interrupted field run left changed (REPORT_DIR/restore.jsonl)."""
+    from ycsa_conform.actuation import JOURNAL_NAME, RestoreJournal, put_back_journal
+    from ycsa_conform.site import load_site
+
+    folder = Path(args.report_dir)
+    pending = RestoreJournal.read(folder)
+    if not pending:
+        print(f"{folder}: nothing to restore (no point pending in {folder / JOURNAL_NAME})")
+        (folder / JOURNAL_NAME).unlink(missing_ok=True)
+        return 0
+    sites = sorted({p.site for p in pending})
+    if args.site is None and len(sites) > 1:
+        print(
+            f"{folder / JOURNAL_NAME}: points of {len(sites)} sites are pending "
+            f"({', '.join(sites)}); give the one to restore with --site",
+            file=sys.stderr,
+        )
+        return 2
+    site = load_site(Path(args.site) if args.site else Path(sites[0]))
+    put_back_journal(folder, site, only_site=None if args.site else sites[0])
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ycsa-conform",
@@ -1474,6 +1500,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--q0", type=float, help="measured Q0 of the road surface (with --lanes)")
     p.set_defaults(func=_cmd_lighting)
+
+    p = sub.add_parser(
+        "restore",
+        help="put back the device points an interrupted field run left changed",
+        description="Apply REPORT_DIR/restore.jsonl, the journal a field run with "
+        "--allow-actuation writes before each write: every point still changed goes back to the "
+        "value it had. The next pytest run on the site does the same first.",
+    )
+    p.add_argument("report_dir", metavar="REPORT_DIR", help="the run's --report-dir")
+    p.add_argument(
+        "--site", help="the site file to reach the devices by (default: the one the run used)"
+    )
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 

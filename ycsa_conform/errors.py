@@ -29,6 +29,7 @@ __all__ = [
     "InputError",
     "LostContact",
     "Problem",
+    "RunInterrupted",
     "YcsaError",
 ]
 
@@ -63,6 +64,11 @@ class InputError(YcsaError, ValueError):
 
 class DeviceError(YcsaError, OSError):
     """A device could not be read or written. The message names the device and the cause."""
+
+
+class RunInterrupted(DeviceError):
+    """The run was interrupted (Ctrl-C, SIGTERM, SIGHUP) while a check waited; the check puts
+    back what it changed and is not judged."""
 
 
 class DeviceTimeout(DeviceError):

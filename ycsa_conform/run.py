@@ -17,10 +17,11 @@ from types import MappingProxyType
 from typing import cast
 
 from . import contract
+from .actuation import RestoreJournal, WriteGuard
 from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
 from .checks.evidence import EvidenceCheck
-from .errors import DeviceError, InputError, Problem
+from .errors import DeviceError, InputError, Problem, RunInterrupted
 from .evidence import EvidenceFile, load_evidence
 from .limit import LimitError
 from .profile.model import Condition, ParamValue, Profile, Requirement
@@ -87,6 +88,7 @@ class AcceptanceRun:
         on_read: Callable[[tuple[str, str], bool], None] | None = None,
         evidence: EvidenceFile | None = None,
         allow_actuation: bool = False,
+        restore_journal: RestoreJournal | None = None,
     ) -> None:
         self.profiles = tuple(profiles)
         self.site = site
@@ -109,6 +111,11 @@ class AcceptanceRun:
         self.evidence = evidence
         # Field devices are read-only unless the operator allows actuation; a bench is ours.
         self.actuation_allowed = allow_actuation or site.kind == "bench"
+        # Field writes are journaled before they are sent (ycsa_conform.actuation).
+        self._journal = restore_journal if site.kind != "bench" else None
+        # Set by `interrupt` (Ctrl-C, SIGTERM, SIGHUP): a check waiting out a settle stops
+        # waiting and puts its device back at once, instead of after the settle.
+        self._interrupted = threading.Event()
         self._devices: dict[tuple[str, str], PolledDevice] = {}
         self._opening = threading.Lock()  # cases decided at the same time share each device
         self._released: dict[tuple[str, str], dict[str, object]] = {}  # traffic of closed ones
@@ -266,6 +273,12 @@ class AcceptanceRun:
                 self._planned.get(key, ()),
                 max_age=spec.max_age,
                 on_read=(lambda fresh: hook(key, fresh)) if hook else None,
+                guard=WriteGuard(
+                    allowed=self.actuation_allowed,
+                    target=target.id,
+                    role=role,
+                    journal=self._journal,
+                ),
             )
         return self._devices[key]
 
@@ -308,6 +321,15 @@ class AcceptanceRun:
             with self._opening:
                 kept = self._released.get(key)
                 self._released[key] = _summed(kept, row) if kept is not None else row
+
+    def interrupt(self) -> None:
+        """The run was interrupted: every settle under way or to come ends in
+        `RunInterrupted`, so the checks under way put back what they changed now."""
+        self._interrupted.set()
+
+    def _sleep(self, seconds: float) -> None:
+        if self._interrupted.wait(seconds):
+            raise RunInterrupted("the run was interrupted during the wait; nothing was judged")
 
     def close(self) -> None:
         with self._opening:
@@ -394,6 +416,7 @@ class AcceptanceRun:
             clock=self._clock,
             evidence=self.evidence,
             actuation_allowed=self.actuation_allowed,
+            sleep=self._sleep,
         )
         try:
             return requirement.check.run(ctx)

@@ -45,6 +45,7 @@ from .fault import (
     apply_faults,
     configure_gateway,
     configure_meter,
+    count_meter_writes,
     resolve_faults,
 )
 from .modbus import ModbusBench
@@ -103,6 +104,12 @@ class Bench:
             self.site_text = _fleet_site(
                 template, self.poles, maps_from=None, devices=definition.devices
             )
+
+    def writes(self) -> dict[str, dict[str, int]]:
+        """Write requests each pole's devices received, by device role (`Pole.writes`): a
+        Modbus write, an MQTT command, a DL/T 645 frame other than a read, accepted or not."""
+        ids = [p.get("pole", f"pole {k}") for k, p in enumerate(self.poles, 1)]
+        return {i: dict(pole.writes) for i, pole in zip(ids, self.fleet, strict=False)}
 
     @classmethod
     def start(
@@ -545,6 +552,7 @@ def _start_district(
                         values=_values(pole, device),
                     )  # fmt: skip
                     configure_meter(meter, device.role, pole.settings)
+                    count_meter_writes(meter, device.role, pole)
                     meters.append(meter)
                 elif device.transport == "mqtt" and mqtt is not None and hub is not None:
                     gateways.append(_gateway(device, pole, *mqtt, hub=hub, period=_FLEET_PERIOD))
@@ -624,6 +632,7 @@ def _start_meters(
             path, address=device.address, devicemap=device.devicemap, values=_values(pole, device)
         )
         configure_meter(meter, device.role, pole.settings)
+        count_meter_writes(meter, device.role, pole)
         meter.start()
         stack.callback(meter.stop)
 
@@ -682,6 +691,7 @@ def _gateway(
         on_command=command,
         devicemap=device.devicemap,
         pole=pole if isinstance(pole, Pole) else None,
+        role=device.role,
         # A community subsystem's gateway also publishes one status per device.
         inventory=(
             functools.partial(pole.inventory, device.model) if isinstance(pole, Community) else None

@@ -40,6 +40,8 @@ from typing import Any, Literal
 
 from ycsa_conform.errors import YcsaError
 
+from .lifeline import die_with_parent
+
 __all__ = [
     "Broker",
     "BrokerError",
@@ -344,7 +346,9 @@ def _start_mosquitto(directory: Path, *, tls: bool, users: Mapping[str, str] | N
             stdout=log,
             stderr=subprocess.STDOUT,
             # Left in our process group on purpose: whatever kills the test run (Ctrl-C, a CI
-            # timeout that kills the group) stops the broker too; the finalizer covers the rest.
+            # timeout that kills the group) stops the broker too; the finalizer covers the rest,
+            # and a parent killed alone (SIGKILL) takes the broker with it (bench/lifeline.py).
+            preexec_fn=die_with_parent(),  # runs only prctl and getppid
         )
         stop = functools.partial(_stop_process, process, log)
         try:

@@ -306,6 +306,11 @@ def configure_meter(meter: Any, role: str, settings: PoleSettings) -> None:
     meter.delay = settings.slow_delay if role in settings.slow_roles else 0.0
 
 
+def count_meter_writes(meter: Any, role: str, pole: Any) -> None:
+    """Count the write frames a simulated meter receives on its pole (`Pole.writes`)."""
+    meter.on_write = functools.partial(pole.write_received, role)
+
+
 def configure_gateway(gateway: Any, role: str, settings: Settings) -> None:
     """Set a simulated gateway's fault switches from the pole's (or community's) settings."""
     gateway.heartbeat_stopped = role in settings.silent_roles

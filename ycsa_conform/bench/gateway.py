@@ -207,6 +207,7 @@ class SimGateway:
         heartbeat: float = 1.0,
         devicemap: DeviceMap | None = None,
         pole: Pole | None = None,
+        role: str = "gateway",
         command_latency: float = 0.0,
         inventory: Callable[[], Sequence[DeviceStatus]] | None = None,
         inventory_period: float = 2.0,
@@ -247,6 +248,7 @@ class SimGateway:
         )
         self._on_command = on_command
         self.pole = pole
+        self.role = role  # the device role its commands are counted under (Pole.writes)
         self.command_latency = command_latency  # used when there is no pole to ask
         self._inventory = inventory
         self.inventory_period = inventory_period
@@ -696,6 +698,8 @@ class SimGateway:
     def _on_message(self, client: PahoClient, userdata: Any, msg: PahoMessage) -> None:
         if msg.topic != self.topic("cmd"):
             return
+        if self.pole is not None:
+            self.pole.write_received(self.role)
         try:
             command = json.loads(msg.payload)
         except ValueError:

@@ -52,6 +52,7 @@ __all__ = ["TURNAROUND", "MeterLineServer", "SimMeter645", "replies"]
 NO_REQUESTED_DATA = 0x02
 TURNAROUND = 0.05  # s; inside DL/T 645's 20-500 ms response delay (tag U)
 OTHER_ERROR = 0x01
+_READ_CONTROLS = frozenset({0x11, 0x12, 0x13})  # read data, read follow-up, read address
 
 
 class SimMeter645:
@@ -85,6 +86,7 @@ class SimMeter645:
         self.turnaround = TURNAROUND  # s between a request and its answer, normally
         self.delay = 0.0  # s, a slow meter's: when longer than `turnaround` it replaces it
         self.requests = 0  # read requests addressed to this meter
+        self.on_write: Callable[[], None] | None = None  # told of each write frame to it
         # Failures of `values` or of encoding, answered with error "other error" on the wire;
         # kept here so a test can show why.
         self.failures: list[Exception] = []
@@ -122,7 +124,11 @@ class SimMeter645:
     def answer(self, frame: bytes) -> bytes | None:
         """The bytes this meter sends for a received frame (None: it stays silent)."""
         request = parse_frame(frame)  # the line passes intact frames only
-        if request.control != READ or request.address not in (self.address, WILDCARD_ADDRESS):
+        if request.address not in (self.address, WILDCARD_ADDRESS):
+            return None
+        if request.control not in _READ_CONTROLS and self.on_write is not None:
+            self.on_write()  # a write, a time setting, a freeze...: counted, never answered
+        if request.control != READ:
             return None
         self.requests += 1
         if self.silent:

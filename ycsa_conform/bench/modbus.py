@@ -96,6 +96,7 @@ _FUNCTION_TABLES = {
 }
 _TABLE_ORDER = (Table.COIL, Table.DISCRETE_INPUT, Table.HOLDING, Table.INPUT)  # SimDevice's tuple
 _BIT_TABLES = (Table.COIL, Table.DISCRETE_INPUT)
+_WRITE_CODES = frozenset({5, 6, 15, 16})  # the writes pymodbus hands to the action
 
 
 class _Unit:
@@ -175,6 +176,10 @@ class _Unit:
         values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         settings = self.pole.settings
+        if function_code in _WRITE_CODES and values:
+            # pymodbus calls the action twice for a write: to store (with the values), then to
+            # read back for the answer (without); only the first is the write.
+            self.pole.write_received(self.device.role)
         if self.device.role in settings.silent_roles:
             await self._sleep(_SILENCE)
             return ExcCodes.DEVICE_BUSY

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .lifeline import die_with_parent
+
 __all__ = ["RemoteBench"]
 
 _READY_TIMEOUT = 600.0  # s: a 1,000-pole bench connects 1,000 gateways to its broker
@@ -48,7 +50,11 @@ class RemoteBench:
         command += [arg for fault in faults for arg in ("--fault", fault)]
         command += ["--site-file", str(Path(folder.name) / "site.yaml")]
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=die_with_parent(),  # runs only prctl and getppid
         )
         line = _first_line(process)
         if not line:

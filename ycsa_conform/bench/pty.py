@@ -33,6 +33,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
 
+from .lifeline import die_with_parent
+
 __all__ = ["PtyPair"]
 
 Method = Literal["socat", "python"]
@@ -134,6 +136,7 @@ class PtyPair:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                preexec_fn=die_with_parent(),  # runs only prctl and getppid
             )
         except BaseException:
             log.close()

@@ -66,7 +66,15 @@ from .measure import (
     resolve_duration,
     unless_holds,
 )
-from .state import DEFAULT_SETTLE, Requires, judge_in_state, put_back, show, unmapped
+from .state import (
+    DEFAULT_SETTLE,
+    Requires,
+    announce,
+    judge_in_state,
+    put_back,
+    show,
+    unmapped,
+)
 
 _EFFECT = "the effect of the command"  # what an `unless` that holds keeps from being judged
 
@@ -205,6 +213,7 @@ class ActuateCheck:
         timeout = _round_trip_timeout(limits[ROUND_TRIP]) if round_trip is not None else None
         decided: list[Decided] = []
         unacknowledged: str | None = None
+        announce(device, prior, [p for p in restore if p not in dict(self.set)])
         try:
             try:
                 for point, value in self.set:

@@ -81,6 +81,7 @@ from ycsa_conform.units import UnitError, format_quantity, parse_quantity, ureg
 from .base import CheckContext, Outcome, ParseContext, Use, combine, decide_value
 from .measure import parse_value, read_fresh
 from .presence import Presence, presence_of
+from .state import announce
 from .timestamp import DEFAULT_CLOCK_TOLERANCE, UNIT_NAMES, read_stamp, stamp_number
 
 if TYPE_CHECKING:
@@ -300,6 +301,7 @@ class MessageCheck:
                 raise DeviceError(f"{trigger.device} {name} reads text; it cannot be written back")
             prior[name] = reading.value
         written: dict[str, float] = {}
+        announce(device, prior)
 
         def write(values: Mapping[str, Any], key: str) -> Callable[[], None]:
             def act() -> None:

@@ -56,6 +56,7 @@ from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit, ParamRef
 from ycsa_conform.result import Verdict
 from ycsa_conform.transport import Device, Mapped, Reading
+from ycsa_conform.transport.poll import PolledDevice
 from ycsa_conform.units import format_quantity, ureg
 
 from .base import CheckContext, Outcome
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_SETTLE",
     "Assumed",
     "Requires",
+    "announce",
     "equal",
     "judge_in_state",
     "show",
@@ -239,6 +241,7 @@ def judge_in_state(
             )
         prior[point] = value
     written: list[str] = []
+    announce(device, prior, [p for p in requires.restore if p not in {s.point for s in settable}])
     try:
         try:
             for state in settable:
@@ -278,6 +281,16 @@ def judge_in_state(
         reason=f"set {commanded} (the state it is judged in; {role} read {now}), after "
         f"{settle:g} s {outcome.reason}; restored {restored}",
     )
+
+
+def announce(
+    device: Device, prior: Mapping[str, Value], side_effects: Collection[str] = ()
+) -> None:
+    """Tell the run's device the prior values of the points about to change, `side_effects`
+    included, so that its restore journal holds them before the first write (a kill during
+    the settle must leave auto_mode in the journal, not only lamp_on)."""
+    if isinstance(device, PolledDevice):
+        device.expect_writes(prior, side_effects)
 
 
 def _restore(

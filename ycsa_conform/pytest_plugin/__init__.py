@@ -4,14 +4,15 @@ Each concern is a module that is itself a plugin, as in pytest's own source:
 `options` (command-line options), `boundary` (what escapes the session's setup becomes one
 line), `collection` (profiles → items), `distribution`
 (pytest-xdist: one bench, a target per worker), `fixtures` (for users' own tests), `reporting`
-(journal, report.json/html, terminal summary).
+(journal, report.json/html, terminal summary), `signals` (SIGTERM and SIGHUP end a run
+as Ctrl-C does), `dryrun` (`--dry-run`: what would be read and written).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from . import boundary, collection, distribution, fixtures, options, reporting
+from . import boundary, collection, distribution, dryrun, fixtures, options, reporting, signals
 
 __all__ = ["pytest_addoption", "pytest_configure"]
 
@@ -22,5 +23,5 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for module in (boundary, collection, distribution, fixtures, reporting):
+    for module in (boundary, collection, distribution, dryrun, fixtures, reporting, signals):
         config.pluginmanager.register(module, f"ycsa_conform.{module.__name__.rsplit('.', 1)[-1]}")

@@ -62,6 +62,13 @@ def add_options(parser: pytest.Parser) -> None:
         "actuate checks on a field site are not applicable",
     )
     group.addoption(
+        "--dry-run",
+        action="store_true",
+        dest="ycsa_dry_run",
+        help="print the points each selected requirement would read and write on each device, "
+        "and whether the writes would be sent; open no device, run no check, write no report",
+    )
+    group.addoption(
         "--evidence",
         dest="ycsa_evidence",
         metavar="PATH",

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ycsa_conform import __version__
+from ycsa_conform.actuation import RestoreJournal, put_back_journal
 from ycsa_conform.errors import InputError
 from ycsa_conform.evidence import load_evidence
 from ycsa_conform.profile import Profile, load_profile
@@ -219,6 +220,13 @@ def build_state(config: pytest.Config) -> State:
             recorder = Recorder(Path(record_dir), worker=worker)
             recorder.write_manifest(_manifest(profiles, site, bench, recorder.directory))
             opener = _recording(recorder)
+        journal = None
+        if replay is None and site.kind != "bench":
+            folder = Path(config.getoption("ycsa_report_dir"))
+            journal = RestoreJournal(folder, site=str(site.path.resolve()))
+            if not is_worker(config) and not config.getoption("ycsa_dry_run", False):
+                # A run killed with SIGKILL left points changed: put them back first.
+                put_back_journal(folder, site, only_site=journal.site)
         run = AcceptanceRun(
             profiles=profiles,
             site=site,
@@ -227,6 +235,7 @@ def build_state(config: pytest.Config) -> State:
             on_read=recorder.polled if recorder else None,
             evidence=evidence,
             allow_actuation=bool(config.getoption("ycsa_allow_actuation")),
+            restore_journal=journal,
         )
     except InputError as exc:
         if bench is not None:

@@ -51,6 +51,7 @@ from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
+from ycsa_conform.actuation import ActuationRefused
 from ycsa_conform.devicemap import ByteOrder, DataType, ModbusPoint, Table
 from ycsa_conform.errors import (
     DecodeError,
@@ -150,6 +151,9 @@ READ_FUNCTIONS = {
     Table.INPUT: 4,
 }
 _READ_TABLES = {code: table for table, code in READ_FUNCTIONS.items()}
+# Function codes that change a device (write coils, registers, file records; 8: diagnostics,
+# which can restart the device's communications or clear its counters).
+WRITE_FUNCTIONS = frozenset({5, 6, 8, 15, 16, 21, 22, 23})
 
 
 def register_name(point: ModbusPoint) -> str:
@@ -904,6 +908,13 @@ class ModbusDevice(DeviceBase):
         """
         if not 1 <= function <= 127:
             raise ValueError(f"function code {function} must be 1..127 (128+ mark exceptions)")
+        if function in WRITE_FUNCTIONS:
+            # A probe sent "without data" as a write would still reach a field device as a
+            # truncated write; the device map's schema refuses these too.
+            raise ActuationRefused(
+                f"function code {function} writes or resets; a probe never sends it (give "
+                "the map's probes.illegal_function a code the device does not implement)"
+            )
         request: dict[str, Any] = {
             "op": "probe",
             "unit": self.address.unit if unit is None else unit,

@@ -32,7 +32,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import pint
@@ -57,6 +57,8 @@ from .abilities import (
 from .writable import within
 
 if TYPE_CHECKING:
+    from ycsa_conform.actuation import WriteGuard
+
     from .dlt645 import Timed
     from .modbus import Probe
     from .mqtt import Observation
@@ -82,6 +84,7 @@ class PolledDevice:
         clock: Callable[[], float] = time.monotonic,
         on_read: PollHook | None = None,
         devicemap: DeviceMap | None = None,
+        guard: WriteGuard | None = None,
     ) -> PolledDevice:
         if cls is not PolledDevice:  # a wrapper class, chosen already
             return object.__new__(cls)
@@ -97,6 +100,7 @@ class PolledDevice:
         clock: Callable[[], float] = time.monotonic,
         on_read: PollHook | None = None,
         devicemap: DeviceMap | None = None,
+        guard: WriteGuard | None = None,
     ) -> None:
         """`devicemap` declares the points' ranges; default: the device's own map."""
         self.device = device
@@ -114,6 +118,10 @@ class PolledDevice:
         # Checks decided at the same time share the device: one poll at a time, and a read
         # that arrives while one is under way is served from it.
         self._lock = threading.RLock()
+        # Every write and command asks `guard` first (ycsa_conform.actuation): refused on a field
+        # device without --allow-actuation, journaled with the point's last value read.
+        self.guard = guard
+        self._last: dict[str, pint.Quantity[Any] | bool] = {}
 
     @property
     def name(self) -> str:
@@ -156,6 +164,7 @@ class PolledDevice:
                 wanted = tuple(dict.fromkeys([*self.planned, *points]))
                 self._snapshot = self._checked(self.device.read_many(wanted))
                 self._polled_at = self._clock()
+                self._remember(self._snapshot)
             if self._on_read is not None:
                 self._on_read(not fresh)
             return {p: self._snapshot[p] for p in points}
@@ -172,6 +181,8 @@ class PolledDevice:
         with self._lock:
             self.requested += len(points)
         readings: dict[str, Reading | DeviceError] = self._checked(fresh(points))
+        with self._lock:
+            self._remember(readings)
         if self._on_read is not None:
             self._on_read(True)
         return readings
@@ -184,10 +195,28 @@ class PolledDevice:
             for name, result in results.items()
         }
 
+    def _remember(self, readings: Mapping[str, Reading | DeviceError]) -> None:
+        for name, reading in readings.items():
+            if isinstance(reading, Reading) and isinstance(reading.value, pint.Quantity | bool):
+                self._last[name] = reading.value
+
+    def expect_writes(
+        self, prior: Mapping[str, pint.Quantity[Any] | bool], side_effects: Collection[str] = ()
+    ) -> None:
+        """The prior values of the points a check is about to change, its `side_effects`
+        included: journaled before its first write (ycsa_conform.actuation)."""
+        if self.guard is not None:
+            with self._lock:
+                self.guard.expect(prior, side_effects)
+
     def write(self, point: str, value: pint.Quantity[Any] | bool) -> None:
         with self._lock:
+            if self.guard is not None:
+                self.guard.before(point, value, self._last.get(point))
             self._polled_at = None
             self.device.write(point, value)
+            if self.guard is not None:
+                self.guard.after(point, value)
 
     def close(self) -> None:
         self.device.close()
@@ -221,8 +250,14 @@ class _Commanding(PolledDevice):
         trip in seconds. The poll is dropped, as by `write`."""
         device = self.device
         assert isinstance(device, Commands)
-        self._polled_at = None
-        return device.command(point, value, timeout=timeout)
+        with self._lock:
+            if self.guard is not None:
+                self.guard.before(point, value, self._last.get(point))
+            self._polled_at = None
+        seconds = device.command(point, value, timeout=timeout)
+        if self.guard is not None:
+            self.guard.after(point, value)
+        return seconds
 
 
 class _Probing(PolledDevice):
