@@ -28,6 +28,7 @@ digits instead of refusing them. The part we need is a page of code, written her
 from __future__ import annotations
 
 import math
+import termios
 import threading
 import time
 from collections.abc import Sequence
@@ -382,7 +383,9 @@ class Dlt645Link:
                         unanswered = self._unanswered.get(str(request["di"]))
                         if not complete:
                             self._unanswered[str(request["di"])] = time.time()
-                    except OSError as exc:  # serial.SerialException is an OSError
+                    # serial.SerialException is an OSError; termios.error (tcdrain, tcflush on a
+                    # line whose other end is gone: EIO) is not.
+                    except (OSError, termios.error) as exc:
                         self._drop(broken=True)
                         check = (
                             "the adapter is still plugged in"
@@ -435,7 +438,7 @@ class Dlt645Link:
                     port.flush()
                     sent = time.monotonic()
                     received, _, _ = _receive(port, frame, sent + self.options.timeout)
-                except OSError as exc:
+                except (OSError, termios.error) as exc:
                     self._drop(broken=True)
                     raise DeviceError(
                         f"{where}: the serial port failed while sending a raw frame: {exc}"
