@@ -84,7 +84,7 @@ def test_unassigned_function_codes_leave_out_every_assigned_reserved_and_user_co
     assert all(1 <= code <= 127 for code in UNASSIGNED)
 
 
-def test_smart_pole_fuzzes_the_lamp_and_the_meter_as_recommended() -> None:
+def test_smart_pole_fuzzes_the_lamp_the_meter_and_the_gateway_as_recommended() -> None:
     profile = load_profile(data_dir("profiles") / "smart-pole.yaml")
     fuzzed = {
         r.id: r.check.device  # type: ignore[attr-defined]
@@ -92,4 +92,5 @@ def test_smart_pole_fuzzes_the_lamp_and_the_meter_as_recommended() -> None:
         if r.check.kind == "fuzz"
     }
 
-    assert fuzzed == {"SP-DATA-024": "lamp", "SP-DATA-025": "meter"}
+    assert fuzzed == {"SP-DATA-024": "lamp", "SP-DATA-025": "meter", "SP-DATA-026": "gateway"}
+    assert {r.level for r in profile.requirements if r.check.kind == "fuzz"} == {"recommended"}
