@@ -486,3 +486,55 @@ def test_a_gateway_heard_only_by_retained_messages_before_is_still_never_heard(
 
     assert outcome.verdict is Verdict.FAIL, outcome.reason
     assert outcome.reason.startswith("never heard from gateway at ")
+
+
+def test_a_command_to_a_gateway_gone_since_an_earlier_window_is_an_error_not_a_failure(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    # SP-DATA-009 (command round trip): a gateway that never acknowledges fails it; one that
+    # was heard live earlier in the run and has gone since (its will says offline) cannot be
+    # judged: the command went to nobody.
+    (requirement,) = (r for r in PROFILE.requirements if r.id == "SP-DATA-009")
+    gateway = start_gateway(prefix)
+    device = open_gateway(broker.url(prefix))
+    device.read_fresh(["supply_voltage"])  # heard live
+    gateway.vanish()
+    ctx = CheckContext(
+        target=TARGET,
+        parameters={"command_round_trip_max": ureg.Quantity("1 s")},
+        device=lambda role: device,
+        actuation_allowed=True,
+    )
+
+    outcome = requirement.check.run(ctx)
+
+    assert outcome.verdict is Verdict.ERROR, outcome.reason
+    assert outcome.reason.startswith("cannot be decided: set target_light_command 50 %: not ")
+    assert "earlier in this run" in outcome.reason
+    assert 'its retained status says offline ({"state": "offline"})' in outcome.reason
+
+
+def test_a_command_a_present_gateway_never_acknowledges_still_fails(
+    broker: Broker,
+    start_gateway: GatewayFactory,
+    open_gateway: Callable[[str], MqttDevice],
+    prefix: str,
+) -> None:
+    (requirement,) = (r for r in PROFILE.requirements if r.id == "SP-DATA-009")
+    start_gateway(prefix, ack_commands=False)
+    device = open_gateway(broker.url(prefix))
+    device.read_fresh(["supply_voltage"])
+    ctx = CheckContext(
+        target=TARGET,
+        parameters={"command_round_trip_max": ureg.Quantity("1 s")},
+        device=lambda role: device,
+        actuation_allowed=True,
+    )
+
+    outcome = requirement.check.run(ctx)
+
+    assert outcome.verdict is Verdict.FAIL, outcome.reason
+    assert "not acknowledged within" in outcome.reason

@@ -17,7 +17,9 @@ An observation judges a point read after settling, or its ratio to the value it 
 writes (`ratio_to_prior: true`, a plain-number limit like "0.40 .. 0.65"), or the command's
 round trip (`point: command_round_trip`, a time limit; MQTT devices, whose commands are
 acknowledged): the command waits for its acknowledgement up to the limit's upper bound, and a
-command not acknowledged by then fails, since the device did not do what was asked in time.
+command not acknowledged by then fails, since the device did not do what was asked in time -
+unless the device has gone since an earlier window of the run heard it (its status offline
+now: checks/presence.py `gone_now`), which is an error: the command went to nobody.
 
 The check reads the prior value of every point it sets or restores fresh from the device (never
 from the run's poll, which may be up to max_age old), writes the new values, waits `settle`,
@@ -66,6 +68,7 @@ from .measure import (
     resolve_duration,
     unless_holds,
 )
+from .presence import gone_now
 from .state import (
     DEFAULT_SETTLE,
     Requires,
@@ -244,6 +247,15 @@ class ActuateCheck:
         commanded = ", ".join(f"{p} {show(v)}" for p, v in self.set)
         if unacknowledged is not None:
             assert timeout is not None
+            gone = gone_now(device)
+            if gone is not None:
+                # Not an unresponsive device: one that went away (killed, unplugged) since an
+                # earlier window heard it. What went away cannot be judged.
+                return Outcome(
+                    verdict=Verdict.ERROR,
+                    reason=f"cannot be decided: set {commanded}: not acknowledged within "
+                    f"{timeout:g} s, and {gone}; restored {restored}",
+                )
             measurement = Measurement(
                 name=ROUND_TRIP,
                 value=None,

@@ -62,6 +62,7 @@ __all__ = [
     "STATUS_TOPIC",
     "Presence",
     "clock_time",
+    "gone_now",
     "is_offline",
     "presence_of",
 ]
@@ -207,6 +208,25 @@ def presence_of(obs: Observation, source: Source, *, window: float) -> Presence:
         retained=retained,
         earlier=max(earlier, key=lambda m: m.at) if earlier else None,
     )
+
+
+def gone_now(device: object, *, window: float = 0.5) -> str | None:
+    """Why an MQTT `device` that did not answer counts as gone rather than unresponsive: an
+    earlier window of this run heard it live, and a short look at its topics now (its status
+    retained on subscribing) finds it not present. None for a device that is there, was never
+    heard in this run, has no status topic, or cannot be observed."""
+    from ycsa_conform.errors import DeviceError
+    from ycsa_conform.transport import Mapped, Observes
+
+    if not isinstance(device, Observes) or not isinstance(device, Mapped):
+        return None
+    if device.devicemap is None or STATUS_TOPIC not in device.devicemap.topics:
+        return None
+    try:
+        obs = device.observe(STATUS_TOPIC, window=window, stop="never", witnesses=True)
+    except (DeviceError, ValueError):
+        return None
+    return presence_of(obs, device.source, window=window).gone()
 
 
 def _excerpt(payload: str) -> str:
