@@ -7,7 +7,7 @@ pytest reports each item, in its own order, as its result arrives:
 
 - a target's cases that only observe it (reads, windows, probes) run at the same time;
 - the cases that may change a target's state (a write, a state it sets, a trigger's stimulus, a
-  command) run after them, one at a time: no actuation overlaps another check's window on the
+  command) or stress it (a fuzz check's malformed requests) run after them, one at a time: no actuation overlaps another check's window on the
   same pole and no reading sees a state another check set;
 - targets are taken in the order of their first case, at most `open_targets` at a time and
   at most `per_bus` (8) on one serial bus (the poles of other buses go first); when a
@@ -74,13 +74,13 @@ _ACTUATION, _OBSERVATION = 0, 1
 
 def changes_state(run: AcceptanceRun, case: Case) -> bool:
     """True when deciding `case` may write to a device of its target (a command, a trigger's
-    stimulus, a side effect put back, or a state it sets when it does not hold): it must run
-    alone there. Without actuation nothing is written (such checks only read whether their
-    state holds)."""
+    stimulus, a side effect put back, or a state it sets when it does not hold) or sends it
+    malformed requests (`fuzz`): it must run alone there. Without actuation nothing is written
+    (such checks only read whether their state holds; a fuzz check does not run)."""
     if not run.actuation_allowed:
         return False
     uses = case.requirement.check.uses()
-    return any(use.writes or use.commands or use.establishes for use in uses)
+    return any(use.writes or use.commands or use.establishes or use.disturbs for use in uses)
 
 
 @dataclass

@@ -160,6 +160,9 @@ class Use:
     # `reads`; never a gap when mapped read-only: a device that refuses the write leaves the
     # requirement untested in that state, and is judged when the state holds by itself.
     establishes: tuple[str, ...] = ()
+    # Sends the device malformed requests (the `fuzz` check): a device busy with garbage, or
+    # one a bad command changed, must not be observed by another check at the same time.
+    disturbs: bool = False
 
 
 class Check(Protocol):

@@ -194,7 +194,7 @@ class FuzzCheck:
         return (self.device,)
 
     def uses(self) -> tuple[Use, ...]:
-        return (Use(role=self.device),)
+        return (Use(role=self.device, disturbs=True),)
 
     def run(self, ctx: CheckContext) -> Outcome:
         spec = ctx.target.devices[self.device]
