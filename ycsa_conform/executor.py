@@ -7,8 +7,9 @@ pytest reports each item, in its own order, as its result arrives:
 
 - a target's cases that only observe it (reads, windows, probes) run at the same time;
 - the cases that may change a target's state (a write, a state it sets, a trigger's stimulus, a
-  command) or stress it (a fuzz check's malformed requests) run after them, one at a time: no actuation overlaps another check's window on the
-  same pole and no reading sees a state another check set;
+  command) or stress it (a fuzz check's malformed requests) run after them, one at a time: no
+  actuation overlaps another check's window on the same pole and no reading sees a state
+  another check set;
 - targets are taken in the order of their first case, at most `open_targets` at a time and
   at most `per_bus` (8) on one serial bus (the poles of other buses go first); when a
   target's last case is decided its devices are closed (`AcceptanceRun.release`), so a district

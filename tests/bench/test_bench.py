@@ -304,7 +304,39 @@ FAULT_EFFECTS: dict[str, Callable[[Opener], None]] = {
     "environment-word-order": lambda d: _check(
         _magnitude(d("environment"), "ambient_illuminance", "lx") > 150_000
     ),
+    "fragile-lamp": lambda d: _drops_long_reads(d("lamp")),
 }
+
+
+def _crc16(frame: bytes) -> bytes:
+    """Modbus RTU CRC-16 (poly 0xA001, init 0xFFFF), low byte first; written here, not taken
+    from pymodbus, so the test does not share the bench's code."""
+    crc = 0xFFFF
+    for byte in frame:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return bytes((crc & 0xFF, crc >> 8))
+
+
+# Read 126 input registers from unit 1: one past Modbus's 125, so exception 03 is owed.
+TOO_LONG_READ = bytes((1, 4, 0, 0, 0, 126))
+TOO_LONG_READ += _crc16(TOO_LONG_READ)
+
+
+def _drops_long_reads(lamp: Device) -> None:
+    # The fragile firmware says nothing at all, and still answers a normal read after.
+    _, answer = getattr(lamp, "send_frame")(TOO_LONG_READ)  # noqa: B009 - not on Device
+    assert answer == b""
+    assert _magnitude(lamp, "supply_voltage", "V") > 200
+
+
+def test_a_healthy_lamp_answers_a_too_long_read_with_exception_03(
+    opener: Callable[[Bench], Opener],
+) -> None:
+    with Bench.start(faults=[]) as healthy:
+        _, answer = getattr(opener(healthy)("lamp"), "send_frame")(TOO_LONG_READ)  # noqa: B009
+    assert answer == bytes((1, 0x84, 3)) + _crc16(bytes((1, 0x84, 3)))
 
 
 def _check(condition: bool) -> None:

@@ -117,7 +117,8 @@ def test_bench_faults_lists_one_line_per_fault_with_its_verdict(pytester: pytest
         [
             "smart-pole *low-power-factor * fail * SP-PWR-008: the LED driver's power factor *",
             "smart-pole *dimming-not-honoured * fail * (and untested: SP-PWR-008): the lamp *",
-            "smart-pole *telemetry-schema-violation * SP-DATA-007 (and error: SP-DATA-009): *",
+            "smart-pole *telemetry-schema-violation * SP-DATA-007 "
+            "(and error: SP-DATA-009, SP-DATA-026): *",
             "smart-pole *tilt-device-failure * error * SP-LOAD-012, SP-DATA-019: the tilt sensor *",
             "smart-community *recorder-7-days * fail * SC-VID-001: the video recorder keeps *",
             "smart-community *undeclared-charger * marginal SC-EVC-005: a 25th charging point*",
