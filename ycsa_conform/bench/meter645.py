@@ -9,7 +9,9 @@
 
 A meter answers `turnaround` (50 ms) after a request, as real meters take a few tens of
 milliseconds (DL/T 645-2007 timing, reference/standards.md SP-DATA-006: 20-500 ms, tag U);
-`delay`, when longer, is a slow meter's lateness instead.
+`delay`, when longer, is a slow meter's lateness instead. An answer still waiting when another
+frame arrives on the line is dropped (a half-duplex RS-485 device does not talk over the bus):
+so a slow meter's late answer never passes for the answer to a later request, on the bench.
 
 It answers reads of the DIs in its device map, as a real meter does: to its own address or the
 wildcard AAAAAAAAAAAA, with its own address, after an FE FE FE FE wake-up preamble; a DI it does
@@ -213,6 +215,10 @@ class _Line:
                 buffer += self.port.read(1)
                 buffer += self.port.read(self.port.in_waiting)
                 while (frame := take_frame(buffer)) is not None:
+                    # The bus is not quiet any more: an answer still waiting is dropped, as a
+                    # half-duplex RS-485 device does not talk over another frame.
+                    for timer in self._timers:
+                        timer.cancel()
                     for reply, delay in self._replies(frame):
                         if delay > 0:
                             self._later(delay, reply)
