@@ -71,7 +71,7 @@ def test_missing_profile_names_the_built_in_ones(pytester: pytest.Pytester) -> N
     _assert_clean_stop(result)
     result.stderr.fnmatch_lines(
         [
-            "ERROR: smart-poles: $: no such profile; "
+            "ERROR: smart-poles: $: no such profile; did you mean 'smart-pole'? "
             "built-in profiles are smart-community, smart-pole*"
         ]
     )

@@ -120,9 +120,16 @@ def test_an_unknown_profile_name_lists_the_builtin_ones() -> None:
     known = ", ".join(builtin_profiles())
     assert "smart-pole" in known
     assert str(excinfo.value) == (
-        f"smart-pol: $: no such profile; built-in profiles are {known}, "
-        "or give the path of a profile YAML file"
+        f"smart-pol: $: no such profile; did you mean 'smart-pole'? built-in profiles are "
+        f"{known}, or give the path of a profile YAML file"
     )
+
+
+def test_a_name_close_to_no_profile_gets_no_guess() -> None:
+    with pytest.raises(InputError) as excinfo:
+        load_profile("streetlight")
+
+    assert "did you mean" not in str(excinfo.value)
 
 
 # -- pinned problems ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def resolve_profile_path(name: str) -> Path:
     """A built-in profile name or a path to a profile file."""
     path = _find_profile(name, Path())
     if path is None:
-        raise InputError([Problem(file=name, line=None, path="$", message=_no_such_profile())])
+        raise InputError([Problem(file=name, line=None, path="$", message=_no_such_profile(name))])
     return path
 
 
@@ -56,10 +56,14 @@ def _find_profile(name: str, base_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _no_such_profile() -> str:
-    known = ", ".join(builtin_profiles()) or "none"
+def _no_such_profile(name: str = "") -> str:
+    builtin = builtin_profiles()
+    known = ", ".join(builtin) or "none"
+    close = difflib.get_close_matches(name, list(builtin), n=1, cutoff=0.6) if name else []
+    hint = f"did you mean {close[0]!r}? " if close else ""
     return (
-        f"no such profile; built-in profiles are {known}, or give the path of a profile YAML file"
+        f"no such profile; {hint}built-in profiles are {known}, or give the path of a profile "
+        "YAML file"
     )
 
 
@@ -230,7 +234,9 @@ def _bases(
         where: tuple[str | int, ...] = ("extends", index)
         path = _find_profile(entry["profile"], doc.path.parent)
         if path is None:
-            problems.append(doc.problem((*where, "profile"), _no_such_profile()))
+            problems.append(
+                doc.problem((*where, "profile"), _no_such_profile(str(entry["profile"])))
+            )
             continue
         cycle = [*chain, here]
         files = [p for p, _ in cycle]
