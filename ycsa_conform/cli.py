@@ -899,7 +899,8 @@ def _loads_json(value: Any) -> Any:
 
 
 def _cmd_loads(args: argparse.Namespace) -> int:
-    """Wind loads and structural checks per pole; exit 1 only when design data is missing."""
+    """Wind loads and structural checks per pole; exit 1 when a pole fails a check or its
+    design data is missing."""
     from dataclasses import asdict
 
     from . import analysis
@@ -1007,20 +1008,20 @@ def _cmd_loads(args: argparse.Namespace) -> int:
         for line in errors:
             print(line, file=sys.stderr)
         return 1
+    # A pole that fails a mandatory check exits 1, as a run that does not conform does; a
+    # recommended check not met (fatigue) is said, not counted.
+    verdict = 0 if all(r["passed"] for r in results) else 1
     if args.json:
         print(
             json.dumps(
                 _loads_json({"site": site.id, "poles": results}), ensure_ascii=False, indent=2
             )
         )
-        return 0
-
-    def q(value: Any, unit: str, digits: int = 3) -> str:
-        return f"{value.to(unit).magnitude:.{digits}f}"
+        return verdict
 
     for r in results:
         _print_loads(r)
-    return 0
+    return verdict
 
 
 def _print_loads(r: dict[str, Any]) -> None:
