@@ -315,11 +315,18 @@ def _where(problem: Problem) -> str:
 
 
 def _chosen_targets(site: Site, pole: str | None) -> list[Target]:
-    """The site's targets, or only `pole` (--pole); none, with the error said, if it has none."""
-    targets = [t for t in site.targets if pole in (None, t.id)]
+    """The site's poles, or only `pole` (--pole); none, with the error said, if it has none.
+
+    Community targets have no shaft or luminaire of their own: the calculators skip them.
+    """
+    poles = [t for t in site.targets if t.kind == "pole"]
+    targets = [t for t in poles if pole in (None, t.id)]
     if not targets:
-        known = ", ".join(t.id for t in site.targets)
-        print(f"{site.path}: no target {pole!r}; the site has {known}", file=sys.stderr)
+        known = ", ".join(t.id for t in poles) or "no pole target"
+        others = [t.id for t in site.targets if t.kind != "pole" and pole in (None, t.id)]
+        said = f"target {pole!r}" if pole else "pole"
+        why = f" ({', '.join(others)} is a community target)" if others else ""
+        print(f"{site.path}: no {said} to analyse{why}; the site has {known}", file=sys.stderr)
     return targets
 
 
@@ -696,6 +703,12 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
     from .engineering.photometry import read_grid_csv, read_photometry
     from .units import UnitError, format_quantity, parse_quantity
 
+    if args.grid is not None and Path(args.grid).suffix.lower() in (".yaml", ".yml"):
+        # A site given as `loads` takes it (lighting SITE.yaml = lighting --site SITE.yaml).
+        if args.site is not None:
+            print("ycsa-conform lighting: give SITE or --site SITE, not both", file=sys.stderr)
+            return USAGE
+        args.site, args.grid = args.grid, None
     if args.grid is None:
         return _cmd_lighting_site(args)
     if args.site is not None or args.bench is not None:
@@ -877,8 +890,17 @@ def _site_for(args: argparse.Namespace, command: str) -> Any:
         definition = load_bench(bench_path(args.bench or "smart-pole"))
     except ValueError as exc:
         raise _Usage(f"ycsa-conform {command}: --bench: {exc}") from None
-    template = definition.site_path.read_text(encoding="utf-8")
-    text = re.sub(r"\{([a-z0-9_]+)\}", lambda m: _BENCH_STAND_INS.get(m[1], m[0]), template)
+    if definition.simulation == "community":
+        # The community and the poles it includes, as the running bench's site has them (the
+        # included poles fitted as the community bench fits them); addresses are stand-ins.
+        from .bench import community_site_text
+
+        community = {**_BENCH_STAND_INS, "pole": "C001"}
+        members = [(load_bench(bench_path(n)), _BENCH_STAND_INS) for n in definition.includes]
+        text = community_site_text(definition, community, members)
+    else:
+        template = definition.site_path.read_text(encoding="utf-8")
+        text = re.sub(r"\{([a-z0-9_]+)\}", lambda m: _BENCH_STAND_INS.get(m[1], m[0]), template)
     return load_site(definition.site_path, text=text)
 
 
@@ -906,6 +928,11 @@ def _cmd_loads(args: argparse.Namespace) -> int:
     from . import analysis
     from .engineering import pole
 
+    if args.site_option is not None:
+        if args.site is not None:
+            print("ycsa-conform loads: give SITE or --site SITE, not both", file=sys.stderr)
+            return USAGE
+        args.site = args.site_option
     try:
         site = _site_for(args, "loads")
     except _Usage as exc:
@@ -1365,6 +1392,12 @@ def _parser() -> argparse.ArgumentParser:
         help="site file with the poles' design data (default: the built-in bench, see --bench)",
     )
     p.add_argument(
+        "--site",
+        metavar="SITE",
+        dest="site_option",
+        help="the same as SITE, spelt as `lighting --site` and pytest spell it",
+    )
+    p.add_argument(
         "--bench",
         metavar="NAME",
         help="analyse the poles of the built-in bench NAME (default smart-pole when no SITE)",
@@ -1466,7 +1499,10 @@ def _parser() -> argparse.ArgumentParser:
         "class and upward light ratio; the numbers the SP-LUM requirements report.",
     )
     p.add_argument(
-        "grid", metavar="GRID.csv", nargs="?", help="measured lux grid (docs/engineering)"
+        "grid",
+        metavar="GRID.csv",
+        nargs="?",
+        help="measured lux grid (docs/engineering); a .yaml file here is taken as --site",
     )
     p.add_argument("--site", metavar="SITE", help="site file: analyse its poles' design")
     p.add_argument("--bench", metavar="NAME", help="analyse the built-in bench NAME's poles")

@@ -249,6 +249,40 @@ def test_loads_of_an_unknown_bench_suggests_the_name(pytester: pytest.Pytester) 
     )
 
 
+def test_loads_of_the_community_bench_analyses_the_pole_it_includes(
+    pytester: pytest.Pytester,
+) -> None:
+    # The community bench's site template is not a site on its own (its pole comes from the
+    # smart-pole bench): loads builds the site the running bench would give. Its one pole is
+    # the smart-pole bench's, so every number equals that bench's; the community is no pole.
+    community = _cli(pytester, "loads", "--bench", "smart-community", "--json")
+    pole = _cli(pytester, "loads", "--bench", "smart-pole", "--json")
+
+    assert [p["pole"] for p in community["poles"]] == ["P001"]
+    assert community["poles"][0]["base_moment"] == pole["poles"][0]["base_moment"]
+    assert community["poles"][0]["passed"] is True
+
+    command = ("loads", "--bench", "smart-community", "--pole", "C001")
+    result = pytester.run(sys.executable, "-m", "ycsa_conform", *command)
+    assert result.ret == 4
+    assert "C001 is a community target" in result.stderr.str()
+
+
+@pytest.mark.parametrize("command", ["loads", "lighting"])
+def test_loads_and_lighting_take_a_site_both_ways(pytester: pytest.Pytester, command: str) -> None:
+    status = 1 if command == "loads" else 0  # the fixture's P002 fails a structural check
+    positional = _cli(pytester, command, str(SITE), "--json", status=status)
+    option = _cli(pytester, command, "--site", str(SITE), "--json", status=status)
+
+    assert positional == option
+    assert [p["pole"] for p in option["poles"]] == ["P001", "P002"]
+    both = pytester.run(
+        sys.executable, "-m", "ycsa_conform", command, str(SITE), "--site", str(SITE)
+    )
+    assert both.ret == 4
+    assert "give SITE or --site SITE, not both" in both.stderr.str()
+
+
 def test_lighting_of_the_bench_gives_its_photometric_figures(pytester: pytest.Pytester) -> None:
     data = _cli(pytester, "lighting", "--json")
 
@@ -288,5 +322,5 @@ def test_a_pole_the_site_lacks_is_named_with_the_ones_it_has(
     assert (
         result.stderr.str()
         .strip()
-        .endswith("smart-pole.site.yaml: no target 'P999'; the site has P001")
+        .endswith("smart-pole.site.yaml: no target 'P999' to analyse; the site has P001")
     )

@@ -194,37 +194,13 @@ class Bench:
         return path
 
     def _community_site(self, *, maps_from: Path | None) -> str:
-        """The community's target, then each included bench's (their paths always absolute).
-
-        Parameters: the included benches' templates', updated by the community template's.
-        """
-        document = yaml.safe_load(self.site_path.read_text(encoding="utf-8"))
-        # Design values the included poles have as fitted in this bench (not a site key).
-        pole_design = document.pop("pole_design", None) or {}
-        [target] = document["targets"]
-        target = _fill_all(target, self.community_endpoints)
-        if maps_from is not None:
-            _make_absolute(target, maps_from)
-        targets = [target]
-        parameters: dict[str, Any] = {}
-        for definition, endpoints in self._included:
-            included = yaml.safe_load(definition.site_path.read_text(encoding="utf-8"))
-            [member] = included["targets"]
-            member = _fill_all(member, endpoints)
-            member["id"] = endpoints["pole"]
-            member.setdefault("design", {}).update(pole_design)
-            _make_absolute(member, definition.site_path.parent)
-            targets.append(member)
-            parameters.update(included.get("parameters") or {})
-        parameters.update(document.get("parameters") or {})
-        if parameters:
-            document["parameters"] = parameters
-        document["targets"] = targets
-        if self._evidence is not None:
-            document["evidence"] = str(self._evidence)
-        ids = " and ".join(str(t["id"]) for t in targets)
-        header = f"# Site of a running ycsa-conform bench ({ids}); valid while the bench runs.\n"
-        return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+        return community_site_text(
+            self.definition,
+            self.community_endpoints,
+            self._included,
+            evidence=self._evidence,
+            maps_from=maps_from,
+        )
 
     def stop(self) -> None:
         self._stack.close()
@@ -283,6 +259,49 @@ def _member_id(model: type[Pole | Community] | Pole | Community, k: int) -> str:
 
 def _pole_id(k: int) -> str:
     return _member_id(Pole, k)
+
+
+def community_site_text(
+    definition: BenchDefinition,
+    community_endpoints: Mapping[str, str],
+    included: Sequence[tuple[BenchDefinition, Mapping[str, str]]],
+    *,
+    evidence: Path | None = None,
+    maps_from: Path | None = None,
+) -> str:
+    """The site of a community bench: the community's target, then each included bench's
+    (their paths always absolute), with the endpoints given (a running bench's, or stand-ins
+    for the design data alone, as `ycsa-conform loads --bench smart-community` uses).
+
+    Parameters: the included benches' templates', updated by the community template's.
+    """
+    document = yaml.safe_load(definition.site_path.read_text(encoding="utf-8"))
+    # Design values the included poles have as fitted in this bench (not a site key).
+    pole_design = document.pop("pole_design", None) or {}
+    [target] = document["targets"]
+    target = _fill_all(target, community_endpoints)
+    if maps_from is not None:
+        _make_absolute(target, maps_from)
+    targets = [target]
+    parameters: dict[str, Any] = {}
+    for member_definition, endpoints in included:
+        text = member_definition.site_path.read_text(encoding="utf-8")
+        [member] = yaml.safe_load(text)["targets"]
+        member = _fill_all(member, endpoints)
+        member["id"] = endpoints["pole"]
+        member.setdefault("design", {}).update(pole_design)
+        _make_absolute(member, member_definition.site_path.parent)
+        targets.append(member)
+        parameters.update(yaml.safe_load(text).get("parameters") or {})
+    parameters.update(document.get("parameters") or {})
+    if parameters:
+        document["parameters"] = parameters
+    document["targets"] = targets
+    if evidence is not None:
+        document["evidence"] = str(evidence)
+    ids = " and ".join(str(t["id"]) for t in targets)
+    header = f"# Site of a running ycsa-conform bench ({ids}); valid while the bench runs.\n"
+    return header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
 def _make_absolute(target: dict[str, Any], folder: Path) -> None:
