@@ -18,25 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import procs
 import pytest
 from pymodbus import FramerType
 from pymodbus.client import ModbusTcpClient
 
 from ycsa_conform.profile.loader import load_profile
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +170,7 @@ def test_pytest_passes_against_the_printed_site_file(served: dict[str, Any]) -> 
 
 def test_sigterm_stops_it_cleanly_with_no_children_left(served: dict[str, Any]) -> None:
     process: subprocess.Popen[str] = served["process"]
-    children = _children(process.pid)
+    children = procs.children(process.pid)
     process.send_signal(signal.SIGTERM)
     assert process.wait(15) == 0
     assert process.stderr is not None

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import procs
 import pytest
 
 from ycsa_conform.actuation import (
@@ -172,20 +173,6 @@ def test_a_probe_never_sends_a_write_function_code(bench: Bench, function: int) 
         device.close()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 def _assert_none_left(children: list[int]) -> None:
     left = [pid for pid in children if _alive(pid)]
     for pid in left:  # orphans of a failed test are not left to the next one
@@ -212,7 +199,7 @@ def test_the_benchs_children_die_with_a_parent_killed_by_sigkill(tmp_path: Path)
     )
     assert process.stdout is not None
     assert process.stdout.readline(), "the bench did not start"
-    children = _children(process.pid)
+    children = procs.children(process.pid)
     names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in children}
     assert "socat" in names, names  # the serial links; mosquitto too where installed
     process.send_signal(signal.SIGKILL)
@@ -224,7 +211,7 @@ def test_the_benchs_children_die_with_a_parent_killed_by_sigkill(tmp_path: Path)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_a_pytest_run_killed_by_sigkill_leaves_no_bench_children(tmp_path: Path) -> None:
+def test_a_pytest_run_killed_by_sigkill_leaves_no_benchchildren(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "pytest", "--profile", "smart-pole", "-p", "no:cacheprovider"),
@@ -239,7 +226,7 @@ def test_a_pytest_run_killed_by_sigkill_leaves_no_bench_children(tmp_path: Path)
         deadline = time.monotonic() + 120
         children: list[int] = []
         while time.monotonic() < deadline:
-            children = _children(process.pid)
+            children = procs.children(process.pid)
             names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in children}
             if "socat" in names:  # the bench is up (its serial links, and broker)
                 break
