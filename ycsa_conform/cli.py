@@ -753,7 +753,11 @@ def _cmd_lighting(args: argparse.Namespace) -> int:
                 )
                 return USAGE
             try:
-                values[name] = parse_quantity(text).to(unit)
+                quantity = parse_quantity(text)
+                if quantity.unitless:
+                    # pint takes a bare number as radians: '--tilt 5' would be 286°.
+                    raise UnitError(f"{text!r} has no unit")
+                values[name] = quantity.to(unit)
             except (UnitError, pint.DimensionalityError):
                 kind = "an angle" if unit == "degree" else "a length"
                 print(

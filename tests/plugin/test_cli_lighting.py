@@ -123,7 +123,10 @@ def test_lighting_ies_without_a_layout_option_says_which_is_missing(
     result.stderr.fnmatch_lines(["ycsa-conform lighting: --ies needs --road-width, like 35m"])
 
 
-def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("tilt", ["5m", "0.1", "5"])
+def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester, tilt: str) -> None:
+    # A bare number is refused too: pint reads it as radians ('0.1' would be a 5.7° tilt
+    # judged as if given, '5' a 286° one refused as implausible with a confusing range).
     result = _cli(
         pytester,
         str(GRID),
@@ -134,13 +137,13 @@ def test_lighting_rejects_a_tilt_that_is_not_an_angle(pytester: pytest.Pytester)
         "--ies",
         str(IES),
         *LAYOUT[:-1],
-        "5m",
+        tilt,
         "--road-width",
         "15m",
     )
 
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["*--tilt '5m' is not an angle; write it like 5deg"])
+    result.stderr.fnmatch_lines([f"*--tilt '{tilt}' is not an angle; write it like 5deg"])
 
 
 LDT = data_dir("fixtures") / "photometry" / "synthetic-led-road-120w.ldt"
