@@ -473,8 +473,10 @@ class Reporter:
         if self.state.recorder is not None:
             tr.write_line(f"recording: {self.state.recorder.path}")
         if self.paths is not None:
-            tr.write_line(f"report: {self.paths.json}")
-            tr.write_line(f"        {self.paths.html}")
+            # Absolute: the run may have been started in a temporary folder (the README's
+            # main job) or another one than the engineer's shell is in now.
+            tr.write_line(f"report: {self.paths.json.resolve()}")
+            tr.write_line(f"        {self.paths.html.resolve()}")
         else:
             tr.write_line(
                 f"report: NOT written to {self.run_dir or self.state.report_dir} (see the "
