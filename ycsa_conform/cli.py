@@ -1315,7 +1315,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             f"({', '.join(sites)}); give the one to restore with --site",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     site = load_site(Path(args.site) if args.site else Path(sites[0]))
     put_back_journal(folder, site, only_site=None if args.site else sites[0])
     return 0

@@ -402,3 +402,30 @@ def test_an_unexpected_exception_is_one_line_naming_the_verb_and_its_files(
         f"ycsa-conform loads: internal error (KeyError at cli.py:*) with {SITE}; this is a bug "
         "in ycsa-conform, not in the input: report it with the command line and the files",
     )
+
+
+def test_restore_of_a_journal_from_two_sites_asks_which_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    # Two field runs of different sites shared a report folder: restore cannot guess whose
+    # devices to write to; it is a usage error (4, as every verb's), and the journal stays.
+    lines = [
+        {"op": "pending", "site": str(tmp_path / f"{name}.yaml"), "target": target}
+        | {"role": "lamp", "point": "lamp_on", "prior": True}
+        for name, target in (("north", "N01"), ("south", "S01"))
+    ]
+    journal = tmp_path / "restore.jsonl"
+    journal.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    before = journal.read_bytes()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ycsa_conform", "restore", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 4, result.stderr
+    assert "points of 2 sites are pending" in result.stderr
+    assert "give the one to restore with --site" in result.stderr
+    assert journal.read_bytes() == before
