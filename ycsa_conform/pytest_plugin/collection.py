@@ -153,8 +153,11 @@ class RequirementItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         requirement = self.case.requirement
         title = requirement.title.get("en", "")
+        # pytest heads a failure's section with this: the same requirement fails on several
+        # targets of a road, and a run may hold several profiles, so it names all three.
+        head = f"{requirement.id} [{self.case.target.id}] {title} ({self.case.profile.id})"
         # The file that defines the requirement: a base's, for one inherited through `extends`.
-        return requirement.path, requirement.line - 1, f"{requirement.id} {title}"
+        return requirement.path, requirement.line - 1, head
 
 
 class ProfileCollector(pytest.Collector):

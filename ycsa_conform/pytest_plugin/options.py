@@ -143,26 +143,86 @@ def add_options(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> None:
-    """Claim `--profile` late, after other plugins and the initial conftests had their turn.
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Claim `--profile` late, after other plugins and the initial conftests had their turn;
+    then settle pytest's rootdir as if our options had been known from the start.
 
     Registered here rather than in pytest_addoption so that whichever plugin also wants
     `--profile` (pytest-profiling) keeps it and pytest still starts; we then use the alias.
     """
     if _taken(parser, "--profile"):
         early_config.stash[PROFILE_TAKEN] = True
+    else:
+        try:
+            parser.getgroup(GROUP).addoption(
+                "--profile",
+                action="append",
+                dest="ycsa_profiles",
+                default=[],
+                metavar="NAME|PATH",
+                help="same as --ycsa-profile",
+            )
+        except ValueError:
+            early_config.stash[PROFILE_TAKEN] = True
+    _settle_rootdir(early_config, parser, args)
+
+
+def _settle_rootdir(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """pytest picks its rootdir and ini file before it loads plugins, so the value of
+    `--site /elsewhere/site.yaml` (or --replay, --evidence …) passes for a test path: the
+    rootdir became a common ancestor of the site and the current folder, the current folder's
+    pytest.ini was ignored, and node ids were shown as `../../smart-pole::SP-PWR-008[P001]`.
+    Now that our options are known, pick them again as pytest would have.
+
+    This sets pytest's private `_rootpath`, `_inipath`, `_inicfg` (pytest 9, pinned in
+    pyproject) before pytest's own hook of this name uses them to find the initial conftests
+    (ours runs first: both are trylast, and later registrations run first). Nothing is changed
+    when --rootdir, -c or a path among the arguments chose them, or the attributes are gone.
+    """
+    import copy
+
+    from _pytest.config.findpaths import determine_setup
+
+    if not all(hasattr(early_config, a) for a in ("_rootpath", "_inipath", "_inicfg")):
         return
-    try:
-        parser.getgroup(GROUP).addoption(
-            "--profile",
-            action="append",
-            dest="ycsa_profiles",
-            default=[],
-            metavar="NAME|PATH",
-            help="same as --ycsa-profile",
+    ns = parser.parse_known_args(args, namespace=copy.copy(early_config.option))
+    if (
+        ns.rootdir
+        or ns.inifilename
+        or ns.file_or_dir == early_config.known_args_namespace.file_or_dir
+    ):
+        return
+    rootpath, inipath, inicfg, ignored = determine_setup(
+        inifile=None,
+        override_ini=ns.override_ini,
+        args=ns.file_or_dir,
+        rootdir_cmd_arg=None,
+        invocation_dir=early_config.invocation_params.dir,
+    )
+    early_config.known_args_namespace.file_or_dir = ns.file_or_dir
+    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+        return
+    derived = early_config.known_args_namespace.confcutdir
+    applied = early_config.inipath  # its addopts are in `args` already
+    early_config._rootpath = rootpath
+    early_config._inipath = inipath
+    early_config._inicfg = inicfg
+    early_config._ignored_config_files = ignored
+    early_config._inicache.clear()
+    parser.extra_info["rootdir"] = str(rootpath)
+    parser.extra_info["inifile"] = str(inipath)
+    if ns.confcutdir is None and derived is not None:  # pytest derived it from the old root
+        early_config.known_args_namespace.confcutdir = str(
+            inipath.parent if inipath is not None else rootpath
         )
-    except ValueError:
-        early_config.stash[PROFILE_TAKEN] = True
+    # The ini file found now had its addopts not applied yet: pytest's final parse of `args`
+    # takes them (plugins they name with -p are not loaded this late).
+    if inipath is not None and inipath != applied:
+        addopts = early_config.getini("addopts")
+        if addopts:
+            args[:] = [*early_config._validate_args(addopts, "via addopts config"), *args]
 
 
 def _taken(parser: pytest.Parser, name: str) -> bool:
