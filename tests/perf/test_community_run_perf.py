@@ -2,7 +2,7 @@
 time its checks must listen by definition (the windows of its message and inventory checks,
 which no implementation can shorten), and per check kind.
 
-Run on demand: `YCSA_PERF=1 pytest tests/perf/test_community_run.py -s`.
+Run on demand: `pytest tests/perf/test_community_run_perf.py -m perf -s`.
 """
 
 from __future__ import annotations
