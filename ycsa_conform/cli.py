@@ -42,6 +42,7 @@ from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
 from .site import Site, Target, load_site, security_notes
+from .siteinit import add_parser as add_site_parser
 from .source import read_document
 
 __all__ = ["INTERNAL", "USAGE", "main"]
@@ -1514,6 +1515,7 @@ def _parser() -> argparse.ArgumentParser:
         "--site", help="the site file to reach the devices by (default: the one the run used)"
     )
     p.set_defaults(func=_cmd_restore)
+    add_site_parser(sub)
     return parser
 
 
