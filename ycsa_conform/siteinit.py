@@ -679,7 +679,7 @@ def _render_device(
         out += [
             f"{pad}# FILL IN: placeholder address (192.0.2.x, the documentation network, never",
             f"{pad}#   reached): put in the device's URI, {device.hint}.",
-            f"{pad}#   The map is the built-in bench's: give the vendor's map (docs/devicemaps.md).",
+            f"{pad}#   The map is the bench's: give the vendor's map (docs/devicemaps.md).",
         ]
     out += [
         f"{pad}{role}:",
@@ -711,7 +711,7 @@ def _render_design(target: _Target, *, first: bool) -> list[str]:
         out.append(f"      {key}: {_scalar(value)}")
     if not first:
         out.append("      # more design keys: see the first target's list")
-        return out if target.design else out[:1] + ["    #   height: 10 m"]
+        return out if target.design else [*out[:1], "    #   height: 10 m"]
     out.append("      # The design keys the profiles use (uncomment and fill in what applies):")
     for key, spec in DESIGN_KEYS.items():
         if key in target.design or key in _LIST_KEYS:
