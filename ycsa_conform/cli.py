@@ -38,6 +38,7 @@ from .contract import Finding, Severity, catalogue, catalogue_markdown, describe
 from .contract import problems as contract_problems
 from .design_range import heights_beyond_tables
 from .devicemap import DeviceMap, load_devicemap
+from .doctor import add_parser as add_doctor_parser
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
@@ -1516,6 +1517,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_restore)
     add_site_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
