@@ -47,7 +47,7 @@ from typing import Any
 
 from .errors import DecodeError, DeviceError, DeviceException, DeviceRefused, DeviceTimeout
 from .site import DeviceSpec, Site, load_site
-from .transport import Reading, ReadsFresh, open_device
+from .transport import Device, Reading, ReadsFresh, open_device
 
 __all__ = ["Check", "Status", "add_parser", "cmd_doctor", "examine"]
 
@@ -470,19 +470,24 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     options = dataclasses.replace(
         spec.options, timeout=min(spec.options.timeout, timeout), retries=0
     )
-    if mqtt:
-        options = dataclasses.replace(options, timeout=timeout)
     point = _probe_point(spec)
     try:
         device = open_device(f"{target} {role}", spec.uri, spec.devicemap, options)
     except ValueError as exc:
         return [Check(check="reach", subject=subject, status=Status.ERROR, message=str(exc))]
     try:
-        # MQTT: a live message, so that the device clock is compared with a fresh stamp.
-        if mqtt and isinstance(device, ReadsFresh):
-            outcome = device.read_fresh([point])[point]
-        else:
-            outcome = device.read_many([point])[point]
+        outcome = _read(device, point, mqtt=mqtt)
+    except Exception as exc:
+        # Only the type: a message from a library may quote what the device or broker sent.
+        return [
+            Check(
+                check="reach",
+                subject=subject,
+                status=Status.ERROR,
+                message=f"the probe failed ({type(exc).__name__})",
+                fix="check the address and the device; run the suite against it to see more",
+            )
+        ]
     finally:
         device.close()
     if isinstance(outcome, DeviceError):
@@ -500,6 +505,13 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     if point == "device_clock":
         checks.append(_clock(subject, outcome))
     return checks
+
+
+def _read(device: Device, point: str, *, mqtt: bool) -> Reading | DeviceError:
+    # MQTT: a live message, so that the device clock is compared with a fresh stamp.
+    if mqtt and isinstance(device, ReadsFresh):
+        return device.read_fresh([point])[point]
+    return device.read_many([point])[point]
 
 
 def _failed(subject: str, exc: DeviceError, *, mqtt: bool) -> Check:
