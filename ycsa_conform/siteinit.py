@@ -480,6 +480,8 @@ def _ask(args: argparse.Namespace, answers: TextIO, prompts: TextIO) -> None:
             prompts.write(f"{text} [{default}]: " if default else f"{text}: ")
             prompts.flush()
             line = answers.readline()
+            if not answers.isatty():
+                prompts.write("\n")  # answers from a file or pipe are not echoed
             if not line:
                 raise _Usage(f"site init --interactive: the input ended at the question {text!r}")
             answer = line.strip() or default
