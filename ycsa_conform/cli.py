@@ -15,6 +15,13 @@ ycsa-conform loads SITE [--pole ID] [--json]           wind loads per pole (GB 5
 ycsa-conform lighting GRID.csv --road-class II --grade high [--method centre|corners]
                       [--ies FILE --spacing --height --overhang --tilt --road-width] [--json]
                                           a measured illuminance grid against CJJ 45-2015
+ycsa-conform site init FILE [--poles POLES.csv] [--pole ID]... [--device ROLE=URI]...
+                      [--interactive] [--force]
+                                          a commented site file, valid as written
+                                          (siteinit.py, docs/site-init.md)
+ycsa-conform doctor [SITE] [--json]       is the laptop ready: ports, devices, broker,
+                                          clocks, certificates, tools, CJK font; exit 1 when
+                                          not (doctor.py, docs/doctor.md)
 
 Exit status of every verb: 0 ok; 1 something checked does not conform; 3 an internal error
 (one line naming the inputs, no traceback); 4 a usage error: a file that cannot be read or
