@@ -47,7 +47,7 @@ from typing import Any
 
 from .errors import DecodeError, DeviceError, DeviceException, DeviceRefused, DeviceTimeout
 from .site import DeviceSpec, Site, load_site
-from .transport import Device, Reading, ReadsFresh, open_device
+from .transport import Device, LinkOptions, Reading, ReadsFresh, SendsFrames, open_device
 
 __all__ = ["Check", "Status", "add_parser", "cmd_doctor", "examine"]
 
@@ -491,7 +491,10 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     finally:
         device.close()
     if isinstance(outcome, DeviceError):
-        return [_failed(subject, outcome, mqtt=mqtt)]
+        failed = _failed(subject, outcome, mqtt=mqtt)
+        if isinstance(outcome, DeviceTimeout) and spec.address.protocol == "dlt645":
+            failed = _meter_elsewhere(failed, target, role, spec, options)
+        return [failed]
     checks = [
         Check(
             check="reach",
@@ -505,6 +508,43 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     if point == "device_clock":
         checks.append(_clock(subject, outcome))
     return checks
+
+
+def _meter_elsewhere(
+    failed: Check, target: str, role: str, spec: DeviceSpec, options: LinkOptions
+) -> Check:
+    """A meter silent at the site's address: ask the line who is there, so that the fix can
+    name the address that answers. The same read, sent to the wildcard address AAAAAAAAAAAA,
+    which a meter answers with its own address in the reply (one meter per line: one answer).
+    Not the read-address command 0x13, which not every meter (nor the bench's) answers."""
+    from .devicemap import Dlt645Point
+    from .transport.dlt645 import WILDCARD_ADDRESS, parse_frame, read_request
+
+    point = spec.devicemap.points[_probe_point(spec)]
+    if not isinstance(point, Dlt645Point):
+        return failed
+
+    try:
+        device = open_device(f"{target} {role}", spec.uri, spec.devicemap, options)
+    except ValueError:
+        return failed
+    try:
+        if not isinstance(device, SendsFrames):
+            return failed
+        _, answer = device.send_frame(read_request(WILDCARD_ADDRESS, point.di))
+        found = parse_frame(answer).address if answer else None
+    except DeviceError:
+        return failed
+    finally:
+        device.close()
+    if found is None or found == spec.address.meter_address:
+        return failed
+    return dataclasses.replace(
+        failed,
+        message=f"{failed.message}; a meter on this line answers the address read with {found}",
+        fix=f"if that is this meter, write address={found} in the URI (the nameplate's "
+        "12 digits); else check the wiring to this one",
+    )
 
 
 def _read(device: Device, point: str, *, mqtt: bool) -> Reading | DeviceError:

@@ -208,6 +208,33 @@ def test_a_site_made_by_init_against_the_running_bench_is_ready(
     assert not [c for c in document["checks"] if c["status"] == "error"]
 
 
+def test_a_meter_silent_at_its_address_is_asked_at_the_wildcard_and_the_fix_names_it(
+    tmp_path: Path, bench: dict[str, Any]
+) -> None:
+    site = tmp_path / "meter.yaml"
+    site.write_text(
+        f"""site: meter
+kind: field
+targets:
+  - id: P001
+    kind: pole
+    devices:
+      meter:
+        uri: "dlt645://{bench["dlt645"]}?address=202611250099"
+        map: {MAPS}/meter-dlt645.yaml
+""",
+        encoding="utf-8",
+    )
+
+    result = _cli("doctor", str(site))
+
+    assert result.returncode == 1
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("error: reach: P001"))
+    assert "no answer" in line
+    assert f"answers a read at the wildcard address as meter {bench['meter_address']}" in line
+    assert f"— fix: if that is this meter, write address={bench['meter_address']}" in line
+
+
 def test_a_site_with_placeholders_is_not_ready(tmp_path: Path) -> None:
     site = tmp_path / "new.yaml"
     assert _cli("site", "init", str(site)).returncode == 0
