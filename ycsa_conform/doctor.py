@@ -541,7 +541,8 @@ def _meter_elsewhere(
         return failed
     return dataclasses.replace(
         failed,
-        message=f"{failed.message}; a meter on this line answers the address read with {found}",
+        message=f"{failed.message}; a meter on this line answers a read at the wildcard "
+        f"address as meter {found}",
         fix=f"if that is this meter, write address={found} in the URI (the nameplate's "
         "12 digits); else check the wiring to this one",
     )
