@@ -28,12 +28,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import grp
 import importlib.util
 import ipaddress
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -243,6 +241,8 @@ def _serial_ports(site: Site) -> list[Check]:
     found = []
     for port, who in users.items():
         subject = f"{port} ({', '.join(who)})"
+        if os.name == "nt":  # COM ports are not files: opening the port (reach) tells
+            continue
         if not os.path.exists(port):
             found.append(
                 Check(
@@ -272,6 +272,11 @@ def _serial_ports(site: Site) -> list[Check]:
 
 
 def _permission_fix(port: str) -> str:
+    try:
+        import grp
+        import pwd
+    except ImportError:  # not a POSIX system
+        return f"ask the administrator for read/write access to {port}"
     gid = os.stat(port).st_gid
     try:
         group = grp.getgrgid(gid).gr_name
@@ -439,7 +444,7 @@ def _devices(site: Site, progress: Callable[[str], None]) -> list[Check]:
                     )
                 )
                 continue
-            if spec.address.serial and not os.path.exists(spec.address.path):
+            if spec.address.serial and os.name != "nt" and not os.path.exists(spec.address.path):
                 continue  # the serial check has said so
             key = spec.address.bus or f"{target.id}/{role}"
             groups.setdefault(key, []).append((target.id, role, spec))
