@@ -31,6 +31,7 @@ import csv
 import datetime
 import difflib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,7 @@ class _Device:
     uri: str
     map: str
     placeholder: bool
+    own_map: bool = False  # given with --map, not the built-in bench's
     hint: str = ""
 
 
@@ -323,8 +325,6 @@ def _check_uri(uri: str, where: str) -> None:
 
 
 def _valid_id(text: str) -> bool:
-    import re
-
     return re.fullmatch(_ID_PATTERN, text) is not None
 
 
@@ -563,18 +563,20 @@ def _scalar(value: Any) -> str:
 
 
 def _map_path(plan: _Plan, role: str) -> str:
+    """The device map's path as the file writes it: one given with --map relative to the site
+    file; a built-in one absolute (it lives wherever ycsa-conform is installed)."""
+    base = plan.out.resolve().parent
     if role in plan.maps:
         chosen = Path(plan.maps[role]).resolve()
-    else:
-        name = _POLE_MAPS.get(role, f"community-{role}.yaml") if plan.kind == "pole" else None
-        chosen = data_dir("benches") / "devicemaps" / (name or f"community-{role}.yaml")
-    base = plan.out.resolve().parent
-    try:
-        relative = os.path.relpath(chosen, base)
-    except ValueError:  # another drive (Windows)
-        return str(chosen)
-    # A path up through most of the file system reads worse than the absolute one.
-    return relative if relative.count("..") <= 3 else str(chosen)
+        try:
+            return os.path.relpath(chosen, base)
+        except ValueError:  # another drive (Windows)
+            return str(chosen)
+    name = _POLE_MAPS.get(role) if plan.kind == "pole" else f"community-{role}.yaml"
+    chosen = data_dir("benches") / "devicemaps" / (name or f"{role}.yaml")
+    if not chosen.is_file():
+        raise _Usage(f"no built-in device map for role {role!r}; give one with --map {role}=FILE")
+    return str(chosen)
 
 
 def _devices(plan: _Plan, target: _Target) -> dict[str, _Device]:
@@ -583,7 +585,9 @@ def _devices(plan: _Plan, target: _Target) -> dict[str, _Device]:
         map_path = _map_path(plan, role)
         uri = target.uris.get(role) or plan.devices.get(role, "").replace("{pole}", target.id)
         if uri:
-            devices[role] = _Device(uri=uri, map=map_path, placeholder=False)
+            devices[role] = _Device(
+                uri=uri, map=map_path, placeholder=False, own_map=role in plan.maps
+            )
             continue
         if plan.kind == "pole" and role in _POLE_PLACEHOLDERS:
             placeholder, hint = _POLE_PLACEHOLDERS[role]
@@ -593,7 +597,11 @@ def _devices(plan: _Plan, target: _Target) -> dict[str, _Device]:
                 "the platform's broker and the subsystem's prefix: mqtts://<broker>:8883/<prefix>"
             )
         devices[role] = _Device(
-            uri=placeholder.replace("{pole}", target.id), map=map_path, placeholder=True, hint=hint
+            uri=placeholder.replace("{pole}", target.id),
+            map=map_path,
+            placeholder=True,
+            hint=hint,
+            own_map=role in plan.maps,
         )
     return devices
 
@@ -681,12 +689,14 @@ def _render_device(
         out += [
             f"{pad}# FILL IN: placeholder address (192.0.2.x, the documentation network, never",
             f"{pad}#   reached): put in the device's URI, {device.hint}.",
-            f"{pad}#   The map is the bench's: give the vendor's map (docs/devicemaps.md).",
         ]
     out += [
         f"{pad}{role}:",
         f"{pad}  uri: {_scalar(device.uri)}",
-        f"{pad}  map: {_scalar(device.map)}",
+        f"{pad}  map: {_scalar(device.map)}"
+        + (
+            "" if device.own_map else "   # the bench's map: give the vendor's (docs/devicemaps.md)"
+        ),
     ]
     scheme = device.uri.split("://", 1)[0]
     if scheme in ("mqtt", "mqtts"):

@@ -276,3 +276,24 @@ def test_a_site_pointed_at_the_running_bench_runs_and_passes(
         (r, "P001"): "pass"
         for r in ("SP-DATA-011", "SP-DATA-005", "SP-DATA-015", "SP-LOAD-012", "SP-DATA-017")
     }
+
+
+def test_a_map_given_with_map_is_written_relative_to_the_site_file(tmp_path: Path) -> None:
+    from ycsa_conform.resources import data_dir
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    vendor = maps / "acme-lamp.yaml"
+    vendor.write_text(
+        (data_dir("benches") / "devicemaps" / "lamp-controller.yaml").read_text(encoding="utf-8")
+    )
+    (tmp_path / "sites").mkdir()
+    site = tmp_path / "sites" / "site.yaml"
+
+    result = _cli("site", "init", str(site), "--map", f"lamp={vendor}")
+
+    assert result.returncode == 0, result.stderr
+    text = site.read_text(encoding="utf-8")
+    assert "map: ../maps/acme-lamp.yaml\n" in text  # no "the bench's map" comment on it
+    assert load_site(site).targets[0].devices["lamp"].devicemap.path == vendor.resolve()
+    _validates(site, "")
