@@ -49,7 +49,7 @@ from .transport import Device, LinkOptions, Reading, ReadsFresh, SendsFrames, op
 
 __all__ = ["Check", "Status", "add_parser", "cmd_doctor", "examine"]
 
-_PROBE_TIMEOUT = 2.0  # seconds for one answer of a Modbus or DL/T 645 device
+_PROBE_TIMEOUT = 2.0  # seconds for one answer of a Modbus or DL/T 645 device (asked twice)
 _MQTT_TIMEOUT = 3.0  # seconds for the broker and one message of the device's topic
 _CLOCK_LIMIT = 3.0  # seconds: SP-DATA-010's limit on a device clock's offset
 _EXPIRY_WARNING = datetime.timedelta(days=30)
@@ -472,9 +472,9 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     subject = _where(target, role, spec)
     mqtt = spec.address.protocol == "mqtt"
     timeout = _MQTT_TIMEOUT if mqtt else _PROBE_TIMEOUT
-    options = dataclasses.replace(
-        spec.options, timeout=min(spec.options.timeout, timeout), retries=0
-    )
+    # Whether the device is there, not whether it is fast: the doctor's own short timeout,
+    # and a read not answered in time asked once more (a busy moment is not a silent device).
+    options = dataclasses.replace(spec.options, timeout=timeout, retries=0 if mqtt else 1)
     point = _probe_point(spec)
     try:
         device = open_device(f"{target} {role}", spec.uri, spec.devicemap, options)

@@ -708,8 +708,12 @@ def _render_device(
             f"{pad}  # password: env:YCSA_MQTT_PASSWORD",
             f"{pad}  # tls: {{ca: certs/ca.pem}}",
         ]
-    elif scheme in ("modbus-rtu", "dlt645", "modbus-rtu-tcp", "dlt645-tcp"):
-        out.append(f"{pad}  timeout: 1 s   # one answer on the bus; retries: 1 asks once more")
+    else:
+        out += [
+            f"{pad}  timeout: 1 s   # the wait for one answer",
+            f"{pad}  retries: 1   # a read not answered in time is asked once more (a busy",
+            f"{pad}  #   moment is not a silent device)",
+        ]
     return out
 
 
