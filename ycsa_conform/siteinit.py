@@ -195,7 +195,13 @@ def cmd_site_init(args: argparse.Namespace) -> int:
     except _Usage as exc:
         print(exc, file=sys.stderr)
         return USAGE
-    plan.out.write_text(text, encoding="utf-8")
+    try:
+        # "x": a file that appeared since the check above is not replaced either.
+        with plan.out.open("w" if args.force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        print(f"{plan.out}: the file exists; give another FILE, or --force", file=sys.stderr)
+        return USAGE
     placeholders = [
         f"{t.id} {role}"
         for t in plan.targets

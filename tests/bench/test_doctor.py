@@ -290,6 +290,35 @@ targets:
     assert tls["fix"]
 
 
+def test_a_certificate_not_yet_valid_is_an_error_naming_the_clock(tmp_path: Path) -> None:
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    future = _certificate(
+        tmp_path, now + datetime.timedelta(days=5), now + datetime.timedelta(days=400)
+    )
+    site = tmp_path / "future.yaml"
+    site.write_text(
+        f"""site: future
+kind: field
+targets:
+  - id: P001
+    kind: pole
+    devices:
+      gateway:
+        uri: "mqtts://127.0.0.1:{_closed_port()}/c/P001"
+        map: {MAPS}/gateway.yaml
+        tls: {{ca: {future}}}
+""",
+        encoding="utf-8",
+    )
+
+    result = _cli("doctor", str(site))
+
+    assert result.returncode == 1
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("error: tls:"))
+    assert "not valid before" in line
+    assert "— fix: check this laptop's clock" in line
+
+
 def test_a_login_is_never_printed(tmp_path: Path, bench: dict[str, Any]) -> None:
     secret = "s3cret-doctor-value-8c1f"
     site = tmp_path / "login.yaml"
