@@ -444,8 +444,9 @@ def _devices(site: Site, progress: Callable[[str], None]) -> list[Check]:
                     )
                 )
                 continue
-            if spec.address.serial and os.name != "nt" and not os.path.exists(spec.address.path):
-                continue  # the serial check has said so
+            port = spec.address.path
+            if spec.address.serial and os.name != "nt" and not _usable(port):
+                continue  # the serial check has said why
             key = spec.address.bus or f"{target.id}/{role}"
             groups.setdefault(key, []).append((target.id, role, spec))
 
@@ -459,6 +460,10 @@ def _devices(site: Site, progress: Callable[[str], None]) -> list[Check]:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(probe_group, groups.values()))
     return placeholders + [check for found in results for check in found]
+
+
+def _usable(port: str) -> bool:
+    return os.path.exists(port) and os.access(port, os.R_OK | os.W_OK)
 
 
 def _probe_point(spec: DeviceSpec) -> str:
@@ -475,6 +480,16 @@ def _probe(target: str, role: str, spec: DeviceSpec) -> list[Check]:
     # Whether the device is there, not whether it is fast: the doctor's own short timeout,
     # and a read not answered in time asked once more (a busy moment is not a silent device).
     options = dataclasses.replace(spec.options, timeout=timeout, retries=0 if mqtt else 1)
+    if not spec.devicemap.points:
+        return [
+            Check(
+                check="reach",
+                subject=subject,
+                status=Status.WARNING,
+                message=f"device map {spec.devicemap.path} maps no point: nothing to read",
+                fix="give the device's map (docs/devicemaps.md)",
+            )
+        ]
     point = _probe_point(spec)
     try:
         device = open_device(f"{target} {role}", spec.uri, spec.devicemap, options)
