@@ -375,3 +375,36 @@ targets:
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("error: serial:"))
     assert "may not read and write it — fix: " in line
     assert "log out and in again" in line
+
+
+@pytest.mark.skipif(os.name != "posix", reason="groups and file modes are POSIX")
+def test_the_permission_fix_names_the_ports_group_and_this_user(tmp_path: Path) -> None:
+    # The access check itself cannot fail for root (the test above is skipped then); the fix
+    # it prints is worked out from the real group database, tested here for a port owned by a
+    # group this user is not in.
+    import grp
+    import pwd
+
+    from ycsa_conform.doctor import _permission_fix
+
+    user = pwd.getpwuid(os.getuid())
+    others = [
+        g
+        for g in grp.getgrall()
+        if user.pw_name not in g.gr_mem
+        and g.gr_gid != user.pw_gid
+        and g.gr_gid not in os.getgroups()
+    ]
+    if not others:
+        pytest.skip("no group this user is not in")
+    group = next((g for g in others if g.gr_name == "dialout"), others[0])
+    port = tmp_path / "ttyUSB0"
+    port.write_text("")
+    try:
+        os.chown(port, -1, group.gr_gid)
+    except PermissionError:
+        pytest.skip(f"this user may not give a file to group {group.gr_name}")
+
+    fix = _permission_fix(str(port))
+
+    assert fix == f"sudo usermod -aG {group.gr_name} {user.pw_name}, then log out and in again"
