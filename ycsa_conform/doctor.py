@@ -317,13 +317,26 @@ def _certificates(site: Site) -> list[Check]:
         try:
             dates = certificate_dates(path)
         except ValueError as exc:
+            # A CA or client certificate the TLS handshake cannot use fails every connection.
+            found.append(
+                Check(
+                    check="tls",
+                    subject=subject,
+                    status=Status.ERROR,
+                    message=f"{exc}: TLS with it fails",
+                    fix="put the PEM certificate from the platform operator in this file",
+                )
+            )
+            continue
+        if dates is None:
             found.append(
                 Check(
                     check="tls",
                     subject=subject,
                     status=Status.WARNING,
-                    message=f"dates not read: {exc}",
-                    fix="check the file is a PEM certificate",
+                    message="dates not read: neither the cryptography package nor the openssl "
+                    "command is installed",
+                    fix="pip install cryptography (or install openssl) and run doctor again",
                 )
             )
             continue
@@ -375,9 +388,12 @@ def _dated(
     )
 
 
-def certificate_dates(path: Path) -> list[tuple[str, datetime.datetime, datetime.datetime]]:
+def certificate_dates(
+    path: Path,
+) -> list[tuple[str, datetime.datetime, datetime.datetime]] | None:
     """(subject, not before, not after) of each certificate in a PEM file: with the
-    `cryptography` package when installed, else the openssl command (first certificate)."""
+    `cryptography` package when installed, else the openssl command (first certificate); None
+    when neither is here. ValueError: not a PEM certificate."""
     if importlib.util.find_spec("cryptography") is not None:
         # Imported by name: an optional package, with no type stubs needed here.
         x509: Any = importlib.import_module("cryptography.x509")
@@ -392,7 +408,7 @@ def certificate_dates(path: Path) -> list[tuple[str, datetime.datetime, datetime
         ]
     openssl = shutil.which("openssl")
     if openssl is None:
-        raise ValueError("neither the cryptography package nor the openssl command is here")
+        return None
     result = subprocess.run(
         [openssl, "x509", "-noout", "-subject", "-startdate", "-enddate", "-in", str(path)],
         capture_output=True,
@@ -438,8 +454,8 @@ def _devices(site: Site, progress: Callable[[str], None]) -> list[Check]:
                         check="placeholder",
                         subject=_where(target.id, role, spec),
                         status=Status.ERROR,
-                        message="the address is on a documentation network (RFC 5737), the "
-                        "placeholder `site init` writes: never reached",
+                        message="the address is on a documentation network (RFC 5737), a "
+                        "placeholder (site init writes them, examples use them): never reached",
                         fix="put in the device's real URI (docs/site-init.md)",
                     )
                 )

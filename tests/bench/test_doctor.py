@@ -319,6 +319,32 @@ targets:
     assert "— fix: check this laptop's clock" in line
 
 
+def test_a_ca_file_that_is_not_a_certificate_is_an_error(tmp_path: Path) -> None:
+    ca = tmp_path / "city-ca.pem"
+    ca.write_text("put the platform's CA certificate here\n")
+    site = tmp_path / "ca.yaml"
+    site.write_text(
+        f"""site: ca
+kind: field
+targets:
+  - id: P001
+    kind: pole
+    devices:
+      gateway:
+        uri: "mqtts://127.0.0.1:{_closed_port()}/c/P001"
+        map: {MAPS}/gateway.yaml
+        tls: {{ca: {ca}}}
+""",
+        encoding="utf-8",
+    )
+
+    result = _cli("doctor", str(site))
+
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("error: tls:"))
+    assert "not a PEM certificate" in line
+    assert "— fix: put the PEM certificate" in line
+
+
 def test_a_login_is_never_printed(tmp_path: Path, bench: dict[str, Any]) -> None:
     secret = "s3cret-doctor-value-8c1f"
     site = tmp_path / "login.yaml"
