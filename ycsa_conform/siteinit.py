@@ -346,11 +346,19 @@ def read_poles(path: Path, *, out: Path, roles: Sequence[str]) -> list[_Target]:
     """The targets of a poles CSV. Every mistake is one Problem FILE:LINE: column: text — fix;
     all of them raise together as an InputError (exit 4 through the CLI)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise _Usage(f"{path}:1: the file is not UTF-8 text; save it as UTF-8 CSV") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise _Usage(f"{path}: {exc.strerror or exc}; check the path") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on a Chinese Windows saves "CSV" in GBK (GB 18030 is its superset).
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise _Usage(
+                f"{path}:1: the file is neither UTF-8 nor GB 18030 text; save it as CSV UTF-8"
+            ) from None
     reader = csv.reader(text.splitlines())
     found: list[Problem] = []
 

@@ -144,6 +144,17 @@ def test_a_road_from_a_csv_has_one_target_per_row_with_its_design_and_devices(
     assert second.devices["tilt"].address.host == "gw-p002.example"  # {pole}: the target id
 
 
+def test_a_csv_saved_by_excel_in_gbk_is_read(tmp_path: Path) -> None:
+    poles = tmp_path / "poles.csv"
+    poles.write_bytes("id,address,height\nP001,滇池路 1 号,10 m\n".encode("gbk"))
+    site = tmp_path / "road.yaml"
+
+    result = _cli("site", "init", str(site), "--poles", str(poles))
+
+    assert result.returncode == 0, result.stderr
+    assert load_site(site).targets[0].title["zh"] == "滇池路 1 号"
+
+
 def test_a_bad_csv_gives_one_line_per_mistake_and_writes_nothing(tmp_path: Path) -> None:
     poles = tmp_path / "poles.csv"
     poles.write_text(
