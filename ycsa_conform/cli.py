@@ -15,6 +15,13 @@ ycsa-conform loads SITE [--pole ID] [--json]           wind loads per pole (GB 5
 ycsa-conform lighting GRID.csv --road-class II --grade high [--method centre|corners]
                       [--ies FILE --spacing --height --overhang --tilt --road-width] [--json]
                                           a measured illuminance grid against CJJ 45-2015
+ycsa-conform site init FILE [--poles POLES.csv] [--pole ID]... [--device ROLE=URI]...
+                      [--interactive] [--force]
+                                          a commented site file, valid as written
+                                          (siteinit.py, docs/site-init.md)
+ycsa-conform doctor [SITE] [--json]       is the laptop ready: ports, devices, broker,
+                                          clocks, certificates, tools, CJK font; exit 1 when
+                                          not (doctor.py, docs/doctor.md)
 
 Exit status of every verb: 0 ok; 1 something checked does not conform; 3 an internal error
 (one line naming the inputs, no traceback); 4 a usage error: a file that cannot be read or
@@ -38,10 +45,12 @@ from .contract import Finding, Severity, catalogue, catalogue_markdown, describe
 from .contract import problems as contract_problems
 from .design_range import heights_beyond_tables
 from .devicemap import DeviceMap, load_devicemap
+from .doctor import add_parser as add_doctor_parser
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
 from .site import Site, Target, load_site, security_notes
+from .siteinit import add_parser as add_site_parser
 from .source import read_document
 
 __all__ = ["INTERNAL", "USAGE", "main"]
@@ -1554,6 +1563,8 @@ def _parser() -> argparse.ArgumentParser:
         "--site", help="the site file to reach the devices by (default: the one the run used)"
     )
     p.set_defaults(func=_cmd_restore)
+    add_site_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 
