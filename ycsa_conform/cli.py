@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, scan
 from .contract import Finding, Severity, catalogue, catalogue_markdown, describe, overlaps
 from .contract import problems as contract_problems
 from .design_range import heights_beyond_tables
@@ -1514,6 +1514,7 @@ def _parser() -> argparse.ArgumentParser:
         "--site", help="the site file to reach the devices by (default: the one the run used)"
     )
     p.set_defaults(func=_cmd_restore)
+    scan.add_parser(sub)
     return parser
 
 
