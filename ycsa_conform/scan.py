@@ -38,7 +38,7 @@ import json
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,25 +138,32 @@ class Scan:
 
     def rtu(self, port: str, settings: Sequence[tuple[int, str]], units: Sequence[int]) -> None:
         """Every unit of `units` on the bus at `port` (a serial path, or HOST:PORT of a serial
-        server), at each (baud, parity)."""
+        server), at each (baud, parity). A unit found at one setting is identified once; its
+        garbage at other settings (a device hearing the wrong baud rate) is dropped."""
+        if not port.startswith("/"):
+            settings = settings[:1]  # a serial server has its line settings configured in it
         seen: dict[int, Found] = {}
-        for baud, parity in settings:
+        garbage: list[Found] = []
+        for index, (baud, parity) in enumerate(settings):
+            if self.expired:
+                rest = ", ".join(f"{b} 8{p}1" for b, p in settings[index:])
+                self.problems.append(f"RS-485 {port}: time limit: {rest} not tried")
+                break
             if port.startswith("/"):
                 base = f"modbus-rtu://{port}?baud={baud}&parity={parity}&stopbits=1"
                 where = f"RS-485 {port} {baud} 8{parity}1"
             else:
                 base, where = f"modbus-rtu-tcp://{port}?", f"RS-485 behind {port}"
-            for unit_found in self._units(base, where, units):
-                first = seen.get(_unit_of(unit_found.uri))
-                if first is None:
-                    seen[_unit_of(unit_found.uri)] = unit_found
-                    self.found.append(unit_found)
-                else:  # the same unit at another setting: a pty or an autobauding device
-                    index = self.found.index(first)
-                    first = _with_also(first, f"{baud} 8{parity}1")
-                    self.found[index] = seen[_unit_of(unit_found.uri)] = first
-            if not port.startswith("/"):
-                break  # a serial server has its line settings configured in it
+            for found in self._units(base, where, units, known=seen.keys()):
+                unit = _unit_of(found.uri)
+                if found.status == "garbage":
+                    garbage.append(found)
+                elif unit in seen:  # the same unit at another setting: a pty, or autobauding
+                    seen[unit] = _with_also(seen[unit], f"{baud} 8{parity}1")
+                else:
+                    seen[unit] = found
+        self.found += seen.values()
+        self.found += [g for g in garbage if _unit_of(g.uri) not in seen]
 
     def tcp(self, hosts: Sequence[str], port: int, units: Sequence[int]) -> None:
         start = time.monotonic()
@@ -181,9 +188,11 @@ class Scan:
                 self._units(f"modbus-tcp://{shown}:{port}?", f"Modbus TCP {host}:{port}", units)
             )
 
-    def _units(self, base: str, where: str, units: Sequence[int]) -> Iterator[Found]:
+    def _units(
+        self, base: str, where: str, units: Sequence[int], *, known: Collection[int] = ()
+    ) -> Iterator[Found]:
         """Probe each unit id behind `base` (a URI without its unit), then identify those
-        that answer."""
+        that answer (those in `known` only say they answered: status "again")."""
         maps = self._maps("modbus")
         if not maps:
             self.problems.append(f"{where}: no Modbus device map with a signature to probe with")
@@ -233,7 +242,11 @@ class Scan:
             f"in {time.monotonic() - start:.1f} s"
         )
         for unit in present:
-            yield self._identify_modbus(f"{base}{sep}unit={unit}", maps)
+            uri = f"{base}{sep}unit={unit}"
+            if unit in known:
+                yield Found(status="again", protocol="modbus", uri=uri, how="")
+            else:
+                yield self._identify_modbus(uri, maps)
 
     def _identify_modbus(self, uri: str, maps: Sequence[DeviceMap]) -> Found:
         options = LinkOptions(timeout=max(self.timeout, 0.5), retries=1)
