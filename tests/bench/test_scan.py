@@ -342,7 +342,8 @@ def test_a_foreign_device_without_43_is_identified_by_its_signature_and_garbage_
     [garbage] = by_status["garbage"]
     assert garbage["uri"].endswith("?unit=9")
     assert "MBAP protocol id" in garbage["how"]
-    assert garbage["role"] is None and garbage["map"] is None
+    assert garbage["role"] is None
+    assert garbage["map"] is None
     assert result.returncode == 1  # garbage on the line needs a look
     # Read-only: reads (01-04) and Read Device Identification (43) only, never a write.
     assert set(foreign.functions) <= {1, 2, 3, 4, 43}, foreign.functions
@@ -373,7 +374,8 @@ def test_a_device_no_map_fits_gets_a_commented_entry_and_the_fragment_still_vali
     data = json.loads(result.stdout)
     [found] = data["found"]
     assert found["status"] == "unidentified"
-    assert found["role"] is None and found["map"] is None
+    assert found["role"] is None
+    assert found["map"] is None
     assert "no known device map's signature fits" in found["how"]
     assert result.returncode == 1
     site = tmp_path / "site.yaml"
