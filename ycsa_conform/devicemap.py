@@ -406,8 +406,9 @@ def _signature(
         at = (*where, "points", name)
         if point is None or isinstance(point, MqttPoint):
             problems.append(
-                doc.problem(at, f"{name!r} is not a point of this map; name one of: "
-                f"{', '.join(points)}")
+                doc.problem(
+                    at, f"{name!r} is not a point of this map; name one of: {', '.join(points)}"
+                )
             )
             continue
         unit = point.unit
