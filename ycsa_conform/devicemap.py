@@ -378,8 +378,8 @@ _IDENTIFICATION_OBJECTS = {"vendor": 0, "product_code": 1}
 def _signature(
     doc: Document, points: Mapping[str, Point], problems: list[Problem]
 ) -> Signature | None:
-    """The map's `signature` (shape checked by the schema): its points must be the map's own,
-    readable numbers, each limit a range in the point's unit."""
+    """The map's `signature` (shape checked by the schema): its points must be known points,
+    numbers, each limit a range in the point's unit; one the map does not have is left out."""
     raw = doc.data.get("signature")
     if raw is None:
         return None
@@ -404,12 +404,14 @@ def _signature(
     for name, text in raw.get("points", {}).items():
         point = points.get(name)
         at = (*where, "points", name)
-        if point is None or isinstance(point, MqttPoint):
-            problems.append(
-                doc.problem(
-                    at, f"{name!r} is not a point of this map; name one of: {', '.join(points)}"
-                )
-            )
+        if name not in POINTS:
+            problems.append(doc.problem(at, unknown_point_message(name)))
+            continue
+        if point is None:
+            # A variant of the map without this point (a model without the register) keeps
+            # the rest of its signature.
+            continue
+        if isinstance(point, MqttPoint):  # pragma: no cover - refused above for MQTT maps
             continue
         unit = point.unit
         if POINTS[name].unit in ("flag", "text"):
