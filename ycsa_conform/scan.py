@@ -65,6 +65,7 @@ METER_BAUDS = (1200, 2400, 4800, 9600)
 METER_ADDRESS_DI = 0x04000401  # 通信地址: the meter's address, as data
 GATEWAY_NOBODY = (10, 11)  # Modbus exceptions a TCP gateway gives for a unit that is not there
 MAX_HOSTS = 1024
+PROGRESS_EVERY = 10.0  # seconds between progress lines inside a long stage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,6 +207,7 @@ class Scan:
         present: list[int] = []
         garbage = 0
         asked = 0
+        said = time.monotonic()
         try:
             for unit in units:
                 if self.expired:
@@ -213,6 +215,12 @@ class Scan:
                     self.problems.append(f"{where}: time limit: units {_ranges(rest)} not asked")
                     break
                 asked += 1
+                if time.monotonic() - said >= PROGRESS_EVERY:
+                    said = time.monotonic()
+                    self.progress.say(
+                        f"{where}: {asked - 1} of {len(units)} unit(s) asked, {len(present)} "
+                        f"answered, {garbage} garbage"
+                    )
                 try:
                     probe = prober.probe(3, unit=unit, address=0, count=1)  # type: ignore[attr-defined]
                 except DeviceError as exc:

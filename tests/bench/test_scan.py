@@ -411,3 +411,31 @@ def test_an_empty_scan_gives_a_fragment_that_validates(tmp_path: Path) -> None:
     site.write_text("site: empty\nkind: field\n" + fragment([]))
     assert load_site(site).targets[0].devices == {}
     assert BENCH_MAPS.is_dir()
+
+
+def test_a_signature_that_names_no_point_or_a_wrong_unit_is_one_line_each(tmp_path: Path) -> None:
+    text = (BENCH_MAPS / "tilt-sensor.yaml").read_text()
+    text = text.replace('    tilt_x: "-10 deg .. 10 deg"', '    tilt_z: "-10 deg .. 10 deg"')
+    text = text.replace('    tilt_y: "-10 deg .. 10 deg"', '    tilt_y: "0 V .. 1 V"')
+    text = text.replace('"0.001 deg .. 5 deg"\n', '">= 1 deg"\n')
+    bad = tmp_path / "tilt.yaml"
+    bad.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "ycsa_conform", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4
+    lines = result.stderr.splitlines()
+    assert any("$.signature.points.tilt_z: unknown point 'tilt_z'" in line for line in lines)
+    assert any(
+        "$.signature.points.tilt_y: range '0 V .. 1 V' is not in the point's unit deg" in line
+        for line in lines
+    )
+    assert any(
+        "$.signature.points.tilt_alarm_threshold: '>= 1 deg' is not a range" in line
+        for line in lines
+    )
+    assert all(line.startswith(f"{bad}:") for line in lines), lines
+    assert "Traceback" not in result.stderr
