@@ -141,8 +141,11 @@ class Scan:
         """Every unit of `units` on the bus at `port` (a serial path, or HOST:PORT of a serial
         server), at each (baud, parity). A unit found at one setting is identified once; its
         garbage at other settings (a device hearing the wrong baud rate) is dropped."""
-        if not port.startswith("/"):
+        server = _serial_server(port)
+        if server:
             settings = settings[:1]  # a serial server has its line settings configured in it
+        else:
+            port = str(Path(port).absolute())
         seen: dict[int, Found] = {}
         garbage: list[Found] = []
         for index, (baud, parity) in enumerate(settings):
@@ -150,11 +153,11 @@ class Scan:
                 rest = ", ".join(f"{b} 8{p}1" for b, p in settings[index:])
                 self.problems.append(f"RS-485 {port}: time limit: {rest} not tried")
                 break
-            if port.startswith("/"):
+            if server:
+                base, where = f"modbus-rtu-tcp://{port}?", f"RS-485 behind {port}"
+            else:
                 base = f"modbus-rtu://{port}?baud={baud}&parity={parity}&stopbits=1"
                 where = f"RS-485 {port} {baud} 8{parity}1"
-            else:
-                base, where = f"modbus-rtu-tcp://{port}?", f"RS-485 behind {port}"
             for found in self._units(base, where, units, known=seen.keys()):
                 unit = _unit_of(found.uri)
                 if found.status == "garbage":
@@ -389,6 +392,11 @@ class Scan:
         )
 
         maps = self._maps("dlt645")
+        server = _serial_server(port)
+        if server:
+            bauds = bauds[:1]  # a serial server has its line settings configured in it
+        else:
+            port = str(Path(port).absolute())
         start = time.monotonic()
         self.progress.say(f"DL/T 645 {port}: wildcard address at {', '.join(map(str, bauds))} baud")
         found = 0
@@ -396,11 +404,7 @@ class Scan:
             if self.expired:
                 self.problems.append(f"DL/T 645 {port}: time limit: {baud} baud not tried")
                 break
-            base = (
-                f"dlt645://{port}?baud={baud}&parity=E&"
-                if port.startswith("/")
-                else f"dlt645-tcp://{port}?"
-            )
+            base = f"dlt645-tcp://{port}?" if server else f"dlt645://{port}?baud={baud}&parity=E&"
             if not maps:
                 self.problems.append(f"DL/T 645 {port}: no dlt645 device map with a signature")
                 return
@@ -581,6 +585,12 @@ def _identified(
 
 def _with_also(found: Found, setting: str) -> Found:
     return dataclasses.replace(found, also=(*found.also, setting))
+
+
+def _serial_server(port: str) -> bool:
+    """HOST:PORT (a serial server, RS-485 over TCP) rather than a serial port's path."""
+    host, colon, number = port.rpartition(":")
+    return bool(colon and host and "/" not in port and number.isdigit())
 
 
 def _unit_of(uri: str) -> int:
