@@ -52,7 +52,16 @@ from .resources import data_dir
 from .transport import LinkOptions, Reading, open_device
 from .transport.poll import implausibility, plausible
 
-__all__ = ["Found", "Scan", "add_parser", "command", "fragment", "parse_hosts", "parse_units"]
+__all__ = [
+    "Found",
+    "Scan",
+    "add_parser",
+    "command",
+    "fragment",
+    "parse_hosts",
+    "parse_units",
+    "publishers",
+]
 
 USAGE = 4  # cli.USAGE (not imported: cli imports this module)
 
@@ -479,7 +488,7 @@ class Scan:
         messages = list(response.get("messages", []))
         scheme, rest = broker.split("://", 1)
         root = f"{scheme}://{rest.split('/', 1)[0]}"
-        found = _publishers(messages, prefix, self._maps("mqtt"), root)
+        found = publishers(messages, prefix, self._maps("mqtt"), root)
         self.found.extend(found)
         self.progress.say(
             f"MQTT {uri}: {len(messages)} message(s), {len(found)} publisher(s) in "
@@ -487,7 +496,7 @@ class Scan:
         )
 
 
-def _publishers(
+def publishers(
     messages: Sequence[dict[str, Any]], prefix: str, maps: Sequence[DeviceMap], root: str
 ) -> list[Found]:
     """Devices among MQTT messages: a device prefix and map for topics a map names, each

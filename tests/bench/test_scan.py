@@ -39,11 +39,10 @@ def _scan(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("scan-bench")
+def _serve(folder: Path, *args: str) -> Iterator[dict[str, Any]]:
+    """`ycsa-conform bench smart-pole ARGS` in a process of its own, until the caller is done."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "ycsa_conform", "bench", "smart-pole"],
+        [sys.executable, "-m", "ycsa_conform", "bench", "smart-pole", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -60,6 +59,11 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from _serve(tmp_path_factory.mktemp("scan-bench"))
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +216,23 @@ def test_the_time_limit_cuts_a_bus_scan_short_and_says_what_was_not_asked(
     assert result.returncode == 1
     assert any("time limit: units" in p and "not asked" in p for p in data["problems"])
     assert data["found"] == []
+
+
+def test_a_lamp_controller_answering_with_bad_crcs_is_garbage_not_a_device(tmp_path: Path) -> None:
+    for ready in _serve(tmp_path, "--fault", "lamp-bad-crc"):
+        result = _scan(
+            "--rtu", ready["endpoints"]["modbus_rtu"], "--units", "1-2", "--timeout", "1", "--json"
+        )
+    data = json.loads(result.stdout)
+    [found] = data["found"]
+    assert found["status"] == "garbage"
+    assert found["uri"].endswith("&unit=1")
+    assert "bad CRC" in found["how"]
+    assert found["map"] is None
+    assert result.returncode == 1
+    site = tmp_path / "site.yaml"
+    site.write_text("site: crc\nkind: field\n" + data["fragment"])
+    assert load_site(site).targets[0].devices == {}
 
 
 # -- a device of another vendor: no 43/14, its own layout ----------------------------------
@@ -439,3 +460,25 @@ def test_a_signature_that_names_no_point_or_a_wrong_unit_is_one_line_each(tmp_pa
     )
     assert all(line.startswith(f"{bad}:") for line in lines), lines
     assert "Traceback" not in result.stderr
+
+
+def test_mqtt_publishers_whose_payloads_fail_the_schemas_are_not_identified() -> None:
+    # Pure: the grouping of messages heard on a broker (no broker needed for this part).
+    from ycsa_conform.devicemap import load_devicemap
+    from ycsa_conform.scan import publishers
+
+    gateway = load_devicemap(BENCH_MAPS / "gateway.yaml")
+    messages = [
+        {"topic": "city/P7/heartbeat", "payload": json.dumps({"nonsense": True})},
+        {"topic": "city/P7/status", "payload": "not json"},
+        {"topic": "city/cam/frames", "payload": "{}"},
+    ]
+    found = {f.uri: f for f in publishers(messages, "city", [gateway], "mqtt://broker:1883")}
+    p7 = found["mqtt://broker:1883/city/P7"]
+    assert p7.status == "unidentified"
+    assert "payloads fail their schemas" in p7.how
+    assert p7.candidates == ("ycsa-bench/pole-gateway",)
+    camera = found["mqtt://broker:1883/city/cam"]
+    assert camera.status == "unidentified"
+    assert "topics no known device map names" in camera.how
+    assert all(f.map is None for f in found.values())
