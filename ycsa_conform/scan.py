@@ -74,6 +74,8 @@ METER_BAUDS = (1200, 2400, 4800, 9600)
 METER_ADDRESS_DI = 0x04000401  # 通信地址: the meter's address, as data
 GATEWAY_NOBODY = (10, 11)  # Modbus exceptions a TCP gateway gives for a unit that is not there
 MAX_HOSTS = 1024
+# This many unit ids or more, all answering behind one TCP host: a device ignoring the unit id.
+IGNORES_UNIT = 8
 PROGRESS_EVERY = 10.0  # seconds between progress lines inside a long stage
 
 
@@ -261,6 +263,15 @@ class Scan:
             f"{where}: {asked} unit(s) asked, {len(present)} answered, {garbage} garbage, "
             f"in {time.monotonic() - start:.1f} s"
         )
+        if base.startswith("modbus-tcp") and len(present) >= IGNORES_UNIT and len(present) == asked:
+            # A plain Modbus TCP device (no gateway) often answers whatever unit id it is sent:
+            # one device, not one per unit id.
+            self.problems.append(
+                f"{where}: every one of the {asked} unit ids asked answered: the device ignores "
+                f"the unit id; identified once, as unit {present[0]} (scan it with --units "
+                f"{present[0]})"
+            )
+            present = present[:1]
         for unit in present:
             uri = f"{base}{sep}unit={unit}"
             if unit in known:

@@ -256,7 +256,10 @@ class ForeignGateway:
     input registers in hundredths of a mrad) as unit 21, and a broken unit 9 whose answers
     carry a wrong MBAP protocol id. Records every function code it is sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, every_unit: bool = False) -> None:
+        # every_unit: a plain Modbus TCP tilt sensor that answers any unit id (pymodbus's
+        # device id 0 takes every request).
+        self.every_unit = every_unit
         self.functions: list[int] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -268,13 +271,13 @@ class ForeignGateway:
             if len(data) > 7:
                 self.functions.append(data[7])
             return data
-        if len(data) > 7 and data[6] == 9:
+        if not self.every_unit and len(data) > 7 and data[6] == 9:
             return data[:2] + b"\x12\x34" + data[4:]  # not protocol 0: not Modbus
         return data
 
     async def _start(self) -> int:
         tilt = SimDevice(
-            id=21,
+            id=0 if self.every_unit else 21,
             simdata=[
                 # tilt_x 0.85 mrad, tilt_y -0.4 mrad, vibration 0.7 mm/s
                 SimData(0, values=[85, 0x10000 - 40, 7], datatype=DataType.REGISTERS),
@@ -283,7 +286,7 @@ class ForeignGateway:
         )
         broken = SimDevice(id=9, simdata=[SimData(0, values=[1], datatype=DataType.REGISTERS)])
         server = ModbusTcpServer(
-            [tilt, broken],
+            [tilt] if self.every_unit else [tilt, broken],
             address=("127.0.0.1", 0),
             trace_packet=self._trace,
             custom_pdu=[_NoIdentification],
@@ -404,6 +407,35 @@ def test_a_device_no_map_fits_gets_a_commented_entry_and_the_fragment_still_vali
     assert "FOUND, NOT IDENTIFIED" in data["fragment"]
     assert "# Choose its device map and the role" in data["fragment"]
     assert load_site(site).targets[0].devices == {}
+
+
+def test_a_tcp_device_that_ignores_the_unit_id_is_one_device_not_one_per_unit(
+    tmp_path: Path,
+) -> None:
+    maps = _vendor_maps(tmp_path / "maps")
+    gateway = ForeignGateway(every_unit=True).start()
+    try:
+        result = _scan(
+            "--tcp",
+            "127.0.0.1",
+            "--port",
+            str(gateway.port),
+            "--units",
+            "1-12",
+            "--timeout",
+            "1",
+            "--maps",
+            str(maps),
+            "--json",
+        )
+    finally:
+        gateway.stop()
+    data = json.loads(result.stdout)
+    [found] = data["found"]
+    assert found["status"] == "identified"
+    assert found["uri"].endswith("?unit=1")
+    assert any("ignores the unit id" in p for p in data["problems"]), data["problems"]
+    assert result.returncode == 1
 
 
 # -- units: arguments and the fragment ------------------------------------------------------
