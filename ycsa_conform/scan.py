@@ -42,7 +42,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -51,6 +51,10 @@ from .errors import DecodeError, DeviceError, DeviceException, ImplausibleValue,
 from .resources import data_dir
 from .transport import LinkOptions, Reading, open_device
 from .transport.poll import implausibility, plausible
+
+if TYPE_CHECKING:  # imported when used: each loads its protocol stack
+    from .transport.dlt645 import Dlt645Device
+    from .transport.modbus import ModbusDevice
 
 __all__ = [
     "Found",
@@ -215,9 +219,7 @@ class Scan:
         start = time.monotonic()
         self.progress.say(f"{where}: units {_ranges(units)}")
         sep = "" if base.endswith("?") else "&"
-        prober = open_device(
-            "scan", f"{base}{sep}unit={units[0]}", maps[0], LinkOptions(timeout=self.timeout)
-        )
+        prober = _modbus(f"{base}{sep}unit={units[0]}", maps[0], LinkOptions(timeout=self.timeout))
         present: list[int] = []
         garbage = 0
         asked = 0
@@ -236,15 +238,18 @@ class Scan:
                         f"answered, {garbage} garbage"
                     )
                 try:
-                    probe = prober.probe(3, unit=unit, address=0, count=1)  # type: ignore[attr-defined]
+                    probe = prober.probe(3, unit=unit, address=0, count=1)
                 except DeviceError as exc:
                     self.problems.append(f"{where}: {exc}")
                     break
                 uri = f"{base}{sep}unit={unit}"
+                answer = probe.answer
                 if probe.silent:
                     continue
-                if probe.garbage is not None or probe.answer.unit != unit:
-                    why = probe.garbage or f"an answer from unit {probe.answer.unit}"
+                if answer is None or answer.unit != unit:
+                    why = probe.garbage or (
+                        f"an answer from unit {answer.unit}" if answer else "no frame"
+                    )
                     garbage += 1
                     yield Found(
                         status="garbage",
@@ -253,7 +258,7 @@ class Scan:
                         how=f"not a Modbus answer to unit {unit}: {why} ({probe.exchange()})",
                     )
                     continue
-                if probe.answer.exception in GATEWAY_NOBODY and base.startswith("modbus-tcp"):
+                if answer.exception in GATEWAY_NOBODY and base.startswith("modbus-tcp"):
                     continue
                 present.append(unit)
         finally:
@@ -281,11 +286,11 @@ class Scan:
 
     def _identify_modbus(self, uri: str, maps: Sequence[DeviceMap]) -> Found:
         options = LinkOptions(timeout=max(self.timeout, 0.5), retries=1)
-        device = open_device("scan", uri, maps[0], options)
+        device = _modbus(uri, maps[0], options)
         notes: list[str] = []
         identity: dict[int, str] = {}
         try:
-            identity = device.identify()  # type: ignore[attr-defined]
+            identity = device.identify()
             self.asked += 1
         except DeviceException as exc:
             self.asked += 1
@@ -361,7 +366,7 @@ class Scan:
                 if not isinstance(result, Reading):
                     break
                 value = result.value
-                if implausibility(limit, value) is not None:  # type: ignore[arg-type]
+                if isinstance(value, bool | str) or implausibility(limit, value) is not None:
                     break
                 evidence.append(f"{name} {value:~P}".rstrip())
             else:
@@ -428,16 +433,13 @@ class Scan:
             if not maps:
                 self.problems.append(f"DL/T 645 {port}: no dlt645 device map with a signature")
                 return
-            wildcard = open_device(
-                "scan",
+            wildcard = _meter(
                 f"{base}address={WILDCARD_ADDRESS}",
                 maps[0],
                 LinkOptions(timeout=max(self.timeout, 1.0)),
             )
             try:
-                _, received = wildcard.send_frame(  # type: ignore[attr-defined]
-                    read_request(WILDCARD_ADDRESS, METER_ADDRESS_DI)
-                )
+                _, received = wildcard.send_frame(read_request(WILDCARD_ADDRESS, METER_ADDRESS_DI))
                 self.asked += 1
             except DeviceError as exc:
                 self.problems.append(f"DL/T 645 {port}: {exc}")
@@ -605,6 +607,22 @@ def _identified(
 
 def _with_also(found: Found, setting: str) -> Found:
     return dataclasses.replace(found, also=(*found.also, setting))
+
+
+def _modbus(uri: str, devicemap: DeviceMap, options: LinkOptions) -> ModbusDevice:
+    from .transport.modbus import ModbusDevice
+
+    device = open_device("scan", uri, devicemap, options)
+    assert isinstance(device, ModbusDevice)  # a modbus URI and map give one
+    return device
+
+
+def _meter(uri: str, devicemap: DeviceMap, options: LinkOptions) -> Dlt645Device:
+    from .transport.dlt645 import Dlt645Device
+
+    device = open_device("scan", uri, devicemap, options)
+    assert isinstance(device, Dlt645Device)  # a dlt645 URI and map give one
+    return device
 
 
 def _serial_server(port: str) -> bool:
