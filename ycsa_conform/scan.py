@@ -425,7 +425,9 @@ class Scan:
         start = time.monotonic()
         self.progress.say(f"DL/T 645 {port}: wildcard address at {', '.join(map(str, bauds))} baud")
         found = 0
+        garbage: Found | None = None
         for baud in bauds:
+            at = "" if server else f" at {baud} baud"
             if self.expired:
                 self.problems.append(f"DL/T 645 {port}: time limit: {baud} baud not tried")
                 break
@@ -455,24 +457,25 @@ class Scan:
                 if parsed.control & 0x80 and parsed.address not in addresses:
                     addresses.append(parsed.address)
             if not addresses:
-                self.found.append(
-                    Found(
-                        status="garbage",
-                        protocol="dlt645",
-                        uri=f"{base}address={WILDCARD_ADDRESS}".replace("?&", "?"),
-                        how="something answered the wildcard address, but no DL/T 645 answer "
-                        f"frame: {received[:48].hex(' ').upper()}",
-                    )
+                # Noise at the wrong baud rate, or a broken meter: try the next setting first.
+                garbage = garbage or Found(
+                    status="garbage",
+                    protocol="dlt645",
+                    uri=f"{base}address={WILDCARD_ADDRESS}",
+                    how=f"something answered the wildcard address at {baud} baud, but no DL/T "
+                    f"645 answer frame: {received[:48].hex(' ').upper()}",
                 )
-                found += 1
-                break
+                continue
             for address in addresses:
                 uri = f"{base}address={address}"
                 self.found.append(
-                    self._by_signature(uri, "dlt645", maps, [f"answered the wildcard at {baud}"])
+                    self._by_signature(uri, "dlt645", maps, [f"answered the wildcard{at}"])
                 )
                 found += 1
             break  # meters found: one setting is the line's
+        if not found and garbage is not None:
+            self.found.append(garbage)
+            found += 1
         self.progress.say(f"DL/T 645 {port}: {found} meter(s) in {time.monotonic() - start:.1f} s")
 
     # -- MQTT publishers --------------------------------------------------------------------

@@ -235,6 +235,17 @@ def test_a_lamp_controller_answering_with_bad_crcs_is_garbage_not_a_device(tmp_p
     assert load_site(site).targets[0].devices == {}
 
 
+def test_a_meter_answering_with_bad_checksums_is_garbage_not_a_meter(tmp_path: Path) -> None:
+    for ready in _serve(tmp_path, "--fault", "meter-bad-checksum"):
+        result = _scan("--dlt645", ready["endpoints"]["dlt645"], "--json")
+    data = json.loads(result.stdout)
+    [found] = data["found"]
+    assert found["status"] == "garbage"
+    assert "no DL/T 645 answer frame" in found["how"]
+    assert found["map"] is None
+    assert result.returncode == 1
+
+
 # -- a device of another vendor: no 43/14, its own layout ----------------------------------
 
 
