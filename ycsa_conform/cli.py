@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, scan
+from . import __version__
 from .contract import Finding, Severity, catalogue, catalogue_markdown, describe, overlaps
 from .contract import problems as contract_problems
 from .design_range import heights_beyond_tables
@@ -41,6 +41,7 @@ from .devicemap import DeviceMap, load_devicemap
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
+from .scan import add_parser as add_scan_parser
 from .site import Site, Target, load_site, security_notes
 from .source import read_document
 
@@ -1514,7 +1515,7 @@ def _parser() -> argparse.ArgumentParser:
         "--site", help="the site file to reach the devices by (default: the one the run used)"
     )
     p.set_defaults(func=_cmd_restore)
-    scan.add_parser(sub)
+    add_scan_parser(sub)
     return parser
 
 

@@ -861,6 +861,9 @@ def command(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"ycsa-conform scan: {exc}", file=sys.stderr)
         return USAGE
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return USAGE
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -879,10 +882,7 @@ def _command(args: argparse.Namespace) -> int:
         raise UsageError(f"--mqtt {args.mqtt!r}: give a broker URI like mqtt://10.0.0.9:1883")
     units = parse_units(args.units)
     hosts = parse_hosts(args.tcp) if args.tcp else []
-    try:
-        maps = known_maps(args.maps)
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
+    maps = known_maps(args.maps)  # a broken map: InputError, FILE:LINE: $.path lines (exit 4)
     deadline = time.monotonic() + args.time_limit
     progress = Progress(deadline, quiet=args.json)
     scan = Scan(maps=maps, timeout=args.timeout, deadline=deadline, progress=progress)
