@@ -49,6 +49,7 @@ from .doctor import add_parser as add_doctor_parser
 from .errors import InputError, Problem
 from .evidence import load_evidence
 from .profile import Profile, builtin_profiles, load_profile
+from .scan import add_parser as add_scan_parser
 from .site import Site, Target, load_site, security_notes
 from .siteinit import add_parser as add_site_parser
 from .source import read_document
@@ -1564,6 +1565,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_restore)
     add_site_parser(sub)
+    add_scan_parser(sub)
     add_doctor_parser(sub)
     return parser
 

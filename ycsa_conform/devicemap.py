@@ -49,6 +49,7 @@ __all__ = [
     "MqttTopic",
     "Point",
     "Probes",
+    "Signature",
     "Table",
     "check_point_unit",
     "load_devicemap",
@@ -274,6 +275,19 @@ Point = ModbusPoint | Dlt645Point | MqttPoint
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Signature:
+    """How `ycsa-conform scan` recognises the model (the map's optional `signature:`).
+
+    `identification`: Read Device Identification objects (function 43/14) by object id (0
+    VendorName, 1 ProductCode) the device must answer; `points`: each point's values as a live
+    device of this model reads them (a limit `LOW .. HIGH` in the point's unit)."""
+
+    role: str
+    identification: Mapping[int, str] = field(default_factory=dict)
+    points: Mapping[str, Limit] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceMap:
     id: str
     version: str
@@ -284,6 +298,7 @@ class DeviceMap:
     topics: Mapping[str, MqttTopic] = field(default_factory=dict)
     commands: MqttCommands | None = None
     probes: Probes = field(default_factory=Probes)
+    signature: Signature | None = None
 
     def modbus_point(self, name: str) -> ModbusPoint:
         point = self.point(name)
@@ -340,6 +355,7 @@ def _build(doc: Document) -> DeviceMap:
         topics = _mqtt_topics(doc, problems)
         points = _mqtt_points(doc, topics, problems)
         commands = _mqtt_commands(doc, topics, points, problems)
+    signature = _signature(doc, points, problems)
     if problems:
         raise InputError(problems)
     return DeviceMap(
@@ -352,6 +368,73 @@ def _build(doc: Document) -> DeviceMap:
         topics=MappingProxyType(topics),
         commands=commands,
         probes=_probes(data),
+        signature=signature,
+    )
+
+
+_IDENTIFICATION_OBJECTS = {"vendor": 0, "product_code": 1}
+
+
+def _signature(
+    doc: Document, points: Mapping[str, Point], problems: list[Problem]
+) -> Signature | None:
+    """The map's `signature` (shape checked by the schema): its points must be known points,
+    numbers, each limit a range in the point's unit; one the map does not have is left out."""
+    raw = doc.data.get("signature")
+    if raw is None:
+        return None
+    where: tuple[str, ...] = ("signature",)
+    if "identification" in raw and doc.data["protocol"] != "modbus":
+        problems.append(
+            doc.problem(
+                (*where, "identification"),
+                "Read Device Identification is a Modbus function; remove 'identification' "
+                f"from this {doc.data['protocol']} map",
+            )
+        )
+    if "points" in raw and doc.data["protocol"] == "mqtt":
+        problems.append(
+            doc.problem(
+                (*where, "points"),
+                "an MQTT device is recognised by its topics and their schemas; remove 'points' "
+                "from this map's signature",
+            )
+        )
+    limits: dict[str, Limit] = {}
+    for name, text in raw.get("points", {}).items():
+        point = points.get(name)
+        at = (*where, "points", name)
+        if name not in POINTS:
+            problems.append(doc.problem(at, unknown_point_message(name)))
+            continue
+        if point is None:
+            # A variant of the map without this point (a model without the register) keeps
+            # the rest of its signature.
+            continue
+        if isinstance(point, MqttPoint):  # pragma: no cover - refused above for MQTT maps
+            continue
+        unit = point.unit
+        if POINTS[name].unit in ("flag", "text"):
+            problems.append(
+                doc.problem(at, f"{name} is on/off or text, which has no range; name a number")
+            )
+            continue
+        limit = _writable(doc, at[:-1], {name: text}, unit, problems, key=name)
+        if limit is not None and (limit.lower is None or limit.upper is None or limit.parameters()):
+            problems.append(
+                doc.problem(at, f"{text!r} is not a range of values; write it like 'LOW .. HIGH'")
+            )
+        elif limit is not None:
+            limits[name] = limit
+    return Signature(
+        role=str(raw["role"]),
+        identification=MappingProxyType(
+            {
+                _IDENTIFICATION_OBJECTS[key]: str(value)
+                for key, value in raw.get("identification", {}).items()
+            }
+        ),
+        points=MappingProxyType(limits),
     )
 
 

@@ -29,6 +29,12 @@ pymodbus 3.16.1 behaviour this module relies on or works around:
   so the catch-all has one register and the trace hook rewrites whatever it answers: 0x0B
   from the addressed unit, as a real TCP-to-RS-485 gateway does when the unit is silent, or
   silence on RTU framing, as on a real bus;
+- Read Device Identification (43/14) answers pymodbus's one server-wide identity, empty unless
+  set; a unit answers its own instead: the objects of its device map's
+  `signature.identification` (VendorName, ProductCode) and the map's version as
+  MajorMinorRevision, or exception 01 when its map names none (a device without 43/14). The
+  request class replaces pymodbus's for function 43 (`custom_pdu=`: its MEI sub-table would
+  otherwise pick pymodbus's class again), and any other MEI type gets exception 01;
 - the server's `trace_packet` hook may change the bytes it sends: the bad-CRC fault uses it;
 - registers in gaps of up to MAX_FILL between points exist (value 0), as on real devices, so
   that coalesced reads bridging them succeed; larger gaps answer exception 2;
@@ -55,6 +61,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusServerContext
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
+from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
@@ -286,6 +293,36 @@ def _unsupported_request(code: int) -> type[ModbusPDU]:
     return Unsupported
 
 
+# Where a server's context keeps the server's answer to 43/14: (unit id, read code, object id)
+# -> the answer (see _Identification).
+_IDENTIFY = "_ycsa_identify"
+Identify = Callable[[int, int, int], Awaitable[ModbusPDU]]
+
+
+class _Identification(ModbusPDU):
+    """Function 43 (encapsulated interface transport) as a bench unit answers it: MEI type 14,
+    Read Device Identification, from the unit's own identity; any other MEI type exception 01."""
+
+    function_code = 0x2B
+    sub_function_code = -1  # no sub-table lookup: this class handles every MEI type itself
+
+    def decode(self, data: bytes) -> None:
+        self.payload = bytes(data)
+
+    @classmethod
+    def calculateRtuFrameSize(cls, data: bytes) -> int:  # pymodbus's name
+        return rtu_frame_size(data)
+
+    async def datastore_update(self, context: ModbusServerContext, device_id: int) -> ModbusPDU:
+        if len(self.payload) != 3 or self.payload[0] != 0x0E:
+            mei = self.payload[0] if self.payload else None
+            if mei is not None and mei != 0x0E:
+                return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_FUNCTION, device_id)
+            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE, device_id)
+        identify: Identify = getattr(context, _IDENTIFY)
+        return await identify(device_id, self.payload[1], self.payload[2])
+
+
 class _ResyncingRtuFramer(FramerRTU):
     """pymodbus's RTU framer, resynchronising as a device does after a broken frame.
 
@@ -398,6 +435,37 @@ class ModbusBench:
             code = await simulated.action(function, 0, 0, 0, [], None)
             return ExceptionResponse(function, int(code or ExcCodes.ILLEGAL_FUNCTION), unit)
         return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
+
+    async def _identify(self, unit: int, read_code: int, object_id: int) -> ModbusPDU:
+        """A unit's answer to Read Device Identification: the basic objects (read codes 1-3:
+        stream from `object_id`; 4: that one object) its device map's signature names, else
+        exception 01 (it does not implement 43/14)."""
+        function = _Identification.function_code
+        simulated = self._by_id.get(unit)
+        if simulated is None:
+            return ExceptionResponse(function, ExcCodes.GATEWAY_NO_RESPONSE, unit)
+        # Its faults first (a silent unit sleeps, a refusing one refuses); the action answers
+        # ILLEGAL_FUNCTION for a function with no table, which is not a fault.
+        code = await simulated.action(function, 0, 0, 0, [], None)
+        if code is not None and code != ExcCodes.ILLEGAL_FUNCTION:
+            return ExceptionResponse(function, int(code), unit)
+        devicemap = simulated.device.devicemap
+        signature = devicemap.signature
+        if signature is None or not signature.identification:
+            return ExceptionResponse(function, ExcCodes.ILLEGAL_FUNCTION, unit)
+        objects = {k: v.encode("latin-1", "replace") for k, v in signature.identification.items()}
+        objects.setdefault(2, devicemap.version.encode("latin-1", "replace"))
+        if not 1 <= read_code <= 4:
+            return ExceptionResponse(function, ExcCodes.ILLEGAL_VALUE, unit)
+        if read_code == 4:
+            if object_id not in objects:
+                return ExceptionResponse(function, ExcCodes.ILLEGAL_ADDRESS, unit)
+            chosen = {object_id: objects[object_id]}
+        else:
+            # An object id past the basic ones restarts the stream at 0 (Modbus V1.1b3, 6.21).
+            start = object_id if object_id in objects else 0
+            chosen = {k: v for k, v in sorted(objects.items()) if k >= start}
+        return ReadDeviceInformationResponse(read_code=read_code, information=chosen, dev_id=unit)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         serial = self.transport in _RTU_FRAMING
@@ -525,7 +593,7 @@ class ModbusBench:
                 port=self._serial_path,
                 baudrate=9600,
                 trace_packet=self._trace,
-                custom_pdu=_unsupported_requests(),
+                custom_pdu=[*_unsupported_requests(), _Identification],
             )
         else:
             server = ModbusTcpServer(
@@ -533,9 +601,10 @@ class ModbusBench:
                 framer=FramerType.RTU if serial else FramerType.SOCKET,
                 address=(self._host, 0),
                 trace_packet=self._trace,
-                custom_pdu=_unsupported_requests(),
+                custom_pdu=[*_unsupported_requests(), _Identification],
             )
         setattr(server.context, _REFUSAL, self._refuse)  # see _unsupported_requests
+        setattr(server.context, _IDENTIFY, self._identify)  # see _Identification
         if serial:
             server.framer = _ResyncingRtuFramer  # the class each connection's framer is made of
         await server.serve_forever(background=True)

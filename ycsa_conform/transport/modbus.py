@@ -25,6 +25,10 @@ registers, because an RS-485 bus at 9600 baud spends ~40 ms on every transaction
 coalesced block is refused with an exception (a gap the device does not implement), its points
 are read one by one so that every point still gets its own value or its own error.
 
+Read Device Identification (function 43, MEI type 14, read code 01: the basic objects
+VendorName, ProductCode, MajorMinorRevision) is a read like the others ({"op": "identify"}), for
+`ycsa-conform scan`; a device that does not implement it answers exception 01.
+
 Probes (the `protocol` check kind) ask what a conforming device must refuse: a register it does
 not have, a function code it does not implement, a unit id nobody on the bus has. They go
 through `Link.transact` like every read ({"op": "probe"}), so `--record` and `--replay` carry
@@ -564,7 +568,9 @@ class ModbusLink:
                for one bit or register, 15/16 for more)
                {"op": "probe", "unit", "function"[, "address", "count"]}
                {"op": "frame", "unit", "tx": hex}  (a whole ADU sent as it is: the fuzz check)
+               {"op": "identify", "unit"}  (Read Device Identification, basic objects)
     Responses: {"registers" | "bits": [...], "at": host time, "raw": {"tx": hex, "rx": hex}}
+               (identify: {"objects": {"0": text, ...}, "at", "raw"})
                (a probe or a frame: "at" and "raw" only; "rx" empty for silence)
 
     After a timeout it drops the connection, because pymodbus 3.16's TCP server answers a request
@@ -619,6 +625,8 @@ class ModbusLink:
             return self._probe(request)
         if request["op"] == "frame":
             return self._frame(request)
+        if request["op"] == "identify":
+            return self._identify(request)
         table = Table(request["table"])
         first, count = request["address"], request.get("count", len(request.get("values", [])))
         what = f"{_TABLE_NAMES[table]}s {first}..{first + count - 1}"
@@ -673,6 +681,31 @@ class ModbusLink:
                 self._execute(method, first, kw, at, unit=unit)
             raw = {"tx": self._traffic[True].hex(), "rx": self._traffic[False].hex()}
         return {"at": time.time(), "raw": raw}
+
+    def _identify(self, request: Request) -> Response:
+        """Read Device Identification (43/14, basic objects) of one unit; exceptions raise as
+        for a read (DeviceException with the code: 01 when the device does not implement it)."""
+        unit = int(request["unit"])
+        at = f"{self.name} at {self.address} (reading the device identification of unit {unit})"
+        with self._lock:
+            for buffer in self._traffic.values():
+                buffer.clear()
+            response = self._execute(_IDENTIFY, 0, {}, at, unit=unit)
+            raw = {"tx": self._traffic[True].hex(), "rx": self._traffic[False].hex()}
+        if isinstance(response, ExceptionResponse):
+            code = int(response.exception_code)
+            name = EXCEPTION_NAMES.get(code, "unknown exception")
+            raise DeviceException(
+                f"{at}: the device answered with Modbus exception {code} ({name})", code=code
+            )
+        if response.isError() or getattr(response, "dev_id", unit) != unit:
+            raise DecodeError(f"{at}: unusable answer: {response}")
+        objects: dict[str, str] = {}
+        for key, value in dict(getattr(response, "information", {}) or {}).items():
+            # pymodbus gives bytes, or a list of bytes for an object sent more than once.
+            parts = value if isinstance(value, list) else [value]
+            objects[str(int(key))] = b"".join(bytes(p) for p in parts).decode("latin-1")
+        return {"objects": objects, "at": time.time(), "raw": raw}
 
     def _frame(self, request: Request) -> Response:
         """Send the bytes of `request["tx"]` as they are (the `fuzz` check's malformed frames:
@@ -852,6 +885,7 @@ def _complete(received: bytes, *, tcp: bool) -> bool:
 
 
 _RAW = "execute"  # _call: send kw["pdu"], a PDU class, as it is
+_IDENTIFY = "read_device_information"  # _call: function 43/14, basic objects from object 0
 _SINGLE_WRITES = {Table.COIL: 5, Table.HOLDING: 6}
 _MULTIPLE_WRITES = {Table.COIL: 15, Table.HOLDING: 16}
 
@@ -891,6 +925,8 @@ def _call(
         pdu: type[ModbusPDU] = kw["pdu"]
         client.register(pdu)  # so that an answer with this function code decodes at all
         return client.execute(False, pdu(dev_id=unit))
+    if method == _IDENTIFY:
+        return client.read_device_information(read_code=1, object_id=0, device_id=unit)
     # device_id= is keyword-only in pymodbus 3.10+; slave= raises TypeError.
     return getattr(client, method)(address, device_id=unit, **kw)
 
@@ -926,6 +962,22 @@ class ModbusDevice(DeviceBase):
         self.probes += 1
         response = self._link.transact(request)
         return _probe_result(request, response, tcp=self.address.scheme == "modbus-tcp")
+
+    def identify(self, *, unit: int | None = None) -> dict[int, str]:
+        """The basic Read Device Identification objects (function 43/14) of `unit` (default:
+        this one) by object id: 0 VendorName, 1 ProductCode, 2 MajorMinorRevision. Read-only;
+        counted as a probe. DeviceException code 1: the device does not implement it."""
+        request = {"op": "identify", "unit": self.address.unit if unit is None else unit}
+        self._transactions += 1
+        self.probes += 1
+        response = self._link.transact(request)
+        try:
+            return {int(k): str(v) for k, v in dict(response["objects"]).items()}
+        except (KeyError, TypeError, ValueError):
+            raise DecodeError(
+                f"{self.name} at {self.address}: the identification response "
+                f"{dict(response)!r} has no objects; record it again"
+            ) from None
 
     def send_frame(self, frame: bytes) -> tuple[bytes, bytes]:
         """Send `frame` (a whole ADU: RTU with its CRC, TCP with its MBAP header) as it is and
