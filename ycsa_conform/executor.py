@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from .pace import Pace
@@ -142,6 +143,9 @@ class Executor:
         self._release_failures: list[str] = []
         self._stopping = threading.Event()
         self.started = False
+        self.decided = 0  # cases decided (or raised) so far
+        self.targets_done = 0  # targets whose every case known is decided
+        self._target_ids: set[str] = set()
         self.add(cases)
 
     def add(self, cases: Sequence[tuple[Case, str]]) -> None:
@@ -155,6 +159,9 @@ class Executor:
                 self._futures[nodeid] = Future()
                 target = self._targets.get(case.target.id)
                 if target is None:
+                    if case.target.id in self._target_ids:  # done, and given more cases
+                        self.targets_done -= 1
+                    self._target_ids.add(case.target.id)
                     buses = (spec.address.bus for spec in case.target.devices.values())
                     target = _Target(case.target.id, frozenset(b for b in buses if b))
                     self._targets[target.id] = target
@@ -184,17 +191,31 @@ class Executor:
                 self._threads.append(thread)
             self._open_targets()
 
+    @property
+    def counts(self) -> tuple[int, int, int, int]:
+        """(cases decided, cases known, targets done, targets known), for progress."""
+        with self._lock:
+            return self.decided, len(self._known), self.targets_done, len(self._target_ids)
+
     def __contains__(self, nodeid: str) -> bool:
         return nodeid in self._known
 
-    def result(self, nodeid: str) -> Result:
+    def result(
+        self, nodeid: str, *, tick: Callable[[], None] | None = None, every: float = 1.0
+    ) -> Result:
         """The case's result once decided; what deciding it raised, raised again. The first
         call starts the executor. Asked once per case: the result is handed over, and the
-        executor keeps nothing of it (a district has 70,000)."""
+        executor keeps nothing of it (a district has 70,000). While it waits, `tick` is
+        called every `every` s (the live progress line), on the calling thread."""
         if not self.started:
             self.start()
         future = self._futures[nodeid]
         try:
+            while tick is not None:
+                try:
+                    return future.result(timeout=every)
+                except FutureTimeout:
+                    tick()
             return future.result()
         finally:
             with self._lock:
@@ -332,6 +353,7 @@ class Executor:
         """After a case of `target`: the next ones, or the target's devices closed and the
         next target opened."""
         with self._lock:
+            self.decided += 1
             target.running -= 1
             target.actuating = False
             if self._cancelled or not self._advance(target):
@@ -346,6 +368,7 @@ class Executor:
             if self._cancelled or not self._advance(target):
                 return  # cases added meanwhile: they run first
             del self._targets[target.id]
+            self.targets_done += 1
             self._open -= 1
             for bus in target.buses:
                 self._on_bus[bus] -= 1

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import cast
 
-from . import contract
+from . import contract, progress
 from .actuation import RestoreJournal, WriteGuard
 from .checks import CheckContext, Outcome
 from .checks.compute import MissingDesignData
@@ -339,7 +339,8 @@ class AcceptanceRun:
 
     def decide(self, case: Case, *, nodeid: str = "") -> Result:
         started, wall = time.perf_counter(), time.time()
-        outcome = self._decide(case)
+        with progress.deciding(f"{case.requirement.id}[{case.target.id}]"):
+            outcome = self._decide(case)
         return self._result(case, outcome, started, nodeid, wall=wall)
 
     def crashed(self, case: Case, exc: BaseException, *, nodeid: str = "") -> Result:

@@ -51,6 +51,7 @@ from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
+from ycsa_conform.progress import WAITS
 from ycsa_conform.result import Measurement, Series, Source, Verdict, worst
 from ycsa_conform.transport import Commands, Device
 from ycsa_conform.units import parse_unit, ureg
@@ -234,7 +235,8 @@ class ActuateCheck:
                         )
                     )
                 if unacknowledged is None:
-                    ctx.sleep(settle)
+                    with WAITS.waiting(f"{self.device} settling after the command", settle):
+                        ctx.sleep(settle)
                     decided += self._observe(device, before, limits)
             finally:
                 restored = self._restore(

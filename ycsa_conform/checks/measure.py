@@ -52,6 +52,7 @@ from ycsa_conform.devicemap import unknown_point_message
 from ycsa_conform.errors import DeviceError, DeviceTimeout
 from ycsa_conform.limit import Limit, ParamRef, ResolvedLimit
 from ycsa_conform.point import POINTS
+from ycsa_conform.progress import WAITS
 from ycsa_conform.result import Measurement, Series, Verdict, worst
 from ycsa_conform.transport import Device, Reading, ReadsFresh
 from ycsa_conform.units import (
@@ -236,10 +237,11 @@ class MeasureCheck:
         # The first sample is the read above, at the window's start; the rest follow evenly.
         rounds = [readings]
         started = time.monotonic()
-        for k in range(1, self.samples):
-            due = started + window * k / (self.samples - 1)
-            ctx.sleep(max(0.0, due - time.monotonic()))
-            rounds.append(read_fresh(device, wanted))
+        with WAITS.waiting(f"{self.device} sampled {self.samples} times", window):
+            for k in range(1, self.samples):
+                due = started + window * k / (self.samples - 1)
+                ctx.sleep(max(0.0, due - time.monotonic()))
+                rounds.append(read_fresh(device, wanted))
         if requires is not None:
             for k, later in enumerate(rounds[1:], 2):
                 unheld = requires.unheld(later, ctx.parameters, self.device)

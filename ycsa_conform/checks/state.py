@@ -54,6 +54,7 @@ import pint
 from ycsa_conform.errors import DeviceError
 from ycsa_conform.evaluation import judge
 from ycsa_conform.limit import Limit, ParamRef
+from ycsa_conform.progress import WAITS
 from ycsa_conform.result import Verdict
 from ycsa_conform.transport import Device, Mapped, Reading
 from ycsa_conform.transport.poll import PolledDevice
@@ -252,7 +253,8 @@ def judge_in_state(
                 except ValueError:
                     written.pop()  # the map refused it: nothing was sent
                     raise
-            ctx.sleep(settle)
+            with WAITS.waiting(f"{role} settling in the state the requirement assumes", settle):
+                ctx.sleep(settle)
             after = read()
             still = requires.unheld(after, parameters, role)
             if still:

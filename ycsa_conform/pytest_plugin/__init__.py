@@ -22,6 +22,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     pluginmanager.register(options, "ycsa_conform.options")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # trylast: pytest's terminal reporter is there when the bench starts (its progress lines).
     for module in (boundary, collection, distribution, dryrun, fixtures, reporting, signals):
         config.pluginmanager.register(module, f"ycsa_conform.{module.__name__.rsplit('.', 1)[-1]}")

@@ -20,11 +20,13 @@ from ycsa_conform.transport.recording import deciding
 from . import distribution
 from .boundary import guarded
 from .options import PROFILE_TAKEN
+from .progress import LiveProgress
 from .state import STATE, State, build_state, is_worker
 
 __all__ = ["ProfileCollector", "RequirementItem"]
 
 RESULT_PROPERTY = "ycsa_result"
+PROGRESS = pytest.StashKey[LiveProgress]()
 # An Incident.as_dict() of a check that raised (reporting.Reporter collects it).
 INCIDENT_PROPERTY = "ycsa_incident"
 
@@ -123,7 +125,11 @@ class RequirementItem(pytest.Item):
             ]
             executor.add([(i.case, i.nodeid) for i in batch])
         if state.executor is not None and self.nodeid in state.executor:
-            return state.executor.result(self.nodeid)
+            live = self.config.stash.get(PROGRESS, None)
+            if live is None:
+                return state.executor.result(self.nodeid)
+            live.begin()
+            return state.executor.result(self.nodeid, tick=live.tick)
         with deciding(self.nodeid):
             return state.run.decide(self.case, nodeid=self.nodeid)
 
@@ -297,6 +303,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             pace=Pace(),
             retry=state.recorder is None,
         )
+        if LiveProgress.enabled(config):
+            config.stash[PROGRESS] = LiveProgress(config, state.executor)
 
 
 @pytest.hookimpl(tryfirst=True)

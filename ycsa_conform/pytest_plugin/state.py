@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,20 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def say(config: pytest.Config, line: str) -> None:
+    """A progress line on the terminal at configure time (a fleet bench takes minutes to
+    start); none with -q, none without pytest's terminal reporter."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.get_verbosity() < 0:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        reporter.write_line(f"ycsa-conform: {line}")
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(f"ycsa-conform: {line}")
+
+
 def build_state(config: pytest.Config) -> State:
     """Load and validate every user file, start the bench if no site is given.
 
@@ -200,7 +215,13 @@ def build_state(config: pytest.Config) -> State:
                     # A fleet is served by a child process (see bench.process).
                     from ycsa_conform.bench.process import RemoteBench
 
+                    began = time.monotonic()
+                    say(config, f"starting the {name} bench: {poles} poles …")
                     bench = RemoteBench.start(name, faults=faults, poles=poles)
+                    say(
+                        config,
+                        f"bench of {poles} poles started in {time.monotonic() - began:.0f} s",
+                    )
                 else:
                     bench = Bench.start(name, faults=faults)
             except ValueError as exc:

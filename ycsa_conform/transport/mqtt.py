@@ -92,6 +92,7 @@ from ycsa_conform.errors import (
     YcsaError,
 )
 from ycsa_conform.point import POINTS
+from ycsa_conform.progress import WAITS
 from ycsa_conform.source import render_path
 from ycsa_conform.units import format_quantity, ureg
 
@@ -1074,12 +1075,14 @@ class MqttDevice(DeviceBase):
             request["witnesses"] = [self.topic(k) for k in others]
         self._transactions += 1
         explain = lambda r: self._explain_observation(spec, r)  # noqa: E731 - used twice
-        response = (
-            self._link.transact(request, explain=explain)
-            if act is None
-            # The MQTT links (live, recording, replay) take `act`; the Link protocol does not.
-            else cast(Any, self._link).transact(request, explain=explain, act=act)
-        )
+        what = f"{self.name} {topic_key} messages" + (" (or the first)" if stop == "each" else "")
+        with WAITS.waiting(what, window):  # the live progress line (ycsa_conform/progress.py)
+            response = (
+                self._link.transact(request, explain=explain)
+                if act is None
+                # The MQTT links (live, recording, replay) take `act`; the Link protocol does not.
+                else cast(Any, self._link).transact(request, explain=explain, act=act)
+            )
         # A wildcard topic (`devices/+`) gathers the messages of many topics; each keeps its own.
         messages: list[Message] = []
         heard: list[Message] = []
