@@ -199,8 +199,8 @@ class Bench:
         Parameters: the included benches' templates', updated by the community template's.
         """
         document = yaml.safe_load(self.site_path.read_text(encoding="utf-8"))
-        # Design values the included poles have as fitted in this bench (not a site key).
-        pole_design = document.pop("pole_design", None) or {}
+        # Design values the included poles have as fitted in this bench (the definition's).
+        pole_design = dict(self.definition.pole_design)
         [target] = document["targets"]
         target = _fill_all(target, self.community_endpoints)
         if maps_from is not None:
