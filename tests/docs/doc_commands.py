@@ -12,12 +12,17 @@ otherwise. An HTML comment on the line just above a fence changes what happens t
     <!-- doc-test: skip=REASON -->      not run, for the reason given (a command that needs
                                          root, or waits for Ctrl-C)
     <!-- doc-test: exit=1 -->           every command of the block exits 1 (`exit=0,1`: either)
+    <!-- doc-test: expect=TEXT -->       the output of the block's last command contains TEXT
+                                         (a failure that fails for the reason the doc says)
     <!-- doc-test: background -->       the block's one command serves until stopped (the
                                          standalone bench): started, its first line of output
                                          (the bench's JSON) awaited, stopped with SIGTERM once
                                          the document's last block has run
     <!-- doc-test: file=NAME -->        any fenced block: its text is written to NAME in the
                                          folder (a profile, site, map or CSV the doc shows)
+    <!-- doc-test: copy=fixtures -->    before the block runs, the repository's `fixtures/` (any
+                                         paths, `,`-separated) is copied into the folder, for
+                                         the commands that name the repository's example files
     <!-- doc-test: ci-templates -->     the commands are those of ci-templates/*.yml, which
                                          tests/docs/test_ci_templates.py runs: each must be one
 
@@ -40,6 +45,7 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,6 +211,10 @@ class Reader:
             why = options.get("skip") or ("install" if "install" in options else "ci-templates")
             self.outcome.skipped.extend(f"{block.where()}: {c}  [{why}]" for c in block.commands)
             return
+        for name in filter(None, options.get("copy", "").split(",")):
+            source, target = ROOT / name.strip(), self.folder / name.strip()
+            if not target.exists():
+                shutil.copytree(source, target) if source.is_dir() else shutil.copy(source, target)
         verb = self.pending(block)
         if verb is not None:
             self.outcome.skipped.extend(
@@ -216,10 +226,14 @@ class Reader:
             self.serve(block, command)
             return
         expected = {int(x) for x in options.get("exit", "0").split(",")}
+        output = ""
         for command in block.commands:
-            self.command(block, command, expected)
+            output = self.command(block, command, expected)
+        if "expect" in options:
+            wanted = options["expect"]
+            assert wanted in output, f"{block.where()}: no {wanted!r} in\n{output}"
 
-    def command(self, block: Block, command: str, expected: set[int]) -> None:
+    def command(self, block: Block, command: str, expected: set[int]) -> str:
         actual = self.swap(command)
         started = time.monotonic()
         result = subprocess.run(
@@ -240,6 +254,7 @@ class Reader:
             f"{sorted(expected)}\n(run as: {actual})\n--- stdout\n{result.stdout[-6000:]}\n"
             f"--- stderr\n{result.stderr[-6000:]}"
         )
+        return result.stdout + result.stderr
 
     def serve(self, block: Block, command: str) -> None:
         server = subprocess.Popen(

@@ -65,7 +65,7 @@ def test_a_translation_shows_the_same_commands(doc: Path) -> None:
 def test_every_command_block_of_a_guide_is_run_or_says_why_not() -> None:
     # A console block without a `$` line would be silently ignored; an option the reader does
     # not know would be a typo that skips nothing.
-    known = {"install", "skip", "exit", "background", "file", "ci-templates"}
+    known = {"install", "skip", "exit", "background", "file", "ci-templates", "copy", "expect"}
     for doc in DOCS:
         for block in blocks(doc):
             assert set(block.options) <= known, f"{block.where()}: {block.options}"
