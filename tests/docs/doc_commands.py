@@ -11,7 +11,8 @@ otherwise. An HTML comment on the line just above a fence changes what happens t
                                          (pip install -e '.[test]') stands in for them
     <!-- doc-test: skip=REASON -->      not run, for the reason given (a command that needs
                                          root, or waits for Ctrl-C)
-    <!-- doc-test: exit=1 -->           every command of the block exits 1 (`exit=0,1`: either)
+    <!-- doc-test: exit=1 -->           the block's last command exits 1 (`exit=0,1`: either);
+                                         the commands before it exit 0
     <!-- doc-test: expect=TEXT -->       the output of the block's last command contains TEXT
                                          (a failure that fails for the reason the doc says)
     <!-- doc-test: background -->       the block's one command serves until stopped (the
@@ -30,8 +31,9 @@ Field addresses: a document shows the addresses of a real pole (`/dev/ttyUSB0` t
 controller's RS-485 adapter, `/dev/ttyUSB1` the meter's, `192.168.1.20:502` the pole's Modbus
 TCP sensors, `192.168.1.9:1883` the city's broker, `city/road-1/P001` the pole's topic
 prefix). Once a background bench has printed its endpoints, every command and every written
-file of the document has these replaced by the bench's own (`FIELD_ADDRESSES`), so the same
-commands read the simulated pole's devices over the same protocols.
+file of the document (also one written before the bench started) has these replaced by the
+bench's own (`FIELD_ADDRESSES`), so the same commands read the simulated pole's devices over
+the same protocols.
 
 Verbs built in other branches of issue 17 (`PENDING_VERBS`): a block that calls one of them
 is run when the verb exists in this installation's `ycsa-conform --help`, and skipped (said in
@@ -185,6 +187,7 @@ class Reader:
         self.env = environment()
         self.swaps: list[tuple[str, str]] = []
         self.servers: list[subprocess.Popen[str]] = []
+        self.written: dict[Path, str] = {}  # files of the doc, rewritten once a bench serves
         self.verbs = installed_verbs()
         self.outcome = Outcome()
 
@@ -206,6 +209,7 @@ class Reader:
             path = self.folder / options["file"]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.swap(block.text), encoding="utf-8")
+            self.written[path] = block.text
             return
         if "install" in options or "skip" in options or "ci-templates" in options:
             why = options.get("skip") or ("install" if "install" in options else "ci-templates")
@@ -227,8 +231,8 @@ class Reader:
             return
         expected = {int(x) for x in options.get("exit", "0").split(",")}
         output = ""
-        for command in block.commands:
-            output = self.command(block, command, expected)
+        for k, command in enumerate(block.commands, start=1):
+            output = self.command(block, command, expected if k == len(block.commands) else {0})
         if "expect" in options:
             wanted = options["expect"]
             assert wanted in output, f"{block.where()}: no {wanted!r} in\n{output}"
@@ -277,6 +281,8 @@ class Reader:
         host, _, port = pole["modbus_tcp"].rpartition(":")
         values = {**pole, "tcp_host": host, "tcp_port": port}
         self.swaps = [(a, b.format(**values)) for a, b in FIELD_ADDRESSES]
+        for path, text in self.written.items():  # a file shown before the bench started
+            path.write_text(self.swap(text), encoding="utf-8")
         self.outcome.ran.append(f"{block.where()}: {command}  [serving]")
 
     def close(self) -> None:
