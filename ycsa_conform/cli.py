@@ -3,9 +3,11 @@
 ycsa-conform profiles                     built-in profiles
 ycsa-conform profile show NAME|PATH [--json] [--site SITE [--pole ID]] [--param K=V]...
 ycsa-conform validate [--profile NAME]... [--param K=V]... FILE...
-                                          profiles, sites, device maps; a site against the
-                                          profiles (docs/contract.md); exit 4 when a file
-                                          cannot be loaded, 1 when the contract finds errors
+                                          profiles, sites, device maps, evidence files, bench
+                                          definitions and site templates, the fault catalogue;
+                                          a site against the profiles (docs/contract.md); exit
+                                          4 when a file cannot be loaded, 1 when the contract
+                                          finds errors
 ycsa-conform points [--json|--markdown]   device roles, logical points, who uses each
 ycsa-conform bench faults [--bench NAME] [--json]   the built-in benches' fault catalogue
 ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
