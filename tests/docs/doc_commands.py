@@ -261,21 +261,27 @@ class Reader:
         return result.stdout + result.stderr
 
     def serve(self, block: Block, command: str) -> None:
-        server = subprocess.Popen(
-            shlex.split(command),
-            cwd=self.folder,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        # Its stderr goes to a file: a pipe nobody reads would stop a talkative server.
+        log = self.folder / f".server-{len(self.servers) + 1}.log"
+        with log.open("w", encoding="utf-8") as stderr:
+            server = subprocess.Popen(
+                shlex.split(command),
+                cwd=self.folder,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
         self.servers.append(server)
         assert server.stdout is not None
         deadline = time.monotonic() + 120  # a bench starts in seconds; this bounds a hang
         ready, _, _ = select.select([server.stdout], [], [], max(0.0, deadline - time.monotonic()))
         line = server.stdout.readline() if ready else ""
-        assert line, f"{block.where()}: `{command}` printed nothing: {server.poll()}"
+        assert line, (
+            f"{block.where()}: `{command}` printed nothing (exit {server.poll()}):\n"
+            + log.read_text(encoding="utf-8")
+        )
         bench = json.loads(line)
         pole = bench["poles"][0]
         host, _, port = pole["modbus_tcp"].rpartition(":")
