@@ -3,9 +3,11 @@
 ycsa-conform profiles                     built-in profiles
 ycsa-conform profile show NAME|PATH [--json] [--site SITE [--pole ID]] [--param K=V]...
 ycsa-conform validate [--profile NAME]... [--param K=V]... FILE...
-                                          profiles, sites, device maps; a site against the
-                                          profiles (docs/contract.md); exit 4 when a file
-                                          cannot be loaded, 1 when the contract finds errors
+                                          profiles, sites, device maps, evidence files, bench
+                                          definitions and site templates, the fault catalogue;
+                                          a site against the profiles (docs/contract.md); exit
+                                          4 when a file cannot be loaded, 1 when the contract
+                                          finds errors
 ycsa-conform points [--json|--markdown]   device roles, logical points, who uses each
 ycsa-conform bench faults [--bench NAME] [--json]   the built-in benches' fault catalogue
 ycsa-conform bench NAME [--fault F]... [--poles N] [--site-file PATH]
@@ -34,6 +36,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -219,22 +222,66 @@ def _empty_site() -> Site:
     )
 
 
+def _load_bench(path: Path) -> object:
+    from .bench.definition import load_bench
+
+    return load_bench(path)
+
+
+def _load_faults(path: Path) -> object:
+    from .bench.fault import load_faults
+
+    return load_faults(path)
+
+
 _LOADERS: dict[str, Callable[[Path], object]] = {
     "evidence": load_evidence,
     "profile": load_profile,
     "site": load_site,
     "devicemap": load_devicemap,
+    "bench": _load_bench,
+    "faults": _load_faults,
 }
+_KINDS = "a profile, site, device map, evidence file, bench definition or fault catalogue"
+
+# A bench's site template (benches/NAME.site.yaml, `kind: bench`) names the endpoints the
+# running bench fills in (ycsa_conform/bench/__init__.py). `validate` holds it to the site
+# schema and the profiles with stand-ins of the same form, each on the placeholder's own line,
+# so a problem keeps its line number.
+_TEMPLATE_STAND_INS = {
+    "modbus_tcp": "127.0.0.1:502",
+    "modbus_rtu": "/dev/ttyUSB0",
+    "dlt645": "/dev/ttyUSB1",
+    "mqtt": "127.0.0.1:1883",
+    "meter_address": "202611250001",
+    "prefix": "ycsa/bench/P001",
+}
+_PLACEHOLDER = re.compile(r"\{(" + "|".join([*_TEMPLATE_STAND_INS, "pole"]) + r")\}")
+
+
+def _template_text(data: dict[str, Any], text: str) -> str | None:
+    """A bench site template with its placeholders filled in by stand-ins; None for any other
+    site (a field site's braces are its own mistake, said by the schema)."""
+    if data.get("kind") != "bench" or not _PLACEHOLDER.search(text):
+        return None
+    targets = data.get("targets")
+    first = targets[0] if isinstance(targets, list) and targets else {}
+    community = isinstance(first, dict) and first.get("kind") == "community"
+    values = {**_TEMPLATE_STAND_INS, "pole": "C001" if community else "P001"}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
 def _kind_of(data: object) -> str | None:
     """Which loader a document is for. An evidence file may name its site ('site:') and a site
-    its evidence file ('evidence:'): a site has targets, an evidence file a list of entries."""
+    its evidence file ('evidence:'): a site has targets, an evidence file a list of entries; a
+    bench definition names its site template ('bench:' and 'site:')."""
     if not isinstance(data, dict):
         return None
-    for kind in ("profile", "devicemap"):
+    for kind in ("profile", "devicemap", "bench"):
         if kind in data:
             return kind
+    if "faults" in data and "site" not in data:
+        return "faults"
     if "site" in data and not isinstance(data.get("evidence"), list):
         return "site"
     return next((k for k in _LOADERS if k in data), None)
@@ -250,19 +297,22 @@ def _validate_one(path: Path) -> tuple[list[Problem], object | None]:
             return [
                 doc.problem(
                     (),
-                    "the file is empty; write a profile, site, device map or evidence "
-                    "document in it, or name another file",
+                    f"the file is empty; write {_KINDS} in it, or name another file",
                 )
             ], None
         if kind is None:
             return [
                 doc.problem(
                     (),
-                    "not a profile, site or device map, nor an evidence file: the file must "
-                    "have a 'profile:', 'site:', 'devicemap:' or 'evidence:' key at the top",
+                    f"not {_KINDS}: the file must have a 'profile:', 'site:', 'devicemap:', "
+                    "'evidence:', 'bench:' or 'faults:' key at the top",
                 )
             ], None
-        loaded = _LOADERS[kind](path)
+        template = _template_text(doc.data, doc.text) if kind == "site" else None
+        if template is not None:
+            loaded: object = load_site(path, text=template)
+        else:
+            loaded = _LOADERS[kind](path)
     except InputError as exc:
         return exc.problems, None
     if kind == "site":

@@ -61,7 +61,7 @@ def _catalogue(*specs: tuple[str, str, str]) -> MappingProxyType[str, PointSpec]
 
 
 # Names follow the TALQ LampMonitor / LampActuator vocabulary where one exists
-# (reference/standards.md SP-DATA-011, R), in snake_case.
+# (docs/sources.md SP-DATA-011, R), in snake_case.
 POINTS = _catalogue(
     # electrical (lamp controller, meter)
     ("supply_voltage", "V", "RMS supply voltage"),

@@ -2,7 +2,7 @@
 
 pint parses only plain quantities here ("20 lx", "0.30 kN/m^2"). Operators, ranges and bands
 are parsed by `ycsa_conform.limit`, because pint silently drops a leading ">=" and reads
-"20 lx ± 2" as 40 lx (see ../shared/reference/dependencies.md §7).
+"20 lx ± 2" as 40 lx (see docs/dependencies.md §7).
 """
 
 from __future__ import annotations

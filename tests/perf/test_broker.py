@@ -2,7 +2,7 @@
 
 `YCSA_PERF=1 pytest tests/perf/test_broker.py -s` prints messages per second for QoS 0 and QoS 1
 from one paho publisher to one subscriber through each broker (the table of
-reference/dependencies.md §4 measured amqtt the same way: 7.0k/s and 3.6k/s in a thread), and
+docs/dependencies.md §4 measured amqtt the same way: 7.0k/s and 3.6k/s in a thread), and
 the embedded broker's CPU while 1,000 idle clients stay connected (a district's gateways).
 """
 

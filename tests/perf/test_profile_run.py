@@ -3,7 +3,7 @@
 1. Transactions: the requests a smart-pole run sends per device, against the point reads its
    checks ask for (what a one-request-per-read tool would send) and the coalesced minimum
    (the fewest requests the protocol allows for the points the run needs). On an RS-485 bus at
-   9600 baud each transaction costs ~40 ms (reference/dependencies.md), so the estimate of bus
+   9600 baud each transaction costs ~40 ms (docs/dependencies.md), so the estimate of bus
    time is printed too.
 2. Per-read overhead: `ModbusDevice.read` (device map, codec, units, errors) against a bare
    pymodbus client loop reading the same registers from the same bench, TCP and RTU.

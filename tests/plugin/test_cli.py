@@ -162,7 +162,9 @@ def test_validate_of_a_file_that_is_none_of_the_kinds(pytester: pytest.Pytester)
     result = _cli(pytester, "validate", str(other))
 
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["*other.yaml:1: $: not a profile, site or device map*"])
+    result.stderr.fnmatch_lines(
+        ["*other.yaml:1: $: not a profile, site, device map, evidence file, bench definition*"]
+    )
 
 
 def test_loads_prints_each_pole_with_its_checks(pytester: pytest.Pytester) -> None:

@@ -78,8 +78,8 @@ def test_an_empty_file_is_refused(
     assert _validate(path, capsys) == (
         cli.USAGE,
         [
-            f"{path}: $: the file is empty; write a profile, site, device map or evidence "
-            "document in it, or name another file"
+            f"{path}: $: the file is empty; write a profile, site, device map, evidence file, "
+            "bench definition or fault catalogue in it, or name another file"
         ],
     )
 

@@ -1,6 +1,6 @@
 """Road lighting: CJJ 45-2015 class values, GB/T 5700 grid averaging, IES photometry.
 
-Class values are copied by hand from reference/standards.md §3.1 (Table 3.3.1, confidence S;
+Class values are copied by hand from docs/sources.md §3.1 (Table 3.3.1, confidence S;
 Table 7.1.2, confidence U), not imported from the module under test. The worked example is the
 CSV block in docs/engineering/lighting.md.
 """

@@ -1,4 +1,4 @@
-"""PoE budget: IEEE 802.3 af/at/bt figures, copied by hand from reference/standards.md SP-PWR-016
+"""PoE budget: IEEE 802.3 af/at/bt figures, copied by hand from docs/sources.md SP-PWR-016
 (confidence M), not imported from the module under test."""
 
 from __future__ import annotations

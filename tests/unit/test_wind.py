@@ -1,6 +1,6 @@
 """Wind on poles and mounted equipment, checked against GB 50009-2012 as transcribed.
 
-The expected values are copied by hand from reference/standards.md §1.1 (Tables 8.2.1 and
+The expected values are copied by hand from docs/sources.md §1.1 (Tables 8.2.1 and
 8.6.1, confidence R), not imported from the module under test.
 """
 

@@ -276,8 +276,8 @@ def community_site_text(
     Parameters: the included benches' templates', updated by the community template's.
     """
     document = yaml.safe_load(definition.site_path.read_text(encoding="utf-8"))
-    # Design values the included poles have as fitted in this bench (not a site key).
-    pole_design = document.pop("pole_design", None) or {}
+    # Design values the included poles have as fitted in this bench (the definition's).
+    pole_design = dict(definition.pole_design)
     [target] = document["targets"]
     target = _fill_all(target, community_endpoints)
     if maps_from is not None:

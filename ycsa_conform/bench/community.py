@@ -19,7 +19,7 @@ PREFIX/devices/ID; a device in `silent_devices` publishes nothing at all.
 
 Magnitudes are plain floats in the canonical unit of each point (`point.POINTS`); noise is
 deterministic (`physics.wobble`, phases from the seed). Every default stays inside the limits
-of reference/standards.md (SC rows) with a margin, so no verdict depends on when a test runs.
+of docs/sources.md (SC rows) with a margin, so no verdict depends on when a test runs.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -39,6 +39,9 @@ class BenchDefinition:
     path: Path
     simulation: str = "pole"  # "pole" (bench/pole.py) or "community" (bench/community.py)
     includes: tuple[str, ...] = ()  # built-in benches started with this one (one member each)
+    # Design values the included benches' poles have as fitted in this bench (a community's
+    # pole with a community luminaire), applied to their targets of the running bench's site.
+    pole_design: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def list_benches() -> list[str]:
@@ -112,4 +115,5 @@ def load_bench(path: Path) -> BenchDefinition:
         path=doc.path,
         simulation=data.get("simulation", "pole"),
         includes=includes,
+        pole_design=MappingProxyType(dict(data.get("pole_design") or {})),
     )

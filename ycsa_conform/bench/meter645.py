@@ -8,7 +8,7 @@
     meter.stop()
 
 A meter answers `turnaround` (50 ms) after a request, as real meters take a few tens of
-milliseconds (DL/T 645-2007 timing, reference/standards.md SP-DATA-006: 20-500 ms, tag U);
+milliseconds (DL/T 645-2007 timing, docs/sources.md SP-DATA-006: 20-500 ms, tag U);
 `delay`, when longer, is a slow meter's lateness instead. An answer still waiting when another
 frame arrives on the line is dropped (a half-duplex RS-485 device does not talk over the bus):
 so a slow meter's late answer never passes for the answer to a later request, on the bench.

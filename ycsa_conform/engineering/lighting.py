@@ -1,6 +1,6 @@
 """Road-lighting calculations, CJJ 45-2015, and the GB/T 5700 field grid.
 
-Every limit here is copied from ../shared/reference/standards.md §3 with its confidence tag
+Every limit here is copied from docs/sources.md §3 with its confidence tag
 (S = secondary source read, U = unverified, M = mapped from another standard, R = read in the
 standard itself). Reading files (grid CSV, IES photometry) lives in `photometry`.
 

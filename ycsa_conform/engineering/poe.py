@@ -1,4 +1,4 @@
-"""Power over Ethernet budget, IEEE 802.3 af/at/bt (values from reference/standards.md SP-PWR-016).
+"""Power over Ethernet budget, IEEE 802.3 af/at/bt (values from docs/sources.md SP-PWR-016).
 
 Each PoE type fixes the power a PSE port must be able to supply and the power the powered
 device (PD) may draw at its input; the switch budget is spent by the PSE figure, since the

@@ -1,7 +1,7 @@
 """Power-quality figures for the supply of a pole: voltage deviation, unbalance, THD, 95 % values,
 the share of 10-min values within a band over a period, and the voltage drop along the feeder.
 
-Every limit here is copied from ../shared/reference/standards.md §2 with its confidence tag
+Every limit here is copied from docs/sources.md §2 with its confidence tag
 (M = from memory, believed correct). The functions are pure: quantities or floats in, a
 quantity or float out; judging against a limit is the check kinds' business.
 """

@@ -1,6 +1,6 @@
 """Horizontal seismic action on a pole, GB 50011-2010 (2016 edition), frequent earthquake.
 
-None of GB 50011 is transcribed in ../shared/reference/standards.md beyond Kunming's intensity
+None of GB 50011 is transcribed in docs/sources.md beyond Kunming's intensity
 (SP-LOAD-013: intensity 8, 0.20 g, U). The tables and the spectrum below are from memory and
 carry their tags (M: believed correct; U: verify); the design data can override α_max and Tg.
 

@@ -1,6 +1,6 @@
 """Wind loads on poles and mounted equipment, GB 50009-2012 chapter 8.
 
-Tables 8.2.1 (μz) and 8.6.1 (βgz) are transcribed in ../shared/reference/standards.md §1.1
+Tables 8.2.1 (μz) and 8.6.1 (βgz) are transcribed in docs/sources.md §1.1
 (confidence R). Between listed heights we interpolate linearly; below the first listed height
 the 5 m value applies (8.2.1 note). Every other constant carries its confidence tag (R/S/M/U/I,
 standards.md's scale) in the comment beside it. The structural check of a whole pole built on

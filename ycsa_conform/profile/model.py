@@ -44,7 +44,7 @@ class Level(StrEnum):
 
 
 class Confidence(StrEnum):
-    """How sure we are of a value (reference/standards.md): read, secondary, memory, uncertain,
+    """How sure we are of a value (docs/sources.md): read, secondary, memory, uncertain,
     inferred."""
 
     R = "R"

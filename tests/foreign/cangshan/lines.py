@@ -1,6 +1,6 @@
 """RS-485 lines: a socat pseudo-terminal pair per line, the device at one end, the tester at
 the other (pymodbus opens serial ports by path, so both ends need one: os.openpty is not
-enough, reference/dependencies.md §2)."""
+enough, docs/dependencies.md §2)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ gateway (a loopback port here).
                                                      0x0007 noise        uint16 0.1 dB(A)
 
 pymodbus 3.16 answers a request for a unit id it does not serve with exception 04 (a KeyError
-inside SimCore, reference/dependencies.md §2); a device on an RS-485 bus stays silent instead,
+inside SimCore, docs/dependencies.md §2); a device on an RS-485 bus stays silent instead,
 so the RTU server drops every frame it would send for another unit (`_own_unit_only`). And its
 RTU framer cannot tell how long a request of a function it does not know is, so it never
 answers one; the CS-LC300 refuses function 25 (the one its manual lists as unimplemented, and
