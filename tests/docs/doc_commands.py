@@ -35,9 +35,7 @@ file of the document (also one written before the bench started) has these repla
 bench's own (`FIELD_ADDRESSES`), so the same commands read the simulated pole's devices over
 the same protocols.
 
-Verbs built in other branches of issue 17 (`PENDING_VERBS`): a block that calls one of them
-is run when the verb exists in this installation's `ycsa-conform --help`, and skipped (said in
-the test's output) only while it does not.
+A command calling a verb this installation lacks fails its test (the doc names no such verb).
 """
 
 from __future__ import annotations
@@ -57,10 +55,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Filled in by the lead when the branches of issue 17 are merged: the verbs of
-# docs/guide-onsite.*.md built elsewhere (site init, scan, doctor). A listed verb that the
-# installed CLI has is run all the same; empty this set once all of them are merged.
-PENDING_VERBS: frozenset[str] = frozenset({"scan", "doctor", "site"})
 
 # The field addresses the docs show, and the bench endpoint each stands for (longest first).
 FIELD_ADDRESSES: tuple[tuple[str, str], ...] = (
@@ -196,10 +190,10 @@ class Reader:
             text = text.replace(field_address, bench)
         return text
 
-    def pending(self, block: Block) -> str | None:
+    def missing_verb(self, block: Block) -> str | None:
         for command in block.commands:
             verb = verb_of(command)
-            if verb in PENDING_VERBS and verb not in self.verbs:
+            if verb is not None and verb not in self.verbs:
                 return verb
         return None
 
@@ -219,12 +213,9 @@ class Reader:
             source, target = ROOT / name.strip(), self.folder / name.strip()
             if not target.exists():
                 shutil.copytree(source, target) if source.is_dir() else shutil.copy(source, target)
-        verb = self.pending(block)
+        verb = self.missing_verb(block)
         if verb is not None:
-            self.outcome.skipped.extend(
-                f"{block.where()}: {c}  [pending verb {verb!r}]" for c in block.commands
-            )
-            return
+            raise AssertionError(f"{block.where()}: ycsa-conform has no verb {verb!r}")
         if "background" in options:
             [command] = block.commands
             self.serve(block, command)
