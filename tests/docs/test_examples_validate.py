@@ -118,3 +118,32 @@ def test_a_broken_bench_definition_and_fault_catalogue_are_refused(tmp_path: Pat
         result.stderr
     )
     assert f"faults.yaml:{_line_of(faults, 'verdict: broken')}: $.faults." in result.stderr
+
+
+def test_every_example_names_its_schema_for_editors() -> None:
+    # The first line tells an editor (yaml-language-server) which schema completes and checks
+    # the file; the path must lead to the schema of the file's kind.
+    for path in sorted(_examples()):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+        assert match, f"{path.relative_to(ROOT)}: no schema line first"
+        schema = (path.parent / match[1]).resolve()
+        assert schema.is_file(), f"{path.relative_to(ROOT)}: {match[1]} is no file"
+        assert schema.parent == ROOT / "ycsa_conform" / "schemas"
+        assert schema.name.removesuffix(".schema.json") == _kind(path), path
+
+
+def _kind(path: Path) -> str:
+    """The kind of an example file, from where it lies."""
+    parts = path.relative_to(ROOT).parts
+    if "devicemaps" in parts:
+        return "devicemap"
+    if "evidence" in parts:
+        return "evidence"
+    if parts[0] == "profiles":
+        return "profile"
+    if path.name == "faults.yaml":
+        return "faults"
+    if path.name.endswith(".site.yaml") or "sites" in parts:
+        return "site"
+    return "bench"
