@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,24 +106,9 @@ def _utc(*args: int) -> datetime.datetime:
 
 
 @pytest.fixture(scope="module")
-def bench() -> Iterator[dict[str, Any]]:
-    """One standalone bench for the module, as a vendor starts it (tests/bench/test_standalone)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ycsa_conform", "bench", "smart-pole"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, process.stderr.read() if process.stderr else "no output"
-    yield json.loads(line)["poles"][0]
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+def bench(standalone_bench: dict[str, Any]) -> dict[str, Any]:
+    """One standalone bench for the module (the root conftest's)."""
+    return standalone_bench
 
 
 def test_a_broken_site_names_each_problem_and_its_fix(tmp_path: Path) -> None:

@@ -47,7 +47,9 @@ def _pytest(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("spelling", ["separate", "equals"])
-def test_ids_never_climb_out_of_the_folder(folders: tuple[Path, Path], spelling: str) -> None:
+def test_ids_never_climb_out_of_the_folder_and_headers_name_the_target(
+    folders: tuple[Path, Path], spelling: str
+) -> None:
     work, site = folders
     given = ["--site", str(site)] if spelling == "separate" else [f"--site={site}"]
     result = _pytest(work, *given, "-v")
@@ -56,11 +58,20 @@ def test_ids_never_climb_out_of_the_folder(folders: tuple[Path, Path], spelling:
     assert "../" not in result.stdout
     assert f"rootdir: {work}" in result.stdout
     for pole in ("P001", "P002"):
-        assert f"ERROR smart-pole::SP-LOAD-001[{pole}]" in result.stdout
+        # The short summary line carries the reason after the id.
+        summary = f"ERROR smart-pole::SP-LOAD-001[{pole}] - SP-LOAD-001 cannot be decided: target"
+        assert summary in result.stdout
         assert f"smart-pole::SP-LOAD-001[{pole}] ERROR" in result.stdout
     # The cache (--lf) is the current folder's, not an ancestor shared with the site's.
     assert (work / ".pytest_cache").is_dir()
     assert not (work.parent.parent / ".pytest_cache").exists()
+    # The same requirement undecided on two poles: two sections a reader can tell apart, each
+    # naming requirement, target and profile.
+    headers = [line for line in result.stdout.splitlines() if "ERROR at setup of" in line]
+    title = "Design basic wind pressure covers the site"
+    assert len(headers) == 2, result.stdout
+    for pole, header in zip(("P001", "P002"), sorted(headers), strict=True):
+        assert f"SP-LOAD-001 [{pole}] {title} (smart-pole)" in header
 
 
 def test_the_current_folders_pytest_ini_is_honoured(folders: tuple[Path, Path]) -> None:
@@ -72,15 +83,3 @@ def test_the_current_folders_pytest_ini_is_honoured(folders: tuple[Path, Path]) 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "configfile: pytest.ini" in result.stdout
     assert (work / "from-ini.xml").is_file()
-
-
-def test_failure_headers_name_requirement_target_and_profile(folders: tuple[Path, Path]) -> None:
-    # The same requirement undecided on two poles: two sections a reader can tell apart.
-    work, site = folders
-    result = _pytest(work, "--site", str(site))
-
-    headers = [line for line in result.stdout.splitlines() if "ERROR at setup of" in line]
-    title = "Design basic wind pressure covers the site"
-    assert len(headers) == 2, result.stdout
-    for pole, header in zip(("P001", "P002"), sorted(headers), strict=True):
-        assert f"SP-LOAD-001 [{pole}] {title} (smart-pole)" in header

@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -44,25 +43,9 @@ def _validates(path: Path, *profiles: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One standalone bench for the module, as a vendor starts it (tests/bench/test_standalone)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ycsa_conform", "bench", "smart-pole"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, process.stderr.read() if process.stderr else "no output"
-    ready: dict[str, Any] = json.loads(line)
-    yield ready["poles"][0]
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+def bench(standalone_bench: dict[str, Any]) -> dict[str, Any]:
+    """One standalone bench for the module (the root conftest's)."""
+    return standalone_bench
 
 
 def _bench_devices(pole: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _pytest._code.code import TerminalRepr
+from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest._io import TerminalWriter
 
 from ycsa_conform.executor import BENCH_FLEET_CONCURRENCY, DEFAULT_CONCURRENCY, Executor
@@ -52,8 +52,10 @@ class RequirementUndecided(Exception):
 class ResultRepr(TerminalRepr):
     """A failed requirement as the user wants to read it: the reason, then the measurements."""
 
-    def __init__(self, result: Result) -> None:
+    def __init__(self, result: Result, where: tuple[str, int]) -> None:
         self.result = result
+        # What pytest's short summary shows after the node id (and --tb=line): the reason.
+        self.reprcrash = ReprFileLocation(where[0], where[1], result.reason)
 
     def toterminal(self, tw: TerminalWriter) -> None:
         tw.line(self.result.reason, red=True, bold=True)
@@ -144,7 +146,7 @@ class RequirementItem(pytest.Item):
         style: Any = None,
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, RequirementFailed | RequirementUndecided):
-            return ResultRepr(excinfo.value.result)
+            return ResultRepr(excinfo.value.result, self._where)
         return super().repr_failure(excinfo)
 
     def _repr_failure_py(
@@ -153,8 +155,12 @@ class RequirementItem(pytest.Item):
         # pytest renders setup errors through this private method, not repr_failure; an
         # undecided requirement is a reason, not a traceback.
         if isinstance(excinfo.value, RequirementUndecided):
-            return ResultRepr(excinfo.value.result)
+            return ResultRepr(excinfo.value.result, self._where)
         return super()._repr_failure_py(excinfo, style)
+
+    @property
+    def _where(self) -> tuple[str, int]:
+        return str(self.case.requirement.path), self.case.requirement.line
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         requirement = self.case.requirement
