@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ def _collect(*args: str) -> str:
         capture_output=True,
         text=True,
         timeout=300,
-        env={k: v for k, v in __import__("os").environ.items() if k != "YCSA_PERF"},
+        env={k: v for k, v in os.environ.items() if k != "YCSA_PERF"},
     )
     assert result.returncode in (0, 5), result.stdout + result.stderr
     return result.stdout
