@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,31 +39,11 @@ def _scan(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _serve(folder: Path, *args: str) -> Iterator[dict[str, Any]]:
-    """`ycsa-conform bench smart-pole ARGS` in a process of its own, until the caller is done."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ycsa_conform", "bench", "smart-pole", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=folder,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, process.stderr.read() if process.stderr else "no output"
-    ready: dict[str, Any] = json.loads(line)
-    yield ready
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    yield from _serve(tmp_path_factory.mktemp("scan-bench"))
+def bench(
+    tmp_path_factory: pytest.TempPathFactory, serve_bench: Callable[..., Iterator[dict[str, Any]]]
+) -> Iterator[dict[str, Any]]:
+    yield from serve_bench(tmp_path_factory.mktemp("scan-bench"))
 
 
 @pytest.fixture(scope="module")
@@ -218,8 +198,10 @@ def test_the_time_limit_cuts_a_bus_scan_short_and_says_what_was_not_asked(
     assert data["found"] == []
 
 
-def test_a_lamp_controller_answering_with_bad_crcs_is_garbage_not_a_device(tmp_path: Path) -> None:
-    for ready in _serve(tmp_path, "--fault", "lamp-bad-crc"):
+def test_a_lamp_controller_answering_with_bad_crcs_is_garbage_not_a_device(
+    tmp_path: Path, serve_bench: Callable[..., Iterator[dict[str, Any]]]
+) -> None:
+    for ready in serve_bench(tmp_path, "--fault", "lamp-bad-crc"):
         result = _scan(
             "--rtu", ready["endpoints"]["modbus_rtu"], "--units", "1-2", "--timeout", "1", "--json"
         )
@@ -235,8 +217,10 @@ def test_a_lamp_controller_answering_with_bad_crcs_is_garbage_not_a_device(tmp_p
     assert load_site(site).targets[0].devices == {}
 
 
-def test_a_meter_answering_with_bad_checksums_is_garbage_not_a_meter(tmp_path: Path) -> None:
-    for ready in _serve(tmp_path, "--fault", "meter-bad-checksum"):
+def test_a_meter_answering_with_bad_checksums_is_garbage_not_a_meter(
+    tmp_path: Path, serve_bench: Callable[..., Iterator[dict[str, Any]]]
+) -> None:
+    for ready in serve_bench(tmp_path, "--fault", "meter-bad-checksum"):
         result = _scan("--dlt645", ready["endpoints"]["dlt645"], "--json")
     data = json.loads(result.stdout)
     [found] = data["found"]
