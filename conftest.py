@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ycsa_conform.bench.broker import mosquitto_missing_reason
 
 # pytester drives the plugin in-process for tests/plugin.
 pytest_plugins = ["pytester"]
@@ -52,3 +55,15 @@ def standalone_bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[
     """The first pole's endpoints of one standalone bench for the module."""
     for ready in _serve_bench(tmp_path_factory.mktemp("standalone-bench")):
         yield ready["poles"][0]
+
+
+@pytest.fixture(scope="session")
+def mosquitto_required() -> None:
+    """Tests on a real mosquitto skip without one, and fail under CI=true: CI installs it,
+    so its absence there is a broken CI image."""
+    reason = mosquitto_missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)

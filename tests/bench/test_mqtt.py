@@ -19,7 +19,6 @@ import pytest
 from ycsa_conform.bench.broker import (
     Broker,
     make_certificates,
-    mosquitto_missing_reason,
     start_broker,
 )
 from ycsa_conform.bench.gateway import SimGateway, nominal_values, telemetry_payload
@@ -45,22 +44,13 @@ HEARTBEAT = 0.2  # s between heartbeats
 KINDS = ["mosquitto", "embedded"]
 
 
-def _require_mosquitto() -> None:
-    reason = mosquitto_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module", params=KINDS)
 def broker(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Broker]:
     kind: str = request.param
     if kind == "mosquitto":
-        _require_mosquitto()
+        request.getfixturevalue("mosquitto_required")
     with start_broker(kind=kind, directory=tmp_path_factory.mktemp(kind)) as running:
         yield running
 
@@ -582,8 +572,9 @@ PASSWORD = "s3cret-Pa55"
 
 
 @pytest.fixture(scope="module")
-def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    _require_mosquitto()
+def tls_broker(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None
+) -> Iterator[Broker]:
     directory = tmp_path_factory.mktemp("tls")
     with start_broker(
         kind="mosquitto", directory=directory, tls=True, users={"tester": PASSWORD}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ycsa_conform.bench import Bench
-from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
+from ycsa_conform.bench.broker import Broker, start_broker
 from ycsa_conform.bench.gateway import nominal_values, telemetry_payload
 from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.errors import DeviceRefused
@@ -28,26 +28,19 @@ USER, PASSWORD = "Usr-Hn52", "Pw-Kd83-seed"
 LOGIN = {"username": Secret("env", "YCSA_SEC_USER"), "password": Secret("env", "YCSA_SEC_PW")}
 
 
-def _require_mosquitto() -> None:
-    reason = mosquitto_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def plain_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    _require_mosquitto()
+def plain_broker(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None
+) -> Iterator[Broker]:
     directory = tmp_path_factory.mktemp("plain")
     with start_broker(kind="mosquitto", directory=directory, users={USER: PASSWORD}) as broker:
         yield broker
 
 
 @pytest.fixture(scope="module")
-def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    _require_mosquitto()
+def tls_broker(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None
+) -> Iterator[Broker]:
     directory = tmp_path_factory.mktemp("tls")
     with start_broker(
         kind="mosquitto", directory=directory, tls=True, users={USER: PASSWORD}

@@ -29,7 +29,6 @@ import pytest
 from ycsa_conform.bench.broker import (
     Broker,
     make_certificates,
-    mosquitto_missing_reason,
     start_broker,
 )
 from ycsa_conform.bench.gateway import nominal_values, telemetry_payload
@@ -74,18 +73,10 @@ client.Client._packet_queue = _failing
 """
 
 
-def _require_mosquitto() -> None:
-    reason = mosquitto_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    _require_mosquitto()
+def tls_broker(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None
+) -> Iterator[Broker]:
     directory = tmp_path_factory.mktemp("tls")
     with start_broker(
         kind="mosquitto", directory=directory, tls=True, users={USER: PASSWORD}
@@ -94,8 +85,9 @@ def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 @pytest.fixture(scope="module")
-def plain_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    _require_mosquitto()
+def plain_broker(
+    tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None
+) -> Iterator[Broker]:
     directory = tmp_path_factory.mktemp("plain")
     with start_broker(kind="mosquitto", directory=directory, users={USER: PASSWORD}) as running:
         yield running
