@@ -8,6 +8,7 @@ short windows (docs/observations.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,7 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from ycsa_conform.bench import Bench
 from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
@@ -140,6 +143,33 @@ def decide(check: MessageCheck, device: MqttDevice, **parameters: str) -> Outcom
         device=lambda role: device,
     )
     return check.run(ctx)
+
+
+def vanish(gateway: SimGateway, broker: Broker, prefix: str) -> None:
+    """Kill `gateway` and wait until the broker has published its will (its offline status,
+    retained): by then the broker has read everything the gateway sent before it died, so no
+    message of it can still arrive live in a window opened afterwards. (Without the wait, a
+    telemetry message in flight on a loaded machine landed in the next window: "present".)"""
+    gateway.vanish()
+    offline = threading.Event()
+
+    def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        with contextlib.suppress(ValueError):
+            if json.loads(message.payload).get("state") == "offline":
+                offline.set()
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wait-{uuid.uuid4().hex[:8]}")
+    client.on_message = on_message
+    client.on_connect = lambda c, userdata, flags, code, properties: c.subscribe(
+        f"{prefix}/status", qos=1
+    )
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert offline.wait(30), f"the broker never published the will of the gateway at {prefix}"
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def later(seconds: float, action: Callable[[], None]) -> threading.Timer:
@@ -457,7 +487,7 @@ def test_a_gateway_gone_before_the_window_but_heard_earlier_in_the_run_is_lost_c
     uri = broker.url(prefix)
     device = open_gateway(uri)
     device.read_fresh(["supply_voltage"])  # a live telemetry message: it was there
-    gateway.vanish()
+    vanish(gateway, broker, prefix)
 
     with pytest.raises(LostContact) as caught:
         decide(HEARTBEAT_INTERVAL, device, heartbeat_window="0.5 s", heartbeat_interval_max="0.4 s")
@@ -477,7 +507,7 @@ def test_a_gateway_heard_only_by_retained_messages_before_is_still_never_heard(
     # Retained telemetry may be years old: it is not "heard earlier in this run".
     gateway = start_gateway(prefix)
     device = open_gateway(broker.url(prefix))
-    gateway.vanish()
+    vanish(gateway, broker, prefix)
     device.read("supply_voltage")  # answered from the retained telemetry only
 
     outcome = decide(
@@ -501,7 +531,7 @@ def test_a_command_to_a_gateway_gone_since_an_earlier_window_is_an_error_not_a_f
     gateway = start_gateway(prefix)
     device = open_gateway(broker.url(prefix))
     device.read_fresh(["supply_voltage"])  # heard live
-    gateway.vanish()
+    vanish(gateway, broker, prefix)
     ctx = CheckContext(
         target=TARGET,
         parameters={"command_round_trip_max": ureg.Quantity("1 s")},

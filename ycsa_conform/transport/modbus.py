@@ -64,6 +64,7 @@ from ycsa_conform.errors import (
     DeviceRefused,
     DeviceTimeout,
     ImplausibleValue,
+    YcsaError,
 )
 from ycsa_conform.units import format_quantity, ureg
 
@@ -821,20 +822,25 @@ class ModbusLink:
         client = self._client or self._connect(at)
         try:
             return _call(client, method, address, kw, unit=unit)
-        except ConnectionException:
-            # Gateways close idle connections; on a reused one, reconnect and ask once more
+        except YcsaError:  # ours, on purpose (OSError too): not a broken connection
+            raise
+        except (ConnectionException, OSError) as exc:
+            # Gateways close idle connections (or reset them: pymodbus's recv lets the
+            # ConnectionResetError through); on a reused one, reconnect and ask once more
             # (reads are idempotent, and so is writing the same value again).
             self._drop()
             if not reused:
-                raise DeviceError(f"{at}: the device closed the connection") from None
+                raise _broken(exc, at) from None
             client = self._connect(at)
             try:
                 return _call(client, method, address, kw, unit=unit)
-            except ConnectionException:
+            except YcsaError:
+                raise
+            except (ConnectionException, OSError) as again:
                 self._drop()
-                raise DeviceError(f"{at}: the device closed the connection") from None
-            except ModbusException as exc:
-                raise self._failure(exc, at) from None
+                raise _broken(again, at) from None
+            except ModbusException as again:
+                raise self._failure(again, at) from None
         except ModbusException as exc:
             raise self._failure(exc, at) from None
 
@@ -857,6 +863,18 @@ class ModbusLink:
         if isinstance(exc, ModbusIOException):
             return DecodeError(f"{at}: unusable answer: {exc}")
         return DeviceError(f"{at}: {exc}")
+
+
+def _broken(exc: ConnectionException | OSError, at: str) -> DeviceError:
+    """The DeviceError for a connection or port that failed under a request: closed, reset,
+    or a serial port gone (an OSError pymodbus passes on as it is)."""
+    if isinstance(exc, ConnectionException):
+        return DeviceError(f"{at}: the device closed the connection")
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    return DeviceError(
+        f"{at}: the connection failed during the request ({cause}); check the device and "
+        "the line, then run again"
+    )
 
 
 def _read_some(client: ModbusTcpClient | ModbusSerialClient, deadline: float) -> bytes | None:
