@@ -53,6 +53,12 @@ DEVICE_CAUSES = (
     "never heard",
     "cannot open",  # the bench's pty went with it (its children die with their parent)
     "the serial port failed",
+    "the connection failed during the request",  # a reset under a Modbus request
+    # A frame cut by the kill: what arrived is named (a read answered with too few registers,
+    # a bad CRC), still an error and never a value.
+    "the device sent",
+    "garbled answer",
+    "unusable answer",
 )
 
 
