@@ -512,3 +512,69 @@ def test_a_delay_is_never_timed_on_an_answer_that_may_be_a_late_one(
         message = str(info.value)
         assert "cannot be timed: a read of the same DI at " in message
         assert "would pass for this read's" in message
+
+
+def _in_order_meter(
+    pty: PtyPair, devicemap: DeviceMap, late: dict[int, float | None]
+) -> tuple[threading.Thread, threading.Event, threading.Event]:
+    """A hand-made meter (not the bench's) that answers each request in order with the DI it
+    asked, at once, except request n (1-based) in `late`: answered that many seconds late, or
+    never (None). It answers one request at a time, as a meter on a half-duplex line does."""
+    import serial
+
+    replies = {}
+    for name, point in devicemap.points.items():
+        assert isinstance(point, Dlt645Point)
+        replies[point.di] = encode_reply(ADDRESS, point.di, encode_value(point, VALUES[name][0]))
+    opened, stop = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        with serial.Serial(pty.bench_path, timeout=0.05) as line:
+            opened.set()
+            buffer = bytearray()
+            requests = 0
+            while not stop.is_set():
+                buffer += line.read(64)
+                while (frame := take_frame(buffer)) is not None:
+                    requests += 1
+                    body = frame[frame.index(0x68) :]
+                    di = int.from_bytes(bytes((b - 0x33) & 0xFF for b in body[10:14]), "little")
+                    if requests in late:
+                        wait = late[requests]
+                        if wait is None:
+                            continue
+                        time.sleep(wait)
+                    line.write(replies[di])
+                    line.flush()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert opened.wait(10)  # the line is open before the request goes
+    return thread, opened, stop
+
+
+def test_a_read_unanswered_once_earlier_does_not_keep_the_delay_from_being_timed(
+    devicemap: DeviceMap,
+) -> None:
+    # One read of the voltage went unanswered earlier in the run (a stall, a noisy line; the
+    # bench's meter drops an answer still waiting when the next request comes): its answer
+    # might still come and pass for a timed read's. A read of another DI answered with
+    # that DI shows every earlier answer has come or never will, and the delay is timed: the
+    # meter, answering in order at once from then on, is not `error` for the rest of the run.
+    voltage = devicemap.points["supply_voltage"]
+    assert isinstance(voltage, Dlt645Point)
+    with PtyPair.open(prefer="python") as pty:
+        thread, _, stop = _in_order_meter(pty, devicemap, {1: None})
+        meter = _patient(pty, devicemap)
+        try:
+            with pytest.raises(DeviceTimeout):
+                meter.read("supply_voltage")
+            timer_of = getattr(meter, "timed_reads")  # noqa: B009 - Device has no timed_reads
+            (timed,) = timer_of(1, point="supply_voltage")
+        finally:
+            stop.set()
+            thread.join(10)
+            meter.close()
+    assert timed.di == voltage.di
+    assert timed.refused is None
+    assert 0 <= timed.delay < 1.0, timed  # at once (a hang guard: never 2 s, the timeout)

@@ -349,10 +349,14 @@ class Dlt645Link:
         self.options = options
         self._lock = threading.Lock()
         self._port: SharedPort | None = None
-        # DI -> when (time.time()) a request for it last went unanswered within the timeout:
-        # its answer may still come, late, and would pass for the answer to a later request
-        # for the same DI (a DL/T 645 answer names the DI, not the request).
+        # DI -> when (time.time()) a request for it last went unanswered within the timeout,
+        # and how many such answers may still come: late, each would pass for the answer to a
+        # later request for the same DI (a DL/T 645 answer names the DI, not the request). An
+        # answer that arrives between requests is one of them come; an answer naming another
+        # DI, to a request for that DI, shows that every earlier request has had its answer or
+        # never will (a meter answers in order): see `_settle` and `_in_step`.
         self._unanswered: dict[str, float] = {}
+        self._outstanding: dict[str, int] = {}
 
     @property
     def scheme(self) -> str:
@@ -373,16 +377,22 @@ class Dlt645Link:
                 port = shared.port
                 for _ in range(self.options.retries + 1):
                     try:
-                        # A late answer to an earlier request must not pass for this one.
+                        # A late answer to an earlier request must not pass for this one: what
+                        # waits is set aside (a late answer in it is one less to come).
+                        self._settle(port.read(port.in_waiting) if port.in_waiting else b"")
                         port.reset_input_buffer()
                         start = time.monotonic()
                         port.write(frame)
                         port.flush()  # tcdrain: the request has left the host
                         sent = time.monotonic()
                         received, complete, first = _receive(port, frame, sent + timeout)
-                        unanswered = self._unanswered.get(str(request["di"]))
+                        di = str(request["di"])
+                        unanswered = self._unanswered.get(di)
                         if not complete:
-                            self._unanswered[str(request["di"])] = time.time()
+                            self._unanswered[di] = time.time()
+                            self._outstanding[di] = self._outstanding.get(di, 0) + 1
+                        elif unanswered is None:  # an answer that can only be this request's
+                            self._in_step(di, received)
                     # serial.SerialException is an OSError; termios.error (tcdrain, tcflush on a
                     # line whose other end is gone: EIO) is not.
                     except (OSError, termios.error) as exc:
@@ -422,6 +432,28 @@ class Dlt645Link:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+    def _settle(self, waiting: bytes) -> None:
+        """The answers among `waiting` bytes (set aside before a request) are late answers
+        come: one less of each DI's still to come."""
+        buffer = bytearray(waiting)
+        while (raw := take_frame(buffer)) is not None:
+            di = _answered_di(raw, self.address.meter_address)
+            if di is not None and di in self._outstanding:
+                self._outstanding[di] -= 1
+                if self._outstanding[di] <= 0:
+                    del self._outstanding[di]
+                    self._unanswered.pop(di, None)
+
+    def _in_step(self, di: str, received: bytes) -> None:
+        """`received` answered a request for `di`. If it names `di`, every request before it
+        has had its answer or never will (a meter answers in order), except the ones for `di`
+        itself, which this answer may be: the other DIs' late answers are settled."""
+        if _answered_di(received, self.address.meter_address) != di:
+            return
+        for other in [d for d in self._unanswered if d != di]:
+            del self._unanswered[other]
+            self._outstanding.pop(other, None)
 
     def _raw(self, request: Request) -> Response:
         """Send `request["tx"]` as it is (the `fuzz` check's malformed frames) and return the
@@ -464,6 +496,23 @@ class Dlt645Link:
         if self._port is not None:
             self._port.release(broken=broken)
             self._port = None
+
+
+def _answered_di(raw: bytes, address: str) -> str | None:
+    """The DI (08X) a whole frame from meter `address` answers, or None: another meter's, not
+    an answer, a refusal (which names no DI) or not a frame."""
+    try:
+        frame = parse_frame(raw)
+    except DecodeError:
+        return None
+    if (
+        frame.address != address
+        or not frame.control & _ANSWER
+        or frame.control & _ERROR
+        or len(frame.data) < 4
+    ):
+        return None
+    return f"{int.from_bytes(frame.data[:4], 'little'):08X}"
 
 
 def _clock(at: float) -> str:
@@ -654,11 +703,14 @@ class Dlt645Device(DeviceBase):
         }
         where = f"{self.name} at {self.address} (DI {spec.di:08X})"
         timed: list[Timed] = []
+        stepped = False  # a read of another DI brought the line in step (once per call)
         for _ in range(count):
             # A read the host sent late is taken again (up to TIMING_ATTEMPTS in all) and the
             # best-timed one kept: a busy machine, not the meter, must not decide a delay.
             best: tuple[bytes, float, float] | None = None
-            for _attempt in range(TIMING_ATTEMPTS):
+            attempts = 0
+            while attempts < TIMING_ATTEMPTS:
+                attempts += 1
                 with self._lock:
                     self._transactions += 1
                     self.probes += 1
@@ -674,12 +726,20 @@ class Dlt645Device(DeviceBase):
                     ) from None
                 unanswered = response.get("unanswered")
                 if unanswered is not None:
-                    # Never a delay timed on an answer that may be another request's.
+                    # Never a delay timed on an answer that may be another request's. (A read
+                    # of the DI timed out, perhaps long ago in the run on a stall or a noisy
+                    # line.) An answer naming another DI to a read of it shows the line in
+                    # step: every earlier answer has come or never will; then time again.
+                    stuck = None if stepped else self._step(spec)
+                    if not stepped and stuck is None:
+                        stepped = True
+                        attempts -= 1
+                        continue
                     raise DeviceError(
                         f"{where}: cannot be timed: a read of the same DI at "
                         f"{_clock(float(unanswered))} got no answer within the link's timeout, "
                         "and its answer, coming late, would pass for this read's; the meter "
-                        "answers late or not at all"
+                        f"answers late or not at all{stuck or ''}"
                     )
                 if best is None or host < best[2]:
                     best = (raw, delay, host)
@@ -698,6 +758,38 @@ class Dlt645Device(DeviceBase):
                 Timed(di=spec.di, delay=delay, frame=_hex(raw), refused=refused, uncertainty=host)
             )
         return timed
+
+    def _step(self, timed: Dlt645Point) -> str | None:
+        """Read a DI other than `timed`'s, to show the line in step (Dlt645Link._in_step): None
+        when it answered with that DI, else why not (said after the timed read's error)."""
+        other = next(
+            (
+                p
+                for p in self.devicemap.points.values()
+                if isinstance(p, Dlt645Point) and p.di != timed.di
+            ),
+            None,
+        )
+        if other is None:
+            return " (the device map has no other DI to bring the line in step with)"
+        request = {
+            "op": "read",
+            "di": f"{other.di:08X}",
+            "frame": _hex(read_request(self.address.meter_address, other.di)),
+            "probe": "response_time",
+        }
+        with self._lock:
+            self._transactions += 1
+            self.probes += 1
+        try:
+            response = self._link.transact(request)
+            if response.get("unanswered") is not None:
+                return f" (and DI {other.di:08X}, read to bring the line in step, is in doubt too)"
+            frame = parse_frame(bytes.fromhex(str(response["frame"])))
+            decode_reply(frame, address=self.address.meter_address, di=other.di)
+        except (DeviceError, KeyError, TypeError, ValueError) as exc:
+            return f" (a read of DI {other.di:08X} to bring the line in step got: {exc})"
+        return None
 
     # -- internals ------------------------------------------------------------------------
 
