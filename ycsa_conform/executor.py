@@ -337,15 +337,20 @@ class Executor:
             return result
         if changes_state(self.run, case):
             return result
-        stall = self.pace.stalled(began, time.monotonic())
-        if stall < self.pace.stall:
+        ended = time.monotonic()
+        stall = self.pace.stalled(began, ended)
+        lag = self.pace.lagged(began, ended)
+        if stall >= self.pace.stall:
+            why = f"this run stalled {stall:.1f} s"
+        elif lag >= self.pace.late_limit:
+            why = f"this run's threads woke {lag * 1000:.0f} ms late on average"
+        else:
             return result
         with self._lock:
             self.decided_again.append(nodeid)
         again = self.run.decide(case, nodeid=nodeid)
         note = (
-            f" [decided again: this run stalled {stall:.1f} s while first deciding it, "
-            f"which found {result.verdict.value}]"
+            f" [decided again: {why} while first deciding it, which found {result.verdict.value}]"
         )
         return dataclasses.replace(again, reason=again.reason + note)
 

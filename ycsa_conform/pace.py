@@ -12,6 +12,12 @@ The same thread notes the stalls: times this process ran nothing for `stall` s o
 full pass of the cycle collector stops every thread; so does a machine with no core free).
 An observation that overlapped one judged its device by when this process got round to it;
 the executor decides an observation again when a stall overlapped it and it did not pass.
+It keeps each sample's lateness too: a run whose threads all wait their turn for the
+interpreter lock or a core (a burst of windows opening, a loaded CI machine) may never stop
+for 0.2 s at once, yet a reply that crosses four threads of a bench simulated in this process
+(its serial line, its timer, the reader) arrives half a second late. So an observation that did
+not pass is decided again also when the samples taken while it ran woke `late_limit` or more
+late on average (`lagged`).
 
 Two gauges, sampled by a thread of its own every `period` s:
 - this process's lateness: how much later than asked a `period` s sleep wakes (smoothed);
@@ -52,6 +58,8 @@ class Pace:
         self.stall = stall
         # (from, until) in time.monotonic() of the latest stalls
         self.stalls: deque[tuple[float, float]] = deque(maxlen=1000)
+        # (woke, late) of the latest samples: an hour of them
+        self.samples: deque[tuple[float, float]] = deque(maxlen=36_000)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="ycsa-pace", daemon=True)
         self._thread.start()
@@ -70,6 +78,12 @@ class Pace:
             default=0.0,
         )
 
+    def lagged(self, since: float, until: float) -> float:
+        """How late (s) the samples taken within `since`..`until` (time.monotonic()) woke, on
+        average; 0 if none was taken."""
+        late = [late for woke, late in list(self.samples) if since <= woke <= until]
+        return sum(late) / len(late) if late else 0.0
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
@@ -85,6 +99,7 @@ class Pace:
             late = max(0.0, woke - asked - self.period)
             if late >= self.stall:
                 self.stalls.append((woke - late, woke))
+            self.samples.append((woke, late))
             self.lateness += (late - self.lateness) * 0.3  # a few samples: not one hiccup
             if time.monotonic() - checked >= 1.0:
                 now = _cpu_times()

@@ -303,17 +303,22 @@ class Pace:
     """A stand-in for pace.Pace whose busy() and stalls the test sets."""
 
     stall = 0.2
+    late_limit = 0.05
 
-    def __init__(self, stalled: float = 0.0) -> None:
+    def __init__(self, stalled: float = 0.0, lagged: float = 0.0) -> None:
         self.is_busy = True
         self.closed = False
         self.longest = stalled
+        self.lag = lagged
 
     def busy(self) -> bool:
         return self.is_busy
 
     def stalled(self, since: float, until: float) -> float:
         return self.longest
+
+    def lagged(self, since: float, until: float) -> float:
+        return self.lag
 
     def close(self) -> None:
         self.closed = True
@@ -396,3 +401,65 @@ def test_an_observation_that_did_not_pass_while_the_run_stalled_is_decided_again
     else:
         assert result.verdict is first
         assert ex.decided_again == []
+
+
+@pytest.mark.parametrize(
+    ("lagged", "decisions"),
+    [
+        (0.12, 2),  # its threads waited their turn all along (no single stall): decided again
+        (0.01, 1),  # a machine with room: the fail stands
+    ],
+)
+def test_an_observation_that_failed_while_the_runs_threads_ran_late_is_decided_again(
+    lagged: float, decisions: int
+) -> None:
+    verdicts = iter([Verdict.FAIL, Verdict.PASS])
+
+    class Judging(Run):
+        def decide(self, case: Any, *, nodeid: str) -> Any:
+            super().decide(case, nodeid=nodeid)
+            return Decided(next(verdicts), f"{nodeid} judged")
+
+    run = Judging()
+    pace = Pace(stalled=0.0, lagged=lagged)
+    pace.is_busy = False
+    cases = {"obs[P001]": case("P001")}
+    ex = executor(run, cases, concurrency=1, pace=pace, retry=True)
+    try:
+        result = cast(Any, ex.result("obs[P001]"))
+    finally:
+        ex.close()
+
+    assert [name for event, name in run.log if event == "enter"] == ["obs[P001]"] * decisions
+    if decisions == 2:
+        assert result.reason == (
+            "obs[P001] judged [decided again: this run's threads woke 120 ms late on average "
+            "while first deciding it, which found fail]"
+        )
+    else:
+        assert result.verdict is Verdict.FAIL
+
+
+def test_the_pace_gauges_how_late_its_samples_woke_while_the_interpreter_was_held() -> None:
+    # The real gauge (not the stand-in): a thread holding the interpreter lock in pure Python
+    # (sys.setswitchinterval raised, so it is not made to let go) keeps the sampler from waking
+    # on time. Judged on what the sampler recorded, not on how long anything took.
+    import sys
+    import time
+
+    from ycsa_conform.pace import Pace as RealPace
+
+    pace = RealPace(period=0.01)
+    interval = sys.getswitchinterval()
+    try:
+        time.sleep(0.1)  # a few samples on a free interpreter first
+        sys.setswitchinterval(0.3)
+        began = time.monotonic()
+        while time.monotonic() - began < 1.0:
+            pass  # holds the lock for up to 0.3 s at a time
+        held = (began, time.monotonic())
+    finally:
+        sys.setswitchinterval(interval)
+        pace.close()
+    assert pace.lagged(*held) >= 0.05, list(pace.samples)[-20:]
+    assert pace.lagged(held[1] + 10, held[1] + 20) == 0.0  # no samples there: nothing said
