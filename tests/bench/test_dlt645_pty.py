@@ -469,35 +469,20 @@ def test_a_delay_is_never_timed_on_an_answer_that_may_be_a_late_one(
     # request arrives. The first read times out, and its answer comes 30 ms into the next
     # request for the same DI. A DL/T 645 answer names its DI, not its request, so a timed read
     # would take it for its own and find a 30 ms delay, inside 20-500 ms: a false pass.
-    import serial
-
     if kind == "socat" and shutil.which("socat") is None:
         pytest.skip("socat not installed")
 
+    voltage = devicemap.points["supply_voltage"]
+    assert isinstance(voltage, Dlt645Point)
+    reply = encode_reply(ADDRESS, voltage.di, encode_value(voltage, 229.8))
+
+    def answer(request: int, di: int) -> tuple[bytes, float] | None:
+        # the answer to the request before this one, 30 ms after this one arrived
+        return (reply, 0.03) if request > 1 else None
+
     # A line of its own: bytes another test left in the shared pair would be read here.
     with PtyPair.open(prefer=kind) as pty:
-        voltage = devicemap.points["supply_voltage"]
-        assert isinstance(voltage, Dlt645Point)
-        reply = encode_reply(ADDRESS, voltage.di, encode_value(voltage, 229.8))
-        opened, stop = threading.Event(), threading.Event()
-
-        def serve() -> None:
-            with serial.Serial(pty.bench_path, timeout=0.05) as line:
-                opened.set()
-                buffer = bytearray()
-                requests = 0
-                while not stop.is_set():
-                    buffer += line.read(64)
-                    while take_frame(buffer) is not None:
-                        requests += 1
-                        if requests > 1:  # the answer to the request before this one
-                            time.sleep(0.03)
-                            line.write(reply)
-                            line.flush()
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        assert opened.wait(10)  # the line is open before the request goes
+        thread, stop = _hand_made_meter(pty, answer)
         meter = _patient(pty, devicemap)  # 2 s: the answer that does come is in time, if late
         try:
             with pytest.raises(DeviceTimeout):
@@ -514,18 +499,17 @@ def test_a_delay_is_never_timed_on_an_answer_that_may_be_a_late_one(
         assert "would pass for this read's" in message
 
 
-def _in_order_meter(
-    pty: PtyPair, devicemap: DeviceMap, late: dict[int, float | None]
-) -> tuple[threading.Thread, threading.Event, threading.Event]:
-    """A hand-made meter (not the bench's) that answers each request in order with the DI it
-    asked, at once, except request n (1-based) in `late`: answered that many seconds late, or
-    never (None). It answers one request at a time, as a meter on a half-duplex line does."""
+Answer = Callable[[int, int], "tuple[bytes, float] | None"]
+
+
+def _hand_made_meter(pty: PtyPair, answer: Answer) -> tuple[threading.Thread, threading.Event]:
+    """A meter written here (not the bench's) on `pty`: for request n (1-based) asking DI
+    `di`, `answer(n, di)` gives the bytes it sends and how long after the request, or None for
+    silence. It serves one request at a time, as a meter on a half-duplex line does. The line
+    is open before this returns (pyserial empties the input on open: a request sent before
+    would be lost). Set the event to stop it."""
     import serial
 
-    replies = {}
-    for name, point in devicemap.points.items():
-        assert isinstance(point, Dlt645Point)
-        replies[point.di] = encode_reply(ADDRESS, point.di, encode_value(point, VALUES[name][0]))
     opened, stop = threading.Event(), threading.Event()
 
     def serve() -> None:
@@ -539,18 +523,16 @@ def _in_order_meter(
                     requests += 1
                     body = frame[frame.index(0x68) :]
                     di = int.from_bytes(bytes((b - 0x33) & 0xFF for b in body[10:14]), "little")
-                    if requests in late:
-                        wait = late[requests]
-                        if wait is None:
-                            continue
-                        time.sleep(wait)
-                    line.write(replies[di])
-                    line.flush()
+                    sent = answer(requests, di)
+                    if sent is not None:
+                        time.sleep(sent[1])
+                        line.write(sent[0])
+                        line.flush()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    assert opened.wait(10)  # the line is open before the request goes
-    return thread, opened, stop
+    assert opened.wait(10)
+    return thread, stop
 
 
 def test_a_read_unanswered_once_earlier_does_not_keep_the_delay_from_being_timed(
@@ -563,8 +545,17 @@ def test_a_read_unanswered_once_earlier_does_not_keep_the_delay_from_being_timed
     # meter, answering in order at once from then on, is not `error` for the rest of the run.
     voltage = devicemap.points["supply_voltage"]
     assert isinstance(voltage, Dlt645Point)
+    replies = {}
+    for name, point in devicemap.points.items():
+        assert isinstance(point, Dlt645Point)
+        replies[point.di] = encode_reply(ADDRESS, point.di, encode_value(point, VALUES[name][0]))
+
+    def answer(request: int, di: int) -> tuple[bytes, float] | None:
+        # in order, with the DI asked, at once; the first request is never answered
+        return None if request == 1 else (replies[di], 0.0)
+
     with PtyPair.open(prefer="python") as pty:
-        thread, _, stop = _in_order_meter(pty, devicemap, {1: None})
+        thread, stop = _hand_made_meter(pty, answer)
         meter = _patient(pty, devicemap)
         try:
             with pytest.raises(DeviceTimeout):

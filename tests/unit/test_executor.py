@@ -358,6 +358,35 @@ class Decided:
     reason: str
 
 
+class Judging(Run):
+    """A run whose decisions find `verdicts` in turn."""
+
+    def __init__(self, verdicts: list[Verdict]) -> None:
+        super().__init__()
+        self.verdicts = iter(verdicts)
+
+    def decide(self, case: Any, *, nodeid: str) -> Any:
+        super().decide(case, nodeid=nodeid)
+        return Decided(next(self.verdicts), f"{nodeid} judged")
+
+
+def decide_one(
+    verdicts: list[Verdict], pace: Pace, *, writes: bool = False, retry: bool = True
+) -> tuple[Any, list[str], list[str]]:
+    """One observation of P001 decided with `pace` (not busy): its result, the decisions
+    entered and the executor's `decided_again`."""
+    run = Judging(verdicts)
+    pace.is_busy = False
+    ex = executor(
+        run, {"obs[P001]": case("P001", writes=writes)}, concurrency=1, pace=pace, retry=retry
+    )
+    try:
+        result = cast(Any, ex.result("obs[P001]"))
+    finally:
+        ex.close()
+    return result, [name for event, name in run.log if event == "enter"], ex.decided_again
+
+
 @pytest.mark.parametrize(
     ("first", "stalled", "retry", "writes", "decisions"),
     [
@@ -373,34 +402,21 @@ class Decided:
 def test_an_observation_that_did_not_pass_while_the_run_stalled_is_decided_again(
     first: Verdict, stalled: float, retry: bool, writes: bool, decisions: int
 ) -> None:
-    verdicts = iter([first, Verdict.PASS])
+    result, entered, again = decide_one(
+        [first, Verdict.PASS], Pace(stalled), writes=writes, retry=retry
+    )
 
-    class Judging(Run):
-        def decide(self, case: Any, *, nodeid: str) -> Any:
-            super().decide(case, nodeid=nodeid)
-            return Decided(next(verdicts), f"{nodeid} judged")
-
-    run = Judging()
-    pace = Pace(stalled)
-    pace.is_busy = False
-    cases = {"obs[P001]": case("P001", writes=writes)}
-    ex = executor(run, cases, concurrency=1, pace=pace, retry=retry)
-    try:
-        result = cast(Any, ex.result("obs[P001]"))
-    finally:
-        ex.close()
-
-    assert [name for event, name in run.log if event == "enter"] == ["obs[P001]"] * decisions
+    assert entered == ["obs[P001]"] * decisions
     if decisions == 2:
         assert result.verdict is Verdict.PASS
         assert result.reason == (
             f"obs[P001] judged [decided again: this run stalled 0.5 s while first deciding it, "
             f"which found {first.value}]"
         )
-        assert ex.decided_again == ["obs[P001]"]
+        assert again == ["obs[P001]"]
     else:
         assert result.verdict is first
-        assert ex.decided_again == []
+        assert again == []
 
 
 @pytest.mark.parametrize(
@@ -413,24 +429,10 @@ def test_an_observation_that_did_not_pass_while_the_run_stalled_is_decided_again
 def test_an_observation_that_failed_while_the_runs_threads_ran_late_is_decided_again(
     lagged: float, decisions: int
 ) -> None:
-    verdicts = iter([Verdict.FAIL, Verdict.PASS])
+    result, entered, again = decide_one([Verdict.FAIL, Verdict.PASS], Pace(lagged=lagged))
 
-    class Judging(Run):
-        def decide(self, case: Any, *, nodeid: str) -> Any:
-            super().decide(case, nodeid=nodeid)
-            return Decided(next(verdicts), f"{nodeid} judged")
-
-    run = Judging()
-    pace = Pace(stalled=0.0, lagged=lagged)
-    pace.is_busy = False
-    cases = {"obs[P001]": case("P001")}
-    ex = executor(run, cases, concurrency=1, pace=pace, retry=True)
-    try:
-        result = cast(Any, ex.result("obs[P001]"))
-    finally:
-        ex.close()
-
-    assert [name for event, name in run.log if event == "enter"] == ["obs[P001]"] * decisions
+    assert entered == ["obs[P001]"] * decisions
+    assert again == ["obs[P001]"] * (decisions - 1)
     if decisions == 2:
         assert result.reason == (
             "obs[P001] judged [decided again: this run's threads woke 120 ms late on average "
