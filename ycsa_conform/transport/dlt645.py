@@ -349,14 +349,13 @@ class Dlt645Link:
         self.options = options
         self._lock = threading.Lock()
         self._port: SharedPort | None = None
-        # DI -> when (time.time()) a request for it last went unanswered within the timeout,
-        # and how many such answers may still come: late, each would pass for the answer to a
+        # DI -> (when (time.time()) a request for it last went unanswered within the timeout,
+        # how many such answers may still come): late, each would pass for the answer to a
         # later request for the same DI (a DL/T 645 answer names the DI, not the request). An
         # answer that arrives between requests is one of them come; an answer naming another
         # DI, to a request for that DI, shows that every earlier request has had its answer or
         # never will (a meter answers in order): see `_settle` and `_in_step`.
-        self._unanswered: dict[str, float] = {}
-        self._outstanding: dict[str, int] = {}
+        self._unanswered: dict[str, tuple[float, int]] = {}
 
     @property
     def scheme(self) -> str:
@@ -387,10 +386,9 @@ class Dlt645Link:
                         sent = time.monotonic()
                         received, complete, first = _receive(port, frame, sent + timeout)
                         di = str(request["di"])
-                        unanswered = self._unanswered.get(di)
+                        unanswered, waiting = self._unanswered.get(di, (None, 0))
                         if not complete:
-                            self._unanswered[di] = time.time()
-                            self._outstanding[di] = self._outstanding.get(di, 0) + 1
+                            self._unanswered[di] = (time.time(), waiting + 1)
                         elif unanswered is None:  # an answer that can only be this request's
                             self._in_step(di, received)
                     # serial.SerialException is an OSError; termios.error (tcdrain, tcflush on a
@@ -439,11 +437,10 @@ class Dlt645Link:
         buffer = bytearray(waiting)
         while (raw := take_frame(buffer)) is not None:
             di = _answered_di(raw, self.address.meter_address)
-            if di is not None and di in self._outstanding:
-                self._outstanding[di] -= 1
-                if self._outstanding[di] <= 0:
-                    del self._outstanding[di]
-                    self._unanswered.pop(di, None)
+            if di is not None and di in self._unanswered:
+                at, still = self._unanswered.pop(di)
+                if still > 1:
+                    self._unanswered[di] = (at, still - 1)
 
     def _in_step(self, di: str, received: bytes) -> None:
         """`received` answered a request for `di`. If it names `di`, every request before it
@@ -453,7 +450,6 @@ class Dlt645Link:
             return
         for other in [d for d in self._unanswered if d != di]:
             del self._unanswered[other]
-            self._outstanding.pop(other, None)
 
     def _raw(self, request: Request) -> Response:
         """Send `request["tx"]` as it is (the `fuzz` check's malformed frames) and return the
@@ -695,15 +691,10 @@ class Dlt645Device(DeviceBase):
             raise ValueError(f"count={count} must be at least 1")
         name = point or next(iter(self.devicemap.points))
         spec = self._point(name)
-        request = {
-            "op": "read",
-            "di": f"{spec.di:08X}",
-            "frame": _hex(read_request(self.address.meter_address, spec.di)),
-            "probe": "response_time",
-        }
         where = f"{self.name} at {self.address} (DI {spec.di:08X})"
         timed: list[Timed] = []
-        stepped = False  # a read of another DI brought the line in step (once per call)
+        stepped = False  # a read of another DI was tried to bring the line in step (once)
+        stuck: str | None = None  # why that read did not
         for _ in range(count):
             # A read the host sent late is taken again (up to TIMING_ATTEMPTS in all) and the
             # best-timed one kept: a busy machine, not the meter, must not decide a delay.
@@ -711,10 +702,7 @@ class Dlt645Device(DeviceBase):
             attempts = 0
             while attempts < TIMING_ATTEMPTS:
                 attempts += 1
-                with self._lock:
-                    self._transactions += 1
-                    self.probes += 1
-                response = self._link.transact(request)
+                response = self._timing_read(spec.di)
                 try:
                     raw, delay = bytes.fromhex(response["frame"]), float(response["delay"])
                     host = float(response.get("host", 0.0))
@@ -730,11 +718,12 @@ class Dlt645Device(DeviceBase):
                     # of the DI timed out, perhaps long ago in the run on a stall or a noisy
                     # line.) An answer naming another DI to a read of it shows the line in
                     # step: every earlier answer has come or never will; then time again.
-                    stuck = None if stepped else self._step(spec)
-                    if not stepped and stuck is None:
+                    if not stepped:
                         stepped = True
-                        attempts -= 1
-                        continue
+                        stuck = self._step(spec)
+                        if stuck is None:
+                            attempts -= 1
+                            continue
                     raise DeviceError(
                         f"{where}: cannot be timed: a read of the same DI at "
                         f"{_clock(float(unanswered))} got no answer within the link's timeout, "
@@ -772,17 +761,8 @@ class Dlt645Device(DeviceBase):
         )
         if other is None:
             return " (the device map has no other DI to bring the line in step with)"
-        request = {
-            "op": "read",
-            "di": f"{other.di:08X}",
-            "frame": _hex(read_request(self.address.meter_address, other.di)),
-            "probe": "response_time",
-        }
-        with self._lock:
-            self._transactions += 1
-            self.probes += 1
         try:
-            response = self._link.transact(request)
+            response = self._timing_read(other.di)
             if response.get("unanswered") is not None:
                 return f" (and DI {other.di:08X}, read to bring the line in step, is in doubt too)"
             frame = parse_frame(bytes.fromhex(str(response["frame"])))
@@ -790,6 +770,19 @@ class Dlt645Device(DeviceBase):
         except (DeviceError, KeyError, TypeError, ValueError) as exc:
             return f" (a read of DI {other.di:08X} to bring the line in step got: {exc})"
         return None
+
+    def _timing_read(self, di: int) -> Response:
+        """One read of `di` for the response-time probe, counted as a probe."""
+        request = {
+            "op": "read",
+            "di": f"{di:08X}",
+            "frame": _hex(read_request(self.address.meter_address, di)),
+            "probe": "response_time",
+        }
+        with self._lock:
+            self._transactions += 1
+            self.probes += 1
+        return self._link.transact(request)
 
     # -- internals ------------------------------------------------------------------------
 

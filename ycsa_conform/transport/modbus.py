@@ -818,31 +818,23 @@ class ModbusLink:
     def _execute_held(
         self, method: str, address: int, kw: dict[str, Any], at: str, *, unit: int
     ) -> Any:
-        reused = self._client is not None
-        client = self._client or self._connect(at)
-        try:
-            return _call(client, method, address, kw, unit=unit)
-        except YcsaError:  # ours, on purpose (OSError too): not a broken connection
-            raise
-        except (ConnectionException, OSError) as exc:
-            # Gateways close idle connections (or reset them: pymodbus's recv lets the
-            # ConnectionResetError through); on a reused one, reconnect and ask once more
-            # (reads are idempotent, and so is writing the same value again).
-            self._drop()
-            if not reused:
-                raise _broken(exc, at) from None
-            client = self._connect(at)
+        # Gateways close idle connections (or reset them: pymodbus's recv lets the
+        # ConnectionResetError through); on a reused one, reconnect and ask once more
+        # (reads are idempotent, and so is writing the same value again).
+        tries = 2 if self._client is not None else 1
+        for tried in range(1, tries + 1):
+            client = self._client or self._connect(at)
             try:
                 return _call(client, method, address, kw, unit=unit)
-            except YcsaError:
+            except YcsaError:  # ours, on purpose (OSError too): not a broken connection
                 raise
-            except (ConnectionException, OSError) as again:
+            except (ConnectionException, OSError) as exc:
                 self._drop()
-                raise _broken(again, at) from None
-            except ModbusException as again:
-                raise self._failure(again, at) from None
-        except ModbusException as exc:
-            raise self._failure(exc, at) from None
+                if tried == tries:
+                    raise _broken(exc, at) from None
+            except ModbusException as exc:
+                raise self._failure(exc, at) from None
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def _failure(self, exc: ModbusException, at: str) -> DeviceError:
         """The DeviceError for a pymodbus exception; the connection is dropped either way."""
