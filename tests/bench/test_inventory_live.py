@@ -5,7 +5,6 @@ runs through `AcceptanceRun` as a profile run does."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
+from ycsa_conform.bench.broker import Broker, start_broker
 from ycsa_conform.devicemap import load_devicemap
 from ycsa_conform.profile import load_profile
 from ycsa_conform.result import Result, Verdict
@@ -97,12 +96,7 @@ DECLARED = {"CAM-001": "camera", "CAM-002": "camera", "CAM-003": "camera", "NVR-
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    reason = mosquitto_missing_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
-        pytest.skip(reason)
+def broker(tmp_path_factory: pytest.TempPathFactory, mosquitto_required: None) -> Iterator[Broker]:
     with start_broker(kind="mosquitto", directory=tmp_path_factory.mktemp("mosquitto")) as running:
         yield running
 

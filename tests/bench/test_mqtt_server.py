@@ -4,7 +4,6 @@ broker is checked against an independent implementation rather than against itse
 
 from __future__ import annotations
 
-import os
 import queue
 import socket
 import uuid
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
+from ycsa_conform.bench.broker import Broker, start_broker
 from ycsa_conform.bench.mqtt_server import _Message, _Retained, _Subscriptions, _valid_filter
 from ycsa_conform.transport.mqtt import make_client, unique_client_id
 
@@ -26,10 +25,8 @@ QUIET = 0.5  # s of silence that shows a message was not delivered
 def broker(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Broker]:
-    if request.param == "mosquitto" and (reason := mosquitto_missing_reason()) is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    if request.param == "mosquitto":
+        request.getfixturevalue("mosquitto_required")
     directory = tmp_path_factory.mktemp(request.param)
     with start_broker(kind=request.param, directory=directory) as running:
         yield running

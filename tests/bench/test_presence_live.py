@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ycsa_conform.bench import Bench
-from ycsa_conform.bench.broker import Broker, mosquitto_missing_reason, start_broker
+from ycsa_conform.bench.broker import Broker, start_broker
 from ycsa_conform.bench.gateway import SimGateway, equipment_payload, nominal_values
 from ycsa_conform.checks.base import CheckContext, Outcome
 from ycsa_conform.checks.message import MessageCheck
@@ -78,11 +77,8 @@ def broker(
 ) -> Iterator[Broker]:
     # Both brokers: each must publish a will, and hand it to a subscriber as a live message.
     kind: str = request.param
-    reason = mosquitto_missing_reason()
-    if kind == "mosquitto" and reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)  # CI installs mosquitto; its absence is a broken CI image
-        pytest.skip(reason)
+    if kind == "mosquitto":
+        request.getfixturevalue("mosquitto_required")
     with start_broker(kind=kind, directory=tmp_path_factory.mktemp(kind)) as running:
         yield running
 
