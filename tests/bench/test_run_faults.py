@@ -54,6 +54,7 @@ DEVICE_CAUSES = (
     "cannot open",  # the bench's pty went with it (its children die with their parent)
     "the serial port failed",
     "the connection failed during the request",  # a reset under a Modbus request
+    "closed the connection",  # pymodbus found the RTU line's port gone under a request
     # A frame cut by the kill: what arrived is named (a read answered with too few registers,
     # a bad CRC), still an error and never a value.
     "the device sent",
